@@ -1,0 +1,316 @@
+"""The shop database schema, created and upgraded through numbered migrations.
+
+Each migration is a plain function ``(db) -> None`` registered in :data:`MIGRATIONS`
+with a version number and a name. :func:`migrate` applies, in order and each in its own
+transaction, every migration whose version is not yet recorded in ``schema_migrations``,
+so an existing shop database upgrades in place and a new one is created from scratch.
+Never edit a released migration: append a new one.
+
+Tables (see ``docs/architecture.md``):
+
+* v1 ``customers``, ``products``, ``orders``, ``order_items``, ``returns``, ``faq``,
+  ``audit`` and ``schema_migrations``.
+* v2 indexes on every foreign key and on the columns the assistant looks up by
+  (status, email, category, brand, tracking number, audit entity).
+* v3 ``feedback(id, sender_id, message_id, value up|down|rating, rating, comment, at)``,
+  ``handoffs(id, sender_id, reason, contact_email, message, status open|taken|closed,
+  created_at, updated_at)`` and ``tickets(id, sender_id, customer_id, order_number,
+  subject, body, status open|pending|closed, created_at, updated_at)``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from sqlite_utils import Database
+
+logger = logging.getLogger(__name__)
+
+ORDER_STATUSES = ("pending", "processing", "shipped", "delivered", "cancelled", "returned")
+RETURN_STATUSES = ("requested", "approved", "received", "refunded", "rejected")
+REFUND_STATUSES = ("pending", "issued", "failed", "none")
+FEEDBACK_VALUES = ("up", "down", "rating")
+HANDOFF_STATUSES = ("open", "taken", "closed")
+TICKET_STATUSES = ("open", "pending", "closed")
+
+
+def utc_now() -> str:
+    """Current UTC time as an ISO-8601 string with seconds precision."""
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+
+
+def _v1_base_tables(db: Database) -> None:
+    statuses = ", ".join(f"'{s}'" for s in ORDER_STATUSES)
+    db.execute(
+        """
+        CREATE TABLE customers (
+            id INTEGER PRIMARY KEY,
+            email TEXT NOT NULL UNIQUE,
+            name TEXT NOT NULL,
+            phone TEXT,
+            created_at TEXT NOT NULL
+        )"""
+    )
+    db.execute(
+        """
+        CREATE TABLE products (
+            id INTEGER PRIMARY KEY,
+            sku TEXT NOT NULL UNIQUE,
+            title TEXT NOT NULL,
+            description TEXT NOT NULL DEFAULT '',
+            brand TEXT NOT NULL DEFAULT '',
+            category TEXT NOT NULL DEFAULT '',
+            price REAL NOT NULL CHECK (price >= 0),
+            currency TEXT NOT NULL DEFAULT 'EUR',
+            attributes TEXT NOT NULL DEFAULT '{}',
+            stock INTEGER NOT NULL DEFAULT 0 CHECK (stock >= 0),
+            rating REAL,
+            image_url TEXT,
+            product_url TEXT,
+            returnable INTEGER NOT NULL DEFAULT 1 CHECK (returnable IN (0, 1)),
+            updated_at TEXT NOT NULL
+        )"""
+    )
+    db.execute(
+        f"""
+        CREATE TABLE orders (
+            id INTEGER PRIMARY KEY,
+            order_number TEXT NOT NULL UNIQUE,
+            customer_id INTEGER NOT NULL REFERENCES customers(id),
+            status TEXT NOT NULL CHECK (status IN ({statuses})),
+            placed_at TEXT NOT NULL,
+            shipped_at TEXT,
+            delivered_at TEXT,
+            carrier TEXT,
+            tracking_number TEXT,
+            estimated_delivery TEXT,
+            ship_name TEXT,
+            ship_street TEXT,
+            ship_city TEXT,
+            ship_postcode TEXT,
+            ship_country TEXT,
+            subtotal REAL NOT NULL DEFAULT 0,
+            shipping_cost REAL NOT NULL DEFAULT 0,
+            tax REAL NOT NULL DEFAULT 0,
+            total REAL NOT NULL DEFAULT 0,
+            currency TEXT NOT NULL DEFAULT 'EUR',
+            updated_at TEXT NOT NULL
+        )"""
+    )
+    db.execute(
+        """
+        CREATE TABLE order_items (
+            id INTEGER PRIMARY KEY,
+            order_id INTEGER NOT NULL REFERENCES orders(id) ON DELETE CASCADE,
+            product_id INTEGER REFERENCES products(id),
+            sku TEXT NOT NULL,
+            title TEXT NOT NULL,
+            quantity INTEGER NOT NULL CHECK (quantity > 0),
+            unit_price REAL NOT NULL CHECK (unit_price >= 0),
+            returned_quantity INTEGER NOT NULL DEFAULT 0
+                CHECK (returned_quantity >= 0 AND returned_quantity <= quantity)
+        )"""
+    )
+    db.execute(
+        """
+        CREATE TABLE returns (
+            id INTEGER PRIMARY KEY,
+            rma_id TEXT NOT NULL UNIQUE,
+            order_id INTEGER NOT NULL REFERENCES orders(id) ON DELETE CASCADE,
+            items TEXT NOT NULL DEFAULT '[]',
+            reason TEXT,
+            status TEXT NOT NULL DEFAULT 'requested',
+            refund_amount REAL NOT NULL DEFAULT 0,
+            refund_status TEXT NOT NULL DEFAULT 'pending',
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )"""
+    )
+    db.execute(
+        """
+        CREATE TABLE faq (
+            id INTEGER PRIMARY KEY,
+            key TEXT NOT NULL UNIQUE,
+            question TEXT NOT NULL,
+            answer TEXT NOT NULL,
+            category TEXT NOT NULL DEFAULT 'general',
+            alternatives TEXT NOT NULL DEFAULT '[]',
+            updated_at TEXT NOT NULL
+        )"""
+    )
+    db.execute(
+        """
+        CREATE TABLE audit (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            action TEXT NOT NULL,
+            entity TEXT NOT NULL,
+            entity_id TEXT,
+            details TEXT NOT NULL DEFAULT '{}'
+        )"""
+    )
+
+
+def _v2_indexes(db: Database) -> None:
+    indexes = {
+        "idx_orders_customer_id": "orders(customer_id)",
+        "idx_orders_status": "orders(status)",
+        "idx_orders_tracking_number": "orders(tracking_number)",
+        "idx_order_items_order_id": "order_items(order_id)",
+        "idx_order_items_product_id": "order_items(product_id)",
+        "idx_order_items_sku": "order_items(sku)",
+        "idx_returns_order_id": "returns(order_id)",
+        "idx_products_category": "products(category)",
+        "idx_products_brand": "products(brand)",
+        "idx_faq_category": "faq(category)",
+        "idx_audit_entity": "audit(entity, entity_id)",
+        "idx_audit_at": "audit(at)",
+    }
+    for name, target in indexes.items():
+        db.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {target}")
+    # Emails are looked up case-insensitively; stored values are normalised to lower case.
+    db.execute("CREATE INDEX IF NOT EXISTS idx_customers_email_nocase ON customers(email COLLATE NOCASE)")
+
+
+def _v3_feedback_handoffs_tickets(db: Database) -> None:
+    values = ", ".join(f"'{v}'" for v in FEEDBACK_VALUES)
+    handoff = ", ".join(f"'{v}'" for v in HANDOFF_STATUSES)
+    ticket = ", ".join(f"'{v}'" for v in TICKET_STATUSES)
+    db.execute(
+        f"""
+        CREATE TABLE feedback (
+            id INTEGER PRIMARY KEY,
+            sender_id TEXT NOT NULL,
+            message_id TEXT,
+            value TEXT NOT NULL CHECK (value IN ({values})),
+            rating INTEGER CHECK (rating IS NULL OR (rating BETWEEN 1 AND 5)),
+            comment TEXT,
+            at TEXT NOT NULL
+        )"""
+    )
+    db.execute(
+        f"""
+        CREATE TABLE handoffs (
+            id INTEGER PRIMARY KEY,
+            sender_id TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            contact_email TEXT,
+            message TEXT,
+            status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ({handoff})),
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )"""
+    )
+    db.execute(
+        f"""
+        CREATE TABLE tickets (
+            id INTEGER PRIMARY KEY,
+            sender_id TEXT,
+            customer_id INTEGER REFERENCES customers(id),
+            order_number TEXT,
+            subject TEXT NOT NULL,
+            body TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ({ticket})),
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )"""
+    )
+    for name, target in {
+        "idx_feedback_sender_id": "feedback(sender_id)",
+        "idx_handoffs_sender_id": "handoffs(sender_id)",
+        "idx_handoffs_status": "handoffs(status)",
+        "idx_tickets_customer_id": "tickets(customer_id)",
+        "idx_tickets_status": "tickets(status)",
+    }.items():
+        db.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {target}")
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One schema step: ``apply(db)`` runs inside a transaction."""
+
+    version: int
+    name: str
+    apply: Callable[[Database], None]
+
+
+MIGRATIONS: list[Migration] = [
+    Migration(1, "base tables", _v1_base_tables),
+    Migration(2, "indexes on foreign and lookup keys", _v2_indexes),
+    Migration(3, "feedback, handoffs and tickets", _v3_feedback_handoffs_tickets),
+]
+
+LATEST_VERSION = MIGRATIONS[-1].version
+
+
+def _ensure_migrations_table(db: Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE IF NOT EXISTS schema_migrations (
+            version INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            applied_at TEXT NOT NULL
+        )"""
+    )
+
+
+def applied_versions(db: Database) -> list[int]:
+    """Versions recorded in ``schema_migrations`` (empty for a new database)."""
+    if "schema_migrations" not in db.table_names():
+        return []
+    return [row[0] for row in db.execute("SELECT version FROM schema_migrations ORDER BY version")]
+
+
+def current_version(db: Database) -> int:
+    """Highest applied migration version, 0 for an empty database."""
+    versions = applied_versions(db)
+    return max(versions) if versions else 0
+
+
+def migrate(db: Database, target: int | None = None) -> list[int]:
+    """Apply every pending migration up to ``target`` (default: the latest).
+
+    Each migration runs in its own transaction together with its ``schema_migrations``
+    row, so a failing step leaves the database at the previous version.
+
+    Args:
+        db: The database to upgrade in place.
+        target: Stop after this version (used by tests to build old databases).
+
+    Returns:
+        The versions applied by this call, in order.
+
+    Raises:
+        RuntimeError: If the database is newer than this code knows.
+    """
+    db.execute("PRAGMA foreign_keys = ON")
+    if db.conn.in_transaction:
+        db.commit()
+    with db.atomic():
+        _ensure_migrations_table(db)
+    done = set(applied_versions(db))
+    known = {m.version for m in MIGRATIONS}
+    unknown = sorted(done - known)
+    if unknown:
+        raise RuntimeError(
+            f"database has schema versions {unknown} that this shopbot does not know; "
+            "upgrade shopbot"
+        )
+    target = LATEST_VERSION if target is None else target
+    applied: list[int] = []
+    for migration in MIGRATIONS:
+        if migration.version in done or migration.version > target:
+            continue
+        with db.atomic():
+            migration.apply(db)
+            db.execute(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                [migration.version, migration.name, utc_now()],
+            )
+        logger.info("applied schema migration %d: %s", migration.version, migration.name)
+        applied.append(migration.version)
+    return applied

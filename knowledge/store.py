@@ -1,0 +1,307 @@
+"""The shop database: customers, products, orders, returns, FAQ and the audit trail.
+
+:class:`Store` wraps a :class:`sqlite_utils.Database`. Lookups return plain ``dict``
+rows; JSON columns (``products.attributes``, ``faq.alternatives``, ``returns.items``,
+``audit.details``) are decoded into Python lists/dicts in what the lookups return.
+Writes that the assistant makes go through :mod:`knowledge.operations` (one transaction
+plus an audit row each); bulk loads go through :mod:`knowledge.importers` and
+:mod:`knowledge.demo`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+
+from knowledge.schema import current_version, migrate, utc_now
+
+logger = logging.getLogger(__name__)
+
+JSON_COLUMNS: dict[str, tuple[str, ...]] = {
+    "products": ("attributes",),
+    "faq": ("alternatives",),
+    "returns": ("items",),
+    "audit": ("details",),
+}
+
+TABLES = (
+    "customers",
+    "products",
+    "orders",
+    "order_items",
+    "returns",
+    "faq",
+    "audit",
+    "feedback",
+    "handoffs",
+    "tickets",
+)
+
+
+def to_json(value: Any) -> str:
+    """Serialise a JSON column value compactly and deterministically."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def decode_row(table: str, row: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Decode the JSON columns of ``table`` in ``row`` (a copy is returned)."""
+    if row is None:
+        return None
+    out = dict(row)
+    for column in JSON_COLUMNS.get(table, ()):
+        value = out.get(column)
+        if isinstance(value, str):
+            try:
+                out[column] = json.loads(value)
+            except ValueError:
+                logger.warning("undecodable JSON in %s.%s (id %s)", table, column, out.get("id"))
+    return out
+
+
+def normalise_email(email: str | None) -> str:
+    """Lower-case, trimmed email ("" for None)."""
+    return (email or "").strip().lower()
+
+
+class Store:
+    """The shop's SQLite database.
+
+    Args:
+        db: An open sqlite-utils database (``Database(memory=True)`` in tests).
+        migrate_schema: Create/upgrade the schema on construction (default True).
+    """
+
+    def __init__(self, db: Database, migrate_schema: bool = True) -> None:
+        self.db = db
+        self.db.execute("PRAGMA foreign_keys = ON")
+        if migrate_schema:
+            migrate(db)
+
+    @classmethod
+    def open(cls, path: str | Path) -> Store:
+        """Open (creating folders and the file if needed) and migrate the database at ``path``."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        db = Database(path)
+        try:
+            with db.ensure_autocommit_on():
+                db.execute("PRAGMA journal_mode = WAL")
+        except Exception:  # noqa: BLE001 - WAL is an optimisation (fails on some filesystems)
+            logger.debug("could not enable WAL on %s", path)
+        db.execute("PRAGMA busy_timeout = 5000")
+        return cls(db)
+
+    def close(self) -> None:
+        """Close the underlying connection."""
+        self.db.close()
+
+    @property
+    def schema_version(self) -> int:
+        """The applied schema version."""
+        return current_version(self.db)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Database]:
+        """One transaction (a savepoint when nested); rolled back on any exception."""
+        with self.db.atomic():
+            yield self.db
+
+    # -- low level -----------------------------------------------------------------
+    def query(self, sql: str, params: Iterable[Any] | dict[str, Any] = ()) -> list[dict[str, Any]]:
+        """Run a SELECT and return the rows as dicts."""
+        return list(self.db.query(sql, params))
+
+    def _one(self, table: str, where: str, params: list[Any]) -> dict[str, Any] | None:
+        rows = self.query(f"SELECT * FROM {table} WHERE {where} LIMIT 1", params)
+        return decode_row(table, rows[0]) if rows else None
+
+    def _by_ids(self, table: str, ids: Iterable[int] | None, order: str = "id") -> list[dict[str, Any]]:
+        if ids is None:
+            rows = self.query(f"SELECT * FROM {table} ORDER BY {order}")
+        else:
+            id_list = sorted({int(i) for i in ids})
+            rows = []
+            for start in range(0, len(id_list), 500):
+                chunk = id_list[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                rows.extend(self.query(f"SELECT * FROM {table} WHERE id IN ({marks}) ORDER BY id", chunk))
+        return [decode_row(table, r) for r in rows]  # type: ignore[misc]
+
+    def count(self, table: str) -> int:
+        """Number of rows in one of :data:`TABLES`."""
+        if table not in TABLES:
+            raise ValueError(f"unknown table {table!r}")
+        return int(self.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+
+    def counts(self) -> dict[str, int]:
+        """Row counts of every table."""
+        return {t: self.count(t) for t in TABLES}
+
+    # -- customers -----------------------------------------------------------------
+    def get_customer(self, customer_id: int) -> dict[str, Any] | None:
+        """Customer by row id."""
+        return self._one("customers", "id = ?", [int(customer_id)])
+
+    def get_customer_by_email(self, email: str) -> dict[str, Any] | None:
+        """Customer by email (case and surrounding blanks ignored)."""
+        email = normalise_email(email)
+        if not email:
+            return None
+        return self._one("customers", "email = ? COLLATE NOCASE", [email])
+
+    # -- products ------------------------------------------------------------------
+    def get_product(self, key: int | str) -> dict[str, Any] | None:
+        """Product by row id (``int``) or SKU (``str``)."""
+        if isinstance(key, int):
+            return self._one("products", "id = ?", [key])
+        return self._one("products", "sku = ?", [str(key).strip()])
+
+    def products(self, ids: Iterable[int] | None = None) -> list[dict[str, Any]]:
+        """Products by row ids (all products when ``ids`` is None), ordered by id."""
+        return self._by_ids("products", ids)
+
+    def products_by_id(self, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+        """``{id: product}`` for the given ids (missing ids are left out)."""
+        return {p["id"]: p for p in self._by_ids("products", ids)}
+
+    def categories(self) -> list[str]:
+        """Distinct product categories, sorted."""
+        return [r["category"] for r in self.query("SELECT DISTINCT category FROM products ORDER BY category")]
+
+    def brands(self) -> list[str]:
+        """Distinct product brands, sorted."""
+        return [r["brand"] for r in self.query("SELECT DISTINCT brand FROM products ORDER BY brand")]
+
+    # -- orders --------------------------------------------------------------------
+    def get_order(self, order_number: str) -> dict[str, Any] | None:
+        """Order by order number; accepts loose forms such as ``"sb 123456"``."""
+        from knowledge.identity import normalise_order_number
+
+        number = normalise_order_number(order_number)
+        if number is None:
+            return None
+        return self._one("orders", "order_number = ?", [number])
+
+    def get_order_by_id(self, order_id: int) -> dict[str, Any] | None:
+        """Order by row id."""
+        return self._one("orders", "id = ?", [int(order_id)])
+
+    def order_items(self, order_id: int) -> list[dict[str, Any]]:
+        """Items of one order, ordered by id."""
+        return self.query("SELECT * FROM order_items WHERE order_id = ? ORDER BY id", [int(order_id)])
+
+    def order_items_by_ids(self, ids: Iterable[int] | None = None) -> list[dict[str, Any]]:
+        """Order items joined with their order's customer id, number, status and date.
+
+        Used to index what customers bought; every row carries ``customer_id``,
+        ``order_number``, ``status``, ``placed_at`` and the product's ``category`` and
+        ``brand`` (``None`` when the product is unknown).
+        """
+        sql = (
+            "SELECT i.*, o.customer_id, o.order_number, o.status, o.placed_at, o.delivered_at,"
+            " p.category, p.brand FROM order_items i JOIN orders o ON o.id = i.order_id"
+            " LEFT JOIN products p ON p.id = i.product_id"
+        )
+        if ids is None:
+            return self.query(sql + " ORDER BY i.id")
+        id_list = sorted({int(i) for i in ids})
+        rows: list[dict[str, Any]] = []
+        for start in range(0, len(id_list), 500):
+            chunk = id_list[start : start + 500]
+            rows.extend(self.query(sql + f" WHERE i.id IN ({','.join('?' * len(chunk))}) ORDER BY i.id", chunk))
+        return rows
+
+    def orders_for_customer(self, customer_id: int) -> list[dict[str, Any]]:
+        """A customer's orders, newest first."""
+        return self.query(
+            "SELECT * FROM orders WHERE customer_id = ? ORDER BY placed_at DESC, id DESC",
+            [int(customer_id)],
+        )
+
+    def orders_by_status(self, status: str, limit: int | None = None) -> list[dict[str, Any]]:
+        """Orders with one status, oldest first."""
+        sql = "SELECT * FROM orders WHERE status = ? ORDER BY placed_at, id"
+        params: list[Any] = [status]
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(int(limit))
+        return self.query(sql, params)
+
+    # -- returns -------------------------------------------------------------------
+    def returns_for_order(self, order_id: int) -> list[dict[str, Any]]:
+        """Returns (RMAs) of one order, oldest first."""
+        rows = self.query("SELECT * FROM returns WHERE order_id = ? ORDER BY id", [int(order_id)])
+        return [decode_row("returns", r) for r in rows]  # type: ignore[misc]
+
+    def get_return(self, rma_id: str) -> dict[str, Any] | None:
+        """Return by RMA id (case-insensitive)."""
+        return self._one("returns", "rma_id = ?", [str(rma_id).strip().upper()])
+
+    # -- FAQ -----------------------------------------------------------------------
+    def get_faq(self, key: int | str) -> dict[str, Any] | None:
+        """FAQ entry by row id (``int``) or key (``str``)."""
+        if isinstance(key, int):
+            return self._one("faq", "id = ?", [key])
+        return self._one("faq", "key = ?", [str(key).strip()])
+
+    def faq_entries(self, ids: Iterable[int] | None = None) -> list[dict[str, Any]]:
+        """FAQ entries by row ids (all when ``ids`` is None), ordered by id."""
+        return self._by_ids("faq", ids)
+
+    # -- audit, feedback, handoffs ------------------------------------------------------
+    def audit_log(
+        self, entity: str | None = None, entity_id: str | int | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        """Audit rows, newest first, optionally for one entity."""
+        where, params = [], []
+        if entity is not None:
+            where.append("entity = ?")
+            params.append(entity)
+        if entity_id is not None:
+            where.append("entity_id = ?")
+            params.append(str(entity_id))
+        sql = "SELECT * FROM audit" + (" WHERE " + " AND ".join(where) if where else "")
+        sql += " ORDER BY id DESC LIMIT ?"
+        params.append(int(limit))
+        return [decode_row("audit", r) for r in self.query(sql, params)]  # type: ignore[misc]
+
+    def write_audit(
+        self,
+        actor: str,
+        action: str,
+        entity: str,
+        entity_id: str | int | None,
+        details: dict[str, Any] | None = None,
+        at: str | None = None,
+    ) -> int:
+        """Insert one audit row (call inside the transaction of the change it records)."""
+        cur = self.db.execute(
+            "INSERT INTO audit (at, actor, action, entity, entity_id, details) VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                at or utc_now(),
+                actor,
+                action,
+                entity,
+                None if entity_id is None else str(entity_id),
+                to_json(details or {}),
+            ],
+        )
+        return int(cur.lastrowid)
+
+    def handoffs(self, status: str | None = None) -> list[dict[str, Any]]:
+        """Handoff requests, newest first, optionally with one status."""
+        if status is None:
+            return self.query("SELECT * FROM handoffs ORDER BY id DESC")
+        return self.query("SELECT * FROM handoffs WHERE status = ? ORDER BY id DESC", [status])
+
+    def feedback(self, sender_id: str | None = None) -> list[dict[str, Any]]:
+        """Feedback rows, newest first, optionally for one conversation."""
+        if sender_id is None:
+            return self.query("SELECT * FROM feedback ORDER BY id DESC")
+        return self.query("SELECT * FROM feedback WHERE sender_id = ? ORDER BY id DESC", [sender_id])
