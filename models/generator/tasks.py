@@ -206,7 +206,7 @@ def _t_order_status(p: set[str], c: dict[str, str]) -> str:
     elif "tracking_number" in p:
         parts.append("Tracking number: [tracking_number].")
     if "delivered_on" in p:
-        parts.append("Delivered on [delivered_on].")
+        parts.append("Arrived on [delivered_on].")
     if "eta" in p:
         parts.append("Expected delivery: [eta].")
     return " ".join(parts)
@@ -227,17 +227,17 @@ def _t_cancel_refused(p: set[str], c: dict[str, str]) -> str:
         "cancelled": "it is already cancelled",
         "returned": "it has already been returned",
     }.get(status, "it can no longer be changed")
-    return f"Sorry, order [order_number] cannot be cancelled because {why}."
+    return f"Sorry, I cannot cancel order [order_number] because {why}."
 
 
 def _t_address_changed(p: set[str], c: dict[str, str]) -> str:
-    return "Done: order [order_number] will now be delivered to [address]."
+    return "Done: order [order_number] will now be sent to [address]."
 
 
 def _t_return_created(p: set[str], c: dict[str, str]) -> str:
     text = "Return [rma_id] for order [order_number] is registered"
     text += " ([products])." if "products" in p else "."
-    text += " Pack the items, write [rma_id] on the parcel and hand it to the carrier"
+    text += " Pack the items, write the return number on the parcel and hand it to the carrier"
     text += " by [return_by]." if "return_by" in p else "."
     text += " Once it arrives we refund [refund_amount]."
     return text
