@@ -1,0 +1,1073 @@
+"""Import a real shop's data: products, customers, orders and FAQ (see ``docs/import-format.md``).
+
+Formats: CSV, JSON (an array, or an object ``{"products": [...], "customers": [...],
+"orders": [...], "faq": [...]}``), JSON Lines, the Shopify product CSV export, and FAQ
+from YAML or CSV. Rows are upserted by natural key (``sku``, ``email``,
+``order_number``, FAQ ``key``).
+
+Every problem is reported with file, line and field. Without ``skip_invalid`` an import
+with any error changes nothing: all files are validated and written in one transaction,
+and :class:`ImportFailed` carries the full error list. With ``skip_invalid=True`` bad
+rows are skipped, each one reported, and the good rows are written.
+
+The returned :class:`ImportReport` lists the changed row ids per kind so the caller can
+update the search indexes (``SearchIndexes.update(kind, ids)``).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import math
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import yaml
+from tqdm import tqdm
+
+from knowledge.identity import normalise_order_number
+from knowledge.schema import ORDER_STATUSES, utc_now
+from knowledge.store import Store, normalise_email, to_json
+
+logger = logging.getLogger(__name__)
+
+KINDS = ("customers", "products", "orders", "faq")
+FORMATS = ("csv", "json", "jsonl", "shopify", "yaml")
+DEFAULT_MAX_FIELD_CHARS = 20_000
+PROGRESS_MIN_ROWS = 500
+_EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+_CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
+_KEY_RE = re.compile(r"^[a-z0-9][a-z0-9\-_.]{0,99}$")
+
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "products": ("sku", "title", "price"),
+    "customers": ("email", "name"),
+    "orders": ("order_number", "customer_email", "status", "placed_at"),
+    "faq": ("question", "answer"),
+}
+ORDER_ITEM_CSV_COLUMNS = ("item_sku", "item_title", "item_quantity", "item_unit_price", "item_returned_quantity")
+SHOPIFY_REQUIRED = ("Handle", "Variant SKU", "Variant Price")
+
+
+# --------------------------------------------------------------------------- report
+@dataclass
+class RowError:
+    """One problem: ``file:line: field: message`` (line is 1-based; None when unknown)."""
+
+    file: str
+    line: int | None
+    field: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line is not None else self.file
+        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+
+
+@dataclass
+class ImportReport:
+    """What an import did.
+
+    Attributes:
+        counts: ``{kind: {"inserted", "updated", "unchanged", "skipped"}}``.
+        errors: Every problem found (the skipped rows' reasons with ``skip_invalid``).
+        changed: Row ids inserted or updated per kind: ``products``, ``customers``,
+            ``orders``, ``order_items``, ``faq`` (use with ``SearchIndexes.update``).
+        removed: Row ids deleted per kind (order items dropped from a re-imported order).
+        files: The files read, with their detected kind and format.
+    """
+
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    errors: list[RowError] = field(default_factory=list)
+    changed: dict[str, list[int]] = field(default_factory=dict)
+    removed: dict[str, list[int]] = field(default_factory=dict)
+    files: list[dict[str, str]] = field(default_factory=list)
+
+    def _total(self, key: str) -> int:
+        return sum(c.get(key, 0) for c in self.counts.values())
+
+    @property
+    def inserted(self) -> int:
+        """Rows inserted, all kinds."""
+        return self._total("inserted")
+
+    @property
+    def updated(self) -> int:
+        """Existing rows that changed, all kinds."""
+        return self._total("updated")
+
+    @property
+    def unchanged(self) -> int:
+        """Existing rows imported again without a change."""
+        return self._total("unchanged")
+
+    @property
+    def skipped(self) -> int:
+        """Invalid rows left out (``skip_invalid``)."""
+        return self._total("skipped")
+
+    @property
+    def ok(self) -> bool:
+        """No errors at all."""
+        return not self.errors
+
+    def count(self, kind: str, what: str, n: int = 1) -> None:
+        """Add ``n`` to one counter."""
+        bucket = self.counts.setdefault(kind, {"inserted": 0, "updated": 0, "unchanged": 0, "skipped": 0})
+        bucket[what] += n
+
+    def mark_changed(self, kind: str, row_id: int) -> None:
+        """Record a changed row id (kept unique, in first-seen order)."""
+        ids = self.changed.setdefault(kind, [])
+        if row_id not in ids:
+            ids.append(row_id)
+
+    def summary(self) -> str:
+        """One line per kind, e.g. ``products: 10 inserted, 2 updated, 0 unchanged, 1 skipped``."""
+        lines = [
+            f"{kind}: {c['inserted']} inserted, {c['updated']} updated, {c['unchanged']} unchanged, {c['skipped']} skipped"
+            for kind, c in self.counts.items()
+        ]
+        return "\n".join(lines) or "nothing imported"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly form."""
+        return {
+            "counts": self.counts,
+            "errors": [str(e) for e in self.errors],
+            "changed": self.changed,
+            "removed": self.removed,
+            "files": self.files,
+        }
+
+
+class ImportFailed(Exception):
+    """The import was rolled back; ``report.errors`` lists every problem."""
+
+    def __init__(self, report: ImportReport) -> None:
+        n = len(report.errors)
+        first = "; ".join(str(e) for e in report.errors[:3])
+        super().__init__(f"import failed with {n} error(s), nothing was changed: {first}")
+        self.report = report
+
+
+class _RowInvalid(Exception):
+    def __init__(self, field_name: str | None, message: str) -> None:
+        super().__init__(message)
+        self.field = field_name
+        self.message = message
+
+
+# --------------------------------------------------------------------------- reading
+@dataclass
+class SourceRow:
+    """One raw record with where it came from."""
+
+    file: str
+    line: int | None
+    data: dict[str, Any]
+    kind: str
+
+
+def _decode(raw: bytes, name: str, skip_invalid: bool, errors: list[RowError]) -> str | None:
+    """UTF-8 text of a file; undecodable lines are reported (and dropped with skip_invalid)."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    lines = raw.split(b"\n")
+    good: list[str] = []
+    bad = 0
+    for number, chunk in enumerate(lines, start=1):
+        try:
+            good.append(chunk.decode("utf-8-sig" if number == 1 else "utf-8"))
+        except UnicodeDecodeError as exc:
+            bad += 1
+            errors.append(
+                RowError(name, number, None, f"undecodable bytes at column {exc.start + 1} (the file must be UTF-8)")
+            )
+            if skip_invalid:
+                good.append("")  # keep line numbers stable
+    if not skip_invalid:
+        return None
+    logger.warning("%s: %d undecodable line(s) skipped", name, bad)
+    return "\n".join(good)
+
+
+def detect_format(path: Path, text: str | None = None) -> str:
+    """Guess the format from the file extension and, for CSV, the header."""
+    suffix = path.suffix.lower()
+    if suffix in (".jsonl", ".ndjson"):
+        return "jsonl"
+    if suffix == ".json":
+        return "json"
+    if suffix in (".yml", ".yaml"):
+        return "yaml"
+    if suffix in (".csv", ".tsv", ".txt"):
+        if text is not None:
+            header = text.split("\n", 1)[0]
+            if "Handle" in header and "Variant SKU" in header:
+                return "shopify"
+        return "csv"
+    raise ValueError(f"{path}: cannot tell the format from the extension {suffix!r}; pass --format")
+
+
+def detect_kind(path: Path, columns: Iterable[str]) -> str | None:
+    """Guess the kind from the file name (``products.csv``...) or the columns/fields."""
+    stem = path.stem.lower()
+    for kind in KINDS:
+        if kind in stem or (kind == "faq" and "faq" in stem):
+            return kind
+    if "customer" in stem:
+        return "customers"
+    if "product" in stem or "catalog" in stem:
+        return "products"
+    if "order" in stem:
+        return "orders"
+    cols = set(columns)
+    if "order_number" in cols:
+        return "orders"
+    if "sku" in cols:
+        return "products"
+    if {"question", "answer"} <= cols:
+        return "faq"
+    if "email" in cols:
+        return "customers"
+    return None
+
+
+class _LineLoader(yaml.SafeLoader):
+    """A safe YAML loader that records each mapping's line in ``__line__``."""
+
+
+def _construct_mapping_with_line(loader: _LineLoader, node: yaml.MappingNode) -> dict[str, Any]:
+    mapping = loader.construct_mapping(node, deep=True)
+    mapping["__line__"] = node.start_mark.line + 1
+    return mapping
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping_with_line)
+
+
+def _json_array_with_lines(text: str, name: str) -> list[tuple[int, Any]]:
+    """Elements of a top-level JSON array with the line each starts on."""
+    decoder = json.JSONDecoder()
+    pos = text.index("[") + 1
+    out: list[tuple[int, Any]] = []
+    length = len(text)
+    while True:
+        while pos < length and text[pos] in " \t\r\n,":
+            pos += 1
+        if pos >= length:
+            raise _RowInvalid(None, "unterminated JSON array")
+        if text[pos] == "]":
+            return out
+        line = text.count("\n", 0, pos) + 1
+        try:
+            value, pos = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError as exc:
+            raise _RowInvalid(None, f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from exc
+        out.append((line, value))
+
+
+def read_rows(
+    path: Path, fmt: str, kind: str | None, text: str, errors: list[RowError]
+) -> tuple[str | None, list[SourceRow]]:
+    """Parse one decoded file into raw rows (structural problems go to ``errors``).
+
+    Returns:
+        ``(kind, rows)``; for JSON objects holding several kinds, each row has its own kind.
+    """
+    name = str(path)
+    rows: list[SourceRow] = []
+    if fmt in ("csv", "shopify"):
+        csv.field_size_limit(1 << 30)
+        reader = csv.DictReader(io.StringIO(text, newline=""), delimiter="\t" if path.suffix.lower() == ".tsv" else ",")
+        header = [h.strip() for h in (reader.fieldnames or [])]
+        if not header:
+            errors.append(RowError(name, 1, None, "the file is empty (no header line)"))
+            return kind, rows
+        reader.fieldnames = header
+        if fmt == "shopify":
+            kind = "products"
+            missing = [c for c in SHOPIFY_REQUIRED if c not in header]
+        else:
+            kind = kind or detect_kind(path, header)
+            if kind is None:
+                errors.append(RowError(name, 1, None, "cannot tell what the file holds; pass --kind"))
+                return kind, rows
+            missing = [c for c in REQUIRED[kind] if c not in header]
+            if kind == "orders" and "item_sku" not in header:
+                missing.append("item_sku")
+        if missing:
+            for column in missing:
+                errors.append(RowError(name, 1, column, "required column is missing from the header"))
+            return kind, rows
+        start = 2
+        try:
+            for record in reader:
+                extra = record.pop(None, None)  # type: ignore[call-overload]
+                data = {k: v for k, v in record.items() if k}
+                if extra:
+                    data["__extra__"] = extra
+                if any((v or "").strip() for v in data.values() if isinstance(v, str)):
+                    rows.append(SourceRow(name, start, data, kind))
+                start = reader.line_num + 1
+        except csv.Error as exc:
+            errors.append(RowError(name, reader.line_num, None, f"malformed CSV: {exc}"))
+        return kind, rows
+    if fmt == "jsonl":
+        for number, line in enumerate(text.split("\n"), start=1):
+            if not line.strip():
+                continue
+            try:
+                value = json.loads(line)
+            except json.JSONDecodeError as exc:
+                errors.append(RowError(name, number, None, f"invalid JSON: {exc.msg} (column {exc.colno})"))
+                continue
+            if not isinstance(value, dict):
+                errors.append(RowError(name, number, None, "each line must be a JSON object"))
+                continue
+            rows.append(SourceRow(name, number, value, kind or ""))
+        kind = kind or detect_kind(path, rows[0].data if rows else [])
+        for row in rows:
+            row.kind = kind or ""
+        if kind is None and rows:
+            errors.append(RowError(name, None, None, "cannot tell what the file holds; pass --kind"))
+            return None, []
+        return kind, rows
+    if fmt == "json":
+        stripped = text.lstrip()
+        if stripped.startswith("["):
+            try:
+                items = _json_array_with_lines(text, name)
+            except _RowInvalid as exc:
+                errors.append(RowError(name, None, None, exc.message))
+                return kind, rows
+            kind = kind or detect_kind(path, items[0][1] if items and isinstance(items[0][1], dict) else [])
+            if kind is None and items:
+                errors.append(RowError(name, None, None, "cannot tell what the file holds; pass --kind"))
+                return None, []
+            for line, value in items:
+                if not isinstance(value, dict):
+                    errors.append(RowError(name, line, None, "each array element must be a JSON object"))
+                    continue
+                rows.append(SourceRow(name, line, value, kind or ""))
+            return kind, rows
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as exc:
+            errors.append(RowError(name, exc.lineno, None, f"invalid JSON: {exc.msg} (column {exc.colno})"))
+            return kind, rows
+        if not isinstance(value, dict) or not set(value) & set(KINDS):
+            errors.append(
+                RowError(name, 1, None, 'expected an array or an object with "products", "customers", "orders" or "faq"')
+            )
+            return kind, rows
+        for section in KINDS:
+            if section not in value:
+                continue
+            if kind is not None and section != kind:
+                continue
+            items_list = value[section]
+            if not isinstance(items_list, list):
+                errors.append(RowError(name, None, section, "must be an array"))
+                continue
+            for index, item in enumerate(items_list, start=1):
+                if not isinstance(item, dict):
+                    errors.append(RowError(name, None, f"{section}[{index}]", "must be an object"))
+                    continue
+                row = SourceRow(name, None, item, section)
+                row.data.setdefault("__record__", f"{section}[{index}]")
+                rows.append(row)
+        return kind, rows
+    if fmt == "yaml":
+        try:
+            value = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            errors.append(RowError(name, mark.line + 1 if mark else None, None, f"invalid YAML: {exc}"))
+            return kind, rows
+        if isinstance(value, dict):
+            value.pop("__line__", None)
+            value = value.get("faq", value.get("entries"))
+        if not isinstance(value, list):
+            errors.append(RowError(name, 1, None, "expected a list of FAQ entries (or a mapping with a `faq:` list)"))
+            return kind, rows
+        for index, item in enumerate(value, start=1):
+            if not isinstance(item, dict):
+                errors.append(RowError(name, None, f"entry {index}", "must be a mapping"))
+                continue
+            line = item.pop("__line__", None)
+            rows.append(SourceRow(name, line, item, kind or "faq"))
+        return kind or "faq", rows
+    raise ValueError(f"unknown format {fmt!r}")
+
+
+# --------------------------------------------------------------------------- field parsing
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _str(data: dict[str, Any], key: str, required: bool = False, limit: int | None = None) -> str | None:
+    value = data.get(key)
+    if _blank(value):
+        if required:
+            raise _RowInvalid(key, "is required")
+        return None
+    if isinstance(value, (dict, list)):
+        raise _RowInvalid(key, f"expected text, got {type(value).__name__}")
+    text = unicodedata.normalize("NFC", str(value)).strip()
+    if limit is not None and len(text) > limit:
+        raise _RowInvalid(key, f"is too long ({len(text)} characters, the limit is {limit})")
+    if "\x00" in text:
+        raise _RowInvalid(key, "contains a NUL character")
+    return text
+
+
+def _number(data: dict[str, Any], key: str, required: bool = False, minimum: float | None = 0.0) -> float | None:
+    value = data.get(key)
+    if _blank(value):
+        if required:
+            raise _RowInvalid(key, "is required")
+        return None
+    if isinstance(value, bool) or isinstance(value, (dict, list)):
+        raise _RowInvalid(key, f"expected a number, got {value!r}")
+    try:
+        number = float(str(value).strip().replace(",", ".")) if isinstance(value, str) else float(value)
+    except ValueError:
+        raise _RowInvalid(key, f"expected a number, got {str(value)[:40]!r}") from None
+    if math.isnan(number) or math.isinf(number):
+        raise _RowInvalid(key, "must be a finite number")
+    if minimum is not None and number < minimum:
+        raise _RowInvalid(key, f"must not be negative (got {number:g})" if minimum == 0 else f"must be at least {minimum:g}")
+    return round(number, 2)
+
+
+def _int(data: dict[str, Any], key: str, required: bool = False, minimum: int | None = 0) -> int | None:
+    value = data.get(key)
+    if _blank(value):
+        if required:
+            raise _RowInvalid(key, "is required")
+        return None
+    if isinstance(value, bool):
+        raise _RowInvalid(key, f"expected a whole number, got {value!r}")
+    try:
+        if isinstance(value, float):
+            if not value.is_integer():
+                raise ValueError
+            number = int(value)
+        else:
+            number = int(str(value).strip())
+    except (ValueError, TypeError):
+        raise _RowInvalid(key, f"expected a whole number, got {str(value)[:40]!r}") from None
+    if minimum is not None and number < minimum:
+        raise _RowInvalid(key, f"must be at least {minimum} (got {number})")
+    return number
+
+
+def _bool(data: dict[str, Any], key: str, default: bool) -> bool:
+    value = data.get(key)
+    if _blank(value):
+        return default
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "y"):
+        return True
+    if text in ("0", "false", "no", "n"):
+        return False
+    raise _RowInvalid(key, f"expected true/false, got {str(value)[:40]!r}")
+
+
+def _iso(data: dict[str, Any], key: str, required: bool = False) -> str | None:
+    text = _str(data, key, required=required, limit=40)
+    if text is None:
+        return None
+    try:
+        if len(text) == 10:
+            return date.fromisoformat(text).isoformat()
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise _RowInvalid(key, f"expected an ISO date like 2026-03-16 or 2026-03-16T10:00:00Z, got {text!r}") from None
+    return moment.isoformat()
+
+
+def _json_field(data: dict[str, Any], key: str, expected: type) -> Any:
+    value = data.get(key)
+    if _blank(value):
+        return None
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            raise _RowInvalid(key, f"expected a JSON {expected.__name__} in this column") from None
+    if not isinstance(value, expected):
+        raise _RowInvalid(key, f"expected a {'JSON object' if expected is dict else 'list'}, got {type(value).__name__}")
+    return value
+
+
+def _check_oversize(data: dict[str, Any], limit: int) -> None:
+    for key, value in data.items():
+        if isinstance(value, str) and len(value) > limit:
+            raise _RowInvalid(str(key), f"is too long ({len(value)} characters, the limit is {limit})")
+
+
+class _TextExtractor(HTMLParser):
+    BLOCK = {"p", "br", "li", "div", "h1", "h2", "h3", "h4", "tr", "ul", "ol"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("script", "style"):
+            self._skip += 1
+        elif tag in self.BLOCK:
+            self.parts.append(" ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style") and self._skip:
+            self._skip -= 1
+        elif tag in self.BLOCK:
+            self.parts.append(" ")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self.parts.append(data)
+
+
+def strip_html(html: str) -> str:
+    """Visible text of an HTML fragment, whitespace collapsed (script/style dropped)."""
+    parser = _TextExtractor()
+    parser.feed(html or "")
+    parser.close()
+    return re.sub(r"\s+", " ", "".join(parser.parts)).strip()
+
+
+# --------------------------------------------------------------------------- per-kind validation
+def parse_product(data: dict[str, Any], limit: int) -> dict[str, Any]:
+    """Validate one product record of the documented schema into a ``products`` row."""
+    _check_oversize(data, limit)
+    sku = _str(data, "sku", required=True, limit=64)
+    if not re.match(r"^[A-Za-z0-9][A-Za-z0-9._\-/]*$", sku):  # type: ignore[arg-type]
+        raise _RowInvalid("sku", f"may hold only letters, digits and . _ - / (got {sku!r})")
+    attributes = _json_field(data, "attributes", dict) or {}
+    for key, value in data.items():
+        if isinstance(key, str) and key.startswith("attr.") and not _blank(value):
+            attributes[key[5:]] = value.strip() if isinstance(value, str) else value
+    currency = (_str(data, "currency", limit=3) or "EUR").upper()
+    if not _CURRENCY_RE.match(currency):
+        raise _RowInvalid("currency", f"expected a 3-letter ISO code, got {currency!r}")
+    rating = _number(data, "rating")
+    if rating is not None and rating > 5:
+        raise _RowInvalid("rating", f"must be between 0 and 5 (got {rating:g})")
+    return {
+        "sku": sku,
+        "title": _str(data, "title", required=True, limit=500),
+        "description": _str(data, "description", limit=limit) or "",
+        "brand": _str(data, "brand", limit=200) or "",
+        "category": (_str(data, "category", limit=200) or "").lower(),
+        "price": _number(data, "price", required=True),
+        "currency": currency,
+        "attributes": to_json(attributes),
+        "stock": _int(data, "stock") or 0,
+        "rating": rating,
+        "image_url": _str(data, "image_url", limit=2000),
+        "product_url": _str(data, "product_url", limit=2000) or f"/products/{sku}",
+        "returnable": int(_bool(data, "returnable", True)),
+    }
+
+
+def parse_customer(data: dict[str, Any], limit: int) -> dict[str, Any]:
+    """Validate one customer record into a ``customers`` row."""
+    _check_oversize(data, limit)
+    email = normalise_email(_str(data, "email", required=True, limit=254))
+    if not _EMAIL_RE.match(email):
+        raise _RowInvalid("email", f"is not a valid email address ({email!r})")
+    row = {
+        "email": email,
+        "name": _str(data, "name", required=True, limit=200),
+        "phone": _str(data, "phone", limit=40),
+    }
+    created = _iso(data, "created_at")
+    if created is not None:
+        row["created_at"] = created
+    return row
+
+
+def parse_faq(data: dict[str, Any], limit: int) -> dict[str, Any]:
+    """Validate one FAQ record into a ``faq`` row (key defaults to a slug of the question)."""
+    from knowledge.operations import slugify
+
+    _check_oversize(data, limit)
+    question = _str(data, "question", required=True, limit=1000)
+    key = _str(data, "key", limit=100) or slugify(question)  # type: ignore[arg-type]
+    if not _KEY_RE.match(key):
+        raise _RowInvalid("key", f"use lower-case letters, digits and dashes (got {key!r})")
+    alternatives: Any = data.get("alternatives")
+    if isinstance(alternatives, str):
+        text = alternatives.strip()
+        if text.startswith("["):
+            alternatives = _json_field(data, "alternatives", list)
+        else:
+            alternatives = [a.strip() for a in text.split("|") if a.strip()]
+    elif alternatives is None:
+        alternatives = []
+    if not isinstance(alternatives, list) or not all(isinstance(a, str) for a in alternatives):
+        raise _RowInvalid("alternatives", "expected a list of strings")
+    for alt in alternatives:
+        if len(alt) > 1000:
+            raise _RowInvalid("alternatives", "an alternative is longer than 1000 characters")
+    return {
+        "key": key,
+        "question": question,
+        "answer": _str(data, "answer", required=True, limit=limit),
+        "category": (_str(data, "category", limit=100) or "general").lower(),
+        "alternatives": to_json([a.strip() for a in alternatives if a.strip()]),
+    }
+
+
+def _address(data: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for key in ("ship_name", "ship_street", "ship_city", "ship_postcode", "ship_country"):
+        out[key] = _str(data, key, limit=200)
+    if out["ship_country"]:
+        out["ship_country"] = out["ship_country"].upper()
+    return out
+
+
+def parse_order(data: dict[str, Any], items: list[tuple[int | None, dict[str, Any]]], limit: int) -> dict[str, Any]:
+    """Validate one order record (and its raw items) into an ``orders`` row plus ``_items``."""
+    _check_oversize(data, limit)
+    raw_number = _str(data, "order_number", required=True, limit=40)
+    number = normalise_order_number(raw_number)
+    if number is None:
+        raise _RowInvalid("order_number", f"expected SB- followed by 6 digits, got {raw_number!r}")
+    status = (_str(data, "status", required=True, limit=20) or "").lower()
+    if status not in ORDER_STATUSES:
+        raise _RowInvalid("status", f"must be one of {', '.join(ORDER_STATUSES)} (got {status!r})")
+    email = normalise_email(_str(data, "customer_email", required=True, limit=254))
+    if not _EMAIL_RE.match(email):
+        raise _RowInvalid("customer_email", f"is not a valid email address ({email!r})")
+    order = {
+        "order_number": number,
+        "status": status,
+        "placed_at": _iso(data, "placed_at", required=True),
+        "shipped_at": _iso(data, "shipped_at"),
+        "delivered_at": _iso(data, "delivered_at"),
+        "carrier": _str(data, "carrier", limit=100),
+        "tracking_number": _str(data, "tracking_number", limit=100),
+        "estimated_delivery": _iso(data, "estimated_delivery"),
+        **_address(data),
+        "currency": (_str(data, "currency", limit=3) or "EUR").upper(),
+        "_customer_email": email,
+    }
+    if status in ("delivered", "returned") and not order["delivered_at"]:
+        raise _RowInvalid("delivered_at", f"is required when the status is {status}")
+    if not items:
+        raise _RowInvalid("items", "an order needs at least one item")
+    parsed_items = []
+    skus: set[str] = set()
+    for line, item in items:
+        try:
+            sku = _str(item, "sku", required=True, limit=64)
+            if sku in skus:
+                raise _RowInvalid("sku", f"{sku!r} appears twice in this order")
+            skus.add(sku)  # type: ignore[arg-type]
+            quantity = _int(item, "quantity", required=True, minimum=1)
+            returned = _int(item, "returned_quantity") or 0
+            if returned > quantity:  # type: ignore[operator]
+                raise _RowInvalid("returned_quantity", f"is larger than the quantity ({returned} > {quantity})")
+            parsed_items.append(
+                {
+                    "sku": sku,
+                    "title": _str(item, "title", limit=500),
+                    "quantity": quantity,
+                    "unit_price": _number(item, "unit_price"),
+                    "returned_quantity": returned,
+                    "_line": line,
+                }
+            )
+        except _RowInvalid as exc:
+            exc.field = f"items.{exc.field}" if exc.field else "items"
+            raise
+    order["_items"] = parsed_items
+    order["_subtotal"] = _number(data, "subtotal")
+    order["shipping_cost"] = _number(data, "shipping_cost") or 0.0
+    order["tax"] = _number(data, "tax") or 0.0
+    order["_total"] = _number(data, "total")
+    return order
+
+
+# --------------------------------------------------------------------------- Shopify
+def shopify_products(rows: list[SourceRow], limit: int, errors: list[RowError], skip_invalid: bool) -> list[tuple[SourceRow, dict[str, Any]]]:
+    """Turn Shopify export rows into documented-schema product records (one per variant SKU)."""
+    out: list[tuple[SourceRow, dict[str, Any]]] = []
+    parents: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        d = {k: (v or "").strip() if isinstance(v, str) else v for k, v in row.data.items()}
+        handle = d.get("Handle", "")
+        if not handle:
+            errors.append(RowError(row.file, row.line, "Handle", "is required"))
+            continue
+        parent = parents.get(handle)
+        if parent is None or d.get("Title"):
+            parent = {
+                "title": d.get("Title", ""),
+                "body": d.get("Body (HTML)", ""),
+                "vendor": d.get("Vendor", ""),
+                "category": d.get("Type") or (d.get("Product Category") or "").split(">")[-1].strip(),
+                "tags": d.get("Tags", ""),
+                "image": d.get("Image Src", ""),
+                "options": [d.get(f"Option{i} Name", "") for i in (1, 2, 3)],
+                "gift_card": d.get("Gift Card", "").lower() == "true",
+                "rating": d.get("Rating (product.metafields.reviews.rating)", ""),
+            }
+            parents[handle] = parent
+        elif not parent["image"] and d.get("Image Src"):
+            parent["image"] = d["Image Src"]
+        sku = d.get("Variant SKU", "")
+        has_variant = any(d.get(f"Option{i} Value") for i in (1, 2, 3)) or d.get("Variant Price")
+        if not sku and not has_variant:
+            continue  # an extra image row
+        if not sku:
+            errors.append(RowError(row.file, row.line, "Variant SKU", "is required (one product is made per variant SKU)"))
+            continue
+        if not parent["title"]:
+            errors.append(RowError(row.file, row.line, "Title", f"no row of handle {handle!r} has a title"))
+            continue
+        values = [d.get(f"Option{i} Value", "") for i in (1, 2, 3)]
+        attributes = {}
+        for name, value in zip(parent["options"], values):
+            if name and value and value != "Default Title":
+                attributes[name.strip().lower()] = value
+        if parent["tags"]:
+            attributes["tags"] = [t.strip() for t in parent["tags"].split(",") if t.strip()]
+        suffix = " / ".join(v for v in values if v and v != "Default Title")
+        qty = d.get("Variant Inventory Qty", "")
+        try:
+            stock = max(int(float(qty)), 0) if qty else 0
+        except ValueError:
+            errors.append(RowError(row.file, row.line, "Variant Inventory Qty", f"expected a whole number, got {qty!r}"))
+            continue
+        record = {
+            "sku": sku,
+            "title": f"{parent['title']} - {suffix}" if suffix else parent["title"],
+            "description": strip_html(parent["body"]),
+            "brand": parent["vendor"],
+            "category": parent["category"],
+            "price": d.get("Variant Price", ""),
+            "stock": stock,
+            "attributes": attributes,
+            "image_url": d.get("Variant Image") or parent["image"] or None,
+            "returnable": not parent["gift_card"],
+            "rating": parent["rating"] or None,
+        }
+        out.append((row, record))
+    return out
+
+
+# --------------------------------------------------------------------------- writing
+def _upsert(
+    store: Store,
+    table: str,
+    key: str,
+    row: dict[str, Any],
+    stamp: str | None,
+    insert_defaults: dict[str, Any] | None = None,
+) -> tuple[int, str]:
+    """Insert or update by natural key; returns ``(id, "inserted"|"updated"|"unchanged")``."""
+    existing = store.query(f"SELECT * FROM {table} WHERE {key} = ?", [row[key]])
+    if not existing:
+        data = {**(insert_defaults or {}), **row}
+        if stamp is not None:
+            data["updated_at"] = stamp
+        cur = store.db.execute(
+            f"INSERT INTO {table} ({', '.join(data)}) VALUES ({', '.join('?' * len(data))})", list(data.values())
+        )
+        return int(cur.lastrowid), "inserted"
+    old = existing[0]
+    changes = {k: v for k, v in row.items() if old.get(k) != v}
+    if not changes:
+        return int(old["id"]), "unchanged"
+    if stamp is not None:
+        changes["updated_at"] = stamp
+    store.db.execute(
+        f"UPDATE {table} SET {', '.join(f'{k} = ?' for k in changes)} WHERE id = ?", [*changes.values(), old["id"]]
+    )
+    return int(old["id"]), "updated"
+
+
+def _write_order(store: Store, order: dict[str, Any], report: ImportReport, stamp: str) -> None:
+    customer = store.get_customer_by_email(order["_customer_email"])
+    if customer is None:
+        raise _RowInvalid("customer_email", f"no customer with email {order['_customer_email']!r} (import customers first)")
+    items = []
+    for item in order["_items"]:
+        product = store.get_product(item["sku"])
+        title = item["title"] or (product["title"] if product else None)
+        price = item["unit_price"] if item["unit_price"] is not None else (product["price"] if product else None)
+        if title is None or price is None:
+            raise _RowInvalid(
+                "items.sku", f"unknown SKU {item['sku']!r}: give the item's title and unit_price or import the product first"
+            )
+        items.append({**item, "title": title, "unit_price": price, "product_id": product["id"] if product else None})
+    subtotal = order["_subtotal"]
+    if subtotal is None:
+        subtotal = round(sum(i["unit_price"] * i["quantity"] for i in items), 2)
+    total = order["_total"]
+    if total is None:
+        total = round(subtotal + order["shipping_cost"] + order["tax"], 2)
+    row = {k: v for k, v in order.items() if not k.startswith("_")}
+    row.update({"customer_id": customer["id"], "subtotal": subtotal, "total": total})
+    order_id, outcome = _upsert(store, "orders", "order_number", row, stamp)
+    existing = {i["sku"]: i for i in store.order_items(order_id)}
+    item_changed = False
+    for item in items:
+        data = {k: v for k, v in item.items() if not k.startswith("_")}
+        old = existing.pop(item["sku"], None)
+        if old is None:
+            cur = store.db.execute(
+                "INSERT INTO order_items (order_id, product_id, sku, title, quantity, unit_price, returned_quantity)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [order_id, data["product_id"], data["sku"], data["title"], data["quantity"], data["unit_price"], data["returned_quantity"]],
+            )
+            report.mark_changed("order_items", int(cur.lastrowid))
+            item_changed = True
+        else:
+            changes = {k: v for k, v in data.items() if old.get(k) != v}
+            if changes:
+                store.db.execute(
+                    f"UPDATE order_items SET {', '.join(f'{k} = ?' for k in changes)} WHERE id = ?",
+                    [*changes.values(), old["id"]],
+                )
+                report.mark_changed("order_items", old["id"])
+                item_changed = True
+    for old in existing.values():  # items no longer in the order
+        store.db.execute("DELETE FROM order_items WHERE id = ?", [old["id"]])
+        report.removed.setdefault("order_items", []).append(old["id"])
+        item_changed = True
+    if outcome == "unchanged" and item_changed:
+        outcome = "updated"
+        store.db.execute("UPDATE orders SET updated_at = ? WHERE id = ?", [stamp, order_id])
+    if outcome != "unchanged":
+        report.mark_changed("orders", order_id)
+    report.count("orders", outcome)
+
+
+def _group_order_rows(rows: list[SourceRow]) -> list[tuple[SourceRow, list[tuple[int | None, dict[str, Any]]]]]:
+    """Orders from flat CSV rows (one row per item) or nested records (``items`` lists)."""
+    grouped: dict[str, tuple[SourceRow, list[tuple[int | None, dict[str, Any]]]]] = {}
+    out = []
+    for row in rows:
+        data = row.data
+        if "items" in data or not any(c in data for c in ORDER_ITEM_CSV_COLUMNS):
+            raw_items = data.get("items")
+            items: list[tuple[int | None, dict[str, Any]]] = []
+            if isinstance(raw_items, list):
+                items = [(row.line, i if isinstance(i, dict) else {"sku": None}) for i in raw_items]
+            out.append((row, items))
+            continue
+        key = str(data.get("order_number") or "").strip().upper() or f"__line{row.line}"
+        item = {
+            "sku": data.get("item_sku"),
+            "title": data.get("item_title"),
+            "quantity": data.get("item_quantity"),
+            "unit_price": data.get("item_unit_price"),
+            "returned_quantity": data.get("item_returned_quantity"),
+        }
+        if key not in grouped:
+            grouped[key] = (row, [])
+            out.append(grouped[key])
+        grouped[key][1].append((row.line, item))
+    return out
+
+
+def import_files(
+    store: Store,
+    paths: Iterable[str | Path],
+    kind: str | None = None,
+    fmt: str | None = None,
+    skip_invalid: bool = False,
+    progress: bool = True,
+    max_field_chars: int = DEFAULT_MAX_FIELD_CHARS,
+    on_change: Callable[[str, list[int]], None] | None = None,
+    actor: str = "import",
+) -> ImportReport:
+    """Import files into the store in one transaction.
+
+    Args:
+        store: The shop store.
+        paths: Files to read; customers are written before orders whatever the order given.
+        kind: ``products``, ``customers``, ``orders`` or ``faq``; guessed from the file name
+            or the columns when ``None``.
+        fmt: ``csv``, ``json``, ``jsonl``, ``shopify`` or ``yaml``; guessed from the
+            extension (and, for CSV, a Shopify header) when ``None``.
+        skip_invalid: Skip bad rows (each reported) instead of failing the whole import.
+        progress: Show a tqdm bar for files of 500 rows or more.
+        max_field_chars: Longest accepted text field.
+        on_change: Called after commit with ``(kind, ids)`` for ``products``, ``faq``
+            and ``order_items``, like :mod:`knowledge.operations`.
+        actor: Audit actor of the import's summary row.
+
+    Returns:
+        The :class:`ImportReport`.
+
+    Raises:
+        ImportFailed: On any error when ``skip_invalid`` is false (nothing is changed),
+            or when a file cannot be read at all.
+        ValueError: For an unknown kind or format.
+    """
+    if kind is not None and kind not in KINDS:
+        raise ValueError(f"unknown kind {kind!r}; use one of {', '.join(KINDS)}")
+    if fmt is not None and fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+    report = ImportReport()
+    errors = report.errors
+    by_kind: dict[str, list[tuple[SourceRow, Any]]] = {k: [] for k in KINDS}
+    for path_like in paths:
+        path = Path(path_like)
+        name = str(path)
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            errors.append(RowError(name, None, None, f"cannot read the file: {exc.strerror or exc}"))
+            continue
+        text = _decode(raw, name, skip_invalid, errors)
+        if text is None:
+            continue
+        file_fmt = fmt or detect_format(path, text)
+        if file_fmt == "yaml" and kind not in (None, "faq"):
+            raise ValueError("YAML files hold FAQ entries only")
+        before = len(errors)
+        file_kind, rows = read_rows(path, file_fmt, kind, text, errors)
+        report.files.append({"file": name, "format": file_fmt, "kind": file_kind or "mixed", "rows": str(len(rows))})
+        if file_fmt == "shopify":
+            for row, record in shopify_products(rows, max_field_chars, errors, skip_invalid):
+                by_kind["products"].append((row, record))
+        elif file_kind == "orders" or (file_kind is None and any(r.kind == "orders" for r in rows)):
+            others = [r for r in rows if r.kind != "orders"]
+            for row in others:
+                by_kind[row.kind].append((row, row.data))
+            for row, items in _group_order_rows([r for r in rows if r.kind == "orders"]):
+                by_kind["orders"].append((row, items))
+        else:
+            for row in rows:
+                if row.kind not in KINDS:
+                    errors.append(RowError(name, row.line, None, "cannot tell what the file holds; pass --kind"))
+                    break
+                by_kind[row.kind].append((row, row.data))
+        if len(errors) > before and any(e.line in (1, None) and e.field is None for e in errors[before:]):
+            logger.debug("%s: structural errors", name)
+    total_rows = sum(len(v) for v in by_kind.values())
+    structural = [e for e in errors]
+    if structural and not skip_invalid:
+        raise ImportFailed(report)
+
+    # validate every record before writing (so all errors are reported together)
+    parsed: dict[str, list[tuple[SourceRow, dict[str, Any]]]] = {k: [] for k in KINDS}
+    seen_keys: dict[str, dict[str, int | None]] = {k: {} for k in KINDS}
+    natural = {"products": "sku", "customers": "email", "orders": "order_number", "faq": "key"}
+    bar = tqdm(total=total_rows, desc="validating", unit="row", disable=not progress or total_rows < PROGRESS_MIN_ROWS)
+    for k in KINDS:
+        for row, payload in by_kind[k]:
+            bar.update(1)
+            try:
+                if k == "products":
+                    record = parse_product(payload, max_field_chars)
+                elif k == "customers":
+                    record = parse_customer(payload, max_field_chars)
+                elif k == "faq":
+                    record = parse_faq(payload, max_field_chars)
+                else:
+                    record = parse_order(row.data, payload, max_field_chars)
+                value = record[natural[k]]
+                first = seen_keys[k].get(value, False)
+                if first is not False:
+                    where = f"line {first}" if first is not None else "an earlier record"
+                    raise _RowInvalid(natural[k], f"duplicate {natural[k]} {value!r} (first on {where})")
+                seen_keys[k][value] = row.line
+                parsed[k].append((row, record))
+            except _RowInvalid as exc:
+                line = row.line
+                fieldname = exc.field
+                if row.line is None and "__record__" in row.data:
+                    fieldname = f"{row.data['__record__']}.{exc.field}" if exc.field else row.data["__record__"]
+                errors.append(RowError(row.file, line, fieldname, exc.message))
+                report.count(k, "skipped")
+    bar.close()
+    if errors and not skip_invalid:
+        raise ImportFailed(report)
+
+    stamp = utc_now()
+    try:
+        with store.transaction():
+            bar = tqdm(
+                total=sum(len(v) for v in parsed.values()),
+                desc="importing",
+                unit="row",
+                disable=not progress or total_rows < PROGRESS_MIN_ROWS,
+            )
+            for k in KINDS:
+                for row, record in parsed[k]:
+                    bar.update(1)
+                    try:
+                        with store.transaction():  # a savepoint per row: a bad row is undone alone
+                            if k == "orders":
+                                _write_order(store, record, report, stamp)
+                                continue
+                            table = {"products": "products", "customers": "customers", "faq": "faq"}[k]
+                            row_id, outcome = _upsert(
+                                store,
+                                table,
+                                natural[k],
+                                record,
+                                None if k == "customers" else stamp,
+                                {"created_at": stamp} if k == "customers" else None,
+                            )
+                            report.count(k, outcome)
+                            if outcome != "unchanged":
+                                report.mark_changed(k, row_id)
+                    except _RowInvalid as exc:
+                        errors.append(RowError(row.file, row.line, exc.field, exc.message))
+                        report.count(k, "skipped")
+            bar.close()
+            if errors and not skip_invalid:
+                raise ImportFailed(report)
+            store.write_audit(
+                actor,
+                "import",
+                "import",
+                None,
+                {"files": [f["file"] for f in report.files], "counts": report.counts, "errors": len(errors)},
+                at=stamp,
+            )
+    except ImportFailed:
+        report.changed.clear()
+        report.removed.clear()
+        raise
+    if on_change is not None:
+        for k in ("products", "faq", "order_items"):
+            ids = report.changed.get(k)
+            if ids:
+                try:
+                    on_change(k, sorted(ids))
+                except Exception:  # noqa: BLE001 - the import is committed; rebuild the index later
+                    logger.exception("on_change(%s) failed after import", k)
+    logger.info("import done: %s", report.summary().replace("\n", "; "))
+    return report
+
+
+def iter_errors(report: ImportReport) -> Iterator[str]:
+    """The report's errors as ``file:line: field: message`` strings."""
+    return (str(e) for e in report.errors)
