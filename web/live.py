@@ -44,6 +44,7 @@ The hub is per process; a multi-process deployment needs a shared broker instead
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 import time
@@ -75,10 +76,8 @@ class Subscription:
             return
         if self.queue.full():
             # A stalled listener loses its oldest event rather than blocking the publisher.
-            try:
+            with contextlib.suppress(asyncio.QueueEmpty):
                 self.queue.get_nowait()
-            except asyncio.QueueEmpty:  # pragma: no cover - race-free in one loop
-                pass
         self.queue.put_nowait(event)
 
     async def get(self, timeout: float | None = None) -> dict[str, Any] | None:
@@ -87,7 +86,7 @@ class Subscription:
             return None
         try:
             return await asyncio.wait_for(self.queue.get(), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return None
 
     def close(self) -> None:
@@ -96,10 +95,8 @@ class Subscription:
             return
         self.closed = True
         self.hub._remove(self)
-        try:
+        with contextlib.suppress(asyncio.QueueFull):
             self.queue.put_nowait(None)
-        except asyncio.QueueFull:
-            pass
 
     def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
         return self
@@ -180,6 +177,12 @@ class LiveHub:
         except (TypeError, ValueError):
             return events
         return [e for e in events if _int(e.get("id")) > after]
+
+    def close_all(self) -> None:
+        """End every subscription (on shutdown, so open streams finish)."""
+        for subs in list(self._subs.values()):
+            for sub in list(subs):
+                sub.close()
 
     def _remove(self, sub: Subscription) -> None:
         subs = self._subs.get(sub.key)

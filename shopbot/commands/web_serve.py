@@ -1,0 +1,39 @@
+"""``shopbot web serve``: the storefront, the shopper widget and the support console."""
+
+from __future__ import annotations
+
+import argparse
+
+from shopbot.config import get_settings
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=None, help="port (default: SHOPBOT_WEB_PORT or 8000)")
+    parser.add_argument(
+        "--socket-url",
+        default=None,
+        help="Rasa Socket.IO URL as browsers reach it (default: SHOPBOT_RASA_URL)",
+    )
+    parser.add_argument(
+        "--public-url", default="", help="this app's URL as browsers see it, for the embed snippet"
+    )
+    parser.add_argument("--no-console", action="store_true", help="do not mount the support console")
+
+
+def run(args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from web.app import create_app
+
+    settings = get_settings()
+    port = args.port if args.port is not None else settings.web_port
+    app = create_app(
+        settings,
+        socket_url=args.socket_url,
+        public_url=args.public_url,
+        mount_console=not args.no_console,
+    )
+    print(f"shopbot web: http://{args.host}:{port}/ (Rasa socket {args.socket_url or settings.rasa_url})")
+    web.run_app(app, host=args.host, port=port, print=None, access_log=None)
+    return 0
