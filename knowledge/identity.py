@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 ORDER_PREFIX = "SB-"
 MAX_ORDER_INPUT = 32
 MAX_TOKEN_LENGTH = 4096
-_ORDER_RE = re.compile(r"^#?\s*(?:SB\s*[-_#:]?\s*)?#?\s*(\d{6})$")
+_ORDER_RE = re.compile(r"^#?\s*(?:SB\s*[-_#:]?\s*)?#?\s*([0-9]{6})$", re.ASCII)
 
 
 def normalise_order_number(text: object) -> str | None:

@@ -300,7 +300,7 @@ def migrate(db: Database, target: int | None = None) -> list[int]:
             f"database has schema versions {unknown} that this shopbot does not know; "
             "upgrade shopbot"
         )
-    target = LATEST_VERSION if target is None else target
+    target = MIGRATIONS[-1].version if target is None else target
     applied: list[int] = []
     for migration in MIGRATIONS:
         if migration.version in done or migration.version > target:
