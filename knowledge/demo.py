@@ -523,12 +523,12 @@ def make_orders(
             placed = today - timedelta(days=rng.randint(8, 300))
         else:  # delivered_old
             placed = today - timedelta(days=rng.randint(window_days + 8, 365))
-        drafts.append((placed, scenario))
-    # order numbers grow with the order date (ties keep plan order)
-    drafts.sort(key=lambda d: d[0])
+        drafts.append((placed, _ts(placed, rng), scenario))
+    # order numbers grow with the order time
+    drafts.sort(key=lambda d: d[1])
     orders, items_per_order, returns = [], [], []
     number = base
-    for placed_day, scenario in drafts:
+    for placed_day, placed_at, scenario in drafts:
         number += rng.randint(1, 4)
         customer = rng.choices(customers, weights=cust_weights)[0]
         address = dict(customer["_address"])
@@ -569,7 +569,6 @@ def make_orders(
         else:
             carrier = rng.choice(CARRIERS_INTERNATIONAL)
         transit = 1 if express else rng.randint(2, 4) + (0 if country == "DE" else 2)
-        placed_at = _ts(placed_day, rng)
         order: dict[str, Any] = {
             "order_number": f"SB-{number:06d}",
             "customer_id": customer["id"],

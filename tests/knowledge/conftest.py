@@ -15,8 +15,14 @@ from datetime import date, timedelta
 
 import pytest
 
-TODAY = date(2026, 3, 16)
+TODAY = date(2026, 3, 16)  # == knowledge.demo.DEMO_TODAY
 WINDOW_DAYS = 30
+
+
+@pytest.fixture
+def today() -> date:
+    """The fixed date both the tiny shop and the demo shop are relative to."""
+    return TODAY
 
 
 def _d(days_ago: int) -> str:
