@@ -1,0 +1,263 @@
+"""The console's own SQLite database: staff, sessions, reviews, corrections, summaries.
+
+The console never writes to Rasa's tracker store. It keeps a summary row per
+conversation (``conversations``) that :mod:`web.console.sync` updates incrementally
+from the tracker's ``events`` table, so that listing, filtering, searching and paging
+stay fast with hundreds of thousands of conversations.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS staff (
+    id INTEGER PRIMARY KEY,
+    email TEXT NOT NULL UNIQUE,
+    role TEXT NOT NULL CHECK (role IN ('agent', 'admin')),
+    password_hash TEXT NOT NULL,
+    active INTEGER NOT NULL DEFAULT 1,
+    failed_count INTEGER NOT NULL DEFAULT 0,
+    locked_until REAL,
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sessions (
+    id TEXT PRIMARY KEY,              -- sha256 of the cookie value, never the value itself
+    staff_id INTEGER NOT NULL REFERENCES staff(id),
+    csrf TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    last_seen REAL NOT NULL,
+    expires_at REAL NOT NULL,
+    flash TEXT                        -- one-shot message for the next page
+);
+CREATE INDEX IF NOT EXISTS sessions_staff ON sessions(staff_id);
+CREATE TABLE IF NOT EXISTS login_attempts (
+    id INTEGER PRIMARY KEY,
+    email TEXT NOT NULL,
+    at REAL NOT NULL,
+    ok INTEGER NOT NULL,
+    remote TEXT
+);
+CREATE INDEX IF NOT EXISTS login_attempts_email ON login_attempts(email, at);
+
+CREATE TABLE IF NOT EXISTS conversations (
+    sender_id TEXT PRIMARY KEY,
+    started_at REAL NOT NULL,
+    last_at REAL NOT NULL,
+    first_event_id INTEGER NOT NULL,
+    last_event_id INTEGER NOT NULL,
+    n_user INTEGER NOT NULL DEFAULT 0,
+    n_bot INTEGER NOT NULL DEFAULT 0,
+    n_generator INTEGER NOT NULL DEFAULT 0,
+    n_template INTEGER NOT NULL DEFAULT 0,
+    intents TEXT NOT NULL DEFAULT '',
+    customer_ref TEXT,
+    handoff INTEGER NOT NULL DEFAULT 0,
+    fallback INTEGER NOT NULL DEFAULT 0,
+    negative_feedback INTEGER NOT NULL DEFAULT 0,
+    low_confidence INTEGER NOT NULL DEFAULT 0,
+    template_fallback INTEGER NOT NULL DEFAULT 0,
+    human INTEGER NOT NULL DEFAULT 0,
+    reviewed INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS conv_last ON conversations(last_at, sender_id);
+CREATE INDEX IF NOT EXISTS conv_started ON conversations(started_at);
+CREATE INDEX IF NOT EXISTS conv_handoff ON conversations(handoff, last_at, sender_id);
+CREATE INDEX IF NOT EXISTS conv_fallback ON conversations(fallback, last_at, sender_id);
+CREATE INDEX IF NOT EXISTS conv_negative ON conversations(negative_feedback, last_at, sender_id);
+CREATE INDEX IF NOT EXISTS conv_lowconf ON conversations(low_confidence, last_at, sender_id);
+CREATE INDEX IF NOT EXISTS conv_template ON conversations(template_fallback, last_at, sender_id);
+CREATE INDEX IF NOT EXISTS conv_reviewed ON conversations(reviewed, last_at, sender_id);
+CREATE TABLE IF NOT EXISTS conv_intents (
+    intent TEXT NOT NULL,
+    sender_id TEXT NOT NULL,
+    n INTEGER NOT NULL DEFAULT 1,
+    PRIMARY KEY (intent, sender_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS intent_counts (
+    intent TEXT PRIMARY KEY,
+    conversations INTEGER NOT NULL DEFAULT 0,
+    messages INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS conv_feedback (
+    source TEXT NOT NULL,             -- 'tracker' or 'store'
+    source_id INTEGER NOT NULL,
+    sender_id TEXT NOT NULL,
+    value TEXT NOT NULL,              -- up | down | rating
+    rating INTEGER,
+    at REAL,
+    PRIMARY KEY (source, source_id)
+);
+CREATE INDEX IF NOT EXISTS conv_feedback_sender ON conv_feedback(sender_id);
+CREATE VIRTUAL TABLE IF NOT EXISTS conv_fts USING fts5(
+    sender_id UNINDEXED, text, tokenize = 'unicode61 remove_diacritics 2'
+);
+CREATE TABLE IF NOT EXISTS sync_state (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS reviews (
+    sender_id TEXT PRIMARY KEY,
+    reviewed_by INTEGER REFERENCES staff(id),
+    reviewed_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS tags (
+    sender_id TEXT NOT NULL,
+    tag TEXT NOT NULL,
+    staff_id INTEGER REFERENCES staff(id),
+    at REAL NOT NULL,
+    PRIMARY KEY (sender_id, tag)
+);
+CREATE INDEX IF NOT EXISTS tags_tag ON tags(tag);
+CREATE TABLE IF NOT EXISTS nlu_corrections (
+    id INTEGER PRIMARY KEY,
+    sender_id TEXT NOT NULL,
+    event_id INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    original_intent TEXT,
+    intent TEXT NOT NULL,
+    entities TEXT NOT NULL DEFAULT '[]',   -- JSON [{entity, value, start, end}]
+    staff_id INTEGER REFERENCES staff(id),
+    at REAL NOT NULL,
+    exported_at REAL,
+    UNIQUE (sender_id, event_id)
+);
+CREATE TABLE IF NOT EXISTS reply_corrections (
+    id INTEGER PRIMARY KEY,
+    sender_id TEXT NOT NULL,
+    event_id INTEGER NOT NULL,
+    verdict TEXT NOT NULL CHECK (verdict IN ('approved', 'corrected')),
+    task TEXT,
+    facts TEXT,                              -- JSON
+    original_text TEXT,
+    text TEXT NOT NULL,
+    written INTEGER NOT NULL DEFAULT 0,      -- appended to generator_pairs.jsonl
+    staff_id INTEGER REFERENCES staff(id),
+    at REAL NOT NULL,
+    UNIQUE (sender_id, event_id)
+);
+CREATE TABLE IF NOT EXISTS faq_additions (
+    id INTEGER PRIMARY KEY,
+    sender_id TEXT,
+    event_id INTEGER,
+    faq_id INTEGER,
+    question TEXT NOT NULL,
+    staff_id INTEGER REFERENCES staff(id),
+    at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS reveal_audit (
+    id INTEGER PRIMARY KEY,
+    at REAL NOT NULL,
+    staff_id INTEGER NOT NULL REFERENCES staff(id),
+    staff_email TEXT NOT NULL,
+    sender_id TEXT NOT NULL,
+    reason TEXT,
+    remote TEXT
+);
+CREATE TABLE IF NOT EXISTS live (
+    sender_id TEXT PRIMARY KEY,
+    status TEXT NOT NULL CHECK (status IN ('waiting', 'taken', 'closed')),
+    requested_at REAL NOT NULL,
+    reason TEXT,
+    store_handoff_id INTEGER,
+    taken_by INTEGER REFERENCES staff(id),
+    taken_at REAL,
+    closed_at REAL
+);
+CREATE INDEX IF NOT EXISTS live_status ON live(status, requested_at);
+CREATE TABLE IF NOT EXISTS agent_messages (
+    id INTEGER PRIMARY KEY,
+    sender_id TEXT NOT NULL,
+    staff_id INTEGER NOT NULL REFERENCES staff(id),
+    agent_name TEXT NOT NULL,
+    kind TEXT NOT NULL DEFAULT 'message',   -- message | joined | left
+    text TEXT NOT NULL,
+    at REAL NOT NULL,
+    saved_to_tracker INTEGER NOT NULL DEFAULT 0,
+    published INTEGER NOT NULL DEFAULT 0,
+    live_id TEXT                            -- the hub's event id (widget de-duplication)
+);
+CREATE INDEX IF NOT EXISTS agent_messages_sender ON agent_messages(sender_id, id);
+"""
+
+
+class ConsoleDB:
+    """A thread-safe wrapper around one SQLite connection to the console database.
+
+    All access goes through :meth:`execute`/:meth:`query`/:meth:`transaction`, guarded by
+    a lock, so request handlers may call it from worker threads.
+
+    Args:
+        path: The SQLite file (created with its folder if missing), or ``":memory:"``.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._conn.row_factory = sqlite3.Row
+        self._lock = threading.RLock()
+        with self._lock:
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.execute("PRAGMA foreign_keys=ON")
+            self._conn.executescript(SCHEMA)
+
+    @property
+    def lock(self) -> threading.RLock:
+        """The lock guarding the connection (hold it around multi-statement work)."""
+        return self._lock
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        """The raw connection; use only while holding :attr:`lock`."""
+        return self._conn
+
+    def query(self, sql: str, params: tuple | list | dict = ()) -> list[dict]:
+        """Run a SELECT and return rows as plain dicts."""
+        with self._lock:
+            return [dict(r) for r in self._conn.execute(sql, params).fetchall()]
+
+    def one(self, sql: str, params: tuple | list | dict = ()) -> dict | None:
+        """Run a SELECT and return its first row (or None)."""
+        with self._lock:
+            row = self._conn.execute(sql, params).fetchone()
+        return dict(row) if row is not None else None
+
+    def execute(self, sql: str, params: tuple | list | dict = ()) -> int:
+        """Run one statement in its own transaction; returns ``lastrowid``."""
+        with self._lock:
+            cur = self._conn.execute(sql, params)
+            return int(cur.lastrowid or 0)
+
+    def transaction(self) -> _Transaction:
+        """Context manager: hold the lock and run statements in one transaction."""
+        return _Transaction(self)
+
+    def close(self) -> None:
+        """Close the connection."""
+        with self._lock:
+            self._conn.close()
+
+
+class _Transaction:
+    def __init__(self, db: ConsoleDB) -> None:
+        self.db = db
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.db.lock.acquire()
+        self.db.conn.execute("BEGIN IMMEDIATE")
+        return self.db.conn
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            self.db.conn.execute("ROLLBACK" if exc_type else "COMMIT")
+        finally:
+            self.db.lock.release()

@@ -1,0 +1,139 @@
+"""How the console reads meaning out of Rasa events (shared by the sync and transcripts).
+
+Reply source: actions that phrase replies with the generator send
+``"source": "model"|"generator"|"template"`` (plus ``task`` and ``facts``) either as
+keyword arguments of ``dispatcher.utter_message`` (Rasa stores them in the bot event's
+``metadata``) or inside ``json_message`` (the event's ``data.custom``). Both places, and
+a nested ``generator`` object in either, are looked at.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+FALLBACK_INTENTS = frozenset({"nlu_fallback"})
+FALLBACK_ACTIONS = frozenset({
+    "action_default_fallback", "action_two_stage_fallback", "utter_default",
+    "action_default_ask_affirmation", "action_default_ask_rephrase", "utter_ask_rephrase",
+})
+HANDOFF_INTENTS = frozenset({"human_handoff"})
+FEEDBACK_INTENTS = frozenset({"give_feedback"})
+FEEDBACK_SLOTS = frozenset({"feedback", "feedback_value", "thumbs", "rating", "feedback_rating"})
+CUSTOMER_SLOTS = ("customer_email", "verified_email", "email", "customer_id")
+GENERATOR_SOURCES = frozenset({"model", "generator"})
+
+
+def _generator_meta(data: dict) -> dict:
+    """Merged generator metadata of a bot event: metadata, custom, nested 'generator'."""
+    found: dict[str, Any] = {}
+    for holder in (data.get("metadata"), (data.get("data") or {}).get("custom")):
+        if not isinstance(holder, dict):
+            continue
+        for key in ("source", "task", "facts", "reply_source"):
+            if key in holder and key not in found:
+                found[key] = holder[key]
+        nested = holder.get("generator")
+        if isinstance(nested, dict):
+            for key in ("source", "task", "facts"):
+                if key in nested and key not in found:
+                    found[key] = nested[key]
+    if "source" not in found and "reply_source" in found:
+        found["source"] = found["reply_source"]
+    return found
+
+
+def reply_source(data: dict) -> str | None:
+    """``generator``, ``template``, ``agent`` or None (a plain domain response)."""
+    meta = data.get("metadata") or {}
+    if isinstance(meta, dict) and (meta.get("agent") or meta.get("source") == "agent"):
+        return "agent"
+    source = _generator_meta(data).get("source")
+    if source in GENERATOR_SOURCES:
+        return "generator"
+    if source == "template":
+        return "template"
+    return None
+
+
+def generator_task(data: dict) -> tuple[str | None, dict | None]:
+    """The generator ``task`` and ``facts`` a bot event carries (None when absent)."""
+    meta = _generator_meta(data)
+    task = meta.get("task")
+    facts = meta.get("facts")
+    return (task if isinstance(task, str) else None,
+            facts if isinstance(facts, dict) else None)
+
+
+def user_intent(data: dict) -> tuple[str | None, float | None]:
+    """Intent name and confidence of a user event."""
+    intent = ((data.get("parse_data") or {}).get("intent") or {})
+    name = intent.get("name")
+    conf = intent.get("confidence")
+    try:
+        conf = float(conf) if conf is not None else None
+    except (TypeError, ValueError):
+        conf = None
+    return name, conf
+
+
+def user_entities(data: dict) -> list[dict]:
+    """Entities of a user event (entity, value, start, end, extractor)."""
+    ents = (data.get("parse_data") or {}).get("entities") or []
+    return [e for e in ents if isinstance(e, dict)]
+
+
+def _rating(value: Any) -> int | None:
+    try:
+        rating = int(float(value))
+    except (TypeError, ValueError):
+        return None
+    return rating if 1 <= rating <= 5 else None
+
+
+def feedback_value(name: str | None, value: Any) -> tuple[str, int | None] | None:
+    """Normalise a feedback slot/entity value into ``(up|down|rating, rating)``."""
+    if value is None:
+        return None
+    low = str(value).strip().lower()
+    if "rating" in (name or "") or low.isdigit():
+        rating = _rating(low)
+        return ("rating", rating) if rating is not None else None
+    if low in {"up", "positive", "good", "thumbs_up", "👍", "yes", "helpful", "1up"}:
+        return ("up", None)
+    if low in {"down", "negative", "bad", "thumbs_down", "👎", "no", "unhelpful"}:
+        return ("down", None)
+    return None
+
+
+def feedback_in_user_event(data: dict) -> list[tuple[str, int | None]]:
+    """Feedback carried by a ``give_feedback`` user message (entities or metadata)."""
+    out = []
+    name, _ = user_intent(data)
+    if name in FEEDBACK_INTENTS:
+        for ent in user_entities(data):
+            fb = feedback_value(ent.get("entity"), ent.get("value"))
+            if fb:
+                out.append(fb)
+    meta = data.get("metadata") or {}
+    if isinstance(meta, dict) and isinstance(meta.get("feedback"), dict):
+        fb = meta["feedback"]
+        got = feedback_value("rating" if "rating" in fb else "feedback",
+                             fb.get("rating", fb.get("value")))
+        if got:
+            out.append(got)
+    return out
+
+
+def is_negative(value: str, rating: int | None) -> bool:
+    """Thumbs down, or a rating of 1 or 2."""
+    return value == "down" or (value == "rating" and rating is not None and rating <= 2)
+
+
+def is_handoff_action(name: str | None) -> bool:
+    """Whether an action records a request for a human."""
+    return bool(name) and "handoff" in name and not name.startswith("utter_ask")
+
+
+def is_fallback_action(name: str | None) -> bool:
+    """Whether an action is a fallback."""
+    return bool(name) and (name in FALLBACK_ACTIONS or name.endswith("_fallback"))

@@ -1,0 +1,316 @@
+"""Keep the console's conversation summaries in step with Rasa's tracker store.
+
+Each call reads only the events with an id above the last one seen (stored in
+``sync_state``), folds them into the per-conversation summary rows, the intent table,
+the full-text index and the live-handoff queue, and also picks up new rows of the shop
+database's ``feedback`` and ``handoffs`` tables when they exist.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+import time
+from collections import defaultdict
+from datetime import datetime, timezone
+from pathlib import Path
+
+from web.console import events as ev
+from web.console.db import ConsoleDB
+from web.console.tracker import TrackerReader, event_data
+
+logger = logging.getLogger(__name__)
+
+BATCH = 5000
+# Handoff requests older than this (seen in history) are not put in the live queue.
+LIVE_MAX_AGE_S = 6 * 3600
+_FLAGS = ("handoff", "fallback", "negative_feedback", "low_confidence", "template_fallback", "human")
+
+
+def _iso_to_ts(value: object) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    try:
+        dt = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt.timestamp()
+
+
+class Syncer:
+    """Incremental summariser.
+
+    Args:
+        db: The console database.
+        reader: Reader of Rasa's tracker store.
+        low_confidence: Intent confidence under which a conversation is flagged.
+        shop_db: Path of the shop database (for its feedback and handoffs tables), or None.
+    """
+
+    def __init__(self, db: ConsoleDB, reader: TrackerReader, low_confidence: float = 0.5,
+                 shop_db: str | Path | None = None) -> None:
+        self.db = db
+        self.reader = reader
+        self.low_confidence = low_confidence
+        self.shop_db = Path(shop_db) if shop_db else None
+        self._lock = threading.Lock()
+
+    def _state(self, key: str) -> int:
+        row = self.db.one("SELECT value FROM sync_state WHERE key = ?", (key,))
+        return int(row["value"]) if row else 0
+
+    def sync(self, max_batches: int | None = None, progress: bool = False) -> int:
+        """Fold new tracker events (and new shop feedback/handoffs) into the summaries.
+
+        Args:
+            max_batches: Stop after this many batches of ``BATCH`` events (None: all).
+            progress: Show a tqdm progress bar (for the CLI benchmark).
+
+        Returns:
+            The number of tracker events processed.
+        """
+        with self._lock:
+            total = 0
+            bar = None
+            if progress:
+                from tqdm import tqdm
+
+                bar = tqdm(desc="sync events", unit="ev")
+            batches = 0
+            while max_batches is None or batches < max_batches:
+                rows = self.reader.events_after(self._state("last_event_id"), BATCH)
+                if not rows:
+                    break
+                self._apply(rows)
+                total += len(rows)
+                batches += 1
+                if bar is not None:
+                    bar.update(len(rows))
+                if len(rows) < BATCH:
+                    break
+            if bar is not None:
+                bar.close()
+            self._sync_shop()
+            return total
+
+    # -- tracker events ------------------------------------------------------------------
+    def _apply(self, rows: list[dict]) -> None:
+        by_sender: dict[str, list[dict]] = defaultdict(list)
+        for row in rows:
+            by_sender[row["sender_id"]].append(row)
+        senders = list(by_sender)
+        existing: dict[str, dict] = {}
+        for i in range(0, len(senders), 500):
+            chunk = senders[i:i + 500]
+            marks = ",".join("?" * len(chunk))
+            for r in self.db.query(f"SELECT * FROM conversations WHERE sender_id IN ({marks})", chunk):
+                existing[r["sender_id"]] = r
+        summaries = []
+        intents: list[tuple[str, str]] = []
+        fts: list[tuple[int, str, str]] = []
+        feedback: list[tuple] = []
+        handoffs: list[tuple[str, float, str]] = []
+        new_intents: dict[str, int] = defaultdict(int)
+        intent_messages: dict[str, int] = defaultdict(int)
+        for sender, events in by_sender.items():
+            s = existing.get(sender) or {
+                "sender_id": sender, "started_at": None, "last_at": None,
+                "first_event_id": events[0]["id"], "last_event_id": 0, "n_user": 0, "n_bot": 0,
+                "n_generator": 0, "n_template": 0, "intents": "", "customer_ref": None,
+                "handoff": 0, "fallback": 0, "negative_feedback": 0, "low_confidence": 0,
+                "template_fallback": 0, "human": 0, "reviewed": 0,
+            }
+            seen_intents = set(s["intents"].split())
+            before = set(seen_intents)
+            for row in events:
+                data = event_data(row)
+                ts = row.get("timestamp") or data.get("timestamp")
+                if ts is not None:
+                    ts = float(ts)
+                    s["started_at"] = ts if s["started_at"] is None else min(s["started_at"], ts)
+                    s["last_at"] = ts if s["last_at"] is None else max(s["last_at"], ts)
+                s["last_event_id"] = max(s["last_event_id"], row["id"])
+                kind = row["type_name"]
+                if kind == "user":
+                    s["n_user"] += 1
+                    name, conf = ev.user_intent(data)
+                    if name:
+                        intents.append((name, sender))
+                        intent_messages[name] += 1
+                        seen_intents.add(name)
+                        if name in ev.FALLBACK_INTENTS:
+                            s["fallback"] = 1
+                        if name in ev.HANDOFF_INTENTS:
+                            s["handoff"] = 1
+                            handoffs.append((sender, ts or 0.0, "asked for a human"))
+                    text = data.get("text") or ""
+                    is_button = text.startswith("/")
+                    if conf is not None and conf < self.low_confidence and not is_button:
+                        s["low_confidence"] = 1
+                    if text and not is_button:
+                        fts.append((row["id"], sender, text[:4000]))
+                    for value, rating in ev.feedback_in_user_event(data):
+                        feedback.append(("tracker", row["id"], sender, value, rating, ts))
+                        if ev.is_negative(value, rating):
+                            s["negative_feedback"] = 1
+                elif kind == "bot":
+                    s["n_bot"] += 1
+                    source = ev.reply_source(data)
+                    if source == "generator":
+                        s["n_generator"] += 1
+                    elif source == "template":
+                        s["n_template"] += 1
+                        s["template_fallback"] = 1
+                    elif source == "agent":
+                        s["human"] = 1
+                    if data.get("text"):
+                        fts.append((row["id"], sender, str(data["text"])[:4000]))
+                elif kind == "action":
+                    name = row.get("action_name") or data.get("name")
+                    if ev.is_fallback_action(name):
+                        s["fallback"] = 1
+                    if ev.is_handoff_action(name):
+                        s["handoff"] = 1
+                        handoffs.append((sender, ts or 0.0, "handoff requested"))
+                elif kind == "pause":
+                    s["human"] = 1
+                elif kind == "slot":
+                    name = data.get("name")
+                    value = data.get("value")
+                    if name in ev.FEEDBACK_SLOTS:
+                        fb = ev.feedback_value(name, value)
+                        if fb:
+                            feedback.append(("tracker", row["id"], sender, fb[0], fb[1], ts))
+                            if ev.is_negative(*fb):
+                                s["negative_feedback"] = 1
+                    if name in ev.CUSTOMER_SLOTS and value and not s["customer_ref"]:
+                        s["customer_ref"] = str(value)[:200]
+            if s["started_at"] is None:
+                s["started_at"] = s["last_at"] = 0.0
+            s["intents"] = " ".join(sorted(seen_intents))
+            for name in seen_intents - before:
+                new_intents[name] += 1
+            summaries.append(s)
+        cols = list(summaries[0].keys()) if summaries else []
+        with self.db.transaction() as conn:
+            if summaries:
+                updates = ", ".join(f"{c} = excluded.{c}" for c in cols
+                                    if c not in ("sender_id", "reviewed"))
+                conn.executemany(
+                    f"INSERT INTO conversations ({', '.join(cols)}) "
+                    f"VALUES ({', '.join(':' + c for c in cols)}) "
+                    f"ON CONFLICT(sender_id) DO UPDATE SET {updates}",
+                    summaries,
+                )
+            conn.executemany(
+                "INSERT INTO conv_intents (intent, sender_id) VALUES (?, ?) "
+                "ON CONFLICT(intent, sender_id) DO UPDATE SET n = n + 1",
+                intents,
+            )
+            conn.executemany(
+                "INSERT INTO intent_counts (intent, conversations, messages) VALUES (?, ?, ?) "
+                "ON CONFLICT(intent) DO UPDATE SET conversations = conversations + excluded.conversations, "
+                "messages = messages + excluded.messages",
+                [(k, new_intents.get(k, 0), n) for k, n in intent_messages.items()],
+            )
+            conn.executemany("INSERT OR IGNORE INTO conv_fts (rowid, sender_id, text) VALUES (?, ?, ?)", fts)
+            conn.executemany(
+                "INSERT OR IGNORE INTO conv_feedback (source, source_id, sender_id, value, rating, at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                feedback,
+            )
+            fresh_after = time.time() - LIVE_MAX_AGE_S
+            for sender, ts, reason in handoffs:
+                if ts >= fresh_after:  # old requests from history are not queued
+                    _queue_handoff(conn, sender, ts, reason, None)
+            conn.execute(
+                "INSERT OR REPLACE INTO sync_state (key, value) VALUES ('last_event_id', ?)",
+                (str(rows[-1]["id"]),),
+            )
+
+    # -- shop database -------------------------------------------------------------------
+    def _sync_shop(self) -> None:
+        if self.shop_db is None or not self.shop_db.exists():
+            return
+        try:
+            shop = sqlite3.connect(f"file:{self.shop_db}?mode=ro", uri=True, timeout=5)
+        except sqlite3.Error:
+            return
+        try:
+            tables = {r[0] for r in shop.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            if "feedback" in tables:
+                self._sync_store_feedback(shop)
+            if "handoffs" in tables:
+                self._sync_store_handoffs(shop)
+        except sqlite3.Error as exc:
+            logger.warning("could not read the shop database for feedback/handoffs: %s", exc)
+        finally:
+            shop.close()
+
+    def _sync_store_feedback(self, shop: sqlite3.Connection) -> None:
+        last = self._state("last_store_feedback_id")
+        rows = shop.execute(
+            "SELECT id, sender_id, value, rating, at FROM feedback WHERE id > ? ORDER BY id", (last,)
+        ).fetchall()
+        if not rows:
+            return
+        with self.db.transaction() as conn:
+            for fid, sender, value, rating, at in rows:
+                if value not in ("up", "down", "rating") or not sender:
+                    continue
+                rating = int(rating) if rating is not None else None
+                conn.execute(
+                    "INSERT OR IGNORE INTO conv_feedback (source, source_id, sender_id, value, rating, at) "
+                    "VALUES ('store', ?, ?, ?, ?, ?)",
+                    (fid, sender, value, rating, _iso_to_ts(at)),
+                )
+                if ev.is_negative(value, rating):
+                    conn.execute("UPDATE conversations SET negative_feedback = 1 WHERE sender_id = ?",
+                                 (sender,))
+            conn.execute("INSERT OR REPLACE INTO sync_state (key, value) VALUES ('last_store_feedback_id', ?)",
+                         (str(rows[-1][0]),))
+
+    def _sync_store_handoffs(self, shop: sqlite3.Connection) -> None:
+        last = self._state("last_store_handoff_id")
+        rows = shop.execute(
+            "SELECT id, sender_id, reason, status, created_at FROM handoffs WHERE id > ? ORDER BY id",
+            (last,),
+        ).fetchall()
+        if not rows:
+            return
+        with self.db.transaction() as conn:
+            for hid, sender, reason, status, created in rows:
+                if not sender:
+                    continue
+                conn.execute("UPDATE conversations SET handoff = 1 WHERE sender_id = ?", (sender,))
+                if status == "open" and (_iso_to_ts(created) or 0) >= time.time() - LIVE_MAX_AGE_S:
+                    _queue_handoff(conn, sender, _iso_to_ts(created) or 0.0, reason or "", hid)
+            conn.execute("INSERT OR REPLACE INTO sync_state (key, value) VALUES ('last_store_handoff_id', ?)",
+                         (str(rows[-1][0]),))
+
+
+def _queue_handoff(conn: sqlite3.Connection, sender: str, ts: float, reason: str,
+                   store_id: int | None) -> None:
+    """Put a conversation in the live queue unless it is already waiting or taken."""
+    row = conn.execute("SELECT status, closed_at, store_handoff_id FROM live WHERE sender_id = ?",
+                       (sender,)).fetchone()
+    if row is None:
+        conn.execute(
+            "INSERT INTO live (sender_id, status, requested_at, reason, store_handoff_id) "
+            "VALUES (?, 'waiting', ?, ?, ?)",
+            (sender, ts, reason, store_id),
+        )
+    elif row[0] == "closed" and ts > (row[1] or 0):
+        conn.execute(
+            "UPDATE live SET status = 'waiting', requested_at = ?, reason = ?, store_handoff_id = ?, "
+            "taken_by = NULL, taken_at = NULL, closed_at = NULL WHERE sender_id = ?",
+            (ts, reason, store_id, sender),
+        )
+    elif store_id is not None and row[2] is None:
+        conn.execute("UPDATE live SET store_handoff_id = ?, reason = COALESCE(NULLIF(?, ''), reason) "
+                     "WHERE sender_id = ?", (store_id, reason, sender))
