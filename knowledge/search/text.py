@@ -1,0 +1,175 @@
+"""Texts and tokens of the searchable collections (products, FAQ, order items).
+
+The dense index embeds :func:`dense_texts`; BM25 indexes :func:`lexical_text` tokenised
+by :class:`Tokenizer`, which keeps SKUs (``RUN-00001``), model numbers (``5.3``, ``28L``)
+and multi-word brand names (``Basic Threads``) intact as single tokens.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+KINDS = ("products", "faq", "order_items")
+
+STOPWORDS = frozenset(
+    """a an and are as at be but by can could do does for from have how i if in is it its
+    me my of on or our please should so than that the their them then there these this to
+    was we what when where which who why will with would you your yours im i'm i've ive
+    any some get got just want need looking look like show find""".split()
+)
+
+# One token: letters/digits with inner joiners (- . / & ' +) kept when between two
+# word characters, so "RUN-00001", "h&m", "levi's", "5.3" and "t-shirt" stay whole.
+_TOKEN_RE = re.compile(r"[0-9a-zà-ÿß]+(?:[-./&'+][0-9a-zà-ÿß]+)*")
+
+
+def _stem(token: str) -> str:
+    """A very light English plural stemmer (never touches tokens with digits)."""
+    if len(token) <= 3 or not token.replace("-", "").isalpha():
+        return token
+    if token.endswith("ies") and len(token) > 4:
+        return token[:-3] + "y"
+    if token.endswith(("sses", "shes", "ches", "xes")):
+        return token[:-2]
+    if token.endswith("s") and not token.endswith(("ss", "us", "is")):
+        return token[:-1]
+    return token
+
+
+class Tokenizer:
+    """Lower-casing tokenizer that keeps SKUs and known phrases (brand names) whole.
+
+    Args:
+        phrases: Multi-word names (e.g. brands) emitted as one joined token
+            (``"basic threads"`` -> ``"basic_threads"``) in addition to their words.
+        stopwords: Words dropped from queries and documents.
+    """
+
+    def __init__(self, phrases: Iterable[str] = (), stopwords: frozenset[str] = STOPWORDS) -> None:
+        self.stopwords = stopwords
+        self._phrases: dict[str, list[tuple[str, ...]]] = {}
+        for phrase in phrases:
+            self.add_phrase(phrase)
+
+    def add_phrase(self, phrase: str) -> None:
+        """Register a multi-word name (single words need nothing: they are tokens)."""
+        words = tuple(_TOKEN_RE.findall((phrase or "").lower()))
+        if len(words) < 2:
+            return
+        bucket = self._phrases.setdefault(words[0], [])
+        if words not in bucket:
+            bucket.append(words)
+            bucket.sort(key=len, reverse=True)
+
+    def tokens(self, text: str | None) -> list[str]:
+        """Tokens of ``text``: stemmed words, SKU-like tokens whole, joined phrases."""
+        raw = _TOKEN_RE.findall((text or "").lower())
+        out: list[str] = []
+        for i, word in enumerate(raw):
+            for words in self._phrases.get(word, ()):
+                if tuple(raw[i : i + len(words)]) == words:
+                    out.append("_".join(words))
+                    break
+            if word in self.stopwords:
+                continue
+            if "'" in word:
+                word = word.replace("'", "")
+            out.append(_stem(word))
+            if "-" in word:
+                # "RUN-00001" also matches "run00001"; "t-shirt" also "tshirt" and "shirt".
+                out.append(_stem(word.replace("-", "")))
+                if not any(c.isdigit() for c in word):
+                    out.extend(_stem(p) for p in word.split("-") if len(p) > 2)
+        return out
+
+
+def _attributes_text(attributes: Any) -> str:
+    if isinstance(attributes, dict):
+        return " ".join(f"{v}" for v in attributes.values() if v not in (None, ""))
+    return ""
+
+
+def product_text(row: dict[str, Any], description_chars: int = 300) -> str:
+    """The text embedded for a product: title, brand, category, attributes, description."""
+    description = (row.get("description") or "")[:description_chars]
+    parts = [
+        row.get("title") or "",
+        f"by {row['brand']}" if row.get("brand") else "",
+        row.get("category") or "",
+        _attributes_text(row.get("attributes")),
+        description,
+    ]
+    return ". ".join(p for p in parts if p)
+
+
+def product_lexical_text(row: dict[str, Any]) -> str:
+    """The text BM25 indexes for a product (title counted twice, SKU included)."""
+    title = row.get("title") or ""
+    return " ".join(
+        [
+            row.get("sku") or "",
+            title,
+            title,
+            row.get("brand") or "",
+            row.get("category") or "",
+            _attributes_text(row.get("attributes")),
+            row.get("description") or "",
+        ]
+    )
+
+
+def faq_phrasings(row: dict[str, Any]) -> list[str]:
+    """Every phrasing of a FAQ question (the question first, then its alternatives)."""
+    alternatives = row.get("alternatives") or []
+    if isinstance(alternatives, str):
+        alternatives = [alternatives]
+    phrasings = [row.get("question") or ""] + [a for a in alternatives if a]
+    seen: set[str] = set()
+    out = []
+    for p in phrasings:
+        key = p.strip().lower()
+        if key and key not in seen:
+            seen.add(key)
+            out.append(p.strip())
+    return out
+
+
+def faq_lexical_text(row: dict[str, Any]) -> str:
+    """The text BM25 indexes for a FAQ entry (phrasings, category, start of the answer)."""
+    answer = (row.get("answer") or "")[:200]
+    return " ".join(faq_phrasings(row) + [row.get("category") or "", answer])
+
+
+def order_item_text(row: dict[str, Any]) -> str:
+    """The text embedded and indexed for an order item (what the shopper bought)."""
+    parts = [
+        row.get("title") or "",
+        f"by {row['brand']}" if row.get("brand") else "",
+        row.get("category") or "",
+        row.get("sku") or "",
+    ]
+    return ". ".join(p for p in parts if p)
+
+
+def dense_texts(kind: str, row: dict[str, Any]) -> list[str]:
+    """Texts embedded for one row (several for FAQ: one vector per phrasing, same id)."""
+    if kind == "products":
+        return [product_text(row)]
+    if kind == "faq":
+        return faq_phrasings(row)
+    if kind == "order_items":
+        return [order_item_text(row)]
+    raise ValueError(f"unknown kind {kind!r}")
+
+
+def lexical_text(kind: str, row: dict[str, Any]) -> str:
+    """Text BM25 indexes for one row."""
+    if kind == "products":
+        return product_lexical_text(row)
+    if kind == "faq":
+        return faq_lexical_text(row)
+    if kind == "order_items":
+        return order_item_text(row)
+    raise ValueError(f"unknown kind {kind!r}")
