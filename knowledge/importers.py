@@ -893,6 +893,13 @@ def _group_order_rows(rows: list[SourceRow]) -> list[tuple[SourceRow, list[tuple
     return out
 
 
+def _row_error(row: SourceRow, exc: _RowInvalid) -> RowError:
+    fieldname = exc.field
+    if row.line is None and "__record__" in row.data:
+        fieldname = f"{row.data['__record__']}.{exc.field}" if exc.field else row.data["__record__"]
+    return RowError(row.file, row.line, fieldname, exc.message)
+
+
 def import_files(
     store: Store,
     paths: Iterable[str | Path],
@@ -976,7 +983,7 @@ def import_files(
 
     # validate every record before writing (so all errors are reported together)
     parsed: dict[str, list[tuple[SourceRow, dict[str, Any]]]] = {k: [] for k in KINDS}
-    seen_keys: dict[str, dict[str, int | None]] = {k: {} for k in KINDS}
+    seen_keys: dict[tuple[str, str], dict[str, int | None]] = {}  # per kind and file
     natural = {"products": "sku", "customers": "email", "orders": "order_number", "faq": "key"}
     bar = tqdm(total=total_rows, desc="validating", unit="row", disable=not progress or total_rows < PROGRESS_MIN_ROWS)
     for k in KINDS:
@@ -992,18 +999,15 @@ def import_files(
                 else:
                     record = parse_order(row.data, payload, max_field_chars)
                 value = record[natural[k]]
-                first = seen_keys[k].get(value, False)
+                seen = seen_keys.setdefault((k, row.file), {})
+                first = seen.get(value, False)
                 if first is not False:
                     where = f"line {first}" if first is not None else "an earlier record"
                     raise _RowInvalid(natural[k], f"duplicate {natural[k]} {value!r} (first on {where})")
-                seen_keys[k][value] = row.line
+                seen[value] = row.line
                 parsed[k].append((row, record))
             except _RowInvalid as exc:
-                line = row.line
-                fieldname = exc.field
-                if row.line is None and "__record__" in row.data:
-                    fieldname = f"{row.data['__record__']}.{exc.field}" if exc.field else row.data["__record__"]
-                errors.append(RowError(row.file, line, fieldname, exc.message))
+                errors.append(_row_error(row, exc))
                 report.count(k, "skipped")
     bar.close()
     if errors and not skip_invalid:
@@ -1039,7 +1043,7 @@ def import_files(
                             if outcome != "unchanged":
                                 report.mark_changed(k, row_id)
                     except _RowInvalid as exc:
-                        errors.append(RowError(row.file, row.line, exc.field, exc.message))
+                        errors.append(_row_error(row, exc))
                         report.count(k, "skipped")
             bar.close()
             if errors and not skip_invalid:
