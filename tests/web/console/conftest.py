@@ -206,3 +206,15 @@ async def csrf_of(client: TestClient) -> str:
     """The session's CSRF token (from the API)."""
     resp = await client.get("/console/api/me")
     return (await resp.json())["csrf_token"]
+
+
+@pytest.fixture(autouse=True)
+def _cheap_password_hashing(monkeypatch):
+    """Argon2 with tiny costs in tests (production keeps argon2-cffi's defaults)."""
+    from argon2 import PasswordHasher
+
+    from web.console import auth
+
+    fast = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    monkeypatch.setattr(auth, "_hasher", fast)
+    monkeypatch.setattr(auth, "_DUMMY_HASH", fast.hash("dummy"))
