@@ -120,10 +120,10 @@ class GeneratorEngine:
         device = resolve_device(device)
         tokenizer = AutoTokenizer.from_pretrained(model_dir)
         vocab_path = model_dir / GUARD_VOCAB_FILE
-        products: list[str] = []
+        vocab: dict[str, Any] = {}
         if vocab_path.exists():
-            products = json.loads(vocab_path.read_text(encoding="utf-8")).get("products", [])
-        guard = FactGuard(known_products=products)
+            vocab = json.loads(vocab_path.read_text(encoding="utf-8"))
+        guard = FactGuard(known_products=vocab.get("products", []), known_words=vocab.get("words"))
         translator = None
         model = None
         if backend == "ct2":

@@ -92,6 +92,14 @@ CURRENCY_SIGNS = ("€", "$", "£", "¥")
 WORD_RE = re.compile(r"[a-z]+")
 
 
+def words_of(texts: Iterable[str]) -> list[str]:
+    """The words of some delexicalised texts (for ``FactGuard(known_words=...)``)."""
+    words: set[str] = set()
+    for text in texts:
+        words.update(WORD_RE.findall(PLACEHOLDER_RE.sub(" ", text).lower()))
+    return sorted(words)
+
+
 @dataclass(frozen=True)
 class GuardResult:
     """Outcome of a guard check.
@@ -125,13 +133,17 @@ class FactGuard:
         known_products: Product titles of the shop; naming one that is not among the
             facts is rejected (an invented product).
         known_carriers: Carrier names; naming one that is not among the facts is rejected.
+        known_words: Words of the training targets; when given, a delexicalised output
+            with any other word (subword garbage) is rejected.
     """
 
     def __init__(
         self,
         known_products: Iterable[str] = (),
         known_carriers: Iterable[str] = DEFAULT_CARRIERS,
+        known_words: Iterable[str] | None = None,
     ) -> None:
+        self.known_words = {w.lower() for w in known_words} if known_words is not None else None
         self.known_products = sorted(
             {p.strip().lower() for p in known_products if p and len(p.strip()) >= 4}
         )
@@ -159,6 +171,16 @@ class FactGuard:
         rest = PLACEHOLDER_RE.sub(" ", delex)
         if "[" in rest or "]" in rest:
             return GuardResult(False, "malformed placeholder")
+        if not re.search(r"([.!?:]|\])\s*$", delex):
+            return GuardResult(False, "unfinished sentence")
+        words = WORD_RE.findall(rest.lower())
+        for a, b, c in zip(words, words[1:], words[2:], strict=False):
+            if a == b == c:
+                return GuardResult(False, f"repeated word {a!r}")
+        if self.known_words is not None:
+            for word in words:
+                if word not in self.known_words:
+                    return GuardResult(False, f"unknown word {word!r}")
         return PASS
 
     # ------------------------------------------------------------------ filled text

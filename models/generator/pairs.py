@@ -331,6 +331,24 @@ def facts_from_store(db_path: str | Path, seed: int = 0) -> list[tuple[str, str,
     return result
 
 
+def balanced_sample(fact_sets: list[FactSet], n: int, seed: int = 0) -> list[FactSet]:
+    """Up to ``n`` fact sets, round-robin over tasks (so rare tasks are evaluated too)."""
+    rng = random.Random(seed)
+    by_task: dict[str, list[FactSet]] = {}
+    for fs in fact_sets:
+        by_task.setdefault(fs[0], []).append(fs)
+    for sets in by_task.values():
+        rng.shuffle(sets)
+    out: list[FactSet] = []
+    i = 0
+    while len(out) < n and any(i < len(v) for v in by_task.values()):
+        for name in sorted(by_task):
+            if i < len(by_task[name]) and len(out) < n:
+                out.append(by_task[name][i])
+        i += 1
+    return out
+
+
 def split_groups(
     triples: list[tuple[str, str, dict[str, Any]]], held_out: float, seed: int
 ) -> tuple[list[FactSet], list[FactSet]]:
@@ -346,9 +364,17 @@ def split_groups(
 
 
 def load_fact_sets(
-    db_path: str | Path | None, seed: int = 0, held_out: float = 0.1, synthetic_n: int = 3000
+    db_path: str | Path | None,
+    seed: int = 0,
+    held_out: float = 0.1,
+    synthetic_n: int = 3000,
+    per_task_cap: int = 1000,
+    per_task_min: int = 200,
 ) -> tuple[list[FactSet], list[FactSet], str]:
     """Training and held-out fact sets from the shop database, or synthetic ones.
+
+    Training sets are balanced over tasks (at most ``per_task_cap`` each, topped up to
+    ``per_task_min`` with synthetic facts); held-out sets come only from the shop.
 
     Returns:
         ``(train, held_out, origin)`` with origin ``"store"`` or ``"synthetic"``.
@@ -361,12 +387,18 @@ def load_fact_sets(
         else:
             if triples:
                 train, test = split_groups(triples, held_out, seed)
-                # Rare tasks (few rows in the shop) get synthetic company in training.
+                # Balance the tasks: cap the common ones, and give rare ones (few rows in
+                # the shop) synthetic company in training.
+                rng = random.Random(seed)
                 sampler = SyntheticFacts(seed + 1)
+                balanced: list[FactSet] = []
                 for name in TASKS:
-                    have = sum(1 for t, _ in train if t == name)
-                    train += [(name, sampler.sample(name)) for _ in range(max(0, 150 - have))]
-                return train, test, "store"
+                    mine = [fs for fs in train if fs[0] == name]
+                    rng.shuffle(mine)
+                    mine = mine[:per_task_cap]
+                    mine += [(name, sampler.sample(name)) for _ in range(max(0, per_task_min - len(mine)))]
+                    balanced += mine
+                return balanced, test, "store"
     logger.info("no shop database at %s: using synthetic fact sets", db_path)
     sets = SyntheticFacts(seed).fact_sets(synthetic_n)
     n_held = max(len(TASKS), int(len(sets) * held_out))

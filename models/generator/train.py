@@ -25,9 +25,10 @@ from typing import Any
 
 from models.generator import patterns
 from models.generator.engine import GUARD_VOCAB_FILE, GeneratorEngine, resolve_device
-from models.generator.guard import FactGuard
+from models.generator.guard import FactGuard, words_of
 from models.generator.pairs import (
     FactSet,
+    balanced_sample,
     Pair,
     load_corrections,
     load_fact_sets,
@@ -44,8 +45,8 @@ logger = logging.getLogger(__name__)
 MODEL_CONFIGS: dict[str, dict[str, Any]] = {
     "tiny": {"d_model": 32, "d_ff": 64, "num_layers": 1, "num_decoder_layers": 1,
              "num_heads": 2, "d_kv": 16},
-    "small": {"d_model": 192, "d_ff": 512, "num_layers": 3, "num_decoder_layers": 3,
-              "num_heads": 4, "d_kv": 48},
+    "small": {"d_model": 128, "d_ff": 384, "num_layers": 2, "num_decoder_layers": 3,
+              "num_heads": 4, "d_kv": 32},
     "gpu": {"d_model": 512, "d_ff": 2048, "num_layers": 6, "num_decoder_layers": 6,
             "num_heads": 8, "d_kv": 64},
 }
@@ -73,7 +74,8 @@ class TrainArguments:
         target_pass_rate: Stop early once greedy replies on the dev set pass this often.
         vocab_size: Tokenizer vocabulary (from scratch only).
         num_candidates: Sampled candidates per reply when serving (saved in the config).
-        threads: torch CPU threads (0 = torch's default).
+        threads: torch CPU threads (0 = torch's default). One by default: on a shared
+            2-core machine two threads spin against other processes and run ~5x slower.
         progress: Show the tqdm bar.
     """
 
@@ -98,7 +100,7 @@ class TrainArguments:
     target_pass_rate: float = 0.99
     vocab_size: int = 2000
     num_candidates: int = 4
-    threads: int = 0
+    threads: int = 1
     progress: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -272,12 +274,14 @@ def main(args: TrainArguments | Sequence[str] | None = None) -> dict[str, Any]:
     # Data ------------------------------------------------------------------
     train_sets, held_sets, origin = load_fact_sets(args.db_path, seed=args.seed)
     rng = random.Random(args.seed)
-    rng.shuffle(held_sets)
-    dev_sets = held_sets[: args.dev_samples]
-    eval_sets = held_sets[args.dev_samples: args.dev_samples + args.max_eval_samples] or dev_sets
+    ordered = balanced_sample(held_sets, len(held_sets), seed=args.seed)
+    # Dev (early stopping) and evaluation sets are disjoint, both balanced over tasks.
+    dev_sets = ordered[0::2][: args.dev_samples]
+    eval_sets = ordered[1::2][: args.max_eval_samples] or dev_sets
     train_pairs = make_pairs(train_sets, per_set=args.targets_per_set, seed=args.seed)
-    guard = FactGuard(known_products=product_titles(train_sets + held_sets))
-    corrections = load_corrections(args.corrections_path, guard) if args.corrections_path else []
+    corrections = load_corrections(args.corrections_path) if args.corrections_path else []
+    known_words = words_of([p.target for p in train_pairs + corrections])
+    guard = FactGuard(known_products=product_titles(train_sets + held_sets), known_words=known_words)
     # Corrections are few; repeat them so they weigh like a pattern.
     train_pairs += corrections * max(1, args.targets_per_set)
     rng.shuffle(train_pairs)
@@ -340,7 +344,7 @@ def main(args: TrainArguments | Sequence[str] | None = None) -> dict[str, Any]:
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
         step += 1
-        losses.append(float(loss))
+        losses.append(float(loss.detach()))
         bar.update(1)
         if step % 20 == 0:
             bar.set_postfix(loss=f"{sum(losses[-20:]) / 20:.3f}")
@@ -349,7 +353,8 @@ def main(args: TrainArguments | Sequence[str] | None = None) -> dict[str, Any]:
             dev = evaluate(engine, dev_sets, seed=args.seed, with_sampling=False)
             model.train()
             dev_history.append({"step": step, "greedy_pass_rate": dev["greedy_pass_rate"]})
-            bar.write(f"step {step}: dev greedy guard pass rate {dev['greedy_pass_rate']:.3f}")
+            logger.info("step %d: dev greedy guard pass rate %.3f, loss %.3f", step,
+                        dev["greedy_pass_rate"], sum(losses[-50:]) / len(losses[-50:]))
             if dev["greedy_pass_rate"] >= args.target_pass_rate:
                 stop_reason = "target_pass_rate"
                 break
@@ -382,7 +387,8 @@ def main(args: TrainArguments | Sequence[str] | None = None) -> dict[str, Any]:
     model.save_pretrained(out_dir)
     tokenizer.save_pretrained(out_dir)
     (out_dir / GUARD_VOCAB_FILE).write_text(
-        json.dumps({"products": product_titles(train_sets + held_sets)}, ensure_ascii=False),
+        json.dumps({"products": product_titles(train_sets + held_sets), "words": known_words},
+                   ensure_ascii=False),
         encoding="utf-8",
     )
     config = asdict(args)
