@@ -21,7 +21,7 @@ import random
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -295,7 +295,7 @@ def _price(rng: random.Random, low: float, high: float) -> float:
 
 def _ts(day: date, rng: random.Random, start_hour: int = 7, end_hour: int = 22) -> str:
     moment = datetime.combine(day, time(rng.randint(start_hour, end_hour - 1), rng.randint(0, 59), rng.randint(0, 59)))
-    return moment.replace(tzinfo=timezone.utc).isoformat()
+    return moment.replace(tzinfo=UTC).isoformat()
 
 
 def _tracking(carrier: str, rng: random.Random) -> str:
@@ -591,9 +591,7 @@ def make_orders(
             order["status"] = scenario
             if scenario == "cancelled":
                 order["estimated_delivery"] = None
-            elif scenario == "pending" and order["estimated_delivery"] < today.isoformat():
-                order["estimated_delivery"] = (today + timedelta(days=transit)).isoformat()
-            elif scenario == "processing" and order["estimated_delivery"] < today.isoformat():
+            elif scenario == "pending" and order["estimated_delivery"] < today.isoformat() or scenario == "processing" and order["estimated_delivery"] < today.isoformat():
                 order["estimated_delivery"] = (today + timedelta(days=transit)).isoformat()
             updated = placed_at
         else:
@@ -759,7 +757,7 @@ def build_demo(
         )
         plan_scenarios = _scenarios_of(order_rows, item_rows, return_rows, today, window_days)
         for order, lines, ret in tqdm(
-            list(zip(order_rows, item_rows, return_rows)), desc="orders", unit="order", disable=not progress
+            list(zip(order_rows, item_rows, return_rows, strict=True)), desc="orders", unit="order", disable=not progress
         ):
             cur = db.execute(
                 f"INSERT INTO orders ({', '.join(order)}) VALUES ({', '.join('?' * len(order))})", list(order.values())
@@ -798,7 +796,7 @@ def build_demo(
     counts: dict[str, int] = {}
     examples: dict[str, dict[str, str]] = {}
     emails = {c["id"]: c["email"] for c in customer_rows}
-    for order, scenario in zip(order_rows, plan_scenarios):
+    for order, scenario in zip(order_rows, plan_scenarios, strict=True):
         counts[scenario] = counts.get(scenario, 0) + 1
         examples.setdefault(scenario, {"order_number": order["order_number"], "email": emails[order["customer_id"]]})
     stats["scenarios"] = dict(sorted(counts.items()))
@@ -817,7 +815,7 @@ def _scenarios_of(
 ) -> list[str]:
     """Classify built orders back into scenarios (checks the builder did what it meant)."""
     out = []
-    for order, lines, ret in zip(orders, items, returns):
+    for order, lines, ret in zip(orders, items, returns, strict=True):
         status = order["status"]
         if status == "shipped":
             late = order["estimated_delivery"] < today.isoformat()

@@ -35,7 +35,7 @@ from tqdm import tqdm
 
 from knowledge.identity import normalise_order_number
 from knowledge.schema import ORDER_STATUSES, utc_now
-from knowledge.store import Store, normalise_email, to_json
+from knowledge.store import Store, last_id, normalise_email, to_json
 
 logger = logging.getLogger(__name__)
 
@@ -314,7 +314,7 @@ def read_rows(
         start = 2
         try:
             for record in reader:
-                extra = record.pop(None, None)  # type: ignore[call-overload]
+                extra = record.pop(None, None)
                 data = {k: v for k, v in record.items() if k}
                 if extra:
                     data["__extra__"] = extra
@@ -356,11 +356,11 @@ def read_rows(
             if kind is None and items:
                 errors.append(RowError(name, None, None, "cannot tell what the file holds; pass --kind"))
                 return None, []
-            for line, value in items:
+            for start_line, value in items:
                 if not isinstance(value, dict):
-                    errors.append(RowError(name, line, None, "each array element must be a JSON object"))
+                    errors.append(RowError(name, start_line, None, "each array element must be a JSON object"))
                     continue
-                rows.append(SourceRow(name, line, value, kind or ""))
+                rows.append(SourceRow(name, start_line, value, kind or ""))
             return kind, rows
         try:
             value = json.loads(text)
@@ -439,10 +439,10 @@ def _number(data: dict[str, Any], key: str, required: bool = False, minimum: flo
         if required:
             raise _RowInvalid(key, "is required")
         return None
-    if isinstance(value, bool) or isinstance(value, (dict, list)):
+    if isinstance(value, (bool, dict, list)):
         raise _RowInvalid(key, f"expected a number, got {value!r}")
     try:
-        number = float(str(value).strip().replace(",", ".")) if isinstance(value, str) else float(value)
+        number = float(str(value).strip().replace(",", "."))
     except ValueError:
         raise _RowInvalid(key, f"expected a number, got {str(value)[:40]!r}") from None
     if math.isnan(number) or math.isinf(number):
@@ -748,7 +748,7 @@ def shopify_products(rows: list[SourceRow], limit: int, errors: list[RowError], 
             continue
         values = [d.get(f"Option{i} Value", "") for i in (1, 2, 3)]
         attributes = {}
-        for name, value in zip(parent["options"], values):
+        for name, value in zip(parent["options"], values, strict=False):
             if name and value and value != "Default Title":
                 attributes[name.strip().lower()] = value
         if parent["tags"]:
@@ -795,7 +795,7 @@ def _upsert(
         cur = store.db.execute(
             f"INSERT INTO {table} ({', '.join(data)}) VALUES ({', '.join('?' * len(data))})", list(data.values())
         )
-        return int(cur.lastrowid), "inserted"
+        return last_id(cur), "inserted"
     old = existing[0]
     changes = {k: v for k, v in row.items() if old.get(k) != v}
     if not changes:
@@ -842,7 +842,7 @@ def _write_order(store: Store, order: dict[str, Any], report: ImportReport, stam
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [order_id, data["product_id"], data["sku"], data["title"], data["quantity"], data["unit_price"], data["returned_quantity"]],
             )
-            report.mark_changed("order_items", int(cur.lastrowid))
+            report.mark_changed("order_items", last_id(cur))
             item_changed = True
         else:
             changes = {k: v for k, v in data.items() if old.get(k) != v}

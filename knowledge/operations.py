@@ -26,7 +26,7 @@ from knowledge.rules import (
     validate_address,
 )
 from knowledge.schema import FEEDBACK_VALUES, HANDOFF_STATUSES, utc_now
-from knowledge.store import Store, normalise_email, to_json
+from knowledge.store import Store, last_id, normalise_email, to_json
 
 logger = logging.getLogger(__name__)
 
@@ -244,7 +244,7 @@ def create_return(
             for pos, wanted in enumerate(items):
                 if not isinstance(wanted, dict):
                     raise OperationError("invalid_items", f"Item {pos + 1} is not an object.")
-                row = by_id.get(wanted.get("order_item_id")) or by_sku.get(wanted.get("sku"))  # type: ignore[arg-type]
+                row = by_id.get(wanted.get("order_item_id")) or by_sku.get(wanted.get("sku"))
                 if row is None:
                     raise OperationError("invalid_items", f"Item {pos + 1} is not part of this order.")
                 if row["order_item_id"] in seen:
@@ -277,7 +277,7 @@ def create_return(
             " created_at, updated_at) VALUES (?, ?, ?, ?, 'requested', ?, 'pending', ?, ?)",
             [rma_id, order["id"], to_json(lines), reason_text, total, now, now],
         )
-        return_id = cur.lastrowid
+        return_id = last_id(cur)
         for line in lines:
             store.db.execute(
                 "UPDATE order_items SET returned_quantity = returned_quantity + ? WHERE id = ?",
@@ -358,7 +358,7 @@ def add_faq(
             "INSERT INTO faq (key, question, answer, category, alternatives, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
             [final_key, q, a, c, to_json(alts), now],
         )
-        faq_id = int(cur.lastrowid)
+        faq_id = last_id(cur)
         store.write_audit(actor, "add_faq", "faq", final_key, {"id": faq_id, "question": q}, at=now)
     _notify(on_change, "faq", [faq_id])
     return store.get_faq(faq_id)  # type: ignore[return-value]
@@ -406,7 +406,7 @@ def record_feedback(
             "INSERT INTO feedback (sender_id, message_id, value, rating, comment, at) VALUES (?, ?, ?, ?, ?, ?)",
             [sender, message_id, value, rating, text, now],
         )
-        fid = int(cur.lastrowid)
+        fid = last_id(cur)
         store.write_audit(actor or f"shopper:{sender}", "record_feedback", "feedback", fid, {"value": value, "rating": rating}, at=now)
     return store._one("feedback", "id = ?", [fid])  # type: ignore[return-value]
 
@@ -454,7 +454,7 @@ def record_handoff(
             " VALUES (?, ?, ?, ?, 'open', ?, ?)",
             [sender, why, email, text, now, now],
         )
-        hid = int(cur.lastrowid)
+        hid = last_id(cur)
         store.write_audit(actor or f"assistant:{sender}", "record_handoff", "handoff", hid, {"reason": why}, at=now)
     return store._one("handoffs", "id = ?", [hid])  # type: ignore[return-value]
 
@@ -500,6 +500,6 @@ def open_ticket(
             " VALUES (?, ?, ?, ?, ?, 'open', ?, ?)",
             [sender_id, customer_id, order_number, subj, text, now, now],
         )
-        tid = int(cur.lastrowid)
+        tid = last_id(cur)
         store.write_audit(actor, "open_ticket", "ticket", tid, {"subject": subj, "order_number": order_number}, at=now)
     return store._one("tickets", "id = ?", [tid])  # type: ignore[return-value]

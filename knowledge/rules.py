@@ -33,7 +33,7 @@ ADDRESS_FIELDS = ("ship_name", "ship_street", "ship_city", "ship_postcode", "shi
 ADDRESS_MAX_LENGTH = {"ship_name": 100, "ship_street": 200, "ship_city": 100, "ship_postcode": 12, "ship_country": 2}
 #: Countries the demo shop ships to (ISO 3166-1 alpha-2).
 SHIPPING_COUNTRIES = frozenset(
-    "AT BE BG CH CY CZ DE DK EE ES FI FR GB GR HR HU IE IS IT LI LT LU LV MT NL NO PL PT RO SE SI SK US CA".split()
+    ["AT", "BE", "BG", "CH", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GB", "GR", "HR", "HU", "IE", "IS", "IT", "LI", "LT", "LU", "LV", "MT", "NL", "NO", "PL", "PT", "RO", "SE", "SI", "SK", "US", "CA"]
 )
 _POSTCODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 \-]{1,10}[A-Za-z0-9]$")
 

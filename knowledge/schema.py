@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlite_utils import Database
 
@@ -39,7 +39,7 @@ TICKET_STATUSES = ("open", "pending", "closed")
 
 def utc_now() -> str:
     """Current UTC time as an ISO-8601 string with seconds precision."""
-    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
 def _v1_base_tables(db: Database) -> None:

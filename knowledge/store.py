@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Iterator
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,13 @@ def decode_row(table: str, row: dict[str, Any] | None) -> dict[str, Any] | None:
     return out
 
 
+def last_id(cursor: sqlite3.Cursor) -> int:
+    """Row id of the row an INSERT just wrote."""
+    if cursor.lastrowid is None:
+        raise RuntimeError("no row was inserted")
+    return int(cursor.lastrowid)
+
+
 def normalise_email(email: str | None) -> str:
     """Lower-case, trimmed email ("" for None)."""
     return (email or "").strip().lower()
@@ -113,9 +121,9 @@ class Store:
             yield self.db
 
     # -- low level -----------------------------------------------------------------
-    def query(self, sql: str, params: Iterable[Any] | dict[str, Any] = ()) -> list[dict[str, Any]]:
+    def query(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[dict[str, Any]]:
         """Run a SELECT and return the rows as dicts."""
-        return list(self.db.query(sql, params))
+        return list(self.db.query(sql, params if isinstance(params, dict) else list(params)))
 
     def _one(self, table: str, where: str, params: list[Any]) -> dict[str, Any] | None:
         rows = self.query(f"SELECT * FROM {table} WHERE {where} LIMIT 1", params)
@@ -259,7 +267,8 @@ class Store:
         self, entity: str | None = None, entity_id: str | int | None = None, limit: int = 100
     ) -> list[dict[str, Any]]:
         """Audit rows, newest first, optionally for one entity."""
-        where, params = [], []
+        where: list[str] = []
+        params: list[Any] = []
         if entity is not None:
             where.append("entity = ?")
             params.append(entity)
@@ -292,7 +301,7 @@ class Store:
                 to_json(details or {}),
             ],
         )
-        return int(cur.lastrowid)
+        return last_id(cur)
 
     def handoffs(self, status: str | None = None) -> list[dict[str, Any]]:
         """Handoff requests, newest first, optionally with one status."""

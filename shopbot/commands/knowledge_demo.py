@@ -63,7 +63,9 @@ def run(args: argparse.Namespace) -> int:
             today=args.today or date.today(),
             window_days=settings.return_window_days,
             progress=True,
-            **sizes,
+            products=sizes["products"],
+            customers=sizes["customers"],
+            orders=sizes["orders"],
         )
         print(
             f"demo shop in {path}: {stats['products']} products in {stats['categories']} categories, "

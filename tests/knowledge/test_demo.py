@@ -8,7 +8,14 @@ from datetime import date
 import pytest
 from sqlite_utils import Database
 
-from knowledge.demo import CATEGORIES, DEMO_TODAY, MIN_PER_SCENARIO, SCENARIOS, build_demo, scenario_of
+from knowledge.demo import (
+    CATEGORIES,
+    DEMO_TODAY,
+    MIN_PER_SCENARIO,
+    SCENARIOS,
+    build_demo,
+    scenario_of,
+)
 from knowledge.rules import can_cancel, refund_amount, return_window
 from knowledge.schema import ORDER_STATUSES
 from knowledge.store import Store
