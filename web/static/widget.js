@@ -114,15 +114,16 @@
     return a;
   }
 
-  // Inline Markdown: **bold**, __bold__, [label](url) and bare http(s) URLs.
-  var INLINE = /\*\*([^*]+)\*\*|__([^_]+)__|\[([^\]]+)\]\(([^)\s]+)\)|(https?:\/\/[^\s<>()]+[^\s<>().,!?;:'"])/g;
+  // Inline Markdown: **bold**, [label](url) and bare http(s) URLs. (No "__bold__":
+  // identifiers such as window.__x__ are common in what shoppers paste.)
+  var INLINE = /\*\*([^*]+)\*\*|()\[([^\]]+)\]\(([^)\s]+)\)|(https?:\/\/[^\s<>()]+[^\s<>().,!?;:'"])/g;
 
   function appendInline(parent, text) {
     var last = 0, m;
     INLINE.lastIndex = 0;
     while ((m = INLINE.exec(text)) !== null) {
       if (m.index > last) parent.appendChild(document.createTextNode(text.slice(last, m.index)));
-      if (m[1] != null || m[2] != null) parent.appendChild(el("strong", { text: m[1] != null ? m[1] : m[2] }));
+      if (m[1] != null) parent.appendChild(el("strong", { text: m[1] }));
       else if (m[3] != null) parent.appendChild(link(m[4], m[3]));
       else if (m[5] != null) parent.appendChild(link(m[5], m[5]));
       last = INLINE.lastIndex;
@@ -427,6 +428,7 @@
       var title = String(b.title || b.payload || "");
       wrap.appendChild(el("button", { type: "button", className: "sbw-chip", text: title, onclick: function () {
         sendMessage(String(b.payload || title), { display: title });
+        ui.input.focus();  // the chips are removed; keep keyboard users in the panel
       } }));
     });
     return wrap;
