@@ -240,6 +240,9 @@ def _template(task: Task, facts: dict[str, Any], reason: str) -> Generated:
 
 # --------------------------------------------------------------------------- HTTP
 
+METRICS_KEY = web.AppKey("metrics", Metrics)
+BATCHER_KEY = web.AppKey("batcher", Batcher)
+
 
 class BadRequest(Exception):
     def __init__(self, status: int, message: str, details: Any = None) -> None:
@@ -291,9 +294,8 @@ def create_app(
     metrics = Metrics()
     batcher = Batcher(engine, config, metrics)
     app = web.Application(client_max_size=config.max_body_bytes)
-    app["metrics"] = metrics
-    app["batcher"] = batcher
-    app["config"] = config
+    app[METRICS_KEY] = metrics
+    app[BATCHER_KEY] = batcher
 
     async def on_startup(_: web.Application) -> None:
         await batcher.start()

@@ -41,11 +41,12 @@ from models.generator.tokenizer import add_placeholders, train_tokenizer
 logger = logging.getLogger(__name__)
 
 #: T5 shapes. ``small`` trains on 2 CPU cores in about ten minutes; ``gpu`` is T5-small
-#: sized; ``tiny`` is for tests.
+#: sized; ``tiny`` is for tests. Encoder and decoder depths are equal: transformers 5.3
+#: sizes the generation cache by ``num_layers`` and fails on a deeper decoder.
 MODEL_CONFIGS: dict[str, dict[str, Any]] = {
     "tiny": {"d_model": 32, "d_ff": 64, "num_layers": 1, "num_decoder_layers": 1,
              "num_heads": 2, "d_kv": 16},
-    "small": {"d_model": 128, "d_ff": 384, "num_layers": 2, "num_decoder_layers": 3,
+    "small": {"d_model": 128, "d_ff": 384, "num_layers": 3, "num_decoder_layers": 3,
               "num_heads": 4, "d_kv": 32},
     "gpu": {"d_model": 512, "d_ff": 2048, "num_layers": 6, "num_decoder_layers": 6,
             "num_heads": 8, "d_kv": 64},

@@ -1,0 +1,54 @@
+"""``shopbot bench generator``: the independent checker and a quick run against a real service."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from models.generator.pairs import SyntheticFacts
+from models.generator.tasks import TASKS, template_reply
+from shopbot.commands.bench_generator import independent_check
+
+FACTS = {"order_number": "SB-10042", "status": "shipped", "carrier": "DHL", "eta": "2024-05-03"}
+
+
+def test_independent_check_accepts_right_replies():
+    sampler = SyntheticFacts(11)
+    for name in TASKS:
+        for _ in range(20):
+            facts = sampler.sample(name)
+            assert independent_check(name, facts, template_reply(name, facts)) == "", (name, facts)
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("Order SB-10042 has shipped with DHL, arriving 3 May 2024.", ""),
+        ("Order SB-10043 has shipped with DHL, arriving 3 May 2024.", "missing"),
+        ("Order SB-10042 has shipped with DHL, arriving 3 May 2024 (1 parcel).", "digits"),
+        ("Order SB-10042 has shipped with DHL, arriving 3 May 2024. It was delivered.", "status"),
+        ("Order SB-10042 has shipped, arriving 3 May 2024.", "missing"),
+    ],
+)
+def test_independent_check_catches_wrong_replies(text, why):
+    result = independent_check("order_status", FACTS, text)
+    assert (why in result) if why else result == ""
+
+
+@pytest.mark.slow
+def test_quick_bench_against_a_real_service(tmp_path):
+    from shopbot.cli import main
+
+    out = tmp_path / "generator.json"
+    code = main(["bench", "generator", "--quick", "--device", "cpu", "--model-dir",
+                 str(tmp_path / "no-model"), "--db-path", str(tmp_path / "no.db"), "--output", str(out)])
+    assert code == 0
+    result = json.loads(out.read_text())
+    runs = result["runs"]
+    assert [r["batching"] for r in runs] == [True, False]
+    for run in runs:
+        assert [lvl["concurrency"] for lvl in run["levels"]] == [1, 8]
+        for lvl in run["levels"]:
+            assert lvl["statuses"] == {"200": 16} and lvl["p95_ms"] >= lvl["p50_ms"] > 0
+    assert runs[0]["safety"]["served_wrong"] == 0.0

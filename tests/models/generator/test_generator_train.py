@@ -1,0 +1,42 @@
+"""A few training steps on the tiny configuration, then generation."""
+
+from __future__ import annotations
+
+import json
+
+from models.generator.engine import GeneratorEngine
+from models.generator.tasks import TASKS, get_task
+
+
+def test_training_saves_everything_and_the_model_generates(tiny_model_dir):
+    out, metrics = tiny_model_dir
+    for name in ("config.json", "model.safetensors", "tokenizer.json", "metrics.json",
+                 "training_config.json", "guard_vocab.json"):
+        assert (out / name).exists(), name
+    saved = json.loads((out / "metrics.json").read_text())
+    for key in ("greedy_pass_rate", "served_model_rate", "chrf", "train_seconds", "steps"):
+        assert key in saved
+    assert saved["steps"] <= 40
+    assert 0.0 <= saved["chrf"] <= 100.0
+    assert saved["dev_history"]
+
+    engine = GeneratorEngine.load(out, device="cpu", num_candidates=2)
+    engine.max_new_tokens = 24
+    facts = {"order_number": "SB-1", "status": "shipped", "carrier": "DHL"}
+    raw = engine.raw_candidates(["order status: status=shipped [order_number] [carrier]"])
+    assert len(raw) == 1 and len(raw[0]) == 2
+    replies = engine.generate([(get_task("order_status"), facts), (get_task("dont_know"), {})])
+    assert len(replies) == 2
+    for reply in replies:
+        assert reply.text and reply.source in ("model", "template")
+        if reply.source == "model":
+            assert reply.guard["ok"]
+
+
+def test_train_command_line_parsing(tmp_path):
+    from models.generator.train import parse_args
+
+    args = parse_args(["--output-dir", str(tmp_path), "--config", "tiny", "--max-steps", "3",
+                       "--no-progress"])
+    assert args.config == "tiny" and args.max_steps == 3 and args.progress is False
+    assert set(TASKS)  # registry importable alongside
