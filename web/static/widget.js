@@ -222,7 +222,8 @@
         el("h2", { className: "sbw-title", id: "sbw-title", text: config.title }),
         ui.status
       ]),
-      el("div", { className: "sbw-actions" }, [ui.handoffBtn, ui.endBtn, ui.closeBtn])
+      ui.closeBtn,
+      el("div", { className: "sbw-actions" }, [ui.handoffBtn, ui.endBtn])
     ]);
 
     ui.offline = el("div", { className: "sbw-offline", role: "status", hidden: true },
@@ -309,6 +310,10 @@
     return s;
   }
   function iconChat() { return svg("M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2zm3 6v2h2v-2H7zm4 0v2h2v-2h-2zm4 0v2h2v-2h-2z"); }
+  function iconThumb() {
+    var icon = svg("M2 21h4V9H2v12zM23 10a2 2 0 0 0-2-2h-6.3l1-4.6v-.3c0-.4-.2-.8-.4-1.1L14.2 1 7.6 7.6C7.2 7.9 7 8.4 7 9v10a2 2 0 0 0 2 2h9c.8 0 1.5-.5 1.8-1.2l3-7.1c.1-.2.2-.5.2-.7v-2z");
+    return icon;
+  }
   function iconSend() { return svg("M3 20l18-8L3 4v6l12 2-12 2z"); }
 
   function autoGrow() {
@@ -458,6 +463,7 @@
       var img = safeUrl(item.image || item.image_url || "");
       var card = el("li", { className: "sbw-card" });
       if (img) card.appendChild(el("img", { src: img, alt: "", loading: "lazy", width: "200", height: "150" }));
+      else card.appendChild(el("div", { className: "sbw-card-noimg", "aria-hidden": "true" }));
       var h = el("h3", { className: "sbw-card-title" });
       h.appendChild(url ? link(url, title) : document.createTextNode(title));
       card.appendChild(h);
@@ -506,8 +512,8 @@
       state.suppressAck = { until: Date.now() + 8000, note: note };
       sendMessage('/give_feedback{"feedback_value":"' + value + '"}', { hidden: true, feedback_for: key });
     }
-    var up = el("button", { type: "button", className: "sbw-thumb", "aria-label": "Helpful", "aria-pressed": "false", title: "Helpful", text: "👍" });
-    var down = el("button", { type: "button", className: "sbw-thumb", "aria-label": "Not helpful", "aria-pressed": "false", title: "Not helpful", text: "👎" });
+    var up = el("button", { type: "button", className: "sbw-thumb", "aria-label": "Helpful", "aria-pressed": "false", title: "Helpful" }, [iconThumb(false)]);
+    var down = el("button", { type: "button", className: "sbw-thumb sbw-thumb-down", "aria-label": "Not helpful", "aria-pressed": "false", title: "Not helpful" }, [iconThumb(true)]);
     up.addEventListener("click", function () { vote("up", up, down); });
     down.addEventListener("click", function () { vote("down", down, up); });
     wrap.appendChild(up); wrap.appendChild(down); wrap.appendChild(note);
@@ -532,7 +538,7 @@
       m.li.classList.add("sbw-has-carousel");
       m.li.insertBefore(renderCarousel(carousel.items), m.meta);
     }
-    if (!text && !(carousel && carousel.items.length) && !image) m.bubble.hidden = true;
+    if (!text && !image) m.bubble.hidden = true;
     if (role === "bot" && (text || carousel)) {
       m.meta.appendChild(feedbackControls(opts.key || String(Date.now())));
     }
