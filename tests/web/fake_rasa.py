@@ -44,13 +44,16 @@ def reply_for(text: str) -> list[dict]:
             {"text": "Here are some products you may like:"},
             {
                 "type": "carousel",
+                # The item shape of actions/products.py:product_card.
                 "items": [
                     {"sku": "SKU-001", "title": "Alpine Rain Jacket", "price": 129.0, "currency": "EUR",
-                     "rating": 4.1, "image": "/static/img/products/outdoor.svg", "url": "/products/SKU-001",
-                     "buttons": [{"title": "More like this", "payload": '/recommend_products{"sku":"SKU-001"}'}]},
+                     "rating": 4.1, "image_url": "/static/img/products/outdoor.svg", "url": "/products/SKU-001",
+                     "buttons": [{"title": "Details", "payload": '/product_question{"sku":"SKU-001"}'},
+                                 {"title": "More like this", "payload": '/recommend_products{"sku":"SKU-001"}'}]},
                     {"sku": "SKU-003", "title": XSS_TITLE, "price": 89.0, "currency": "EUR", "rating": 4.3,
-                     "image": "javascript:alert(1)", "url": "/products/SKU-003",
-                     "buttons": [{"title": "More like this", "payload": '/recommend_products{"sku":"SKU-003"}'}]},
+                     "image_url": "javascript:alert(1)", "url": "/products/SKU-003",
+                     "buttons": [{"title": "Details", "payload": '/product_question{"sku":"SKU-003"}'},
+                                 {"title": "More like this", "payload": '/recommend_products{"sku":"SKU-003"}'}]},
                 ],
             },
         ]

@@ -482,6 +482,7 @@
       buttons.forEach(function (b) {
         if (!b || typeof b !== "object") return;
         var bt = String(b.title || "");
+        if (/^details$/i.test(bt) && url && safeUrl(url)) b = { title: bt, url: url };  // open the product page
         if (b.url || b.type === "web_url") {
           var href = safeUrl(b.url);
           if (href) { actions.appendChild(el("a", { className: "sbw-card-btn", href: href, text: bt || "Details" })); hasDetails = true; }
@@ -500,7 +501,7 @@
     return list;
   }
 
-  function feedbackControls(key) {
+  function feedbackControls(key, answerText) {
     var wrap = el("div", { className: "sbw-feedback", role: "group", "aria-label": "Was this answer helpful?" });
     var note = el("span", { className: "sbw-feedback-note", role: "status" });
     function vote(value, btn, other) {
@@ -510,7 +511,7 @@
       btn.disabled = true; other.disabled = true;
       note.textContent = "Thanks for the feedback";
       state.suppressAck = { until: Date.now() + 8000, note: note };
-      sendMessage('/give_feedback{"feedback_value":"' + value + '"}', { hidden: true, feedback_for: key });
+      sendMessage('/give_feedback{"feedback_value":"' + value + '"}', { hidden: true, feedback_for: key, feedback_text: answerText });
     }
     var up = el("button", { type: "button", className: "sbw-thumb", "aria-label": "Helpful", "aria-pressed": "false", title: "Helpful" }, [iconThumb(false)]);
     var down = el("button", { type: "button", className: "sbw-thumb sbw-thumb-down", "aria-label": "Not helpful", "aria-pressed": "false", title: "Not helpful" }, [iconThumb(true)]);
@@ -518,6 +519,10 @@
     down.addEventListener("click", function () { vote("down", down, up); });
     wrap.appendChild(up); wrap.appendChild(down); wrap.appendChild(note);
     return wrap;
+  }
+
+  function title0(carousel) {
+    return carousel && carousel.items.length ? "products: " + carousel.items.map(function (i) { return String((i && i.title) || ""); }).join(", ") : "";
   }
 
   // Render one assistant (or agent) message. Returns the list item or null.
@@ -540,7 +545,7 @@
     }
     if (!text && !image) m.bubble.hidden = true;
     if (role === "bot" && (text || carousel)) {
-      m.meta.appendChild(feedbackControls(opts.key || String(Date.now())));
+      m.meta.appendChild(feedbackControls(opts.key || String(Date.now()), (text || title0(carousel)).slice(0, 200)));
     }
     if (buttons && buttons.length && !opts.history) {
       var q = quickReplies(buttons);
@@ -648,7 +653,7 @@
     text = String(text).slice(0, config.maxLength);
     if (!text.trim()) return;
     var item = { cid: randomId(), text: text, display: opts.display || null, hidden: !!opts.hidden,
-      feedback_for: opts.feedback_for || null, tab: TAB_ID, at: Date.now() };
+      feedback_for: opts.feedback_for || null, feedback_text: opts.feedback_text || null, tab: TAB_ID, at: Date.now() };
     if (!state.sessionId) { pendingBeforeSession.push(item); return; }
     var items = outbox();
     items.push(item);
@@ -672,7 +677,8 @@
       var meta = { cid: item.cid, language: config.language, page: location.pathname };
       if (item.display) meta.display = item.display;
       if (item.hidden) meta.hidden = true;
-      if (item.feedback_for) meta.feedback_for = item.feedback_for;
+      if (item.feedback_for) { meta.message_id = item.feedback_for; meta.feedback_for = item.feedback_for; }
+      if (item.feedback_text) meta.message_text = item.feedback_text;
       if (config.customerToken) meta.customer_token = config.customerToken;
       var payload = { message: item.text, session_id: state.sessionId, customData: meta, metadata: meta };
       socket.emit("user_uttered", payload, function () { delivered(item.cid); });

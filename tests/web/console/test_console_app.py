@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 
-from conftest import ADMIN, AGENT, console_client, csrf_of, login
+from console_support import ADMIN, AGENT, console_client, csrf_of, login
 
 
 def run(coro):
@@ -37,7 +37,7 @@ def _concrete(path: str) -> str:
 
 
 def test_every_console_route_refuses_a_request_without_a_session(console_settings, staff_accounts, seeded):
-    from conftest import build_root
+    from console_support import build_root
 
     root = build_root(console_settings)
     console = root._subapps[0]
@@ -84,7 +84,7 @@ def test_session_cookie_is_httponly_samesite_strict(console_settings, staff_acco
     async def scenario():
         async with console_client(console_settings) as client:
             page = await client.get("/console/login")
-            from conftest import CSRF_RE
+            from console_support import CSRF_RE
 
             token = CSRF_RE.search(await page.text()).group(1)
             resp = await client.post("/console/login", allow_redirects=False,
@@ -121,7 +121,7 @@ def test_state_changing_calls_need_the_csrf_token(console_settings, staff_accoun
             assert (await client.post(url, data={"reviewed": "1"}, allow_redirects=False)).status == 403
             assert (await client.post(url, data={"reviewed": "1", "csrf_token": "wrong"},
                                       allow_redirects=False)).status == 403
-            api = await (await client.get(f"/console/api/conversations?reviewed=1")).json()
+            api = await (await client.get("/console/api/conversations?reviewed=1")).json()
             assert api["items"] == []
             token = await csrf_of(client)
             resp = await client.post(url, data={"reviewed": "1", "csrf_token": token}, allow_redirects=False)
@@ -279,7 +279,8 @@ def test_filters_search_dates_and_keyset_pages(console_settings, staff_accounts,
 def test_new_tracker_events_are_synced_incrementally(console_settings, staff_accounts, seeded, tracker_engine):
     import time as _time
 
-    from conftest import bot, user
+    from console_support import bot, user
+
     from web.console.tracker import write_events
 
     async def scenario():

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import time
 
-from conftest import AGENT, console_client, csrf_of, login, user
+from console_support import AGENT, console_client, csrf_of, login, user
+
 from web.console.tracker import write_events
 from web.live import LiveHub
 
@@ -87,7 +88,7 @@ def test_handoff_round_trip(console_settings, staff_accounts, seeded, fake_rasa,
 
 def test_only_the_holder_writes_and_a_taken_conversation_is_not_taken_twice(
         console_settings, staff_accounts, seeded, fake_rasa):
-    from conftest import ADMIN
+    from console_support import ADMIN
 
     sid = seeded["handoff"]
 
@@ -127,10 +128,10 @@ def test_rasa_down_when_taking_keeps_the_conversation_waiting(console_settings, 
 
 def test_store_handoffs_join_the_queue(console_settings, staff_accounts, tracker_engine):
     """Rows written by knowledge.operations.record_handoff are queued, and closed when handed back."""
+    from console_support import FakeRasa, bot
+
     from knowledge.operations import record_handoff
     from knowledge.store import Store
-
-    from conftest import FakeRasa, bot
 
     store = Store.open(console_settings.db_path)
     write_events(tracker_engine, "shopper-x", [user("complaint!!", "complaint", 0.9, time.time()),

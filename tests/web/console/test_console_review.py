@@ -7,8 +7,7 @@ import json
 from pathlib import Path
 
 import yaml
-
-from conftest import AGENT, console_client, csrf_of, login
+from console_support import AGENT, console_client, csrf_of, login
 
 
 def run(coro):
