@@ -1,0 +1,622 @@
+"""NLU benchmark: the project's pipeline against Rasa's default pipeline on the same data.
+
+What it measures (see :func:`run_benchmark`):
+
+* stratified k-fold cross-validation over ``bot/data/nlu``: intent accuracy, macro-F1 and
+  out-of-scope recall per pipeline, plus a confusion matrix PNG per pipeline;
+* the same figures on the held-out set ``bot/eval/nlu_heldout.yml`` for models trained
+  on all the training data;
+* parse latency (p50/p95) through a running Rasa server's ``/model/parse`` (a server it
+  starts on a free port with the project model, or an existing one via ``server_url``).
+
+Scoring: a prediction of ``nlu_fallback`` counts as ``out_of_scope`` (the assistant then
+answers the same way); for any other gold intent it is an error. Out-of-scope recall is
+the share of ``out_of_scope`` messages predicted as ``out_of_scope`` or ``nlu_fallback``.
+``accuracy_ignoring_fallback`` scores the top non-fallback intent of the ranking instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+import logging
+import os
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+logger = logging.getLogger(__name__)
+
+FALLBACK_INTENT = "nlu_fallback"
+OUT_OF_SCOPE_INTENT = "out_of_scope"
+FEATURIZER_NAME = "models.nlu.sentence_featurizer.SentenceEmbeddingFeaturizer"
+PIPELINES = ("project", "project_sparse", "rasa_default")
+PIPELINE_HELP = {
+    "project": "bot/config.yml as it is",
+    "project_sparse": "bot/config.yml without the sentence-embedding featurizer",
+    "rasa_default": "the pipeline Rasa uses when config.yml names none (rasa init)",
+}
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class BenchOptions:
+    """Options of one benchmark run.
+
+    Attributes:
+        bot_dir: The Rasa project (its ``config.yml`` and ``data/nlu``).
+        heldout: Held-out NLU file; ``None`` skips the held-out evaluation.
+        out_dir: Where ``nlu.json`` and ``nlu/*.png`` are written.
+        folds: Number of cross-validation folds.
+        pipelines: Which of :data:`PIPELINES` to compare.
+        quick: Tiny run (few examples per intent, few epochs) for smoke tests.
+        per_intent: In quick mode, examples kept per intent.
+        quick_epochs: In quick mode, epochs of every trainable component.
+        latency: Measure parse latency through a Rasa server.
+        latency_messages: Number of timed ``/model/parse`` calls.
+        server_url: Existing Rasa server to time instead of starting one.
+        token: Auth token of that server (``None``: no token).
+        seed: Seed of fold assignment and subsampling.
+        work_dir: Folder for fold data and models; ``None`` = a temporary folder.
+    """
+
+    bot_dir: Path = REPO_ROOT / "bot"
+    heldout: Path | None = REPO_ROOT / "bot" / "eval" / "nlu_heldout.yml"
+    out_dir: Path = REPO_ROOT / "bench-results"
+    folds: int = 3
+    pipelines: list[str] = field(default_factory=lambda: ["project", "project_sparse", "rasa_default"])
+    quick: bool = False
+    per_intent: int = 10
+    quick_epochs: int = 5
+    latency: bool = True
+    latency_messages: int = 200
+    server_url: str | None = None
+    token: str | None = None
+    seed: int = 42
+    work_dir: Path | None = None
+
+
+# ---------------------------------------------------------------------------- data
+
+
+def nlu_files(data_dir: Path) -> list[Path]:
+    """YAML files under ``data_dir`` that hold NLU data (``nlu:`` key), sorted."""
+    files = []
+    for path in sorted(Path(data_dir).rglob("*.yml")) + sorted(Path(data_dir).rglob("*.yaml")):
+        content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        if isinstance(content, dict) and "nlu" in content:
+            files.append(path)
+    return files
+
+
+def load_training_data(paths: Iterable[Path]) -> Any:
+    """Load and merge Rasa NLU files into one ``TrainingData``."""
+    from rasa.shared.nlu.training_data.loading import load_data
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+
+    merged = TrainingData()
+    for path in paths:
+        merged = merged.merge(load_data(str(path)))
+    return merged
+
+
+def intent_examples(training_data: Any) -> list[Any]:
+    """Messages that carry a text and an intent (the ones the benchmark scores)."""
+    return [m for m in training_data.intent_examples if m.get("text")]
+
+
+def subset_training_data(full: Any, examples: list[Any]) -> Any:
+    """``TrainingData`` with ``examples`` plus the regexes, lookups and synonyms of ``full``."""
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+
+    return TrainingData(
+        training_examples=list(examples),
+        entity_synonyms=dict(full.entity_synonyms),
+        regex_features=list(full.regex_features),
+        lookup_tables=list(full.lookup_tables),
+    )
+
+
+def stratified_folds(labels: list[str], k: int, seed: int) -> list[list[int]]:
+    """Split indices into ``k`` folds with every label spread evenly.
+
+    Args:
+        labels: One label per example.
+        k: Number of folds (at least 2).
+        seed: Shuffle seed.
+
+    Returns:
+        ``k`` lists of example indices (test indices of each fold).
+    """
+    if k < 2:
+        raise ValueError("need at least 2 folds")
+    rng = random.Random(seed)
+    by_label: dict[str, list[int]] = {}
+    for index, label in enumerate(labels):
+        by_label.setdefault(label, []).append(index)
+    folds: list[list[int]] = [[] for _ in range(k)]
+    offset = 0
+    for label in sorted(by_label):
+        indices = by_label[label]
+        rng.shuffle(indices)
+        for position, index in enumerate(indices):
+            folds[(position + offset) % k].append(index)
+        offset += len(indices)  # keep fold sizes balanced across labels
+    return [sorted(f) for f in folds]
+
+
+def subsample_per_intent(examples: list[Any], per_intent: int, seed: int) -> list[Any]:
+    """Keep at most ``per_intent`` examples of every intent (deterministic)."""
+    rng = random.Random(seed)
+    by_intent: dict[str, list[Any]] = {}
+    for message in examples:
+        by_intent.setdefault(message.get("intent"), []).append(message)
+    kept = []
+    for intent in sorted(by_intent):
+        items = list(by_intent[intent])
+        rng.shuffle(items)
+        kept.extend(items[:per_intent])
+    return kept
+
+
+# ---------------------------------------------------------------------------- configs
+
+
+def rasa_default_pipeline() -> list[dict[str, Any]]:
+    """The NLU pipeline Rasa fills in when a config names none (read from Rasa itself)."""
+    import rasa.engine.recipes.default_recipe as recipe_module
+
+    path = Path(recipe_module.__file__).parent / "config_files" / "default_config.yml"
+    return list(yaml.safe_load(path.read_text(encoding="utf-8"))["pipeline"])
+
+
+def pipeline_config(name: str, project_config: Path, epochs: int | None = None) -> dict[str, Any]:
+    """Build the NLU config of one compared pipeline.
+
+    Args:
+        name: One of :data:`PIPELINES`.
+        project_config: The project's ``config.yml``.
+        epochs: Override ``epochs`` of every component that has it (quick runs).
+
+    Returns:
+        A config dict with ``recipe``, ``assistant_id``, ``language`` and ``pipeline``.
+    """
+    project = yaml.safe_load(Path(project_config).read_text(encoding="utf-8"))
+    if name == "project":
+        pipeline = copy.deepcopy(project["pipeline"])
+    elif name == "project_sparse":
+        pipeline = [c for c in copy.deepcopy(project["pipeline"]) if c["name"] != FEATURIZER_NAME]
+    elif name == "rasa_default":
+        pipeline = rasa_default_pipeline()
+    else:
+        raise ValueError(f"unknown pipeline {name!r}; choose from {PIPELINES}")
+    if epochs is not None:
+        for component in pipeline:
+            if "epochs" in component or component["name"] in ("DIETClassifier", "ResponseSelector"):
+                component["epochs"] = epochs
+    return {
+        "recipe": "default.v1",
+        "assistant_id": f"bench_{name}",
+        "language": project.get("language", "en"),
+        "pipeline": pipeline,
+        "policies": [],
+    }
+
+
+# ---------------------------------------------------------------------------- train / predict
+
+
+def train_model(config: dict[str, Any], training_data: Any, work_dir: Path, name: str) -> Path:
+    """Train an NLU model with Rasa's API and return the model archive's path."""
+    from rasa.model_training import train_nlu
+
+    work_dir.mkdir(parents=True, exist_ok=True)
+    config_path = work_dir / f"{name}.config.yml"
+    config_path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    data_dir = work_dir / f"{name}.data"
+    shutil.rmtree(data_dir, ignore_errors=True)
+    data_dir.mkdir()
+    (data_dir / "nlu.yml").write_text(training_data.nlu_as_yaml(), encoding="utf-8")
+    model = train_nlu(
+        config=str(config_path),
+        nlu_data=str(data_dir),
+        output=str(work_dir / "models"),
+        fixed_model_name=name,
+    )
+    if not model:
+        raise RuntimeError(f"training {name} produced no model")
+    return Path(model)
+
+
+@dataclass
+class Prediction:
+    """One scored message."""
+
+    text: str
+    gold: str
+    predicted: str
+    confidence: float
+    top_non_fallback: str
+
+
+def predict(model_path: Path, messages: list[tuple[str, str]]) -> list[Prediction]:
+    """Parse ``(text, gold_intent)`` pairs with a trained model (no server)."""
+    from rasa.core.agent import Agent
+
+    agent = Agent.load(str(model_path))
+    loop = asyncio.new_event_loop()
+    try:
+        results = []
+        for text, gold in messages:
+            parsed = loop.run_until_complete(agent.parse_message(text))
+            intent = parsed.get("intent") or {}
+            ranking = [r.get("name") for r in parsed.get("intent_ranking") or []]
+            top = next((n for n in ranking if n != FALLBACK_INTENT), intent.get("name") or "")
+            results.append(
+                Prediction(
+                    text=text,
+                    gold=gold,
+                    predicted=intent.get("name") or "",
+                    confidence=float(intent.get("confidence") or 0.0),
+                    top_non_fallback=top,
+                )
+            )
+        return results
+    finally:
+        loop.close()
+
+
+# ---------------------------------------------------------------------------- metrics
+
+
+def scored_label(prediction: Prediction) -> str:
+    """The label a prediction counts as (``nlu_fallback`` -> ``out_of_scope``)."""
+    return OUT_OF_SCOPE_INTENT if prediction.predicted == FALLBACK_INTENT else prediction.predicted
+
+
+def macro_f1(gold: list[str], predicted: list[str]) -> float:
+    """Macro-averaged F1 over the gold labels (labels never predicted score 0)."""
+    labels = sorted(set(gold))
+    scores = []
+    for label in labels:
+        tp = sum(1 for g, p in zip(gold, predicted) if g == label and p == label)
+        fp = sum(1 for g, p in zip(gold, predicted) if g != label and p == label)
+        fn = sum(1 for g, p in zip(gold, predicted) if g == label and p != label)
+        precision = tp / (tp + fp) if tp + fp else 0.0
+        recall = tp / (tp + fn) if tp + fn else 0.0
+        scores.append(2 * precision * recall / (precision + recall) if precision + recall else 0.0)
+    return float(np.mean(scores)) if scores else 0.0
+
+
+def score(predictions: list[Prediction]) -> dict[str, Any]:
+    """Accuracy, macro-F1, out-of-scope recall and fallback rate of a prediction list."""
+    gold = [p.gold for p in predictions]
+    predicted = [scored_label(p) for p in predictions]
+    n = len(predictions)
+    oos = [p for p in predictions if p.gold == OUT_OF_SCOPE_INTENT]
+    in_scope = [p for p in predictions if p.gold != OUT_OF_SCOPE_INTENT]
+    return {
+        "n": n,
+        "accuracy": sum(g == p for g, p in zip(gold, predicted)) / n if n else 0.0,
+        "macro_f1": macro_f1(gold, predicted),
+        "accuracy_ignoring_fallback": (
+            sum(p.gold == p.top_non_fallback for p in predictions) / n if n else 0.0
+        ),
+        "out_of_scope_recall": (
+            sum(p.predicted in (OUT_OF_SCOPE_INTENT, FALLBACK_INTENT) for p in oos) / len(oos)
+            if oos
+            else None
+        ),
+        "in_scope_fallback_rate": (
+            sum(p.predicted == FALLBACK_INTENT for p in in_scope) / len(in_scope)
+            if in_scope
+            else None
+        ),
+        "confusions": [
+            {"gold": g, "predicted": p, "count": c}
+            for (g, p), c in Counter(
+                (x.gold, x.predicted) for x in predictions if x.gold != scored_label(x)
+            ).most_common(15)
+        ],
+    }
+
+
+def plot_confusion(predictions: list[Prediction], path: Path, title: str) -> Path:
+    """Write a row-normalised confusion matrix (gold x predicted) as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    gold_labels = sorted({p.gold for p in predictions})
+    columns = gold_labels + sorted(
+        {p.predicted for p in predictions} - set(gold_labels)
+    )  # e.g. nlu_fallback
+    row = {label: i for i, label in enumerate(gold_labels)}
+    col = {label: i for i, label in enumerate(columns)}
+    counts = np.zeros((len(gold_labels), len(columns)), dtype=int)
+    for p in predictions:
+        counts[row[p.gold], col[p.predicted]] += 1
+    shares = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    size = max(6.0, 0.42 * len(columns) + 2)
+    fig, ax = plt.subplots(figsize=(size, size * len(gold_labels) / len(columns) + 1))
+    ax.imshow(shares, cmap="Blues", vmin=0, vmax=1)
+    ax.set_xticks(range(len(columns)), columns, rotation=90, fontsize=7)
+    ax.set_yticks(range(len(gold_labels)), gold_labels, fontsize=7)
+    for (i, j), value in np.ndenumerate(counts):
+        if value:
+            ax.text(j, i, str(value), ha="center", va="center", fontsize=6,
+                    color="white" if shares[i, j] > 0.5 else "black")
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("gold")
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+# ---------------------------------------------------------------------------- latency
+
+
+def free_port() -> int:
+    """A TCP port that was free a moment ago."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _get(url: str, timeout: float = 5.0) -> int:
+    with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (local URL)
+        return int(response.status)
+
+
+def parse_url(server_url: str, token: str | None) -> str:
+    """The ``/model/parse`` URL of a server, with the token as query parameter."""
+    url = server_url.rstrip("/") + "/model/parse"
+    return url + ("?" + urllib.parse.urlencode({"token": token}) if token else "")
+
+
+def time_parses(server_url: str, token: str | None, texts: list[str], warmup: int = 5) -> dict[str, Any]:
+    """Time sequential ``/model/parse`` calls; returns p50/p95/mean in milliseconds."""
+    url = parse_url(server_url, token)
+
+    def call(text: str) -> None:
+        body = json.dumps({"text": text}).encode()
+        request = urllib.request.Request(
+            url, data=body, headers={"Content-Type": "application/json"}, method="POST"
+        )
+        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
+            response.read()
+
+    for text in texts[:warmup]:
+        call(text)
+    timings = []
+    for text in texts:
+        start = time.perf_counter()
+        call(text)
+        timings.append((time.perf_counter() - start) * 1000)
+    values = np.asarray(timings)
+    return {
+        "n": len(timings),
+        "p50_ms": round(float(np.percentile(values, 50)), 2),
+        "p95_ms": round(float(np.percentile(values, 95)), 2),
+        "mean_ms": round(float(values.mean()), 2),
+        "server_url": server_url,
+    }
+
+
+class RasaServer:
+    """A ``rasa run --enable-api`` subprocess on a free port (context manager)."""
+
+    def __init__(self, model_path: Path, token: str, work_dir: Path, startup_timeout_s: float = 600) -> None:
+        """Prepare (not start) the server.
+
+        Args:
+            model_path: Trained model archive.
+            token: Auth token the API will require.
+            work_dir: Empty working directory (no endpoints.yml: in-memory tracker store).
+            startup_timeout_s: How long to wait for the server to answer.
+        """
+        self.model_path = model_path
+        self.token = token
+        self.work_dir = work_dir
+        self.startup_timeout_s = startup_timeout_s
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+        self._log = None
+
+    def __enter__(self) -> RasaServer:
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        env = dict(os.environ)
+        env["RASA_TELEMETRY_ENABLED"] = "false"
+        env["HF_HUB_OFFLINE"] = "1"
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+        self._log = open(self.work_dir / "rasa-server.log", "wb")  # noqa: SIM115
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "rasa", "run", "--enable-api", "--port", str(self.port),
+             "--interface", "127.0.0.1", "--model", str(self.model_path),
+             "--auth-token", self.token],
+            cwd=self.work_dir, env=env, stdout=self._log, stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + self.startup_timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"rasa server exited early; see {self.work_dir / 'rasa-server.log'}")
+            try:
+                if _get(self.url + "/status?" + urllib.parse.urlencode({"token": self.token})) == 200:
+                    return self
+            except (urllib.error.URLError, OSError):
+                pass
+            time.sleep(1.0)
+        self.__exit__(None, None, None)
+        raise TimeoutError("rasa server did not answer in time")
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        if self._log:
+            self._log.close()
+
+
+# ---------------------------------------------------------------------------- run
+
+
+def run_benchmark(options: BenchOptions, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Run the whole benchmark and write ``nlu.json`` and the PNGs.
+
+    Args:
+        options: What to run (see :class:`BenchOptions`).
+        progress: Called with a short line before each long step (CLI output).
+
+    Returns:
+        The report (also written to ``<out_dir>/nlu.json``).
+    """
+    from tqdm import tqdm
+
+    say = progress or (lambda line: logger.info("%s", line))
+    for name in options.pipelines:
+        if name not in PIPELINES:
+            raise ValueError(f"unknown pipeline {name!r}; choose from {PIPELINES}")
+    project_config = options.bot_dir / "config.yml"
+    full = load_training_data(nlu_files(options.bot_dir / "data" / "nlu"))
+    examples = intent_examples(full)
+    if options.quick:
+        examples = subsample_per_intent(examples, options.per_intent, options.seed)
+    epochs = options.quick_epochs if options.quick else None
+    labels = [m.get("intent") for m in examples]
+    folds = stratified_folds(labels, options.folds, options.seed)
+    heldout_pairs: list[tuple[str, str]] = []
+    if options.heldout:
+        heldout_pairs = [(m.get("text"), m.get("intent"))
+                         for m in intent_examples(load_training_data([options.heldout]))]
+
+    temp = None
+    work_dir = options.work_dir
+    if work_dir is None:
+        temp = tempfile.TemporaryDirectory(prefix="shopbot-bench-nlu-")
+        work_dir = Path(temp.name)
+    figures_dir = options.out_dir / "nlu"
+    report: dict[str, Any] = {
+        "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "quick": options.quick,
+        "folds": options.folds,
+        "examples": len(examples),
+        "intents": len(set(labels)),
+        "heldout_examples": len(heldout_pairs),
+        "scoring": "nlu_fallback counts as out_of_scope; OOS recall = share of out_of_scope "
+                   "messages predicted out_of_scope or nlu_fallback",
+        "pipelines": {},
+    }
+    full_models: dict[str, Path] = {}
+    steps = len(options.pipelines) * (options.folds + (1 if heldout_pairs or options.latency else 0))
+    bar = tqdm(total=steps, desc="bench nlu", unit="model")
+    try:
+        for name in options.pipelines:
+            config = pipeline_config(name, project_config, epochs)
+            cv_predictions: list[Prediction] = []
+            train_seconds = []
+            for fold_index, test_indices in enumerate(folds):
+                test_set = set(test_indices)
+                train_examples = [m for i, m in enumerate(examples) if i not in test_set]
+                say(f"{name}: fold {fold_index + 1}/{len(folds)} ({len(train_examples)} train, "
+                    f"{len(test_indices)} test)")
+                start = time.perf_counter()
+                model = train_model(config, subset_training_data(full, train_examples),
+                                    work_dir / name, f"fold{fold_index}")
+                train_seconds.append(time.perf_counter() - start)
+                cv_predictions += predict(
+                    model, [(examples[i].get("text"), examples[i].get("intent")) for i in test_indices]
+                )
+                model.unlink(missing_ok=True)
+                bar.update(1)
+            entry: dict[str, Any] = {
+                "description": PIPELINE_HELP[name],
+                "config": config["pipeline"],
+                "cv": score(cv_predictions),
+                "train_seconds_mean": round(float(np.mean(train_seconds)), 1),
+                "confusion_png": str(plot_confusion(
+                    cv_predictions, figures_dir / f"confusion_{name}.png",
+                    f"{name}: {options.folds}-fold CV intent confusion")),
+            }
+            if heldout_pairs or (options.latency and name == "project"):
+                say(f"{name}: training on all data for the held-out set")
+                model = train_model(config, subset_training_data(full, examples), work_dir / name, "full")
+                full_models[name] = model
+                bar.update(1)
+                if heldout_pairs:
+                    held = predict(model, heldout_pairs)
+                    entry["heldout"] = score(held)
+                    entry["heldout"]["errors"] = [
+                        {"text": p.text, "gold": p.gold, "predicted": p.predicted,
+                         "confidence": round(p.confidence, 3)}
+                        for p in held if p.gold != scored_label(p)
+                    ]
+                    plot_confusion(held, figures_dir / f"confusion_{name}_heldout.png",
+                                   f"{name}: held-out intent confusion")
+            report["pipelines"][name] = entry
+        bar.close()
+        if options.latency:
+            texts = [t for t, _ in heldout_pairs] or [m.get("text") for m in examples]
+            texts = (texts * (options.latency_messages // max(len(texts), 1) + 1))[: options.latency_messages]
+            if options.server_url:
+                say(f"latency: timing {len(texts)} parses on {options.server_url}")
+                report["latency"] = time_parses(options.server_url, options.token, texts)
+            else:
+                model = full_models.get("project") or next(iter(full_models.values()))
+                say("latency: starting a Rasa server with the project model")
+                token = options.token or f"bench-{random.Random().getrandbits(64):x}"
+                with RasaServer(model, token, work_dir / "server") as server:
+                    say(f"latency: timing {len(texts)} parses on {server.url}")
+                    report["latency"] = time_parses(server.url, token, texts)
+                    report["latency"]["model"] = model.name
+    finally:
+        if temp is not None:
+            temp.cleanup()
+    options.out_dir.mkdir(parents=True, exist_ok=True)
+    (options.out_dir / "nlu.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
+    return report
+
+
+def summary_lines(report: dict[str, Any]) -> list[str]:
+    """Human-readable table of a report (the CLI prints it)."""
+
+    def fmt(value: Any) -> str:
+        return "-" if value is None else f"{value:.3f}"
+
+    lines = [f"{'pipeline':<16} {'set':<8} {'n':>5} {'acc':>6} {'macroF1':>8} {'OOSrec':>7} {'fallback':>8}"]
+    for name, entry in report["pipelines"].items():
+        for part in ("cv", "heldout"):
+            if part in entry:
+                s = entry[part]
+                lines.append(
+                    f"{name:<16} {part:<8} {s['n']:>5} {fmt(s['accuracy']):>6} {fmt(s['macro_f1']):>8} "
+                    f"{fmt(s['out_of_scope_recall']):>7} {fmt(s['in_scope_fallback_rate']):>8}"
+                )
+    if "latency" in report:
+        lat = report["latency"]
+        lines.append(f"parse latency over HTTP: p50 {lat['p50_ms']} ms, p95 {lat['p95_ms']} ms (n={lat['n']})")
+    return lines
