@@ -36,6 +36,7 @@ CARRIED_SLOTS = ("verified", "customer_id", "customer_email", "verification_fail
 FORM_SLOTS = ("order_number", "email", "cancel_confirm", "ship_name", "ship_street", "ship_city",
               "ship_postcode", "ship_country", "address_confirm", "return_items", "return_reason",
               "return_confirm", "ticket_message", "ticket_email", "form_outcome")
+FORM_STOPPED = "No problem, I've stopped that and changed nothing. What else can I do for you?"
 #: Metadata keys the widget may use for the signed customer token.
 TOKEN_KEYS = ("customer_token", "shopbot_customer_token")
 
@@ -139,7 +140,7 @@ def extract_order_number(text: Any) -> str | None:
         return None
     text = text.strip()
     number = normalise_order_number(text)
-    if number or len(text) > 200 or re.search(r"[;'\"<>=]|--", text):
+    if number or len(text) > 200 or re.search(r'[;"<>=]|--', text):
         return number
     found = _ORDER_TOKEN_RE.findall(text)
     if len(found) != 1:
@@ -270,7 +271,7 @@ class ActionStopForm(Action):
         return "action_stop_form"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        dispatcher.utter_message(response="utter_form_stopped")
+        dispatcher.utter_message(text=FORM_STOPPED)
         return [ActiveLoop(None), SlotSet("requested_slot", None)] + [SlotSet(s, None) for s in FORM_SLOTS]
 
 

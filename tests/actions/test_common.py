@@ -1,0 +1,93 @@
+"""Shared helpers, fallback prompts, stopping a form, and domain/action consistency."""
+
+from __future__ import annotations
+
+import inspect
+
+import rasa_sdk
+
+import actions.common
+import actions.faq
+import actions.feedback
+import actions.handoff
+import actions.identity
+import actions.orders
+import actions.products
+import actions.returns
+from actions.common import (
+    ActionDefaultAskAffirmation,
+    ActionDefaultAskRephrase,
+    ActionDefaultFallback,
+    ActionStopForm,
+    clean_text,
+    echo_text,
+    extract_email,
+    extract_order_number,
+)
+from tests.actions.conftest import DOMAIN, make_tracker, run, slot_events, texts
+
+MODULES = (actions.common, actions.faq, actions.feedback, actions.handoff, actions.identity, actions.orders,
+           actions.products, actions.returns)
+
+
+def action_classes():
+    for module in MODULES:
+        for _, cls in inspect.getmembers(module, inspect.isclass):
+            if issubclass(cls, rasa_sdk.Action) and cls.__module__ == module.__name__:
+                try:
+                    yield cls().name(), cls
+                except NotImplementedError:
+                    continue
+
+
+def test_every_custom_action_in_the_domain_has_a_class_and_back():
+    names = dict(action_classes())
+    custom = {a for a in DOMAIN["actions"] if a.startswith(("action_", "validate_"))}
+    assert custom - set(names) == set()
+    assert set(names) - custom == set()
+    for name, cls in names.items():
+        assert (cls.__doc__ or "").strip(), f"{name} needs a docstring"
+
+
+def test_every_form_slot_is_in_the_domain():
+    for form, spec in DOMAIN["forms"].items():
+        for slot in spec["required_slots"]:
+            assert slot in DOMAIN["slots"], (form, slot)
+
+
+def test_order_number_extraction():
+    assert extract_order_number("SB-123456") == "SB-123456"
+    assert extract_order_number("it's sb 123456 thanks") == "SB-123456"
+    assert extract_order_number("123456 or 654321") is None
+    assert extract_order_number("SB-123456' OR 1=1 --") is None
+    assert extract_order_number(None) is None
+    assert extract_email("mail: Jane.Doe@Example.com") == "jane.doe@example.com"
+    assert extract_email("a@b.com c@d.com") is None
+
+
+def test_text_cleaning(shop):
+    assert len(clean_text("x" * 100_000)) == shop.settings.max_message_chars
+    assert clean_text("a\x00b") == "a b"
+    assert echo_text("<b>hi</b> <script>x</script>") == "hi x"
+
+
+def test_fallback_prompts(shop):
+    emoji = make_tracker("😀😀😀", "nlu_fallback", ranking=[("nlu_fallback", 0.5), ("greet", 0.2)])
+    d, _ = run(ActionDefaultAskAffirmation(), emoji)
+    assert "didn't catch" in texts(d)
+    unsure = make_tracker("wher my parcle", "nlu_fallback", ranking=[("nlu_fallback", 0.5), ("track_order", 0.4)])
+    d, _ = run(ActionDefaultAskAffirmation(), unsure)
+    assert "track an order" in texts(d) and d.messages[0]["buttons"][0]["payload"] == "/track_order"
+    d, _ = run(ActionDefaultAskRephrase(), unsure)
+    assert "differently" in texts(d)
+    d, events = run(ActionDefaultFallback(), unsure)
+    assert events == [{"event": "rewind", "timestamp": None}]
+
+
+def test_stop_form_clears_form_slots(shop):
+    slots = {"order_number": "SB-123456", "cancel_confirm": True, "ship_city": "Berlin"}
+    dispatcher, events = run(ActionStopForm(), make_tracker("never mind", "stop", slots=slots, active_loop="cancel_form"))
+    assert events[0]["event"] == "active_loop" and events[0]["name"] is None
+    cleared = slot_events(events)
+    assert cleared["order_number"] is None and cleared["ship_city"] is None and cleared["requested_slot"] is None
+    assert "changed nothing" in texts(dispatcher)

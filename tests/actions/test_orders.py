@@ -1,0 +1,189 @@
+"""Orders: tracking, "my orders", invoices, cancelling and changing the address."""
+
+from __future__ import annotations
+
+from actions.forms import NOT_ON_ACCOUNT
+from actions.orders import (
+    ActionAskAddressConfirm,
+    ActionAskCancelConfirm,
+    ActionCancelOrder,
+    ActionChangeAddress,
+    ActionGetInvoice,
+    ActionTrackOrder,
+    ValidateAddressForm,
+    ValidateCancelForm,
+    parse_full_address,
+)
+from tests.actions.conftest import (
+    form_tracker,
+    make_tracker,
+    run,
+    slot_events,
+    texts,
+    verified_slots,
+)
+
+
+def _other_customers_order(shop, customer_id):
+    rows = shop.store.query("SELECT order_number FROM orders WHERE customer_id != ? LIMIT 1", [int(customer_id)])
+    return rows[0]["order_number"]
+
+
+def test_track_shows_status_carrier_tracking_and_items(shop, examples):
+    number = examples["shipped"]["order_number"]
+    order = shop.store.get_order(number)
+    slots = verified_slots(shop, number)
+    slots["order_number"] = number
+    dispatcher, events = run(ActionTrackOrder(), make_tracker("where is my order", "track_order", slots=slots))
+    text = texts(dispatcher)
+    assert number in text and order["tracking_number"] in text and order["carrier"] in text
+    item = shop.store.order_items(order["id"])[0]
+    assert item["title"] in text
+
+
+def test_track_never_shows_another_customers_order(shop, examples):
+    slots = verified_slots(shop, examples["pending"]["order_number"])
+    other = _other_customers_order(shop, slots["customer_id"])
+    tracker = make_tracker(f"where is {other}", "track_order", entities={"order_number": other}, slots=slots)
+    dispatcher, events = run(ActionTrackOrder(), tracker)
+    text = texts(dispatcher)
+    assert NOT_ON_ACCOUNT in text and other not in text
+    assert slot_events(events)["order_number"] is None
+
+
+def test_my_orders_lists_the_shoppers_orders(shop, examples):
+    slots = verified_slots(shop, examples["pending"]["order_number"])
+    dispatcher, _ = run(ActionTrackOrder(), make_tracker("show me all my orders", "track_order", slots=slots))
+    payloads = [b["payload"] for b in dispatcher.messages[0]["buttons"]]
+    mine = shop.store.orders_for_customer(int(slots["customer_id"]))
+    assert all(o["order_number"] in " ".join(payloads) for o in mine[:5])
+
+
+def test_order_found_by_item_description(shop, examples):
+    slots = verified_slots(shop, examples["delivered_recent"]["order_number"])
+    order = shop.store.get_order(examples["delivered_recent"]["order_number"])
+    item = shop.store.order_items(order["id"])[0]
+    noun = item["title"].split(",")[0].split()[-1]  # e.g. "Jacket"
+    tracker = make_tracker(f"where is the {noun.lower()} I ordered", "track_order", slots=slots)
+    dispatcher, events = run(ActionTrackOrder(), tracker)
+    found = slot_events(events).get("order_number")
+    assert found is not None
+    found_items = [i["title"] for i in shop.store.order_items(shop.store.get_order(found)["id"])]
+    assert any(noun.lower() in t.lower() for t in found_items)
+
+
+def test_track_requires_verification(shop):
+    dispatcher, events = run(ActionTrackOrder(), make_tracker("where is SB-123456", "track_order"))
+    assert "who you are" in texts(dispatcher) and events == []
+
+
+def test_invoice_totals(shop, examples):
+    number = examples["delivered_recent"]["order_number"]
+    order = shop.store.get_order(number)
+    slots = verified_slots(shop, number) | {"order_number": number}
+    dispatcher, _ = run(ActionGetInvoice(), make_tracker("invoice please", "get_invoice", slots=slots))
+    text = texts(dispatcher)
+    assert number in text and f"{order['total']:,.2f}" in text and f"{order['tax']:,.2f}" in text
+
+
+# --------------------------------------------------------------------------- cancel
+def test_cancel_refused_for_shipped_order_offers_a_return(shop, examples):
+    number = examples["shipped"]["order_number"]
+    tracker = form_tracker("cancel_form", {"order_number": number}, slots=verified_slots(shop, number))
+    dispatcher, events = run(ValidateCancelForm(), tracker)
+    slots = slot_events(events)
+    assert slots["form_outcome"] == "refused" and slots["requested_slot"] is None
+    assert "cancel" in texts(dispatcher) and "shipped" in texts(dispatcher)
+    assert any("request_refund" in b["payload"] for b in dispatcher.messages[0]["buttons"])
+    # the submit action does nothing without a confirmation
+    submit = make_tracker(slots=verified_slots(shop, number) | {"order_number": number})
+    d2, _ = run(ActionCancelOrder(), submit)
+    assert shop.store.get_order(number)["status"] == "shipped" and texts(d2) == ""
+
+
+def test_cancel_pending_order_after_confirmation(shop, examples):
+    number = examples["pending"]["order_number"]
+    slots = verified_slots(shop, number)
+    tracker = form_tracker("cancel_form", {"order_number": number}, slots=slots)
+    _, events = run(ValidateCancelForm(), tracker)
+    assert slot_events(events) == {"order_number": number}
+    ask, _ = run(ActionAskCancelConfirm(), make_tracker(slots=slots | {"order_number": number}))
+    assert "Shall I cancel it?" in texts(ask)
+    dispatcher, events = run(ActionCancelOrder(), make_tracker(slots=slots | {"order_number": number, "cancel_confirm": True}))
+    assert shop.store.get_order(number)["status"] == "cancelled"
+    assert "cancelled" in texts(dispatcher)
+    audit = shop.store.audit_log("order", number)
+    assert audit and audit[0]["action"] == "cancel_order" and audit[0]["actor"] == "assistant:shopper-1"
+    assert slot_events(events)["cancel_confirm"] is None
+
+
+def test_cancel_denied_changes_nothing(shop, examples):
+    number = examples["processing"]["order_number"]
+    slots = verified_slots(shop, number) | {"order_number": number, "cancel_confirm": False}
+    dispatcher, _ = run(ActionCancelOrder(), make_tracker(slots=slots))
+    assert shop.store.get_order(number)["status"] == "processing"
+    assert "left order" in texts(dispatcher)
+    assert not shop.store.audit_log("order", number)
+
+
+def test_cancel_form_rejects_another_customers_order(shop, examples):
+    slots = verified_slots(shop, examples["pending"]["order_number"])
+    other = _other_customers_order(shop, slots["customer_id"])
+    _, events = run(ValidateCancelForm(), form_tracker("cancel_form", {"order_number": other}, slots=slots))
+    assert slot_events(events)["order_number"] is None
+    submit = make_tracker(slots=slots | {"order_number": other, "cancel_confirm": True})
+    before = shop.store.get_order(other)["status"]
+    run(ActionCancelOrder(), submit)
+    assert shop.store.get_order(other)["status"] == before
+
+
+# --------------------------------------------------------------------------- address
+def test_address_change_refused_after_shipping(shop, examples):
+    number = examples["shipped"]["order_number"]
+    _, events = run(ValidateAddressForm(), form_tracker("address_form", {"order_number": number},
+                                                        slots=verified_slots(shop, number)))
+    assert slot_events(events)["form_outcome"] == "refused"
+
+
+def test_address_fields_are_validated(shop, examples):
+    number = examples["pending"]["order_number"]
+    slots = verified_slots(shop, number) | {"order_number": number}
+    d, events = run(ValidateAddressForm(), form_tracker("address_form", {"ship_postcode": "!!"}, slots=slots))
+    assert slot_events(events)["ship_postcode"] is None and "postcode" in texts(d).lower()
+    d, events = run(ValidateAddressForm(), form_tracker("address_form", {"ship_country": "Atlantis"}, slots=slots))
+    assert slot_events(events)["ship_country"] is None
+    _, events = run(ValidateAddressForm(), form_tracker("address_form", {"ship_country": "germany"}, slots=slots))
+    assert slot_events(events)["ship_country"] == "DE"
+
+
+def test_whole_address_in_one_message_then_confirm(shop, examples):
+    number = examples["pending"]["order_number"]
+    slots = verified_slots(shop, number) | {"order_number": number}
+    tracker = form_tracker("address_form", {"ship_name": "Jane Doe, Hauptstr. 5, Berlin, 10115, Germany"}, slots=slots)
+    _, events = run(ValidateAddressForm(), tracker)
+    filled = slot_events(events)
+    assert filled == {"ship_name": "Jane Doe", "ship_street": "Hauptstr. 5", "ship_city": "Berlin",
+                      "ship_postcode": "10115", "ship_country": "DE"}
+    slots |= filled
+    ask, _ = run(ActionAskAddressConfirm(), make_tracker(slots=slots))
+    assert "Jane Doe, Hauptstr. 5, 10115 Berlin, DE" in texts(ask)
+    done, _ = run(ActionChangeAddress(), make_tracker(slots=slots | {"address_confirm": True}))
+    order = shop.store.get_order(number)
+    assert order["ship_city"] == "Berlin" and order["ship_name"] == "Jane Doe"
+    assert "Berlin" in texts(done)
+    assert shop.store.audit_log("order", number)[0]["action"] == "change_address"
+
+
+def test_address_not_confirmed_changes_nothing(shop, examples):
+    number = examples["processing"]["order_number"]
+    before = shop.store.get_order(number)
+    slots = verified_slots(shop, number) | {"order_number": number, "ship_name": "X Y", "ship_street": "Road 1",
+                                            "ship_city": "Paris", "ship_postcode": "75001", "ship_country": "FR",
+                                            "address_confirm": False}
+    run(ActionChangeAddress(), make_tracker(slots=slots))
+    assert shop.store.get_order(number)["ship_city"] == before["ship_city"]
+
+
+def test_parse_full_address_variants():
+    assert parse_full_address("A B, Main St 1, 10115 Berlin, DE")["ship_city"] == "Berlin"
+    assert parse_full_address("just a name") is None
