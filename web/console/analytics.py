@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from web.console.db import ConsoleDB
 
 
 def _ts(d: date) -> float:
-    return datetime(d.year, d.month, d.day, tzinfo=timezone.utc).timestamp()
+    return datetime(d.year, d.month, d.day, tzinfo=UTC).timestamp()
 
 
 def compute(db: ConsoleDB, date_from: date | None = None, date_to: date | None = None,
@@ -25,7 +25,7 @@ def compute(db: ConsoleDB, date_from: date | None = None, date_to: date | None =
     Returns:
         A JSON-ready dict.
     """
-    today = today or datetime.now(timezone.utc).date()
+    today = today or datetime.now(UTC).date()
     date_to = date_to or today
     date_from = date_from or (date_to - timedelta(days=29))
     if date_from > date_to:

@@ -358,7 +358,11 @@ async def login_page(request: web.Request) -> web.Response:
     """The login form (double-submit CSRF cookie)."""
     import secrets
 
-    token = secrets.token_urlsafe(32)
+    # Reuse the pending token: a second login-page load (another tab, or the browser's
+    # favicon request redirected here) must not invalidate the form already shown.
+    token = request.cookies.get(LOGIN_CSRF_COOKIE) or ""
+    if not (40 <= len(token) <= 64) or not token.replace("-", "").replace("_", "").isalnum():
+        token = secrets.token_urlsafe(32)
     nxt = request.query.get("next", "")
     response = _render(request, "login.html", {"login_csrf": token, "next": _safe_next(request, nxt),
                                                "error": None})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import logging
@@ -158,10 +159,8 @@ def authenticate(db: ConsoleDB, email: str, password: str, remote: str | None = 
     row = db.one("SELECT * FROM staff WHERE email = ?", (email,))
     generic = "wrong e-mail or password"
     if row is None or not row["active"]:
-        try:
+        with contextlib.suppress(VerificationError):
             _hasher.verify(_DUMMY_HASH, password or "")
-        except VerificationError:
-            pass
         db.execute("INSERT INTO login_attempts (email, at, ok, remote) VALUES (?, ?, 0, ?)",
                    (email[:200], now, remote))
         raise AuthError(generic)

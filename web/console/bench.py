@@ -10,7 +10,7 @@ import sqlite3
 import statistics
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from web.console import queries
@@ -47,7 +47,7 @@ def generate(tracker_path: Path, n_conversations: int, seed: int = 7, days: int 
     create_events_table(tracker_path).dispose()
     rng = random.Random(seed)
     weights = [s[0] for s in _SCRIPTS]
-    end = datetime.now(timezone.utc).timestamp()
+    end = datetime.now(UTC).timestamp()
     start = end - days * 86400
     conn = sqlite3.connect(tracker_path)
     conn.execute("PRAGMA journal_mode=WAL")
@@ -65,7 +65,7 @@ def generate(tracker_path: Path, n_conversations: int, seed: int = 7, days: int 
         data = {"event": kind, "timestamp": ts, **data}
         rows.append((sender, kind, ts, intent, action, json.dumps(data)))
 
-    for i in range(n_conversations):
+    for _ in range(n_conversations):
         sender = f"{rng.getrandbits(128):032x}"
         ts = start + rng.random() * (end - start)
         ev(sender, "action", ts, {"name": "action_session_start"}, action="action_session_start")
@@ -142,7 +142,7 @@ def run_benchmark(workdir: Path, n_conversations: int, repeats: int = 30, pages:
     Syncer(db, reader, low_confidence=0.5).sync(progress=True)
     sync_s = time.perf_counter() - t0
     db.conn.execute("ANALYZE")
-    today = datetime.now(timezone.utc).date()
+    today = datetime.now(UTC).date()
     week = {"from": (today - timedelta(days=7)).isoformat(), "to": today.isoformat()}
 
     def page(query: dict, cursor: str | None = None) -> Callable[[], int]:
@@ -203,7 +203,7 @@ def run_benchmark(workdir: Path, n_conversations: int, repeats: int = 30, pages:
         "deep_paging_per_page_p50_ms": round(per_page["p50_ms"] / pages, 2),
         "machine": {"python": platform.python_version(), "sqlite": sqlite3.sqlite_version,
                     "cpu": platform.processor() or platform.machine()},
-        "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     reader.dispose()
     db.close()

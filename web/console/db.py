@@ -46,7 +46,8 @@ CREATE TABLE IF NOT EXISTS login_attempts (
 CREATE INDEX IF NOT EXISTS login_attempts_email ON login_attempts(email, at);
 
 CREATE TABLE IF NOT EXISTS conversations (
-    sender_id TEXT PRIMARY KEY,
+    id INTEGER PRIMARY KEY,           -- stable row id, also the full-text index's rowid
+    sender_id TEXT NOT NULL UNIQUE,
     started_at REAL NOT NULL,
     last_at REAL NOT NULL,
     first_event_id INTEGER NOT NULL,
@@ -94,8 +95,14 @@ CREATE TABLE IF NOT EXISTS conv_feedback (
     PRIMARY KEY (source, source_id)
 );
 CREATE INDEX IF NOT EXISTS conv_feedback_sender ON conv_feedback(sender_id);
+-- One full-text row per conversation (all its messages), rowid = conversations.id, so a
+-- search yields conversation ids straight from the index without reading any content.
+CREATE TABLE IF NOT EXISTS conv_text (
+    id INTEGER PRIMARY KEY,           -- conversations.id
+    text TEXT NOT NULL
+);
 CREATE VIRTUAL TABLE IF NOT EXISTS conv_fts USING fts5(
-    sender_id UNINDEXED, text, tokenize = 'unicode61 remove_diacritics 2'
+    text, content = 'conv_text', content_rowid = 'id', tokenize = 'unicode61 remove_diacritics 2'
 );
 CREATE TABLE IF NOT EXISTS sync_state (
     key TEXT PRIMARY KEY,
@@ -208,6 +215,9 @@ class ConsoleDB:
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.execute("PRAGMA foreign_keys=ON")
+            # Summaries of 100k+ conversations: keep the hot index pages in memory.
+            self._conn.execute("PRAGMA cache_size=-65536")
+            self._conn.execute("PRAGMA temp_store=MEMORY")
             self._conn.executescript(SCHEMA)
 
     @property

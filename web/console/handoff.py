@@ -9,7 +9,6 @@ tracker write failed is retried on the agent's next action, so nothing typed is 
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import logging
 import time
@@ -54,7 +53,7 @@ class RasaClient:
                 if resp.status >= 300:
                     body = (await resp.text())[:200]
                     raise HandoffError(f"Rasa refused the events ({resp.status}): {body}")
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError) as exc:
             raise HandoffError(f"Rasa is unreachable: {exc}") from exc
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from web.console.db import ConsoleDB
 from web.console.masking import mask_reference
@@ -69,7 +69,7 @@ def _parse_date(value: str | None) -> date | None:
 
 
 def _day_ts(d: date) -> float:
-    return datetime(d.year, d.month, d.day, tzinfo=timezone.utc).timestamp()
+    return datetime(d.year, d.month, d.day, tzinfo=UTC).timestamp()
 
 
 def fts_query(text: str) -> str | None:
@@ -91,15 +91,17 @@ def _where(filters: Filters) -> tuple[list[str], list]:
             clauses.append(f"c.{name} = ?")
             params.append(1 if wanted else 0)
     if filters.intent:
-        clauses.append("c.sender_id IN (SELECT sender_id FROM conv_intents WHERE intent = ?)")
+        # EXISTS probes the (intent, sender_id) key per row while the index on last_at
+        # is walked in order, so a page stops after LIMIT matches.
+        clauses.append("EXISTS (SELECT 1 FROM conv_intents ci WHERE ci.intent = ? AND ci.sender_id = c.sender_id)")
         params.append(filters.intent)
     if filters.tag:
-        clauses.append("c.sender_id IN (SELECT sender_id FROM tags WHERE tag = ?)")
+        clauses.append("EXISTS (SELECT 1 FROM tags t WHERE t.sender_id = c.sender_id AND t.tag = ?)")
         params.append(filters.tag)
     if filters.q:
         match = fts_query(filters.q)
         if match:
-            clauses.append("c.sender_id IN (SELECT sender_id FROM conv_fts WHERE conv_fts MATCH ?)")
+            clauses.append("c.id IN (SELECT rowid FROM conv_fts WHERE conv_fts MATCH ?)")
             params.append(match)
         else:
             clauses.append("0")
@@ -181,7 +183,7 @@ def _tags_for(db: ConsoleDB, senders: list[str]) -> dict[str, list[str]]:
 def _iso(ts: float | None) -> str | None:
     if not ts:
         return None
-    return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%d %H:%M")
+    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%d %H:%M")
 
 
 def _item(row: dict, tags: list[str]) -> dict:

@@ -13,7 +13,7 @@ import sqlite3
 import threading
 import time
 from collections import defaultdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from web.console import events as ev
@@ -38,7 +38,7 @@ def _iso_to_ts(value: object) -> float | None:
     except ValueError:
         return None
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
+        dt = dt.replace(tzinfo=UTC)
     return dt.timestamp()
 
 
@@ -112,7 +112,7 @@ class Syncer:
                 existing[r["sender_id"]] = r
         summaries = []
         intents: list[tuple[str, str]] = []
-        fts: list[tuple[int, str, str]] = []
+        fts: dict[str, list[str]] = defaultdict(list)
         feedback: list[tuple] = []
         handoffs: list[tuple[str, float, str]] = []
         new_intents: dict[str, int] = defaultdict(int)
@@ -153,7 +153,7 @@ class Syncer:
                     if conf is not None and conf < self.low_confidence and not is_button:
                         s["low_confidence"] = 1
                     if text and not is_button:
-                        fts.append((row["id"], sender, text[:4000]))
+                        fts[sender].append(text[:4000])
                     for value, rating in ev.feedback_in_user_event(data):
                         feedback.append(("tracker", row["id"], sender, value, rating, ts))
                         if ev.is_negative(value, rating):
@@ -169,7 +169,7 @@ class Syncer:
                     elif source == "agent":
                         s["human"] = 1
                     if data.get("text"):
-                        fts.append((row["id"], sender, str(data["text"])[:4000]))
+                        fts[sender].append(str(data["text"])[:4000])
                 elif kind == "action":
                     name = row.get("action_name") or data.get("name")
                     if ev.is_fallback_action(name):
@@ -196,6 +196,8 @@ class Syncer:
             for name in seen_intents - before:
                 new_intents[name] += 1
             summaries.append(s)
+        for s in summaries:
+            s.pop("id", None)
         cols = list(summaries[0].keys()) if summaries else []
         with self.db.transaction() as conn:
             if summaries:
@@ -218,7 +220,7 @@ class Syncer:
                 "messages = messages + excluded.messages",
                 [(k, new_intents.get(k, 0), n) for k, n in intent_messages.items()],
             )
-            conn.executemany("INSERT OR IGNORE INTO conv_fts (rowid, sender_id, text) VALUES (?, ?, ?)", fts)
+            _index_text(conn, fts)
             conn.executemany(
                 "INSERT OR IGNORE INTO conv_feedback (source, source_id, sender_id, value, rating, at) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
@@ -292,6 +294,29 @@ class Syncer:
                     _queue_handoff(conn, sender, _iso_to_ts(created) or 0.0, reason or "", hid)
             conn.execute("INSERT OR REPLACE INTO sync_state (key, value) VALUES ('last_store_handoff_id', ?)",
                          (str(rows[-1][0]),))
+
+
+MAX_TEXT_CHARS = 20_000
+
+
+def _index_text(conn: sqlite3.Connection, new_text: dict[str, list[str]]) -> None:
+    """Append new messages to each conversation's full-text row (external-content FTS5:
+    the old entry is deleted with its old text, then the longer text is inserted)."""
+    senders = [s for s, texts in new_text.items() if texts]
+    for i in range(0, len(senders), 500):
+        chunk = senders[i:i + 500]
+        marks = ",".join("?" * len(chunk))
+        rows = conn.execute(
+            f"SELECT c.id, c.sender_id, t.text FROM conversations c LEFT JOIN conv_text t ON t.id = c.id "
+            f"WHERE c.sender_id IN ({marks})", chunk).fetchall()
+        for conv_id, sender, old in rows:
+            if old is not None and len(old) >= MAX_TEXT_CHARS:
+                continue
+            text = "\n".join(([old] if old else []) + new_text[sender])[:MAX_TEXT_CHARS]
+            if old is not None:
+                conn.execute("INSERT INTO conv_fts (conv_fts, rowid, text) VALUES ('delete', ?, ?)", (conv_id, old))
+            conn.execute("INSERT OR REPLACE INTO conv_text (id, text) VALUES (?, ?)", (conv_id, text))
+            conn.execute("INSERT INTO conv_fts (rowid, text) VALUES (?, ?)", (conv_id, text))
 
 
 def _queue_handoff(conn: sqlite3.Connection, sender: str, ts: float, reason: str,
