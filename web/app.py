@@ -202,6 +202,7 @@ def create_app(
     r.add_post("/demo/login", demo_login)
     r.add_post("/demo/logout", demo_logout)
     r.add_get("/healthz", healthz)
+    r.add_get("/health", healthz)
     r.add_get("/widget.js", _static_file("widget.js", "application/javascript"))
     r.add_get("/widget.css", _static_file("widget.css", "text/css"))
     r.add_get("/static/img/products/{name}.svg", product_svg)
