@@ -64,6 +64,7 @@ CREATE TABLE IF NOT EXISTS conversations (
     low_confidence INTEGER NOT NULL DEFAULT 0,
     template_fallback INTEGER NOT NULL DEFAULT 0,
     human INTEGER NOT NULL DEFAULT 0,
+    paused INTEGER NOT NULL DEFAULT 0,   -- bot paused for an agent (as of the last event)
     reviewed INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS conv_last ON conversations(last_at, sender_id);

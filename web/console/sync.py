@@ -123,7 +123,7 @@ class Syncer:
                 "first_event_id": events[0]["id"], "last_event_id": 0, "n_user": 0, "n_bot": 0,
                 "n_generator": 0, "n_template": 0, "intents": "", "customer_ref": None,
                 "handoff": 0, "fallback": 0, "negative_feedback": 0, "low_confidence": 0,
-                "template_fallback": 0, "human": 0, "reviewed": 0,
+                "template_fallback": 0, "human": 0, "paused": 0, "reviewed": 0,
             }
             seen_intents = set(s["intents"].split())
             before = set(seen_intents)
@@ -143,14 +143,16 @@ class Syncer:
                         intents.append((name, sender))
                         intent_messages[name] += 1
                         seen_intents.add(name)
-                        if name in ev.FALLBACK_INTENTS:
+                        # While an agent holds the conversation the bot predicts nothing,
+                        # so NLU misses then are not the assistant's fallbacks.
+                        if name in ev.FALLBACK_INTENTS and not s["paused"]:
                             s["fallback"] = 1
                         if name in ev.HANDOFF_INTENTS:
                             s["handoff"] = 1
                             handoffs.append((sender, ts or 0.0, "asked for a human"))
                     text = data.get("text") or ""
                     is_button = text.startswith("/")
-                    if conf is not None and conf < self.low_confidence and not is_button:
+                    if conf is not None and conf < self.low_confidence and not is_button and not s["paused"]:
                         s["low_confidence"] = 1
                     if text and not is_button:
                         fts[sender].append(text[:4000])
@@ -179,6 +181,9 @@ class Syncer:
                         handoffs.append((sender, ts or 0.0, "handoff requested"))
                 elif kind == "pause":
                     s["human"] = 1
+                    s["paused"] = 1
+                elif kind in ("resume", "restart"):
+                    s["paused"] = 0
                 elif kind == "slot":
                     name = data.get("name")
                     value = data.get("value")
