@@ -785,7 +785,9 @@ def build_demo(
         from knowledge.importers import import_files
 
         step(f"importing FAQ from {faq_path}")
-        report = import_files(store, [Path(faq_path)], kind="faq", progress=False)
+        report = import_files(
+            store, [Path(faq_path)], kind="faq", progress=False, actor="demo", now=f"{today.isoformat()}T06:00:00+00:00"
+        )
         faq_count = report.inserted + report.updated
     stats: dict[str, Any] = store.counts()
     stats["faq_imported"] = faq_count

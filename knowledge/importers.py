@@ -910,6 +910,7 @@ def import_files(
     max_field_chars: int = DEFAULT_MAX_FIELD_CHARS,
     on_change: Callable[[str, list[int]], None] | None = None,
     actor: str = "import",
+    now: str | None = None,
 ) -> ImportReport:
     """Import files into the store in one transaction.
 
@@ -926,6 +927,8 @@ def import_files(
         on_change: Called after commit with ``(kind, ids)`` for ``products``, ``faq``
             and ``order_items``, like :mod:`knowledge.operations`.
         actor: Audit actor of the import's summary row.
+        now: Timestamp written to ``updated_at``/``created_at`` and the audit row
+            (default: the current UTC time; the demo passes a fixed one).
 
     Returns:
         The :class:`ImportReport`.
@@ -1013,7 +1016,7 @@ def import_files(
     if errors and not skip_invalid:
         raise ImportFailed(report)
 
-    stamp = utc_now()
+    stamp = now or utc_now()
     try:
         with store.transaction():
             bar = tqdm(

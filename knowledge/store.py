@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -87,16 +88,23 @@ class Store:
 
     def __init__(self, db: Database, migrate_schema: bool = True) -> None:
         self.db = db
+        # One connection may be shared by worker threads (aiohttp executors, the action
+        # server); the lock keeps their transactions from interleaving.
+        self._lock = threading.RLock()
         self.db.execute("PRAGMA foreign_keys = ON")
         if migrate_schema:
             migrate(db)
 
     @classmethod
     def open(cls, path: str | Path) -> Store:
-        """Open (creating folders and the file if needed) and migrate the database at ``path``."""
+        """Open (creating folders and the file if needed) and migrate the database at ``path``.
+
+        The connection may be used from several threads (writes are serialised by
+        :meth:`transaction`); WAL mode lets other processes read while one writes.
+        """
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        db = Database(path)
+        db = Database(sqlite3.connect(str(path), check_same_thread=False))
         try:
             with db.ensure_autocommit_on():
                 db.execute("PRAGMA journal_mode = WAL")
@@ -117,7 +125,7 @@ class Store:
     @contextmanager
     def transaction(self) -> Iterator[Database]:
         """One transaction (a savepoint when nested); rolled back on any exception."""
-        with self.db.atomic():
+        with self._lock, self.db.atomic():
             yield self.db
 
     # -- low level -----------------------------------------------------------------

@@ -105,3 +105,14 @@ def test_audit_log_filters(store):
     rows = store.audit_log(entity="order", entity_id="SB-100001")
     assert len(rows) == 1 and rows[0]["details"] == {"x": 1}
     assert len(store.audit_log()) == 2
+
+
+def test_store_can_be_used_from_worker_threads(store):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from knowledge.operations import record_feedback
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        rows = list(pool.map(lambda i: record_feedback(store, f"s{i}", "up"), range(20)))
+    assert len({r["id"] for r in rows}) == 20
+    assert store.count("feedback") == 20
