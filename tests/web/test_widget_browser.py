@@ -284,3 +284,31 @@ def test_widget_config_from_window_object_on_another_page(context, live_web):
     colour = page.evaluate("getComputedStyle(document.querySelector('.sbw-header')).backgroundColor")
     assert colour == "rgb(122, 31, 22)"
     shot(page, "embed-other-site")
+
+
+def test_demo_login_passes_a_signed_token_and_starts_a_new_conversation(context, live_web):
+    from knowledge.identity import verify_customer_token
+
+    page = context.new_page()
+    open_widget(page, live_web.url)
+    send(page, "hello")
+    page.wait_for_selector(".sbw-chip")
+    anonymous = session_id(page)
+    page.click("button:text('Log in as a demo customer')")
+    page.wait_for_selector("text=Signed in as")
+    page.wait_for_function(f"window.__shopbotWidget.state.sessionId && window.__shopbotWidget.state.sessionId !== '{anonymous}'")
+    page.wait_for_selector(".sbw-status:text-is('Orders, returns and products')")
+    assert page.locator(".sbw-user").count() == 0  # a fresh conversation
+    send(page, "where is my order")
+    page.wait_for_selector(".sbw-bot >> text=You said: where is my order")
+    sent = [r for r in live_web_received(live_web) if r["text"] == "where is my order"]
+    token = sent[-1]["metadata"]["customer_token"]
+    claims = verify_customer_token(token, live_web.app["settings"].customer_token_secret)
+    assert claims and claims["customer_id"] == 1
+    assert sent[-1]["session_id"] == session_id(page) != anonymous
+    shot(page, "widget-logged-in")
+    # Logging out leaves the customer's conversation behind too.
+    page.click("button:text('Log out')")
+    page.wait_for_selector("text=Log in as a demo customer")
+    page.wait_for_function("window.__shopbotWidget.state.sessionId")
+    assert page.locator(".sbw-user").count() == 0

@@ -68,6 +68,16 @@
     }
   };
 
+  // FNV-1a: a short fingerprint of the customer token (not a secret, only a change detector).
+  function hashString(text) {
+    var h = 0x811c9dc5;
+    for (var i = 0; i < text.length; i++) {
+      h ^= text.charCodeAt(i);
+      h = Math.imul(h, 0x01000193) >>> 0;
+    }
+    return h.toString(16);
+  }
+
   function randomId() {
     var bytes = new Uint8Array(16);
     (window.crypto || window.msCrypto).getRandomValues(bytes);
@@ -767,7 +777,7 @@
       state.confirmed = true;
       state.everConnected = true;
       setStatus();
-      if (wasOffline) {
+      if (wasOffline && ui.log.querySelector(".sbw-user, .sbw-agent")) {
         // Answers sent while we were away are in the tracker: reload, then send what is left.
         loadHistory().then(flush, flush);
       } else {
@@ -871,11 +881,22 @@
     window.setInterval(heartbeat, 5000);
     window.addEventListener("online", function () { if (socket && !socket.connected) socket.connect(); });
     var saved = store.get("session", null);
-    var ready = saved ? Promise.resolve(saved) : newSession();
-    ready.then(function (sid) {
-      state.sessionId = sid;
-      return loadHistory();
-    }).catch(function () {
+    // A shopper who logs in or out starts a new conversation: the assistant checks the
+    // customer token when a conversation starts, and a logged-out browser must not keep
+    // showing a verified customer's conversation.
+    var identity = config.customerToken ? "t" + hashString(config.customerToken) : "anonymous";
+    var savedIdentity = store.get("identity", null);
+    if (saved && savedIdentity !== null && savedIdentity !== identity) {
+      store.del("outbox:" + saved);
+      saved = null;
+    }
+    store.set("identity", identity);
+    var ready = saved
+      ? Promise.resolve(saved).then(function (sid) { state.sessionId = sid; return loadHistory(); })
+      // A new conversation has no history: do not ask Rasa for it (that would start its session
+      // without the shopper's metadata).
+      : newSession().then(function () { renderHistory([]); });
+    ready.catch(function () {
       if (!ui.log.firstChild) renderHistory([]);
     }).then(function () {
       if (!state.sessionId) return;
