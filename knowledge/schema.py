@@ -305,12 +305,23 @@ def migrate(db: Database, target: int | None = None) -> list[int]:
     for migration in MIGRATIONS:
         if migration.version in done or migration.version > target:
             continue
-        with db.atomic():
+        # BEGIN IMMEDIATE takes the write lock first, so two processes opening a new
+        # database at once (web app and action server) cannot both apply a step.
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            if migration.version in applied_versions(db):
+                db.execute("COMMIT")
+                continue
             migration.apply(db)
             db.execute(
                 "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
                 [migration.version, migration.name, utc_now()],
             )
+            db.execute("COMMIT")
+        except BaseException:
+            if db.conn.in_transaction:
+                db.execute("ROLLBACK")
+            raise
         logger.info("applied schema migration %d: %s", migration.version, migration.name)
         applied.append(migration.version)
     return applied

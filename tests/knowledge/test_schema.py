@@ -121,3 +121,22 @@ def test_constraints_reject_bad_rows(tmp_path):
             "INSERT INTO orders (order_number, customer_id, status, placed_at, updated_at)"
             " VALUES ('SB-000002', 42, 'pending', '2024-01-01', '2024-01-01')"
         )
+
+
+def test_two_processes_opening_a_new_database_at_once(tmp_path):
+    import multiprocessing
+
+    path = tmp_path / "race.db"
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(2) as pool:
+        results = pool.map(_open_and_report, [str(path)] * 2)
+    assert results == [LATEST_VERSION, LATEST_VERSION]
+    db = Database(path)
+    assert [r[0] for r in db.execute("SELECT version FROM schema_migrations")] == [m.version for m in MIGRATIONS]
+
+
+def _open_and_report(path: str) -> int:
+    store = Store.open(path)
+    version = store.schema_version
+    store.close()
+    return version
