@@ -72,8 +72,12 @@ def compute(db: ConsoleDB, date_from: date | None = None, date_to: date | None =
         "SELECT intent, conversations, messages FROM intent_counts ORDER BY conversations DESC, intent LIMIT 15"
     )
     fb = db.query(
+        # The same feedback may be seen twice (tracker entities and the shop's feedback
+        # table): per conversation, the store's rows win when it has any.
         "SELECT f.value, f.rating, COUNT(*) AS n FROM conv_feedback f "
-        "WHERE f.at >= ? AND f.at < ? GROUP BY f.value, f.rating",
+        "WHERE f.at >= ? AND f.at < ? AND (f.source = 'store' OR NOT EXISTS ("
+        "SELECT 1 FROM conv_feedback g WHERE g.sender_id = f.sender_id AND g.source = 'store')) "
+        "GROUP BY f.value, f.rating",
         (lo, hi),
     )
     thumbs = {"up": 0, "down": 0}

@@ -251,6 +251,27 @@ def _secure_headers(response: web.StreamResponse) -> None:
     response.headers.setdefault("Referrer-Policy", "same-origin")
 
 
+PRESENCE_FILE = "agents_online"  # read by actions/handoff.py (fresh within 120 s = agent online)
+PRESENCE_EVERY_S = 15.0
+
+
+def _mark_presence(app: web.Application) -> None:
+    """Touch ``<data_dir>/agents_online`` (at most every 15 s) while staff use the console;
+    the assistant offers a live agent only while it is fresh. Every console page sends a
+    heartbeat (console.js) so an open console tab counts as present."""
+    conf = app[K_CONF]
+    now = time.monotonic()
+    if now - conf.get("presence_at", -1e9) < PRESENCE_EVERY_S:
+        return
+    conf["presence_at"] = now
+    path = Path(app[K_SETTINGS].data_dir) / PRESENCE_FILE
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch()
+    except OSError as exc:
+        logger.warning("could not mark agent presence at %s: %s", path, exc)
+
+
 def _is_api(request: web.Request) -> bool:
     prefix = request.app[K_CONF]["prefix"]
     return request.path.startswith(f"{prefix}/api/") or request.path == f"{prefix}/api"
@@ -269,6 +290,7 @@ async def _auth_middleware(request: web.Request, handler: Handler) -> web.Stream
         target = request.path_qs if request.method == "GET" else f"{prefix}/"
         raise web.HTTPFound(f"{prefix}/login?" + urlencode({"next": target}))
     request["session"] = session
+    _mark_presence(request.app)
     if getattr(route_handler, "_console_admin", False) and not session.staff.is_admin:
         if _is_api(request):
             return web.json_response({"error": "admins only"}, status=403)
@@ -472,8 +494,11 @@ def _transcript_context(request: web.Request, sid: str, mask: bool) -> dict:
     if not rows:
         raise web.HTTPNotFound(text="no such conversation")
     feedback = db.query("SELECT * FROM conv_feedback WHERE sender_id = ? ORDER BY at", (sid,))
+    # The assistant stores feedback in the shop database too; show the store's rows only
+    # when the tracker itself carries none (so nothing is listed twice).
+    store_only = [] if any(f["source"] == "tracker" for f in feedback) else feedback
     turns = transcript.build(rows, mask=mask, low_confidence=float(request.app[K_SETTINGS].low_confidence),
-                             feedback=feedback)
+                             feedback=store_only)
     return {
         "sid": sid,
         "summary": queries.conversation(db, sid),
@@ -482,7 +507,6 @@ def _transcript_context(request: web.Request, sid: str, mask: bool) -> dict:
         "corrections": review.corrections_for(db, sid),
         "intent_choices": _domain_intents(request),
         "live": request.app[K_DESK].state(sid),
-        "store_feedback": [f for f in feedback if f["source"] == "store"],
     }
 
 

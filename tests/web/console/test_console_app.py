@@ -326,3 +326,32 @@ def test_analytics_figures(console_settings, staff_accounts, seeded):
             assert js.status == 200 and b"Chart" in await js.read()
 
     run(scenario())
+
+
+def test_store_feedback_counts_once_and_agent_presence_is_marked(console_settings, staff_accounts, seeded):
+    """The assistant's feedback rows (shop database) and the tracker's give_feedback
+    messages describe the same clicks: analytics counts them once. Signed-in staff keep
+    ``<data_dir>/agents_online`` fresh for the assistant's handoff offer."""
+    from pathlib import Path
+
+    from knowledge.operations import record_feedback
+    from knowledge.store import Store
+
+    store = Store.open(console_settings.db_path)
+    record_feedback(store, seeded["track"], "up")            # also in the tracker
+    record_feedback(store, seeded["handoff"], "rating", rating=5)  # only in the store
+    store.close()
+    presence = Path(console_settings.data_dir) / "agents_online"
+    assert not presence.exists()
+
+    async def scenario():
+        async with console_client(console_settings) as client:
+            await login(client, *AGENT)
+            assert presence.exists()
+            a = await (await client.get("/console/api/analytics")).json()
+            assert a["feedback"] == {"up": 1, "down": 1}
+            assert a["ratings"]["5"] == 1 and a["ratings"]["2"] == 1
+            html = await (await client.get(f"/console/conversations/{seeded['handoff']}")).text()
+            assert "shopper feedback: rating 5/5" in html
+
+    run(scenario())

@@ -6,6 +6,13 @@
     var el = document.getElementById(location.hash.slice(1));
     if (el) { el.scrollIntoView(); }
   }
+  // Heartbeat: keeps this agent counted as online for the assistant's handoff offer.
+  var base = document.querySelector('meta[name="console-base"]');
+  if (base && document.querySelector('meta[name="csrf-token"]').content) {
+    setInterval(function () {
+      fetch(base.content + "/api/me", { credentials: "same-origin" }).catch(function () {});
+    }, 45000);
+  }
   // Ask before revealing personal data.
   document.querySelectorAll("form.reveal").forEach(function (form) {
     form.addEventListener("submit", function (ev) {
