@@ -30,12 +30,33 @@ from actions.context import get_context
 logger = logging.getLogger(__name__)
 
 #: Slots kept when a new session starts (identity and what the shopper looked at).
-CARRIED_SLOTS = ("verified", "customer_id", "customer_email", "verification_failures",
-                 "last_search", "last_product", "viewed_skus")
+CARRIED_SLOTS = (
+    "verified",
+    "customer_id",
+    "customer_email",
+    "verification_failures",
+    "last_search",
+    "last_product",
+    "viewed_skus",
+)
 #: Slots a stopped form leaves empty again.
-FORM_SLOTS = ("order_number", "email", "cancel_confirm", "ship_name", "ship_street", "ship_city",
-              "ship_postcode", "ship_country", "address_confirm", "return_items", "return_reason",
-              "return_confirm", "ticket_message", "ticket_email", "form_outcome")
+FORM_SLOTS = (
+    "order_number",
+    "email",
+    "cancel_confirm",
+    "ship_name",
+    "ship_street",
+    "ship_city",
+    "ship_postcode",
+    "ship_country",
+    "address_confirm",
+    "return_items",
+    "return_reason",
+    "return_confirm",
+    "ticket_message",
+    "ticket_email",
+    "form_outcome",
+)
 FORM_STOPPED = "No problem, I've stopped that and changed nothing. What else can I do for you?"
 #: Metadata keys the widget may use for the signed customer token.
 TOKEN_KEYS = ("customer_token", "shopbot_customer_token")
@@ -63,8 +84,10 @@ FRIENDLY_INTENTS = {
     "thank": "say thanks",
     "bot_challenge": "know whether I'm a bot",
 }
-CAPABILITIES = ("track, cancel or change an order, start a return or check a refund, answer "
-                "questions about our policies, find products, or connect you with a person")
+CAPABILITIES = (
+    "track, cancel or change an order, start a return or check a refund, answer "
+    "questions about our policies, find products, or connect you with a person"
+)
 
 
 # --------------------------------------------------------------------------- text
@@ -93,7 +116,9 @@ def clean_text(text: Any, limit: int | None = None) -> str:
 
 def echo_text(text: Any, limit: int = 80) -> str:
     """Shopper text safe to repeat back: no markup, one line, short."""
-    cleaned = _TAG_RE.sub(" ", clean_text(text, limit=limit * 4)).replace("<", " ").replace(">", " ")
+    cleaned = (
+        _TAG_RE.sub(" ", clean_text(text, limit=limit * 4)).replace("<", " ").replace(">", " ")
+    )
     cleaned = " ".join(cleaned.split())
     return cleaned[:limit].rstrip()
 
@@ -184,16 +209,20 @@ def owned_order(tracker: Tracker, order_number: Any) -> dict[str, Any] | None:
     return order
 
 
-def order_buttons(orders: list[dict[str, Any]], intent: str, limit: int = 5) -> list[dict[str, str]]:
+def order_buttons(
+    orders: list[dict[str, Any]], intent: str, limit: int = 5
+) -> list[dict[str, str]]:
     """Buttons that pick one of the shopper's orders for ``intent``."""
     buttons = []
     for order in orders[:limit]:
         number = order["order_number"]
         placed = str(order.get("placed_at") or "")[:10]
-        buttons.append({
-            "title": f"{number} ({order['status']}, {placed})",
-            "payload": f'/{intent}{{"order_number":"{number}"}}',
-        })
+        buttons.append(
+            {
+                "title": f"{number} ({order['status']}, {placed})",
+                "payload": f'/{intent}{{"order_number":"{number}"}}',
+            }
+        )
     return buttons
 
 
@@ -237,11 +266,20 @@ class ActionSessionStart(Action):
     def name(self) -> str:
         return "action_session_start"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
         events: list[EventType] = [SessionStarted()]
-        events += [SlotSet(k, tracker.get_slot(k)) for k in CARRIED_SLOTS if tracker.get_slot(k) is not None]
+        events += [
+            SlotSet(k, tracker.get_slot(k))
+            for k in CARRIED_SLOTS
+            if tracker.get_slot(k) is not None
+        ]
         metadata = tracker.get_slot("session_started_metadata") or {}
-        token = next((metadata.get(k) for k in TOKEN_KEYS if isinstance(metadata, dict) and metadata.get(k)), None)
+        token = next(
+            (metadata.get(k) for k in TOKEN_KEYS if isinstance(metadata, dict) and metadata.get(k)),
+            None,
+        )
         if token:
             events += self._verify(token)
         events.append(ActionExecuted("action_listen"))
@@ -260,8 +298,12 @@ class ActionSessionStart(Action):
         if customer is None or customer["email"].strip().lower() != claims["email"].strip().lower():
             logger.warning("customer token for an unknown customer %s", claims["customer_id"])
             return []
-        return [SlotSet("verified", True), SlotSet("customer_id", str(customer["id"])),
-                SlotSet("customer_email", customer["email"]), SlotSet("verification_failures", 0)]
+        return [
+            SlotSet("verified", True),
+            SlotSet("customer_id", str(customer["id"])),
+            SlotSet("customer_email", customer["email"]),
+            SlotSet("verification_failures", 0),
+        ]
 
 
 class ActionStopForm(Action):
@@ -270,9 +312,13 @@ class ActionStopForm(Action):
     def name(self) -> str:
         return "action_stop_form"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
         dispatcher.utter_message(text=FORM_STOPPED)
-        return [ActiveLoop(None), SlotSet("requested_slot", None)] + [SlotSet(s, None) for s in FORM_SLOTS]
+        return [ActiveLoop(None), SlotSet("requested_slot", None)] + [
+            SlotSet(s, None) for s in FORM_SLOTS
+        ]
 
 
 def _suggested_intent(tracker: Tracker) -> str | None:
@@ -290,16 +336,22 @@ class ActionDefaultAskAffirmation(Action):
     def name(self) -> str:
         return "action_default_ask_affirmation"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
         text = user_text(tracker)
         intent = _suggested_intent(tracker)
         if not has_words(text) or intent is None:
             dispatcher.utter_message(
-                text=f"Sorry, I didn't catch that. Could you tell me in a few words what you need? I can {CAPABILITIES}.")
+                text=f"Sorry, I didn't catch that. Could you tell me in a few words what you need? I can {CAPABILITIES}."
+            )
             return []
         dispatcher.utter_message(
             text=f"Sorry, I'm not sure I understood. Do you want to {FRIENDLY_INTENTS[intent]}?",
-            buttons=[{"title": "Yes", "payload": f"/{intent}"}, {"title": "No", "payload": "/out_of_scope"}],
+            buttons=[
+                {"title": "Yes", "payload": f"/{intent}"},
+                {"title": "No", "payload": "/out_of_scope"},
+            ],
         )
         return []
 
@@ -310,10 +362,13 @@ class ActionDefaultAskRephrase(Action):
     def name(self) -> str:
         return "action_default_ask_rephrase"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
         dispatcher.utter_message(
             text="Sorry, I still didn't get that. Could you say it differently? For example: "
-                 "\"where is my order\", \"I want to return a jacket\" or \"show me running shoes\".")
+            '"where is my order", "I want to return a jacket" or "show me running shoes".'
+        )
         return []
 
 
@@ -323,8 +378,11 @@ class ActionDefaultFallback(Action):
     def name(self) -> str:
         return "action_default_fallback"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
         dispatcher.utter_message(
             text=f"I'm sorry, I can't help with that one. I can {CAPABILITIES}.",
-            buttons=[human_button()])
+            buttons=[human_button()],
+        )
         return [UserUtteranceReverted()]

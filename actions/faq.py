@@ -22,16 +22,20 @@ logger = logging.getLogger(__name__)
 PAYMENT_QUERY = "my payment failed or was declined"
 
 
-async def answer_entry(dispatcher: CollectingDispatcher, entry: dict[str, Any], buttons: list[Any] | None = None) -> None:
+async def answer_entry(
+    dispatcher: CollectingDispatcher, entry: dict[str, Any], buttons: list[Any] | None = None
+) -> None:
     """Say one FAQ answer (verbatim policy text behind a phrased lead-in)."""
     text = await phrase("faq_answer", {"topic": entry["question"], "answer": entry["answer"]})
     dispatcher.utter_message(text=text, buttons=buttons or [])
 
 
 def topic_buttons(hits: list[Any], limit: int = 3) -> list[dict[str, str]]:
-    """"Did you mean" buttons for the closest FAQ topics."""
-    return [{"title": h.row["question"], "payload": f'/ask_faq{{"faq_key":"{h.row["key"]}"}}'}
-            for h in hits[:limit]]
+    """ "Did you mean" buttons for the closest FAQ topics."""
+    return [
+        {"title": h.row["question"], "payload": f'/ask_faq{{"faq_key":"{h.row["key"]}"}}'}
+        for h in hits[:limit]
+    ]
 
 
 class ActionAnswerFaq(Action):
@@ -40,7 +44,9 @@ class ActionAnswerFaq(Action):
     def name(self) -> str:
         return "action_answer_faq"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
         ctx = get_context()
         key = latest_entity(tracker, "faq_key")
         entry = ctx.store.get_faq(key) if key else None
@@ -66,16 +72,24 @@ class ActionPaymentHelp(Action):
     def name(self) -> str:
         return "action_payment_help"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
         ctx = get_context()
         question = user_text(tracker)
         result = ctx.search.search_faq(question if has_words(question) else PAYMENT_QUERY, k=3)
         best = result.best if result.confident else None
         if best is None or best.row.get("category") != "payments":
-            payments = [h for h in ctx.search.search_faq(PAYMENT_QUERY, k=3).hits if h.row.get("category") == "payments"]
+            payments = [
+                h
+                for h in ctx.search.search_faq(PAYMENT_QUERY, k=3).hits
+                if h.row.get("category") == "payments"
+            ]
             best = payments[0] if payments else best
         if best is not None:
             await answer_entry(dispatcher, best.row)
-        dispatcher.utter_message(text="If that doesn't solve it, a colleague can look into the payment with you.",
-                                 buttons=[human_button()])
+        dispatcher.utter_message(
+            text="If that doesn't solve it, a colleague can look into the payment with you.",
+            buttons=[human_button()],
+        )
         return []

@@ -64,7 +64,9 @@ class ActionRecordFeedback(Action):
     def name(self) -> str:
         return "action_record_feedback"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
         from knowledge.operations import OperationError, record_feedback
 
         store = get_context().store
@@ -76,17 +78,23 @@ class ActionRecordFeedback(Action):
                 dispatcher.utter_message(text=f"Thanks for rating this chat {rating}/5!")
                 return []
             if thumbs is not None:
-                record_feedback(store, tracker.sender_id, thumbs, message_id=rated_message_id(tracker))
+                record_feedback(
+                    store, tracker.sender_id, thumbs, message_id=rated_message_id(tracker)
+                )
                 if thumbs == "up":
                     dispatcher.utter_message(text="Thanks for the feedback!")
                 else:
-                    dispatcher.utter_message(text="Thanks for telling me, and sorry that wasn't helpful. "
-                                                  "Would you like to talk to a person?", buttons=[human_button()])
+                    dispatcher.utter_message(
+                        text="Thanks for telling me, and sorry that wasn't helpful. "
+                        "Would you like to talk to a person?",
+                        buttons=[human_button()],
+                    )
                 return []
         except OperationError as err:
             logger.warning("feedback not recorded: %s", err)
-        dispatcher.utter_message(text="How would you rate this chat from 1 (bad) to 5 (great)?",
-                                 buttons=rating_buttons())
+        dispatcher.utter_message(
+            text="How would you rate this chat from 1 (bad) to 5 (great)?", buttons=rating_buttons()
+        )
         return []
 
 
@@ -101,12 +109,18 @@ class ActionAskRating(Action):
     def name(self) -> str:
         return "action_ask_rating"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
         try:
-            already = any(r["value"] == "rating" for r in get_context().store.feedback(tracker.sender_id))
+            already = any(
+                r["value"] == "rating" for r in get_context().store.feedback(tracker.sender_id)
+            )
         except Exception:  # noqa: BLE001 - asking again is harmless
             already = False
         if not already:
-            dispatcher.utter_message(text="Before you go: how would you rate this chat from 1 to 5?",
-                                     buttons=rating_buttons())
+            dispatcher.utter_message(
+                text="Before you go: how would you rate this chat from 1 to 5?",
+                buttons=rating_buttons(),
+            )
         return []

@@ -25,7 +25,10 @@ NOT_ON_ACCOUNT = "I couldn't find an order with that number on your account."
 
 
 def _sets(events: list[EventType], name: str, values: tuple[Any, ...]) -> bool:
-    return any(e.get("event") == "slot" and e.get("name") == name and e.get("value") in values for e in events)
+    return any(
+        e.get("event") == "slot" and e.get("name") == name and e.get("value") in values
+        for e in events
+    )
 
 
 class StoppableFormValidation(FormValidationAction):
@@ -34,7 +37,9 @@ class StoppableFormValidation(FormValidationAction):
     def name(self) -> str:  # pragma: no cover - subclasses name themselves
         raise NotImplementedError
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
         events = await super().run(dispatcher, tracker, domain)
         events += await self.after_validation(dispatcher, tracker, domain, events)
         if _sets(events, "form_outcome", STOP_OUTCOMES):
@@ -42,7 +47,11 @@ class StoppableFormValidation(FormValidationAction):
         return events
 
     async def after_validation(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict, events: list[EventType]
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+        events: list[EventType],
     ) -> list[EventType]:
         """Hook run after the slot validators with the tracker already updated."""
         return []
@@ -61,18 +70,26 @@ class OrderJourneyValidation(StoppableFormValidation):
         return {"order_number": order["order_number"]}
 
     async def validate_order_number(
-        self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+        self,
+        slot_value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
     ) -> dict[str, Any]:
         """Accept only an order of the verified shopper, then run the journey's check."""
         order = owned_order(tracker, slot_value if isinstance(slot_value, str) else None)
         if order is None:
             customer_id = verified_customer_id(tracker)
             if customer_id is None:
-                dispatcher.utter_message(text="I need to check who you are before I can do that.",
-                                         buttons=[human_button()])
+                dispatcher.utter_message(
+                    text="I need to check who you are before I can do that.",
+                    buttons=[human_button()],
+                )
                 return {"order_number": None, "form_outcome": "failed"}
             orders = get_context().store.orders_for_customer(customer_id)
-            dispatcher.utter_message(text=NOT_ON_ACCOUNT + (" Here are your recent orders:" if orders else ""),
-                                     buttons=order_buttons(orders, "inform"))
+            dispatcher.utter_message(
+                text=NOT_ON_ACCOUNT + (" Here are your recent orders:" if orders else ""),
+                buttons=order_buttons(orders, "inform"),
+            )
             return {"order_number": None}
         return await self.check_order(order, dispatcher, tracker)

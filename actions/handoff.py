@@ -44,7 +44,9 @@ def handoff_reason(tracker: Tracker) -> str:
     intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
     if intent == "complaint":
         return "complaint"
-    if int(tracker.get_slot("verification_failures") or 0) >= int(get_context().settings.max_verification_attempts):
+    if int(tracker.get_slot("verification_failures") or 0) >= int(
+        get_context().settings.max_verification_attempts
+    ):
         return "verification_failed"
     return "asked_for_human"
 
@@ -65,26 +67,37 @@ class ActionHandoff(Action):
     def name(self) -> str:
         return "action_handoff"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
         from knowledge.operations import OperationError, record_handoff
 
         ctx = get_context()
         reason = handoff_reason(tracker)
         events: list[EventType] = []
         try:
-            row = record_handoff(ctx.store, tracker.sender_id, reason,
-                                 contact_email=tracker.get_slot("customer_email"),
-                                 message=last_shopper_message(tracker), actor=actor(tracker))
+            row = record_handoff(
+                ctx.store,
+                tracker.sender_id,
+                reason,
+                contact_email=tracker.get_slot("customer_email"),
+                message=last_shopper_message(tracker),
+                actor=actor(tracker),
+            )
             events.append(SlotSet("handoff_id", str(row["id"])))
         except OperationError as err:
             logger.warning("handoff not recorded: %s", err)
         if reason == "complaint":
-            dispatcher.utter_message(text="I'm sorry to hear that, and I want to make sure it's put right.")
+            dispatcher.utter_message(
+                text="I'm sorry to hear that, and I want to make sure it's put right."
+            )
         if agent_available(ctx.settings):
             dispatcher.utter_message(text=await phrase("handoff", {}))
             return events + [SlotSet("agent_available", True)]
-        dispatcher.utter_message(text="Our team isn't online right now, so I'll take a message and they'll "
-                                      "answer you by email, usually within one business day.")
+        dispatcher.utter_message(
+            text="Our team isn't online right now, so I'll take a message and they'll "
+            "answer you by email, usually within one business day."
+        )
         email = tracker.get_slot("customer_email")
         events.append(SlotSet("agent_available", False))
         if email:
@@ -98,8 +111,13 @@ class ValidateTicketForm(StoppableFormValidation):
     def name(self) -> str:
         return "validate_ticket_form"
 
-    async def validate_ticket_message(self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                      domain: DomainDict) -> dict[str, Any]:
+    async def validate_ticket_message(
+        self,
+        slot_value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
         """A message with some words in it."""
         text = clean_text(slot_value, limit=4000)
         if not any(ch.isalpha() for ch in text):
@@ -107,12 +125,19 @@ class ValidateTicketForm(StoppableFormValidation):
             return {"ticket_message": None}
         return {"ticket_message": text}
 
-    async def validate_ticket_email(self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                    domain: DomainDict) -> dict[str, Any]:
+    async def validate_ticket_email(
+        self,
+        slot_value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
         """One email address."""
         email = extract_email(slot_value)
         if email is None:
-            dispatcher.utter_message(text="That doesn't look like an email address. Could you type it again?")
+            dispatcher.utter_message(
+                text="That doesn't look like an email address. Could you type it again?"
+            )
         return {"ticket_email": email}
 
 
@@ -122,7 +147,9 @@ class ActionAskTicketMessage(Action):
     def name(self) -> str:
         return "action_ask_ticket_message"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
         dispatcher.utter_message(text="What should I tell the team? Please describe the problem.")
         return []
 
@@ -133,7 +160,9 @@ class ActionAskTicketEmail(Action):
     def name(self) -> str:
         return "action_ask_ticket_email"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
         dispatcher.utter_message(text="Which email address should they answer to?")
         return []
 
@@ -144,7 +173,9 @@ class ActionCreateTicket(Action):
     def name(self) -> str:
         return "action_create_ticket"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
         from knowledge.operations import OperationError, open_ticket
 
         reset = [SlotSet("ticket_message", None), SlotSet("form_outcome", None)]
@@ -154,16 +185,24 @@ class ActionCreateTicket(Action):
         reason = tracker.get_slot("handoff_id") and "handoff" or "message"
         try:
             ticket = open_ticket(
-                get_context().store, subject=f"Chat {reason}: {message[:80]}",
-                body=f"{message}\n\nContact: {email}", actor=actor(tracker), sender_id=tracker.sender_id,
+                get_context().store,
+                subject=f"Chat {reason}: {message[:80]}",
+                body=f"{message}\n\nContact: {email}",
+                actor=actor(tracker),
+                sender_id=tracker.sender_id,
                 customer_id=verified_customer_id(tracker),
-                order_number=tracker.get_slot("order_number") if verified_customer_id(tracker) else None)
+                order_number=tracker.get_slot("order_number")
+                if verified_customer_id(tracker)
+                else None,
+            )
         except OperationError as err:
             logger.warning("ticket not opened: %s", err)
-            dispatcher.utter_message(text="Sorry, I couldn't save your message. Please email our support team.")
+            dispatcher.utter_message(
+                text="Sorry, I couldn't save your message. Please email our support team."
+            )
             return reset
-        dispatcher.utter_message(text=f"Thanks! I've passed your message on (ticket #{ticket['id']}). "
-                                      f"The team will answer at {email}.")
+        dispatcher.utter_message(
+            text=f"Thanks! I've passed your message on (ticket #{ticket['id']}). "
+            f"The team will answer at {email}."
+        )
         return reset
-
-

@@ -21,11 +21,17 @@ from actions.forms import StoppableFormValidation
 
 logger = logging.getLogger(__name__)
 
-BAD_ORDER_NUMBER = ("That doesn't look like one of our order numbers. They look like SB-123456 "
-                    "and you'll find yours in the order confirmation email.")
-BAD_EMAIL = "That doesn't look like an email address. Could you type it again, like name@example.com?"
-MISMATCH = ("Sorry, I couldn't match that order number with that email address. "
-            "Let's try again, please check both.")
+BAD_ORDER_NUMBER = (
+    "That doesn't look like one of our order numbers. They look like SB-123456 "
+    "and you'll find yours in the order confirmation email."
+)
+BAD_EMAIL = (
+    "That doesn't look like an email address. Could you type it again, like name@example.com?"
+)
+MISMATCH = (
+    "Sorry, I couldn't match that order number with that email address. "
+    "Let's try again, please check both."
+)
 
 
 class ValidateIdentityForm(StoppableFormValidation):
@@ -35,7 +41,11 @@ class ValidateIdentityForm(StoppableFormValidation):
         return "validate_identity_form"
 
     async def validate_order_number(
-        self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+        self,
+        slot_value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
     ) -> dict[str, Any]:
         """Keep only well-formed order numbers (existence is not checked here)."""
         number = extract_order_number(slot_value)
@@ -44,7 +54,11 @@ class ValidateIdentityForm(StoppableFormValidation):
         return {"order_number": number}
 
     async def validate_email(
-        self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+        self,
+        slot_value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
     ) -> dict[str, Any]:
         """Keep only something that looks like one email address."""
         email = extract_email(slot_value)
@@ -53,7 +67,11 @@ class ValidateIdentityForm(StoppableFormValidation):
         return {"email": email}
 
     async def after_validation(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict, events: list[EventType]
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+        events: list[EventType],
     ) -> list[EventType]:
         """Once both are known, check ownership; count failures."""
         from knowledge.identity import owns_order
@@ -65,12 +83,19 @@ class ValidateIdentityForm(StoppableFormValidation):
         if owns_order(ctx.store, number, email):
             order = ctx.store.get_order(number)
             logger.info("conversation %s verified for order %s", tracker.sender_id, number)
-            return [SlotSet("verified", True), SlotSet("customer_id", str(order["customer_id"])),
-                    SlotSet("customer_email", email), SlotSet("verification_failures", 0)]
+            return [
+                SlotSet("verified", True),
+                SlotSet("customer_id", str(order["customer_id"])),
+                SlotSet("customer_email", email),
+                SlotSet("verification_failures", 0),
+            ]
         failures = int(tracker.get_slot("verification_failures") or 0) + 1
         logger.info("verification failed in conversation %s (%d)", tracker.sender_id, failures)
-        events_out: list[EventType] = [SlotSet("order_number", None), SlotSet("email", None),
-                                       SlotSet("verification_failures", failures)]
+        events_out: list[EventType] = [
+            SlotSet("order_number", None),
+            SlotSet("email", None),
+            SlotSet("verification_failures", failures),
+        ]
         if failures >= int(ctx.settings.max_verification_attempts):
             events_out.append(SlotSet("form_outcome", "failed"))
         else:
@@ -84,19 +109,26 @@ class ActionAskOrderNumber(Action):
     def name(self) -> str:
         return "action_ask_order_number"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
         customer_id = verified_customer_id(tracker)
         if customer_id is not None:
             orders = get_context().store.orders_for_customer(customer_id)
             if orders:
-                dispatcher.utter_message(text="Which order is it about? Pick one or type its number.",
-                                         buttons=order_buttons(orders, "inform"))
+                dispatcher.utter_message(
+                    text="Which order is it about? Pick one or type its number.",
+                    buttons=order_buttons(orders, "inform"),
+                )
                 return []
-            dispatcher.utter_message(text="I can't see any orders on your account. What's the order number?")
+            dispatcher.utter_message(
+                text="I can't see any orders on your account. What's the order number?"
+            )
             return []
         dispatcher.utter_message(
             text="Sure. First I need to check the order is yours. What's the order number? "
-                 "It looks like SB-123456 and is in your confirmation email.")
+            "It looks like SB-123456 and is in your confirmation email."
+        )
         return []
 
 
@@ -106,6 +138,8 @@ class ActionAskEmail(Action):
     def name(self) -> str:
         return "action_ask_email"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
         dispatcher.utter_message(text="Thanks. And which email address did you use for that order?")
         return []

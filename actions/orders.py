@@ -33,10 +33,116 @@ from actions.forms import NOT_ON_ACCOUNT, OrderJourneyValidation
 logger = logging.getLogger(__name__)
 
 YES_NO = [{"title": "Yes", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}]
-MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september",
-          "october", "november", "december")
+MONTHS = (
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+)
 _STOPWORDS = frozenset(
-    ["a", "an", "the", "i", "i'm", "im", "my", "me", "mine", "we", "our", "you", "your", "it", "its", "is", "are", "was", "were", "be", "been", "am", "do", "does", "did", "where", "what", "when", "which", "who", "how", "why", "status", "track", "tracking", "order", "orders", "ordered", "bought", "buy", "purchased", "got", "package", "parcel", "delivery", "deliver", "delivered", "shipping", "shipped", "ship", "arrive", "arrived", "come", "coming", "in", "on", "at", "of", "for", "from", "to", "with", "and", "or", "but", "please", "pls", "can", "could", "would", "will", "hey", "hi", "hello", "there", "that", "this", "these", "those", "one", "last", "week", "month", "year", "ago", "some", "thing", "stuff", "yet", "still", "not", "no", "any"]
+    [
+        "a",
+        "an",
+        "the",
+        "i",
+        "i'm",
+        "im",
+        "my",
+        "me",
+        "mine",
+        "we",
+        "our",
+        "you",
+        "your",
+        "it",
+        "its",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "am",
+        "do",
+        "does",
+        "did",
+        "where",
+        "what",
+        "when",
+        "which",
+        "who",
+        "how",
+        "why",
+        "status",
+        "track",
+        "tracking",
+        "order",
+        "orders",
+        "ordered",
+        "bought",
+        "buy",
+        "purchased",
+        "got",
+        "package",
+        "parcel",
+        "delivery",
+        "deliver",
+        "delivered",
+        "shipping",
+        "shipped",
+        "ship",
+        "arrive",
+        "arrived",
+        "come",
+        "coming",
+        "in",
+        "on",
+        "at",
+        "of",
+        "for",
+        "from",
+        "to",
+        "with",
+        "and",
+        "or",
+        "but",
+        "please",
+        "pls",
+        "can",
+        "could",
+        "would",
+        "will",
+        "hey",
+        "hi",
+        "hello",
+        "there",
+        "that",
+        "this",
+        "these",
+        "those",
+        "one",
+        "last",
+        "week",
+        "month",
+        "year",
+        "ago",
+        "some",
+        "thing",
+        "stuff",
+        "yet",
+        "still",
+        "not",
+        "no",
+        "any",
+    ]
 )
 
 
@@ -68,14 +174,20 @@ async def describe_order(dispatcher: CollectingDispatcher, order: dict[str, Any]
     dispatcher.utter_message(text=text)
 
 
-def list_orders(dispatcher: CollectingDispatcher, customer_id: int, intent: str, lead: str = "") -> None:
+def list_orders(
+    dispatcher: CollectingDispatcher, customer_id: int, intent: str, lead: str = ""
+) -> None:
     """The shopper's recent orders as buttons (or a note that there are none)."""
     orders = get_context().store.orders_for_customer(customer_id)
     if not orders:
-        dispatcher.utter_message(text=(lead + " " if lead else "") + "I can't see any orders on your account yet.")
+        dispatcher.utter_message(
+            text=(lead + " " if lead else "") + "I can't see any orders on your account yet."
+        )
         return
-    dispatcher.utter_message(text=(lead + " " if lead else "") + "Here are your recent orders. Which one do you mean?",
-                             buttons=order_buttons(orders, intent))
+    dispatcher.utter_message(
+        text=(lead + " " if lead else "") + "Here are your recent orders. Which one do you mean?",
+        buttons=order_buttons(orders, intent),
+    )
 
 
 def find_by_description(text: str, customer_id: int) -> dict[str, Any] | None:
@@ -89,7 +201,9 @@ def find_by_description(text: str, customer_id: int) -> dict[str, Any] | None:
     hits = ctx.search.search_order_items(" ".join(content), customer_id, k=10)
     for hit in hits:
         row = hit.row
-        haystack = f"{row.get('title', '')} {row.get('category') or ''} {row.get('brand') or ''}".lower()
+        haystack = (
+            f"{row.get('title', '')} {row.get('category') or ''} {row.get('brand') or ''}".lower()
+        )
         if not any(w in haystack for w in content):
             continue
         if month is not None and int(str(row.get("placed_at") or "0000-00")[5:7] or 0) != month:
@@ -106,10 +220,14 @@ class ActionTrackOrder(Action):
     def name(self) -> str:
         return "action_track_order"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
         customer_id = verified_customer_id(tracker)
         if customer_id is None:
-            dispatcher.utter_message(text="I need to check who you are first.", buttons=[human_button()])
+            dispatcher.utter_message(
+                text="I need to check who you are first.", buttons=[human_button()]
+            )
             return []
         named = latest_entity(tracker, "order_number")
         if named:
@@ -123,7 +241,9 @@ class ActionTrackOrder(Action):
         if re.search(r"\b(orders|all|everything|history)\b", text.lower()):
             list_orders(dispatcher, customer_id, "track_order")
             return []
-        order = find_by_description(text, customer_id) or owned_order(tracker, tracker.get_slot("order_number"))
+        order = find_by_description(text, customer_id) or owned_order(
+            tracker, tracker.get_slot("order_number")
+        )
         if order is None:
             list_orders(dispatcher, customer_id, "track_order")
             return []
@@ -137,10 +257,14 @@ class ActionGetInvoice(Action):
     def name(self) -> str:
         return "action_get_invoice"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
         customer_id = verified_customer_id(tracker)
         if customer_id is None:
-            dispatcher.utter_message(text="I need to check who you are first.", buttons=[human_button()])
+            dispatcher.utter_message(
+                text="I need to check who you are first.", buttons=[human_button()]
+            )
             return []
         number = latest_entity(tracker, "order_number") or tracker.get_slot("order_number")
         order = owned_order(tracker, number) if number else None
@@ -149,9 +273,14 @@ class ActionGetInvoice(Action):
             return [SlotSet("order_number", None)] if number else []
         store = get_context().store
         facts = {
-            "order_number": order["order_number"], "total": order["total"], "placed_on": order.get("placed_at"),
-            "products": order_items_text(store, order), "subtotal": order.get("subtotal"),
-            "shipping_cost": order.get("shipping_cost"), "tax": order.get("tax"), "currency": order.get("currency"),
+            "order_number": order["order_number"],
+            "total": order["total"],
+            "placed_on": order.get("placed_at"),
+            "products": order_items_text(store, order),
+            "subtotal": order.get("subtotal"),
+            "shipping_cost": order.get("shipping_cost"),
+            "tax": order.get("tax"),
+            "currency": order.get("currency"),
         }
         dispatcher.utter_message(text=await phrase("invoice_summary", facts))
         return [SlotSet("order_number", order["order_number"])]
@@ -164,19 +293,28 @@ class ValidateCancelForm(OrderJourneyValidation):
     def name(self) -> str:
         return "validate_cancel_form"
 
-    async def check_order(self, order: dict[str, Any], dispatcher: CollectingDispatcher, tracker: Tracker) -> dict[str, Any]:
+    async def check_order(
+        self, order: dict[str, Any], dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> dict[str, Any]:
         """Refuse (and offer a return) unless ``knowledge.rules.can_cancel`` allows it."""
         from knowledge.rules import can_cancel
 
         decision = can_cancel(order)
         if decision.ok:
             return {"order_number": order["order_number"]}
-        text = await phrase("cancel_refused", {"order_number": order["order_number"], "status": order["status"]})
+        text = await phrase(
+            "cancel_refused", {"order_number": order["order_number"], "status": order["status"]}
+        )
         buttons = [human_button()]
         if order["status"] in ("shipped", "delivered"):
             text += " Once it has arrived you can send the items back for a refund."
-            buttons.insert(0, {"title": "Start a return",
-                               "payload": f'/request_refund{{"order_number":"{order["order_number"]}"}}'})
+            buttons.insert(
+                0,
+                {
+                    "title": "Start a return",
+                    "payload": f'/request_refund{{"order_number":"{order["order_number"]}"}}',
+                },
+            )
         dispatcher.utter_message(text=text, buttons=buttons)
         return {"order_number": order["order_number"], "form_outcome": "refused"}
 
@@ -187,7 +325,9 @@ class ActionAskCancelConfirm(Action):
     def name(self) -> str:
         return "action_ask_cancel_confirm"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
         order = owned_order(tracker, tracker.get_slot("order_number"))
         if order is None:  # pragma: no cover - the validator keeps only owned orders
             dispatcher.utter_message(text="Which order should I cancel?")
@@ -195,8 +335,9 @@ class ActionAskCancelConfirm(Action):
         items = ", ".join(order_items_text(get_context().store, order))
         dispatcher.utter_message(
             text=f"Order {order['order_number']} ({items}; total {money(order['total'], order['currency'])}) "
-                 f"is {order['status']}. Shall I cancel it?",
-            buttons=YES_NO)
+            f"is {order['status']}. Shall I cancel it?",
+            buttons=YES_NO,
+        )
         return []
 
 
@@ -206,7 +347,9 @@ class ActionCancelOrder(Action):
     def name(self) -> str:
         return "action_cancel_order"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
         from knowledge.operations import OperationError, cancel_order
 
         reset = [SlotSet("cancel_confirm", None), SlotSet("form_outcome", None)]
@@ -215,19 +358,32 @@ class ActionCancelOrder(Action):
         if confirmed is None or order is None:
             return reset
         if confirmed is False:
-            dispatcher.utter_message(text=f"Okay, I've left order {order['order_number']} as it is.")
+            dispatcher.utter_message(
+                text=f"Okay, I've left order {order['order_number']} as it is."
+            )
             return reset
         ctx = get_context()
         try:
-            updated = cancel_order(ctx.store, order["order_number"], actor(tracker), on_change=_index_updater())
+            updated = cancel_order(
+                ctx.store, order["order_number"], actor(tracker), on_change=_index_updater()
+            )
         except OperationError as err:
             logger.info("cancel of %s refused: %s", order["order_number"], err.code)
             current = ctx.store.get_order(order["order_number"]) or order
-            text = await phrase("cancel_refused", {"order_number": order["order_number"], "status": current["status"]})
+            text = await phrase(
+                "cancel_refused",
+                {"order_number": order["order_number"], "status": current["status"]},
+            )
             dispatcher.utter_message(text=text, buttons=[human_button()])
             return reset
-        text = await phrase("cancel_done", {"order_number": updated["order_number"],
-                                            "refund_amount": updated["total"], "currency": updated["currency"]})
+        text = await phrase(
+            "cancel_done",
+            {
+                "order_number": updated["order_number"],
+                "refund_amount": updated["total"],
+                "currency": updated["currency"],
+            },
+        )
         dispatcher.utter_message(text=text)
         return reset
 
@@ -247,16 +403,41 @@ def _index_updater() -> Any:
 # --------------------------------------------------------------------------- address
 ADDRESS_SLOTS = ("ship_name", "ship_street", "ship_city", "ship_postcode", "ship_country")
 COUNTRY_NAMES = {
-    "germany": "DE", "deutschland": "DE", "france": "FR", "austria": "AT", "netherlands": "NL",
-    "the netherlands": "NL", "holland": "NL", "belgium": "BE", "switzerland": "CH", "italy": "IT",
-    "spain": "ES", "portugal": "PT", "ireland": "IE", "united kingdom": "GB", "uk": "GB",
-    "great britain": "GB", "england": "GB", "poland": "PL", "sweden": "SE", "denmark": "DK",
-    "norway": "NO", "finland": "FI", "czechia": "CZ", "czech republic": "CZ", "luxembourg": "LU",
-    "united states": "US", "usa": "US", "us": "US", "canada": "CA", "greece": "GR", "hungary": "HU",
+    "germany": "DE",
+    "deutschland": "DE",
+    "france": "FR",
+    "austria": "AT",
+    "netherlands": "NL",
+    "the netherlands": "NL",
+    "holland": "NL",
+    "belgium": "BE",
+    "switzerland": "CH",
+    "italy": "IT",
+    "spain": "ES",
+    "portugal": "PT",
+    "ireland": "IE",
+    "united kingdom": "GB",
+    "uk": "GB",
+    "great britain": "GB",
+    "england": "GB",
+    "poland": "PL",
+    "sweden": "SE",
+    "denmark": "DK",
+    "norway": "NO",
+    "finland": "FI",
+    "czechia": "CZ",
+    "czech republic": "CZ",
+    "luxembourg": "LU",
+    "united states": "US",
+    "usa": "US",
+    "us": "US",
+    "canada": "CA",
+    "greece": "GR",
+    "hungary": "HU",
 }
 ADDRESS_PROMPTS = {
     "ship_name": "Who should the parcel be addressed to? (You can also type the whole address: "
-                 "name, street, city, postcode, country.)",
+    "name, street, city, postcode, country.)",
     "ship_street": "What's the street and house number?",
     "ship_city": "Which city?",
     "ship_postcode": "And the postcode?",
@@ -294,8 +475,13 @@ def parse_full_address(text: str) -> dict[str, str] | None:
         postcode, city = match.group(1), match.group(2)
     else:
         return None
-    return {"ship_name": name, "ship_street": street, "ship_city": city, "ship_postcode": postcode,
-            "ship_country": _country(country)}
+    return {
+        "ship_name": name,
+        "ship_street": street,
+        "ship_city": city,
+        "ship_postcode": postcode,
+        "ship_country": _country(country),
+    }
 
 
 class ValidateAddressForm(OrderJourneyValidation):
@@ -304,15 +490,20 @@ class ValidateAddressForm(OrderJourneyValidation):
     def name(self) -> str:
         return "validate_address_form"
 
-    async def check_order(self, order: dict[str, Any], dispatcher: CollectingDispatcher, tracker: Tracker) -> dict[str, Any]:
+    async def check_order(
+        self, order: dict[str, Any], dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> dict[str, Any]:
         """Refuse unless ``knowledge.rules.can_change_address`` allows it."""
         from knowledge.rules import can_change_address
 
         decision = can_change_address(order)
         if decision.ok:
             return {"order_number": order["order_number"]}
-        dispatcher.utter_message(text=f"Sorry, I can't change the address of order {order['order_number']}: "
-                                      f"{decision.reason}", buttons=[human_button()])
+        dispatcher.utter_message(
+            text=f"Sorry, I can't change the address of order {order['order_number']}: "
+            f"{decision.reason}",
+            buttons=[human_button()],
+        )
         return {"order_number": order["order_number"], "form_outcome": "refused"}
 
     def _field(self, slot: str, value: Any, dispatcher: CollectingDispatcher) -> dict[str, Any]:
@@ -328,8 +519,13 @@ class ValidateAddressForm(OrderJourneyValidation):
             return {slot: None}
         return {slot: normalise_address({short: text})[slot]}
 
-    async def validate_ship_name(self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                 domain: DomainDict) -> dict[str, Any]:
+    async def validate_ship_name(
+        self,
+        slot_value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
         """A name, or the whole address in one message."""
         from knowledge.rules import normalise_address, validate_address
 
@@ -338,23 +534,43 @@ class ValidateAddressForm(OrderJourneyValidation):
             return normalise_address(full)
         return self._field("ship_name", slot_value, dispatcher)
 
-    async def validate_ship_street(self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                   domain: DomainDict) -> dict[str, Any]:
+    async def validate_ship_street(
+        self,
+        slot_value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
         """Street and house number."""
         return self._field("ship_street", slot_value, dispatcher)
 
-    async def validate_ship_city(self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                 domain: DomainDict) -> dict[str, Any]:
+    async def validate_ship_city(
+        self,
+        slot_value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
         """City."""
         return self._field("ship_city", slot_value, dispatcher)
 
-    async def validate_ship_postcode(self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                     domain: DomainDict) -> dict[str, Any]:
+    async def validate_ship_postcode(
+        self,
+        slot_value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
         """Postcode."""
         return self._field("ship_postcode", slot_value, dispatcher)
 
-    async def validate_ship_country(self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                    domain: DomainDict) -> dict[str, Any]:
+    async def validate_ship_country(
+        self,
+        slot_value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
         """Country we ship to (code or name)."""
         return self._field("ship_country", slot_value, dispatcher)
 
@@ -367,7 +583,9 @@ class ActionAskAddressField(Action):
     def name(self) -> str:
         return f"action_ask_{self.slot}"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
         dispatcher.utter_message(text=ADDRESS_PROMPTS[self.slot])
         return []
 
@@ -408,11 +626,14 @@ class ActionAskAddressConfirm(Action):
     def name(self) -> str:
         return "action_ask_address_confirm"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
         dispatcher.utter_message(
             text=f"The new delivery address for order {tracker.get_slot('order_number')} would be: "
-                 f"{format_address(address_from_slots(tracker))}. Is that right?",
-            buttons=YES_NO)
+            f"{format_address(address_from_slots(tracker))}. Is that right?",
+            buttons=YES_NO,
+        )
         return []
 
 
@@ -422,7 +643,9 @@ class ActionChangeAddress(Action):
     def name(self) -> str:
         return "action_change_address"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
         from knowledge.operations import OperationError, change_shipping_address
 
         reset = [SlotSet(s, None) for s in (*ADDRESS_SLOTS, "address_confirm", "form_outcome")]
@@ -431,19 +654,27 @@ class ActionChangeAddress(Action):
         if confirmed is None or order is None:
             return reset
         if confirmed is False:
-            dispatcher.utter_message(text=f"Okay, I haven't changed anything. Order {order['order_number']} "
-                                          "keeps its current address.")
+            dispatcher.utter_message(
+                text=f"Okay, I haven't changed anything. Order {order['order_number']} "
+                "keeps its current address."
+            )
             return reset
         address = address_from_slots(tracker)
         try:
-            updated = change_shipping_address(get_context().store, order["order_number"], address, actor(tracker))
+            updated = change_shipping_address(
+                get_context().store, order["order_number"], address, actor(tracker)
+            )
         except OperationError as err:
             logger.info("address change of %s refused: %s", order["order_number"], err.code)
             problems = " ".join((err.details.get("errors") or {}).values())
-            dispatcher.utter_message(text=f"Sorry, I couldn't change the address: {err.reason} {problems}".strip(),
-                                     buttons=[human_button()])
+            dispatcher.utter_message(
+                text=f"Sorry, I couldn't change the address: {err.reason} {problems}".strip(),
+                buttons=[human_button()],
+            )
             return reset
-        text = await phrase("address_changed", {"order_number": updated["order_number"],
-                                                "address": format_address(updated)})
+        text = await phrase(
+            "address_changed",
+            {"order_number": updated["order_number"], "address": format_address(updated)},
+        )
         dispatcher.utter_message(text=text)
         return reset

@@ -40,7 +40,60 @@ FIELD_WORDS: dict[str, tuple[str, ...]] = {
     "returnable": ("return", "returnable", "send back"),
 }
 _QUESTION_STOP = frozenset(
-    ["a", "an", "the", "is", "it", "its", "this", "that", "does", "do", "did", "can", "could", "would", "will", "are", "was", "be", "of", "to", "in", "on", "for", "with", "and", "or", "what", "which", "how", "about", "tell", "me", "more", "details", "detail", "have", "has", "any", "there", "you", "your", "i", "my", "it's", "does", "it", "product", "item", "one", "please", "pls", "much"]
+    [
+        "a",
+        "an",
+        "the",
+        "is",
+        "it",
+        "its",
+        "this",
+        "that",
+        "does",
+        "do",
+        "did",
+        "can",
+        "could",
+        "would",
+        "will",
+        "are",
+        "was",
+        "be",
+        "of",
+        "to",
+        "in",
+        "on",
+        "for",
+        "with",
+        "and",
+        "or",
+        "what",
+        "which",
+        "how",
+        "about",
+        "tell",
+        "me",
+        "more",
+        "details",
+        "detail",
+        "have",
+        "has",
+        "any",
+        "there",
+        "you",
+        "your",
+        "i",
+        "my",
+        "it's",
+        "does",
+        "it",
+        "product",
+        "item",
+        "one",
+        "please",
+        "pls",
+        "much",
+    ]
 )
 
 
@@ -92,7 +145,10 @@ def remember_viewed(tracker: Tracker, products: list[dict[str, Any]]) -> list[Ev
         if p["sku"] in viewed:
             viewed.remove(p["sku"])
         viewed.append(p["sku"])
-    return [SlotSet("viewed_skus", viewed[-MAX_VIEWED:]), SlotSet("last_product", products[0]["sku"])]
+    return [
+        SlotSet("viewed_skus", viewed[-MAX_VIEWED:]),
+        SlotSet("last_product", products[0]["sku"]),
+    ]
 
 
 def build_search(tracker: Tracker) -> dict[str, Any]:
@@ -104,7 +160,11 @@ def build_search(tracker: Tracker) -> dict[str, Any]:
     category = latest_entity(tracker, "category")
     brand = latest_entity(tracker, "brand")
     query = text
-    for extra in (latest_entity(tracker, "colour"), latest_entity(tracker, "size"), latest_entity(tracker, "product")):
+    for extra in (
+        latest_entity(tracker, "colour"),
+        latest_entity(tracker, "size"),
+        latest_entity(tracker, "product"),
+    ):
         if extra and extra.lower() not in query.lower():
             query = f"{query} {extra}".strip()
     matched_category = _match_name(category, store.categories())
@@ -118,25 +178,43 @@ def build_search(tracker: Tracker) -> dict[str, Any]:
     }
 
 
-async def show_results(dispatcher: CollectingDispatcher, tracker: Tracker, search: dict[str, Any]) -> list[EventType]:
+async def show_results(
+    dispatcher: CollectingDispatcher, tracker: Tracker, search: dict[str, Any]
+) -> list[EventType]:
     """Run one page of a product search and send the intro and the carousel."""
     hits = get_context().search.search_products(
-        search["query"], k=PAGE_SIZE, category=search.get("category"), brand=search.get("brand"),
-        max_price=search.get("max_price"), offset=int(search.get("offset") or 0))
+        search["query"],
+        k=PAGE_SIZE,
+        category=search.get("category"),
+        brand=search.get("brand"),
+        max_price=search.get("max_price"),
+        offset=int(search.get("offset") or 0),
+    )
     products = [h.row for h in hits]
-    label = echo_text(search["query"]) or echo_text(search.get("category") or search.get("brand") or "") or "your search"
+    label = (
+        echo_text(search["query"])
+        or echo_text(search.get("category") or search.get("brand") or "")
+        or "your search"
+    )
     if not products:
         if search.get("offset"):
-            dispatcher.utter_message(text="That's everything I found. Want to try a different search?")
+            dispatcher.utter_message(
+                text="That's everything I found. Want to try a different search?"
+            )
         else:
-            dispatcher.utter_message(text=f"I couldn't find any products for \"{label}\". "
-                                          "Could you try other words or fewer filters?")
+            dispatcher.utter_message(
+                text=f'I couldn\'t find any products for "{label}". '
+                "Could you try other words or fewer filters?"
+            )
         return [SlotSet("last_search", search)]
     intro = await phrase("product_search_intro", {"query": label, "count": len(products)})
     dispatcher.utter_message(text=intro)
     dispatcher.utter_message(json_message=carousel(products))
     if len(products) == PAGE_SIZE:
-        dispatcher.utter_message(text="Say \"show more\" to see more.", buttons=[{"title": "Show more", "payload": "/show_more"}])
+        dispatcher.utter_message(
+            text='Say "show more" to see more.',
+            buttons=[{"title": "Show more", "payload": "/show_more"}],
+        )
     return [SlotSet("last_search", search)] + remember_viewed(tracker, products)
 
 
@@ -146,10 +224,14 @@ class ActionSearchProducts(Action):
     def name(self) -> str:
         return "action_search_products"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
         search = build_search(tracker)
         if not search["query"] and not search["category"] and not search["brand"]:
-            dispatcher.utter_message(text="Sure! What are you looking for? For example \"waterproof boots under 100\".")
+            dispatcher.utter_message(
+                text='Sure! What are you looking for? For example "waterproof boots under 100".'
+            )
             return []
         return await show_results(dispatcher, tracker, search)
 
@@ -160,10 +242,14 @@ class ActionShowMore(Action):
     def name(self) -> str:
         return "action_show_more"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
         last = tracker.get_slot("last_search")
         if not isinstance(last, dict) or "query" not in last:
-            dispatcher.utter_message(text="There's nothing to show more of yet. What are you looking for?")
+            dispatcher.utter_message(
+                text="There's nothing to show more of yet. What are you looking for?"
+            )
             return []
         search = dict(last)
         search["offset"] = int(search.get("offset") or 0) + PAGE_SIZE
@@ -210,10 +296,15 @@ def field_value(product: dict[str, Any], field_name: str) -> str | None:
     if field_name == "brand":
         return product.get("brand") or None
     if field_name == "returnable":
-        return "returnable within the return window" if int(product.get("returnable", 1)) else "not returnable"
+        return (
+            "returnable within the return window"
+            if int(product.get("returnable", 1))
+            else "not returnable"
+        )
     if field_name == "material":
         value = attributes.get("material") or next(
-            (v for k, v in attributes.items() if "material" in k or k in ("fabric", "fill")), None)
+            (v for k, v in attributes.items() if "material" in k or k in ("fabric", "fill")), None
+        )
     else:
         value = attributes.get(field_name)
     if value is None or value == "":
@@ -227,7 +318,9 @@ def field_value(product: dict[str, Any], field_name: str) -> str | None:
 
 def describe_product(product: dict[str, Any]) -> str:
     """A short catalog summary of one product."""
-    parts = [f"{product['title']} by {product.get('brand')}: {money(product['price'], product.get('currency'))}"]
+    parts = [
+        f"{product['title']} by {product.get('brand')}: {money(product['price'], product.get('currency'))}"
+    ]
     if product.get("rating") is not None:
         parts.append(f"rated {product['rating']}/5")
     parts.append("in stock" if int(product.get("stock") or 0) > 0 else "out of stock")
@@ -243,11 +336,15 @@ class ActionAnswerProductQuestion(Action):
     def name(self) -> str:
         return "action_answer_product_question"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
         product = product_in_context(tracker)
         if product is None:
-            dispatcher.utter_message(text="Which product do you mean? You can search for it first, "
-                                          "e.g. \"show me rain jackets\".")
+            dispatcher.utter_message(
+                text="Which product do you mean? You can search for it first, "
+                'e.g. "show me rain jackets".'
+            )
             return []
         question = user_text(tracker)
         question = "" if question.startswith("/") else question
@@ -256,29 +353,46 @@ class ActionAnswerProductQuestion(Action):
         if field_name is not None:
             value = field_value(product, field_name)
             if value is None:
-                dispatcher.utter_message(text=f"The catalog doesn't say anything about the {field_name} of "
-                                              f"{product['title']}, sorry.", buttons=[human_button()])
+                dispatcher.utter_message(
+                    text=f"The catalog doesn't say anything about the {field_name} of "
+                    f"{product['title']}, sorry.",
+                    buttons=[human_button()],
+                )
                 return events
-            facts = {"product": product["title"], "attribute": field_name.replace("_", " "), "value": value}
+            facts = {
+                "product": product["title"],
+                "attribute": field_name.replace("_", " "),
+                "value": value,
+            }
             dispatcher.utter_message(text=await phrase("product_answer", facts))
             return events
-        words = [w for w in re.findall(r"[a-z]{3,}", question.lower())
-                 if w not in _QUESTION_STOP and w not in product["title"].lower()]
+        words = [
+            w
+            for w in re.findall(r"[a-z]{3,}", question.lower())
+            if w not in _QUESTION_STOP and w not in product["title"].lower()
+        ]
         if not words:
             dispatcher.utter_message(text=describe_product(product))
             return events
         sentences = re.split(r"(?<=[.!?])\s+", str(product.get("description") or ""))
         found = next((s for s in sentences if any(w.rstrip("s") in s.lower() for w in words)), None)
         if found:
-            dispatcher.utter_message(text=f"From the product description of {product['title']}: {found}")
+            dispatcher.utter_message(
+                text=f"From the product description of {product['title']}: {found}"
+            )
         else:
-            dispatcher.utter_message(text=f"The catalog doesn't say that about {product['title']}, sorry. "
-                                          "A colleague may know more.", buttons=[human_button()])
+            dispatcher.utter_message(
+                text=f"The catalog doesn't say that about {product['title']}, sorry. "
+                "A colleague may know more.",
+                buttons=[human_button()],
+            )
         return events
 
 
 # --------------------------------------------------------------------------- recommendations
-def recommend(customer_id: int | None, viewed: list[str], anchor_sku: str | None, k: int = 3) -> list[tuple[dict[str, Any], str, str]]:
+def recommend(
+    customer_id: int | None, viewed: list[str], anchor_sku: str | None, k: int = 3
+) -> list[tuple[dict[str, Any], str, str]]:
     """Products to recommend, each with a reason: ``(product, kind, because_title)``.
 
     kind is ``bought`` (similar to something the verified shopper bought), ``viewed``
@@ -338,15 +452,23 @@ class ActionRecommendProducts(Action):
     def name(self) -> str:
         return "action_recommend_products"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
         viewed = [s for s in (tracker.get_slot("viewed_skus") or []) if isinstance(s, str)]
         picks = recommend(verified_customer_id(tracker), viewed, latest_entity(tracker, "sku"))
         if not picks:
-            dispatcher.utter_message(text="I don't have a good recommendation right now. What are you looking for?")
+            dispatcher.utter_message(
+                text="I don't have a good recommendation right now. What are you looking for?"
+            )
             return []
         lines = []
         for product, kind, because in picks:
-            facts = {"product": product["title"], "price": product["price"], "currency": product.get("currency")}
+            facts = {
+                "product": product["title"],
+                "price": product["price"],
+                "currency": product.get("currency"),
+            }
             if kind == "bought":
                 facts["bought"] = because
             line = await phrase("recommendation", facts)

@@ -45,7 +45,9 @@ def eligible_items(order: dict[str, Any]) -> tuple[list[dict[str, Any]], list[di
 
     ctx = get_context()
     items = ctx.store.order_items(order["id"])
-    products = ctx.store.products_by_id(i["product_id"] for i in items if i["product_id"] is not None)
+    products = ctx.store.products_by_id(
+        i["product_id"] for i in items if i["product_id"] is not None
+    )
     rows = item_return_status(order, items, products, today(), int(ctx.settings.return_window_days))
     return [r for r in rows if r["ok"]], rows
 
@@ -59,14 +61,19 @@ def parse_item_choice(text: str, eligible: list[dict[str, Any]]) -> list[int]:
     if positions and all(1 <= p <= len(eligible) for p in positions):
         return sorted({eligible[p - 1]["order_item_id"] for p in positions})
     words = [w.rstrip("s") for w in re.findall(r"[a-zA-Z]{3,}", text.lower())]
-    picked = [r["order_item_id"] for r in eligible
-              if any(w in str(r["title"]).lower() for w in words)]
+    picked = [
+        r["order_item_id"] for r in eligible if any(w in str(r["title"]).lower() for w in words)
+    ]
     return picked
 
 
 def chosen_rows(tracker: Tracker, eligible: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Eligible rows whose ids are in the ``return_items`` slot."""
-    ids = {int(x) for x in str(tracker.get_slot("return_items") or "").split(",") if x.strip().isdigit()}
+    ids = {
+        int(x)
+        for x in str(tracker.get_slot("return_items") or "").split(",")
+        if x.strip().isdigit()
+    }
     return [r for r in eligible if r["order_item_id"] in ids]
 
 
@@ -76,33 +83,53 @@ class ValidateReturnForm(OrderJourneyValidation):
     def name(self) -> str:
         return "validate_return_form"
 
-    async def check_order(self, order: dict[str, Any], dispatcher: CollectingDispatcher, tracker: Tracker) -> dict[str, Any]:
+    async def check_order(
+        self, order: dict[str, Any], dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> dict[str, Any]:
         """Refuse with the rule's reason when nothing in the order can be returned."""
         eligible, rows = eligible_items(order)
         if eligible:
             return {"order_number": order["order_number"]}
-        reason = next((r["reason"] for r in rows if not r["ok"]), "There is nothing in this order to return.")
-        dispatcher.utter_message(text=f"Sorry, I can't start a return for order {order['order_number']}. {reason}",
-                                 buttons=[human_button()])
+        reason = next(
+            (r["reason"] for r in rows if not r["ok"]), "There is nothing in this order to return."
+        )
+        dispatcher.utter_message(
+            text=f"Sorry, I can't start a return for order {order['order_number']}. {reason}",
+            buttons=[human_button()],
+        )
         return {"order_number": order["order_number"], "form_outcome": "refused"}
 
-    async def validate_return_items(self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                    domain: DomainDict) -> dict[str, Any]:
+    async def validate_return_items(
+        self,
+        slot_value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
         """Items by position, "all" or title words; only returnable ones."""
         order = owned_order(tracker, tracker.get_slot("order_number"))
         eligible = eligible_items(order)[0] if order else []
         picked = parse_item_choice(str(slot_value or ""), eligible)
         if not picked:
-            dispatcher.utter_message(text="Please pick the items by their number (e.g. 1 or 1, 2), or say \"all\".")
+            dispatcher.utter_message(
+                text='Please pick the items by their number (e.g. 1 or 1, 2), or say "all".'
+            )
             return {"return_items": None}
         return {"return_items": ",".join(str(i) for i in picked)}
 
-    async def validate_return_reason(self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                     domain: DomainDict) -> dict[str, Any]:
+    async def validate_return_reason(
+        self,
+        slot_value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
         """A short reason in words."""
         text = clean_text(slot_value, limit=500)
         if len(text) < 2 or not any(ch.isalpha() for ch in text):
-            dispatcher.utter_message(text="Could you tell me in a few words why you're returning them?")
+            dispatcher.utter_message(
+                text="Could you tell me in a few words why you're returning them?"
+            )
             return {"return_reason": None}
         return {"return_reason": text}
 
@@ -113,15 +140,28 @@ class ActionAskReturnItems(Action):
     def name(self) -> str:
         return "action_ask_return_items"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
         order = owned_order(tracker, tracker.get_slot("order_number"))
         eligible = eligible_items(order)[0] if order else []
-        lines = [f"{n}. {r['returnable_quantity']} x {r['title']} (refund {money(r['refund_amount'], order['currency'])})"
-                 for n, r in enumerate(eligible, 1)] if order else []
-        buttons = [{"title": f"{n}. {r['title'][:40]}", "payload": str(n)} for n, r in enumerate(eligible, 1)]
+        lines = (
+            [
+                f"{n}. {r['returnable_quantity']} x {r['title']} (refund {money(r['refund_amount'], order['currency'])})"
+                for n, r in enumerate(eligible, 1)
+            ]
+            if order
+            else []
+        )
+        buttons = [
+            {"title": f"{n}. {r['title'][:40]}", "payload": str(n)}
+            for n, r in enumerate(eligible, 1)
+        ]
         if len(eligible) > 1:
             buttons.append({"title": "All of them", "payload": "all"})
-        dispatcher.utter_message(text="Which items would you like to return?\n" + "\n".join(lines), buttons=buttons)
+        dispatcher.utter_message(
+            text="Which items would you like to return?\n" + "\n".join(lines), buttons=buttons
+        )
         return []
 
 
@@ -131,9 +171,13 @@ class ActionAskReturnReason(Action):
     def name(self) -> str:
         return "action_ask_return_reason"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        dispatcher.utter_message(text="What's the reason for the return?",
-                                 buttons=[{"title": r, "payload": r} for r in REASONS])
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        dispatcher.utter_message(
+            text="What's the reason for the return?",
+            buttons=[{"title": r, "payload": r} for r in REASONS],
+        )
         return []
 
 
@@ -143,7 +187,9 @@ class ActionAskReturnConfirm(Action):
     def name(self) -> str:
         return "action_ask_return_confirm"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
         order = owned_order(tracker, tracker.get_slot("order_number"))
         rows = chosen_rows(tracker, eligible_items(order)[0]) if order else []
         total = round(sum(r["refund_amount"] for r in rows), 2)
@@ -151,9 +197,10 @@ class ActionAskReturnConfirm(Action):
         currency = order["currency"] if order else None
         dispatcher.utter_message(
             text=f"To confirm: return {items} from order {tracker.get_slot('order_number')} "
-                 f"(reason: {tracker.get_slot('return_reason')}), refund {money(total, currency)}. "
-                 "Shall I register the return?",
-            buttons=YES_NO)
+            f"(reason: {tracker.get_slot('return_reason')}), refund {money(total, currency)}. "
+            "Shall I register the return?",
+            buttons=YES_NO,
+        )
         return []
 
 
@@ -163,10 +210,15 @@ class ActionCreateReturn(Action):
     def name(self) -> str:
         return "action_create_return"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
         from knowledge.operations import OperationError, create_return
 
-        reset = [SlotSet(s, None) for s in ("return_items", "return_reason", "return_confirm", "form_outcome")]
+        reset = [
+            SlotSet(s, None)
+            for s in ("return_items", "return_reason", "return_confirm", "form_outcome")
+        ]
         confirmed = tracker.get_slot("return_confirm")
         order = owned_order(tracker, tracker.get_slot("order_number"))
         if confirmed is None or order is None:
@@ -177,21 +229,40 @@ class ActionCreateReturn(Action):
         ctx = get_context()
         rows = chosen_rows(tracker, eligible_items(order)[0])
         if not rows:
-            dispatcher.utter_message(text="Those items can't be returned any more, so I haven't registered a return.")
+            dispatcher.utter_message(
+                text="Those items can't be returned any more, so I haven't registered a return."
+            )
             return reset
-        items = [{"order_item_id": r["order_item_id"], "quantity": r["returnable_quantity"]} for r in rows]
+        items = [
+            {"order_item_id": r["order_item_id"], "quantity": r["returnable_quantity"]}
+            for r in rows
+        ]
         try:
-            created = create_return(ctx.store, order["order_number"], items, tracker.get_slot("return_reason"),
-                                    actor(tracker), today=today(),
-                                    window_days=int(ctx.settings.return_window_days))
+            created = create_return(
+                ctx.store,
+                order["order_number"],
+                items,
+                tracker.get_slot("return_reason"),
+                actor(tracker),
+                today=today(),
+                window_days=int(ctx.settings.return_window_days),
+            )
         except OperationError as err:
             logger.info("return for %s refused: %s", order["order_number"], err.code)
-            dispatcher.utter_message(text=f"Sorry, I couldn't register the return: {err.reason}",
-                                     buttons=[human_button()])
+            dispatcher.utter_message(
+                text=f"Sorry, I couldn't register the return: {err.reason}",
+                buttons=[human_button()],
+            )
             return reset
-        facts = {"rma_id": created["rma_id"], "order_number": order["order_number"],
-                 "refund_amount": created["refund_amount"], "currency": order["currency"],
-                 "products": [f"{i.get('quantity')} x {i.get('title')}" for i in created.get("items") or []]}
+        facts = {
+            "rma_id": created["rma_id"],
+            "order_number": order["order_number"],
+            "refund_amount": created["refund_amount"],
+            "currency": order["currency"],
+            "products": [
+                f"{i.get('quantity')} x {i.get('title')}" for i in created.get("items") or []
+            ],
+        }
         dispatcher.utter_message(text=await phrase("return_created", facts))
         return reset
 
@@ -202,29 +273,40 @@ class ActionRefundStatus(Action):
     def name(self) -> str:
         return "action_refund_status"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
         customer_id = verified_customer_id(tracker)
         if customer_id is None:
-            dispatcher.utter_message(text="I need to check who you are first.", buttons=[human_button()])
+            dispatcher.utter_message(
+                text="I need to check who you are first.", buttons=[human_button()]
+            )
             return []
         store = get_context().store
         returns = self._returns(tracker, customer_id, store)
         if not returns:
             dispatcher.utter_message(
                 text="I can't find any returns on your orders. Would you like to start one?",
-                buttons=[{"title": "Start a return", "payload": "/request_refund"}, human_button()])
+                buttons=[{"title": "Start a return", "payload": "/request_refund"}, human_button()],
+            )
             return []
         for ret, order in returns[:3]:
-            facts = {"rma_id": ret["rma_id"], "refund_status": ret["refund_status"],
-                     "order_number": order["order_number"], "refund_amount": ret["refund_amount"],
-                     "currency": order["currency"]}
+            facts = {
+                "rma_id": ret["rma_id"],
+                "refund_status": ret["refund_status"],
+                "order_number": order["order_number"],
+                "refund_amount": ret["refund_amount"],
+                "currency": order["currency"],
+            }
             if ret["refund_status"] == "refunded":
                 facts["refunded_on"] = str(ret.get("updated_at") or "")[:10] or None
             dispatcher.utter_message(text=await phrase("refund_status", facts))
         return []
 
     @staticmethod
-    def _returns(tracker: Tracker, customer_id: int, store: Any) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    def _returns(
+        tracker: Tracker, customer_id: int, store: Any
+    ) -> list[tuple[dict[str, Any], dict[str, Any]]]:
         match = _RMA_RE.search(user_text(tracker))
         if match:
             ret = store.get_return(match.group(0))
@@ -239,4 +321,3 @@ class ActionRefundStatus(Action):
         orders = [order] if order else store.orders_for_customer(customer_id)
         found = [(ret, o) for o in orders for ret in store.returns_for_order(o["id"])]
         return sorted(found, key=lambda pair: str(pair[0].get("created_at") or ""), reverse=True)
-

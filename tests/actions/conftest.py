@@ -20,7 +20,14 @@ DOMAIN_DIR = Path(__file__).resolve().parents[2] / "bot" / "domain"
 
 def load_domain() -> dict[str, Any]:
     """The split domain merged the way Rasa merges it (enough for the actions)."""
-    merged: dict[str, Any] = {"slots": {}, "forms": {}, "responses": {}, "intents": [], "entities": [], "actions": []}
+    merged: dict[str, Any] = {
+        "slots": {},
+        "forms": {},
+        "responses": {},
+        "intents": [],
+        "entities": [],
+        "actions": [],
+    }
     for path in sorted(DOMAIN_DIR.glob("*.yml")):
         part = yaml.safe_load(path.read_text()) or {}
         for key in ("slots", "forms", "responses"):
@@ -61,22 +68,41 @@ def make_tracker(
         "intent_ranking": [{"name": n, "confidence": c} for n, c in (ranking or [(intent, 1.0)])],
         "metadata": metadata or {},
     }
-    history = events if events is not None else [
-        {"event": "action", "name": "action_listen"},
-        {"event": "user", "text": text, "parse_data": latest, "metadata": metadata or {}},
-    ]
-    return Tracker(sender_id, values, latest, history, False, None,
-                   {"name": active_loop} if active_loop else {}, "action_listen")
+    history = (
+        events
+        if events is not None
+        else [
+            {"event": "action", "name": "action_listen"},
+            {"event": "user", "text": text, "parse_data": latest, "metadata": metadata or {}},
+        ]
+    )
+    return Tracker(
+        sender_id,
+        values,
+        latest,
+        history,
+        False,
+        None,
+        {"name": active_loop} if active_loop else {},
+        "action_listen",
+    )
 
 
-def form_tracker(form: str, new_slots: dict[str, Any], slots: dict[str, Any] | None = None,
-                 text: str = "", intent: str = "inform") -> Tracker:
+def form_tracker(
+    form: str,
+    new_slots: dict[str, Any],
+    slots: dict[str, Any] | None = None,
+    text: str = "",
+    intent: str = "inform",
+) -> Tracker:
     """Tracker as a form's validation action sees it: candidate SlotSets after the user turn."""
     merged = dict(slots or {})
     merged.update(new_slots)
-    events = [{"event": "action", "name": "action_listen"},
-              {"event": "user", "text": text, "parse_data": {"intent": {"name": intent}}},
-              {"event": "active_loop", "name": form}]
+    events = [
+        {"event": "action", "name": "action_listen"},
+        {"event": "user", "text": text, "parse_data": {"intent": {"name": intent}}},
+        {"event": "active_loop", "name": form},
+    ]
     events += [{"event": "slot", "name": k, "value": v} for k, v in new_slots.items()]
     return make_tracker(text=text, intent=intent, slots=merged, events=events, active_loop=form)
 
@@ -142,4 +168,8 @@ def verified_slots(ctx: Any, order_number: str) -> dict[str, Any]:
     """Slots of a conversation verified as the owner of ``order_number``."""
     order = ctx.store.get_order(order_number)
     customer = ctx.store.get_customer(order["customer_id"])
-    return {"verified": True, "customer_id": str(customer["id"]), "customer_email": customer["email"]}
+    return {
+        "verified": True,
+        "customer_id": str(customer["id"]),
+        "customer_email": customer["email"],
+    }

@@ -26,8 +26,16 @@ from actions.common import (
 )
 from tests.actions.conftest import DOMAIN, make_tracker, run, slot_events, texts
 
-MODULES = (actions.common, actions.faq, actions.feedback, actions.handoff, actions.identity, actions.orders,
-           actions.products, actions.returns)
+MODULES = (
+    actions.common,
+    actions.faq,
+    actions.feedback,
+    actions.handoff,
+    actions.identity,
+    actions.orders,
+    actions.products,
+    actions.returns,
+)
 
 
 def action_classes():
@@ -75,7 +83,9 @@ def test_fallback_prompts(shop):
     emoji = make_tracker("😀😀😀", "nlu_fallback", ranking=[("nlu_fallback", 0.5), ("greet", 0.2)])
     d, _ = run(ActionDefaultAskAffirmation(), emoji)
     assert "didn't catch" in texts(d)
-    unsure = make_tracker("wher my parcle", "nlu_fallback", ranking=[("nlu_fallback", 0.5), ("track_order", 0.4)])
+    unsure = make_tracker(
+        "wher my parcle", "nlu_fallback", ranking=[("nlu_fallback", 0.5), ("track_order", 0.4)]
+    )
     d, _ = run(ActionDefaultAskAffirmation(), unsure)
     assert "track an order" in texts(d) and d.messages[0]["buttons"][0]["payload"] == "/track_order"
     d, _ = run(ActionDefaultAskRephrase(), unsure)
@@ -86,8 +96,14 @@ def test_fallback_prompts(shop):
 
 def test_stop_form_clears_form_slots(shop):
     slots = {"order_number": "SB-123456", "cancel_confirm": True, "ship_city": "Berlin"}
-    dispatcher, events = run(ActionStopForm(), make_tracker("never mind", "stop", slots=slots, active_loop="cancel_form"))
+    dispatcher, events = run(
+        ActionStopForm(), make_tracker("never mind", "stop", slots=slots, active_loop="cancel_form")
+    )
     assert events[0]["event"] == "active_loop" and events[0]["name"] is None
     cleared = slot_events(events)
-    assert cleared["order_number"] is None and cleared["ship_city"] is None and cleared["requested_slot"] is None
+    assert (
+        cleared["order_number"] is None
+        and cleared["ship_city"] is None
+        and cleared["requested_slot"] is None
+    )
     assert "changed nothing" in texts(dispatcher)

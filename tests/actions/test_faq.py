@@ -13,13 +13,19 @@ def test_confident_answer_quotes_the_policy(shop):
 
 
 def test_topic_button_answers_that_entry(shop):
-    tracker = make_tracker('/ask_faq{"faq_key":"shipping-options"}', "ask_faq", entities={"faq_key": "shipping-options"})
+    tracker = make_tracker(
+        '/ask_faq{"faq_key":"shipping-options"}',
+        "ask_faq",
+        entities={"faq_key": "shipping-options"},
+    )
     dispatcher, _ = run(ActionAnswerFaq(), tracker)
     assert shop.store.get_faq("shipping-options")["answer"] in texts(dispatcher)
 
 
 def test_unsure_answer_shows_topics_and_a_person(shop):
-    dispatcher, _ = run(ActionAnswerFaq(), make_tracker("what is the airspeed velocity of a swallow", "ask_faq"))
+    dispatcher, _ = run(
+        ActionAnswerFaq(), make_tracker("what is the airspeed velocity of a swallow", "ask_faq")
+    )
     message = dispatcher.messages[0]
     payloads = [b["payload"] for b in message["buttons"]]
     assert "/human_handoff" in payloads

@@ -7,8 +7,12 @@ from tests.actions.conftest import make_tracker, run, texts
 
 
 def test_thumbs_down_is_stored_with_the_rated_message(shop):
-    tracker = make_tracker('/give_feedback{"feedback_value":"down"}', "give_feedback",
-                           entities={"feedback_value": "down"}, metadata={"message_id": "m-42"})
+    tracker = make_tracker(
+        '/give_feedback{"feedback_value":"down"}',
+        "give_feedback",
+        entities={"feedback_value": "down"},
+        metadata={"message_id": "m-42"},
+    )
     dispatcher, _ = run(ActionRecordFeedback(), tracker)
     row = shop.store.feedback("shopper-1")[0]
     assert row["value"] == "down" and row["message_id"] == "m-42"
@@ -18,7 +22,9 @@ def test_thumbs_down_is_stored_with_the_rated_message(shop):
 def test_rating_is_stored_and_not_asked_twice(shop):
     ask, _ = run(ActionAskRating(), make_tracker("bye", "goodbye"))
     assert len(ask.messages[0]["buttons"]) == 5
-    dispatcher, _ = run(ActionRecordFeedback(), make_tracker("", "give_feedback", entities={"rating": "4"}))
+    dispatcher, _ = run(
+        ActionRecordFeedback(), make_tracker("", "give_feedback", entities={"rating": "4"})
+    )
     assert "4/5" in texts(dispatcher)
     assert shop.store.feedback("shopper-1")[0]["rating"] == 4
     again, _ = run(ActionAskRating(), make_tracker("bye", "goodbye"))
@@ -26,7 +32,9 @@ def test_rating_is_stored_and_not_asked_twice(shop):
 
 
 def test_feedback_without_a_value_asks_for_a_rating(shop):
-    dispatcher, _ = run(ActionRecordFeedback(), make_tracker("I want to give feedback", "give_feedback"))
+    dispatcher, _ = run(
+        ActionRecordFeedback(), make_tracker("I want to give feedback", "give_feedback")
+    )
     assert len(dispatcher.messages[0]["buttons"]) == 5
     assert shop.store.feedback() == []
 

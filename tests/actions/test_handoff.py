@@ -16,7 +16,9 @@ from tests.actions.conftest import form_tracker, make_tracker, run, slot_events,
 
 
 def test_handoff_without_agent_records_request_and_asks_for_a_message(shop):
-    dispatcher, events = run(ActionHandoff(), make_tracker("I want to talk to a human", "human_handoff"))
+    dispatcher, events = run(
+        ActionHandoff(), make_tracker("I want to talk to a human", "human_handoff")
+    )
     slots = slot_events(events)
     assert slots["agent_available"] is False
     handoffs = shop.store.handoffs()
@@ -29,7 +31,9 @@ def test_handoff_with_an_agent_online(shop):
     presence = shop.settings.data_dir / PRESENCE_FILE
     presence.touch()
     assert agent_available(shop.settings)
-    dispatcher, events = run(ActionHandoff(), make_tracker("this is terrible, I want to complain", "complaint"))
+    dispatcher, events = run(
+        ActionHandoff(), make_tracker("this is terrible, I want to complain", "complaint")
+    )
     assert slot_events(events)["agent_available"] is True
     assert shop.store.handoffs()[0]["reason"] == "complaint"
     assert "sorry" in texts(dispatcher).lower()

@@ -18,8 +18,11 @@ from tests.actions.conftest import (
 
 def test_owner_is_verified(shop, examples):
     pending = examples["pending"]
-    tracker = form_tracker("identity_form", {"email": pending["email"].upper()},
-                           slots={"order_number": pending["order_number"]})
+    tracker = form_tracker(
+        "identity_form",
+        {"email": pending["email"].upper()},
+        slots={"order_number": pending["order_number"]},
+    )
     dispatcher, events = run(ValidateIdentityForm(), tracker)
     slots = slot_events(events)
     assert slots["verified"] is True
@@ -32,7 +35,9 @@ def test_owner_is_verified(shop, examples):
 def test_both_given_at_once_in_loose_form(shop, examples):
     shipped = examples["shipped"]
     loose = "sb " + shipped["order_number"].removeprefix("SB-")
-    tracker = form_tracker("identity_form", {"order_number": loose, "email": f"it's {shipped['email']} thanks"})
+    tracker = form_tracker(
+        "identity_form", {"order_number": loose, "email": f"it's {shipped['email']} thanks"}
+    )
     _, events = run(ValidateIdentityForm(), tracker)
     slots = slot_events(events)
     assert slots["order_number"] == shipped["order_number"]
@@ -41,8 +46,12 @@ def test_both_given_at_once_in_loose_form(shop, examples):
 
 def test_mismatch_does_not_reveal_whether_the_order_exists(shop, examples):
     pending, other = examples["pending"], examples["shipped"]
-    wrong_owner = form_tracker("identity_form", {"email": other["email"]}, slots={"order_number": pending["order_number"]})
-    no_such_order = form_tracker("identity_form", {"email": other["email"]}, slots={"order_number": "SB-999999"})
+    wrong_owner = form_tracker(
+        "identity_form", {"email": other["email"]}, slots={"order_number": pending["order_number"]}
+    )
+    no_such_order = form_tracker(
+        "identity_form", {"email": other["email"]}, slots={"order_number": "SB-999999"}
+    )
     d1, e1 = run(ValidateIdentityForm(), wrong_owner)
     d2, e2 = run(ValidateIdentityForm(), no_such_order)
     assert texts(d1) == texts(d2) == MISMATCH
@@ -55,18 +64,33 @@ def test_mismatch_does_not_reveal_whether_the_order_exists(shop, examples):
 
 def test_third_failure_ends_the_form(shop, examples):
     pending = examples["pending"]
-    tracker = form_tracker("identity_form", {"email": "someone@example.com"},
-                           slots={"order_number": pending["order_number"], "verification_failures": 2})
+    tracker = form_tracker(
+        "identity_form",
+        {"email": "someone@example.com"},
+        slots={"order_number": pending["order_number"], "verification_failures": 2},
+    )
     dispatcher, events = run(ValidateIdentityForm(), tracker)
     slots = slot_events(events)
     assert slots["verification_failures"] == 3
     assert slots["form_outcome"] == "failed"
-    assert events[-1] == {"event": "slot", "timestamp": None, "name": "requested_slot", "value": None}
+    assert events[-1] == {
+        "event": "slot",
+        "timestamp": None,
+        "name": "requested_slot",
+        "value": None,
+    }
     assert texts(dispatcher) == ""  # the rule says utter_identity_failed
 
 
 def test_bad_order_numbers_are_rejected_without_lookup(shop):
-    for bad in ("1' OR '1'='1", "SB-12; DROP TABLE orders;--", "<script>alert(1)</script>", "😀😀", "", "x" * 100_000):
+    for bad in (
+        "1' OR '1'='1",
+        "SB-12; DROP TABLE orders;--",
+        "<script>alert(1)</script>",
+        "😀😀",
+        "",
+        "x" * 100_000,
+    ):
         tracker = form_tracker("identity_form", {"order_number": bad})
         dispatcher, events = run(ValidateIdentityForm(), tracker)
         assert slot_events(events)["order_number"] is None
@@ -75,7 +99,11 @@ def test_bad_order_numbers_are_rejected_without_lookup(shop):
 
 
 def test_bad_email_is_asked_again(shop, examples):
-    tracker = form_tracker("identity_form", {"email": "not an email"}, slots={"order_number": examples["pending"]["order_number"]})
+    tracker = form_tracker(
+        "identity_form",
+        {"email": "not an email"},
+        slots={"order_number": examples["pending"]["order_number"]},
+    )
     dispatcher, events = run(ValidateIdentityForm(), tracker)
     assert slot_events(events)["email"] is None
     assert "email" in texts(dispatcher).lower()
@@ -103,7 +131,9 @@ def test_session_start_with_a_valid_customer_token(shop, examples):
 
     order = shop.store.get_order(examples["pending"]["order_number"])
     customer = shop.store.get_customer(order["customer_id"])
-    token = sign_customer_token(customer["id"], customer["email"], shop.settings.customer_token_secret, 600)
+    token = sign_customer_token(
+        customer["id"], customer["email"], shop.settings.customer_token_secret, 600
+    )
     _, events = run(ActionSessionStart(), _session_tracker({"customer_token": token}))
     assert events[0]["event"] == "session_started"
     assert events[-1]["event"] == "action" and events[-1]["name"] == "action_listen"
@@ -117,14 +147,21 @@ def test_session_start_rejects_forged_and_expired_tokens(shop, examples):
     order = shop.store.get_order(examples["pending"]["order_number"])
     customer = shop.store.get_customer(order["customer_id"])
     forged = sign_customer_token(customer["id"], customer["email"], "another-secret", 600)
-    expired = sign_customer_token(customer["id"], customer["email"], shop.settings.customer_token_secret, 10,
-                                  now=time.time() - 100)
+    expired = sign_customer_token(
+        customer["id"],
+        customer["email"],
+        shop.settings.customer_token_secret,
+        10,
+        now=time.time() - 100,
+    )
     for token in (forged, expired, "garbage", 12345):
         _, events = run(ActionSessionStart(), _session_tracker({"customer_token": token}))
         assert slot_events(events).get("verified") is not True
 
 
 def test_session_start_carries_identity_over(shop):
-    _, events = run(ActionSessionStart(), _session_tracker({}, slots={"verified": True, "customer_id": "3"}))
+    _, events = run(
+        ActionSessionStart(), _session_tracker({}, slots={"verified": True, "customer_id": "3"})
+    )
     slots = slot_events(events)
     assert slots["verified"] is True and slots["customer_id"] == "3"

@@ -25,7 +25,9 @@ from tests.actions.conftest import (
 
 
 def _other_customers_order(shop, customer_id):
-    rows = shop.store.query("SELECT order_number FROM orders WHERE customer_id != ? LIMIT 1", [int(customer_id)])
+    rows = shop.store.query(
+        "SELECT order_number FROM orders WHERE customer_id != ? LIMIT 1", [int(customer_id)]
+    )
     return rows[0]["order_number"]
 
 
@@ -34,7 +36,9 @@ def test_track_shows_status_carrier_tracking_and_items(shop, examples):
     order = shop.store.get_order(number)
     slots = verified_slots(shop, number)
     slots["order_number"] = number
-    dispatcher, events = run(ActionTrackOrder(), make_tracker("where is my order", "track_order", slots=slots))
+    dispatcher, events = run(
+        ActionTrackOrder(), make_tracker("where is my order", "track_order", slots=slots)
+    )
     text = texts(dispatcher)
     assert number in text and order["tracking_number"] in text and order["carrier"] in text
     item = shop.store.order_items(order["id"])[0]
@@ -44,7 +48,9 @@ def test_track_shows_status_carrier_tracking_and_items(shop, examples):
 def test_track_never_shows_another_customers_order(shop, examples):
     slots = verified_slots(shop, examples["pending"]["order_number"])
     other = _other_customers_order(shop, slots["customer_id"])
-    tracker = make_tracker(f"where is {other}", "track_order", entities={"order_number": other}, slots=slots)
+    tracker = make_tracker(
+        f"where is {other}", "track_order", entities={"order_number": other}, slots=slots
+    )
     dispatcher, events = run(ActionTrackOrder(), tracker)
     text = texts(dispatcher)
     assert NOT_ON_ACCOUNT in text and other not in text
@@ -53,7 +59,9 @@ def test_track_never_shows_another_customers_order(shop, examples):
 
 def test_my_orders_lists_the_shoppers_orders(shop, examples):
     slots = verified_slots(shop, examples["pending"]["order_number"])
-    dispatcher, _ = run(ActionTrackOrder(), make_tracker("show me all my orders", "track_order", slots=slots))
+    dispatcher, _ = run(
+        ActionTrackOrder(), make_tracker("show me all my orders", "track_order", slots=slots)
+    )
     payloads = [b["payload"] for b in dispatcher.messages[0]["buttons"]]
     mine = shop.store.orders_for_customer(int(slots["customer_id"]))
     assert all(o["order_number"] in " ".join(payloads) for o in mine[:5])
@@ -81,7 +89,9 @@ def test_invoice_totals(shop, examples):
     number = examples["delivered_recent"]["order_number"]
     order = shop.store.get_order(number)
     slots = verified_slots(shop, number) | {"order_number": number}
-    dispatcher, _ = run(ActionGetInvoice(), make_tracker("invoice please", "get_invoice", slots=slots))
+    dispatcher, _ = run(
+        ActionGetInvoice(), make_tracker("invoice please", "get_invoice", slots=slots)
+    )
     text = texts(dispatcher)
     assert number in text and f"{order['total']:,.2f}" in text and f"{order['tax']:,.2f}" in text
 
@@ -89,7 +99,9 @@ def test_invoice_totals(shop, examples):
 # --------------------------------------------------------------------------- cancel
 def test_cancel_refused_for_shipped_order_offers_a_return(shop, examples):
     number = examples["shipped"]["order_number"]
-    tracker = form_tracker("cancel_form", {"order_number": number}, slots=verified_slots(shop, number))
+    tracker = form_tracker(
+        "cancel_form", {"order_number": number}, slots=verified_slots(shop, number)
+    )
     dispatcher, events = run(ValidateCancelForm(), tracker)
     slots = slot_events(events)
     assert slots["form_outcome"] == "refused" and slots["requested_slot"] is None
@@ -109,11 +121,18 @@ def test_cancel_pending_order_after_confirmation(shop, examples):
     assert slot_events(events) == {"order_number": number}
     ask, _ = run(ActionAskCancelConfirm(), make_tracker(slots=slots | {"order_number": number}))
     assert "Shall I cancel it?" in texts(ask)
-    dispatcher, events = run(ActionCancelOrder(), make_tracker(slots=slots | {"order_number": number, "cancel_confirm": True}))
+    dispatcher, events = run(
+        ActionCancelOrder(),
+        make_tracker(slots=slots | {"order_number": number, "cancel_confirm": True}),
+    )
     assert shop.store.get_order(number)["status"] == "cancelled"
     assert "cancelled" in texts(dispatcher)
     audit = shop.store.audit_log("order", number)
-    assert audit and audit[0]["action"] == "cancel_order" and audit[0]["actor"] == "assistant:shopper-1"
+    assert (
+        audit
+        and audit[0]["action"] == "cancel_order"
+        and audit[0]["actor"] == "assistant:shopper-1"
+    )
     assert slot_events(events)["cancel_confirm"] is None
 
 
@@ -129,7 +148,9 @@ def test_cancel_denied_changes_nothing(shop, examples):
 def test_cancel_form_rejects_another_customers_order(shop, examples):
     slots = verified_slots(shop, examples["pending"]["order_number"])
     other = _other_customers_order(shop, slots["customer_id"])
-    _, events = run(ValidateCancelForm(), form_tracker("cancel_form", {"order_number": other}, slots=slots))
+    _, events = run(
+        ValidateCancelForm(), form_tracker("cancel_form", {"order_number": other}, slots=slots)
+    )
     assert slot_events(events)["order_number"] is None
     submit = make_tracker(slots=slots | {"order_number": other, "cancel_confirm": True})
     before = shop.store.get_order(other)["status"]
@@ -140,30 +161,47 @@ def test_cancel_form_rejects_another_customers_order(shop, examples):
 # --------------------------------------------------------------------------- address
 def test_address_change_refused_after_shipping(shop, examples):
     number = examples["shipped"]["order_number"]
-    _, events = run(ValidateAddressForm(), form_tracker("address_form", {"order_number": number},
-                                                        slots=verified_slots(shop, number)))
+    _, events = run(
+        ValidateAddressForm(),
+        form_tracker("address_form", {"order_number": number}, slots=verified_slots(shop, number)),
+    )
     assert slot_events(events)["form_outcome"] == "refused"
 
 
 def test_address_fields_are_validated(shop, examples):
     number = examples["pending"]["order_number"]
     slots = verified_slots(shop, number) | {"order_number": number}
-    d, events = run(ValidateAddressForm(), form_tracker("address_form", {"ship_postcode": "!!"}, slots=slots))
+    d, events = run(
+        ValidateAddressForm(), form_tracker("address_form", {"ship_postcode": "!!"}, slots=slots)
+    )
     assert slot_events(events)["ship_postcode"] is None and "postcode" in texts(d).lower()
-    d, events = run(ValidateAddressForm(), form_tracker("address_form", {"ship_country": "Atlantis"}, slots=slots))
+    d, events = run(
+        ValidateAddressForm(),
+        form_tracker("address_form", {"ship_country": "Atlantis"}, slots=slots),
+    )
     assert slot_events(events)["ship_country"] is None
-    _, events = run(ValidateAddressForm(), form_tracker("address_form", {"ship_country": "germany"}, slots=slots))
+    _, events = run(
+        ValidateAddressForm(),
+        form_tracker("address_form", {"ship_country": "germany"}, slots=slots),
+    )
     assert slot_events(events)["ship_country"] == "DE"
 
 
 def test_whole_address_in_one_message_then_confirm(shop, examples):
     number = examples["pending"]["order_number"]
     slots = verified_slots(shop, number) | {"order_number": number}
-    tracker = form_tracker("address_form", {"ship_name": "Jane Doe, Hauptstr. 5, Berlin, 10115, Germany"}, slots=slots)
+    tracker = form_tracker(
+        "address_form", {"ship_name": "Jane Doe, Hauptstr. 5, Berlin, 10115, Germany"}, slots=slots
+    )
     _, events = run(ValidateAddressForm(), tracker)
     filled = slot_events(events)
-    assert filled == {"ship_name": "Jane Doe", "ship_street": "Hauptstr. 5", "ship_city": "Berlin",
-                      "ship_postcode": "10115", "ship_country": "DE"}
+    assert filled == {
+        "ship_name": "Jane Doe",
+        "ship_street": "Hauptstr. 5",
+        "ship_city": "Berlin",
+        "ship_postcode": "10115",
+        "ship_country": "DE",
+    }
     slots |= filled
     ask, _ = run(ActionAskAddressConfirm(), make_tracker(slots=slots))
     assert "Jane Doe, Hauptstr. 5, 10115 Berlin, DE" in texts(ask)
@@ -177,9 +215,15 @@ def test_whole_address_in_one_message_then_confirm(shop, examples):
 def test_address_not_confirmed_changes_nothing(shop, examples):
     number = examples["processing"]["order_number"]
     before = shop.store.get_order(number)
-    slots = verified_slots(shop, number) | {"order_number": number, "ship_name": "X Y", "ship_street": "Road 1",
-                                            "ship_city": "Paris", "ship_postcode": "75001", "ship_country": "FR",
-                                            "address_confirm": False}
+    slots = verified_slots(shop, number) | {
+        "order_number": number,
+        "ship_name": "X Y",
+        "ship_street": "Road 1",
+        "ship_city": "Paris",
+        "ship_postcode": "75001",
+        "ship_country": "FR",
+        "address_confirm": False,
+    }
     run(ActionChangeAddress(), make_tracker(slots=slots))
     assert shop.store.get_order(number)["ship_city"] == before["ship_city"]
 

@@ -24,8 +24,12 @@ from tests.actions.conftest import (
 def test_return_refused_before_delivery_and_after_the_window(shop, examples):
     for scenario in ("shipped", "delivered_old", "cancelled"):
         number = examples[scenario]["order_number"]
-        d, events = run(ValidateReturnForm(), form_tracker("return_form", {"order_number": number},
-                                                           slots=verified_slots(shop, number)))
+        d, events = run(
+            ValidateReturnForm(),
+            form_tracker(
+                "return_form", {"order_number": number}, slots=verified_slots(shop, number)
+            ),
+        )
         assert slot_events(events)["form_outcome"] == "refused", scenario
         assert "can't start a return" in texts(d)
 
@@ -33,16 +37,23 @@ def test_return_refused_before_delivery_and_after_the_window(shop, examples):
 def test_full_return_flow_creates_the_rma(shop, examples):
     number = examples["delivered_recent"]["order_number"]
     slots = verified_slots(shop, number)
-    _, events = run(ValidateReturnForm(), form_tracker("return_form", {"order_number": number}, slots=slots))
+    _, events = run(
+        ValidateReturnForm(), form_tracker("return_form", {"order_number": number}, slots=slots)
+    )
     assert slot_events(events) == {"order_number": number}
     slots["order_number"] = number
     ask, _ = run(ActionAskReturnItems(), make_tracker(slots=slots))
     assert "1." in texts(ask)
-    _, events = run(ValidateReturnForm(), form_tracker("return_form", {"return_items": "1"}, slots=slots))
+    _, events = run(
+        ValidateReturnForm(), form_tracker("return_form", {"return_items": "1"}, slots=slots)
+    )
     chosen = slot_events(events)["return_items"]
     assert chosen
     slots["return_items"] = chosen
-    _, events = run(ValidateReturnForm(), form_tracker("return_form", {"return_reason": "It doesn't fit"}, slots=slots))
+    _, events = run(
+        ValidateReturnForm(),
+        form_tracker("return_form", {"return_reason": "It doesn't fit"}, slots=slots),
+    )
     slots["return_reason"] = slot_events(events)["return_reason"]
     confirm, _ = run(ActionAskReturnConfirm(), make_tracker(slots=slots))
     assert "Shall I register the return?" in texts(confirm)
@@ -59,8 +70,12 @@ def test_return_not_confirmed_creates_nothing(shop, examples):
     number = examples["delivered_recent"]["order_number"]
     order = shop.store.get_order(number)
     eligible = _eligible(shop, number)
-    slots = verified_slots(shop, number) | {"order_number": number, "return_items": str(eligible[0]["order_item_id"]),
-                                            "return_reason": "too big", "return_confirm": False}
+    slots = verified_slots(shop, number) | {
+        "order_number": number,
+        "return_items": str(eligible[0]["order_item_id"]),
+        "return_reason": "too big",
+        "return_confirm": False,
+    }
     before = len(shop.store.returns_for_order(order["id"]))
     run(ActionCreateReturn(), make_tracker(slots=slots))
     assert len(shop.store.returns_for_order(order["id"])) == before
@@ -75,21 +90,32 @@ def _eligible(shop, number):
 
 
 def test_item_choice_parsing(shop, examples):
-    eligible = [{"order_item_id": 10, "title": "Rain Jacket"}, {"order_item_id": 11, "title": "Wool Socks"}]
+    eligible = [
+        {"order_item_id": 10, "title": "Rain Jacket"},
+        {"order_item_id": 11, "title": "Wool Socks"},
+    ]
     assert parse_item_choice("all of them", eligible) == [10, 11]
     assert parse_item_choice("2", eligible) == [11]
     assert parse_item_choice("the socks", eligible) == [11]
     assert parse_item_choice("7", eligible) == []
-    d, events = run(ValidateReturnForm(), form_tracker("return_form", {"return_items": "banana"},
-                                                       slots=verified_slots(shop, examples["delivered_recent"]["order_number"])
-                                                       | {"order_number": examples["delivered_recent"]["order_number"]}))
+    d, events = run(
+        ValidateReturnForm(),
+        form_tracker(
+            "return_form",
+            {"return_items": "banana"},
+            slots=verified_slots(shop, examples["delivered_recent"]["order_number"])
+            | {"order_number": examples["delivered_recent"]["order_number"]},
+        ),
+    )
     assert slot_events(events)["return_items"] is None
 
 
 def test_refund_status_of_existing_returns(shop, examples):
     number = examples["partially_returned"]["order_number"]
     slots = verified_slots(shop, number)
-    dispatcher, _ = run(ActionRefundStatus(), make_tracker("where is my refund", "refund_status", slots=slots))
+    dispatcher, _ = run(
+        ActionRefundStatus(), make_tracker("where is my refund", "refund_status", slots=slots)
+    )
     order = shop.store.get_order(number)
     rma = shop.store.returns_for_order(order["id"])[0]["rma_id"]
     assert rma in texts(dispatcher)
@@ -97,7 +123,12 @@ def test_refund_status_of_existing_returns(shop, examples):
 
 def test_refund_status_never_shows_other_customers_returns(shop, examples):
     slots = verified_slots(shop, examples["pending"]["order_number"])
-    other = shop.store.query("SELECT r.rma_id FROM returns r JOIN orders o ON o.id = r.order_id "
-                             "WHERE o.customer_id != ? LIMIT 1", [int(slots["customer_id"])])[0]["rma_id"]
-    dispatcher, _ = run(ActionRefundStatus(), make_tracker(f"status of {other}", "refund_status", slots=slots))
+    other = shop.store.query(
+        "SELECT r.rma_id FROM returns r JOIN orders o ON o.id = r.order_id "
+        "WHERE o.customer_id != ? LIMIT 1",
+        [int(slots["customer_id"])],
+    )[0]["rma_id"]
+    dispatcher, _ = run(
+        ActionRefundStatus(), make_tracker(f"status of {other}", "refund_status", slots=slots)
+    )
     assert other not in texts(dispatcher)

@@ -47,7 +47,9 @@ def shop_settings(data_dir: Path, **overrides: Any) -> Any:
     return Settings(**values)
 
 
-def build_shop(data_dir: str | Path, index: bool = True, today: date | None = None) -> dict[str, Any]:
+def build_shop(
+    data_dir: str | Path, index: bool = True, today: date | None = None
+) -> dict[str, Any]:
     """Build the demo shop into ``data_dir`` (must not hold a shop yet).
 
     Args:
@@ -71,7 +73,9 @@ def build_shop(data_dir: str | Path, index: bool = True, today: date | None = No
             from knowledge.search import SearchIndexes
 
             # No FAQ calibration here: it runs hundreds of queries; settings.faq_min_score is used.
-            SearchIndexes(settings, store, embedder=shared_embedder()).rebuild(progress=False, calibrate=False)
+            SearchIndexes(settings, store, embedder=shared_embedder()).rebuild(
+                progress=False, calibrate=False
+            )
     finally:
         store.close()
     (data_dir / "demo.json").write_text(json.dumps(stats, indent=1, default=str))
@@ -91,8 +95,13 @@ def cached_shop(cache_root: str | Path | None = None, today: date | None = None)
     root = Path(cache_root) if cache_root else REPO / "test-artifacts" / "shop-cache"
     day = (today or date.today()).isoformat()
     digest = hashlib.sha256(json.dumps(SIZES, sort_keys=True).encode())
-    for rel in ("knowledge/demo.py", "knowledge/schema.py", "knowledge/search/indexes.py",
-                "knowledge/search/text.py", "knowledge/data/faq.yml"):
+    for rel in (
+        "knowledge/demo.py",
+        "knowledge/schema.py",
+        "knowledge/search/indexes.py",
+        "knowledge/search/text.py",
+        "knowledge/data/faq.yml",
+    ):
         path = REPO / rel
         digest.update(path.read_bytes() if path.exists() else b"")
     target = root / f"{day}-{digest.hexdigest()[:12]}"
