@@ -107,7 +107,8 @@ class CircuitBreaker:
                 if self.opened_at is None or was_trial:
                     logger.warning(
                         "generator circuit open after %d failures; templates for %.0f s",
-                        self.failures, self.cooldown_s,
+                        self.failures,
+                        self.cooldown_s,
                     )
                 self.opened_at = self.clock()
 
@@ -130,7 +131,9 @@ class GeneratorClient:
         base_url: str | None = None,
         timeout_s: float | None = None,
     ) -> None:
-        self.base_url = (base_url or getattr(settings, "generator_url", "http://127.0.0.1:8008")).rstrip("/")
+        self.base_url = (
+            base_url or getattr(settings, "generator_url", "http://127.0.0.1:8008")
+        ).rstrip("/")
         self.timeout_s = float(
             timeout_s if timeout_s is not None else getattr(settings, "generator_timeout_s", 0.8)
         )
@@ -140,8 +143,11 @@ class GeneratorClient:
     # ------------------------------------------------------------------ helpers
 
     def _fallback(self, task: str, facts: Any, reason: str) -> Reply:
-        return Reply(text=template_reply(task, facts if isinstance(facts, Mapping) else {}),
-                     source="template", guard={"ok": False, "reason": reason})
+        return Reply(
+            text=template_reply(task, facts if isinstance(facts, Mapping) else {}),
+            source="template",
+            guard={"ok": False, "reason": reason},
+        )
 
     def _payload(self, task: str, facts: Mapping[str, Any]) -> bytes:
         return json.dumps({"task": task, "facts": dict(facts)}, default=str).encode("utf-8")
@@ -157,7 +163,11 @@ class GeneratorClient:
         except (UnicodeDecodeError, ValueError):
             return self._fallback(task, facts, "bad response")
         if status >= 400:
-            logger.warning("generator refused %s: %s", task, data.get("error") if isinstance(data, dict) else data)
+            logger.warning(
+                "generator refused %s: %s",
+                task,
+                data.get("error") if isinstance(data, dict) else data,
+            )
             return self._fallback(task, facts, f"service status {status}")
         if not isinstance(data, dict) or not isinstance(data.get("text"), str) or not data["text"]:
             return self._fallback(task, facts, "bad response")
@@ -172,8 +182,10 @@ class GeneratorClient:
             if not self.breaker.allow():
                 return self._fallback(task, facts, "circuit open")
             request = urllib.request.Request(
-                f"{self.base_url}/generate", data=self._payload(task, facts),
-                headers={"Content-Type": "application/json"}, method="POST",
+                f"{self.base_url}/generate",
+                data=self._payload(task, facts),
+                headers={"Content-Type": "application/json"},
+                method="POST",
             )
             try:
                 with urllib.request.urlopen(request, timeout=self.timeout_s) as resp:
@@ -193,8 +205,6 @@ class GeneratorClient:
     async def aphrase(self, task: str, facts: Mapping[str, Any]) -> Reply:
         """Phrase a reply without blocking the event loop. Never raises."""
         try:
-            import asyncio
-
             import aiohttp
 
             if not self.breaker.allow():
@@ -203,12 +213,14 @@ class GeneratorClient:
             try:
                 session = await self._get_session()
                 async with session.post(
-                    f"{self.base_url}/generate", data=self._payload(task, facts),
-                    headers={"Content-Type": "application/json"}, timeout=timeout,
+                    f"{self.base_url}/generate",
+                    data=self._payload(task, facts),
+                    headers={"Content-Type": "application/json"},
+                    timeout=timeout,
                 ) as resp:
                     body = await resp.read()
                     return self._reply_from(task, facts, resp.status, body)
-            except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+            except (TimeoutError, aiohttp.ClientError, OSError) as exc:
                 self.breaker.failure()
                 logger.info("generator unavailable (%s): template for %s", type(exc).__name__, task)
                 return self._fallback(task, facts, f"unavailable: {type(exc).__name__}")

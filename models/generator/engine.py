@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-
+import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,10 +70,16 @@ class GeneratorEngine:
         tokenizer: Its tokenizer (with the placeholder tokens).
         guard: The fact guard.
         device: ``cpu`` or ``cuda``.
-        num_candidates: Sampled candidates per request; the first that passes is served.
+        num_candidates: Candidates per request; the first that passes the guard is served.
         max_new_tokens: Longest candidate.
-        temperature / top_p: Sampling settings (variety of wording).
+        temperature / top_p: Sampling settings (models trained without styles).
         backend: ``torch`` or ``ct2`` (CTranslate2 translator in ``ct2_translator``).
+        num_styles: Wording styles the model was trained with (0: none, then candidates
+            are sampled). With styles, each candidate is a greedy decode of the input
+            with a different random style, so wording varies and decoding stays cheap.
+        correction_tasks: Tasks with staff-approved corrections; their reserved style is
+            tried first.
+        seed: Seed of the style choice (``None``: a different choice every run).
     """
 
     def __init__(
@@ -88,7 +94,13 @@ class GeneratorEngine:
         top_p: float = 0.95,
         backend: str = "torch",
         ct2_translator: Any = None,
+        num_styles: int = 0,
+        correction_tasks: Sequence[str] = (),
+        seed: int | None = None,
     ) -> None:
+        self.num_styles = num_styles
+        self.correction_tasks = set(correction_tasks)
+        self._rng = random.Random(seed)
         self.model = model
         self.tokenizer = tokenizer
         self.guard = guard or FactGuard()
@@ -124,6 +136,9 @@ class GeneratorEngine:
         if vocab_path.exists():
             vocab = json.loads(vocab_path.read_text(encoding="utf-8"))
         guard = FactGuard(known_products=vocab.get("products", []), known_words=vocab.get("words"))
+        train_config: dict[str, Any] = {}
+        if (model_dir / "training_config.json").exists():
+            train_config = json.loads((model_dir / "training_config.json").read_text())
         translator = None
         model = None
         if backend == "ct2":
@@ -134,7 +149,9 @@ class GeneratorEngine:
                 convert_to_ct2(model_dir, ct2_path)
             compute = "int8" if device == "cpu" else "bfloat16"
             translator = ctranslate2.Translator(
-                str(ct2_path), device=device, compute_type=compute,
+                str(ct2_path),
+                device=device,
+                compute_type=compute,
                 intra_threads=threads or 0,
             )
         else:
@@ -145,8 +162,17 @@ class GeneratorEngine:
             model.to(device)
             model.eval()
         logger.info("generator loaded from %s on %s (backend %s)", model_dir, device, backend)
-        return cls(model, tokenizer, guard, device=device, num_candidates=num_candidates,
-                   backend=backend, ct2_translator=translator)
+        return cls(
+            model,
+            tokenizer,
+            guard,
+            device=device,
+            num_candidates=num_candidates,
+            backend=backend,
+            ct2_translator=translator,
+            num_styles=int(train_config.get("num_styles", 0)),
+            correction_tasks=train_config.get("correction_tasks", []),
+        )
 
     # ------------------------------------------------------------------ raw generation
 
@@ -171,21 +197,33 @@ class GeneratorEngine:
         enc = {k: v.to(self.device) for k, v in enc.items() if k in ("input_ids", "attention_mask")}
         kwargs: dict[str, Any] = {"max_new_tokens": self.max_new_tokens}
         if sample:
-            kwargs.update(do_sample=True, temperature=self.temperature, top_p=self.top_p,
-                          num_return_sequences=n)
+            kwargs.update(
+                do_sample=True,
+                temperature=self.temperature,
+                top_p=self.top_p,
+                num_return_sequences=n,
+            )
         else:
             kwargs.update(do_sample=False, num_beams=1)
         with torch.inference_mode():
             out = self.model.generate(**enc, **kwargs)
-        texts = [clean_decoded(t) for t in self.tokenizer.batch_decode(out, skip_special_tokens=True)]
-        return [texts[i * n:(i + 1) * n] for i in range(len(sources))]
+        texts = [
+            clean_decoded(t) for t in self.tokenizer.batch_decode(out, skip_special_tokens=True)
+        ]
+        return [texts[i * n : (i + 1) * n] for i in range(len(sources))]
 
     def _ct2_candidates(self, sources: Sequence[str], n: int, sample: bool) -> list[list[str]]:
-        tokens = [self.tokenizer.convert_ids_to_tokens(self.tokenizer(s).input_ids) for s in sources]
+        tokens = [
+            self.tokenizer.convert_ids_to_tokens(self.tokenizer(s).input_ids) for s in sources
+        ]
         kwargs: dict[str, Any] = {"max_decoding_length": self.max_new_tokens, "beam_size": 1}
         if sample:
-            kwargs.update(sampling_topk=0, sampling_topp=self.top_p,
-                          sampling_temperature=self.temperature, num_hypotheses=n)
+            kwargs.update(
+                sampling_topk=0,
+                sampling_topp=self.top_p,
+                sampling_temperature=self.temperature,
+                num_hypotheses=n,
+            )
         # CTranslate2 returns one hypothesis per call with sampling; repeat the batch.
         batch = [t for t in tokens for _ in range(n)] if sample else tokens
         if sample:
@@ -196,7 +234,7 @@ class GeneratorEngine:
             ids = self.tokenizer.convert_tokens_to_ids(r.hypotheses[0])
             texts.append(clean_decoded(self.tokenizer.decode(ids, skip_special_tokens=True)))
         per = n if sample else 1
-        return [texts[i * per:(i + 1) * per] for i in range(len(sources))]
+        return [texts[i * per : (i + 1) * per] for i in range(len(sources))]
 
     # ------------------------------------------------------------------ guarded replies
 
@@ -216,24 +254,56 @@ class GeneratorEngine:
         return Generated(
             text=template_reply(task.name, facts),
             source="template",
-            guard={"ok": False, "reason": rejections[-1] if rejections else "no candidates",
-                   "candidates": len(candidates), "rejections": rejections},
+            guard={
+                "ok": False,
+                "reason": rejections[-1] if rejections else "no candidates",
+                "candidates": len(candidates),
+                "rejections": rejections,
+            },
         )
+
+    def candidate_sources(self, task: Task, facts: dict[str, Any], n: int | None = None) -> list[str]:
+        """Model inputs of one request's candidates (one per style; one without styles)."""
+        if not self.num_styles:
+            return [linearize(task, facts)]
+        n = min(n or self.num_candidates, self.num_styles)
+        styles = self._rng.sample(range(self.num_styles), n)
+        if task.name in self.correction_tasks:
+            styles = [self.num_styles] + styles[: n - 1]
+        return [linearize(task, facts, style=s) for s in styles]
+
+    def candidates(
+        self, items: Sequence[tuple[Task, dict[str, Any]]], n: int | None = None
+    ) -> list[list[str]]:
+        """Delexicalised candidates for each request, in the order they are to be tried."""
+        if not self.num_styles:
+            return self.raw_candidates([linearize(t, f) for t, f in items], n=n, sample=True)
+        per_item = [self.candidate_sources(t, f, n) for t, f in items]
+        flat = [s for sources in per_item for s in sources]
+        decoded = self.raw_candidates(flat, sample=False)
+        out, i = [], 0
+        for sources in per_item:
+            out.append([d[0] for d in decoded[i : i + len(sources)]])
+            i += len(sources)
+        return out
 
     def generate(self, items: Sequence[tuple[Task, dict[str, Any]]]) -> list[Generated]:
         """Guarded replies for a batch of ``(task, facts)`` (facts already validated)."""
         if not items:
             return []
-        sources = [linearize(task, facts) for task, facts in items]
         try:
-            candidates = self.raw_candidates(sources)
+            candidates = self.candidates(items)
         except Exception:  # noqa: BLE001 - a model failure degrades to templates
             logger.exception("generation failed; serving templates for %d requests", len(items))
             candidates = [[] for _ in items]
-        return [self.choose(task, facts, c) for (task, facts), c in zip(items, candidates, strict=True)]
+        return [
+            self.choose(task, facts, c) for (task, facts), c in zip(items, candidates, strict=True)
+        ]
 
 
-def convert_to_ct2(model_dir: str | Path, output_dir: str | Path, quantization: str | None = None) -> Path:
+def convert_to_ct2(
+    model_dir: str | Path, output_dir: str | Path, quantization: str | None = None
+) -> Path:
     """Convert a trained T5 folder to the CTranslate2 format (needs ``ctranslate2``)."""
     from ctranslate2.converters import TransformersConverter
 
@@ -242,5 +312,3 @@ def convert_to_ct2(model_dir: str | Path, output_dir: str | Path, quantization: 
     converter.convert(str(output_dir), quantization=quantization, force=True)
     logger.info("CTranslate2 model written to %s", output_dir)
     return output_dir
-
-

@@ -14,6 +14,7 @@ A rejection is logged with its reason.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from collections import Counter
@@ -84,7 +85,9 @@ NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)*")
 DATE_RES = (
     re.compile(r"\b\d{4}-\d{1,2}-\d{1,2}\b"),
     re.compile(r"\b\d{1,4}[/.]\d{1,2}[/.]\d{1,4}\b"),
-    re.compile(rf"\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:{MONTHS})\b\.?(?:,?\s+\d{{4}})?", re.I),
+    re.compile(
+        rf"\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:{MONTHS})\b\.?(?:,?\s+\d{{4}})?", re.I
+    ),
     re.compile(rf"\b(?:{MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?", re.I),
 )
 CODE_RE = re.compile(r"\b(?=[A-Za-z0-9-]*\d)(?=[A-Za-z0-9-]*[A-Za-z])[A-Za-z0-9][A-Za-z0-9-]{3,}\b")
@@ -149,7 +152,8 @@ class FactGuard:
         )
         self.known_carriers = sorted({c.strip().lower() for c in known_carriers if c.strip()})
         self._carrier_res = [
-            (c, re.compile(rf"(?<![a-z0-9]){re.escape(c)}(?![a-z0-9])")) for c in self.known_carriers
+            (c, re.compile(rf"(?<![a-z0-9]){re.escape(c)}(?![a-z0-9])"))
+            for c in self.known_carriers
         ]
 
     # ------------------------------------------------------------------ delexicalised
@@ -193,10 +197,8 @@ class FactGuard:
                 continue
             raw = facts[name]
             values.append(" ".join(map(str, raw)) if isinstance(raw, list | tuple) else str(raw))
-            try:
+            with contextlib.suppress(Exception):  # odd values are simply not rendered
                 values.append(render_value(name, facts))
-            except Exception:  # noqa: BLE001 - odd values are simply not rendered
-                pass
         allowed = "\n".join(values)
         allowed_lower = allowed.lower()
 

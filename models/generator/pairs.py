@@ -14,6 +14,7 @@ and kept only when they then pass the guard.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import random
@@ -134,47 +135,87 @@ class SyntheticFacts:
             if status in ("delivered", "returned"):
                 f["delivered_on"] = self._date()
         elif task_name == "cancel_done":
-            f = {"order_number": self._order_number(), "refund_amount": self._money(), "currency": cur}
+            f = {
+                "order_number": self._order_number(),
+                "refund_amount": self._money(),
+                "currency": cur,
+            }
         elif task_name == "cancel_refused":
-            f = {"order_number": self._order_number(),
-                 "status": r.choice(("shipped", "delivered", "cancelled", "returned"))}
+            f = {
+                "order_number": self._order_number(),
+                "status": r.choice(("shipped", "delivered", "cancelled", "returned")),
+            }
         elif task_name == "address_changed":
-            f = {"order_number": self._order_number(),
-                 "address": f"{r.choice(FIRST_NAMES)} Meyer, {r.randrange(1, 200)} High Street, "
-                            f"{r.randrange(10000, 99999)} Springfield, DE"}
+            f = {
+                "order_number": self._order_number(),
+                "address": f"{r.choice(FIRST_NAMES)} Meyer, {r.randrange(1, 200)} High Street, "
+                f"{r.randrange(10000, 99999)} Springfield, DE",
+            }
         elif task_name == "return_created":
-            f = {"rma_id": f"RMA-{r.randrange(100000, 999999)}", "order_number": self._order_number(),
-                 "refund_amount": self._money(), "currency": cur,
-                 "products": r.sample(self.products, r.randint(1, 3)), "return_by": self._date()}
+            f = {
+                "rma_id": f"RMA-{r.randrange(100000, 999999)}",
+                "order_number": self._order_number(),
+                "refund_amount": self._money(),
+                "currency": cur,
+                "products": r.sample(self.products, r.randint(1, 3)),
+                "return_by": self._date(),
+            }
         elif task_name == "refund_status":
-            f = {"rma_id": f"RMA-{r.randrange(100000, 999999)}",
-                 "refund_status": r.choice(REFUND_STATUSES), "order_number": self._order_number(),
-                 "refund_amount": self._money(), "currency": cur}
+            f = {
+                "rma_id": f"RMA-{r.randrange(100000, 999999)}",
+                "refund_status": r.choice(REFUND_STATUSES),
+                "order_number": self._order_number(),
+                "refund_amount": self._money(),
+                "currency": cur,
+            }
             if f["refund_status"] == "refunded":
                 f["refunded_on"] = self._date()
         elif task_name == "invoice_summary":
             sub = self._money()
             ship = r.choice((0.0, 4.95, 9.9))
             tax = round(sub * 0.19, 2)
-            f = {"order_number": self._order_number(), "total": round(sub + ship, 2),
-                 "placed_on": self._date(), "products": r.sample(self.products, r.randint(1, 3)),
-                 "subtotal": sub, "shipping_cost": ship, "tax": tax, "currency": cur}
+            f = {
+                "order_number": self._order_number(),
+                "total": round(sub + ship, 2),
+                "placed_on": self._date(),
+                "products": r.sample(self.products, r.randint(1, 3)),
+                "subtotal": sub,
+                "shipping_cost": ship,
+                "tax": tax,
+                "currency": cur,
+            }
         elif task_name == "faq_answer":
             topic = r.choice(TOPICS)
-            f = {"topic": topic,
-                 "answer": f"Our {topic} policy: you can contact us within {r.randrange(7, 60)} days "
-                           "and we will sort it out."}
+            f = {
+                "topic": topic,
+                "answer": f"Our {topic} policy: you can contact us within {r.randrange(7, 60)} days "
+                "and we will sort it out.",
+            }
         elif task_name == "product_search_intro":
-            f = {"query": r.choice(("running shoes", "coffee mug", "rain jacket", "gifts under 50")),
-                 "count": r.choice((0, 1, 2, 3, 5, 8, 10, 24))}
+            f = {
+                "query": r.choice(("running shoes", "coffee mug", "rain jacket", "gifts under 50")),
+                "count": r.choice((0, 1, 2, 3, 5, 8, 10, 24)),
+            }
         elif task_name == "recommendation":
             a, b = r.sample(self.products, 2)
             f = {"product": a, "bought": b, "price": self._money(), "currency": cur}
         elif task_name == "product_answer":
-            attr, value = r.choice((("colour", "navy blue"), ("material", "organic cotton"),
-                                    ("size", "large"), ("weight", "1.2 kg"), ("capacity", "750 ml")))
-            f = {"product": r.choice(self.products), "attribute": attr, "value": value,
-                 "price": self._money(), "currency": cur}
+            attr, value = r.choice(
+                (
+                    ("colour", "navy blue"),
+                    ("material", "organic cotton"),
+                    ("size", "large"),
+                    ("weight", "1.2 kg"),
+                    ("capacity", "750 ml"),
+                )
+            )
+            f = {
+                "product": r.choice(self.products),
+                "attribute": attr,
+                "value": value,
+                "price": self._money(),
+                "currency": cur,
+            }
         elif task_name == "handoff":
             f = {"name": r.choice(FIRST_NAMES), "topic": r.choice(TOPICS)}
         elif task_name == "dont_know":
@@ -196,14 +237,23 @@ def _refund_status(value: str | None) -> str:
     value = (value or "pending").lower()
     if value in REFUND_STATUSES:
         return value
-    return {"paid": "refunded", "completed": "refunded", "done": "refunded",
-            "denied": "rejected", "declined": "rejected", "processing": "approved"}.get(value, "pending")
+    return {
+        "paid": "refunded",
+        "completed": "refunded",
+        "done": "refunded",
+        "denied": "rejected",
+        "declined": "rejected",
+        "processing": "approved",
+    }.get(value, "pending")
 
 
 def _address(order: dict[str, Any]) -> str | None:
-    parts = [order.get("ship_name"), order.get("ship_street"),
-             " ".join(p for p in (order.get("ship_postcode"), order.get("ship_city")) if p),
-             order.get("ship_country")]
+    parts = [
+        order.get("ship_name"),
+        order.get("ship_street"),
+        " ".join(p for p in (order.get("ship_postcode"), order.get("ship_city")) if p),
+        order.get("ship_country"),
+    ]
     parts = [str(p).strip() for p in parts if p and str(p).strip()]
     return ", ".join(parts) if len(parts) >= 2 else None
 
@@ -253,19 +303,44 @@ def facts_from_store(db_path: str | Path, seed: int = 0) -> list[tuple[str, str,
             f["delivered_on"] = o["delivered_at"]
         out.append((group, "order_status", f))
         if o["status"] in ("pending", "processing"):
-            out.append((group, "cancel_done", {"order_number": o["order_number"],
-                                               "refund_amount": o["total"], "currency": cur}))
+            out.append(
+                (
+                    group,
+                    "cancel_done",
+                    {
+                        "order_number": o["order_number"],
+                        "refund_amount": o["total"],
+                        "currency": cur,
+                    },
+                )
+            )
             address = _address(o)
             if address:
-                out.append((group, "address_changed", {"order_number": o["order_number"],
-                                                       "address": address}))
+                out.append(
+                    (
+                        group,
+                        "address_changed",
+                        {"order_number": o["order_number"], "address": address},
+                    )
+                )
         else:
-            out.append((group, "cancel_refused", {"order_number": o["order_number"],
-                                                  "status": o["status"]}))
+            out.append(
+                (
+                    group,
+                    "cancel_refused",
+                    {"order_number": o["order_number"], "status": o["status"]},
+                )
+            )
         titles = titles_by_order.get(o["id"], [])
-        f = {"order_number": o["order_number"], "total": o["total"], "placed_on": o["placed_at"],
-             "subtotal": o["subtotal"], "shipping_cost": o["shipping_cost"], "tax": o["tax"],
-             "currency": cur}
+        f = {
+            "order_number": o["order_number"],
+            "total": o["total"],
+            "placed_on": o["placed_at"],
+            "subtotal": o["subtotal"],
+            "shipping_cost": o["shipping_cost"],
+            "tax": o["tax"],
+            "currency": cur,
+        }
         if titles:
             f["products"] = titles[:4]
         out.append((group, "invoice_summary", f))
@@ -276,20 +351,27 @@ def facts_from_store(db_path: str | Path, seed: int = 0) -> list[tuple[str, str,
             ritems = json.loads(r["items"]) if isinstance(r["items"], str) else r["items"]
         except ValueError:
             ritems = []
-        f = {"rma_id": r["rma_id"], "order_number": r["order_number"],
-             "refund_amount": r["refund_amount"], "currency": cur}
+        f = {
+            "rma_id": r["rma_id"],
+            "order_number": r["order_number"],
+            "refund_amount": r["refund_amount"],
+            "currency": cur,
+        }
         titles = [i.get("title") for i in ritems or [] if isinstance(i, dict) and i.get("title")]
         if titles:
             f["products"] = titles[:4]
         created = str(r.get("created_at") or "")[:10]
-        try:
+        with contextlib.suppress(ValueError):
             f["return_by"] = (date.fromisoformat(created) + timedelta(days=14)).isoformat()
-        except ValueError:
-            pass
         out.append((group, "return_created", f))
         status = _refund_status(r.get("refund_status"))
-        f = {"rma_id": r["rma_id"], "refund_status": status, "order_number": r["order_number"],
-             "refund_amount": r["refund_amount"], "currency": cur}
+        f = {
+            "rma_id": r["rma_id"],
+            "refund_status": status,
+            "order_number": r["order_number"],
+            "refund_amount": r["refund_amount"],
+            "currency": cur,
+        }
         if status == "refunded" and r.get("updated_at"):
             f["refunded_on"] = r["updated_at"]
         out.append((group, "refund_status", f))
@@ -303,19 +385,44 @@ def facts_from_store(db_path: str | Path, seed: int = 0) -> list[tuple[str, str,
         cur = p.get("currency") or "EUR"
         other = products[rng.randrange(len(products))]
         if other["id"] != p["id"]:
-            out.append((group, "recommendation", {"product": p["title"], "bought": other["title"],
-                                                  "price": p["price"], "currency": cur}))
+            out.append(
+                (
+                    group,
+                    "recommendation",
+                    {
+                        "product": p["title"],
+                        "bought": other["title"],
+                        "price": p["price"],
+                        "currency": cur,
+                    },
+                )
+            )
         attrs = p.get("attributes") or {}
         if isinstance(attrs, dict):
             for key, value in list(attrs.items())[:2]:
                 if isinstance(value, str | int | float) and not isinstance(value, bool):
-                    out.append((group, "product_answer", {
-                        "product": p["title"], "attribute": str(key).replace("_", " "),
-                        "value": str(value), "price": p["price"], "currency": cur}))
+                    out.append(
+                        (
+                            group,
+                            "product_answer",
+                            {
+                                "product": p["title"],
+                                "attribute": str(key).replace("_", " "),
+                                "value": str(value),
+                                "price": p["price"],
+                                "currency": cur,
+                            },
+                        )
+                    )
         query = rng.choice([p.get("category"), p.get("brand"), p["title"].split()[-1].lower()])
         if query:
-            out.append((group, "product_search_intro",
-                        {"query": str(query), "count": rng.choice((0, 1, 2, 3, 4, 6, 10, 12, 25))}))
+            out.append(
+                (
+                    group,
+                    "product_search_intro",
+                    {"query": str(query), "count": rng.choice((0, 1, 2, 3, 4, 6, 10, 12, 25))},
+                )
+            )
     for c in customers:
         name = str(c.get("name") or "").split(" ")[0]
         group = f"customer:{c['id']}"
@@ -396,7 +503,10 @@ def load_fact_sets(
                     mine = [fs for fs in train if fs[0] == name]
                     rng.shuffle(mine)
                     mine = mine[:per_task_cap]
-                    mine += [(name, sampler.sample(name)) for _ in range(max(0, per_task_min - len(mine)))]
+                    mine += [
+                        (name, sampler.sample(name))
+                        for _ in range(max(0, per_task_min - len(mine)))
+                    ]
                     balanced += mine
                 return balanced, test, "store"
     logger.info("no shop database at %s: using synthetic fact sets", db_path)
@@ -408,18 +518,33 @@ def load_fact_sets(
 # --------------------------------------------------------------------------- pairs
 
 
-def make_pairs(fact_sets: Iterable[FactSet], per_set: int = 1, seed: int = 0) -> list[Pair]:
-    """Linearised inputs with ``per_set`` drawn targets each."""
+def make_pairs(
+    fact_sets: Iterable[FactSet], per_set: int = 1, seed: int = 0, styles: bool = True
+) -> list[Pair]:
+    """Linearised inputs with ``per_set`` drawn targets each.
+
+    Args:
+        fact_sets: ``(task, facts)`` pairs.
+        per_set: Targets drawn per fact set.
+        seed: Random seed.
+        styles: Draw a random style per target and put it in the input (see
+            :data:`patterns.NUM_STYLES`); otherwise targets are drawn freely.
+    """
     rng = random.Random(seed)
     pairs = []
     for task_name, facts in fact_sets:
         task = get_task(task_name)
-        source = linearize(task, facts)
         present_names = set(task.placeholders(facts))
         controls = task.control_values(facts)
         for _ in range(per_set):
-            pairs.append(Pair(task_name, facts, source,
-                              patterns.target(task, present_names, controls, rng)))
+            if styles:
+                style = rng.randrange(patterns.NUM_STYLES)
+                source = linearize(task, facts, style=style)
+                chooser: Any = patterns.StyleChooser(style)
+            else:
+                source, chooser = linearize(task, facts), rng
+            target = patterns.target(task, present_names, controls, chooser)
+            pairs.append(Pair(task_name, facts, source, target))
     return pairs
 
 
@@ -467,7 +592,8 @@ def load_corrections(path: str | Path, guard: FactGuard | None = None) -> list[P
         if not result.ok:
             logger.warning("corrections line %d skipped: %s", lineno, result.reason)
             continue
-        pairs.append(Pair(task.name, facts, linearize(task, facts), delex))
+        # Corrections get the reserved style, so they never fight a pattern's style.
+        pairs.append(Pair(task.name, facts, linearize(task, facts, style=patterns.NUM_STYLES), delex))
     logger.info("%d staff-approved corrections read from %s", len(pairs), path)
     return pairs
 

@@ -15,6 +15,7 @@ Needs only torch, transformers and aiohttp (runs as is on a Python 3.12 GPU imag
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import threading
@@ -74,7 +75,9 @@ class Histogram:
                 self.counts[i] += 1
 
     def render(self, name: str) -> list[str]:
-        lines = [f'{name}_bucket{{le="{b}"}} {c}' for b, c in zip(self.buckets, self.counts, strict=True)]
+        lines = [
+            f'{name}_bucket{{le="{b}"}} {c}' for b, c in zip(self.buckets, self.counts, strict=True)
+        ]
         lines.append(f'{name}_bucket{{le="+Inf"}} {self.count}')
         lines.append(f"{name}_sum {self.sum:.6f}")
         lines.append(f"{name}_count {self.count}")
@@ -116,29 +119,53 @@ class Metrics:
     def render(self) -> str:
         p = "shopbot_generator"
         with self.lock:
-            out = [f"# HELP {p}_requests_total Replies served, by task and source.",
-                   f"# TYPE {p}_requests_total counter"]
-            out += [f'{p}_requests_total{{task="{t}",source="{s}"}} {n}'
-                    for (t, s), n in sorted(self.requests.items())]
-            out += [f"# HELP {p}_errors_total Requests answered with an error status.",
-                    f"# TYPE {p}_errors_total counter"]
+            out = [
+                f"# HELP {p}_requests_total Replies served, by task and source.",
+                f"# TYPE {p}_requests_total counter",
+            ]
+            out += [
+                f'{p}_requests_total{{task="{t}",source="{s}"}} {n}'
+                for (t, s), n in sorted(self.requests.items())
+            ]
+            out += [
+                f"# HELP {p}_errors_total Requests answered with an error status.",
+                f"# TYPE {p}_errors_total counter",
+            ]
             out += [f'{p}_errors_total{{status="{s}"}} {n}' for s, n in sorted(self.errors.items())]
-            out += [f"# HELP {p}_guard_rejections_total Model candidates rejected by the fact guard.",
-                    f"# TYPE {p}_guard_rejections_total counter"]
-            out += [f'{p}_guard_rejections_total{{task="{t}"}} {n}'
-                    for t, n in sorted(self.rejections.items())]
-            out += [f"# HELP {p}_fallbacks_total Replies served from the template.",
-                    f"# TYPE {p}_fallbacks_total counter"]
-            out += [f'{p}_fallbacks_total{{task="{t}"}} {n}' for t, n in sorted(self.fallbacks.items())]
-            out += [f"# HELP {p}_queue_full_total Requests refused with 503 (queue full).",
-                    f"# TYPE {p}_queue_full_total counter", f"{p}_queue_full_total {self.queue_full}"]
-            out += [f"# HELP {p}_queue_depth Requests waiting.", f"# TYPE {p}_queue_depth gauge",
-                    f"{p}_queue_depth {self.queue_depth}"]
-            out += [f"# HELP {p}_latency_seconds Time from request to reply.",
-                    f"# TYPE {p}_latency_seconds histogram"]
+            out += [
+                f"# HELP {p}_guard_rejections_total Model candidates rejected by the fact guard.",
+                f"# TYPE {p}_guard_rejections_total counter",
+            ]
+            out += [
+                f'{p}_guard_rejections_total{{task="{t}"}} {n}'
+                for t, n in sorted(self.rejections.items())
+            ]
+            out += [
+                f"# HELP {p}_fallbacks_total Replies served from the template.",
+                f"# TYPE {p}_fallbacks_total counter",
+            ]
+            out += [
+                f'{p}_fallbacks_total{{task="{t}"}} {n}' for t, n in sorted(self.fallbacks.items())
+            ]
+            out += [
+                f"# HELP {p}_queue_full_total Requests refused with 503 (queue full).",
+                f"# TYPE {p}_queue_full_total counter",
+                f"{p}_queue_full_total {self.queue_full}",
+            ]
+            out += [
+                f"# HELP {p}_queue_depth Requests waiting.",
+                f"# TYPE {p}_queue_depth gauge",
+                f"{p}_queue_depth {self.queue_depth}",
+            ]
+            out += [
+                f"# HELP {p}_latency_seconds Time from request to reply.",
+                f"# TYPE {p}_latency_seconds histogram",
+            ]
             out += self.latency.render(f"{p}_latency_seconds")
-            out += [f"# HELP {p}_batch_size Requests generated together.",
-                    f"# TYPE {p}_batch_size histogram"]
+            out += [
+                f"# HELP {p}_batch_size Requests generated together.",
+                f"# TYPE {p}_batch_size histogram",
+            ]
             out += self.batch_size.render(f"{p}_batch_size")
         return "\n".join(out) + "\n"
 
@@ -159,11 +186,15 @@ class Batcher:
         metrics: Where batch sizes go.
     """
 
-    def __init__(self, engine: GeneratorEngine | None, config: ServiceConfig, metrics: Metrics) -> None:
+    def __init__(
+        self, engine: GeneratorEngine | None, config: ServiceConfig, metrics: Metrics
+    ) -> None:
         self.engine = engine
         self.config = config
         self.metrics = metrics
-        self.queue: asyncio.Queue[tuple[Task, dict[str, Any], asyncio.Future[Generated]]] | None = None
+        self.queue: asyncio.Queue[tuple[Task, dict[str, Any], asyncio.Future[Generated]]] | None = (
+            None
+        )
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="generator")
         self._worker: asyncio.Task[None] | None = None
 
@@ -174,13 +205,13 @@ class Batcher:
     async def stop(self) -> None:
         if self._worker:
             self._worker.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._worker
-            except asyncio.CancelledError:
-                pass
         self.executor.shutdown(wait=False, cancel_futures=True)
 
-    def submit_many(self, items: Sequence[tuple[Task, dict[str, Any]]]) -> list[asyncio.Future[Generated]]:
+    def submit_many(
+        self, items: Sequence[tuple[Task, dict[str, Any]]]
+    ) -> list[asyncio.Future[Generated]]:
         """Queue requests; all or none (raises :class:`QueueFullError`)."""
         assert self.queue is not None, "Batcher.start() not called"
         if self.queue.maxsize - self.queue.qsize() < len(items):
@@ -234,8 +265,11 @@ class Batcher:
 
 
 def _template(task: Task, facts: dict[str, Any], reason: str) -> Generated:
-    return Generated(text=template_reply(task.name, facts), source="template",
-                     guard={"ok": False, "reason": reason, "candidates": 0, "rejections": []})
+    return Generated(
+        text=template_reply(task.name, facts),
+        source="template",
+        guard={"ok": False, "reason": reason, "candidates": 0, "rejections": []},
+    )
 
 
 # --------------------------------------------------------------------------- HTTP
@@ -264,8 +298,11 @@ def _parse_item(item: Any, max_facts_chars: int) -> tuple[Task, dict[str, Any]]:
     task = TASKS[name]
     problems = validate_facts(task, facts)
     if problems:
-        raise BadRequest(422, "; ".join(problems), {"required": list(task.required),
-                                                    "optional": list(task.optional)})
+        raise BadRequest(
+            422,
+            "; ".join(problems),
+            {"required": list(task.required), "optional": list(task.optional)},
+        )
     if len(json.dumps(facts, ensure_ascii=False)) > max_facts_chars:
         raise BadRequest(413, "facts too large")
     return task, {k: v for k, v in facts.items() if v is not None}
@@ -348,23 +385,36 @@ def create_app(
         results = []
         for (task, _), reply in zip(items, replies, strict=True):
             metrics.record_reply(task.name, reply, elapsed)
-            results.append({"text": reply.text, "source": reply.source, "guard": reply.guard,
-                            "latency_ms": round(elapsed * 1000, 2)})
+            results.append(
+                {
+                    "text": reply.text,
+                    "source": reply.source,
+                    "guard": reply.guard,
+                    "latency_ms": round(elapsed * 1000, 2),
+                }
+            )
         if is_batch:
             return web.json_response({"results": results, "latency_ms": round(elapsed * 1000, 2)})
         return web.json_response(results[0])
 
     async def health(_: web.Request) -> web.Response:
-        body = {"status": "ok", "model": engine is not None,
-                "device": engine.device if engine else None,
-                "backend": engine.backend if engine else None,
-                "max_batch": config.max_batch, "queue_size": config.queue_size}
+        body = {
+            "status": "ok",
+            "model": engine is not None,
+            "device": engine.device if engine else None,
+            "backend": engine.backend if engine else None,
+            "max_batch": config.max_batch,
+            "queue_size": config.queue_size,
+        }
         body.update(info or {})
         return web.json_response(body)
 
     async def metrics_route(_: web.Request) -> web.Response:
-        return web.Response(text=metrics.render(), content_type="text/plain",
-                            headers={"X-Content-Type": "text/plain; version=0.0.4"})
+        return web.Response(
+            text=metrics.render(),
+            content_type="text/plain",
+            headers={"X-Content-Type": "text/plain; version=0.0.4"},
+        )
 
     async def openapi(_: web.Request) -> web.Response:
         return web.json_response(openapi_spec())
@@ -398,8 +448,11 @@ def openapi_spec() -> dict[str, Any]:
         "required": ["task", "facts"],
         "properties": {
             "task": {"type": "string", "enum": sorted(TASKS)},
-            "facts": {"type": "object", "additionalProperties": True,
-                      "description": "Fact names per task: see docs/generator.md."},
+            "facts": {
+                "type": "object",
+                "additionalProperties": True,
+                "description": "Fact names per task: see docs/generator.md.",
+            },
         },
     }
     reply = {
@@ -411,37 +464,94 @@ def openapi_spec() -> dict[str, Any]:
             "latency_ms": {"type": "number"},
         },
     }
-    error = {"type": "object", "properties": {"error": {"type": "string"}, "status": {"type": "integer"}}}
+    error = {
+        "type": "object",
+        "properties": {"error": {"type": "string"}, "status": {"type": "integer"}},
+    }
     err_resp = {"description": "error", "content": {"application/json": {"schema": error}}}
     tasks_doc = {
-        name: {"description": t.description, "required": list(t.required), "optional": list(t.optional)}
+        name: {
+            "description": t.description,
+            "required": list(t.required),
+            "optional": list(t.optional),
+        }
         for name, t in sorted(TASKS.items())
     }
     return {
         "openapi": "3.0.3",
-        "info": {"title": "shopbot generator", "version": "1.0",
-                 "description": "Guarded T5 replies from facts.", "x-tasks": tasks_doc},
+        "info": {
+            "title": "shopbot generator",
+            "version": "1.0",
+            "description": "Guarded T5 replies from facts.",
+            "x-tasks": tasks_doc,
+        },
         "paths": {
-            "/generate": {"post": {
-                "summary": "Generate one reply, or a batch of replies",
-                "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                    "oneOf": [one, {"type": "object", "required": ["requests"], "properties": {
-                        "requests": {"type": "array", "items": one}}}]}}}},
-                "responses": {
-                    "200": {"description": "reply", "content": {"application/json": {"schema": {
-                        "oneOf": [reply, {"type": "object", "properties": {
-                            "results": {"type": "array", "items": reply}}}]}}}},
-                    "400": err_resp, "413": err_resp, "422": err_resp,
-                    "503": {"description": "queue full: fall back to the template",
-                            "content": {"application/json": {"schema": error}}},
-                },
-            }},
-            "/health": {"get": {"summary": "Liveness and model info",
-                                "responses": {"200": {"description": "ok"}}}},
-            "/metrics": {"get": {"summary": "Prometheus metrics",
-                                 "responses": {"200": {"description": "text/plain"}}}},
-            "/openapi.json": {"get": {"summary": "This description",
-                                      "responses": {"200": {"description": "ok"}}}},
+            "/generate": {
+                "post": {
+                    "summary": "Generate one reply, or a batch of replies",
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "oneOf": [
+                                        one,
+                                        {
+                                            "type": "object",
+                                            "required": ["requests"],
+                                            "properties": {
+                                                "requests": {"type": "array", "items": one}
+                                            },
+                                        },
+                                    ]
+                                }
+                            }
+                        },
+                    },
+                    "responses": {
+                        "200": {
+                            "description": "reply",
+                            "content": {
+                                "application/json": {
+                                    "schema": {
+                                        "oneOf": [
+                                            reply,
+                                            {
+                                                "type": "object",
+                                                "properties": {
+                                                    "results": {"type": "array", "items": reply}
+                                                },
+                                            },
+                                        ]
+                                    }
+                                }
+                            },
+                        },
+                        "400": err_resp,
+                        "413": err_resp,
+                        "422": err_resp,
+                        "503": {
+                            "description": "queue full: fall back to the template",
+                            "content": {"application/json": {"schema": error}},
+                        },
+                    },
+                }
+            },
+            "/health": {
+                "get": {
+                    "summary": "Liveness and model info",
+                    "responses": {"200": {"description": "ok"}},
+                }
+            },
+            "/metrics": {
+                "get": {
+                    "summary": "Prometheus metrics",
+                    "responses": {"200": {"description": "text/plain"}},
+                }
+            },
+            "/openapi.json": {
+                "get": {"summary": "This description", "responses": {"200": {"description": "ok"}}}
+            },
         },
     }
 
@@ -453,7 +563,8 @@ def load_engine(
     if not model_exists(model_dir):
         logger.warning(
             "no trained generator in %s: serving template replies only "
-            "(train one with `shopbot generator train`)", model_dir,
+            "(train one with `shopbot generator train`)",
+            model_dir,
         )
         return None
     if threads:
@@ -464,8 +575,9 @@ def load_engine(
     config_path = Path(model_dir) / "training_config.json"
     if config_path.exists():
         num_candidates = int(json.loads(config_path.read_text()).get("num_candidates", 4))
-    return GeneratorEngine.load(model_dir, device=device, backend=backend,
-                                num_candidates=num_candidates, threads=threads)
+    return GeneratorEngine.load(
+        model_dir, device=device, backend=backend, num_candidates=num_candidates, threads=threads
+    )
 
 
 def serve(
@@ -480,9 +592,14 @@ def serve(
     """Load the model (if any) and serve until interrupted."""
     engine = load_engine(model_dir, device=device, backend=backend, threads=threads)
     app = create_app(engine, config, info={"model_dir": str(model_dir)})
-    logger.info("generator service on http://%s:%d (model: %s, batching: max %d / %.1f ms)",
-                host, port, "yes" if engine else "no, templates", (config or ServiceConfig()).max_batch,
-                (config or ServiceConfig()).max_wait_ms)
+    logger.info(
+        "generator service on http://%s:%d (model: %s, batching: max %d / %.1f ms)",
+        host,
+        port,
+        "yes" if engine else "no, templates",
+        (config or ServiceConfig()).max_batch,
+        (config or ServiceConfig()).max_wait_ms,
+    )
     web.run_app(app, host=host, port=port, print=None, access_log=None)
 
 

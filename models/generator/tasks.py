@@ -26,9 +26,7 @@ ORDER_STATUSES = ("pending", "processing", "shipped", "delivered", "cancelled", 
 REFUND_STATUSES = ("pending", "approved", "refunded", "rejected")
 
 #: Facts holding money: numbers are shown with two decimals and the ``currency`` fact.
-MONEY_FACTS = frozenset(
-    {"total", "subtotal", "shipping_cost", "tax", "refund_amount", "price"}
-)
+MONEY_FACTS = frozenset({"total", "subtotal", "shipping_cost", "tax", "refund_amount", "price"})
 #: Facts holding dates (ISO ``YYYY-MM-DD`` or a full ISO timestamp): shown as ``3 May 2024``.
 DATE_FACTS = frozenset({"eta", "delivered_on", "placed_on", "return_by", "refunded_on"})
 #: Facts holding a list of names: shown as ``A, B and C``.
@@ -101,9 +99,7 @@ def present(facts: Facts, name: str) -> bool:
     value = facts.get(name)
     if value is None:
         return False
-    if isinstance(value, str | list | tuple) and len(value) == 0:
-        return False
-    return True
+    return not (isinstance(value, str | list | tuple) and len(value) == 0)
 
 
 def _count_bucket(value: Any) -> str:
@@ -475,15 +471,17 @@ def validate_facts(task: Task, facts: Any) -> list[str]:
     return problems
 
 
-def linearize(task: Task, facts: Facts) -> str:
-    """Model input: prefix, control values, then the placeholders present (canonical order).
+def linearize(task: Task, facts: Facts, style: int | None = None) -> str:
+    """Model input: prefix, control values, placeholders present (canonical order), style.
 
-    Example: ``order status: status=shipped [order_number] [carrier] [tracking_number]``.
+    Example: ``order status: status=shipped [order_number] [carrier] style=3``.
     """
     controls = task.control_values(facts)
     parts = [f"{task.prefix}:"]
     parts += [f"{k}={v}" for k, v in controls.items()]
     parts += [f"[{name}]" for name in task.placeholders(facts)]
+    if style is not None:
+        parts.append(f"style={style}")
     return " ".join(parts)
 
 

@@ -27,15 +27,22 @@ from shopbot.config import PROJECT_ROOT, get_settings
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--quick", action="store_true", help="tiny run (tests): 2 levels, few requests")
+    parser.add_argument(
+        "--quick", action="store_true", help="tiny run (tests): 2 levels, few requests"
+    )
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     parser.add_argument("--model-dir", default=None, help="default settings.generator_dir")
     parser.add_argument("--db-path", default=None, help="shop database (default settings.db_path)")
     parser.add_argument("--concurrency", default="1,8,32,64", help="comma-separated levels")
     parser.add_argument("--requests", type=int, default=256, help="requests per level")
-    parser.add_argument("--sets", type=int, default=1000, help="random fact sets for the safety check")
-    parser.add_argument("--backends", default="torch",
-                        help="comma-separated: torch, ct2 (CTranslate2, if installed)")
+    parser.add_argument(
+        "--sets", type=int, default=1000, help="random fact sets for the safety check"
+    )
+    parser.add_argument(
+        "--backends",
+        default="torch",
+        help="comma-separated: torch, ct2 (CTranslate2, if installed)",
+    )
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads of the service")
     parser.add_argument("--output", default=None, help="default bench-results/generator.json")
     parser.add_argument("--seed", type=int, default=7)
@@ -53,16 +60,40 @@ def _free_port() -> int:
 class Service:
     """A ``shopbot generator serve`` subprocess on a free port."""
 
-    def __init__(self, model_dir: str, device: str, max_batch: int, backend: str, threads: int) -> None:
+    def __init__(
+        self, model_dir: str, device: str, max_batch: int, backend: str, threads: int
+    ) -> None:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        cmd = [sys.executable, "-m", "shopbot.cli", "generator", "serve", "--port", str(self.port),
-               "--model-dir", model_dir, "--device", device, "--max-batch", str(max_batch),
-               "--backend", backend, "--threads", str(threads), "--queue-size", "1024"]
-        env = dict(os.environ, PYTHONPATH=str(PROJECT_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+        cmd = [
+            sys.executable,
+            "-m",
+            "shopbot.cli",
+            "generator",
+            "serve",
+            "--port",
+            str(self.port),
+            "--model-dir",
+            model_dir,
+            "--device",
+            device,
+            "--max-batch",
+            str(max_batch),
+            "--backend",
+            backend,
+            "--threads",
+            str(threads),
+            "--queue-size",
+            "1024",
+        ]
+        env = dict(
+            os.environ, PYTHONPATH=str(PROJECT_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")
+        )
         self.log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"bench-generator-{self.port}.log"
         self.log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(cmd, cwd=PROJECT_ROOT, stdout=self.log, stderr=subprocess.STDOUT, env=env)
+        self.proc = subprocess.Popen(
+            cmd, cwd=PROJECT_ROOT, stdout=self.log, stderr=subprocess.STDOUT, env=env
+        )
 
     def wait_ready(self, timeout: float = 180) -> dict[str, Any]:
         import urllib.request
@@ -112,14 +143,15 @@ async def _load(url: str, payloads: list[dict[str, Any]], concurrency: int) -> d
             body = queue.pop()
             t0 = time.perf_counter()
             try:
-                async with session.post(url + "/generate", json=body,
-                                        timeout=aiohttp.ClientTimeout(total=120)) as resp:
+                async with session.post(
+                    url + "/generate", json=body, timeout=aiohttp.ClientTimeout(total=120)
+                ) as resp:
                     data = await resp.json()
                     statuses[resp.status] = statuses.get(resp.status, 0) + 1
                     if resp.status == 200:
                         sources[data["source"]] = sources.get(data["source"], 0) + 1
                         latencies.append(time.perf_counter() - t0)
-            except (aiohttp.ClientError, asyncio.TimeoutError):
+            except (TimeoutError, aiohttp.ClientError):
                 statuses[-1] = statuses.get(-1, 0) + 1
 
     connector = aiohttp.TCPConnector(limit=concurrency + 4)
@@ -140,8 +172,19 @@ async def _load(url: str, payloads: list[dict[str, Any]], concurrency: int) -> d
 
 # --------------------------------------------------------------------------- safety
 
-_STATUS_WORDS = {"pending", "processing", "shipped", "dispatched", "delivered", "cancelled",
-                 "canceled", "returned", "refunded", "rejected", "approved"}
+_STATUS_WORDS = {
+    "pending",
+    "processing",
+    "shipped",
+    "dispatched",
+    "delivered",
+    "cancelled",
+    "canceled",
+    "returned",
+    "refunded",
+    "rejected",
+    "approved",
+}
 
 
 def independent_check(task_name: str, facts: dict[str, Any], text: str) -> str:
@@ -190,10 +233,11 @@ async def _safety(url: str, sets: list[tuple[str, dict[str, Any]]]) -> dict[str,
     wrong_examples: list[dict[str, Any]] = []
     async with aiohttp.ClientSession() as session:
         for start in range(0, len(sets), 32):
-            chunk = sets[start:start + 32]
+            chunk = sets[start : start + 32]
             body = {"requests": [{"task": t, "facts": f} for t, f in chunk]}
-            async with session.post(url + "/generate", json=body,
-                                    timeout=aiohttp.ClientTimeout(total=300)) as resp:
+            async with session.post(
+                url + "/generate", json=body, timeout=aiohttp.ClientTimeout(total=300)
+            ) as resp:
                 data = await resp.json()
                 if resp.status != 200:
                     raise RuntimeError(f"safety batch failed: {resp.status} {data}")
@@ -207,8 +251,15 @@ async def _safety(url: str, sets: list[tuple[str, dict[str, Any]]]) -> dict[str,
                 if why:
                     wrong += 1
                     if len(wrong_examples) < 10:
-                        wrong_examples.append({"task": task, "facts": facts, "text": result["text"],
-                                               "source": result["source"], "why": why})
+                        wrong_examples.append(
+                            {
+                                "task": task,
+                                "facts": facts,
+                                "text": result["text"],
+                                "source": result["source"],
+                                "why": why,
+                            }
+                        )
     n = len(sets)
     return {
         "fact_sets": n,
@@ -224,7 +275,9 @@ async def _safety(url: str, sets: list[tuple[str, dict[str, Any]]]) -> dict[str,
 # --------------------------------------------------------------------------- run
 
 
-def _payloads(sets: list[tuple[str, dict[str, Any]]], n: int, rng: random.Random) -> list[dict[str, Any]]:
+def _payloads(
+    sets: list[tuple[str, dict[str, Any]]], n: int, rng: random.Random
+) -> list[dict[str, Any]]:
     return [{"task": t, "facts": f} for t, f in (rng.choice(sets) for _ in range(n))]
 
 
@@ -240,8 +293,13 @@ def run(args: argparse.Namespace) -> int:
     sets, origin = _fact_sets(db_path, max(n_sets, 200), args.seed)
     safety_sets = sets[:n_sets]
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
-    results: dict[str, Any] = {"model_dir": model_dir, "fact_origin": origin, "levels": levels,
-                               "requests_per_level": n_requests, "runs": []}
+    results: dict[str, Any] = {
+        "model_dir": model_dir,
+        "fact_origin": origin,
+        "levels": levels,
+        "requests_per_level": n_requests,
+        "runs": [],
+    }
     for backend in backends:
         if backend == "ct2":
             try:
@@ -254,24 +312,32 @@ def run(args: argparse.Namespace) -> int:
             service = Service(model_dir, args.device, 32 if batching else 1, backend, args.threads)
             try:
                 health = service.wait_ready()
-                run_result: dict[str, Any] = {"backend": backend, "batching": batching,
-                                              "device": health.get("device"),
-                                              "model": health.get("model"), "levels": []}
+                run_result: dict[str, Any] = {
+                    "backend": backend,
+                    "batching": batching,
+                    "device": health.get("device"),
+                    "model": health.get("model"),
+                    "levels": [],
+                }
                 # Warm-up, then the levels.
                 asyncio.run(_load(service.url, _payloads(sets, 8, rng), 4))
                 for level in levels:
                     res = asyncio.run(_load(service.url, _payloads(sets, n_requests, rng), level))
                     run_result["levels"].append(res)
-                    print(f"{backend:5} batching={'on ' if batching else 'off'} c={level:<3} "
-                          f"p50={res['p50_ms']:8.1f} ms p95={res['p95_ms']:8.1f} ms "
-                          f"{res['replies_per_s']:7.2f} replies/s {res['statuses']}")
+                    print(
+                        f"{backend:5} batching={'on ' if batching else 'off'} c={level:<3} "
+                        f"p50={res['p50_ms']:8.1f} ms p95={res['p95_ms']:8.1f} ms "
+                        f"{res['replies_per_s']:7.2f} replies/s {res['statuses']}"
+                    )
                 if batching:
                     safety = asyncio.run(_safety(service.url, safety_sets))
                     run_result["safety"] = safety
-                    print(f"{backend:5} safety on {safety['fact_sets']} fact sets ({origin}): "
-                          f"served from model {safety['served_from_model']:.1%}, "
-                          f"candidate guard pass {safety['candidate_guard_pass_rate']}, "
-                          f"served wrong {safety['served_wrong']:.2%}")
+                    print(
+                        f"{backend:5} safety on {safety['fact_sets']} fact sets ({origin}): "
+                        f"served from model {safety['served_from_model']:.1%}, "
+                        f"candidate guard pass {safety['candidate_guard_pass_rate']}, "
+                        f"served wrong {safety['served_wrong']:.2%}"
+                    )
                 results["runs"].append(run_result)
             finally:
                 service.stop()

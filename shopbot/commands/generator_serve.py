@@ -9,16 +9,27 @@ from shopbot.config import get_settings
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="interface (0.0.0.0 in containers)")
-    parser.add_argument("--port", type=int, default=None, help="port (default settings.generator_port, 8008)")
+    parser.add_argument(
+        "--port", type=int, default=None, help="port (default settings.generator_port, 8008)"
+    )
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
-    parser.add_argument("--model-dir", default=None, help="trained model (default settings.generator_dir)")
-    parser.add_argument("--backend", choices=["torch", "ct2"], default="torch",
-                        help="torch (default) or CTranslate2 (needs the ctranslate2 package)")
-    parser.add_argument("--max-batch", type=int, default=32, help="requests generated together (1 = no batching)")
+    parser.add_argument(
+        "--model-dir", default=None, help="trained model (default settings.generator_dir)"
+    )
+    parser.add_argument(
+        "--backend",
+        choices=["torch", "ct2"],
+        default="torch",
+        help="torch (default) or CTranslate2 (needs the ctranslate2 package)",
+    )
+    parser.add_argument(
+        "--max-batch", type=int, default=32, help="requests generated together (1 = no batching)"
+    )
     parser.add_argument("--max-wait-ms", type=float, default=5.0, help="wait for a batch to fill")
     parser.add_argument("--queue-size", type=int, default=256, help="pending requests before 503")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch CPU threads (default 1; 0 = torch's choice)")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="torch CPU threads (default 1; 0 = torch's choice)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -31,8 +42,11 @@ def run(args: argparse.Namespace) -> int:
         port=args.port or settings.generator_port,
         device=args.device,
         backend=args.backend,
-        config=ServiceConfig(max_batch=max(1, args.max_batch), max_wait_ms=args.max_wait_ms,
-                             queue_size=args.queue_size),
+        config=ServiceConfig(
+            max_batch=max(1, args.max_batch),
+            max_wait_ms=args.max_wait_ms,
+            queue_size=args.queue_size,
+        ),
         threads=args.threads or None,
     )
     return 0

@@ -30,9 +30,21 @@ def run(args: argparse.Namespace) -> int:
     if not args.corrections_path:
         args.corrections_path = str(settings.data_dir / "corrections" / "generator_pairs.jsonl")
     metrics = main(arguments_from_namespace(args))
-    summary = {k: metrics[k] for k in (
-        "model", "parameters", "steps", "stop_reason", "train_seconds", "greedy_pass_rate",
-        "sampled_pass_rate", "served_model_rate", "chrf", "eval_fact_sets", "fact_origin")}
+    summary = {
+        k: metrics[k]
+        for k in (
+            "model",
+            "parameters",
+            "steps",
+            "stop_reason",
+            "train_seconds",
+            "first_candidate_pass_rate",
+            "served_model_rate",
+            "chrf",
+            "eval_fact_sets",
+            "fact_origin",
+        )
+    }
     print(json.dumps(summary, indent=2))
     print(f"saved to {args.output_dir}")
     return 0

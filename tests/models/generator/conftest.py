@@ -19,9 +19,20 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Any:
     from models.generator.train import TrainArguments, main
 
     out = tmp_path_factory.mktemp("tiny_generator")
-    metrics = main(TrainArguments(
-        output_dir=str(out), config="tiny", max_steps=40, eval_steps=20, dev_samples=13,
-        max_eval_samples=26, progress=False, threads=1, targets_per_set=1,
-        max_train_samples=2000, warmup_steps=5, max_minutes=0,
-    ))
+    metrics = main(
+        TrainArguments(
+            output_dir=str(out),
+            config="tiny",
+            max_steps=40,
+            eval_steps=20,
+            dev_samples=13,
+            max_eval_samples=26,
+            progress=False,
+            threads=1,
+            targets_per_set=1,
+            max_train_samples=2000,
+            warmup_steps=5,
+            max_minutes=0,
+        )
+    )
     return out, metrics

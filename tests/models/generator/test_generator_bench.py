@@ -41,8 +41,21 @@ def test_quick_bench_against_a_real_service(tmp_path):
     from shopbot.cli import main
 
     out = tmp_path / "generator.json"
-    code = main(["bench", "generator", "--quick", "--device", "cpu", "--model-dir",
-                 str(tmp_path / "no-model"), "--db-path", str(tmp_path / "no.db"), "--output", str(out)])
+    code = main(
+        [
+            "bench",
+            "generator",
+            "--quick",
+            "--device",
+            "cpu",
+            "--model-dir",
+            str(tmp_path / "no-model"),
+            "--db-path",
+            str(tmp_path / "no.db"),
+            "--output",
+            str(out),
+        ]
+    )
     assert code == 0
     result = json.loads(out.read_text())
     runs = result["runs"]

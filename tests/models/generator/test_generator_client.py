@@ -27,8 +27,9 @@ def closed_port_url() -> str:
 def stub_app(status: int = 200, delay_s: float = 0.0, body: dict | None = None) -> web.Application:
     async def handler(request: web.Request) -> web.Response:
         await asyncio.sleep(delay_s)
-        return web.json_response(body or {"text": "Model text.", "source": "model", "guard": {"ok": True}},
-                                 status=status)
+        return web.json_response(
+            body or {"text": "Model text.", "source": "model", "guard": {"ok": True}}, status=status
+        )
 
     app = web.Application()
     app.router.add_post("/generate", handler)
@@ -36,7 +37,9 @@ def stub_app(status: int = 200, delay_s: float = 0.0, body: dict | None = None) 
 
 
 def test_uses_settings(settings):
-    client = GeneratorClient(settings.with_overrides(generator_url="http://h:1/", generator_timeout_s=0.4))
+    client = GeneratorClient(
+        settings.with_overrides(generator_url="http://h:1/", generator_timeout_s=0.4)
+    )
     assert client.base_url == "http://h:1" and client.timeout_s == 0.4
 
 
@@ -78,8 +81,11 @@ def test_slow_service_times_out_to_template(use_async):
     with ServiceThread(stub_app(delay_s=2.0)) as url:
         client = GeneratorClient(base_url=url, timeout_s=0.2)
         started = time.monotonic()
-        reply = (asyncio.run(_aphrase(client, "order_status", FACTS)) if use_async
-                 else client.phrase("order_status", FACTS))
+        reply = (
+            asyncio.run(_aphrase(client, "order_status", FACTS))
+            if use_async
+            else client.phrase("order_status", FACTS)
+        )
         elapsed = time.monotonic() - started
     assert reply.source == "template"
     assert elapsed < 1.5  # the timeout, not the service, decides
@@ -90,8 +96,11 @@ def test_slow_service_times_out_to_template(use_async):
 def test_overloaded_service_503_gives_template(use_async):
     with ServiceThread(stub_app(status=503, body={"error": "generator busy, queue full"})) as url:
         client = GeneratorClient(base_url=url, timeout_s=2)
-        reply = (asyncio.run(_aphrase(client, "order_status", FACTS)) if use_async
-                 else client.phrase("order_status", FACTS))
+        reply = (
+            asyncio.run(_aphrase(client, "order_status", FACTS))
+            if use_async
+            else client.phrase("order_status", FACTS)
+        )
     assert reply.source == "template" and reply.guard["reason"] == "service status 503"
     assert client.breaker.failures == 1
 
@@ -138,9 +147,9 @@ def test_circuit_breaker_half_open_cycle():
     assert breaker.state == "open" and not breaker.allow()
     now[0] = 10.5
     assert breaker.state == "half-open"
-    assert breaker.allow()          # one trial call
-    assert not breaker.allow()      # ... only one
-    breaker.failure()               # trial failed: open again
+    assert breaker.allow()  # one trial call
+    assert not breaker.allow()  # ... only one
+    breaker.failure()  # trial failed: open again
     assert breaker.state == "open"
     now[0] = 21.0
     assert breaker.allow()

@@ -82,7 +82,11 @@ def test_balanced_sample_round_robins_tasks():
 
 def test_corrections_are_delexicalised_and_checked(tmp_path):
     facts = {"order_number": "SB-77", "status": "shipped", "carrier": "DHL"}
-    good = {"task": "order_status", "facts": facts, "text": "Hi! Order SB-77 is on its way with DHL."}
+    good = {
+        "task": "order_status",
+        "facts": facts,
+        "text": "Hi! Order SB-77 is on its way with DHL.",
+    }
     wrong = {"task": "order_status", "facts": facts, "text": "Order SB-78 is on its way with DHL."}
     bad_task = {"task": "nope", "facts": {}, "text": "x"}
     path = tmp_path / "generator_pairs.jsonl"

@@ -13,14 +13,22 @@ from generator_fakes import FakeEngine
 
 from models.generator.service import ServiceConfig, ServiceThread, create_app, openapi_spec
 
-FACTS = {"order_number": "SB-10042", "status": "shipped", "carrier": "DHL",
-         "tracking_number": "JD0146000038", "eta": "2024-05-03"}
+FACTS = {
+    "order_number": "SB-10042",
+    "status": "shipped",
+    "carrier": "DHL",
+    "tracking_number": "JD0146000038",
+    "eta": "2024-05-03",
+}
 
 
-def call(url: str, path: str, body: Any = None, raw: bytes | None = None, method: str | None = None):
+def call(
+    url: str, path: str, body: Any = None, raw: bytes | None = None, method: str | None = None
+):
     data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
-    req = urllib.request.Request(url + path, data=data, method=method,
-                                 headers={"Content-Type": "application/json"})
+    req = urllib.request.Request(
+        url + path, data=data, method=method, headers={"Content-Type": "application/json"}
+    )
     try:
         with urllib.request.urlopen(req, timeout=30) as resp:
             payload = resp.read()
@@ -58,8 +66,16 @@ def test_bad_candidates_are_skipped_by_the_guard():
 
 def test_batch_form(served):
     url, _ = served
-    status, body = call(url, "/generate", {"requests": [
-        {"task": "order_status", "facts": FACTS}, {"task": "dont_know", "facts": {}}]})
+    status, body = call(
+        url,
+        "/generate",
+        {
+            "requests": [
+                {"task": "order_status", "facts": FACTS},
+                {"task": "dont_know", "facts": {}},
+            ]
+        },
+    )
     assert status == 200 and len(body["results"]) == 2
     assert all(r["source"] == "model" for r in body["results"])
 
@@ -70,13 +86,39 @@ def test_batch_form(served):
         (b"{not json", 400, "valid JSON"),
         (b"[1, 2]", 400, "JSON object"),
         (json.dumps({"task": "teleport", "facts": {}}).encode(), 400, "unknown task"),
-        (json.dumps({"task": "order_status", "facts": {"order_number": "SB-1"}}).encode(), 422, "missing fact"),
-        (json.dumps({"task": "order_status", "facts": {**FACTS, "status": "lost"}}).encode(), 422, "must be one of"),
-        (json.dumps({"task": "order_status", "facts": {**FACTS, "mood": "happy"}}).encode(), 422, "unknown fact"),
-        (json.dumps({"task": "faq_answer", "facts": {"topic": "x", "answer": "y" * 5000}}).encode(), 422, "longer than"),
+        (
+            json.dumps({"task": "order_status", "facts": {"order_number": "SB-1"}}).encode(),
+            422,
+            "missing fact",
+        ),
+        (
+            json.dumps({"task": "order_status", "facts": {**FACTS, "status": "lost"}}).encode(),
+            422,
+            "must be one of",
+        ),
+        (
+            json.dumps({"task": "order_status", "facts": {**FACTS, "mood": "happy"}}).encode(),
+            422,
+            "unknown fact",
+        ),
+        (
+            json.dumps(
+                {"task": "faq_answer", "facts": {"topic": "x", "answer": "y" * 5000}}
+            ).encode(),
+            422,
+            "longer than",
+        ),
         (json.dumps({"requests": []}).encode(), 400, "non-empty"),
-        (json.dumps({"requests": [{"task": "dont_know", "facts": {}}] * 65}).encode(), 413, "at most"),
-        (json.dumps({"requests": [{"task": "dont_know"}, {"task": "x"}]}).encode(), 400, "requests[1]"),
+        (
+            json.dumps({"requests": [{"task": "dont_know", "facts": {}}] * 65}).encode(),
+            413,
+            "at most",
+        ),
+        (
+            json.dumps({"requests": [{"task": "dont_know"}, {"task": "x"}]}).encode(),
+            400,
+            "requests[1]",
+        ),
         (b"x" * (70 * 1024), 413, "larger"),
     ],
 )
@@ -102,10 +144,15 @@ def test_health_metrics_openapi(served):
     assert status == 200 and health["status"] == "ok" and health["model"] is True
     status, metrics = call(url, "/metrics")
     assert status == 200
-    for name in ("shopbot_generator_requests_total{task=\"order_status\",source=\"model\"} 1",
-                 "shopbot_generator_latency_seconds_bucket", "shopbot_generator_batch_size_count",
-                 "shopbot_generator_guard_rejections_total", "shopbot_generator_errors_total{status=\"400\"} 1",
-                 "shopbot_generator_fallbacks_total", "shopbot_generator_queue_full_total 0"):
+    for name in (
+        'shopbot_generator_requests_total{task="order_status",source="model"} 1',
+        "shopbot_generator_latency_seconds_bucket",
+        "shopbot_generator_batch_size_count",
+        "shopbot_generator_guard_rejections_total",
+        'shopbot_generator_errors_total{status="400"} 1',
+        "shopbot_generator_fallbacks_total",
+        "shopbot_generator_queue_full_total 0",
+    ):
         assert name in metrics, name
     status, spec = call(url, "/openapi.json")
     assert status == 200 and spec == json.loads(json.dumps(openapi_spec()))
@@ -116,8 +163,12 @@ def test_concurrent_requests_are_batched(fake_engine):
     fake_engine.delay_s = 0.05
     app = create_app(fake_engine, ServiceConfig(max_batch=16, max_wait_ms=30))
     with ServiceThread(app) as url, ThreadPoolExecutor(24) as pool:
-        results = list(pool.map(
-            lambda i: call(url, "/generate", {"task": "handoff", "facts": {"name": f"N{i}"}}), range(48)))
+        results = list(
+            pool.map(
+                lambda i: call(url, "/generate", {"task": "handoff", "facts": {"name": f"N{i}"}}),
+                range(48),
+            )
+        )
     assert all(status == 200 for status, _ in results)
     # every shopper got their own reply back
     names = sorted(body["text"] for _, body in results)
@@ -130,7 +181,11 @@ def test_concurrent_requests_are_batched(fake_engine):
 def test_batching_off_generates_one_at_a_time(fake_engine):
     app = create_app(fake_engine, ServiceConfig(max_batch=1, max_wait_ms=0))
     with ServiceThread(app) as url, ThreadPoolExecutor(8) as pool:
-        list(pool.map(lambda i: call(url, "/generate", {"task": "dont_know", "facts": {}}), range(16)))
+        list(
+            pool.map(
+                lambda i: call(url, "/generate", {"task": "dont_know", "facts": {}}), range(16)
+            )
+        )
     assert fake_engine.batch_sizes == [1] * 16
 
 
@@ -138,7 +193,11 @@ def test_full_queue_answers_503_at_once(fake_engine):
     fake_engine.delay_s = 0.5
     app = create_app(fake_engine, ServiceConfig(max_batch=1, max_wait_ms=0, queue_size=2))
     with ServiceThread(app) as url, ThreadPoolExecutor(10) as pool:
-        results = list(pool.map(lambda i: call(url, "/generate", {"task": "dont_know", "facts": {}}), range(10)))
+        results = list(
+            pool.map(
+                lambda i: call(url, "/generate", {"task": "dont_know", "facts": {}}), range(10)
+            )
+        )
         status, metrics = call(url, "/metrics")
     statuses = [s for s, _ in results]
     assert 503 in statuses and 200 in statuses

@@ -42,9 +42,18 @@ def test_validate_facts():
     task = get_task("order_status")
     assert validate_facts(task, {"order_number": "SB-1", "status": "shipped"}) == []
     assert "missing fact 'status'" in validate_facts(task, {"order_number": "SB-1"})
-    assert any("unknown fact" in p for p in validate_facts(task, {"order_number": "SB-1", "status": "shipped", "x": 1}))
-    assert any("must be one of" in p for p in validate_facts(task, {"order_number": "SB-1", "status": "lost"}))
-    assert any("string or a number" in p for p in validate_facts(task, {"order_number": {"a": 1}, "status": "shipped"}))
+    assert any(
+        "unknown fact" in p
+        for p in validate_facts(task, {"order_number": "SB-1", "status": "shipped", "x": 1})
+    )
+    assert any(
+        "must be one of" in p
+        for p in validate_facts(task, {"order_number": "SB-1", "status": "lost"})
+    )
+    assert any(
+        "string or a number" in p
+        for p in validate_facts(task, {"order_number": {"a": 1}, "status": "shipped"})
+    )
     assert validate_facts(task, ["not", "a", "dict"]) == ["facts must be a JSON object"]
     long = {"topic": "x", "answer": "y" * 5000}
     assert any("longer than" in p for p in validate_facts(get_task("faq_answer"), long))

@@ -8,7 +8,9 @@ from models.generator.tokenizer import placeholder_tokens, train_tokenizer
 
 def _tokenizer():
     pairs = make_pairs(SyntheticFacts(0).fact_sets(300), per_set=2)
-    return pairs, train_tokenizer([p.source for p in pairs] + [p.target for p in pairs], vocab_size=600)
+    return pairs, train_tokenizer(
+        [p.source for p in pairs] + [p.target for p in pairs], vocab_size=600
+    )
 
 
 def test_t5_special_ids_and_placeholders_are_single_tokens():

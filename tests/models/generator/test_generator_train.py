@@ -10,11 +10,17 @@ from models.generator.tasks import TASKS, get_task
 
 def test_training_saves_everything_and_the_model_generates(tiny_model_dir):
     out, metrics = tiny_model_dir
-    for name in ("config.json", "model.safetensors", "tokenizer.json", "metrics.json",
-                 "training_config.json", "guard_vocab.json"):
+    for name in (
+        "config.json",
+        "model.safetensors",
+        "tokenizer.json",
+        "metrics.json",
+        "training_config.json",
+        "guard_vocab.json",
+    ):
         assert (out / name).exists(), name
     saved = json.loads((out / "metrics.json").read_text())
-    for key in ("greedy_pass_rate", "served_model_rate", "chrf", "train_seconds", "steps"):
+    for key in ("first_candidate_pass_rate", "served_model_rate", "chrf", "train_seconds", "steps"):
         assert key in saved
     assert saved["steps"] <= 40
     assert 0.0 <= saved["chrf"] <= 100.0
@@ -36,7 +42,8 @@ def test_training_saves_everything_and_the_model_generates(tiny_model_dir):
 def test_train_command_line_parsing(tmp_path):
     from models.generator.train import parse_args
 
-    args = parse_args(["--output-dir", str(tmp_path), "--config", "tiny", "--max-steps", "3",
-                       "--no-progress"])
+    args = parse_args(
+        ["--output-dir", str(tmp_path), "--config", "tiny", "--max-steps", "3", "--no-progress"]
+    )
     assert args.config == "tiny" and args.max_steps == 3 and args.progress is False
     assert set(TASKS)  # registry importable alongside
