@@ -217,9 +217,17 @@ def create_app(
     r.add_get("/api/live", api_live)
     r.add_route("OPTIONS", "/api/{tail:.*}", api_preflight)
 
+    # Unknown paths outside /console get the shop's 404 page here, before aiohttp reaches
+    # the console's sub-app resolver (which needs request.url: broken with the pinned
+    # aiohttp 3.9.5 + yarl 1.25 when the Host header carries a port).
+    r.add_route("*", r"/{tail:(?!console(?:/|$)).*}", _not_found)
     if mount_console:
         _mount_console(app, settings, hub)
     return app
+
+
+async def _not_found(request: web.Request) -> web.StreamResponse:
+    raise web.HTTPNotFound()
 
 
 def _mount_console(app: web.Application, settings: Settings, hub: LiveHub) -> None:
@@ -233,7 +241,12 @@ def _mount_console(app: web.Application, settings: Settings, hub: LiveHub) -> No
     if factory is None:
         logger.info("web.console has no create_console_app yet; /console not mounted")
         return
-    app.add_subapp("/console", factory(settings, hub=hub))
+    try:
+        console = factory(settings, hub=hub)
+    except Exception:  # noqa: BLE001 - a broken console must not take the shop down
+        logger.exception("the support console could not be created; /console is not mounted")
+        return
+    app.add_subapp("/console", console)
 
 
 # -- lifecycle -------------------------------------------------------------------------
