@@ -761,7 +761,9 @@
     if (typeof window.io !== "function") { loadSocketIo(connectSocket); return; }
     socket = window.io(config.socketUrl, {
       path: config.socketPath,
-      transports: ["websocket"],
+      // WebSocket first (no CORS needed); long-polling if a proxy blocks WebSockets.
+      transports: ["websocket", "polling"],
+      tryAllTransports: true,
       reconnection: true,
       reconnectionDelay: 1000,
       reconnectionDelayMax: 15000,
