@@ -160,9 +160,48 @@ class ServerThread:
         async def cleanup() -> None:
             for runner in reversed(self.runners):
                 await runner.cleanup()
+            # Socket.IO keeps ping tasks; end them so the loop stops cleanly.
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
         try:
             self.call(cleanup)
         finally:
             self.loop.call_soon_threadsafe(self.loop.stop)
             self.thread.join(10)
+
+
+class WebAndConsole:
+    """The web app (storefront + widget + hub) and the console, served by ``servers``.
+
+    The console is mounted under ``/console`` of the web app when sub-apps work, else
+    (pinned yarl problem) served alone on its own port with the same hub.
+    """
+
+    def __init__(self, servers: ServerThread, settings: Any, socket_url: str, bot_dir: Any) -> None:
+        from web.live import LiveHub
+
+        self.settings = settings
+        self.socket_url = socket_url
+        self.bot_dir = bot_dir
+        self.hub = LiveHub()
+        self.mounted = subapps_work()
+        self.web_url = servers.serve(self._web)
+        self.console_url = self.web_url + "/console" if self.mounted else servers.serve(
+            lambda: self._console_app(""))
+
+    def _console_app(self, prefix: str):
+        from web.console import create_console_app
+
+        return create_console_app(self.settings, hub=self.hub, bot_dir=self.bot_dir, prefix=prefix,
+                                  sync_interval_s=0.5)
+
+    def _web(self):
+        from web.app import create_app
+
+        app = create_app(self.settings, hub=self.hub, socket_url=self.socket_url, mount_console=False)
+        if self.mounted:
+            app.add_subapp("/console", self._console_app("/console"))
+        return app

@@ -12,7 +12,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from browser_support import TOKEN, RasaStub, ServerThread, subapps_work
+from browser_support import TOKEN, RasaStub, ServerThread, WebAndConsole
 from console_support import ADMIN, conversation
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -57,35 +57,13 @@ class Stack:
         (self.bot_dir / "data" / "nlu").mkdir(parents=True)
         if (ROOT / "bot" / "domain").is_dir():
             shutil.copytree(ROOT / "bot" / "domain", self.bot_dir / "domain")
-        from web.live import LiveHub
-
-        self.hub = LiveHub()
-        self.mounted = subapps_work()
-        self.web_url = self.servers.serve(self._web)
-        self.console_url = self.web_url + "/console" if self.mounted else self.servers.serve(self._console)
+        served = WebAndConsole(self.servers, self.settings, self.stub_url, self.bot_dir)
+        self.web_url, self.console_url = served.web_url, served.console_url
 
     def _stub(self, settings):
         stub = RasaStub(settings)
         self.stub_holder["stub"] = stub
         return stub.app
-
-    def _console_app(self, prefix: str):
-        from web.console import create_console_app
-
-        return create_console_app(self.settings, hub=self.hub, bot_dir=self.bot_dir, prefix=prefix,
-                                  sync_interval_s=0.5)
-
-    def _web(self):
-        from web.app import create_app
-
-        app = create_app(self.settings, hub=self.hub, socket_url=self.stub_url, mount_console=False)
-        if self.mounted:
-            app.add_subapp("/console", self._console_app("/console"))
-        return app
-
-    def _console(self):
-        # Served on its own port only while sub-apps are broken by the pinned yarl.
-        return self._console_app("")
 
     def stop(self) -> None:
         self.servers.stop()
