@@ -22,6 +22,8 @@ ROLES = ("agent", "admin")
 MAX_FAILURES = 5
 FAILURE_WINDOW_S = 15 * 60
 LOCKOUT_S = 15 * 60
+# Password spraying across many accounts from one address: refuse further attempts.
+MAX_FAILURES_PER_ADDRESS = 30
 SESSION_IDLE_S = 8 * 3600
 SESSION_MAX_S = 24 * 3600
 MIN_PASSWORD_CHARS = 10
@@ -158,6 +160,14 @@ def authenticate(db: ConsoleDB, email: str, password: str, remote: str | None = 
     email = normalise_email(email)
     row = db.one("SELECT * FROM staff WHERE email = ?", (email,))
     generic = "wrong e-mail or password"
+    if remote:
+        from_address = db.one(
+            "SELECT COUNT(*) AS n FROM login_attempts WHERE remote = ? AND ok = 0 AND at > ?",
+            (remote, now - FAILURE_WINDOW_S),
+        )
+        if from_address and from_address["n"] >= MAX_FAILURES_PER_ADDRESS:
+            logger.warning("login refused: too many failures from one address")
+            raise AuthError("too many failed logins from your address; try again later")
     if row is None or not row["active"]:
         with contextlib.suppress(VerificationError):
             _hasher.verify(_DUMMY_HASH, password or "")

@@ -44,6 +44,7 @@ CREATE TABLE IF NOT EXISTS login_attempts (
     remote TEXT
 );
 CREATE INDEX IF NOT EXISTS login_attempts_email ON login_attempts(email, at);
+CREATE INDEX IF NOT EXISTS login_attempts_remote ON login_attempts(remote, at);
 
 CREATE TABLE IF NOT EXISTS conversations (
     id INTEGER PRIMARY KEY,           -- stable row id, also the full-text index's rowid

@@ -110,3 +110,13 @@ def test_staff_add_command(tmp_path, monkeypatch, capsys):
     d = ConsoleDB(path)
     assert d.one("SELECT role FROM staff")["role"] == "admin"
     d.close()
+
+
+def test_password_spraying_from_one_address_is_refused(db):
+    auth.add_staff(db, "a@b.cd", "long enough pw")
+    for i in range(auth.MAX_FAILURES_PER_ADDRESS):
+        with pytest.raises(auth.AuthError, match="wrong"):
+            auth.authenticate(db, f"user{i}@b.cd", "guess", remote="10.0.0.9", now=1000.0 + i)
+    with pytest.raises(auth.AuthError, match="from your address"):
+        auth.authenticate(db, "a@b.cd", "long enough pw", remote="10.0.0.9", now=1100.0)
+    assert auth.authenticate(db, "a@b.cd", "long enough pw", remote="10.0.0.10", now=1100.0)
