@@ -131,7 +131,8 @@ class Store:
     # -- low level -----------------------------------------------------------------
     def query(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[dict[str, Any]]:
         """Run a SELECT and return the rows as dicts."""
-        return list(self.db.query(sql, params if isinstance(params, dict) else list(params)))
+        with self._lock:
+            return list(self.db.query(sql, params if isinstance(params, dict) else list(params)))
 
     def _one(self, table: str, where: str, params: list[Any]) -> dict[str, Any] | None:
         rows = self.query(f"SELECT * FROM {table} WHERE {where} LIMIT 1", params)
@@ -153,7 +154,8 @@ class Store:
         """Number of rows in one of :data:`TABLES`."""
         if table not in TABLES:
             raise ValueError(f"unknown table {table!r}")
-        return int(self.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+        with self._lock:
+            return int(self.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
 
     def counts(self) -> dict[str, int]:
         """Row counts of every table."""
