@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from web.console import queries
+from web.console import analytics, queries
 from web.console.db import ConsoleDB
 from web.console.sync import Syncer
 from web.console.tracker import TrackerReader, create_events_table
@@ -185,6 +185,7 @@ def run_benchmark(workdir: Path, n_conversations: int, repeats: int = 30, pages:
         f"deep paging ({pages} pages)": deep({}),
         f"deep paging fallback=1 ({pages} pages)": deep({"fallback": "1"}),
         "incremental sync (no new events)": sync_noop,
+        "analytics, last 30 days": lambda: analytics.compute(db)["conversations"],
     }
     figures = {}
     for name, fn in cases.items():

@@ -69,7 +69,9 @@ CREATE TABLE IF NOT EXISTS conversations (
     reviewed INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS conv_last ON conversations(last_at, sender_id);
-CREATE INDEX IF NOT EXISTS conv_started ON conversations(started_at);
+-- Covering index for the analytics page (per-day counts and rates read no table rows).
+CREATE INDEX IF NOT EXISTS conv_stats ON conversations(
+    started_at, handoff, human, fallback, low_confidence, reviewed, n_template, n_generator);
 CREATE INDEX IF NOT EXISTS conv_handoff ON conversations(handoff, last_at, sender_id);
 CREATE INDEX IF NOT EXISTS conv_fallback ON conversations(fallback, last_at, sender_id);
 CREATE INDEX IF NOT EXISTS conv_negative ON conversations(negative_feedback, last_at, sender_id);
