@@ -6,9 +6,10 @@ is cosine similarity. Both kinds are wrapped in ``IndexIDMap`` so that FAISS lab
 row ids. One id may own several vectors (the FAQ stores one per phrasing); a search
 returns each id once, with its best score.
 
-Removal: the flat index deletes vectors for real; HNSW graphs cannot delete, so removed
-vectors are tombstoned (their label becomes -1 and they are skipped) and the graph is
-compacted once tombstones pass a quarter of it.
+Removal: the flat index deletes vectors for real; HNSW graphs cannot delete (and IVF
+deletes without keeping positions), so there removed vectors are tombstoned (their label
+becomes -1 and they are skipped) and the index is compacted once tombstones pass a
+quarter of it.
 
 ``save(path)`` writes ``path`` (the FAISS index) and ``path.with_suffix(".json")`` (the
 metadata: model, dimension, count, index type, build time, ...). ``load`` checks the
@@ -207,7 +208,8 @@ class DenseIndex:
         removed = int(hit.sum())
         if not removed:
             return 0
-        if self.index_type == "hnsw":
+        if self.index_type != "flat":
+            # HNSW cannot delete; IVF can, but renumbers in a way IndexIDMap does not follow.
             self._labels[hit] = -1
             faiss.copy_array_to_vector(self._labels, self._index.id_map)
             if self.tombstones() > max(1000, 0.25 * len(self._labels)):
@@ -220,7 +222,7 @@ class DenseIndex:
         return removed
 
     def tombstones(self) -> int:
-        """Removed vectors still held by an HNSW graph."""
+        """Removed vectors still held by an HNSW or IVF index."""
         return int((self._labels < 0).sum())
 
     def compact(self) -> None:

@@ -47,6 +47,7 @@ MODES = ("hybrid", "dense", "bm25")
 BM25_FAQ_MIN_COVERAGE = 0.6  # FAQ confidence when only BM25 is available
 _FINGERPRINT_EVERY_S = 2.0
 _MIN_CALIBRATION_QUERIES = 20
+_QUERY_CACHE_SIZE = 4096
 
 
 @dataclass
@@ -126,6 +127,7 @@ class SearchIndexes:
         self._fingerprint: dict[str, tuple[Any, ...]] = {}
         self._checked_at: dict[str, float] = {}
         self._lock = threading.RLock()
+        self._query_cache: dict[str, np.ndarray] = {}
 
     # -- paths and status --------------------------------------------------------------
     def index_path(self, kind: str) -> Path:
@@ -175,6 +177,25 @@ class SearchIndexes:
             self._embedder_failed = True
             self._embedder = None
             return None
+
+    def embed_queries(self, queries: list[str]) -> np.ndarray | None:
+        """Query vectors, cached (the assistant and the benchmark repeat queries).
+
+        Returns:
+            ``(len(queries), dim)`` or ``None`` when the model is unavailable.
+        """
+        if not queries:
+            return None
+        missing = list(dict.fromkeys(q for q in queries if q not in self._query_cache))
+        if missing:
+            vectors = self._encode(missing)
+            if vectors is None:
+                return None
+            for text, vec in zip(missing, vectors, strict=True):
+                self._query_cache[text] = vec
+            while len(self._query_cache) > _QUERY_CACHE_SIZE:
+                self._query_cache.pop(next(iter(self._query_cache)))
+        return np.vstack([self._query_cache[q] for q in queries])
 
     # -- store access ----------------------------------------------------------------------
     def _rows(self, kind: str, ids: Iterable[int] | None = None) -> list[dict[str, Any]]:
@@ -323,7 +344,11 @@ class SearchIndexes:
                 embedder = self.embedder
                 if embedder is None:
                     raise RuntimeError("the embedding model cannot be loaded; see the log")
-                vectors = embedder.encode(texts, progress=progress)
+                # Order items repeat product titles: embed each distinct text once.
+                unique = list(dict.fromkeys(texts))
+                position = {t: i for i, t in enumerate(unique)}
+                unique_vectors = embedder.encode(unique, progress=progress)
+                vectors = unique_vectors[[position[t] for t in texts]] if texts else unique_vectors
                 index = DenseIndex(embedder.dim, embedder.name, params=self.params)
                 index.index(ids, vectors)
                 index.extra["build_seconds"] = round(time.perf_counter() - start, 3)
@@ -338,6 +363,39 @@ class SearchIndexes:
                 self.calibrate_faq()
             out[kind] = self._dense[kind].metadata  # type: ignore[union-attr]
             logger.info("built %s index: %d rows, %s", kind, len(rows), out[kind]["index_type"])
+        return out
+
+    def sync(self, kinds: Iterable[str] | None = None, progress: bool = True) -> dict[str, dict[str, Any]]:
+        """Bring the dense indexes in line with the store without a full rebuild.
+
+        A missing, corrupt or mismatched index is rebuilt; otherwise rows added since,
+        changed since (``updated_at`` after the index's) or deleted are updated.
+
+        Returns:
+            ``{kind: {"action": "rebuilt" | "updated" | "current", "changed": n, "removed": n}}``.
+        """
+        out: dict[str, dict[str, Any]] = {}
+        for kind in list(kinds or KINDS):
+            self._check_kind(kind)
+            dense = self._load_dense(kind)
+            if dense is None:
+                self.rebuild([kind], progress=progress)
+                out[kind] = {"action": "rebuilt", "changed": self._row_count(kind), "removed": 0}
+                continue
+            table_ids = {int(r[0]) for r in self.store.db.execute(f"SELECT id FROM {kind}")}
+            indexed = dense.ids()
+            changed = table_ids - indexed
+            if kind != "order_items":
+                rows = self.store.db.execute(
+                    f"SELECT id FROM {kind} WHERE updated_at > ?", [dense.updated_at]
+                )
+                changed |= {int(r[0]) for r in rows}
+            removed = indexed - table_ids
+            if changed or removed:
+                self._update(kind, sorted(changed | removed))
+                out[kind] = {"action": "updated", "changed": len(changed), "removed": len(removed)}
+            else:
+                out[kind] = {"action": "current", "changed": 0, "removed": 0}
         return out
 
     def update(self, kind: str, ids: Iterable[int]) -> None:
@@ -395,7 +453,7 @@ class SearchIndexes:
         dense = self._load_dense(kind)
         if dense is None:
             return None, None
-        vectors = self._encode([query])
+        vectors = self.embed_queries([query])
         if vectors is None:
             return None, None
         if vectors.shape[1] != dense.dim:
@@ -682,6 +740,7 @@ class SearchIndexes:
                        "source": f"settings.faq_min_score ({in_scope} usable eval questions)"}
             dense.extra.pop("threshold", None)
         else:
+            self.embed_queries([q["query"] for q in queries])  # one batch instead of many
             samples = []
             for q in queries:
                 result = self.search_faq(q["query"], k=1)
