@@ -50,7 +50,15 @@
 
   var config = readConfig();
   var ns = config.storagePrefix + ":" + (config.serverUrl || location.origin) + ":";
-  var TAB_ID = randomId();
+  // One id per browser tab (sessionStorage survives navigation within the tab): queued
+  // messages belong to the tab that queued them unless that tab is gone.
+  var TAB_ID = (function () {
+    try {
+      var id = window.sessionStorage.getItem(ns + "tab");
+      if (!id) { id = randomId(); window.sessionStorage.setItem(ns + "tab", id); }
+      return id;
+    } catch (e) { return randomId(); }
+  })();
 
   // ---------------------------------------------------------------- storage
   var store = {
@@ -541,7 +549,7 @@
     var role = opts.agent ? "agent" : "bot";
     var author = opts.agent ? opts.agent + " (support agent)" : config.title;
     var text = typeof msg.text === "string" ? msg.text : "";
-    var carousel = carouselItems(msg.custom ? msg : msg);
+    var carousel = carouselItems(msg);
     if (carousel && carousel.text && !text) text = carousel.text;
     var image = msg.image || (msg.attachment && msg.attachment.type === "image" && msg.attachment.payload && msg.attachment.payload.src);
     var buttons = msg.buttons || msg.quick_replies || (msg.custom && Array.isArray(msg.custom.buttons) ? msg.custom.buttons : null);
@@ -880,7 +888,7 @@
     setOpen(state.open, false);
     setStatus();
     heartbeat();
-    window.setInterval(heartbeat, 5000);
+    window.setInterval(function () { heartbeat(); flush(); }, 5000);
     window.addEventListener("online", function () { if (socket && !socket.connected) socket.connect(); });
     var saved = store.get("session", null);
     // A shopper who logs in or out starts a new conversation: the assistant checks the
