@@ -1,4 +1,7 @@
-"""Order ownership, signed customer tokens and order-number normalisation."""
+"""knowledge.identity: order ownership, signed customer tokens, order-number normalisation.
+
+Named test_knowledge_identity.py because tests/actions/test_identity.py exists (rootdir import mode).
+"""
 
 from __future__ import annotations
 
