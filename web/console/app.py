@@ -180,6 +180,7 @@ def create_console_app(
     r.add_post("/users/{id}", users_update)
     r.add_get("/audit", audit_page)
     r.add_post("/export", export_corrections)
+    r.add_get("/export/conversations.csv", export_conversations_csv)
     r.add_get("/api/me", api_me)
     r.add_get("/api/conversations", api_conversations)
     r.add_get("/api/conversations/{sid}", api_transcript)
@@ -810,6 +811,41 @@ async def export_corrections(request: web.Request) -> web.StreamResponse:
     _flash(request, f"Exported {result['written']} corrections to {result['path']}"
                     + (f" ({len(result['skipped'])} skipped)" if result["skipped"] else "") + ".")
     raise _back(request, "/")
+
+
+@admin_only
+async def export_conversations_csv(request: web.Request) -> web.StreamResponse:
+    """Admin: the filtered conversation list as CSV (masked customer references)."""
+    import csv
+    import io
+
+    filters = queries.Filters.from_query(request.query)
+    db = request.app[K_DB]
+    response = web.StreamResponse(headers={
+        "Content-Type": "text/csv; charset=utf-8",
+        "Content-Disposition": 'attachment; filename="conversations.csv"',
+    })
+    await response.prepare(request)
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(["conversation", "customer", "started_utc", "last_activity_utc", "messages", "intents",
+                     *queries.FLAGS, "agent_joined", "tags"])
+    cursor, written = None, 0
+    while written < 100_000:
+        page = await asyncio.to_thread(queries.list_conversations, db, filters, cursor, 200)
+        for c in page["items"]:
+            writer.writerow([c["sender_id"], c["customer"], c["started_at"], c["last_at"], c["messages"],
+                             " ".join(c["intents"]), *(int(c["flags"][k]) for k in queries.FLAGS),
+                             int(c["human"]), " ".join(c["tags"])])
+        written += len(page["items"])
+        await response.write(buf.getvalue().encode())
+        buf.seek(0)
+        buf.truncate()
+        cursor = page["next"]
+        if not cursor:
+            break
+    await response.write_eof()
+    return response
 
 
 # -- JSON API ------------------------------------------------------------------------------

@@ -182,6 +182,7 @@ def test_agents_cannot_use_admin_routes(console_settings, staff_accounts, seeded
             token = await csrf_of(client)
             assert (await client.get("/console/users")).status == 403
             assert (await client.get("/console/audit")).status == 403
+            assert (await client.get("/console/export/conversations.csv")).status == 403
             resp = await client.post(f"/console/conversations/{sid}/reveal", data={"csrf_token": token, "reason": "x"})
             assert resp.status == 403
             assert "jane.doe@example.com" not in await resp.text()
@@ -353,5 +354,24 @@ def test_store_feedback_counts_once_and_agent_presence_is_marked(console_setting
             assert a["ratings"]["5"] == 1 and a["ratings"]["2"] == 1
             html = await (await client.get(f"/console/conversations/{seeded['handoff']}")).text()
             assert "shopper feedback: rating 5/5" in html
+
+    run(scenario())
+
+
+def test_admin_csv_export_of_the_filtered_list(console_settings, staff_accounts, seeded):
+    import csv
+    import io
+
+    async def scenario():
+        async with console_client(console_settings) as client:
+            await login(client, *ADMIN)
+            resp = await client.get("/console/export/conversations.csv?negative_feedback=1")
+            assert resp.status == 200 and resp.headers["Content-Type"].startswith("text/csv")
+            rows = list(csv.DictReader(io.StringIO(await resp.text())))
+            assert {r["conversation"] for r in rows} == {seeded["fallback"], seeded["template"]}
+            full = await (await client.get("/console/export/conversations.csv")).text()
+            assert "jane.doe@example.com" not in full and "j•••@•••.com" in full
+            html = await (await client.get("/console/?negative_feedback=1")).text()
+            assert "/console/export/conversations.csv?negative_feedback=1" in html
 
     run(scenario())
