@@ -60,12 +60,17 @@ SHOPIFY_REQUIRED = ("Handle", "Variant SKU", "Variant Price")
 # --------------------------------------------------------------------------- report
 @dataclass
 class RowError:
-    """One problem: ``file:line: field: message`` (line is 1-based; None when unknown)."""
+    """One problem: ``file:line: field: message`` (line is 1-based; None when unknown).
+
+    ``fatal`` marks problems with a whole file (unreadable, missing columns, broken JSON
+    or YAML structure): those fail the import even with ``skip_invalid``.
+    """
 
     file: str
     line: int | None
     field: str | None
     message: str
+    fatal: bool = False
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line is not None else self.file
@@ -293,7 +298,7 @@ def read_rows(
         reader = csv.DictReader(io.StringIO(text, newline=""), delimiter="\t" if path.suffix.lower() == ".tsv" else ",")
         header = [h.strip() for h in (reader.fieldnames or [])]
         if not header:
-            errors.append(RowError(name, 1, None, "the file is empty (no header line)"))
+            errors.append(RowError(name, 1, None, "the file is empty (no header line)", fatal=True))
             return kind, rows
         reader.fieldnames = header
         if fmt == "shopify":
@@ -302,14 +307,14 @@ def read_rows(
         else:
             kind = kind or detect_kind(path, header)
             if kind is None:
-                errors.append(RowError(name, 1, None, "cannot tell what the file holds; pass --kind"))
+                errors.append(RowError(name, 1, None, "cannot tell what the file holds; pass --kind", fatal=True))
                 return kind, rows
             missing = [c for c in REQUIRED[kind] if c not in header]
             if kind == "orders" and "item_sku" not in header:
                 missing.append("item_sku")
         if missing:
             for column in missing:
-                errors.append(RowError(name, 1, column, "required column is missing from the header"))
+                errors.append(RowError(name, 1, column, "required column is missing from the header", fatal=True))
             return kind, rows
         start = 2
         try:
@@ -322,7 +327,7 @@ def read_rows(
                     rows.append(SourceRow(name, start, data, kind))
                 start = reader.line_num + 1
         except csv.Error as exc:
-            errors.append(RowError(name, reader.line_num, None, f"malformed CSV: {exc}"))
+            errors.append(RowError(name, reader.line_num, None, f"malformed CSV: {exc}", fatal=True))
         return kind, rows
     if fmt == "jsonl":
         for number, line in enumerate(text.split("\n"), start=1):
@@ -341,7 +346,7 @@ def read_rows(
         for row in rows:
             row.kind = kind or ""
         if kind is None and rows:
-            errors.append(RowError(name, None, None, "cannot tell what the file holds; pass --kind"))
+            errors.append(RowError(name, None, None, "cannot tell what the file holds; pass --kind", fatal=True))
             return None, []
         return kind, rows
     if fmt == "json":
@@ -350,11 +355,11 @@ def read_rows(
             try:
                 items = _json_array_with_lines(text, name)
             except _RowInvalid as exc:
-                errors.append(RowError(name, None, None, exc.message))
+                errors.append(RowError(name, None, None, exc.message, fatal=True))
                 return kind, rows
             kind = kind or detect_kind(path, items[0][1] if items and isinstance(items[0][1], dict) else [])
             if kind is None and items:
-                errors.append(RowError(name, None, None, "cannot tell what the file holds; pass --kind"))
+                errors.append(RowError(name, None, None, "cannot tell what the file holds; pass --kind", fatal=True))
                 return None, []
             for start_line, value in items:
                 if not isinstance(value, dict):
@@ -365,7 +370,7 @@ def read_rows(
         try:
             value = json.loads(text)
         except json.JSONDecodeError as exc:
-            errors.append(RowError(name, exc.lineno, None, f"invalid JSON: {exc.msg} (column {exc.colno})"))
+            errors.append(RowError(name, exc.lineno, None, f"invalid JSON: {exc.msg} (column {exc.colno})", fatal=True))
             return kind, rows
         if not isinstance(value, dict) or not set(value) & set(KINDS):
             errors.append(
@@ -379,7 +384,7 @@ def read_rows(
                 continue
             items_list = value[section]
             if not isinstance(items_list, list):
-                errors.append(RowError(name, None, section, "must be an array"))
+                errors.append(RowError(name, None, section, "must be an array", fatal=True))
                 continue
             for index, item in enumerate(items_list, start=1):
                 if not isinstance(item, dict):
@@ -394,13 +399,13 @@ def read_rows(
             value = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
-            errors.append(RowError(name, mark.line + 1 if mark else None, None, f"invalid YAML: {exc}"))
+            errors.append(RowError(name, mark.line + 1 if mark else None, None, f"invalid YAML: {exc}", fatal=True))
             return kind, rows
         if isinstance(value, dict):
             value.pop("__line__", None)
             value = value.get("faq", value.get("entries"))
         if not isinstance(value, list):
-            errors.append(RowError(name, 1, None, "expected a list of FAQ entries (or a mapping with a `faq:` list)"))
+            errors.append(RowError(name, 1, None, "expected a list of FAQ entries (or a mapping with a `faq:` list)", fatal=True))
             return kind, rows
         for index, item in enumerate(value, start=1):
             if not isinstance(item, dict):
@@ -934,8 +939,9 @@ def import_files(
         The :class:`ImportReport`.
 
     Raises:
-        ImportFailed: On any error when ``skip_invalid`` is false (nothing is changed),
-            or when a file cannot be read at all.
+        ImportFailed: On any error when ``skip_invalid`` is false, and on a problem with
+            a whole file (unreadable, missing columns, broken JSON/YAML structure) even
+            with it. Nothing is changed then.
         ValueError: For an unknown kind or format.
     """
     if kind is not None and kind not in KINDS:
@@ -951,7 +957,7 @@ def import_files(
         try:
             raw = path.read_bytes()
         except OSError as exc:
-            errors.append(RowError(name, None, None, f"cannot read the file: {exc.strerror or exc}"))
+            errors.append(RowError(name, None, None, f"cannot read the file: {exc.strerror or exc}", fatal=True))
             continue
         text = _decode(raw, name, skip_invalid, errors)
         if text is None:
@@ -974,14 +980,13 @@ def import_files(
         else:
             for row in rows:
                 if row.kind not in KINDS:
-                    errors.append(RowError(name, row.line, None, "cannot tell what the file holds; pass --kind"))
+                    errors.append(RowError(name, row.line, None, "cannot tell what the file holds; pass --kind", fatal=True))
                     break
                 by_kind[row.kind].append((row, row.data))
         if len(errors) > before and any(e.line in (1, None) and e.field is None for e in errors[before:]):
             logger.debug("%s: structural errors", name)
     total_rows = sum(len(v) for v in by_kind.values())
-    structural = [e for e in errors]
-    if structural and not skip_invalid:
+    if any(e.fatal for e in errors) or (errors and not skip_invalid):
         raise ImportFailed(report)
 
     # validate every record before writing (so all errors are reported together)
@@ -993,6 +998,8 @@ def import_files(
         for row, payload in by_kind[k]:
             bar.update(1)
             try:
+                if row.data.get("__extra__"):
+                    raise _RowInvalid(None, "the line has more values than the header has columns")
                 if k == "products":
                     record = parse_product(payload, max_field_chars)
                 elif k == "customers":

@@ -169,6 +169,16 @@ def fails(store, paths, **kwargs):
 def test_missing_column(empty_store):
     errors = fails(empty_store, [fx("bad_missing_column.csv")])
     assert errors == [f"{fx('bad_missing_column.csv')}:1: price: required column is missing from the header"]
+    # a broken file fails even with skip_invalid, and takes the good files with it
+    errors = fails(empty_store, [fx("products.csv"), fx("bad_missing_column.csv")], skip_invalid=True)
+    assert len(errors) == 1
+
+
+def test_row_with_too_many_values(empty_store, tmp_path):
+    path = tmp_path / "products.csv"
+    path.write_text("sku,title,price\nA-1,Fine,1\nA-2,Shifted,2,oops\n")
+    errors = fails(empty_store, [path])
+    assert errors == [f"{path}:3: the line has more values than the header has columns"]
 
 
 def test_wrong_types_name_file_line_and_field(empty_store):
