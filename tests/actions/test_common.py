@@ -107,3 +107,16 @@ def test_stop_form_clears_form_slots(shop):
         and cleared["requested_slot"] is None
     )
     assert "changed nothing" in texts(dispatcher)
+
+
+def test_context_builds_lazily_from_settings(shop):
+    from actions.context import Context
+
+    ctx = Context(shop.settings)
+    assert ctx._store is None and ctx._search is None  # nothing opened yet
+    assert ctx.store.get_order(
+        shop.store.query("SELECT order_number FROM orders LIMIT 1")[0]["order_number"]
+    )
+    assert ctx.search is ctx.search
+    assert ctx.generator is None or hasattr(ctx.generator, "aphrase")
+    ctx.store.close()

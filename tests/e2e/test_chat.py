@@ -99,9 +99,8 @@ def test_three_wrong_emails_offer_a_person(rasa_stack):
     number = rasa_stack.examples["pending"]["order_number"]
     replies = []
     for _ in range(3):
-        rasa_stack.say(
-            sender, f'/track_order{{"order_number":"{number}"}}' if not replies else number
-        )
+        intent = "inform" if replies else "track_order"
+        rasa_stack.say(sender, f'/{intent}{{"order_number":"{number}"}}')
         messages = rasa_stack.chat(sender, '/inform{"email":"wrong@example.com"}')
         replies.append(json.dumps(messages))
     assert "couldn't match" in replies[0]

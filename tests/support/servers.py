@@ -56,6 +56,7 @@ VENV_BIN = Path(sys.executable).parent
 RASA = str(VENV_BIN / "rasa")
 FINGERPRINT_SOURCES = ("bot/config.yml", "bot/domain", "bot/data", "models/nlu")
 TEST_TOKEN = "test-rasa-token"
+TEST_TOKEN_SECRET = "test-customer-token-secret"
 
 BASE_ENV = {
     "RASA_TELEMETRY_ENABLED": "false",
@@ -195,6 +196,7 @@ class RasaStack:
         actions_url: Base URL of the action server.
         token: Rasa's API auth token.
         examples: One ``{"order_number", "email"}`` per demo scenario.
+        token_secret: The secret the action server checks signed customer tokens with.
     """
 
     data_dir: Path
@@ -204,6 +206,7 @@ class RasaStack:
     examples: dict[str, dict[str, str]] = field(default_factory=dict)
     processes: list[subprocess.Popen] = field(default_factory=list)
     log_files: list[Path] = field(default_factory=list)
+    token_secret: str = TEST_TOKEN_SECRET
 
     @property
     def socketio_url(self) -> str:
@@ -337,6 +340,7 @@ def start_stack(
             "SHOPBOT_RASA_TOKEN": token,
             "SHOPBOT_GENERATOR_URL": "http://127.0.0.1:9",
             "SHOPBOT_GENERATOR_TIMEOUT_S": "0.3",
+            "SHOPBOT_CUSTOMER_TOKEN_SECRET": TEST_TOKEN_SECRET,
             **(env or {}),
         }
     )
@@ -348,6 +352,7 @@ def start_stack(
     stack = RasaStack(
         data_dir, f"http://127.0.0.1:{rasa_port}", f"http://127.0.0.1:{action_port}", token
     )
+    stack.token_secret = full_env["SHOPBOT_CUSTOMER_TOKEN_SECRET"]
     try:
         actions_log = logs / "actions.log"
         proc = _spawn(
