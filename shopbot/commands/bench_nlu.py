@@ -2,7 +2,7 @@
 
 Cross-validates (stratified k folds) the project pipeline (``bot/config.yml``), the same
 pipeline without the sentence-embedding featurizer, and Rasa's default pipeline on
-``bot/data/nlu``; scores models trained on all of it on the held-out set
+``bot/data/nlu``; scores the fold models on the held-out set
 ``bot/eval/nlu_heldout.yml``; times ``/model/parse`` through a running Rasa server.
 Writes ``bench-results/nlu.json`` and confusion matrices under ``bench-results/nlu/``.
 """
@@ -26,25 +26,58 @@ def _pipelines(value: str) -> list[str]:
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the command's options."""
-    parser.add_argument("--folds", type=int, default=None, help="cross-validation folds (3; --quick: 2)")
-    parser.add_argument("--quick", action="store_true",
-                        help="tiny smoke run: 10 examples per intent, 5 epochs, 20 timed parses")
-    parser.add_argument("--pipelines", type=_pipelines, default=list(PIPELINE_CHOICES),
-                        help="comma-separated subset of project,project_sparse,rasa_default (all)")
-    parser.add_argument("--bot-dir", default=str(PROJECT_ROOT / "bot"),
-                        help="Rasa project with config.yml and data/nlu (bot/)")
-    parser.add_argument("--heldout", default=str(PROJECT_ROOT / "bot" / "eval" / "nlu_heldout.yml"),
-                        help="held-out NLU file; empty string skips it")
-    parser.add_argument("--out-dir", default=str(PROJECT_ROOT / "bench-results"),
-                        help="where nlu.json and nlu/*.png go (bench-results/)")
-    parser.add_argument("--server-url", default=None,
-                        help="time /model/parse on this running Rasa server instead of starting one")
-    parser.add_argument("--token", default=None, help="auth token of --server-url (if it needs one)")
-    parser.add_argument("--latency-messages", type=int, default=None,
-                        help="timed /model/parse calls (200; --quick: 20)")
+    parser.add_argument(
+        "--folds", type=int, default=None, help="cross-validation folds (3; --quick: 2)"
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="tiny smoke run: 10 examples per intent, 5 epochs, 20 timed parses",
+    )
+    parser.add_argument(
+        "--pipelines",
+        type=_pipelines,
+        default=list(PIPELINE_CHOICES),
+        help="comma-separated subset of project,project_sparse,rasa_default (all)",
+    )
+    parser.add_argument(
+        "--bot-dir",
+        default=str(PROJECT_ROOT / "bot"),
+        help="Rasa project with config.yml and data/nlu (bot/)",
+    )
+    parser.add_argument(
+        "--heldout",
+        default=str(PROJECT_ROOT / "bot" / "eval" / "nlu_heldout.yml"),
+        help="held-out NLU file; empty string skips it",
+    )
+    parser.add_argument(
+        "--out-dir",
+        default=str(PROJECT_ROOT / "bench-results"),
+        help="where nlu.json and nlu/*.png go (bench-results/)",
+    )
+    parser.add_argument(
+        "--server-url",
+        default=None,
+        help="time /model/parse on this running Rasa server instead of starting one",
+    )
+    parser.add_argument(
+        "--token", default=None, help="auth token of --server-url (if it needs one)"
+    )
+    parser.add_argument(
+        "--latency-messages",
+        type=int,
+        default=None,
+        help="timed /model/parse calls (200; --quick: 20)",
+    )
     parser.add_argument("--no-latency", action="store_true", help="skip the latency measurement")
-    parser.add_argument("--work-dir", default=None,
-                        help="keep fold data and models here (default: a temporary folder)")
+    parser.add_argument(
+        "--work-dir",
+        default=None,
+        help="keep fold data and models here (default: a temporary folder)",
+    )
+    parser.add_argument(
+        "--jobs", type=int, default=1, help="trainings run in parallel worker processes (1)"
+    )
     parser.add_argument("--seed", type=int, default=42, help="seed of folds and subsampling")
 
 
@@ -66,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
         server_url=args.server_url,
         token=args.token,
         seed=args.seed,
+        jobs=max(1, args.jobs),
         work_dir=Path(args.work_dir) if args.work_dir else None,
     )
     report = run_benchmark(options, progress=lambda line: print(f"[bench nlu] {line}", flush=True))
