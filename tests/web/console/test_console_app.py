@@ -375,3 +375,31 @@ def test_admin_csv_export_of_the_filtered_list(console_settings, staff_accounts,
             assert "/console/export/conversations.csv?negative_feedback=1" in html
 
     run(scenario())
+
+
+def test_the_web_app_mounts_the_console(console_settings, staff_accounts, seeded):
+    """``web.app.create_app`` mounts this package under /console with its live hub."""
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from knowledge.store import Store
+    from web.app import create_app
+
+    Store.open(console_settings.db_path).close()
+
+    async def scenario():
+        app = create_app(console_settings)
+        client = TestClient(TestServer(app), headers={"Host": "127.0.0.1"})
+        await client.start_server()
+        try:
+            resp = await client.get("/console/api/conversations")
+            assert resp.status == 401
+            resp = await login(client, *AGENT)
+            assert resp.status == 200 and "4 matches" in await resp.text()
+            console = app._subapps[0]
+            from web.console.app import K_DESK
+
+            assert console[K_DESK].hub is app["live_hub"]
+        finally:
+            await client.close()
+
+    run(scenario())
