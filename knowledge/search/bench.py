@@ -32,7 +32,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -272,7 +272,11 @@ def scale_run(vectors: np.ndarray, queries: np.ndarray, index_types: Sequence[st
         start = time.perf_counter()
         index.index(ids, vectors, kind=kind)
         build_s = time.perf_counter() - start
-        times, results = _latencies(lambda q, ix=index: ix.search(q, k)[0], queries)
+
+        def one(q: np.ndarray, ix: DenseIndex = index) -> list[tuple[int, float]]:
+            return ix.search(q, k)[0]
+
+        times, results = _latencies(one, queries)
         found = [[i for i, _ in r] for r in results]
         if kind == "flat":
             truth = found
@@ -366,9 +370,9 @@ def run_bench(
         index_dir: Where to build the indexes (default: a temporary folder).
         progress: Callback with a short message per step.
     """
-    say = progress or (lambda msg: logger.info(msg))
+    say: Callable[[str], None] = progress or logger.info
     result: dict[str, Any] = {
-        "started_at": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
+        "started_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
         "machine": {"platform": platform.platform(), "processor": platform.processor(), "cpus": _cpus()},
         "catalog": {"products": store.count("products"), "faq": store.count("faq")},
     }
@@ -392,7 +396,7 @@ def run_bench(
             result["products"] = product_quality(indexes, config.product_file)
         if config.speed:
             result["speed"] = speed_bench(indexes, config, say)
-    result["finished_at"] = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    result["finished_at"] = datetime.now(UTC).replace(microsecond=0).isoformat()
     return result
 
 

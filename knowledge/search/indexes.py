@@ -493,7 +493,7 @@ class SearchIndexes:
         used = mode
         if mode in ("hybrid", "dense"):
             dense, qvec = self._dense_query(kind, query)
-            if dense is None:
+            if dense is None or qvec is None:
                 used = "bm25"
             else:
                 dense_hits = dense.search(qvec, depth if mode == "hybrid" else k, allowed=allowed)[0]
@@ -709,7 +709,7 @@ class SearchIndexes:
         if "dense" in hit.scores:
             return float(hit.scores["dense"])
         dense, qvec = self._dense_query("faq", query)
-        if dense is None:
+        if dense is None or qvec is None:
             return 0.0
         found = dense.search(qvec, 1, allowed=[hit.id])[0]
         score = found[0][1] if found else 0.0

@@ -13,12 +13,13 @@ from typing import Any
 
 KINDS = ("products", "faq", "order_items")
 
-STOPWORDS = frozenset(
-    """a an and are as at be but by can could do does for from have how i if in is it its
-    me my of on or our please should so than that the their them then there these this to
-    was we what when where which who why will with would you your yours im i'm i've ive
-    any some get got just want need looking look like show find""".split()
-)
+_STOPWORDS_TEXT = """
+    a an and are as at be but by can could do does for from have how i if in is it its me my
+    of on or our please should so than that the their them then there these this to was we
+    what when where which who why will with would you your yours im i'm i've ive any some
+    get got just want need looking look like show find
+"""
+STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
 
 # One token: letters/digits with inner joiners (- . / & ' +) kept when between two
 # word characters, so "RUN-00001", "h&m", "levi's", "5.3" and "t-shirt" stay whole.

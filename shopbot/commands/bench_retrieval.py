@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     from shopbot.config import get_settings
 
     settings = get_settings()
-    db_path = Path(args.db or settings.db_path)
+    db_path = Path(args.db or str(settings.db_path))
     if not db_path.exists():
         print(f"error: no shop database at {db_path}; run `shopbot knowledge demo` first")
         return 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 KIND_CHOICES = {"products": "products", "faq": "faq", "order-items": "order_items", "order_items": "order_items"}
 
@@ -33,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     from shopbot.config import get_settings
 
     settings = get_settings()
-    db_path = args.db or settings.db_path
+    db_path = Path(args.db or str(settings.db_path))
     store = Store.open(db_path)
     try:
         indexes = SearchIndexes(settings, store)

@@ -4,20 +4,52 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 import yaml
 
 from knowledge.demo import FAQ_PATH
 
 
+class CachingEmbedder:
+    """The real embedder with a memo of every text it has seen (tests embed the same
+    tiny catalog again and again; 2 shared CPU cores make that the slow part)."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+        self.cache: dict[str, np.ndarray] = {}
+        self.calls = 0
+
+    name = property(lambda self: self.inner.name)
+    dim = property(lambda self: self.inner.dim)
+    device = property(lambda self: self.inner.device)
+
+    def encode(self, texts, batch_size: int = 64, progress: bool = False) -> np.ndarray:
+        texts = [texts] if isinstance(texts, str) else list(texts)
+        missing = [t for t in dict.fromkeys(texts) if t not in self.cache]
+        if missing:
+            self.calls += 1
+            for text, vec in zip(missing, self.inner.encode(missing, batch_size=batch_size), strict=True):
+                self.cache[text] = vec
+        if not texts:
+            return np.zeros((0, self.dim), dtype="float32")
+        return np.vstack([self.cache[t] for t in texts])
+
+
 @pytest.fixture(scope="session")
-def embedder():
+def real_embedder():
     """The packaged all-MiniLM-L6-v2, loaded once for the whole session."""
     from models.embeddings import Embedder
 
     model = Embedder()
     model.encode(["warm up"])
     return model
+
+
+@pytest.fixture(scope="session")
+def embedder(real_embedder):
+    """The session's embedder behind a text -> vector memo."""
+    return CachingEmbedder(real_embedder)
 
 
 @pytest.fixture

@@ -1,0 +1,52 @@
+"""The sentence-transformers wrapper around the packaged all-MiniLM-L6-v2."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from models.embeddings import DEFAULT_MODEL_NAME, Embedder, default_model_path
+
+
+@pytest.fixture(scope="module")
+def embedder():
+    return Embedder()
+
+
+def test_nothing_loads_until_used():
+    lazy = Embedder()
+    assert not lazy.loaded
+    assert lazy.name == DEFAULT_MODEL_NAME
+    assert lazy.model_path == default_model_path() and lazy.model_path.exists()
+
+
+def test_vectors_are_normalised_float32(embedder):
+    vectors = embedder.encode(["red trail running shoes", "How do I return an item?", ""], batch_size=2)
+    assert vectors.shape == (3, embedder.dim) and embedder.dim == 384
+    assert vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert embedder.loaded
+
+
+def test_similar_texts_are_close(embedder):
+    a, b, c = embedder.encode(["where is my parcel", "track my package", "chocolate cake recipe"])
+    assert float(a @ b) > float(a @ c) + 0.2
+
+
+def test_single_string_empty_list_and_progress(embedder):
+    assert embedder.encode("hello").shape == (1, 384)
+    assert embedder.encode([]).shape == (0, 384)
+    with_bar = embedder.encode(["a", "b", "c"], batch_size=2, progress=True)
+    assert np.allclose(with_bar, embedder.encode(["a", "b", "c"]), atol=1e-5)
+
+
+def test_missing_model_path_is_a_clear_error(tmp_path):
+    broken = Embedder(model_path=tmp_path / "nope")
+    assert broken.name == "nope"
+    with pytest.raises(FileNotFoundError, match="nope"):
+        broken.encode(["x"])
+
+
+def test_from_settings(settings):
+    built = Embedder.from_settings(settings)
+    assert built.name == DEFAULT_MODEL_NAME and built.device == "cpu"
