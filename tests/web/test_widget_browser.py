@@ -312,3 +312,44 @@ def test_demo_login_passes_a_signed_token_and_starts_a_new_conversation(context,
     page.wait_for_selector("text=Log in as a demo customer")
     page.wait_for_function("window.__shopbotWidget.state.sessionId")
     assert page.locator(".sbw-user").count() == 0
+
+
+CONTRAST_JS = """
+(selectors) => {
+  function rgb(s) { const m = s.match(/[\\d.]+/g).map(Number); return {r: m[0], g: m[1], b: m[2], a: m.length > 3 ? m[3] : 1}; }
+  function lum(c) {
+    const f = v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+    return 0.2126 * f(c.r) + 0.7152 * f(c.g) + 0.0722 * f(c.b);
+  }
+  function background(el) {
+    for (let n = el; n; n = n.parentElement) {
+      const c = rgb(getComputedStyle(n).backgroundColor);
+      if (c.a > 0.9) return c;
+    }
+    return {r: 255, g: 255, b: 255, a: 1};
+  }
+  const out = {};
+  for (const sel of selectors) {
+    const el = document.querySelector(sel);
+    if (!el) { out[sel] = null; continue; }
+    const fg = lum(rgb(getComputedStyle(el).color)), bg = lum(background(el));
+    out[sel] = (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+  }
+  return out;
+}
+"""
+
+
+def test_text_contrast_meets_wcag_aa(context, live_web):
+    page = context.new_page()
+    open_widget(page, live_web.url)
+    send(page, "hello")
+    page.wait_for_selector(".sbw-chip")
+    selectors = [
+        ".sbw-title", ".sbw-status", ".sbw-user .sbw-bubble", ".sbw-bot .sbw-bubble", ".sbw-meta",
+        ".sbw-chip", ".sbw-input", ".sbw-head-btn", ".sbw-typing em",
+    ]
+    ratios = page.evaluate(CONTRAST_JS, selectors)
+    low = {s: round(r, 2) for s, r in ratios.items() if r is not None and r < 4.5}
+    assert not low, f"contrast below 4.5:1: {low}"
+    assert all(ratios[s] for s in selectors[:6])
