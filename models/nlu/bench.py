@@ -4,8 +4,8 @@ What it measures (see :func:`run_benchmark`):
 
 * stratified k-fold cross-validation over ``bot/data/nlu``: intent accuracy, macro-F1 and
   out-of-scope recall per pipeline, plus a confusion matrix PNG per pipeline;
-* the same figures on the held-out set ``bot/eval/nlu_heldout.yml`` for models trained
-  on all the training data;
+* the same figures on the held-out set ``bot/eval/nlu_heldout.yml``, predicted by every
+  fold model (pooled);
 * parse latency (p50/p95) through a running Rasa server's ``/model/parse`` (a server it
   starts on a free port with the project model, or an existing one via ``server_url``).
 
@@ -23,7 +23,6 @@ import json
 import logging
 import os
 import random
-import shutil
 import socket
 import subprocess
 import sys
@@ -74,13 +73,16 @@ class BenchOptions:
         token: Auth token of that server (``None``: no token).
         seed: Seed of fold assignment and subsampling.
         work_dir: Folder for fold data and models; ``None`` = a temporary folder.
+        jobs: Trainings run in parallel worker processes (1 = in this process).
     """
 
     bot_dir: Path = REPO_ROOT / "bot"
     heldout: Path | None = REPO_ROOT / "bot" / "eval" / "nlu_heldout.yml"
     out_dir: Path = REPO_ROOT / "bench-results"
     folds: int = 3
-    pipelines: list[str] = field(default_factory=lambda: ["project", "project_sparse", "rasa_default"])
+    pipelines: list[str] = field(
+        default_factory=lambda: ["project", "project_sparse", "rasa_default"]
+    )
     quick: bool = False
     per_intent: int = 10
     quick_epochs: int = 5
@@ -90,6 +92,7 @@ class BenchOptions:
     token: str | None = None
     seed: int = 42
     work_dir: Path | None = None
+    jobs: int = 1
 
 
 # ---------------------------------------------------------------------------- data
@@ -222,20 +225,16 @@ def pipeline_config(name: str, project_config: Path, epochs: int | None = None) 
 # ---------------------------------------------------------------------------- train / predict
 
 
-def train_model(config: dict[str, Any], training_data: Any, work_dir: Path, name: str) -> Path:
-    """Train an NLU model with Rasa's API and return the model archive's path."""
+def train_model(config: dict[str, Any], data_file: Path, work_dir: Path, name: str) -> Path:
+    """Train an NLU model on one Rasa NLU file with Rasa's API; return the archive's path."""
     from rasa.model_training import train_nlu
 
     work_dir.mkdir(parents=True, exist_ok=True)
     config_path = work_dir / f"{name}.config.yml"
     config_path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
-    data_dir = work_dir / f"{name}.data"
-    shutil.rmtree(data_dir, ignore_errors=True)
-    data_dir.mkdir()
-    (data_dir / "nlu.yml").write_text(training_data.nlu_as_yaml(), encoding="utf-8")
     model = train_nlu(
         config=str(config_path),
-        nlu_data=str(data_dir),
+        nlu_data=str(data_file),
         output=str(work_dir / "models"),
         fixed_model_name=name,
     )
@@ -295,9 +294,9 @@ def macro_f1(gold: list[str], predicted: list[str]) -> float:
     labels = sorted(set(gold))
     scores = []
     for label in labels:
-        tp = sum(1 for g, p in zip(gold, predicted) if g == label and p == label)
-        fp = sum(1 for g, p in zip(gold, predicted) if g != label and p == label)
-        fn = sum(1 for g, p in zip(gold, predicted) if g == label and p != label)
+        tp = sum(1 for g, p in zip(gold, predicted, strict=True) if g == label and p == label)
+        fp = sum(1 for g, p in zip(gold, predicted, strict=True) if g != label and p == label)
+        fn = sum(1 for g, p in zip(gold, predicted, strict=True) if g == label and p != label)
         precision = tp / (tp + fp) if tp + fp else 0.0
         recall = tp / (tp + fn) if tp + fn else 0.0
         scores.append(2 * precision * recall / (precision + recall) if precision + recall else 0.0)
@@ -313,7 +312,7 @@ def score(predictions: list[Prediction]) -> dict[str, Any]:
     in_scope = [p for p in predictions if p.gold != OUT_OF_SCOPE_INTENT]
     return {
         "n": n,
-        "accuracy": sum(g == p for g, p in zip(gold, predicted)) / n if n else 0.0,
+        "accuracy": sum(g == p for g, p in zip(gold, predicted, strict=True)) / n if n else 0.0,
         "macro_f1": macro_f1(gold, predicted),
         "accuracy_ignoring_fallback": (
             sum(p.gold == p.top_non_fallback for p in predictions) / n if n else 0.0
@@ -361,8 +360,15 @@ def plot_confusion(predictions: list[Prediction], path: Path, title: str) -> Pat
     ax.set_yticks(range(len(gold_labels)), gold_labels, fontsize=7)
     for (i, j), value in np.ndenumerate(counts):
         if value:
-            ax.text(j, i, str(value), ha="center", va="center", fontsize=6,
-                    color="white" if shares[i, j] > 0.5 else "black")
+            ax.text(
+                j,
+                i,
+                str(value),
+                ha="center",
+                va="center",
+                fontsize=6,
+                color="white" if shares[i, j] > 0.5 else "black",
+            )
     ax.set_xlabel("predicted")
     ax.set_ylabel("gold")
     ax.set_title(title, fontsize=9)
@@ -394,20 +400,23 @@ def parse_url(server_url: str, token: str | None) -> str:
     return url + ("?" + urllib.parse.urlencode({"token": token}) if token else "")
 
 
-def time_parses(server_url: str, token: str | None, texts: list[str], warmup: int = 5) -> dict[str, Any]:
+def time_parses(
+    server_url: str, token: str | None, texts: list[str], warmup: int = 5
+) -> dict[str, Any]:
     """Time sequential ``/model/parse`` calls; returns p50/p95/mean in milliseconds."""
     url = parse_url(server_url, token)
 
-    def call(text: str) -> None:
+    def call(text: str, timeout: float = 60.0) -> None:
         body = json.dumps({"text": text}).encode()
         request = urllib.request.Request(
             url, data=body, headers={"Content-Type": "application/json"}, method="POST"
         )
-        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
             response.read()
 
+    # The first parse loads the sentence model lazily: give the warm-up calls time.
     for text in texts[:warmup]:
-        call(text)
+        call(text, timeout=600.0)
     timings = []
     for text in texts:
         start = time.perf_counter()
@@ -426,7 +435,9 @@ def time_parses(server_url: str, token: str | None, texts: list[str], warmup: in
 class RasaServer:
     """A ``rasa run --enable-api`` subprocess on a free port (context manager)."""
 
-    def __init__(self, model_path: Path, token: str, work_dir: Path, startup_timeout_s: float = 600) -> None:
+    def __init__(
+        self, model_path: Path, token: str, work_dir: Path, startup_timeout_s: float = 600
+    ) -> None:
         """Prepare (not start) the server.
 
         Args:
@@ -452,17 +463,37 @@ class RasaServer:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
         self._log = open(self.work_dir / "rasa-server.log", "wb")  # noqa: SIM115
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "rasa", "run", "--enable-api", "--port", str(self.port),
-             "--interface", "127.0.0.1", "--model", str(self.model_path),
-             "--auth-token", self.token],
-            cwd=self.work_dir, env=env, stdout=self._log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "rasa",
+                "run",
+                "--enable-api",
+                "--port",
+                str(self.port),
+                "--interface",
+                "127.0.0.1",
+                "--model",
+                str(self.model_path),
+                "--auth-token",
+                self.token,
+            ],
+            cwd=self.work_dir,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + self.startup_timeout_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"rasa server exited early; see {self.work_dir / 'rasa-server.log'}")
+                raise RuntimeError(
+                    f"rasa server exited early; see {self.work_dir / 'rasa-server.log'}"
+                )
             try:
-                if _get(self.url + "/status?" + urllib.parse.urlencode({"token": self.token})) == 200:
+                if (
+                    _get(self.url + "/status?" + urllib.parse.urlencode({"token": self.token}))
+                    == 200
+                ):
                     return self
             except (urllib.error.URLError, OSError):
                 pass
@@ -485,8 +516,74 @@ class RasaServer:
 # ---------------------------------------------------------------------------- run
 
 
-def run_benchmark(options: BenchOptions, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+@dataclass
+class FoldResult:
+    """What one (pipeline, fold) task returns."""
+
+    pipeline: str
+    fold: int
+    cv: list[Prediction]
+    heldout: list[Prediction]
+    train_seconds: float
+    model_path: str | None
+
+
+def run_fold(
+    pipeline: str,
+    fold: int,
+    config: dict[str, Any],
+    train_file: str,
+    test_pairs: list[tuple[str, str]],
+    heldout_pairs: list[tuple[str, str]],
+    work_dir: str,
+    keep_model: bool,
+) -> FoldResult:
+    """Train one pipeline on one fold's training part and predict its test part and the held-out set.
+
+    Runs in a worker process when the benchmark uses several jobs, so it takes and
+    returns only picklable values.
+    """
+    start = time.perf_counter()
+    model = train_model(config, Path(train_file), Path(work_dir) / pipeline, f"fold{fold}")
+    seconds = time.perf_counter() - start
+    predictions = predict(model, list(test_pairs) + list(heldout_pairs))
+    if not keep_model:
+        model.unlink(missing_ok=True)
+    return FoldResult(
+        pipeline=pipeline,
+        fold=fold,
+        cv=predictions[: len(test_pairs)],
+        heldout=predictions[len(test_pairs) :],
+        train_seconds=seconds,
+        model_path=str(model) if keep_model else None,
+    )
+
+
+def _worker_init() -> None:
+    # Parallel workers on a small machine: one compute thread each avoids oversubscription.
+    for name in (
+        "TF_INTRA_OP_PARALLELISM_THREADS",
+        "TF_INTER_OP_PARALLELISM_THREADS",
+        "OMP_NUM_THREADS",
+        "MKL_NUM_THREADS",
+    ):
+        os.environ.setdefault(name, "1")
+    os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    if str(REPO_ROOT) not in sys.path:
+        sys.path.insert(0, str(REPO_ROOT))
+
+
+def run_benchmark(
+    options: BenchOptions, progress: Callable[[str], None] | None = None
+) -> dict[str, Any]:
     """Run the whole benchmark and write ``nlu.json`` and the PNGs.
+
+    Every pipeline is trained once per fold; each fold model predicts its test part
+    (cross-validation) and the whole held-out set (held-out figures pool the k fold
+    models' predictions, so each held-out message is scored k times). The project's
+    fold-0 model serves the latency measurement.
 
     Args:
         options: What to run (see :class:`BenchOptions`).
@@ -495,6 +592,9 @@ def run_benchmark(options: BenchOptions, progress: Callable[[str], None] | None 
     Returns:
         The report (also written to ``<out_dir>/nlu.json``).
     """
+    from concurrent.futures import Future, ProcessPoolExecutor
+    from multiprocessing import get_context
+
     from tqdm import tqdm
 
     say = progress or (lambda line: logger.info("%s", line))
@@ -511,14 +611,17 @@ def run_benchmark(options: BenchOptions, progress: Callable[[str], None] | None 
     folds = stratified_folds(labels, options.folds, options.seed)
     heldout_pairs: list[tuple[str, str]] = []
     if options.heldout:
-        heldout_pairs = [(m.get("text"), m.get("intent"))
-                         for m in intent_examples(load_training_data([options.heldout]))]
+        heldout_pairs = [
+            (m.get("text"), m.get("intent"))
+            for m in intent_examples(load_training_data([options.heldout]))
+        ]
 
     temp = None
     work_dir = options.work_dir
     if work_dir is None:
         temp = tempfile.TemporaryDirectory(prefix="shopbot-bench-nlu-")
         work_dir = Path(temp.name)
+    work_dir.mkdir(parents=True, exist_ok=True)
     figures_dir = options.out_dir / "nlu"
     report: dict[str, Any] = {
         "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -527,72 +630,113 @@ def run_benchmark(options: BenchOptions, progress: Callable[[str], None] | None 
         "examples": len(examples),
         "intents": len(set(labels)),
         "heldout_examples": len(heldout_pairs),
+        "heldout_scoring": f"pooled predictions of the {options.folds} fold models",
         "scoring": "nlu_fallback counts as out_of_scope; OOS recall = share of out_of_scope "
-                   "messages predicted out_of_scope or nlu_fallback",
+        "messages predicted out_of_scope or nlu_fallback",
         "pipelines": {},
     }
-    full_models: dict[str, Path] = {}
-    steps = len(options.pipelines) * (options.folds + (1 if heldout_pairs or options.latency else 0))
-    bar = tqdm(total=steps, desc="bench nlu", unit="model")
-    try:
+    tasks = []
+    for fold_index, test_indices in enumerate(folds):
+        test_set = set(test_indices)
+        train_file = work_dir / f"fold{fold_index}.train.yml"
+        train_part = [m for i, m in enumerate(examples) if i not in test_set]
+        train_file.write_text(
+            subset_training_data(full, train_part).nlu_as_yaml(), encoding="utf-8"
+        )
+        test_pairs = [(examples[i].get("text"), examples[i].get("intent")) for i in test_indices]
         for name in options.pipelines:
-            config = pipeline_config(name, project_config, epochs)
-            cv_predictions: list[Prediction] = []
-            train_seconds = []
-            for fold_index, test_indices in enumerate(folds):
-                test_set = set(test_indices)
-                train_examples = [m for i, m in enumerate(examples) if i not in test_set]
-                say(f"{name}: fold {fold_index + 1}/{len(folds)} ({len(train_examples)} train, "
-                    f"{len(test_indices)} test)")
-                start = time.perf_counter()
-                model = train_model(config, subset_training_data(full, train_examples),
-                                    work_dir / name, f"fold{fold_index}")
-                train_seconds.append(time.perf_counter() - start)
-                cv_predictions += predict(
-                    model, [(examples[i].get("text"), examples[i].get("intent")) for i in test_indices]
+            keep = (
+                options.latency
+                and not options.server_url
+                and fold_index == 0
+                and (name == "project" or "project" not in options.pipelines)
+            )
+            tasks.append(
+                (
+                    name,
+                    fold_index,
+                    pipeline_config(name, project_config, epochs),
+                    str(train_file),
+                    test_pairs,
+                    heldout_pairs,
+                    str(work_dir),
+                    keep,
                 )
-                model.unlink(missing_ok=True)
+            )
+    results: list[FoldResult] = []
+    try:
+        bar = tqdm(total=len(tasks), desc="bench nlu", unit="model")
+        if options.jobs > 1:
+            with ProcessPoolExecutor(
+                max_workers=options.jobs, mp_context=get_context("spawn"), initializer=_worker_init
+            ) as pool:
+                futures: list[Future[FoldResult]] = [pool.submit(run_fold, *t) for t in tasks]
+                say(f"{len(tasks)} trainings on {options.jobs} worker processes")
+                for future in futures:
+                    result = future.result()
+                    say(
+                        f"{result.pipeline}: fold {result.fold + 1}/{len(folds)} done "
+                        f"({result.train_seconds:.0f} s training)"
+                    )
+                    results.append(result)
+                    bar.update(1)
+        else:
+            for task in tasks:
+                say(f"{task[0]}: fold {task[1] + 1}/{len(folds)}")
+                results.append(run_fold(*task))
                 bar.update(1)
+        bar.close()
+
+        for name in options.pipelines:
+            mine = [r for r in results if r.pipeline == name]
+            cv = [p for r in mine for p in r.cv]
+            held = [p for r in mine for p in r.heldout]
             entry: dict[str, Any] = {
                 "description": PIPELINE_HELP[name],
-                "config": config["pipeline"],
-                "cv": score(cv_predictions),
-                "train_seconds_mean": round(float(np.mean(train_seconds)), 1),
-                "confusion_png": str(plot_confusion(
-                    cv_predictions, figures_dir / f"confusion_{name}.png",
-                    f"{name}: {options.folds}-fold CV intent confusion")),
+                "config": pipeline_config(name, project_config, epochs)["pipeline"],
+                "cv": score(cv),
+                "train_seconds_mean": round(float(np.mean([r.train_seconds for r in mine])), 1),
+                "confusion_png": str(
+                    plot_confusion(
+                        cv,
+                        figures_dir / f"confusion_{name}.png",
+                        f"{name}: {options.folds}-fold CV intent confusion",
+                    )
+                ),
             }
-            if heldout_pairs or (options.latency and name == "project"):
-                say(f"{name}: training on all data for the held-out set")
-                model = train_model(config, subset_training_data(full, examples), work_dir / name, "full")
-                full_models[name] = model
-                bar.update(1)
-                if heldout_pairs:
-                    held = predict(model, heldout_pairs)
-                    entry["heldout"] = score(held)
-                    entry["heldout"]["errors"] = [
-                        {"text": p.text, "gold": p.gold, "predicted": p.predicted,
-                         "confidence": round(p.confidence, 3)}
-                        for p in held if p.gold != scored_label(p)
-                    ]
-                    plot_confusion(held, figures_dir / f"confusion_{name}_heldout.png",
-                                   f"{name}: held-out intent confusion")
+            if held:
+                entry["heldout"] = score(held)
+                errors = Counter(
+                    (p.text, p.gold, p.predicted) for p in held if p.gold != scored_label(p)
+                )
+                entry["heldout"]["errors"] = [
+                    {"text": t, "gold": g, "predicted": pr, "folds": c}
+                    for (t, g, pr), c in errors.most_common()
+                ]
+                plot_confusion(
+                    held,
+                    figures_dir / f"confusion_{name}_heldout.png",
+                    f"{name}: held-out intent confusion",
+                )
             report["pipelines"][name] = entry
-        bar.close()
+
         if options.latency:
             texts = [t for t, _ in heldout_pairs] or [m.get("text") for m in examples]
-            texts = (texts * (options.latency_messages // max(len(texts), 1) + 1))[: options.latency_messages]
+            texts = (texts * (options.latency_messages // max(len(texts), 1) + 1))[
+                : options.latency_messages
+            ]
             if options.server_url:
                 say(f"latency: timing {len(texts)} parses on {options.server_url}")
                 report["latency"] = time_parses(options.server_url, options.token, texts)
             else:
-                model = full_models.get("project") or next(iter(full_models.values()))
-                say("latency: starting a Rasa server with the project model")
+                kept = next(r for r in results if r.model_path)
+                model = Path(kept.model_path or "")
+                say(f"latency: starting a Rasa server with the {kept.pipeline} fold-0 model")
                 token = options.token or f"bench-{random.Random().getrandbits(64):x}"
                 with RasaServer(model, token, work_dir / "server") as server:
                     say(f"latency: timing {len(texts)} parses on {server.url}")
                     report["latency"] = time_parses(server.url, token, texts)
-                    report["latency"]["model"] = model.name
+                    report["latency"]["model"] = f"{kept.pipeline} (fold 0)"
     finally:
         if temp is not None:
             temp.cleanup()
@@ -607,7 +751,9 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
     def fmt(value: Any) -> str:
         return "-" if value is None else f"{value:.3f}"
 
-    lines = [f"{'pipeline':<16} {'set':<8} {'n':>5} {'acc':>6} {'macroF1':>8} {'OOSrec':>7} {'fallback':>8}"]
+    lines = [
+        f"{'pipeline':<16} {'set':<8} {'n':>5} {'acc':>6} {'macroF1':>8} {'OOSrec':>7} {'fallback':>8}"
+    ]
     for name, entry in report["pipelines"].items():
         for part in ("cv", "heldout"):
             if part in entry:
@@ -618,5 +764,7 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
                 )
     if "latency" in report:
         lat = report["latency"]
-        lines.append(f"parse latency over HTTP: p50 {lat['p50_ms']} ms, p95 {lat['p95_ms']} ms (n={lat['n']})")
+        lines.append(
+            f"parse latency over HTTP: p50 {lat['p50_ms']} ms, p95 {lat['p95_ms']} ms (n={lat['n']})"
+        )
     return lines

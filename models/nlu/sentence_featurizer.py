@@ -77,9 +77,7 @@ def load_sentence_model(model_path: str | None = None, device: str = "cpu") -> A
     return model
 
 
-@DefaultV1Recipe.register(
-    [DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False
-)
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False)
 class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
     """Adds a sentence-transformers embedding as dense sentence and sequence features."""
 
@@ -168,7 +166,7 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         found = {w: self._token_cache[w] for w in wanted if w in self._token_cache}
         missing = sorted(wanted - found.keys())
         if missing:
-            for word, vector in zip(missing, self._encode(missing)):
+            for word, vector in zip(missing, self._encode(missing), strict=True):
                 found[word] = vector
                 self._token_cache[word] = vector
             while len(self._token_cache) > self.token_cache_size:
@@ -197,7 +195,7 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
             if self.sequence_mode == "token":
                 words = [t.text.lower() for _, tokens in todo for t in tokens]
                 token_vectors = self._token_vectors(words)
-            for (message, tokens), sentence in zip(todo, sentences):
+            for (message, tokens), sentence in zip(todo, sentences, strict=True):
                 if self.sequence_mode == "token":
                     sequence = np.stack([token_vectors[t.text.lower()] for t in tokens])
                 else:

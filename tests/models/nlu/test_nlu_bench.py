@@ -14,8 +14,13 @@ from shopbot.config import PROJECT_ROOT
 
 
 def _p(gold: str, predicted: str, top: str | None = None) -> Prediction:
-    return Prediction(text=f"{gold}->{predicted}", gold=gold, predicted=predicted,
-                      confidence=0.9, top_non_fallback=top or predicted)
+    return Prediction(
+        text=f"{gold}->{predicted}",
+        gold=gold,
+        predicted=predicted,
+        confidence=0.9,
+        top_non_fallback=top or predicted,
+    )
 
 
 def test_stratified_folds_partition_and_balance_labels() -> None:
@@ -77,8 +82,10 @@ def test_confusion_png_is_written(tmp_path) -> None:
 
 def test_summary_lines_render_a_report() -> None:
     s = bench.score([_p("greet", "greet"), _p("out_of_scope", "nlu_fallback")])
-    report = {"pipelines": {"project": {"cv": s, "heldout": s}},
-              "latency": {"p50_ms": 12.0, "p95_ms": 30.0, "n": 2}}
+    report = {
+        "pipelines": {"project": {"cv": s, "heldout": s}},
+        "latency": {"p50_ms": 12.0, "p95_ms": 30.0, "n": 2},
+    }
     lines = bench.summary_lines(report)
     assert len(lines) == 4 and "p95 30.0 ms" in lines[-1]
 
@@ -101,8 +108,19 @@ def test_bad_pipeline_name_is_refused(capsys) -> None:
 def test_quick_run_writes_report_png_and_latency(tmp_path) -> None:
     """Trains tiny models (2 folds, 5 epochs), starts a real Rasa server, times parses."""
     out = tmp_path / "bench-results"
-    code = cli.main(["bench", "nlu", "--quick", "--pipelines", "project,rasa_default",
-                     "--latency-messages", "10", "--out-dir", str(out)])
+    code = cli.main(
+        [
+            "bench",
+            "nlu",
+            "--quick",
+            "--pipelines",
+            "project,rasa_default",
+            "--latency-messages",
+            "10",
+            "--out-dir",
+            str(out),
+        ]
+    )
     assert code == 0
     report = json.loads((out / "nlu.json").read_text())
     assert set(report["pipelines"]) == {"project", "rasa_default"}

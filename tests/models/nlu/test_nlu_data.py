@@ -15,15 +15,40 @@ NLU_DIR = PROJECT_ROOT / "bot" / "data" / "nlu"
 HELDOUT = PROJECT_ROOT / "bot" / "eval" / "nlu_heldout.yml"
 
 INTERFACE_INTENTS = {
-    "greet", "goodbye", "affirm", "deny", "thank", "bot_challenge", "track_order",
-    "cancel_order", "change_shipping_address", "request_refund", "refund_status",
-    "get_invoice", "payment_issue", "ask_faq", "product_search", "product_question",
-    "recommend_products", "human_handoff", "complaint", "give_feedback", "out_of_scope",
+    "greet",
+    "goodbye",
+    "affirm",
+    "deny",
+    "thank",
+    "bot_challenge",
+    "track_order",
+    "cancel_order",
+    "change_shipping_address",
+    "request_refund",
+    "refund_status",
+    "get_invoice",
+    "payment_issue",
+    "ask_faq",
+    "product_search",
+    "product_question",
+    "recommend_products",
+    "human_handoff",
+    "complaint",
+    "give_feedback",
+    "out_of_scope",
 }
 EXTRA_INTENTS = {"stop", "show_more", "inform"}
 ENTITIES = {
-    "order_number", "email", "product", "category", "brand", "colour", "size",
-    "price_limit", "rating", "feedback_value",
+    "order_number",
+    "email",
+    "product",
+    "category",
+    "brand",
+    "colour",
+    "size",
+    "price_limit",
+    "rating",
+    "feedback_value",
 }
 MIN_EXAMPLES = 40
 MIN_HELDOUT = 8
@@ -104,7 +129,9 @@ def test_entity_annotations_use_known_entities_and_align_with_tokens(training, h
 
 
 def test_lookups_regexes_and_synonyms_name_known_entities(training) -> None:
-    names = {r["name"] for r in training.regex_features} | {t["name"] for t in training.lookup_tables}
+    names = {r["name"] for r in training.regex_features} | {
+        t["name"] for t in training.lookup_tables
+    }
     assert names <= ENTITIES
     assert {"order_number", "email", "category", "brand", "colour"} <= names
     assert training.entity_synonyms.get("gray") == "grey"
@@ -141,7 +168,9 @@ def test_heldout_covers_every_intent_and_never_overlaps_training(training, heldo
     assert set(counts) == INTERFACE_INTENTS | EXTRA_INTENTS
     assert min(counts.values()) >= MIN_HELDOUT, counts
     train_texts = {_normalise(m.get("text")) for m in training.intent_examples}
-    overlap = [m.get("text") for m in heldout.intent_examples if _normalise(m.get("text")) in train_texts]
+    overlap = [
+        m.get("text") for m in heldout.intent_examples if _normalise(m.get("text")) in train_texts
+    ]
     assert not overlap, overlap
 
 

@@ -54,8 +54,9 @@ def test_sentence_and_sequence_features_have_the_right_shape(messages) -> None:
 
 def test_similar_messages_get_closer_sentence_vectors() -> None:
     featurizer = _featurizer()
-    a, b, c = featurizer.process(_tokenized(
-        ["where is my parcel", "where is my package", "tell me a joke about cats"]))
+    a, b, c = featurizer.process(
+        _tokenized(["where is my parcel", "where is my package", "tell me a joke about cats"])
+    )
     va, vb, vc = (_dense(m, "sentence")[0] for m in (a, b, c))
     assert float(va @ vb) > float(va @ vc)
 
@@ -72,7 +73,7 @@ def test_training_data_is_featurized_in_place() -> None:
     from rasa.shared.nlu.training_data.training_data import TrainingData
 
     examples = _tokenized(["hi", "show me red dresses"])
-    for example, intent in zip(examples, ["greet", "product_search"]):
+    for example, intent in zip(examples, ["greet", "product_search"], strict=True):
         example.set("intent", intent)
     data = _featurizer().process_training_data(TrainingData(training_examples=examples))
     assert all(_dense(m, "sentence").shape == (1, DIM) for m in data.training_examples)
