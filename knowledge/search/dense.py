@@ -116,15 +116,16 @@ class DenseIndex:
             inner.hnsw.efConstruction = self.params.ef_construction
             inner.hnsw.efSearch = self.params.ef_search
         elif kind == "ivf":
-            nlist = max(1, min(4096, int(4 * np.sqrt(max(n, 1)))))
+            # Capped so that training stays within a minute or two on a small CPU.
+            nlist = max(1, min(1024, int(4 * np.sqrt(max(n, 1)))))
             quantizer = faiss.IndexFlatIP(self.dim)
             inner = faiss.IndexIVFFlat(quantizer, self.dim, nlist, faiss.METRIC_INNER_PRODUCT)
             if train is None or len(train) < nlist:
                 raise ValueError("an IVF index needs at least nlist training vectors")
             sample = train
-            if len(sample) > 64 * nlist:
+            if len(sample) > 40 * nlist:
                 rng = np.random.default_rng(0)
-                sample = train[rng.choice(len(train), 64 * nlist, replace=False)]
+                sample = train[rng.choice(len(train), 40 * nlist, replace=False)]
             inner.train(np.ascontiguousarray(sample, dtype="float32"))
             inner.nprobe = self.params.ivf_nprobe
         else:

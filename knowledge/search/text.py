@@ -155,11 +155,14 @@ def order_item_text(row: dict[str, Any]) -> str:
 
 
 def dense_texts(kind: str, row: dict[str, Any]) -> list[str]:
-    """Texts embedded for one row (several for FAQ: one vector per phrasing, same id)."""
+    """Texts embedded for one row (several for FAQ: one vector per phrasing and one for the
+    answer, all under the same id)."""
     if kind == "products":
         return [product_text(row)]
     if kind == "faq":
-        return faq_phrasings(row)
+        # The answer too: questions that use the answer's words ("is express 9.95?") find it.
+        answer = (row.get("answer") or "").strip()
+        return faq_phrasings(row) + ([answer] if answer else [])
     if kind == "order_items":
         return [order_item_text(row)]
     raise ValueError(f"unknown kind {kind!r}")
