@@ -11,6 +11,6 @@ model=$("$VENV/bin/python" -m tests.support.servers model | tail -n 1)
 echo "[rasa-test] model: $model"
 cd bot
 # Explicit paths: a bare `rasa test` guesses file formats and crashes on JSON files.
-"../$VENV/bin/rasa" test core --model "$model" --stories tests/ --domain domain \
+"../$VENV/bin/rasa" test core --model "$model" --stories tests/ \
   --out results --fail-on-prediction-errors
 echo "[rasa-test] all conversation tests passed"
