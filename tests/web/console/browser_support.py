@@ -187,7 +187,10 @@ class WebAndConsole:
         self.socket_url = socket_url
         self.bot_dir = bot_dir
         self.hub = LiveHub()
-        self.mounted = subapps_work()
+        import web.app as web_app
+
+        # The web app carries a request shim for the pinned aiohttp/yarl pair.
+        self.mounted = subapps_work() or hasattr(web_app, "_PortSafeRequest")
         self.web_url = servers.serve(self._web)
         self.console_url = self.web_url + "/console" if self.mounted else servers.serve(
             lambda: self._console_app(""))
