@@ -27,7 +27,9 @@ def journey_web(rasa_stack):  # noqa: F811 - the fixture imported above
     from shopbot.config import Settings
 
     settings = Settings(data_dir=rasa_stack.data_dir).with_overrides(
-        rasa_url=rasa_stack.rasa_url, rasa_token=rasa_stack.token
+        rasa_url=rasa_stack.rasa_url,
+        rasa_token=rasa_stack.token,
+        customer_token_secret=rasa_stack.token_secret,  # shared with the action server
     )
     app = LiveWebApp(settings, mount_console=False, socket_url=rasa_stack.socketio_url).start()
     yield app
@@ -175,3 +177,15 @@ def test_planted_product_title_and_typed_script_stay_text(page, rasa_stack):  # 
     assert page.evaluate("window.__pwned") is None
     assert page.locator(".sbw-log img[src='x'], .sbw-log img[src$='/x']").count() == 0
     shot(page, "journey-xss-as-text")
+
+
+def test_logged_in_customer_is_verified_by_the_signed_token(page, rasa_stack):  # noqa: F811
+    page.click("button:text('Log in as a demo customer')")
+    page.wait_for_selector("text=Signed in as")
+    page.wait_for_selector(".sbw-status:text-is('Orders, returns and products')")
+    reply = say(page, "where are my orders?")
+    if "email" in reply.lower() or not re.search(r"SB-\d{6}", reply):
+        reply = say(page, "track my order")
+    shot(page, "journey-signed-in")
+    assert re.search(r"SB-\d{6}", reply), reply
+    assert "email" not in reply.lower(), reply
