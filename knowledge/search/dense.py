@@ -75,7 +75,7 @@ class IndexParams:
     ann_type: str = "hnsw"
     hnsw_m: int = 32
     ef_construction: int = 64
-    ef_search: int = 64
+    ef_search: int = 128
     ivf_nprobe: int = 16
     use_gpu: bool | None = None
 
@@ -106,6 +106,8 @@ class DenseIndex:
         self._index: faiss.Index = self._new_index("flat", 0)
         self._labels = np.zeros(0, dtype="int64")  # position -> id (-1 = tombstone)
         self._gpu_index: Any = None
+        self._stats: tuple[int, int, int] | None = None  # (ids, live vectors, tombstones)
+        self._stats_len = 0
 
     # -- construction ------------------------------------------------------------------
     def _new_index(self, kind: str, n: int, train: np.ndarray | None = None) -> faiss.Index:
@@ -164,6 +166,7 @@ class DenseIndex:
         kind = kind or self._choose_type(len(vecs))
         self._index = self._new_index(kind, len(vecs), train=vecs if kind == "ivf" else None)
         self._labels = np.zeros(0, dtype="int64")
+        self._stats = None
         self._append(ids_arr, vecs)
         self.built_at = self.updated_at = _utc_now()
 
@@ -182,6 +185,7 @@ class DenseIndex:
         self._index.add_with_ids(vecs, ids)
         self._labels = np.concatenate([self._labels, ids])
         self._gpu_index = None
+        self._stats = None
 
     def add(self, ids: Iterable[int], vectors: np.ndarray) -> None:
         """Add vectors; ids already present are replaced (all their old vectors go).
@@ -212,19 +216,29 @@ class DenseIndex:
         if self.index_type != "flat":
             # HNSW cannot delete; IVF can, but renumbers in a way IndexIDMap does not follow.
             self._labels[hit] = -1
+            self._stats = None
             faiss.copy_array_to_vector(self._labels, self._index.id_map)
             if self.tombstones() > max(1000, 0.25 * len(self._labels)):
                 self.compact()
         else:
             self._index.remove_ids(faiss.IDSelectorBatch(np.unique(ids_arr)))
             self._labels = self._labels[~hit]
+            self._stats = None
         self._gpu_index = None
         self.updated_at = _utc_now()
         return removed
 
+    def _counts(self) -> tuple[int, int, int]:
+        # Cached: searches need these and recomputing them is O(n) (O(n log n) for ids).
+        if self._stats is None or self._stats_len != len(self._labels):
+            live = self._labels[self._labels >= 0]
+            self._stats = (int(len(np.unique(live))), int(len(live)), int(len(self._labels) - len(live)))
+            self._stats_len = len(self._labels)
+        return self._stats
+
     def tombstones(self) -> int:
         """Removed vectors still held by an HNSW or IVF index."""
-        return int((self._labels < 0).sum())
+        return self._counts()[2]
 
     def compact(self) -> None:
         """Rebuild without tombstones."""
@@ -258,12 +272,11 @@ class DenseIndex:
     # -- introspection -------------------------------------------------------------------
     def count(self) -> int:
         """Number of distinct ids."""
-        live = self._labels[self._labels >= 0]
-        return int(len(np.unique(live)))
+        return self._counts()[0]
 
     def vector_count(self) -> int:
         """Number of live vectors (an id may own several)."""
-        return int((self._labels >= 0).sum())
+        return self._counts()[1]
 
     def ids(self) -> set[int]:
         """Every id in the index."""
@@ -488,6 +501,7 @@ class DenseIndex:
         obj = cls(int(meta["dim"]), str(meta["model"]), params=params, metadata=meta.get("extra") or {})
         obj._index = index
         obj._labels = faiss.vector_to_array(index.id_map).astype("int64")
+        obj._stats = None
         if len(obj._labels) != index.ntotal:
             raise IndexCorruptError(f"{path}: {len(obj._labels)} ids for {index.ntotal} vectors")
         obj.built_at = meta.get("built_at", obj.built_at)
