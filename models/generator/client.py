@@ -131,8 +131,8 @@ class GeneratorClient:
         base_url: str | None = None,
         timeout_s: float | None = None,
     ) -> None:
-        self.base_url = (
-            base_url or getattr(settings, "generator_url", "http://127.0.0.1:8008")
+        self.base_url = str(
+            base_url or getattr(settings, "generator_url", None) or "http://127.0.0.1:8008"
         ).rstrip("/")
         self.timeout_s = float(
             timeout_s if timeout_s is not None else getattr(settings, "generator_timeout_s", 0.8)
@@ -171,7 +171,7 @@ class GeneratorClient:
             return self._fallback(task, facts, f"service status {status}")
         if not isinstance(data, dict) or not isinstance(data.get("text"), str) or not data["text"]:
             return self._fallback(task, facts, "bad response")
-        source = data.get("source") if data.get("source") in ("model", "template") else "template"
+        source = "model" if data.get("source") == "model" else "template"
         return Reply(text=data["text"], source=source, guard=data.get("guard") or {})
 
     # ------------------------------------------------------------------ sync

@@ -262,7 +262,9 @@ class GeneratorEngine:
             },
         )
 
-    def candidate_sources(self, task: Task, facts: dict[str, Any], n: int | None = None) -> list[str]:
+    def candidate_sources(
+        self, task: Task, facts: dict[str, Any], n: int | None = None
+    ) -> list[str]:
         """Model inputs of one request's candidates (one per style; one without styles)."""
         if not self.num_styles:
             return [linearize(task, facts)]

@@ -251,11 +251,11 @@ def _address(order: dict[str, Any]) -> str | None:
     parts = [
         order.get("ship_name"),
         order.get("ship_street"),
-        " ".join(p for p in (order.get("ship_postcode"), order.get("ship_city")) if p),
+        " ".join(str(p) for p in (order.get("ship_postcode"), order.get("ship_city")) if p),
         order.get("ship_country"),
     ]
-    parts = [str(p).strip() for p in parts if p and str(p).strip()]
-    return ", ".join(parts) if len(parts) >= 2 else None
+    clean = [str(p).strip() for p in parts if p and str(p).strip()]
+    return ", ".join(clean) if len(clean) >= 2 else None
 
 
 def facts_from_store(db_path: str | Path, seed: int = 0) -> list[tuple[str, str, dict[str, Any]]]:
@@ -357,7 +357,7 @@ def facts_from_store(db_path: str | Path, seed: int = 0) -> list[tuple[str, str,
             "refund_amount": r["refund_amount"],
             "currency": cur,
         }
-        titles = [i.get("title") for i in ritems or [] if isinstance(i, dict) and i.get("title")]
+        titles = [str(i["title"]) for i in ritems or [] if isinstance(i, dict) and i.get("title")]
         if titles:
             f["products"] = titles[:4]
         created = str(r.get("created_at") or "")[:10]
@@ -593,7 +593,9 @@ def load_corrections(path: str | Path, guard: FactGuard | None = None) -> list[P
             logger.warning("corrections line %d skipped: %s", lineno, result.reason)
             continue
         # Corrections get the reserved style, so they never fight a pattern's style.
-        pairs.append(Pair(task.name, facts, linearize(task, facts, style=patterns.NUM_STYLES), delex))
+        pairs.append(
+            Pair(task.name, facts, linearize(task, facts, style=patterns.NUM_STYLES), delex)
+        )
     logger.info("%d staff-approved corrections read from %s", len(pairs), path)
     return pairs
 

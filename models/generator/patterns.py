@@ -632,10 +632,12 @@ def target(
         return _pick(rng, FAQ_LEAD)
     if name == "product_search_intro":
         bucket = controls.get("count_bucket")
-        options = {"many": SEARCH_MANY, "one": SEARCH_ONE, "none": SEARCH_NONE}.get(
-            bucket or "", SEARCH_NOCOUNT
-        )
-        return _pick(rng, options)
+        search: dict[str, tuple[str, ...]] = {
+            "many": SEARCH_MANY,
+            "one": SEARCH_ONE,
+            "none": SEARCH_NONE,
+        }
+        return _pick(rng, search.get(bucket or "", SEARCH_NOCOUNT))
     if name == "recommendation":
         parts.append(_pick(rng, RECO_REASON if "bought" in present else RECO_PLAIN))
         if "price" in present:

@@ -40,7 +40,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--backends",
-        default="torch",
+        default="torch,ct2",
         help="comma-separated: torch, ct2 (CTranslate2, if installed)",
     )
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads of the service")

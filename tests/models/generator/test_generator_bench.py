@@ -48,6 +48,8 @@ def test_quick_bench_against_a_real_service(tmp_path):
             "--quick",
             "--device",
             "cpu",
+            "--backends",
+            "torch",
             "--model-dir",
             str(tmp_path / "no-model"),
             "--db-path",
