@@ -67,6 +67,7 @@ def build(rows: list[dict], *, mask: bool = True, low_confidence: float = 0.5,
                     "event_id": row["id"],
                     "at": _time(ts),
                     "text": m(text),
+                    "payload": text.startswith("/"),  # a button or quick reply, not typed
                     "intent": name,
                     "confidence": round(conf, 3) if conf is not None else None,
                     "low": conf is not None and conf < low_confidence and not text.startswith("/"),
