@@ -8,6 +8,7 @@ that its confirmation slot is empty and does nothing more.
 from __future__ import annotations
 
 import logging
+from abc import ABC, abstractmethod
 from typing import Any
 
 from rasa_sdk import FormValidationAction, Tracker
@@ -31,11 +32,12 @@ def _sets(events: list[EventType], name: str, values: tuple[Any, ...]) -> bool:
     )
 
 
-class StoppableFormValidation(FormValidationAction):
+class StoppableFormValidation(FormValidationAction, ABC):
     """Validation action whose validators may end the form early via ``form_outcome``."""
 
-    def name(self) -> str:  # pragma: no cover - subclasses name themselves
-        raise NotImplementedError
+    @abstractmethod
+    def name(self) -> str:
+        """``validate_<form>`` (abstract: the SDK registers only concrete actions)."""
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -57,11 +59,8 @@ class StoppableFormValidation(FormValidationAction):
         return []
 
 
-class OrderJourneyValidation(StoppableFormValidation):
+class OrderJourneyValidation(StoppableFormValidation, ABC):
     """Forms about one of the verified shopper's orders: the order must be theirs."""
-
-    def name(self) -> str:  # pragma: no cover
-        raise NotImplementedError
 
     async def check_order(
         self, order: dict[str, Any], dispatcher: CollectingDispatcher, tracker: Tracker

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+from abc import ABC, abstractmethod
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -575,13 +576,14 @@ class ValidateAddressForm(OrderJourneyValidation):
         return self._field("ship_country", slot_value, dispatcher)
 
 
-class ActionAskAddressField(Action):
-    """Ask for one address field (one subclass per slot)."""
+class ActionAskAddressField(Action, ABC):
+    """Ask for one address field (one concrete subclass per slot)."""
 
-    slot = "ship_name"
+    slot = ""
 
+    @abstractmethod
     def name(self) -> str:
-        return f"action_ask_{self.slot}"
+        """``action_ask_<slot>``."""
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -595,11 +597,17 @@ class ActionAskShipName(ActionAskAddressField):
 
     slot = "ship_name"
 
+    def name(self) -> str:
+        return "action_ask_ship_name"
+
 
 class ActionAskShipStreet(ActionAskAddressField):
     """Ask for the street."""
 
     slot = "ship_street"
+
+    def name(self) -> str:
+        return "action_ask_ship_street"
 
 
 class ActionAskShipCity(ActionAskAddressField):
@@ -607,17 +615,26 @@ class ActionAskShipCity(ActionAskAddressField):
 
     slot = "ship_city"
 
+    def name(self) -> str:
+        return "action_ask_ship_city"
+
 
 class ActionAskShipPostcode(ActionAskAddressField):
     """Ask for the postcode."""
 
     slot = "ship_postcode"
 
+    def name(self) -> str:
+        return "action_ask_ship_postcode"
+
 
 class ActionAskShipCountry(ActionAskAddressField):
     """Ask for the country."""
 
     slot = "ship_country"
+
+    def name(self) -> str:
+        return "action_ask_ship_country"
 
 
 class ActionAskAddressConfirm(Action):

@@ -41,11 +41,12 @@ MODULES = (
 def action_classes():
     for module in MODULES:
         for _, cls in inspect.getmembers(module, inspect.isclass):
-            if issubclass(cls, rasa_sdk.Action) and cls.__module__ == module.__name__:
-                try:
-                    yield cls().name(), cls
-                except NotImplementedError:
-                    continue
+            if (
+                issubclass(cls, rasa_sdk.Action)
+                and cls.__module__ == module.__name__
+                and not inspect.isabstract(cls)
+            ):
+                yield cls().name(), cls
 
 
 def test_every_custom_action_in_the_domain_has_a_class_and_back():
@@ -55,6 +56,15 @@ def test_every_custom_action_in_the_domain_has_a_class_and_back():
     assert set(names) - custom == set()
     for name, cls in names.items():
         assert (cls.__doc__ or "").strip(), f"{name} needs a docstring"
+
+
+def test_the_action_server_registers_the_package():
+    from rasa_sdk.executor import ActionExecutor
+
+    executor = ActionExecutor()
+    executor.register_package("actions")
+    custom = {a for a in DOMAIN["actions"] if a.startswith(("action_", "validate_"))}
+    assert custom <= set(executor.actions)
 
 
 def test_every_form_slot_is_in_the_domain():
