@@ -543,12 +543,40 @@ def run_fold(
     Runs in a worker process when the benchmark uses several jobs, so it takes and
     returns only picklable values.
     """
+    cache = Path(work_dir) / "results" / f"{pipeline}.fold{fold}.json"
+    if cache.exists() and not keep_model:
+        # A rerun with the same --work-dir resumes: finished folds are not trained again.
+        cached = json.loads(cache.read_text(encoding="utf-8"))
+        if cached.get("config") == config and cached.get("n") == len(test_pairs) + len(
+            heldout_pairs
+        ):
+            return FoldResult(
+                pipeline=pipeline,
+                fold=fold,
+                cv=[Prediction(**p) for p in cached["cv"]],
+                heldout=[Prediction(**p) for p in cached["heldout"]],
+                train_seconds=cached["train_seconds"],
+                model_path=None,
+            )
     start = time.perf_counter()
     model = train_model(config, Path(train_file), Path(work_dir) / pipeline, f"fold{fold}")
     seconds = time.perf_counter() - start
     predictions = predict(model, list(test_pairs) + list(heldout_pairs))
     if not keep_model:
         model.unlink(missing_ok=True)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.write_text(
+        json.dumps(
+            {
+                "config": config,
+                "n": len(predictions),
+                "train_seconds": seconds,
+                "cv": [p.__dict__ for p in predictions[: len(test_pairs)]],
+                "heldout": [p.__dict__ for p in predictions[len(test_pairs) :]],
+            }
+        ),
+        encoding="utf-8",
+    )
     return FoldResult(
         pipeline=pipeline,
         fold=fold,
@@ -663,6 +691,8 @@ def run_benchmark(
                     keep,
                 )
             )
+    # Longest trainings first (Rasa's default DIET runs 100 epochs) so workers finish together.
+    tasks.sort(key=lambda t: (t[0] != "rasa_default", t[1]))
     results: list[FoldResult] = []
     try:
         bar = tqdm(total=len(tasks), desc="bench nlu", unit="model")

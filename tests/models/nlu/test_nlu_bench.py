@@ -132,3 +132,33 @@ def test_quick_run_writes_report_png_and_latency(tmp_path) -> None:
     assert report["latency"]["p95_ms"] >= report["latency"]["p50_ms"] > 0
     assert (out / "nlu" / "confusion_project.png").exists()
     assert (out / "nlu" / "confusion_rasa_default.png").exists()
+
+
+def test_run_fold_resumes_from_its_cached_result(tmp_path) -> None:
+    config = {"pipeline": [{"name": "WhitespaceTokenizer"}]}
+    cached = [_p("greet", "greet").__dict__, _p("thank", "greet").__dict__]
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "project.fold1.json").write_text(
+        json.dumps(
+            {
+                "config": config,
+                "n": 2,
+                "train_seconds": 3.0,
+                "cv": cached[:1],
+                "heldout": cached[1:],
+            }
+        )
+    )
+    result = bench.run_fold(
+        "project",
+        1,
+        config,
+        "unused.yml",
+        [("hi", "greet")],
+        [("ty", "thank")],
+        str(tmp_path),
+        False,
+    )
+    assert result.train_seconds == 3.0
+    assert [p.predicted for p in result.cv + result.heldout] == ["greet", "greet"]
