@@ -47,3 +47,21 @@ def test_train_command_line_parsing(tmp_path):
     )
     assert args.config == "tiny" and args.max_steps == 3 and args.progress is False
     assert set(TASKS)  # registry importable alongside
+
+
+def test_service_backends_on_the_trained_model(tiny_model_dir):
+    import pytest
+
+    from models.generator.service import load_engine
+
+    out, _ = tiny_model_dir
+    torch_engine = load_engine(out, device="cpu", backend="torch")
+    assert torch_engine is not None and torch_engine.backend == "torch"
+    auto = load_engine(out, device="cpu", backend="auto")
+    assert auto is not None and auto.backend in ("ct2", "torch")
+    pytest.importorskip("ctranslate2")
+    assert auto.backend == "ct2"
+    item = [(get_task("dont_know"), {})]
+    torch_engine.max_new_tokens = auto.max_new_tokens = 16
+    assert auto.raw_candidates(["dont know: style=1"], sample=False)[0][0] is not None
+    assert len(auto.generate(item)) == 1
