@@ -293,6 +293,7 @@ def run(args: argparse.Namespace) -> int:
     sets, origin = _fact_sets(db_path, max(n_sets, 200), args.seed)
     safety_sets = sets[:n_sets]
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     results: dict[str, Any] = {
         "model_dir": model_dir,
         "fact_origin": origin,
@@ -349,6 +350,11 @@ def run(args: argparse.Namespace) -> int:
     except ImportError:
         pass
     results["cpu_count"] = os.cpu_count()
+    # The machine may be shared: keep the load next to the timings.
+    results["load_average_1m"] = {
+        "before": load_before,
+        "after": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
+    }
     out = Path(args.output or PROJECT_ROOT / "bench-results" / "generator.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
