@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from web_support import XSS_TITLE, LiveWebApp, shot
+from web_support import XSS_TITLE, LiveWebApp, shot, wait_until
 
 from tests.support.servers import rasa_model, rasa_stack  # noqa: F401
 
@@ -51,9 +51,8 @@ def say(page, text: str) -> str:
     before = page.locator(".sbw-bot, .sbw-agent").count()
     page.fill("#sbw-input", text)
     page.press("#sbw-input", "Enter")
-    page.wait_for_function(
-        f"document.querySelectorAll('.sbw-bot, .sbw-agent').length > {before}", timeout=REPLY_TIMEOUT_MS
-    )
+    replies = page.locator(".sbw-bot, .sbw-agent")
+    wait_until(page, lambda: replies.count() > before, REPLY_TIMEOUT_MS)
     # Answers come as several messages: wait until none arrived for a moment.
     count = -1
     while True:
@@ -137,7 +136,7 @@ def test_cancel_really_changes_the_store(page, rasa_stack):  # noqa: F811
 def test_handoff_request(page, rasa_stack, journey_web):  # noqa: F811
     page.click("button:text('Talk to a human')")
     page.wait_for_selector(".sbw-user .sbw-bubble:text-is('Talk to a human')")
-    page.wait_for_function("document.querySelectorAll('.sbw-bot').length > 1", timeout=REPLY_TIMEOUT_MS)
+    wait_until(page, lambda: page.locator(".sbw-bot").count() > 1, REPLY_TIMEOUT_MS)
     page.wait_for_timeout(1500)
     reply = page.locator(".sbw-bot").last.inner_text()
     assert reply.strip()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from web_support import shot
+from web_support import shot, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -32,7 +32,7 @@ def bot_texts(page):
 
 
 def session_id(page):
-    return page.evaluate("window.__shopbotWidget.state.sessionId")
+    return page.evaluate("window.__shopbotWidget ? window.__shopbotWidget.state.sessionId : null")
 
 
 def test_greeting_quick_replies_markdown_and_typing(context, live_web):
@@ -183,7 +183,6 @@ def test_handoff_agent_joins_talks_and_leaves(context, live_web):
     page.wait_for_selector(".sbw-bot >> text=support team to join")
     assert page.locator(".sbw-user .sbw-bubble").last.inner_text() == "Talk to a human"
     sid = session_id(page)
-    page.wait_for_function("window.__shopbotWidget && true")
     page.wait_for_timeout(300)
     live_web.publish(sid, {"type": "agent_joined", "agent": "Alex"})
     page.wait_for_selector(".sbw-agent-bar:text('You are chatting with Alex')")
@@ -296,7 +295,7 @@ def test_demo_login_passes_a_signed_token_and_starts_a_new_conversation(context,
     anonymous = session_id(page)
     page.click("button:text('Log in as a demo customer')")
     page.wait_for_selector("text=Signed in as")
-    page.wait_for_function(f"window.__shopbotWidget.state.sessionId && window.__shopbotWidget.state.sessionId !== '{anonymous}'")
+    wait_until(page, lambda: session_id(page) not in (None, anonymous))
     page.wait_for_selector(".sbw-status:text-is('Orders, returns and products')")
     assert page.locator(".sbw-user").count() == 0  # a fresh conversation
     send(page, "where is my order")
@@ -310,7 +309,7 @@ def test_demo_login_passes_a_signed_token_and_starts_a_new_conversation(context,
     # Logging out leaves the customer's conversation behind too.
     page.click("button:text('Log out')")
     page.wait_for_selector("text=Log in as a demo customer")
-    page.wait_for_function("window.__shopbotWidget.state.sessionId")
+    wait_until(page, lambda: bool(session_id(page)))
     assert page.locator(".sbw-user").count() == 0
 
 

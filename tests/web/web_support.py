@@ -180,3 +180,17 @@ def shot(page, name: str) -> None:
     """Save a screenshot under test-artifacts/web/."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
+def wait_until(page, predicate, timeout_ms: int = 15000, step_ms: int = 200) -> None:
+    """Poll ``predicate()`` (Python, using ``page``) until it is true.
+
+    Playwright's ``wait_for_function`` polls with ``eval``, which the app's
+    Content-Security-Policy (``script-src 'self'``) rightly blocks.
+    """
+    waited = 0
+    while not predicate():
+        if waited >= timeout_ms:
+            raise TimeoutError(f"condition not met within {timeout_ms} ms")
+        page.wait_for_timeout(step_ms)
+        waited += step_ms
