@@ -154,11 +154,11 @@ class ActionAskReturnItems(Action):
             else []
         )
         buttons = [
-            {"title": f"{n}. {r['title'][:40]}", "payload": str(n)}
+            {"title": f"{n}. {r['title'][:40]}", "payload": f"item {n}"}
             for n, r in enumerate(eligible, 1)
         ]
         if len(eligible) > 1:
-            buttons.append({"title": "All of them", "payload": "all"})
+            buttons.append({"title": "All of them", "payload": "all items"})
         dispatcher.utter_message(
             text="Which items would you like to return?\n" + "\n".join(lines), buttons=buttons
         )

@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 
 def _chat_socketio(
-    url: str, sender: str, text: str, metadata: dict, wait_s: float = 60
+    url: str, sender: str, text: str, metadata: dict, wait_s: float = 240
 ) -> list[dict]:
     socketio = pytest.importorskip("socketio")
     replies: list[dict] = []
@@ -34,7 +34,7 @@ def _chat_socketio(
         time.sleep(0.5)
         client.emit("user_uttered", {"message": text, "session_id": sender, "metadata": metadata})
         got.wait(wait_s)
-        time.sleep(1.0)  # collect the rest of the reply
+        time.sleep(3.0)  # collect the rest of the reply
     finally:
         client.disconnect()
     return replies
