@@ -120,12 +120,12 @@ def test_flat_becomes_approximate_when_it_grows():
     index.index(np.arange(1, 81), v[:80])
     assert index.index_type == "flat"
     index.add(np.arange(81, 151), v[80:])
-    assert index.index_type == "hnsw" and index.count() == 150
+    assert index.index_type == "ivf" and index.count() == 150
     assert index.search(v[120:121], k=1)[0][0][0] == 121
 
 
 def test_hnsw_compacts_tombstones():
-    index = DenseIndex(DIM, "m", params=IndexParams(ann_min_size=10))
+    index = DenseIndex(DIM, "m", params=IndexParams(ann_min_size=10, ann_type="hnsw"))
     v = unit(2000)
     index.index(np.arange(2000), v)
     index.remove(np.arange(100))

@@ -132,3 +132,14 @@ def test_sync_picks_up_changes_made_behind_its_back(indexes, store):
     assert report["products"] == {"action": "updated", "changed": 1, "removed": 0}
     assert report["order_items"]["removed"] == 1
     assert report["faq"]["action"] == "current"
+
+
+def test_approximate_index_for_large_collections(settings, store, embedder):
+    si = SearchIndexes(settings.with_overrides(ann_min_size=5), store, embedder=embedder)
+    si.rebuild(["products"], progress=False)
+    assert si.status()["products"]["index_type"] == "ivf"
+    assert si.search_products("BOO-00002", k=1)[0].row["sku"] == "BOO-00002"
+    assert si.search_products("headphones for music", k=1, mode="dense")[0].row["sku"] == "HEA-00007"
+    assert si.similar_products(2, k=2) and all(h.id != 2 for h in si.similar_products(2, k=2))
+    si.update("products", [7])
+    assert si.search_products("hiking", max_price=100, k=5)
