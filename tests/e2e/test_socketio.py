@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 
 def _chat_socketio(
-    url: str, sender: str, text: str, metadata: dict, wait_s: float = 240
+    url: str, sender: str, text: str, metadata: dict, wait_s: float = 120
 ) -> list[dict]:
     socketio = pytest.importorskip("socketio")
     replies: list[dict] = []
