@@ -48,6 +48,12 @@ class StoppableFormValidation(FormValidationAction, ABC):
             events.append(SlotSet("requested_slot", None))
         return events
 
+    async def validate_confirmation(
+        self, slot: str, slot_value: Any, dispatcher: CollectingDispatcher
+    ) -> dict[str, Any]:
+        """A yes/no answer (set from affirm/deny by the slot mapping) is kept as it is."""
+        return {slot: slot_value if isinstance(slot_value, bool) else None}
+
     async def after_validation(
         self,
         dispatcher: CollectingDispatcher,

@@ -294,6 +294,16 @@ class ValidateCancelForm(OrderJourneyValidation):
     def name(self) -> str:
         return "validate_cancel_form"
 
+    async def validate_cancel_confirm(
+        self,
+        slot_value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
+        """Yes or no."""
+        return await self.validate_confirmation("cancel_confirm", slot_value, dispatcher)
+
     async def check_order(
         self, order: dict[str, Any], dispatcher: CollectingDispatcher, tracker: Tracker
     ) -> dict[str, Any]:
@@ -490,6 +500,16 @@ class ValidateAddressForm(OrderJourneyValidation):
 
     def name(self) -> str:
         return "validate_address_form"
+
+    async def validate_address_confirm(
+        self,
+        slot_value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
+        """Yes or no."""
+        return await self.validate_confirmation("address_confirm", slot_value, dispatcher)
 
     async def check_order(
         self, order: dict[str, Any], dispatcher: CollectingDispatcher, tracker: Tracker

@@ -83,6 +83,16 @@ class ValidateReturnForm(OrderJourneyValidation):
     def name(self) -> str:
         return "validate_return_form"
 
+    async def validate_return_confirm(
+        self,
+        slot_value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
+        """Yes or no."""
+        return await self.validate_confirmation("return_confirm", slot_value, dispatcher)
+
     async def check_order(
         self, order: dict[str, Any], dispatcher: CollectingDispatcher, tracker: Tracker
     ) -> dict[str, Any]:

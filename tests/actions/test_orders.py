@@ -231,3 +231,12 @@ def test_address_not_confirmed_changes_nothing(shop, examples):
 def test_parse_full_address_variants():
     assert parse_full_address("A B, Main St 1, 10115 Berlin, DE")["ship_city"] == "Berlin"
     assert parse_full_address("just a name") is None
+
+
+def test_confirmation_slots_are_kept(shop, examples):
+    number = examples["pending"]["order_number"]
+    slots = verified_slots(shop, number) | {"order_number": number}
+    _, events = run(ValidateCancelForm(), form_tracker("cancel_form", {"cancel_confirm": True}, slots=slots))
+    assert slot_events(events) == {"cancel_confirm": True}
+    _, events = run(ValidateAddressForm(), form_tracker("address_form", {"address_confirm": False}, slots=slots))
+    assert slot_events(events) == {"address_confirm": False}
