@@ -1,7 +1,10 @@
 """The console with the real assistant: Rasa + action server (tests/support/servers.py),
 the web app's widget and the console in two browser contexts.
 
-Slow (the Rasa model is trained once and cached by ``tests.support.servers``).
+Slow (the Rasa model is trained once and cached by ``tests.support.servers``). Status at
+17:05 UTC: skipped while python-socketio >= 5.10 is installed. With a test-only shim for
+that bug the handoff test passed; the FAQ test failed (the shopper's question did not show
+up with a reply in the console transcript within 90 s; cause not yet found).
 """
 
 from __future__ import annotations
@@ -147,14 +150,42 @@ def test_live_handoff_and_new_faq_with_the_real_assistant(browser, real):
         staff.wait_for_selector(".flash:text('Handed back to the assistant')")
         shopper.wait_for_selector(".sbw-system >> text=left the chat")
 
+    finally:
+        shopper_ctx.close()
+        staff_ctx.close()
+
+
+def test_a_new_faq_entry_is_answered_by_the_real_assistant_at_once(browser, real):
+    staff_ctx = browser.new_context(viewport={"width": 1360, "height": 900})
+    shopper_ctx = browser.new_context(viewport={"width": 420, "height": 820})
+    for ctx in (staff_ctx, shopper_ctx):
+        ctx.set_default_timeout(30000)
+    try:
+        staff = staff_ctx.new_page()
+        _login(staff, real.console_url)
+        shopper = shopper_ctx.new_page()
+        _open_widget(shopper, real.web_url)
+        sid = None
+        deadline = time.monotonic() + 30
+        while not sid:
+            sid = shopper.evaluate("window.__shopbotWidget.state.sessionId")
+            assert time.monotonic() < deadline
+            time.sleep(0.5)
         # A question the FAQ cannot answer yet ...
         bots = _bot_count(shopper)
         _say(shopper, "do you offer engraving on watches?")
         _wait_for_more_replies(shopper, bots)
         assert ENGRAVING_ANSWER not in shopper.locator(".sbw-log").inner_text()
         # ... becomes an FAQ entry in the console ...
-        staff.goto(f"{real.console_url}/conversations/{sid}")
         msg = staff.locator(".msg.user", has_text="engraving").last
+        deadline = time.monotonic() + 90
+        while True:  # until Rasa has stored the question and its answer
+            staff.goto(f"{real.console_url}/conversations/{sid}")
+            if msg.count() and staff.locator("ol.transcript > li").last.locator(".msg.bot").count():
+                break
+            assert time.monotonic() < deadline, "the question never reached the transcript"
+            time.sleep(2)
+        shot(staff, "real-03-transcript")
         msg.locator("summary:text('Make an FAQ entry')").click()
         msg.locator("input[name=question]").fill("Do you offer engraving?")
         msg.locator("textarea[name=answer]").fill(ENGRAVING_ANSWER)
@@ -166,7 +197,7 @@ def test_live_handoff_and_new_faq_with_the_real_assistant(browser, real):
         bots = _bot_count(shopper)
         _say(shopper, "do you offer engraving on watches?")
         shopper.wait_for_selector(".sbw-bot .sbw-bubble >> text=we engrave watches and jewellery")
-        shot(shopper, "real-03-widget-new-faq")
+        shot(shopper, "real-04-widget-new-faq")
     finally:
         shopper_ctx.close()
         staff_ctx.close()
