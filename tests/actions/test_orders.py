@@ -236,7 +236,11 @@ def test_parse_full_address_variants():
 def test_confirmation_slots_are_kept(shop, examples):
     number = examples["pending"]["order_number"]
     slots = verified_slots(shop, number) | {"order_number": number}
-    _, events = run(ValidateCancelForm(), form_tracker("cancel_form", {"cancel_confirm": True}, slots=slots))
+    _, events = run(
+        ValidateCancelForm(), form_tracker("cancel_form", {"cancel_confirm": True}, slots=slots)
+    )
     assert slot_events(events) == {"cancel_confirm": True}
-    _, events = run(ValidateAddressForm(), form_tracker("address_form", {"address_confirm": False}, slots=slots))
+    _, events = run(
+        ValidateAddressForm(), form_tracker("address_form", {"address_confirm": False}, slots=slots)
+    )
     assert slot_events(events) == {"address_confirm": False}
