@@ -7,6 +7,7 @@ customer token from the session metadata), the two-stage fallback prompts and
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import unicodedata
@@ -232,24 +233,65 @@ def human_button() -> dict[str, str]:
 
 
 # --------------------------------------------------------------------------- phrasing
-async def phrase(task: str, facts: dict[str, Any]) -> str:
+class Phrase(str):
+    """Reply text that remembers where it came from, for the console's review and flags.
+
+    ``dispatcher.utter_message(text=p, **p.meta)`` stores ``source`` (``model`` or
+    ``template``), ``task`` and ``facts`` in the bot event's metadata. Appending text keeps them.
+    """
+
+    source: str
+    task: str
+    facts: dict[str, Any]
+
+    def __new__(cls, text: str, source: str, task: str, facts: dict[str, Any]) -> Phrase:
+        obj = super().__new__(cls, text)
+        obj.source, obj.task, obj.facts = source, task, facts
+        return obj
+
+    def __add__(self, other: str) -> Phrase:  # type: ignore[override]
+        return Phrase(str(self) + other, self.source, self.task, self.facts)
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        """Metadata for ``utter_message``: reply source, task and facts (JSON-safe)."""
+        return {"source": self.source, "task": self.task, "facts": self.facts}
+
+
+def meta(text: str) -> dict[str, Any]:
+    """``utter_message`` keyword arguments describing where ``text`` came from ({} if unknown)."""
+    return text.meta if isinstance(text, Phrase) else {}
+
+
+async def phrase(task: str, facts: dict[str, Any]) -> Phrase:
     """Reply text for a generator task; the template when the generator is down or slow.
 
     Never raises: any problem falls back to :func:`models.generator.tasks.template_reply`.
     """
     facts = {k: v for k, v in facts.items() if v is not None and v != "" and v != []}
+    # Facts travel to Rasa as event metadata: keep them JSON-safe (dates, decimals -> str).
+    facts = json.loads(json.dumps(facts, default=str))
     client = get_context().generator
     if client is not None:
         try:
             reply = await client.aphrase(task, facts)
             text = getattr(reply, "text", None)
             if text:
-                return str(text)
+                return Phrase(str(text), str(getattr(reply, "source", "model")), task, facts)
         except Exception:  # noqa: BLE001 - the client should never raise; be safe anyway
             logger.exception("generator client failed for task %s", task)
     from models.generator.tasks import template_reply
 
-    return template_reply(task, facts)
+    return Phrase(template_reply(task, facts), "template", task, facts)
+
+
+async def say(
+    dispatcher: CollectingDispatcher, task: str, facts: dict[str, Any], **kwargs: Any
+) -> Phrase:
+    """Phrase ``task`` from ``facts`` and send it, with its source in the event metadata."""
+    text = await phrase(task, facts)
+    dispatcher.utter_message(text=text, **kwargs, **text.meta)
+    return text
 
 
 def money(amount: Any, currency: str | None) -> str:

@@ -14,7 +14,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import has_words, human_button, latest_entity, phrase, user_text
+from actions.common import has_words, human_button, latest_entity, meta, phrase, user_text
 from actions.context import get_context
 
 logger = logging.getLogger(__name__)
@@ -27,7 +27,7 @@ async def answer_entry(
 ) -> None:
     """Say one FAQ answer (verbatim policy text behind a phrased lead-in)."""
     text = await phrase("faq_answer", {"topic": entry["question"], "answer": entry["answer"]})
-    dispatcher.utter_message(text=text, buttons=buttons or [])
+    dispatcher.utter_message(text=text, buttons=buttons or [], **meta(text))
 
 
 def topic_buttons(hits: list[Any], limit: int = 3) -> list[dict[str, str]]:
@@ -62,7 +62,9 @@ class ActionAnswerFaq(Action):
         hits = result.hits if result is not None else []
         if hits:
             text = "I'm not sure I have the right answer. Did you mean one of these? Or I can pass you to a colleague."
-        dispatcher.utter_message(text=text, buttons=topic_buttons(hits) + [human_button()])
+        dispatcher.utter_message(
+            text=text, buttons=topic_buttons(hits) + [human_button()], **meta(text)
+        )
         return []
 
 

@@ -19,7 +19,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import actor, clean_text, extract_email, phrase, verified_customer_id
+from actions.common import actor, clean_text, extract_email, say, verified_customer_id
 from actions.context import get_context
 from actions.forms import StoppableFormValidation
 
@@ -92,7 +92,7 @@ class ActionHandoff(Action):
                 text="I'm sorry to hear that, and I want to make sure it's put right."
             )
         if agent_available(ctx.settings):
-            dispatcher.utter_message(text=await phrase("handoff", {}))
+            await say(dispatcher, "handoff", {})
             return events + [SlotSet("agent_available", True)]
         dispatcher.utter_message(
             text="Our team isn't online right now, so I'll take a message and they'll "

@@ -21,10 +21,12 @@ from actions.common import (
     clean_text,
     human_button,
     latest_entity,
+    meta,
     money,
     order_buttons,
     owned_order,
     phrase,
+    say,
     user_text,
     verified_customer_id,
 )
@@ -172,7 +174,7 @@ async def describe_order(dispatcher: CollectingDispatcher, order: dict[str, Any]
     items = order_items_text(store, order)
     if items:
         text += " Items: " + ", ".join(items) + "."
-    dispatcher.utter_message(text=text)
+    dispatcher.utter_message(text=text, **meta(text))
 
 
 def list_orders(
@@ -283,7 +285,7 @@ class ActionGetInvoice(Action):
             "tax": order.get("tax"),
             "currency": order.get("currency"),
         }
-        dispatcher.utter_message(text=await phrase("invoice_summary", facts))
+        await say(dispatcher, "invoice_summary", facts)
         return [SlotSet("order_number", order["order_number"])]
 
 
@@ -326,7 +328,7 @@ class ValidateCancelForm(OrderJourneyValidation):
                     "payload": f'/request_refund{{"order_number":"{order["order_number"]}"}}',
                 },
             )
-        dispatcher.utter_message(text=text, buttons=buttons)
+        dispatcher.utter_message(text=text, buttons=buttons, **meta(text))
         return {"order_number": order["order_number"], "form_outcome": "refused"}
 
 
@@ -385,7 +387,7 @@ class ActionCancelOrder(Action):
                 "cancel_refused",
                 {"order_number": order["order_number"], "status": current["status"]},
             )
-            dispatcher.utter_message(text=text, buttons=[human_button()])
+            dispatcher.utter_message(text=text, buttons=[human_button()], **meta(text))
             return reset
         text = await phrase(
             "cancel_done",
@@ -395,7 +397,7 @@ class ActionCancelOrder(Action):
                 "currency": updated["currency"],
             },
         )
-        dispatcher.utter_message(text=text)
+        dispatcher.utter_message(text=text, **meta(text))
         return reset
 
 
@@ -713,5 +715,5 @@ class ActionChangeAddress(Action):
             "address_changed",
             {"order_number": updated["order_number"], "address": format_address(updated)},
         )
-        dispatcher.utter_message(text=text)
+        dispatcher.utter_message(text=text, **meta(text))
         return reset

@@ -17,8 +17,10 @@ from actions.common import (
     echo_text,
     human_button,
     latest_entity,
+    meta,
     money,
     phrase,
+    say,
     user_text,
     verified_customer_id,
 )
@@ -208,7 +210,7 @@ async def show_results(
             )
         return [SlotSet("last_search", search)]
     intro = await phrase("product_search_intro", {"query": label, "count": len(products)})
-    dispatcher.utter_message(text=intro)
+    dispatcher.utter_message(text=intro, **meta(intro))
     dispatcher.utter_message(json_message=carousel(products))
     if len(products) == PAGE_SIZE:
         dispatcher.utter_message(
@@ -364,7 +366,7 @@ class ActionAnswerProductQuestion(Action):
                 "attribute": field_name.replace("_", " "),
                 "value": value,
             }
-            dispatcher.utter_message(text=await phrase("product_answer", facts))
+            await say(dispatcher, "product_answer", facts)
             return events
         words = [
             w
@@ -479,6 +481,9 @@ class ActionRecommendProducts(Action):
             elif kind == "popular":
                 line += " It's one of our best-rated products in stock."
             lines.append(line)
-        dispatcher.utter_message(text="\n".join(lines))
+        # One message of several phrased lines: keep only where they came from.
+        sources = {getattr(line, "source", "template") for line in lines}
+        source = "template" if "template" in sources else "model"
+        dispatcher.utter_message(text="\n".join(lines), source=source)
         dispatcher.utter_message(json_message=carousel([p for p, _, _ in picks]))
         return remember_viewed(tracker, [p for p, _, _ in picks])

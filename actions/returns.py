@@ -23,7 +23,7 @@ from actions.common import (
     latest_entity,
     money,
     owned_order,
-    phrase,
+    say,
     today,
     user_text,
     verified_customer_id,
@@ -273,7 +273,7 @@ class ActionCreateReturn(Action):
                 f"{i.get('quantity')} x {i.get('title')}" for i in created.get("items") or []
             ],
         }
-        dispatcher.utter_message(text=await phrase("return_created", facts))
+        await say(dispatcher, "return_created", facts)
         return reset
 
 
@@ -310,7 +310,7 @@ class ActionRefundStatus(Action):
             }
             if ret["refund_status"] == "refunded":
                 facts["refunded_on"] = str(ret.get("updated_at") or "")[:10] or None
-            dispatcher.utter_message(text=await phrase("refund_status", facts))
+            await say(dispatcher, "refund_status", facts)
         return []
 
     @staticmethod

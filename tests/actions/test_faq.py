@@ -41,3 +41,12 @@ def test_payment_help_then_offer_a_person(shop):
     dispatcher, _ = run(ActionPaymentHelp(), make_tracker("my card was declined", "payment_issue"))
     assert len(dispatcher.messages) == 2
     assert dispatcher.messages[-1]["buttons"][0]["payload"] == "/human_handoff"
+
+
+def test_phrased_reply_carries_its_source_for_the_console(shop):
+    """The console flags template fallbacks and builds training pairs from this metadata."""
+    dispatcher, _ = run(ActionAnswerFaq(), make_tracker("how long does delivery take?", "ask_faq"))
+    message = dispatcher.messages[0]
+    assert message["source"] in ("model", "template")
+    assert message["task"] == "faq_answer"
+    assert message["facts"]["answer"] == shop.store.get_faq("shipping-times")["answer"]
