@@ -93,11 +93,6 @@ def thread_words(page) -> list[str]:
     return " ".join(bubbles.nth(i).inner_text() for i in range(bubbles.count())).split()
 
 
-@pytest.mark.xfail(
-    reason="Rasa 3.6's SocketIOOutput.send_custom_json calls sio.emit(**custom), a TypeError with "
-    "python-socketio 5.x, so the carousel never reaches Socket.IO clients (fix due in bot/channels.py)",
-    strict=False,
-)
 def test_product_search_carousel_to_product_page(page, journey_web):
     say(page, "show me some backpacks")
     page.wait_for_selector(".sbw-card", timeout=REPLY_TIMEOUT_MS)
