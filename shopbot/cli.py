@@ -15,15 +15,27 @@ import sys
 
 # (group, name) -> (module under shopbot.commands, one-line help)
 COMMANDS: dict[tuple[str, str], tuple[str, str]] = {
-    ("knowledge", "demo"): ("knowledge_demo", "build the deterministic demo shop (database + indexes)"),
-    ("knowledge", "import"): ("knowledge_import", "import products, orders, customers or FAQ from files"),
+    ("knowledge", "demo"): (
+        "knowledge_demo",
+        "build the deterministic demo shop (database + indexes)",
+    ),
+    ("knowledge", "import"): (
+        "knowledge_import",
+        "import products, orders, customers or FAQ from files",
+    ),
     ("knowledge", "index"): ("knowledge_index", "update or rebuild the FAISS/BM25 search indexes"),
     ("knowledge", "search"): ("knowledge_search", "search products or FAQ from the command line"),
     ("generator", "train"): ("generator_train", "train the T5 reply generator"),
     ("generator", "serve"): ("generator_serve", "serve the generator over HTTP"),
-    ("bench", "retrieval"): ("bench_retrieval", "retrieval quality and speed: dense vs BM25 vs hybrid"),
+    ("bench", "retrieval"): (
+        "bench_retrieval",
+        "retrieval quality and speed: dense vs BM25 vs hybrid",
+    ),
     ("bench", "nlu"): ("bench_nlu", "NLU accuracy: project pipeline vs Rasa's default"),
-    ("bench", "generator"): ("bench_generator", "generator latency, throughput and guard pass rate"),
+    ("bench", "generator"): (
+        "bench_generator",
+        "generator latency, throughput and guard pass rate",
+    ),
     ("bench", "console"): ("bench_console", "console conversation list speed on many trackers"),
     ("staff", "add"): ("staff_add", "create a support-console account"),
     ("review", "export"): ("review_export", "write reviewed corrections as Rasa NLU training data"),
@@ -55,7 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
     for (group, name), (module_name, help_text) in COMMANDS.items():
         if group not in group_parsers:
             gp = groups.add_parser(group, help=GROUP_HELP[group], description=GROUP_HELP[group])
-            group_parsers[group] = gp.add_subparsers(dest="command", metavar="SUBCOMMAND", required=True)
+            group_parsers[group] = gp.add_subparsers(
+                dest="command", metavar="SUBCOMMAND", required=True
+            )
         try:
             module = importlib.import_module(f"shopbot.commands.{module_name}")
         except ModuleNotFoundError as exc:

@@ -69,9 +69,7 @@ class Settings:
     embedding_device: str = field(default_factory=lambda: _env("EMBEDDING_DEVICE", "cpu"))
     ann_min_size: int = field(default_factory=lambda: int(_env("ANN_MIN_SIZE", "50000")))
     faq_min_score: float = field(default_factory=lambda: float(_env("FAQ_MIN_SCORE", "0.5")))
-    return_window_days: int = field(
-        default_factory=lambda: int(_env("RETURN_WINDOW_DAYS", "30"))
-    )
+    return_window_days: int = field(default_factory=lambda: int(_env("RETURN_WINDOW_DAYS", "30")))
     low_confidence: float = field(default_factory=lambda: float(_env("LOW_CONFIDENCE", "0.5")))
     generator_url: str = field(
         default_factory=lambda: _env("GENERATOR_URL", "http://127.0.0.1:8008")
@@ -94,9 +92,7 @@ class Settings:
     rasa_port: int = field(default_factory=lambda: int(_env("RASA_PORT", "5005")))
     actions_port: int = field(default_factory=lambda: int(_env("ACTIONS_PORT", "5055")))
     generator_port: int = field(default_factory=lambda: int(_env("GENERATOR_PORT", "8008")))
-    max_message_chars: int = field(
-        default_factory=lambda: int(_env("MAX_MESSAGE_CHARS", "2000"))
-    )
+    max_message_chars: int = field(default_factory=lambda: int(_env("MAX_MESSAGE_CHARS", "2000")))
     max_verification_attempts: int = field(
         default_factory=lambda: int(_env("MAX_VERIFICATION_ATTEMPTS", "3"))
     )

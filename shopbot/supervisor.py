@@ -7,6 +7,7 @@ with backoff (at most ``max_restarts`` times); Ctrl-C stops them all.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import signal
@@ -35,6 +36,28 @@ class Service:
     restarts: int = 0
 
 
+def write_endpoints(settings: Settings) -> Path:
+    """Write Rasa's endpoints file for this deployment's settings and return its path.
+
+    ``bot/endpoints.yml`` holds working defaults for ``rasa shell`` from ``bot/``; the
+    supervisor writes its own copy so that a changed data folder or action-server URL is
+    honoured (the tracker store file is the one the console reads).
+    """
+    Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
+    path = Path(settings.data_dir) / "endpoints.yml"
+    tracker = Path(str(settings.tracker_db)).resolve()
+    path.write_text(
+        "# Written by `shopbot run all` from shopbot's settings; edit bot/endpoints.yml instead.\n"
+        "action_endpoint:\n"
+        f"  url: {json.dumps(settings.action_server_url)}\n"
+        "tracker_store:\n"
+        "  type: SQL\n"
+        "  dialect: sqlite\n"
+        f"  db: {json.dumps(str(tracker))}\n"
+    )
+    return path
+
+
 def demo_services(settings: Settings, venv_bin: Path | None = None) -> list[Service]:
     """The services of the demo, in start order.
 
@@ -49,6 +72,7 @@ def demo_services(settings: Settings, venv_bin: Path | None = None) -> list[Serv
     rasa = str(bin_dir / "rasa")
     shopbot = str(bin_dir / "shopbot")
     bot = PROJECT_ROOT / "bot"
+    endpoints = str(write_endpoints(settings))
     return [
         Service(
             "generator",
@@ -65,10 +89,21 @@ def demo_services(settings: Settings, venv_bin: Path | None = None) -> list[Serv
         Service(
             "rasa",
             [
-                rasa, "run", "--enable-api", "--auth-token", settings.rasa_token,
-                "--cors", "*", "--port", str(settings.rasa_port),
-                "--model", "models", "--endpoints", "endpoints.yml",
-                "--credentials", "credentials.yml",
+                rasa,
+                "run",
+                "--enable-api",
+                "--auth-token",
+                settings.rasa_token,
+                "--cors",
+                "*",
+                "--port",
+                str(settings.rasa_port),
+                "--model",
+                "models",
+                "--endpoints",
+                endpoints,
+                "--credentials",
+                "credentials.yml",
             ],
             bot,
             f"http://127.0.0.1:{settings.rasa_port}/",
@@ -164,7 +199,13 @@ def run(services: list[Service], settings: Settings, max_restarts: int = 5) -> i
                         return 1
                     service.restarts += 1
                     wait = min(30, 2**service.restarts)
-                    logger.warning("%s exited (%s); restart %d in %ds", service.name, code, service.restarts, wait)
+                    logger.warning(
+                        "%s exited (%s); restart %d in %ds",
+                        service.name,
+                        code,
+                        service.restarts,
+                        wait,
+                    )
                     time.sleep(wait)
                     _start(service, env)
     except KeyboardInterrupt:

@@ -15,13 +15,23 @@ from shopbot.config import PROJECT_ROOT
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the command's options."""
-    parser.add_argument("--conversations", type=int, default=100_000, help="how many conversations (100000)")
+    parser.add_argument(
+        "--conversations", type=int, default=100_000, help="how many conversations (100000)"
+    )
     parser.add_argument("--repeats", type=int, default=30, help="runs per measured query (30)")
-    parser.add_argument("--pages", type=int, default=20, help="pages followed for the deep-paging figure (20)")
-    parser.add_argument("--out", default=str(PROJECT_ROOT / "bench-results" / "console.json"),
-                        help="where the JSON figures go (bench-results/console.json)")
-    parser.add_argument("--workdir", default=None,
-                        help="keep the generated tracker and console databases here (default: a temp dir)")
+    parser.add_argument(
+        "--pages", type=int, default=20, help="pages followed for the deep-paging figure (20)"
+    )
+    parser.add_argument(
+        "--out",
+        default=str(PROJECT_ROOT / "bench-results" / "console.json"),
+        help="where the JSON figures go (bench-results/console.json)",
+    )
+    parser.add_argument(
+        "--workdir",
+        default=None,
+        help="keep the generated tracker and console databases here (default: a temp dir)",
+    )
     parser.add_argument("--seed", type=int, default=7, help="random seed of the generated data")
 
 
@@ -40,12 +50,16 @@ def run(args: argparse.Namespace) -> int:
         result = run_benchmark(workdir, args.conversations, args.repeats, args.pages, args.seed)
     else:
         with tempfile.TemporaryDirectory(prefix="console-bench-") as tmp:
-            result = run_benchmark(Path(tmp), args.conversations, args.repeats, args.pages, args.seed)
+            result = run_benchmark(
+                Path(tmp), args.conversations, args.repeats, args.pages, args.seed
+            )
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    print(f"{result['conversations']} conversations, {result['events']} events; "
-          f"generated in {result['generate_s']} s, synced in {result['sync_s']} s "
-          f"({result['sync_events_per_s']} events/s)")
+    print(
+        f"{result['conversations']} conversations, {result['events']} events; "
+        f"generated in {result['generate_s']} s, synced in {result['sync_s']} s "
+        f"({result['sync_events_per_s']} events/s)"
+    )
     print(f"{'query':<34} {'p50 ms':>8} {'p95 ms':>8} {'rows':>6}")
     for name, fig in result["queries"].items():
         print(f"{name:<34} {fig['p50_ms']:>8} {fig['p95_ms']:>8} {fig['rows']:>6}")

@@ -17,23 +17,48 @@ def _scales(text: str) -> list[int]:
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--scales", type=_scales, default=None, metavar="N,N,...",
-                        help="synthetic collection sizes (default 10000,100000,1000000)")
-    parser.add_argument("--quick", action="store_true",
-                        help="a fast smoke run: scales 2000,10000, small samples")
-    parser.add_argument("--index-types", default="hnsw,ivf", metavar="T,T",
-                        help="approximate index types compared with flat (default hnsw,ivf)")
-    parser.add_argument("--hnsw-max", type=int, default=200_000, metavar="N",
-                        help="largest size that gets an HNSW graph (slow to build on few cores)")
+    parser.add_argument(
+        "--scales",
+        type=_scales,
+        default=None,
+        metavar="N,N,...",
+        help="synthetic collection sizes (default 10000,100000,1000000)",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="a fast smoke run: scales 2000,10000, small samples"
+    )
+    parser.add_argument(
+        "--index-types",
+        default="hnsw,ivf",
+        metavar="T,T",
+        help="approximate index types compared with flat (default hnsw,ivf)",
+    )
+    parser.add_argument(
+        "--hnsw-max",
+        type=int,
+        default=200_000,
+        metavar="N",
+        help="largest size that gets an HNSW graph (slow to build on few cores)",
+    )
     parser.add_argument("--no-quality", action="store_true", help="skip the quality part")
     parser.add_argument("--no-speed", action="store_true", help="skip the speed/scale part")
-    parser.add_argument("--db", metavar="PATH",
-                        help="shop database to evaluate (default: settings.db_path; the eval sets "
-                             "are written for the demo shop)")
-    parser.add_argument("--index-dir", metavar="DIR",
-                        help="build the benchmark's indexes here (default: a temporary folder)")
-    parser.add_argument("--out", default="bench-results", metavar="DIR",
-                        help="where retrieval.json and retrieval.md go (default bench-results/)")
+    parser.add_argument(
+        "--db",
+        metavar="PATH",
+        help="shop database to evaluate (default: settings.db_path; the eval sets "
+        "are written for the demo shop)",
+    )
+    parser.add_argument(
+        "--index-dir",
+        metavar="DIR",
+        help="build the benchmark's indexes here (default: a temporary folder)",
+    )
+    parser.add_argument(
+        "--out",
+        default="bench-results",
+        metavar="DIR",
+        help="where retrieval.json and retrieval.md go (default bench-results/)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -61,7 +86,9 @@ def run(args: argparse.Namespace) -> int:
     store = Store.open(db_path)
     try:
         result = run_bench(
-            settings, store, config,
+            settings,
+            store,
+            config,
             index_dir=Path(args.index_dir) if args.index_dir else None,
             progress=lambda msg: print(f"[bench] {msg}", flush=True),
         )

@@ -20,8 +20,12 @@ def _date(text: str) -> date:
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--db", type=Path, help="database file to create (default: settings db_path)")
-    parser.add_argument("--small", action="store_true", help="200 products, 30 customers, 200 orders (for tests)")
+    parser.add_argument(
+        "--db", type=Path, help="database file to create (default: settings db_path)"
+    )
+    parser.add_argument(
+        "--small", action="store_true", help="200 products, 30 customers, 200 orders (for tests)"
+    )
     parser.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
     parser.add_argument("--products", type=int, help="number of products (default 2000)")
     parser.add_argument("--customers", type=int, help="number of customers (default 300)")
@@ -81,7 +85,9 @@ def run(args: argparse.Namespace) -> int:
         try:
             from knowledge.search import SearchIndexes
         except ImportError as exc:
-            logger.warning("search indexes not built (%s); run `shopbot knowledge index --rebuild` later", exc)
+            logger.warning(
+                "search indexes not built (%s); run `shopbot knowledge index --rebuild` later", exc
+            )
             return 0
         SearchIndexes(settings, store).rebuild(progress=True)
         print(f"search indexes built in {settings.index_dir}")

@@ -28,10 +28,19 @@ def configure(parser: argparse.ArgumentParser) -> None:
         choices=["csv", "json", "jsonl", "shopify", "yaml"],
         help="file format (default: from the extension; a Shopify export is recognised by its header)",
     )
-    parser.add_argument("--skip-invalid", action="store_true", help="skip bad rows (each reported) instead of failing")
+    parser.add_argument(
+        "--skip-invalid",
+        action="store_true",
+        help="skip bad rows (each reported) instead of failing",
+    )
     parser.add_argument("--no-index", action="store_true", help="do not update the search indexes")
     parser.add_argument("--db", type=Path, help="database file (default: settings db_path)")
-    parser.add_argument("--max-field-chars", type=int, default=None, help="longest accepted text field (default 20000)")
+    parser.add_argument(
+        "--max-field-chars",
+        type=int,
+        default=None,
+        help="longest accepted text field (default 20000)",
+    )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
 
 
@@ -62,7 +71,10 @@ def run(args: argparse.Namespace) -> int:
             print(f"import failed, nothing was changed ({len(errors)} error(s)):", file=sys.stderr)
             for error in errors:
                 print(f"  {error}", file=sys.stderr)
-            print("fix the files, or pass --skip-invalid to import the valid rows only", file=sys.stderr)
+            print(
+                "fix the files, or pass --skip-invalid to import the valid rows only",
+                file=sys.stderr,
+            )
             return 1
         except ValueError as exc:
             print(f"error: {exc}", file=sys.stderr)
@@ -77,13 +89,18 @@ def run(args: argparse.Namespace) -> int:
                     print(f"  {error}")
         if args.no_index:
             return 0
-        kinds = {k: sorted(set(report.changed.get(k, [])) | set(report.removed.get(k, []))) for k in ("products", "faq", "order_items")}
+        kinds = {
+            k: sorted(set(report.changed.get(k, [])) | set(report.removed.get(k, [])))
+            for k in ("products", "faq", "order_items")
+        }
         if not any(kinds.values()):
             return 0
         try:
             from knowledge.search import SearchIndexes
         except ImportError as exc:
-            logger.warning("search indexes not updated (%s); run `shopbot knowledge index --rebuild`", exc)
+            logger.warning(
+                "search indexes not updated (%s); run `shopbot knowledge index --rebuild`", exc
+            )
             return 0
         indexes = SearchIndexes(settings, store)
         for kind, ids in kinds.items():

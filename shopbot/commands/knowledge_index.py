@@ -6,22 +6,37 @@ import argparse
 import json
 from pathlib import Path
 
-KIND_CHOICES = {"products": "products", "faq": "faq", "order-items": "order_items", "order_items": "order_items"}
+KIND_CHOICES = {
+    "products": "products",
+    "faq": "faq",
+    "order-items": "order_items",
+    "order_items": "order_items",
+}
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--rebuild", action="store_true",
+        "--rebuild",
+        action="store_true",
         help="rebuild from scratch (default: build missing indexes, update changed rows)",
     )
     parser.add_argument(
-        "--kind", action="append", choices=sorted(KIND_CHOICES), metavar="KIND",
+        "--kind",
+        action="append",
+        choices=sorted(KIND_CHOICES),
+        metavar="KIND",
         help="products, faq or order-items (repeatable; default: all)",
     )
-    parser.add_argument("--calibrate", action="store_true",
-                        help="re-calibrate the FAQ no-answer threshold on the eval set")
-    parser.add_argument("--faq-eval", metavar="FILE",
-                        help="JSON Lines of {query, expected} used to calibrate (default: knowledge/eval)")
+    parser.add_argument(
+        "--calibrate",
+        action="store_true",
+        help="re-calibrate the FAQ no-answer threshold on the eval set",
+    )
+    parser.add_argument(
+        "--faq-eval",
+        metavar="FILE",
+        help="JSON Lines of {query, expected} used to calibrate (default: knowledge/eval)",
+    )
     parser.add_argument("--status", action="store_true", help="only show the state of each index")
     parser.add_argument("--db", metavar="PATH", help="shop database (default: settings.db_path)")
     parser.add_argument("--json", action="store_true", help="print JSON")

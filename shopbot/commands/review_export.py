@@ -11,12 +11,19 @@ DEFAULT_OUT = PROJECT_ROOT / "bot" / "data" / "nlu" / "corrections.yml"
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the command's options."""
-    parser.add_argument("--out", default=str(DEFAULT_OUT),
-                        help="target NLU file (default: bot/data/nlu/corrections.yml)")
-    parser.add_argument("--bot-dir", default=None,
-                        help="the Rasa project whose domain and NLU data are checked (default: bot/)")
-    parser.add_argument("--console-db", default=None,
-                        help="the console database (default: the console_db setting)")
+    parser.add_argument(
+        "--out",
+        default=str(DEFAULT_OUT),
+        help="target NLU file (default: bot/data/nlu/corrections.yml)",
+    )
+    parser.add_argument(
+        "--bot-dir",
+        default=None,
+        help="the Rasa project whose domain and NLU data are checked (default: bot/)",
+    )
+    parser.add_argument(
+        "--console-db", default=None, help="the console database (default: the console_db setting)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -29,8 +36,11 @@ def run(args: argparse.Namespace) -> int:
     db = ConsoleDB(args.console_db or get_settings().console_db)
     try:
         out = Path(args.out)
-        bot_dir = Path(args.bot_dir) if args.bot_dir else (
-            PROJECT_ROOT / "bot" if out == DEFAULT_OUT else out.parent.parent.parent)
+        bot_dir = (
+            Path(args.bot_dir)
+            if args.bot_dir
+            else (PROJECT_ROOT / "bot" if out == DEFAULT_OUT else out.parent.parent.parent)
+        )
         result = export_nlu(db, out, bot_dir)
     finally:
         db.close()

@@ -11,7 +11,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default="",
         help="comma-separated subset of services: generator,actions,rasa,web",
     )
-    parser.add_argument("--max-restarts", type=int, default=5, help="restarts per service before giving up")
+    parser.add_argument(
+        "--max-restarts", type=int, default=5, help="restarts per service before giving up"
+    )
 
 
 def run(args: argparse.Namespace) -> int:

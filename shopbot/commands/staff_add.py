@@ -12,12 +12,20 @@ from shopbot.config import get_settings
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the command's options."""
     parser.add_argument("email", help="login e-mail of the staff member")
-    parser.add_argument("--role", choices=("agent", "admin"), default="agent",
-                        help="agents review and reply; admins also manage users, reveal data, export")
-    parser.add_argument("--password-stdin", action="store_true",
-                        help="read the password from the first line of standard input (scripts)")
-    parser.add_argument("--console-db", default=None,
-                        help="the console database (default: the console_db setting)")
+    parser.add_argument(
+        "--role",
+        choices=("agent", "admin"),
+        default="agent",
+        help="agents review and reply; admins also manage users, reveal data, export",
+    )
+    parser.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from the first line of standard input (scripts)",
+    )
+    parser.add_argument(
+        "--console-db", default=None, help="the console database (default: the console_db setting)"
+    )
 
 
 def _read_password(args: argparse.Namespace) -> str | None:

@@ -8,8 +8,12 @@ from shopbot.config import get_settings
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=None, help="port (default: SHOPBOT_WEB_PORT or 8000)")
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)"
+    )
+    parser.add_argument(
+        "--port", type=int, default=None, help="port (default: SHOPBOT_WEB_PORT or 8000)"
+    )
     parser.add_argument(
         "--socket-url",
         default=None,
@@ -18,7 +22,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--public-url", default="", help="this app's URL as browsers see it, for the embed snippet"
     )
-    parser.add_argument("--no-console", action="store_true", help="do not mount the support console")
+    parser.add_argument(
+        "--no-console", action="store_true", help="do not mount the support console"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -34,6 +40,8 @@ def run(args: argparse.Namespace) -> int:
         public_url=args.public_url,
         mount_console=not args.no_console,
     )
-    print(f"shopbot web: http://{args.host}:{port}/ (Rasa socket {args.socket_url or settings.rasa_url})")
+    print(
+        f"shopbot web: http://{args.host}:{port}/ (Rasa socket {args.socket_url or settings.rasa_url})"
+    )
     web.run_app(app, host=args.host, port=port, print=None, access_log=None)
     return 0
