@@ -28,7 +28,7 @@ generator: install data ## train the T5 generator unless a trained one exists
 	 else $(SHOPBOT) generator train; fi
 
 rasa-model: install ## train the Rasa model when its data changed (Rasa skips an unchanged model)
-	@cd bot && ../$(VENV)/bin/rasa train --quiet --out models
+	@cd bot && ../$(VENV)/bin/rasa train --config config.yml --domain domain --data data --out models
 
 demo: install data generator rasa-model ## install, build the demo shop, train what is missing, start everything
 	@$(SHOPBOT) run all
