@@ -13,7 +13,9 @@ import uuid
 
 import pytest
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
+# Real Rasa + action servers over REST: part of `make test` (about 1.5 min on 2 idle cores,
+# the model is the one scripts/rasa_test.sh trained just before).
+pytestmark = [pytest.mark.timeout(1800)]
 
 
 def _sender(name: str) -> str:
