@@ -207,7 +207,8 @@ def find_by_description(text: str, customer_id: int) -> dict[str, Any] | None:
         haystack = (
             f"{row.get('title', '')} {row.get('category') or ''} {row.get('brand') or ''}".lower()
         )
-        if not any(w in haystack for w in content):
+        # Whole words (a plural "s" allowed): "net" from an email must not match "cabinet".
+        if not any(re.search(rf"\b{re.escape(w)}", haystack) for w in content):
             continue
         if month is not None and int(str(row.get("placed_at") or "0000-00")[5:7] or 0) != month:
             continue
@@ -241,12 +242,17 @@ class ActionTrackOrder(Action):
             await describe_order(dispatcher, order)
             return [SlotSet("order_number", order["order_number"])]
         text = user_text(tracker)
+        slot_order = owned_order(tracker, tracker.get_slot("order_number"))
+        latest_intent = (tracker.latest_message.get("intent") or {}).get("name")
+        if slot_order is not None and latest_intent != "track_order":
+            # The identity form just finished (the last message was the email): the
+            # order is the one the shopper named, not something described in that message.
+            await describe_order(dispatcher, slot_order)
+            return [SlotSet("order_number", slot_order["order_number"])]
         if re.search(r"\b(orders|all|everything|history)\b", text.lower()):
             list_orders(dispatcher, customer_id, "track_order")
             return []
-        order = find_by_description(text, customer_id) or owned_order(
-            tracker, tracker.get_slot("order_number")
-        )
+        order = find_by_description(text, customer_id) or slot_order
         if order is None:
             list_orders(dispatcher, customer_id, "track_order")
             return []

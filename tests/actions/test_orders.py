@@ -244,3 +244,18 @@ def test_confirmation_slots_are_kept(shop, examples):
         ValidateAddressForm(), form_tracker("address_form", {"address_confirm": False}, slots=slots)
     )
     assert slot_events(events) == {"address_confirm": False}
+
+
+def test_track_after_the_identity_form_uses_the_order_the_shopper_named(shop, examples):
+    """The email that ends the identity form is no item description (seen in the demo)."""
+    number = examples["processing"]["order_number"]
+    slots = verified_slots(shop, number) | {"order_number": number}
+    email = "a.shopper@example.net"
+    dispatcher, events = run(
+        ActionTrackOrder(),
+        make_tracker(email, "inform", entities={"email": email}, slots=slots),
+    )
+    assert number in texts(dispatcher)
+    assert {"event": "slot", "name": "order_number", "value": number} in [
+        {k: e.get(k) for k in ("event", "name", "value")} for e in events
+    ]
