@@ -153,6 +153,33 @@ def remember_viewed(tracker: Tracker, products: list[dict[str, Any]]) -> list[Ev
     ]
 
 
+_LEAD_IN = re.compile(
+    r"^(hi|hello|hey|please|pls|can you|could you|do you have|have you got|got any|"
+    r"show me|i'?m looking for|looking for|i want|i need|i'?d like|find me|find|search for|"
+    r"search|any|some|a|an|the)\b[\s,!?]*",
+    re.IGNORECASE,
+)
+
+
+def search_label(
+    text: str, colour: str | None, brand: str | None, category: str | None, max_price: float | None
+) -> str:
+    """How the intro names the search: "red sneakers under 100", not the whole sentence."""
+    words = [w for w in (colour, brand, category) if w]
+    if words:
+        label = " ".join(words).lower() if not brand else " ".join(words)
+    else:
+        label = text.strip().rstrip("?!.")
+        while True:  # drop polite lead-ins: "hi, can you show me some ..." -> "..."
+            shorter = _LEAD_IN.sub("", label, count=1).strip()
+            if shorter == label or not shorter:
+                break
+            label = shorter
+    if max_price:
+        label = f"{label} under {max_price:g}"
+    return label[:80]
+
+
 def build_search(tracker: Tracker) -> dict[str, Any]:
     """Query and filters from the latest message and its entities."""
     store = get_context().store
@@ -171,11 +198,15 @@ def build_search(tracker: Tracker) -> dict[str, Any]:
             query = f"{query} {extra}".strip()
     matched_category = _match_name(category, store.categories())
     matched_brand = _match_name(brand, store.brands())
+    max_price = _number(latest_entity(tracker, "price_limit"))
     return {
         "query": query[:300],
+        "label": search_label(
+            text, latest_entity(tracker, "colour"), matched_brand, matched_category, max_price
+        ),
         "category": matched_category,
         "brand": matched_brand,
-        "max_price": _number(latest_entity(tracker, "price_limit")),
+        "max_price": max_price,
         "offset": 0,
     }
 
@@ -194,7 +225,8 @@ async def show_results(
     )
     products = [h.row for h in hits]
     label = (
-        echo_text(search["query"])
+        echo_text(search.get("label") or "")
+        or echo_text(search["query"])
         or echo_text(search.get("category") or search.get("brand") or "")
         or "your search"
     )

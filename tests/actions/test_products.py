@@ -170,3 +170,15 @@ def test_more_like_this(shop):
     )
     items = _carousel(dispatcher)["items"]
     assert items and product["sku"] not in {i["sku"] for i in items}
+
+
+def test_search_label_names_the_search_not_the_sentence():
+    from actions.products import search_label
+
+    assert search_label("show me red sneakers under 100", "red", None, "sneakers", 100.0) == (
+        "red sneakers under 100"
+    )
+    assert search_label("hi, can you show me some waterproof boots?", None, None, None, None) == (
+        "waterproof boots"
+    )
+    assert search_label("Kinetix please", None, "Kinetix", None, None) == "Kinetix"
