@@ -37,7 +37,22 @@ FAQ_PATH = Path(__file__).resolve().parent / "data" / "faq.yml"
 RETURN_WINDOW_DAYS = 30
 
 # --------------------------------------------------------------------------- catalogue
-COLOURS = ["black", "white", "navy", "grey", "red", "blue", "green", "olive", "beige", "brown", "pink", "yellow", "burgundy", "teal"]
+COLOURS = [
+    "black",
+    "white",
+    "navy",
+    "grey",
+    "red",
+    "blue",
+    "green",
+    "olive",
+    "beige",
+    "brown",
+    "pink",
+    "yellow",
+    "burgundy",
+    "teal",
+]
 SHOE_SIZES = [str(s) for s in range(36, 48)]
 APPAREL_SIZES = ["XS", "S", "M", "L", "XL", "XXL"]
 JEANS_SIZES = [f"W{w}/L{length}" for w in (28, 30, 32, 34, 36, 38) for length in (30, 32, 34)]
@@ -70,152 +85,402 @@ class Category:
 
 
 CATEGORIES: tuple[Category, ...] = (
-    Category("running shoes", "RUN", "shoes", ("Stridewell", "Aerolope", "Pacefield", "Kinetix"),
-             ("Road Running Shoe", "Trail Running Shoe", "Racing Shoe", "Stability Running Shoe", "Cushioned Running Shoe"),
-             ("Tempo", "Glide", "Surge", "Vector", "Strider", "Cadence", "Drift", "Apex"),
-             ("engineered mesh", "knit upper", "recycled mesh"), (59, 189),
-             ("a responsive foam midsole", "a grippy rubber outsole", "a breathable upper that keeps feet cool",
-              "reflective details for running after dark", "a padded heel collar"), 9,
-             extra={"drop": ("4 mm", "6 mm", "8 mm", "10 mm"), "weight": ("220 g", "250 g", "280 g", "310 g")}),
-    Category("boots", "BOO", "shoes", ("Fjellmark", "Ironridge", "Bramble & Co", "Northcrest"),
-             ("Hiking Boot", "Chelsea Boot", "Winter Boot", "Lace-Up Ankle Boot", "Waterproof Walking Boot"),
-             ("Highland", "Tundra", "Ridge", "Granite", "Moor", "Alder", "Summit"),
-             ("full-grain leather", "suede", "waxed leather", "nubuck"), (79, 259),
-             ("a waterproof membrane", "a warm fleece lining", "a lug sole for grip on wet ground",
-              "a cushioned footbed", "Goodyear-welted construction"), 7),
-    Category("sneakers", "SNE", "shoes", ("Urbanline", "Courtside", "Kinetix"),
-             ("Low-Top Sneaker", "High-Top Sneaker", "Retro Court Sneaker", "Slip-On Sneaker"),
-             ("Metro", "Rally", "Classic 78", "Volley", "Loop", "Pavement"),
-             ("canvas", "leather", "suede", "recycled canvas"), (45, 139),
-             ("a vulcanised rubber sole", "a cushioned insole", "a padded tongue", "contrast stitching"), 6),
-    Category("jackets", "JAC", "apparel", ("Northcrest", "Stormline", "Fjellmark", "Urbanline"),
-             ("Rain Jacket", "Down Jacket", "Softshell Jacket", "Bomber Jacket", "Denim Jacket", "Parka"),
-             ("Stormshell", "Aurora", "Polar", "Breeze", "Harbour", "Nordic", "Cirrus"),
-             ("nylon", "recycled polyester", "cotton", "wool blend", "duck down fill"), (59, 329),
-             ("taped seams", "an adjustable hood", "two zipped hand pockets", "a packable design",
-              "a water-repellent finish"), 8),
-    Category("t-shirts", "TSH", "apparel", ("Basic Threads", "Cottonfield", "Urbanline"),
-             ("Crew T-Shirt", "V-Neck T-Shirt", "Graphic T-Shirt", "Long-Sleeve T-Shirt", "Pocket T-Shirt"),
-             ("Essential", "Everyday", "Heritage", "Studio", "Weekend"),
-             ("organic cotton", "cotton", "cotton-linen blend", "modal"), (12, 45),
-             ("a relaxed fit", "a ribbed collar", "pre-shrunk fabric", "a soft brushed feel"), 8),
-    Category("jeans", "JEA", "jeans", ("Denimworks", "Indigo Lane", "Riverside"),
-             ("Slim Jeans", "Straight Jeans", "Relaxed Jeans", "Skinny Jeans", "Bootcut Jeans"),
-             ("501X", "Raw Edge", "Selvedge", "Harbor", "Canal", "Foundry"),
-             ("stretch denim", "rigid denim", "organic cotton denim"), (45, 129),
-             ("five classic pockets", "a button fly", "a mid rise", "reinforced rivets"), 7,
-             colours=("indigo", "light blue", "black", "grey", "stone wash")),
-    Category("dresses", "DRE", "dress", ("Maison Lila", "Flora & Fern", "Cottonfield"),
-             ("Midi Dress", "Maxi Dress", "Wrap Dress", "Shirt Dress", "Summer Dress"),
-             ("Camille", "Rosa", "Juniper", "Lotte", "Marigold", "Elise"),
-             ("viscose", "linen", "cotton poplin", "jersey"), (35, 159),
-             ("a flattering waist tie", "side pockets", "a fully lined skirt", "adjustable straps"), 7),
-    Category("underwear", "UND", "apparel", ("Basic Threads", "Softline"),
-             ("Boxer Briefs 3-Pack", "Briefs 5-Pack", "Bralette", "Trunks 2-Pack", "Seamless Bra"),
-             ("Comfort", "Everyday", "Pure", "Second Skin"),
-             ("cotton", "organic cotton", "modal", "microfibre"), (9, 39),
-             ("a soft waistband", "flat seams", "breathable fabric"), 4, returnable=False),
-    Category("backpacks", "BAC", "none", ("Fjellmark", "Summit Gear", "Urbanline"),
-             ("Hiking Backpack", "Daypack", "Laptop Backpack", "Rolltop Backpack", "Travel Backpack"),
-             ("Summit", "Trek", "Commuter", "Voyager", "Pathfinder"),
-             ("recycled polyester", "waxed canvas", "ripstop nylon"), (35, 179),
-             ("a padded laptop sleeve", "a ventilated back panel", "a hip belt", "side bottle pockets",
-              "a rain cover"), 6, extra={"capacity": ("18 L", "22 L", "28 L", "35 L", "45 L")}),
-    Category("watches", "WAT", "none", ("Tempora", "Horologe Nord", "Chronex"),
-             ("Automatic Watch", "Chronograph Watch", "Minimalist Watch", "Diver Watch", "Smartwatch"),
-             ("Meridian", "Atlas", "Orbit", "Fjord", "Vantage"),
-             ("stainless steel", "titanium", "ceramic"), (79, 449),
-             ("sapphire crystal glass", "water resistance to 100 m", "a date window", "luminous hands"), 5,
-             extra={"case size": ("36 mm", "38 mm", "40 mm", "42 mm", "44 mm"),
-                    "strap": ("leather strap", "steel bracelet", "mesh bracelet", "rubber strap")},
-             colours=("silver", "black", "gold", "rose gold", "blue")),
-    Category("headphones", "HEA", "none", ("Sonara", "Audiona", "Beatwave"),
-             ("Wireless Headphones", "Noise-Cancelling Headphones", "True Wireless Earbuds", "Sport Earbuds",
-              "Studio Headphones"),
-             ("Pulse", "Echo", "Aria", "Quiet 2", "Bassline"),
-             ("aluminium", "recycled plastic", "matte plastic"), (29, 349),
-             ("active noise cancellation", "multipoint Bluetooth", "a built-in microphone", "fast charging"), 6,
-             extra={"battery": ("8 h", "20 h", "30 h", "40 h"), "connectivity": ("Bluetooth 5.3", "Bluetooth 5.2", "wired 3.5 mm")},
-             colours=("black", "white", "silver", "navy", "sand")),
-    Category("phone cases", "PHO", "none", ("Shellguard", "Casely"),
-             ("Phone Case", "Clear Case", "Leather Wallet Case", "Rugged Case", "Personalised Phone Case"),
-             ("Armor", "Slim", "Folio", "Crystal", "Grip"),
-             ("silicone", "TPU", "leather", "recycled plastic"), (12, 49),
-             ("raised edges that protect the camera", "MagSafe-compatible magnets", "a grippy finish"), 5,
-             extra={"phone model": ("iPhone 15", "iPhone 14", "Galaxy S24", "Galaxy A54", "Pixel 8")},
-             hygiene=("Personalised Phone Case",)),
-    Category("kitchen", "KIT", "none", ("Kochwerk", "Cucina Viva", "Steelhaus"),
-             ("Chef's Knife", "Frying Pan", "Electric Kettle", "Coffee Grinder", "Cast Iron Casserole", "Cutting Board"),
-             ("Classic", "Pro", "Gourmet", "Heritage", "Nordic"),
-             ("stainless steel",), (15, 189),
-             ("dishwasher-safe parts", "an ergonomic handle", "a lifetime guarantee", "a timeless design"), 6,
-             noun_specs={
-                 "Chef's Knife": (("stainless steel", "Damascus steel"), (29, 149)),
-                 "Frying Pan": (("cast iron", "ceramic-coated aluminium", "stainless steel"), (25, 119)),
-                 "Electric Kettle": (("stainless steel", "borosilicate glass"), (29, 99)),
-                 "Coffee Grinder": (("stainless steel", "ceramic burrs"), (25, 189)),
-                 "Cast Iron Casserole": (("enamelled cast iron",), (79, 249)),
-                 "Cutting Board": (("oak wood", "walnut wood", "bamboo"), (15, 69)),
-             }),
-    Category("bedding", "BED", "bedding", ("Dreamweave", "Linen & Loom"),
-             ("Duvet Cover Set", "Fitted Sheet", "Pillowcase Pair", "Weighted Blanket", "Summer Duvet"),
-             ("Calm", "Cloud", "Haven", "Serene", "Nordic Night"),
-             ("percale cotton", "washed linen", "sateen cotton", "Tencel"), (29, 179),
-             ("hidden button fastening", "OEKO-TEX certified fabric", "a breathable weave"), 5),
-    Category("toys", "TOY", "none", ("Playwise", "Brickfield", "Little Oak"),
-             ("Building Set", "Wooden Puzzle", "Plush Bear", "Remote Control Car", "Board Game"),
-             ("Adventure", "Explorer", "Forest Friends", "City", "Space"),
-             ("ABS plastic",), (9, 89),
-             ("non-toxic paints", "rounded edges", "easy-to-follow instructions"), 5,
-             extra={"age": ("3+", "5+", "8+", "12+")},
-             noun_specs={
-                 "Building Set": (("ABS plastic",), (19, 89)),
-                 "Wooden Puzzle": (("FSC-certified wood",), (9, 29)),
-                 "Plush Bear": (("recycled plush", "organic cotton"), (12, 39)),
-                 "Remote Control Car": (("ABS plastic",), (29, 89)),
-                 "Board Game": (("recycled cardboard",), (15, 49)),
-             }),
-    Category("beauty", "BEA", "none", ("Lumiere", "Verdant Skin"),
-             ("Face Serum", "Moisturising Cream", "Lipstick", "Mascara", "Eau de Parfum", "Hair Oil"),
-             ("Glow", "Velvet", "Pure", "Botanica", "Radiance"),
-             ("natural oils",), (9, 89),
-             ("a vegan formula", "dermatologically tested ingredients", "recyclable packaging"), 5,
-             colours=("n/a",), extra={"volume": ("15 ml", "30 ml", "50 ml", "100 ml")},
-             hygiene=("Lipstick", "Mascara", "Eau de Parfum"), material_key="ingredient", made="with",
-             noun_specs={
-                 "Face Serum": (("hyaluronic acid", "vitamin C", "niacinamide"), (19, 69)),
-                 "Moisturising Cream": (("shea butter", "ceramides", "aloe vera"), (14, 59)),
-                 "Lipstick": (("jojoba oil", "vitamin E"), (9, 29)),
-                 "Mascara": (("castor oil", "keratin"), (9, 25)),
-                 "Eau de Parfum": (("notes of bergamot and cedar", "notes of rose and amber", "notes of vanilla and musk"), (29, 89)),
-                 "Hair Oil": (("argan oil", "coconut oil"), (12, 39)),
-             }),
-    Category("sports equipment", "SPO", "none", ("Kinetix", "Summit Gear", "ProServe"),
-             ("Yoga Mat", "Adjustable Dumbbells", "Tennis Racket", "Football", "Resistance Bands Set", "Jump Rope"),
-             ("Core", "Flex", "Power", "Match", "Balance"),
-             ("steel",), (12, 249),
-             ("a durable build for daily training", "a one-year guarantee", "a carry bag"), 6,
-             noun_specs={
-                 "Yoga Mat": (("natural rubber", "TPE foam", "cork"), (19, 89)),
-                 "Adjustable Dumbbells": (("steel", "cast iron"), (79, 249)),
-                 "Tennis Racket": (("graphite", "carbon fibre"), (39, 229)),
-                 "Football": (("synthetic leather",), (15, 49)),
-                 "Resistance Bands Set": (("natural latex", "woven fabric"), (12, 39)),
-                 "Jump Rope": (("steel cable", "PVC"), (9, 29)),
-             }),
-    Category("sunglasses", "SUN", "none", ("Solaris", "Polar Optics"),
-             ("Aviator Sunglasses", "Round Sunglasses", "Sport Sunglasses", "Cat-Eye Sunglasses", "Wayfarer Sunglasses"),
-             ("Riviera", "Coast", "Glacier", "Sierra", "Lido"),
-             ("acetate", "metal", "recycled nylon"), (39, 219),
-             ("polarised lenses", "100% UV400 protection", "a hard case", "spring hinges"), 5),
-    Category("hats and scarves", "HAT", "apparel", ("Northcrest", "Cottonfield", "Fjellmark"),
-             ("Beanie", "Wool Scarf", "Baseball Cap", "Bucket Hat", "Knitted Gloves"),
-             ("Nordic", "Cosy", "Harbour", "Trail", "Alpine"),
-             ("merino wool", "cotton", "cashmere blend", "recycled polyester"), (12, 79),
-             ("a soft brushed lining", "a ribbed knit", "an adjustable strap"), 4),
-    Category("gift cards", "GFT", "none", ("Shopbot",), ("Gift Card",),
-             ("Birthday", "Thank You", "Congratulations", "Holiday", "Classic", "Wedding"), ("digital code",),
-             (10, 500), ("delivery by email or post", "validity of 3 years"), 1, colours=("n/a",), returnable=False),
+    Category(
+        "running shoes",
+        "RUN",
+        "shoes",
+        ("Stridewell", "Aerolope", "Pacefield", "Kinetix"),
+        (
+            "Road Running Shoe",
+            "Trail Running Shoe",
+            "Racing Shoe",
+            "Stability Running Shoe",
+            "Cushioned Running Shoe",
+        ),
+        ("Tempo", "Glide", "Surge", "Vector", "Strider", "Cadence", "Drift", "Apex"),
+        ("engineered mesh", "knit upper", "recycled mesh"),
+        (59, 189),
+        (
+            "a responsive foam midsole",
+            "a grippy rubber outsole",
+            "a breathable upper that keeps feet cool",
+            "reflective details for running after dark",
+            "a padded heel collar",
+        ),
+        9,
+        extra={
+            "drop": ("4 mm", "6 mm", "8 mm", "10 mm"),
+            "weight": ("220 g", "250 g", "280 g", "310 g"),
+        },
+    ),
+    Category(
+        "boots",
+        "BOO",
+        "shoes",
+        ("Fjellmark", "Ironridge", "Bramble & Co", "Northcrest"),
+        (
+            "Hiking Boot",
+            "Chelsea Boot",
+            "Winter Boot",
+            "Lace-Up Ankle Boot",
+            "Waterproof Walking Boot",
+        ),
+        ("Highland", "Tundra", "Ridge", "Granite", "Moor", "Alder", "Summit"),
+        ("full-grain leather", "suede", "waxed leather", "nubuck"),
+        (79, 259),
+        (
+            "a waterproof membrane",
+            "a warm fleece lining",
+            "a lug sole for grip on wet ground",
+            "a cushioned footbed",
+            "Goodyear-welted construction",
+        ),
+        7,
+    ),
+    Category(
+        "sneakers",
+        "SNE",
+        "shoes",
+        ("Urbanline", "Courtside", "Kinetix"),
+        ("Low-Top Sneaker", "High-Top Sneaker", "Retro Court Sneaker", "Slip-On Sneaker"),
+        ("Metro", "Rally", "Classic 78", "Volley", "Loop", "Pavement"),
+        ("canvas", "leather", "suede", "recycled canvas"),
+        (45, 139),
+        ("a vulcanised rubber sole", "a cushioned insole", "a padded tongue", "contrast stitching"),
+        6,
+    ),
+    Category(
+        "jackets",
+        "JAC",
+        "apparel",
+        ("Northcrest", "Stormline", "Fjellmark", "Urbanline"),
+        (
+            "Rain Jacket",
+            "Down Jacket",
+            "Softshell Jacket",
+            "Bomber Jacket",
+            "Denim Jacket",
+            "Parka",
+        ),
+        ("Stormshell", "Aurora", "Polar", "Breeze", "Harbour", "Nordic", "Cirrus"),
+        ("nylon", "recycled polyester", "cotton", "wool blend", "duck down fill"),
+        (59, 329),
+        (
+            "taped seams",
+            "an adjustable hood",
+            "two zipped hand pockets",
+            "a packable design",
+            "a water-repellent finish",
+        ),
+        8,
+    ),
+    Category(
+        "t-shirts",
+        "TSH",
+        "apparel",
+        ("Basic Threads", "Cottonfield", "Urbanline"),
+        (
+            "Crew T-Shirt",
+            "V-Neck T-Shirt",
+            "Graphic T-Shirt",
+            "Long-Sleeve T-Shirt",
+            "Pocket T-Shirt",
+        ),
+        ("Essential", "Everyday", "Heritage", "Studio", "Weekend"),
+        ("organic cotton", "cotton", "cotton-linen blend", "modal"),
+        (12, 45),
+        ("a relaxed fit", "a ribbed collar", "pre-shrunk fabric", "a soft brushed feel"),
+        8,
+    ),
+    Category(
+        "jeans",
+        "JEA",
+        "jeans",
+        ("Denimworks", "Indigo Lane", "Riverside"),
+        ("Slim Jeans", "Straight Jeans", "Relaxed Jeans", "Skinny Jeans", "Bootcut Jeans"),
+        ("501X", "Raw Edge", "Selvedge", "Harbor", "Canal", "Foundry"),
+        ("stretch denim", "rigid denim", "organic cotton denim"),
+        (45, 129),
+        ("five classic pockets", "a button fly", "a mid rise", "reinforced rivets"),
+        7,
+        colours=("indigo", "light blue", "black", "grey", "stone wash"),
+    ),
+    Category(
+        "dresses",
+        "DRE",
+        "dress",
+        ("Maison Lila", "Flora & Fern", "Cottonfield"),
+        ("Midi Dress", "Maxi Dress", "Wrap Dress", "Shirt Dress", "Summer Dress"),
+        ("Camille", "Rosa", "Juniper", "Lotte", "Marigold", "Elise"),
+        ("viscose", "linen", "cotton poplin", "jersey"),
+        (35, 159),
+        ("a flattering waist tie", "side pockets", "a fully lined skirt", "adjustable straps"),
+        7,
+    ),
+    Category(
+        "underwear",
+        "UND",
+        "apparel",
+        ("Basic Threads", "Softline"),
+        ("Boxer Briefs 3-Pack", "Briefs 5-Pack", "Bralette", "Trunks 2-Pack", "Seamless Bra"),
+        ("Comfort", "Everyday", "Pure", "Second Skin"),
+        ("cotton", "organic cotton", "modal", "microfibre"),
+        (9, 39),
+        ("a soft waistband", "flat seams", "breathable fabric"),
+        4,
+        returnable=False,
+    ),
+    Category(
+        "backpacks",
+        "BAC",
+        "none",
+        ("Fjellmark", "Summit Gear", "Urbanline"),
+        ("Hiking Backpack", "Daypack", "Laptop Backpack", "Rolltop Backpack", "Travel Backpack"),
+        ("Summit", "Trek", "Commuter", "Voyager", "Pathfinder"),
+        ("recycled polyester", "waxed canvas", "ripstop nylon"),
+        (35, 179),
+        (
+            "a padded laptop sleeve",
+            "a ventilated back panel",
+            "a hip belt",
+            "side bottle pockets",
+            "a rain cover",
+        ),
+        6,
+        extra={"capacity": ("18 L", "22 L", "28 L", "35 L", "45 L")},
+    ),
+    Category(
+        "watches",
+        "WAT",
+        "none",
+        ("Tempora", "Horologe Nord", "Chronex"),
+        ("Automatic Watch", "Chronograph Watch", "Minimalist Watch", "Diver Watch", "Smartwatch"),
+        ("Meridian", "Atlas", "Orbit", "Fjord", "Vantage"),
+        ("stainless steel", "titanium", "ceramic"),
+        (79, 449),
+        ("sapphire crystal glass", "water resistance to 100 m", "a date window", "luminous hands"),
+        5,
+        extra={
+            "case size": ("36 mm", "38 mm", "40 mm", "42 mm", "44 mm"),
+            "strap": ("leather strap", "steel bracelet", "mesh bracelet", "rubber strap"),
+        },
+        colours=("silver", "black", "gold", "rose gold", "blue"),
+    ),
+    Category(
+        "headphones",
+        "HEA",
+        "none",
+        ("Sonara", "Audiona", "Beatwave"),
+        (
+            "Wireless Headphones",
+            "Noise-Cancelling Headphones",
+            "True Wireless Earbuds",
+            "Sport Earbuds",
+            "Studio Headphones",
+        ),
+        ("Pulse", "Echo", "Aria", "Quiet 2", "Bassline"),
+        ("aluminium", "recycled plastic", "matte plastic"),
+        (29, 349),
+        (
+            "active noise cancellation",
+            "multipoint Bluetooth",
+            "a built-in microphone",
+            "fast charging",
+        ),
+        6,
+        extra={
+            "battery": ("8 h", "20 h", "30 h", "40 h"),
+            "connectivity": ("Bluetooth 5.3", "Bluetooth 5.2", "wired 3.5 mm"),
+        },
+        colours=("black", "white", "silver", "navy", "sand"),
+    ),
+    Category(
+        "phone cases",
+        "PHO",
+        "none",
+        ("Shellguard", "Casely"),
+        (
+            "Phone Case",
+            "Clear Case",
+            "Leather Wallet Case",
+            "Rugged Case",
+            "Personalised Phone Case",
+        ),
+        ("Armor", "Slim", "Folio", "Crystal", "Grip"),
+        ("silicone", "TPU", "leather", "recycled plastic"),
+        (12, 49),
+        ("raised edges that protect the camera", "MagSafe-compatible magnets", "a grippy finish"),
+        5,
+        extra={"phone model": ("iPhone 15", "iPhone 14", "Galaxy S24", "Galaxy A54", "Pixel 8")},
+        hygiene=("Personalised Phone Case",),
+    ),
+    Category(
+        "kitchen",
+        "KIT",
+        "none",
+        ("Kochwerk", "Cucina Viva", "Steelhaus"),
+        (
+            "Chef's Knife",
+            "Frying Pan",
+            "Electric Kettle",
+            "Coffee Grinder",
+            "Cast Iron Casserole",
+            "Cutting Board",
+        ),
+        ("Classic", "Pro", "Gourmet", "Heritage", "Nordic"),
+        ("stainless steel",),
+        (15, 189),
+        (
+            "dishwasher-safe parts",
+            "an ergonomic handle",
+            "a lifetime guarantee",
+            "a timeless design",
+        ),
+        6,
+        noun_specs={
+            "Chef's Knife": (("stainless steel", "Damascus steel"), (29, 149)),
+            "Frying Pan": (("cast iron", "ceramic-coated aluminium", "stainless steel"), (25, 119)),
+            "Electric Kettle": (("stainless steel", "borosilicate glass"), (29, 99)),
+            "Coffee Grinder": (("stainless steel", "ceramic burrs"), (25, 189)),
+            "Cast Iron Casserole": (("enamelled cast iron",), (79, 249)),
+            "Cutting Board": (("oak wood", "walnut wood", "bamboo"), (15, 69)),
+        },
+    ),
+    Category(
+        "bedding",
+        "BED",
+        "bedding",
+        ("Dreamweave", "Linen & Loom"),
+        ("Duvet Cover Set", "Fitted Sheet", "Pillowcase Pair", "Weighted Blanket", "Summer Duvet"),
+        ("Calm", "Cloud", "Haven", "Serene", "Nordic Night"),
+        ("percale cotton", "washed linen", "sateen cotton", "Tencel"),
+        (29, 179),
+        ("hidden button fastening", "OEKO-TEX certified fabric", "a breathable weave"),
+        5,
+    ),
+    Category(
+        "toys",
+        "TOY",
+        "none",
+        ("Playwise", "Brickfield", "Little Oak"),
+        ("Building Set", "Wooden Puzzle", "Plush Bear", "Remote Control Car", "Board Game"),
+        ("Adventure", "Explorer", "Forest Friends", "City", "Space"),
+        ("ABS plastic",),
+        (9, 89),
+        ("non-toxic paints", "rounded edges", "easy-to-follow instructions"),
+        5,
+        extra={"age": ("3+", "5+", "8+", "12+")},
+        noun_specs={
+            "Building Set": (("ABS plastic",), (19, 89)),
+            "Wooden Puzzle": (("FSC-certified wood",), (9, 29)),
+            "Plush Bear": (("recycled plush", "organic cotton"), (12, 39)),
+            "Remote Control Car": (("ABS plastic",), (29, 89)),
+            "Board Game": (("recycled cardboard",), (15, 49)),
+        },
+    ),
+    Category(
+        "beauty",
+        "BEA",
+        "none",
+        ("Lumiere", "Verdant Skin"),
+        ("Face Serum", "Moisturising Cream", "Lipstick", "Mascara", "Eau de Parfum", "Hair Oil"),
+        ("Glow", "Velvet", "Pure", "Botanica", "Radiance"),
+        ("natural oils",),
+        (9, 89),
+        ("a vegan formula", "dermatologically tested ingredients", "recyclable packaging"),
+        5,
+        colours=("n/a",),
+        extra={"volume": ("15 ml", "30 ml", "50 ml", "100 ml")},
+        hygiene=("Lipstick", "Mascara", "Eau de Parfum"),
+        material_key="ingredient",
+        made="with",
+        noun_specs={
+            "Face Serum": (("hyaluronic acid", "vitamin C", "niacinamide"), (19, 69)),
+            "Moisturising Cream": (("shea butter", "ceramides", "aloe vera"), (14, 59)),
+            "Lipstick": (("jojoba oil", "vitamin E"), (9, 29)),
+            "Mascara": (("castor oil", "keratin"), (9, 25)),
+            "Eau de Parfum": (
+                (
+                    "notes of bergamot and cedar",
+                    "notes of rose and amber",
+                    "notes of vanilla and musk",
+                ),
+                (29, 89),
+            ),
+            "Hair Oil": (("argan oil", "coconut oil"), (12, 39)),
+        },
+    ),
+    Category(
+        "sports equipment",
+        "SPO",
+        "none",
+        ("Kinetix", "Summit Gear", "ProServe"),
+        (
+            "Yoga Mat",
+            "Adjustable Dumbbells",
+            "Tennis Racket",
+            "Football",
+            "Resistance Bands Set",
+            "Jump Rope",
+        ),
+        ("Core", "Flex", "Power", "Match", "Balance"),
+        ("steel",),
+        (12, 249),
+        ("a durable build for daily training", "a one-year guarantee", "a carry bag"),
+        6,
+        noun_specs={
+            "Yoga Mat": (("natural rubber", "TPE foam", "cork"), (19, 89)),
+            "Adjustable Dumbbells": (("steel", "cast iron"), (79, 249)),
+            "Tennis Racket": (("graphite", "carbon fibre"), (39, 229)),
+            "Football": (("synthetic leather",), (15, 49)),
+            "Resistance Bands Set": (("natural latex", "woven fabric"), (12, 39)),
+            "Jump Rope": (("steel cable", "PVC"), (9, 29)),
+        },
+    ),
+    Category(
+        "sunglasses",
+        "SUN",
+        "none",
+        ("Solaris", "Polar Optics"),
+        (
+            "Aviator Sunglasses",
+            "Round Sunglasses",
+            "Sport Sunglasses",
+            "Cat-Eye Sunglasses",
+            "Wayfarer Sunglasses",
+        ),
+        ("Riviera", "Coast", "Glacier", "Sierra", "Lido"),
+        ("acetate", "metal", "recycled nylon"),
+        (39, 219),
+        ("polarised lenses", "100% UV400 protection", "a hard case", "spring hinges"),
+        5,
+    ),
+    Category(
+        "hats and scarves",
+        "HAT",
+        "apparel",
+        ("Northcrest", "Cottonfield", "Fjellmark"),
+        ("Beanie", "Wool Scarf", "Baseball Cap", "Bucket Hat", "Knitted Gloves"),
+        ("Nordic", "Cosy", "Harbour", "Trail", "Alpine"),
+        ("merino wool", "cotton", "cashmere blend", "recycled polyester"),
+        (12, 79),
+        ("a soft brushed lining", "a ribbed knit", "an adjustable strap"),
+        4,
+    ),
+    Category(
+        "gift cards",
+        "GFT",
+        "none",
+        ("Shopbot",),
+        ("Gift Card",),
+        ("Birthday", "Thank You", "Congratulations", "Holiday", "Classic", "Wedding"),
+        ("digital code",),
+        (10, 500),
+        ("delivery by email or post", "validity of 3 years"),
+        1,
+        colours=("n/a",),
+        returnable=False,
+    ),
 )
 
 GIFT_CARD_VALUES = (10, 25, 50, 100, 150, 200, 500)
@@ -223,46 +488,207 @@ PLURAL_NOUN_ENDINGS = ("Jeans", "Dumbbells", "Sunglasses", "Headphones", "Earbud
 
 # --------------------------------------------------------------------------- people
 FIRST_NAMES = (
-    "Alice", "Ben", "Clara", "David", "Emma", "Felix", "Greta", "Hannah", "Ivan", "Julia", "Karim", "Lea", "Lukas",
-    "Maria", "Noah", "Olivia", "Paul", "Quentin", "Rosa", "Sofia", "Tom", "Ursula", "Victor", "Wiebke", "Xavier",
-    "Yara", "Zoe", "Amelie", "Bastian", "Chiara", "Daniel", "Elif", "Finn", "Giulia", "Hugo", "Ines", "Jonas",
-    "Katarzyna", "Leon", "Mila", "Nils", "Oskar", "Pia", "Rafael", "Sara", "Theo", "Valentina", "Yusuf", "Ana",
-    "Lars", "Mehmet", "Nora", "Piotr", "Lina", "Matteo", "Ella", "Jan", "Camille", "Sven", "Aylin",
+    "Alice",
+    "Ben",
+    "Clara",
+    "David",
+    "Emma",
+    "Felix",
+    "Greta",
+    "Hannah",
+    "Ivan",
+    "Julia",
+    "Karim",
+    "Lea",
+    "Lukas",
+    "Maria",
+    "Noah",
+    "Olivia",
+    "Paul",
+    "Quentin",
+    "Rosa",
+    "Sofia",
+    "Tom",
+    "Ursula",
+    "Victor",
+    "Wiebke",
+    "Xavier",
+    "Yara",
+    "Zoe",
+    "Amelie",
+    "Bastian",
+    "Chiara",
+    "Daniel",
+    "Elif",
+    "Finn",
+    "Giulia",
+    "Hugo",
+    "Ines",
+    "Jonas",
+    "Katarzyna",
+    "Leon",
+    "Mila",
+    "Nils",
+    "Oskar",
+    "Pia",
+    "Rafael",
+    "Sara",
+    "Theo",
+    "Valentina",
+    "Yusuf",
+    "Ana",
+    "Lars",
+    "Mehmet",
+    "Nora",
+    "Piotr",
+    "Lina",
+    "Matteo",
+    "Ella",
+    "Jan",
+    "Camille",
+    "Sven",
+    "Aylin",
 )
 LAST_NAMES = (
-    "Martin", "Nguyen", "Schmidt", "Müller", "Fischer", "Weber", "Meyer", "Wagner", "Becker", "Hoffmann", "Schulz",
-    "Koch", "Richter", "Klein", "Wolf", "Dubois", "Lefebvre", "Rossi", "Russo", "Garcia", "Fernández", "López",
-    "Jansen", "de Vries", "Bakker", "Nowak", "Kowalski", "Yılmaz", "Kaya", "Andersson", "Johansson", "Nielsen",
-    "Hansen", "O'Brien", "Murphy", "Smith", "Brown", "Novák", "Horváth", "Papadopoulos", "Silva", "Costa",
-    "Lambert", "Peeters", "Berger", "Huber", "Bauer", "Keller", "Schneider", "Zimmermann",
+    "Martin",
+    "Nguyen",
+    "Schmidt",
+    "Müller",
+    "Fischer",
+    "Weber",
+    "Meyer",
+    "Wagner",
+    "Becker",
+    "Hoffmann",
+    "Schulz",
+    "Koch",
+    "Richter",
+    "Klein",
+    "Wolf",
+    "Dubois",
+    "Lefebvre",
+    "Rossi",
+    "Russo",
+    "Garcia",
+    "Fernández",
+    "López",
+    "Jansen",
+    "de Vries",
+    "Bakker",
+    "Nowak",
+    "Kowalski",
+    "Yılmaz",
+    "Kaya",
+    "Andersson",
+    "Johansson",
+    "Nielsen",
+    "Hansen",
+    "O'Brien",
+    "Murphy",
+    "Smith",
+    "Brown",
+    "Novák",
+    "Horváth",
+    "Papadopoulos",
+    "Silva",
+    "Costa",
+    "Lambert",
+    "Peeters",
+    "Berger",
+    "Huber",
+    "Bauer",
+    "Keller",
+    "Schneider",
+    "Zimmermann",
 )
 EMAIL_DOMAINS = ("example.com", "example.org", "example.net", "mail.example.com")
 
 # country: (weight, VAT rate, phone prefix, [(city, postcode pattern)], streets)
 COUNTRIES: dict[str, tuple[int, float, str, tuple[tuple[str, str], ...], tuple[str, ...]]] = {
-    "DE": (70, 0.19, "+49", (("Berlin", "10{:03d}"), ("Hamburg", "20{:03d}"), ("München", "80{:03d}"),
-                             ("Köln", "50{:03d}"), ("Leipzig", "04{:03d}"), ("Frankfurt am Main", "60{:03d}")),
-           ("Hauptstraße", "Bahnhofstraße", "Gartenweg", "Lindenallee", "Schillerstraße", "Bergstraße")),
-    "AT": (6, 0.20, "+43", (("Wien", "1{:03d}"), ("Graz", "8{:03d}"), ("Salzburg", "5{:03d}")),
-           ("Mariahilfer Straße", "Ringstraße", "Kirchengasse")),
-    "FR": (6, 0.20, "+33", (("Paris", "75{:03d}"), ("Lyon", "69{:03d}"), ("Lille", "59{:03d}")),
-           ("Rue de la Paix", "Avenue Victor Hugo", "Rue des Lilas")),
-    "NL": (6, 0.21, "+31", (("Amsterdam", "10{:02d} AB"), ("Utrecht", "35{:02d} CD"), ("Rotterdam", "30{:02d} EF")),
-           ("Keizersgracht", "Dorpsstraat", "Kerkstraat")),
-    "IT": (4, 0.22, "+39", (("Milano", "20{:03d}"), ("Roma", "00{:03d}"), ("Torino", "10{:03d}")),
-           ("Via Roma", "Via Garibaldi", "Corso Italia")),
-    "ES": (4, 0.21, "+34", (("Madrid", "28{:03d}"), ("Barcelona", "08{:03d}"), ("Valencia", "46{:03d}")),
-           ("Calle Mayor", "Gran Vía", "Calle del Sol")),
-    "BE": (2, 0.21, "+32", (("Bruxelles", "1{:03d}"), ("Antwerpen", "2{:03d}")), ("Rue Neuve", "Meir")),
-    "CH": (2, 0.081, "+41", (("Zürich", "80{:02d}"), ("Bern", "30{:02d}")), ("Bahnhofstrasse", "Seestrasse")),
+    "DE": (
+        70,
+        0.19,
+        "+49",
+        (
+            ("Berlin", "10{:03d}"),
+            ("Hamburg", "20{:03d}"),
+            ("München", "80{:03d}"),
+            ("Köln", "50{:03d}"),
+            ("Leipzig", "04{:03d}"),
+            ("Frankfurt am Main", "60{:03d}"),
+        ),
+        (
+            "Hauptstraße",
+            "Bahnhofstraße",
+            "Gartenweg",
+            "Lindenallee",
+            "Schillerstraße",
+            "Bergstraße",
+        ),
+    ),
+    "AT": (
+        6,
+        0.20,
+        "+43",
+        (("Wien", "1{:03d}"), ("Graz", "8{:03d}"), ("Salzburg", "5{:03d}")),
+        ("Mariahilfer Straße", "Ringstraße", "Kirchengasse"),
+    ),
+    "FR": (
+        6,
+        0.20,
+        "+33",
+        (("Paris", "75{:03d}"), ("Lyon", "69{:03d}"), ("Lille", "59{:03d}")),
+        ("Rue de la Paix", "Avenue Victor Hugo", "Rue des Lilas"),
+    ),
+    "NL": (
+        6,
+        0.21,
+        "+31",
+        (("Amsterdam", "10{:02d} AB"), ("Utrecht", "35{:02d} CD"), ("Rotterdam", "30{:02d} EF")),
+        ("Keizersgracht", "Dorpsstraat", "Kerkstraat"),
+    ),
+    "IT": (
+        4,
+        0.22,
+        "+39",
+        (("Milano", "20{:03d}"), ("Roma", "00{:03d}"), ("Torino", "10{:03d}")),
+        ("Via Roma", "Via Garibaldi", "Corso Italia"),
+    ),
+    "ES": (
+        4,
+        0.21,
+        "+34",
+        (("Madrid", "28{:03d}"), ("Barcelona", "08{:03d}"), ("Valencia", "46{:03d}")),
+        ("Calle Mayor", "Gran Vía", "Calle del Sol"),
+    ),
+    "BE": (
+        2,
+        0.21,
+        "+32",
+        (("Bruxelles", "1{:03d}"), ("Antwerpen", "2{:03d}")),
+        ("Rue Neuve", "Meir"),
+    ),
+    "CH": (
+        2,
+        0.081,
+        "+41",
+        (("Zürich", "80{:02d}"), ("Bern", "30{:02d}")),
+        ("Bahnhofstrasse", "Seestrasse"),
+    ),
 }
 
 # carrier -> tracking number maker
 CARRIERS_DOMESTIC = ("DHL", "DHL", "DHL", "Hermes", "DPD", "UPS")
 CARRIERS_INTERNATIONAL = ("DHL Express", "UPS", "DHL Express")
 RETURN_REASONS = (
-    "Too small", "Too big", "Changed my mind", "Arrived damaged", "Not as described",
-    "Wrong item delivered", "Quality not as expected", "Colour differs from the photos",
+    "Too small",
+    "Too big",
+    "Changed my mind",
+    "Arrived damaged",
+    "Not as described",
+    "Wrong item delivered",
+    "Quality not as expected",
+    "Colour differs from the photos",
 )
 
 #: Order scenarios: (name, weight). The first orders cover each scenario in turn.
@@ -282,7 +708,9 @@ MIN_PER_SCENARIO = 3
 
 
 def _ascii(text: str) -> str:
-    folded = unicodedata.normalize("NFKD", text.replace("ß", "ss").replace("ı", "i")).encode("ascii", "ignore")
+    folded = unicodedata.normalize("NFKD", text.replace("ß", "ss").replace("ı", "i")).encode(
+        "ascii", "ignore"
+    )
     return "".join(ch for ch in folded.decode("ascii").lower() if ch.isalnum())
 
 
@@ -294,7 +722,9 @@ def _price(rng: random.Random, low: float, high: float) -> float:
 
 
 def _ts(day: date, rng: random.Random, start_hour: int = 7, end_hour: int = 22) -> str:
-    moment = datetime.combine(day, time(rng.randint(start_hour, end_hour - 1), rng.randint(0, 59), rng.randint(0, 59)))
+    moment = datetime.combine(
+        day, time(rng.randint(start_hour, end_hour - 1), rng.randint(0, 59), rng.randint(0, 59))
+    )
     return moment.replace(tzinfo=UTC).isoformat()
 
 
@@ -374,7 +804,11 @@ def make_products(rng: random.Random, count: int, today: date) -> list[dict[str,
             attributes["personalised"] = True
         description = describe(cat, brand, noun, title, attributes, rng, returnable)
         stock = 0 if rng.random() < 0.1 else rng.randint(1, 150)
-        rating = round(min(5.0, max(1.0, rng.triangular(2.5, 5.0, 4.5))), 1) if rng.random() < 0.92 else None
+        rating = (
+            round(min(5.0, max(1.0, rng.triangular(2.5, 5.0, 4.5))), 1)
+            if rng.random() < 0.92
+            else None
+        )
         slug = cat.name.replace(" ", "-")
         rows.append(
             {
@@ -398,7 +832,13 @@ def make_products(rng: random.Random, count: int, today: date) -> list[dict[str,
 
 
 def describe(
-    cat: Category, brand: str, noun: str, title: str, attributes: dict[str, Any], rng: random.Random, returnable: bool
+    cat: Category,
+    brand: str,
+    noun: str,
+    title: str,
+    attributes: dict[str, Any],
+    rng: random.Random,
+    returnable: bool,
 ) -> str:
     """A product description written from its attributes."""
     if cat.code == "GFT":
@@ -418,10 +858,16 @@ def describe(
     verb = "are" if plural else "is"
     openers = (
         f"The {name} by {brand} {verb} {article}{coloured} {cat.made} {material}.",
-        f"Meet the {name}: {brand}'s {noun.lower()}" + (f" in {colour}" if colour else "") + f", {cat.made} {material}.",
+        f"Meet the {name}: {brand}'s {noun.lower()}"
+        + (f" in {colour}" if colour else "")
+        + f", {cat.made} {material}.",
         f"{brand} makes {'these' if plural else 'this'} {coloured} {'from' if cat.made == 'made of' else cat.made} {material}.",
     )
-    parts = [rng.choice(openers), f"{'They feature' if plural else 'It features'} {features[0]}" + (f" and {features[1]}." if len(features) > 1 else ".")]
+    parts = [
+        rng.choice(openers),
+        f"{'They feature' if plural else 'It features'} {features[0]}"
+        + (f" and {features[1]}." if len(features) > 1 else "."),
+    ]
     if "sizes" in attributes:
         sizes = attributes["sizes"]
         parts.append(f"Available in sizes {sizes[0]} to {sizes[-1]}.")
@@ -444,7 +890,12 @@ def make_customers(rng: random.Random, count: int, today: date) -> list[dict[str
     for _ in range(count):
         first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
         style = rng.randint(0, 3)
-        local = [f"{_ascii(first)}.{_ascii(last)}", f"{_ascii(first)[0]}{_ascii(last)}", f"{_ascii(first)}{_ascii(last)}", f"{_ascii(first)}_{_ascii(last)}"][style]
+        local = [
+            f"{_ascii(first)}.{_ascii(last)}",
+            f"{_ascii(first)[0]}{_ascii(last)}",
+            f"{_ascii(first)}{_ascii(last)}",
+            f"{_ascii(first)}_{_ascii(last)}",
+        ][style]
         email = f"{local}@{rng.choice(EMAIL_DOMAINS)}"
         n = 2
         while email in emails:
@@ -455,7 +906,11 @@ def make_customers(rng: random.Random, count: int, today: date) -> list[dict[str
         _, _, prefix, cities, streets = COUNTRIES[country]
         city, pattern = rng.choice(cities)
         postcode = pattern.format(rng.randint(1, 99))
-        phone = f"{prefix} {rng.randint(30, 899)} {rng.randint(1000000, 9999999)}" if rng.random() < 0.7 else None
+        phone = (
+            f"{prefix} {rng.randint(30, 899)} {rng.randint(1000000, 9999999)}"
+            if rng.random() < 0.7
+            else None
+        )
         rows.append(
             {
                 "email": email,
@@ -541,10 +996,18 @@ def make_orders(
         n_lines = rng.choices([1, 2, 3, 4], weights=[50, 30, 14, 6])[0]
         if scenario == "partially_returned":
             n_lines = max(n_lines, 2)
-        pool = returnable if scenario in ("returned", "partially_returned", "delivered_recent") else products
+        pool = (
+            returnable
+            if scenario in ("returned", "partially_returned", "delivered_recent")
+            else products
+        )
         chosen: list[dict[str, Any]] = []
         while len(chosen) < n_lines:
-            p = rng.choice(gift_cards) if (gift_cards and rng.random() < 0.02 and pool is products) else rng.choice(pool)
+            p = (
+                rng.choice(gift_cards)
+                if (gift_cards and rng.random() < 0.02 and pool is products)
+                else rng.choice(pool)
+            )
             if p not in chosen:
                 chosen.append(p)
         if scenario == "delivered_recent" and rng.random() < 0.2:
@@ -553,8 +1016,21 @@ def make_orders(
                 chosen.append(extra)  # inside the window, but one item is final sale / hygiene
         lines = []
         for p in chosen:
-            qty = 1 if p["category"] == "gift cards" else rng.choices([1, 2, 3], weights=[80, 15, 5])[0]
-            lines.append({"product_id": p["id"], "sku": p["sku"], "title": p["title"], "quantity": qty, "unit_price": p["price"], "returned_quantity": 0})
+            qty = (
+                1
+                if p["category"] == "gift cards"
+                else rng.choices([1, 2, 3], weights=[80, 15, 5])[0]
+            )
+            lines.append(
+                {
+                    "product_id": p["id"],
+                    "sku": p["sku"],
+                    "title": p["title"],
+                    "quantity": qty,
+                    "unit_price": p["price"],
+                    "returned_quantity": 0,
+                }
+            )
         subtotal = _money(sum(line["unit_price"] * line["quantity"] for line in lines))
         express = rng.random() < 0.15
         if country == "DE":
@@ -565,7 +1041,9 @@ def make_orders(
             shipping = 0.0 if subtotal >= 100 else 9.95
         tax = _money(subtotal * vat)
         if country == "DE":
-            carrier = rng.choice(("DPD", "UPS")) if express else rng.choice(("DHL", "DHL", "Hermes"))
+            carrier = (
+                rng.choice(("DPD", "UPS")) if express else rng.choice(("DHL", "DHL", "Hermes"))
+            )
         else:
             carrier = rng.choice(CARRIERS_INTERNATIONAL)
         transit = 1 if express else rng.randint(2, 4) + (0 if country == "DE" else 2)
@@ -591,7 +1069,12 @@ def make_orders(
             order["status"] = scenario
             if scenario == "cancelled":
                 order["estimated_delivery"] = None
-            elif scenario == "pending" and order["estimated_delivery"] < today.isoformat() or scenario == "processing" and order["estimated_delivery"] < today.isoformat():
+            elif (
+                scenario == "pending"
+                and order["estimated_delivery"] < today.isoformat()
+                or scenario == "processing"
+                and order["estimated_delivery"] < today.isoformat()
+            ):
                 order["estimated_delivery"] = (today + timedelta(days=transit)).isoformat()
             updated = placed_at
         else:
@@ -628,7 +1111,9 @@ def make_orders(
                 order["status"] = "delivered"
                 updated = order["delivered_at"]
                 if scenario in ("returned", "partially_returned"):
-                    ret, updated = _make_return(rng, order, lines, scenario, delivered_day, today, window_days)
+                    ret, updated = _make_return(
+                        rng, order, lines, scenario, delivered_day, today, window_days
+                    )
         order["updated_at"] = updated
         orders.append(order)
         items_per_order.append(lines)
@@ -651,7 +1136,9 @@ def _make_return(
     else:
         k = rng.randint(1, len(lines) - 1)
         picked = [(line, rng.randint(1, line["quantity"])) for line in rng.sample(lines, k)]
-    created_day = delivered_day + timedelta(days=rng.randint(1, min(window_days - 1, max(1, (today - delivered_day).days))))
+    created_day = delivered_day + timedelta(
+        days=rng.randint(1, min(window_days - 1, max(1, (today - delivered_day).days)))
+    )
     created_day = min(created_day, today)
     age = (today - created_day).days
     if age > 14:
@@ -742,13 +1229,15 @@ def build_demo(
     with store.transaction():
         for row in tqdm(product_rows, desc="products", unit="row", disable=not progress):
             cur = db.execute(
-                f"INSERT INTO products ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", list(row.values())
+                f"INSERT INTO products ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+                list(row.values()),
             )
             row["id"] = cur.lastrowid
         for row in tqdm(customer_rows, desc="customers", unit="row", disable=not progress):
             data = {k: v for k, v in row.items() if not k.startswith("_")}
             cur = db.execute(
-                f"INSERT INTO customers ({', '.join(data)}) VALUES ({', '.join('?' * len(data))})", list(data.values())
+                f"INSERT INTO customers ({', '.join(data)}) VALUES ({', '.join('?' * len(data))})",
+                list(data.values()),
             )
             row["id"] = cur.lastrowid
         step(f"making {orders} orders")
@@ -757,17 +1246,29 @@ def build_demo(
         )
         plan_scenarios = _scenarios_of(order_rows, item_rows, return_rows, today, window_days)
         for order, lines, ret in tqdm(
-            list(zip(order_rows, item_rows, return_rows, strict=True)), desc="orders", unit="order", disable=not progress
+            list(zip(order_rows, item_rows, return_rows, strict=True)),
+            desc="orders",
+            unit="order",
+            disable=not progress,
         ):
             cur = db.execute(
-                f"INSERT INTO orders ({', '.join(order)}) VALUES ({', '.join('?' * len(order))})", list(order.values())
+                f"INSERT INTO orders ({', '.join(order)}) VALUES ({', '.join('?' * len(order))})",
+                list(order.values()),
             )
             order["id"] = cur.lastrowid
             for line in lines:
                 cur = db.execute(
                     "INSERT INTO order_items (order_id, product_id, sku, title, quantity, unit_price, returned_quantity)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [order["id"], line["product_id"], line["sku"], line["title"], line["quantity"], line["unit_price"], line["returned_quantity"]],
+                    [
+                        order["id"],
+                        line["product_id"],
+                        line["sku"],
+                        line["title"],
+                        line["quantity"],
+                        line["unit_price"],
+                        line["returned_quantity"],
+                    ],
                 )
                 line["id"] = cur.lastrowid
             if ret is not None:
@@ -777,8 +1278,17 @@ def build_demo(
                 db.execute(
                     "INSERT INTO returns (rma_id, order_id, items, reason, status, refund_amount, refund_status,"
                     " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [ret["rma_id"], order["id"], to_json(ret["items"]), ret["reason"], ret["status"],
-                     ret["refund_amount"], ret["refund_status"], ret["created_at"], ret["updated_at"]],
+                    [
+                        ret["rma_id"],
+                        order["id"],
+                        to_json(ret["items"]),
+                        ret["reason"],
+                        ret["status"],
+                        ret["refund_amount"],
+                        ret["refund_status"],
+                        ret["created_at"],
+                        ret["updated_at"],
+                    ],
                 )
     faq_count = 0
     if faq_path is not None:
@@ -786,25 +1296,37 @@ def build_demo(
 
         step(f"importing FAQ from {faq_path}")
         report = import_files(
-            store, [Path(faq_path)], kind="faq", progress=False, actor="demo", now=f"{today.isoformat()}T06:00:00+00:00"
+            store,
+            [Path(faq_path)],
+            kind="faq",
+            progress=False,
+            actor="demo",
+            now=f"{today.isoformat()}T06:00:00+00:00",
         )
         faq_count = report.inserted + report.updated
     stats: dict[str, Any] = store.counts()
     stats["faq_imported"] = faq_count
     stats["categories"] = len(store.categories())
     stats["statuses"] = {
-        r["status"]: r["n"] for r in store.query("SELECT status, count(*) AS n FROM orders GROUP BY status ORDER BY status")
+        r["status"]: r["n"]
+        for r in store.query(
+            "SELECT status, count(*) AS n FROM orders GROUP BY status ORDER BY status"
+        )
     }
     counts: dict[str, int] = {}
     examples: dict[str, dict[str, str]] = {}
     emails = {c["id"]: c["email"] for c in customer_rows}
     for order, scenario in zip(order_rows, plan_scenarios, strict=True):
         counts[scenario] = counts.get(scenario, 0) + 1
-        examples.setdefault(scenario, {"order_number": order["order_number"], "email": emails[order["customer_id"]]})
+        examples.setdefault(
+            scenario, {"order_number": order["order_number"], "email": emails[order["customer_id"]]}
+        )
     stats["scenarios"] = dict(sorted(counts.items()))
     stats["examples"] = dict(sorted(examples.items()))
     stats["today"] = today.isoformat()
-    step(f"demo shop ready: {stats['products']} products, {stats['customers']} customers, {stats['orders']} orders")
+    step(
+        f"demo shop ready: {stats['products']} products, {stats['customers']} customers, {stats['orders']} orders"
+    )
     return stats
 
 
@@ -833,7 +1355,9 @@ def _scenarios_of(
     return out
 
 
-def scenario_of(store: Store, order: dict[str, Any], today: date, window_days: int = RETURN_WINDOW_DAYS) -> str:
+def scenario_of(
+    store: Store, order: dict[str, Any], today: date, window_days: int = RETURN_WINDOW_DAYS
+) -> str:
     """The demo scenario an order row belongs to (``late``, ``partially_returned``...)."""
     lines = store.order_items(order["id"])
     rets = store.returns_for_order(order["id"])

@@ -87,7 +87,9 @@ def _b64decode(text: str) -> bytes:
 
 
 def _signature(secret: str, payload: str) -> str:
-    return _b64encode(hmac.new(secret.encode("utf-8"), payload.encode("ascii"), hashlib.sha256).digest())
+    return _b64encode(
+        hmac.new(secret.encode("utf-8"), payload.encode("ascii"), hashlib.sha256).digest()
+    )
 
 
 def sign_customer_token(
@@ -113,12 +115,19 @@ def sign_customer_token(
     if ttl_s <= 0:
         raise ValueError("ttl_s must be positive")
     issued = int(time.time() if now is None else now)
-    claims = {"cid": int(customer_id), "email": normalise_email(email), "iat": issued, "exp": issued + int(ttl_s)}
+    claims = {
+        "cid": int(customer_id),
+        "email": normalise_email(email),
+        "iat": issued,
+        "exp": issued + int(ttl_s),
+    }
     payload = _b64encode(json.dumps(claims, sort_keys=True, separators=(",", ":")).encode("utf-8"))
     return f"{payload}.{_signature(secret, payload)}"
 
 
-def verify_customer_token(token: object, secret: str, now: float | None = None) -> dict[str, Any] | None:
+def verify_customer_token(
+    token: object, secret: str, now: float | None = None
+) -> dict[str, Any] | None:
     """Check a token made by :func:`sign_customer_token`.
 
     Args:
@@ -130,7 +139,12 @@ def verify_customer_token(token: object, secret: str, now: float | None = None) 
         ``{"customer_id", "email", "iat", "exp"}`` or ``None`` when the token is
         malformed, forged (bad signature) or expired.
     """
-    if not secret or not isinstance(token, str) or len(token) > MAX_TOKEN_LENGTH or token.count(".") != 1:
+    if (
+        not secret
+        or not isinstance(token, str)
+        or len(token) > MAX_TOKEN_LENGTH
+        or token.count(".") != 1
+    ):
         return None
     payload, signature = token.split(".")
     try:

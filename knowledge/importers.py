@@ -53,7 +53,13 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "orders": ("order_number", "customer_email", "status", "placed_at"),
     "faq": ("question", "answer"),
 }
-ORDER_ITEM_CSV_COLUMNS = ("item_sku", "item_title", "item_quantity", "item_unit_price", "item_returned_quantity")
+ORDER_ITEM_CSV_COLUMNS = (
+    "item_sku",
+    "item_title",
+    "item_quantity",
+    "item_unit_price",
+    "item_returned_quantity",
+)
 SHOPIFY_REQUIRED = ("Handle", "Variant SKU", "Variant Price")
 
 
@@ -74,7 +80,9 @@ class RowError:
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line is not None else self.file
-        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+        return (
+            f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+        )
 
 
 @dataclass
@@ -126,7 +134,9 @@ class ImportReport:
 
     def count(self, kind: str, what: str, n: int = 1) -> None:
         """Add ``n`` to one counter."""
-        bucket = self.counts.setdefault(kind, {"inserted": 0, "updated": 0, "unchanged": 0, "skipped": 0})
+        bucket = self.counts.setdefault(
+            kind, {"inserted": 0, "updated": 0, "unchanged": 0, "skipped": 0}
+        )
         bucket[what] += n
 
     def mark_changed(self, kind: str, row_id: int) -> None:
@@ -197,7 +207,12 @@ def _decode(raw: bytes, name: str, skip_invalid: bool, errors: list[RowError]) -
         except UnicodeDecodeError as exc:
             bad += 1
             errors.append(
-                RowError(name, number, None, f"undecodable bytes at column {exc.start + 1} (the file must be UTF-8)")
+                RowError(
+                    name,
+                    number,
+                    None,
+                    f"undecodable bytes at column {exc.start + 1} (the file must be UTF-8)",
+                )
             )
             if skip_invalid:
                 good.append("")  # keep line numbers stable
@@ -259,7 +274,9 @@ def _construct_mapping_with_line(loader: _LineLoader, node: yaml.MappingNode) ->
     return mapping
 
 
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping_with_line)
+_LineLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping_with_line
+)
 
 
 def _json_array_with_lines(text: str, name: str) -> list[tuple[int, Any]]:
@@ -279,7 +296,9 @@ def _json_array_with_lines(text: str, name: str) -> list[tuple[int, Any]]:
         try:
             value, pos = decoder.raw_decode(text, pos)
         except json.JSONDecodeError as exc:
-            raise _RowInvalid(None, f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from exc
+            raise _RowInvalid(
+                None, f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+            ) from exc
         out.append((line, value))
 
 
@@ -295,7 +314,9 @@ def read_rows(
     rows: list[SourceRow] = []
     if fmt in ("csv", "shopify"):
         csv.field_size_limit(1 << 30)
-        reader = csv.DictReader(io.StringIO(text, newline=""), delimiter="\t" if path.suffix.lower() == ".tsv" else ",")
+        reader = csv.DictReader(
+            io.StringIO(text, newline=""), delimiter="\t" if path.suffix.lower() == ".tsv" else ","
+        )
         header = [h.strip() for h in (reader.fieldnames or [])]
         if not header:
             errors.append(RowError(name, 1, None, "the file is empty (no header line)", fatal=True))
@@ -307,14 +328,22 @@ def read_rows(
         else:
             kind = kind or detect_kind(path, header)
             if kind is None:
-                errors.append(RowError(name, 1, None, "cannot tell what the file holds; pass --kind", fatal=True))
+                errors.append(
+                    RowError(
+                        name, 1, None, "cannot tell what the file holds; pass --kind", fatal=True
+                    )
+                )
                 return kind, rows
             missing = [c for c in REQUIRED[kind] if c not in header]
             if kind == "orders" and "item_sku" not in header:
                 missing.append("item_sku")
         if missing:
             for column in missing:
-                errors.append(RowError(name, 1, column, "required column is missing from the header", fatal=True))
+                errors.append(
+                    RowError(
+                        name, 1, column, "required column is missing from the header", fatal=True
+                    )
+                )
             return kind, rows
         start = 2
         try:
@@ -327,7 +356,9 @@ def read_rows(
                     rows.append(SourceRow(name, start, data, kind))
                 start = reader.line_num + 1
         except csv.Error as exc:
-            errors.append(RowError(name, reader.line_num, None, f"malformed CSV: {exc}", fatal=True))
+            errors.append(
+                RowError(name, reader.line_num, None, f"malformed CSV: {exc}", fatal=True)
+            )
         return kind, rows
     if fmt == "jsonl":
         for number, line in enumerate(text.split("\n"), start=1):
@@ -336,7 +367,9 @@ def read_rows(
             try:
                 value = json.loads(line)
             except json.JSONDecodeError as exc:
-                errors.append(RowError(name, number, None, f"invalid JSON: {exc.msg} (column {exc.colno})"))
+                errors.append(
+                    RowError(name, number, None, f"invalid JSON: {exc.msg} (column {exc.colno})")
+                )
                 continue
             if not isinstance(value, dict):
                 errors.append(RowError(name, number, None, "each line must be a JSON object"))
@@ -346,7 +379,11 @@ def read_rows(
         for row in rows:
             row.kind = kind or ""
         if kind is None and rows:
-            errors.append(RowError(name, None, None, "cannot tell what the file holds; pass --kind", fatal=True))
+            errors.append(
+                RowError(
+                    name, None, None, "cannot tell what the file holds; pass --kind", fatal=True
+                )
+            )
             return None, []
         return kind, rows
     if fmt == "json":
@@ -357,24 +394,45 @@ def read_rows(
             except _RowInvalid as exc:
                 errors.append(RowError(name, None, None, exc.message, fatal=True))
                 return kind, rows
-            kind = kind or detect_kind(path, items[0][1] if items and isinstance(items[0][1], dict) else [])
+            kind = kind or detect_kind(
+                path, items[0][1] if items and isinstance(items[0][1], dict) else []
+            )
             if kind is None and items:
-                errors.append(RowError(name, None, None, "cannot tell what the file holds; pass --kind", fatal=True))
+                errors.append(
+                    RowError(
+                        name, None, None, "cannot tell what the file holds; pass --kind", fatal=True
+                    )
+                )
                 return None, []
             for start_line, value in items:
                 if not isinstance(value, dict):
-                    errors.append(RowError(name, start_line, None, "each array element must be a JSON object"))
+                    errors.append(
+                        RowError(name, start_line, None, "each array element must be a JSON object")
+                    )
                     continue
                 rows.append(SourceRow(name, start_line, value, kind or ""))
             return kind, rows
         try:
             value = json.loads(text)
         except json.JSONDecodeError as exc:
-            errors.append(RowError(name, exc.lineno, None, f"invalid JSON: {exc.msg} (column {exc.colno})", fatal=True))
+            errors.append(
+                RowError(
+                    name,
+                    exc.lineno,
+                    None,
+                    f"invalid JSON: {exc.msg} (column {exc.colno})",
+                    fatal=True,
+                )
+            )
             return kind, rows
         if not isinstance(value, dict) or not set(value) & set(KINDS):
             errors.append(
-                RowError(name, 1, None, 'expected an array or an object with "products", "customers", "orders" or "faq"')
+                RowError(
+                    name,
+                    1,
+                    None,
+                    'expected an array or an object with "products", "customers", "orders" or "faq"',
+                )
             )
             return kind, rows
         for section in KINDS:
@@ -399,13 +457,25 @@ def read_rows(
             value = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
-            errors.append(RowError(name, mark.line + 1 if mark else None, None, f"invalid YAML: {exc}", fatal=True))
+            errors.append(
+                RowError(
+                    name, mark.line + 1 if mark else None, None, f"invalid YAML: {exc}", fatal=True
+                )
+            )
             return kind, rows
         if isinstance(value, dict):
             value.pop("__line__", None)
             value = value.get("faq", value.get("entries"))
         if not isinstance(value, list):
-            errors.append(RowError(name, 1, None, "expected a list of FAQ entries (or a mapping with a `faq:` list)", fatal=True))
+            errors.append(
+                RowError(
+                    name,
+                    1,
+                    None,
+                    "expected a list of FAQ entries (or a mapping with a `faq:` list)",
+                    fatal=True,
+                )
+            )
             return kind, rows
         for index, item in enumerate(value, start=1):
             if not isinstance(item, dict):
@@ -422,7 +492,9 @@ def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def _str(data: dict[str, Any], key: str, required: bool = False, limit: int | None = None) -> str | None:
+def _str(
+    data: dict[str, Any], key: str, required: bool = False, limit: int | None = None
+) -> str | None:
     value = data.get(key)
     if _blank(value):
         if required:
@@ -438,7 +510,9 @@ def _str(data: dict[str, Any], key: str, required: bool = False, limit: int | No
     return text
 
 
-def _number(data: dict[str, Any], key: str, required: bool = False, minimum: float | None = 0.0) -> float | None:
+def _number(
+    data: dict[str, Any], key: str, required: bool = False, minimum: float | None = 0.0
+) -> float | None:
     value = data.get(key)
     if _blank(value):
         if required:
@@ -453,11 +527,18 @@ def _number(data: dict[str, Any], key: str, required: bool = False, minimum: flo
     if math.isnan(number) or math.isinf(number):
         raise _RowInvalid(key, "must be a finite number")
     if minimum is not None and number < minimum:
-        raise _RowInvalid(key, f"must not be negative (got {number:g})" if minimum == 0 else f"must be at least {minimum:g}")
+        raise _RowInvalid(
+            key,
+            f"must not be negative (got {number:g})"
+            if minimum == 0
+            else f"must be at least {minimum:g}",
+        )
     return round(number, 2)
 
 
-def _int(data: dict[str, Any], key: str, required: bool = False, minimum: int | None = 0) -> int | None:
+def _int(
+    data: dict[str, Any], key: str, required: bool = False, minimum: int | None = 0
+) -> int | None:
     value = data.get(key)
     if _blank(value):
         if required:
@@ -502,7 +583,9 @@ def _iso(data: dict[str, Any], key: str, required: bool = False) -> str | None:
             return date.fromisoformat(text).isoformat()
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise _RowInvalid(key, f"expected an ISO date like 2026-03-16 or 2026-03-16T10:00:00Z, got {text!r}") from None
+        raise _RowInvalid(
+            key, f"expected an ISO date like 2026-03-16 or 2026-03-16T10:00:00Z, got {text!r}"
+        ) from None
     return moment.isoformat()
 
 
@@ -516,14 +599,19 @@ def _json_field(data: dict[str, Any], key: str, expected: type) -> Any:
         except json.JSONDecodeError:
             raise _RowInvalid(key, f"expected a JSON {expected.__name__} in this column") from None
     if not isinstance(value, expected):
-        raise _RowInvalid(key, f"expected a {'JSON object' if expected is dict else 'list'}, got {type(value).__name__}")
+        raise _RowInvalid(
+            key,
+            f"expected a {'JSON object' if expected is dict else 'list'}, got {type(value).__name__}",
+        )
     return value
 
 
 def _check_oversize(data: dict[str, Any], limit: int) -> None:
     for key, value in data.items():
         if isinstance(value, str) and len(value) > limit:
-            raise _RowInvalid(str(key), f"is too long ({len(value)} characters, the limit is {limit})")
+            raise _RowInvalid(
+                str(key), f"is too long ({len(value)} characters, the limit is {limit})"
+            )
 
 
 class _TextExtractor(HTMLParser):
@@ -651,7 +739,9 @@ def _address(data: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def parse_order(data: dict[str, Any], items: list[tuple[int | None, dict[str, Any]]], limit: int) -> dict[str, Any]:
+def parse_order(
+    data: dict[str, Any], items: list[tuple[int | None, dict[str, Any]]], limit: int
+) -> dict[str, Any]:
     """Validate one order record (and its raw items) into an ``orders`` row plus ``_items``."""
     _check_oversize(data, limit)
     raw_number = _str(data, "order_number", required=True, limit=40)
@@ -692,7 +782,9 @@ def parse_order(data: dict[str, Any], items: list[tuple[int | None, dict[str, An
             quantity = _int(item, "quantity", required=True, minimum=1)
             returned = _int(item, "returned_quantity") or 0
             if returned > quantity:  # type: ignore[operator]
-                raise _RowInvalid("returned_quantity", f"is larger than the quantity ({returned} > {quantity})")
+                raise _RowInvalid(
+                    "returned_quantity", f"is larger than the quantity ({returned} > {quantity})"
+                )
             parsed_items.append(
                 {
                     "sku": sku,
@@ -715,7 +807,9 @@ def parse_order(data: dict[str, Any], items: list[tuple[int | None, dict[str, An
 
 
 # --------------------------------------------------------------------------- Shopify
-def shopify_products(rows: list[SourceRow], limit: int, errors: list[RowError], skip_invalid: bool) -> list[tuple[SourceRow, dict[str, Any]]]:
+def shopify_products(
+    rows: list[SourceRow], limit: int, errors: list[RowError], skip_invalid: bool
+) -> list[tuple[SourceRow, dict[str, Any]]]:
     """Turn Shopify export rows into documented-schema product records (one per variant SKU)."""
     out: list[tuple[SourceRow, dict[str, Any]]] = []
     parents: dict[str, dict[str, Any]] = {}
@@ -731,7 +825,8 @@ def shopify_products(rows: list[SourceRow], limit: int, errors: list[RowError], 
                 "title": d.get("Title", ""),
                 "body": d.get("Body (HTML)", ""),
                 "vendor": d.get("Vendor", ""),
-                "category": d.get("Type") or (d.get("Product Category") or "").split(">")[-1].strip(),
+                "category": d.get("Type")
+                or (d.get("Product Category") or "").split(">")[-1].strip(),
                 "tags": d.get("Tags", ""),
                 "image": d.get("Image Src", ""),
                 "options": [d.get(f"Option{i} Name", "") for i in (1, 2, 3)],
@@ -746,10 +841,19 @@ def shopify_products(rows: list[SourceRow], limit: int, errors: list[RowError], 
         if not sku and not has_variant:
             continue  # an extra image row
         if not sku:
-            errors.append(RowError(row.file, row.line, "Variant SKU", "is required (one product is made per variant SKU)"))
+            errors.append(
+                RowError(
+                    row.file,
+                    row.line,
+                    "Variant SKU",
+                    "is required (one product is made per variant SKU)",
+                )
+            )
             continue
         if not parent["title"]:
-            errors.append(RowError(row.file, row.line, "Title", f"no row of handle {handle!r} has a title"))
+            errors.append(
+                RowError(row.file, row.line, "Title", f"no row of handle {handle!r} has a title")
+            )
             continue
         values = [d.get(f"Option{i} Value", "") for i in (1, 2, 3)]
         attributes = {}
@@ -763,7 +867,14 @@ def shopify_products(rows: list[SourceRow], limit: int, errors: list[RowError], 
         try:
             stock = max(int(float(qty)), 0) if qty else 0
         except ValueError:
-            errors.append(RowError(row.file, row.line, "Variant Inventory Qty", f"expected a whole number, got {qty!r}"))
+            errors.append(
+                RowError(
+                    row.file,
+                    row.line,
+                    "Variant Inventory Qty",
+                    f"expected a whole number, got {qty!r}",
+                )
+            )
             continue
         record = {
             "sku": sku,
@@ -798,7 +909,8 @@ def _upsert(
         if stamp is not None:
             data["updated_at"] = stamp
         cur = store.db.execute(
-            f"INSERT INTO {table} ({', '.join(data)}) VALUES ({', '.join('?' * len(data))})", list(data.values())
+            f"INSERT INTO {table} ({', '.join(data)}) VALUES ({', '.join('?' * len(data))})",
+            list(data.values()),
         )
         return last_id(cur), "inserted"
     old = existing[0]
@@ -808,7 +920,8 @@ def _upsert(
     if stamp is not None:
         changes["updated_at"] = stamp
     store.db.execute(
-        f"UPDATE {table} SET {', '.join(f'{k} = ?' for k in changes)} WHERE id = ?", [*changes.values(), old["id"]]
+        f"UPDATE {table} SET {', '.join(f'{k} = ?' for k in changes)} WHERE id = ?",
+        [*changes.values(), old["id"]],
     )
     return int(old["id"]), "updated"
 
@@ -816,17 +929,32 @@ def _upsert(
 def _write_order(store: Store, order: dict[str, Any], report: ImportReport, stamp: str) -> None:
     customer = store.get_customer_by_email(order["_customer_email"])
     if customer is None:
-        raise _RowInvalid("customer_email", f"no customer with email {order['_customer_email']!r} (import customers first)")
+        raise _RowInvalid(
+            "customer_email",
+            f"no customer with email {order['_customer_email']!r} (import customers first)",
+        )
     items = []
     for item in order["_items"]:
         product = store.get_product(item["sku"])
         title = item["title"] or (product["title"] if product else None)
-        price = item["unit_price"] if item["unit_price"] is not None else (product["price"] if product else None)
+        price = (
+            item["unit_price"]
+            if item["unit_price"] is not None
+            else (product["price"] if product else None)
+        )
         if title is None or price is None:
             raise _RowInvalid(
-                "items.sku", f"unknown SKU {item['sku']!r}: give the item's title and unit_price or import the product first"
+                "items.sku",
+                f"unknown SKU {item['sku']!r}: give the item's title and unit_price or import the product first",
             )
-        items.append({**item, "title": title, "unit_price": price, "product_id": product["id"] if product else None})
+        items.append(
+            {
+                **item,
+                "title": title,
+                "unit_price": price,
+                "product_id": product["id"] if product else None,
+            }
+        )
     subtotal = order["_subtotal"]
     if subtotal is None:
         subtotal = round(sum(i["unit_price"] * i["quantity"] for i in items), 2)
@@ -845,7 +973,15 @@ def _write_order(store: Store, order: dict[str, Any], report: ImportReport, stam
             cur = store.db.execute(
                 "INSERT INTO order_items (order_id, product_id, sku, title, quantity, unit_price, returned_quantity)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [order_id, data["product_id"], data["sku"], data["title"], data["quantity"], data["unit_price"], data["returned_quantity"]],
+                [
+                    order_id,
+                    data["product_id"],
+                    data["sku"],
+                    data["title"],
+                    data["quantity"],
+                    data["unit_price"],
+                    data["returned_quantity"],
+                ],
             )
             report.mark_changed("order_items", last_id(cur))
             item_changed = True
@@ -870,7 +1006,9 @@ def _write_order(store: Store, order: dict[str, Any], report: ImportReport, stam
     report.count("orders", outcome)
 
 
-def _group_order_rows(rows: list[SourceRow]) -> list[tuple[SourceRow, list[tuple[int | None, dict[str, Any]]]]]:
+def _group_order_rows(
+    rows: list[SourceRow],
+) -> list[tuple[SourceRow, list[tuple[int | None, dict[str, Any]]]]]:
     """Orders from flat CSV rows (one row per item) or nested records (``items`` lists)."""
     grouped: dict[str, tuple[SourceRow, list[tuple[int | None, dict[str, Any]]]]] = {}
     out = []
@@ -957,7 +1095,11 @@ def import_files(
         try:
             raw = path.read_bytes()
         except OSError as exc:
-            errors.append(RowError(name, None, None, f"cannot read the file: {exc.strerror or exc}", fatal=True))
+            errors.append(
+                RowError(
+                    name, None, None, f"cannot read the file: {exc.strerror or exc}", fatal=True
+                )
+            )
             continue
         text = _decode(raw, name, skip_invalid, errors)
         if text is None:
@@ -967,7 +1109,9 @@ def import_files(
             raise ValueError("YAML files hold FAQ entries only")
         before = len(errors)
         file_kind, rows = read_rows(path, file_fmt, kind, text, errors)
-        report.files.append({"file": name, "format": file_fmt, "kind": file_kind or "mixed", "rows": str(len(rows))})
+        report.files.append(
+            {"file": name, "format": file_fmt, "kind": file_kind or "mixed", "rows": str(len(rows))}
+        )
         if file_fmt == "shopify":
             for row, record in shopify_products(rows, max_field_chars, errors, skip_invalid):
                 by_kind["products"].append((row, record))
@@ -980,10 +1124,20 @@ def import_files(
         else:
             for row in rows:
                 if row.kind not in KINDS:
-                    errors.append(RowError(name, row.line, None, "cannot tell what the file holds; pass --kind", fatal=True))
+                    errors.append(
+                        RowError(
+                            name,
+                            row.line,
+                            None,
+                            "cannot tell what the file holds; pass --kind",
+                            fatal=True,
+                        )
+                    )
                     break
                 by_kind[row.kind].append((row, row.data))
-        if len(errors) > before and any(e.line in (1, None) and e.field is None for e in errors[before:]):
+        if len(errors) > before and any(
+            e.line in (1, None) and e.field is None for e in errors[before:]
+        ):
             logger.debug("%s: structural errors", name)
     total_rows = sum(len(v) for v in by_kind.values())
     if any(e.fatal for e in errors) or (errors and not skip_invalid):
@@ -993,7 +1147,12 @@ def import_files(
     parsed: dict[str, list[tuple[SourceRow, dict[str, Any]]]] = {k: [] for k in KINDS}
     seen_keys: dict[tuple[str, str], dict[str, int | None]] = {}  # per kind and file
     natural = {"products": "sku", "customers": "email", "orders": "order_number", "faq": "key"}
-    bar = tqdm(total=total_rows, desc="validating", unit="row", disable=not progress or total_rows < PROGRESS_MIN_ROWS)
+    bar = tqdm(
+        total=total_rows,
+        desc="validating",
+        unit="row",
+        disable=not progress or total_rows < PROGRESS_MIN_ROWS,
+    )
     for k in KINDS:
         for row, payload in by_kind[k]:
             bar.update(1)
@@ -1013,7 +1172,9 @@ def import_files(
                 first = seen.get(value, False)
                 if first is not False:
                     where = f"line {first}" if first is not None else "an earlier record"
-                    raise _RowInvalid(natural[k], f"duplicate {natural[k]} {value!r} (first on {where})")
+                    raise _RowInvalid(
+                        natural[k], f"duplicate {natural[k]} {value!r} (first on {where})"
+                    )
                 seen[value] = row.line
                 parsed[k].append((row, record))
             except _RowInvalid as exc:
@@ -1040,7 +1201,11 @@ def import_files(
                             if k == "orders":
                                 _write_order(store, record, report, stamp)
                                 continue
-                            table = {"products": "products", "customers": "customers", "faq": "faq"}[k]
+                            table = {
+                                "products": "products",
+                                "customers": "customers",
+                                "faq": "faq",
+                            }[k]
                             row_id, outcome = _upsert(
                                 store,
                                 table,
@@ -1063,7 +1228,11 @@ def import_files(
                 "import",
                 "import",
                 None,
-                {"files": [f["file"] for f in report.files], "counts": report.counts, "errors": len(errors)},
+                {
+                    "files": [f["file"] for f in report.files],
+                    "counts": report.counts,
+                    "errors": len(errors),
+                },
                 at=stamp,
             )
     except ImportFailed:

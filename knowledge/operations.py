@@ -63,7 +63,9 @@ def _notify(on_change: OnChange | None, kind: str, ids: Iterable[int]) -> None:
     try:
         on_change(kind, id_list)
     except Exception:  # noqa: BLE001 - the change is committed; the index can be rebuilt
-        logger.exception("on_change(%s, %d ids) failed; rebuild the index later", kind, len(id_list))
+        logger.exception(
+            "on_change(%s, %d ids) failed; rebuild the index later", kind, len(id_list)
+        )
 
 
 def _load_order(store: Store, order_number: str) -> dict[str, Any]:
@@ -80,7 +82,9 @@ def _text(value: Any, name: str, required: bool = True, limit: int = MAX_TEXT) -
         return None
     text = unicodedata.normalize("NFC", str(value)).strip()
     if len(text) > limit:
-        raise OperationError("invalid", f"The {name} is too long (at most {limit} characters).", {"field": name})
+        raise OperationError(
+            "invalid", f"The {name} is too long (at most {limit} characters).", {"field": name}
+        )
     return text
 
 
@@ -109,7 +113,8 @@ def cancel_order(
         items = store.order_items(order["id"])
         now = utc_now()
         store.db.execute(
-            "UPDATE orders SET status = 'cancelled', updated_at = ? WHERE id = ?", [now, order["id"]]
+            "UPDATE orders SET status = 'cancelled', updated_at = ? WHERE id = ?",
+            [now, order["id"]],
         )
         product_ids = []
         for item in items:
@@ -165,7 +170,9 @@ def change_shipping_address(
         if not decision.ok:
             raise OperationError.from_decision(decision, order_number=order["order_number"])
         if errors:
-            raise OperationError("invalid_address", "Some address fields need fixing.", {"errors": errors})
+            raise OperationError(
+                "invalid_address", "Some address fields need fixing.", {"errors": errors}
+            )
         old = {k: order.get(k) for k in clean}
         now = utc_now()
         assignments = ", ".join(f"{k} = ?" for k in clean)
@@ -173,7 +180,14 @@ def change_shipping_address(
             f"UPDATE orders SET {assignments}, updated_at = ? WHERE id = ?",
             [*clean.values(), now, order["id"]],
         )
-        store.write_audit(actor, "change_address", "order", order["order_number"], {"old": old, "new": clean}, at=now)
+        store.write_audit(
+            actor,
+            "change_address",
+            "order",
+            order["order_number"],
+            {"old": old, "new": clean},
+            at=now,
+        )
     logger.info("address of order %s changed by %s", order["order_number"], actor)
     return store.get_order_by_id(order["id"])  # type: ignore[return-value]
 
@@ -227,7 +241,9 @@ def create_return(
     with store.transaction():
         order = _load_order(store, order_number)
         order_items = store.order_items(order["id"])
-        products = store.products_by_id(i["product_id"] for i in order_items if i["product_id"] is not None)
+        products = store.products_by_id(
+            i["product_id"] for i in order_items if i["product_id"] is not None
+        )
         status = item_return_status(order, order_items, products, today, window_days)
         by_id = {row["order_item_id"]: row for row in status}
         by_sku = {row["sku"]: row for row in status}
@@ -238,7 +254,9 @@ def create_return(
         if not items:
             requested = [(row, row["returnable_quantity"]) for row in status if row["ok"]]
             if not requested:
-                raise OperationError("already_returned", "Nothing in this order can be returned any more.")
+                raise OperationError(
+                    "already_returned", "Nothing in this order can be returned any more."
+                )
         else:
             seen: set[int] = set()
             for pos, wanted in enumerate(items):
@@ -246,7 +264,9 @@ def create_return(
                     raise OperationError("invalid_items", f"Item {pos + 1} is not an object.")
                 row = by_id.get(wanted.get("order_item_id")) or by_sku.get(wanted.get("sku"))
                 if row is None:
-                    raise OperationError("invalid_items", f"Item {pos + 1} is not part of this order.")
+                    raise OperationError(
+                        "invalid_items", f"Item {pos + 1} is not part of this order."
+                    )
                 if row["order_item_id"] in seen:
                     raise OperationError("invalid_items", f"{row['title']} is listed twice.")
                 seen.add(row["order_item_id"])
@@ -254,7 +274,10 @@ def create_return(
                     raise OperationError(row["code"], row["reason"], {"sku": row["sku"]})
                 qty = wanted.get("quantity", row["returnable_quantity"])
                 if not isinstance(qty, int) or isinstance(qty, bool) or qty < 1:
-                    raise OperationError("invalid_items", f"The quantity for {row['title']} must be a positive whole number.")
+                    raise OperationError(
+                        "invalid_items",
+                        f"The quantity for {row['title']} must be a positive whole number.",
+                    )
                 if qty > row["returnable_quantity"]:
                     raise OperationError(
                         "invalid_items",
@@ -267,7 +290,13 @@ def create_return(
         for row, qty in requested:
             amount = refund_amount(order, item_rows[row["order_item_id"]], qty)
             lines.append(
-                {"order_item_id": row["order_item_id"], "sku": row["sku"], "title": row["title"], "quantity": qty, "amount": amount}
+                {
+                    "order_item_id": row["order_item_id"],
+                    "sku": row["sku"],
+                    "title": row["title"],
+                    "quantity": qty,
+                    "amount": amount,
+                }
             )
         total = round(sum(line["amount"] for line in lines), 2)
         now = utc_now()
@@ -284,10 +313,14 @@ def create_return(
                 [line["quantity"], line["order_item_id"]],
             )
         remaining = store.db.execute(
-            "SELECT count(*) FROM order_items WHERE order_id = ? AND returned_quantity < quantity", [order["id"]]
+            "SELECT count(*) FROM order_items WHERE order_id = ? AND returned_quantity < quantity",
+            [order["id"]],
         ).fetchone()[0]
         if remaining == 0:
-            store.db.execute("UPDATE orders SET status = 'returned', updated_at = ? WHERE id = ?", [now, order["id"]])
+            store.db.execute(
+                "UPDATE orders SET status = 'returned', updated_at = ? WHERE id = ?",
+                [now, order["id"]],
+            )
         else:
             store.db.execute("UPDATE orders SET updated_at = ? WHERE id = ?", [now, order["id"]])
         store.write_audit(
@@ -295,7 +328,12 @@ def create_return(
             "create_return",
             "return",
             rma_id,
-            {"order_number": order["order_number"], "items": lines, "refund_amount": total, "reason": reason_text},
+            {
+                "order_number": order["order_number"],
+                "items": lines,
+                "refund_amount": total,
+                "reason": reason_text,
+            },
             at=now,
         )
     created = store._one("returns", "id = ?", [return_id])
@@ -342,12 +380,18 @@ def add_faq(
     q = _text(question, "question", limit=1000)
     a = _text(answer, "answer")
     c = _text(category, "category", limit=100)
-    alts = [t for t in (_text(x, "alternative", required=False, limit=1000) for x in alternatives or []) if t]
+    alts = [
+        t
+        for t in (_text(x, "alternative", required=False, limit=1000) for x in alternatives or [])
+        if t
+    ]
     with store.transaction():
         if key is not None:
             final_key = slugify(key)
             if store.get_faq(final_key) is not None:
-                raise OperationError("duplicate", f"An FAQ entry with key {final_key!r} already exists.")
+                raise OperationError(
+                    "duplicate", f"An FAQ entry with key {final_key!r} already exists."
+                )
         else:
             base = slugify(q)  # type: ignore[arg-type]
             final_key, n = base, 2
@@ -395,7 +439,9 @@ def record_feedback(
     sender = _text(sender_id, "sender id", limit=200)
     if value not in FEEDBACK_VALUES:
         raise OperationError("invalid", f"Feedback must be one of {', '.join(FEEDBACK_VALUES)}.")
-    if value == "rating" and (not isinstance(rating, int) or isinstance(rating, bool) or not 1 <= rating <= 5):
+    if value == "rating" and (
+        not isinstance(rating, int) or isinstance(rating, bool) or not 1 <= rating <= 5
+    ):
         raise OperationError("invalid", "A rating must be a whole number from 1 to 5.")
     if value != "rating" and rating is not None:
         raise OperationError("invalid", "Only value 'rating' takes a rating.")
@@ -407,7 +453,14 @@ def record_feedback(
             [sender, message_id, value, rating, text, now],
         )
         fid = last_id(cur)
-        store.write_audit(actor or f"shopper:{sender}", "record_feedback", "feedback", fid, {"value": value, "rating": rating}, at=now)
+        store.write_audit(
+            actor or f"shopper:{sender}",
+            "record_feedback",
+            "feedback",
+            fid,
+            {"value": value, "rating": rating},
+            at=now,
+        )
     return store._one("feedback", "id = ?", [fid])  # type: ignore[return-value]
 
 
@@ -445,7 +498,9 @@ def record_handoff(
     why = _text(reason, "reason", limit=200)
     email = normalise_email(contact_email) or None
     if email is not None and (len(email) > 254 or not _EMAIL_RE.match(email)):
-        raise OperationError("invalid", "That email address looks wrong.", {"field": "contact_email"})
+        raise OperationError(
+            "invalid", "That email address looks wrong.", {"field": "contact_email"}
+        )
     text = _text(message, "message", required=False)
     with store.transaction():
         now = utc_now()
@@ -455,7 +510,14 @@ def record_handoff(
             [sender, why, email, text, now, now],
         )
         hid = last_id(cur)
-        store.write_audit(actor or f"assistant:{sender}", "record_handoff", "handoff", hid, {"reason": why}, at=now)
+        store.write_audit(
+            actor or f"assistant:{sender}",
+            "record_handoff",
+            "handoff",
+            hid,
+            {"reason": why},
+            at=now,
+        )
     return store._one("handoffs", "id = ?", [hid])  # type: ignore[return-value]
 
 
@@ -472,8 +534,17 @@ def set_handoff_status(store: Store, handoff_id: int, status: str, actor: str) -
         if row is None:
             raise OperationError("not_found", f"No handoff {handoff_id}.")
         now = utc_now()
-        store.db.execute("UPDATE handoffs SET status = ?, updated_at = ? WHERE id = ?", [status, now, row["id"]])
-        store.write_audit(actor, "set_handoff_status", "handoff", row["id"], {"from": row["status"], "to": status}, at=now)
+        store.db.execute(
+            "UPDATE handoffs SET status = ?, updated_at = ? WHERE id = ?", [status, now, row["id"]]
+        )
+        store.write_audit(
+            actor,
+            "set_handoff_status",
+            "handoff",
+            row["id"],
+            {"from": row["status"], "to": status},
+            at=now,
+        )
     return store._one("handoffs", "id = ?", [int(handoff_id)])  # type: ignore[return-value]
 
 
@@ -501,5 +572,12 @@ def open_ticket(
             [sender_id, customer_id, order_number, subj, text, now, now],
         )
         tid = last_id(cur)
-        store.write_audit(actor, "open_ticket", "ticket", tid, {"subject": subj, "order_number": order_number}, at=now)
+        store.write_audit(
+            actor,
+            "open_ticket",
+            "ticket",
+            tid,
+            {"subject": subj, "order_number": order_number},
+            at=now,
+        )
     return store._one("tickets", "id = ?", [tid])  # type: ignore[return-value]

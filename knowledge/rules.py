@@ -27,13 +27,56 @@ from typing import Any
 
 CANCELLABLE_STATUSES = frozenset({"pending", "processing"})
 ADDRESS_CHANGE_STATUSES = frozenset({"pending", "processing"})
-KNOWN_STATUSES = frozenset({"pending", "processing", "shipped", "delivered", "cancelled", "returned"})
+KNOWN_STATUSES = frozenset(
+    {"pending", "processing", "shipped", "delivered", "cancelled", "returned"}
+)
 
 ADDRESS_FIELDS = ("ship_name", "ship_street", "ship_city", "ship_postcode", "ship_country")
-ADDRESS_MAX_LENGTH = {"ship_name": 100, "ship_street": 200, "ship_city": 100, "ship_postcode": 12, "ship_country": 2}
+ADDRESS_MAX_LENGTH = {
+    "ship_name": 100,
+    "ship_street": 200,
+    "ship_city": 100,
+    "ship_postcode": 12,
+    "ship_country": 2,
+}
 #: Countries the demo shop ships to (ISO 3166-1 alpha-2).
 SHIPPING_COUNTRIES = frozenset(
-    ["AT", "BE", "BG", "CH", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GB", "GR", "HR", "HU", "IE", "IS", "IT", "LI", "LT", "LU", "LV", "MT", "NL", "NO", "PL", "PT", "RO", "SE", "SI", "SK", "US", "CA"]
+    [
+        "AT",
+        "BE",
+        "BG",
+        "CH",
+        "CY",
+        "CZ",
+        "DE",
+        "DK",
+        "EE",
+        "ES",
+        "FI",
+        "FR",
+        "GB",
+        "GR",
+        "HR",
+        "HU",
+        "IE",
+        "IS",
+        "IT",
+        "LI",
+        "LT",
+        "LU",
+        "LV",
+        "MT",
+        "NL",
+        "NO",
+        "PL",
+        "PT",
+        "RO",
+        "SE",
+        "SI",
+        "SK",
+        "US",
+        "CA",
+    ]
 )
 _POSTCODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 \-]{1,10}[A-Za-z0-9]$")
 
@@ -57,8 +100,14 @@ def _status_refusal(order: dict[str, Any] | None, action: str) -> Decision | Non
     if status not in KNOWN_STATUSES:
         return Decision(False, f"The order has an unknown status ({status}).", "unknown_status")
     messages = {
-        "shipped": ("already_shipped", f"The order has already shipped, so I can't {action} any more."),
-        "delivered": ("already_delivered", f"The order was already delivered, so I can't {action}."),
+        "shipped": (
+            "already_shipped",
+            f"The order has already shipped, so I can't {action} any more.",
+        ),
+        "delivered": (
+            "already_delivered",
+            f"The order was already delivered, so I can't {action}.",
+        ),
         "cancelled": ("already_cancelled", f"The order is cancelled, so I can't {action}."),
         "returned": ("already_returned", f"The order was returned, so I can't {action}."),
     }
@@ -115,9 +164,7 @@ def to_date(value: str | date | datetime | None) -> date | None:
         return None
 
 
-def return_window(
-    order: dict[str, Any] | None, today: date, window_days: int
-) -> Decision:
+def return_window(order: dict[str, Any] | None, today: date, window_days: int) -> Decision:
     """Whether the order as a whole is inside its return window.
 
     Args:
@@ -134,14 +181,26 @@ def return_window(
         return Decision(False, "I could not find that order.", "not_found")
     status = order.get("status")
     if status == "cancelled":
-        return Decision(False, "The order was cancelled, so there is nothing to return.", "cancelled")
+        return Decision(
+            False, "The order was cancelled, so there is nothing to return.", "cancelled"
+        )
     if status == "returned":
-        return Decision(False, "Everything in this order has already been returned.", "already_returned")
+        return Decision(
+            False, "Everything in this order has already been returned.", "already_returned"
+        )
     if status != "delivered":
-        return Decision(False, "The order has not been delivered yet; returns open after delivery.", "not_delivered")
+        return Decision(
+            False,
+            "The order has not been delivered yet; returns open after delivery.",
+            "not_delivered",
+        )
     delivered = to_date(order.get("delivered_at"))
     if delivered is None:
-        return Decision(False, "The order has no delivery date, so I can't check the return window.", "no_delivery_date")
+        return Decision(
+            False,
+            "The order has no delivery date, so I can't check the return window.",
+            "no_delivery_date",
+        )
     days = (today - delivered).days
     if days > window_days:
         return Decision(
@@ -149,7 +208,9 @@ def return_window(
             f"The order was delivered {days} days ago; the return window is {window_days} days.",
             "window_expired",
         )
-    return Decision(True, f"Delivered {max(days, 0)} days ago, inside the {window_days}-day window.", "ok")
+    return Decision(
+        True, f"Delivered {max(days, 0)} days ago, inside the {window_days}-day window.", "ok"
+    )
 
 
 def _money(value: Decimal) -> float:
@@ -216,10 +277,14 @@ def item_return_status(
             decision = order_decision
         elif product is not None and not int(product.get("returnable", 1)):
             decision = Decision(
-                False, f"{item.get('title')} is not returnable (final sale or hygiene item).", "not_returnable"
+                False,
+                f"{item.get('title')} is not returnable (final sale or hygiene item).",
+                "not_returnable",
             )
         elif left <= 0:
-            decision = Decision(False, f"{item.get('title')} has already been returned.", "already_returned")
+            decision = Decision(
+                False, f"{item.get('title')} has already been returned.", "already_returned"
+            )
         else:
             decision = Decision(True, f"{left} x {item.get('title')} can be returned.", "ok")
         returnable_qty = max(left, 0) if decision.ok else 0
@@ -254,7 +319,11 @@ def returnable_items(
     Same arguments and row shape as :func:`item_return_status`, keeping only rows with
     ``ok`` true (``returnable_quantity`` > 0).
     """
-    return [row for row in item_return_status(order, items, products_by_id, today, window_days) if row["ok"]]
+    return [
+        row
+        for row in item_return_status(order, items, products_by_id, today, window_days)
+        if row["ok"]
+    ]
 
 
 def _clean(value: Any) -> str:
@@ -298,7 +367,9 @@ def validate_address(fields: dict[str, Any]) -> dict[str, str]:
             errors[short] = f"The {short} is required."
             continue
         if len(value) > ADDRESS_MAX_LENGTH[name]:
-            errors[short] = f"The {short} is too long (at most {ADDRESS_MAX_LENGTH[name]} characters)."
+            errors[short] = (
+                f"The {short} is too long (at most {ADDRESS_MAX_LENGTH[name]} characters)."
+            )
             continue
         if any(unicodedata.category(ch).startswith("C") for ch in value):
             errors[short] = f"The {short} contains control characters."
@@ -310,5 +381,7 @@ def validate_address(fields: dict[str, Any]) -> dict[str, str]:
         elif short == "postcode" and not _POSTCODE_RE.match(value):
             errors[short] = "The postcode looks wrong (3 to 12 letters, digits, spaces or dashes)."
         elif short == "country" and value not in SHIPPING_COUNTRIES:
-            errors[short] = "We don't ship to that country (use a two-letter code such as DE or FR)."
+            errors[short] = (
+                "We don't ship to that country (use a two-letter code such as DE or FR)."
+            )
     return errors

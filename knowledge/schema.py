@@ -173,7 +173,9 @@ def _v2_indexes(db: Database) -> None:
     for name, target in indexes.items():
         db.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {target}")
     # Emails are looked up case-insensitively; stored values are normalised to lower case.
-    db.execute("CREATE INDEX IF NOT EXISTS idx_customers_email_nocase ON customers(email COLLATE NOCASE)")
+    db.execute(
+        "CREATE INDEX IF NOT EXISTS idx_customers_email_nocase ON customers(email COLLATE NOCASE)"
+    )
 
 
 def _v3_feedback_handoffs_tickets(db: Database) -> None:

@@ -138,7 +138,9 @@ class Store:
         rows = self.query(f"SELECT * FROM {table} WHERE {where} LIMIT 1", params)
         return decode_row(table, rows[0]) if rows else None
 
-    def _by_ids(self, table: str, ids: Iterable[int] | None, order: str = "id") -> list[dict[str, Any]]:
+    def _by_ids(
+        self, table: str, ids: Iterable[int] | None, order: str = "id"
+    ) -> list[dict[str, Any]]:
         if ids is None:
             rows = self.query(f"SELECT * FROM {table} ORDER BY {order}")
         else:
@@ -147,7 +149,9 @@ class Store:
             for start in range(0, len(id_list), 500):
                 chunk = id_list[start : start + 500]
                 marks = ",".join("?" * len(chunk))
-                rows.extend(self.query(f"SELECT * FROM {table} WHERE id IN ({marks}) ORDER BY id", chunk))
+                rows.extend(
+                    self.query(f"SELECT * FROM {table} WHERE id IN ({marks}) ORDER BY id", chunk)
+                )
         return [decode_row(table, r) for r in rows]  # type: ignore[misc]
 
     def count(self, table: str) -> int:
@@ -190,11 +194,16 @@ class Store:
 
     def categories(self) -> list[str]:
         """Distinct product categories, sorted."""
-        return [r["category"] for r in self.query("SELECT DISTINCT category FROM products ORDER BY category")]
+        return [
+            r["category"]
+            for r in self.query("SELECT DISTINCT category FROM products ORDER BY category")
+        ]
 
     def brands(self) -> list[str]:
         """Distinct product brands, sorted."""
-        return [r["brand"] for r in self.query("SELECT DISTINCT brand FROM products ORDER BY brand")]
+        return [
+            r["brand"] for r in self.query("SELECT DISTINCT brand FROM products ORDER BY brand")
+        ]
 
     # -- orders --------------------------------------------------------------------
     def get_order(self, order_number: str) -> dict[str, Any] | None:
@@ -212,7 +221,9 @@ class Store:
 
     def order_items(self, order_id: int) -> list[dict[str, Any]]:
         """Items of one order, ordered by id."""
-        return self.query("SELECT * FROM order_items WHERE order_id = ? ORDER BY id", [int(order_id)])
+        return self.query(
+            "SELECT * FROM order_items WHERE order_id = ? ORDER BY id", [int(order_id)]
+        )
 
     def order_items_by_ids(self, ids: Iterable[int] | None = None) -> list[dict[str, Any]]:
         """Order items joined with their order's customer id, number, status and date.
@@ -232,7 +243,11 @@ class Store:
         rows: list[dict[str, Any]] = []
         for start in range(0, len(id_list), 500):
             chunk = id_list[start : start + 500]
-            rows.extend(self.query(sql + f" WHERE i.id IN ({','.join('?' * len(chunk))}) ORDER BY i.id", chunk))
+            rows.extend(
+                self.query(
+                    sql + f" WHERE i.id IN ({','.join('?' * len(chunk))}) ORDER BY i.id", chunk
+                )
+            )
         return rows
 
     def orders_for_customer(self, customer_id: int) -> list[dict[str, Any]]:
@@ -323,4 +338,6 @@ class Store:
         """Feedback rows, newest first, optionally for one conversation."""
         if sender_id is None:
             return self.query("SELECT * FROM feedback ORDER BY id DESC")
-        return self.query("SELECT * FROM feedback WHERE sender_id = ? ORDER BY id DESC", [sender_id])
+        return self.query(
+            "SELECT * FROM feedback WHERE sender_id = ? ORDER BY id DESC", [sender_id]
+        )

@@ -97,7 +97,10 @@ class Embedder:
                     raise FileNotFoundError(f"embedding model not found at {path}")
                 logger.info("loading embedding model %s on %s", path, self.device)
                 model = SentenceTransformer(str(path), device=self.device)
-                getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+                getter = (
+                    getattr(model, "get_embedding_dimension", None)
+                    or model.get_sentence_embedding_dimension
+                )
                 self._dim = int(getter())
                 self._model = model
         return self._model

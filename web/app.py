@@ -417,7 +417,9 @@ async def home(request: web.Request) -> web.Response:
         for r in store.query("SELECT category, count(*) AS n FROM products GROUP BY category")
     }
     return _render(
-        request, "home.html", {"title": "Shopbot demo store", "products": products, "counts": counts}
+        request,
+        "home.html",
+        {"title": "Shopbot demo store", "products": products, "counts": counts},
     )
 
 
@@ -489,7 +491,12 @@ async def product_page(request: web.Request) -> web.Response:
     return _render(
         request,
         "product.html",
-        {"title": product["title"], "product": product, "attributes": attributes, "similar": similar},
+        {
+            "title": product["title"],
+            "product": product,
+            "attributes": attributes,
+            "similar": similar,
+        },
     )
 
 
@@ -506,7 +513,9 @@ async def search_page(request: web.Request) -> web.Response:
             {"q": like},
         )
     return _render(
-        request, "search.html", {"title": f"Search: {query}" if query else "Search", "query": query, "products": products}
+        request,
+        "search.html",
+        {"title": f"Search: {query}" if query else "Search", "query": query, "products": products},
     )
 
 
@@ -568,7 +577,10 @@ async def demo_login(request: web.Request) -> web.Response:
     if customer is not None:
         settings = request.app[SETTINGS]
         token = sign_customer_token(
-            customer["id"], customer["email"], settings.customer_token_secret, settings.customer_token_ttl_s
+            customer["id"],
+            customer["email"],
+            settings.customer_token_secret,
+            settings.customer_token_ttl_s,
         )
         response.set_cookie(
             DEMO_COOKIE,
@@ -618,14 +630,23 @@ async def api_history(request: web.Request) -> web.Response:
         return _json({"error": "unknown session"}, status=404)
     settings = request.app[SETTINGS]
     try:
-        tracker = await fetch_tracker(request.app["http"], settings.rasa_url, settings.rasa_token, session_id)
+        tracker = await fetch_tracker(
+            request.app["http"], settings.rasa_url, settings.rasa_token, session_id
+        )
     except RasaUnavailable as exc:
         logger.warning("history unavailable: %s", exc)
         return _json({"error": "the assistant is unavailable", "messages": []}, status=502)
     messages = messages_from_events(tracker.get("events") or [])
     messages = merge_live_events(messages, request.app[HUB].recent(session_id))
     paused = bool(tracker.get("paused"))
-    return _json({"session_id": session_id, "messages": messages, "paused": paused, "agent": _current_agent(request.app[HUB], session_id)})
+    return _json(
+        {
+            "session_id": session_id,
+            "messages": messages,
+            "paused": paused,
+            "agent": _current_agent(request.app[HUB], session_id),
+        }
+    )
 
 
 def _current_agent(hub: LiveHub, session_id: str) -> str | None:
@@ -685,7 +706,9 @@ async def api_live(request: web.Request) -> web.StreamResponse:
     finally:
         sub.close()
         if not hub.is_connected(session_id):
-            hub.publish(staff_key(session_id), {"type": "shopper_offline", "session_id": session_id})
+            hub.publish(
+                staff_key(session_id), {"type": "shopper_offline", "session_id": session_id}
+            )
     return response
 
 

@@ -113,7 +113,9 @@ def messages_from_events(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out[-MAX_MESSAGES:]
 
 
-def merge_live_events(messages: list[dict[str, Any]], live_events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def merge_live_events(
+    messages: list[dict[str, Any]], live_events: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
     """Add the hub's remembered agent messages and join/leave notes missing from the tracker."""
     known = {m.get("live_id") for m in messages if m.get("live_id")}
     extra: list[dict[str, Any]] = []
@@ -133,8 +135,13 @@ def merge_live_events(messages: list[dict[str, Any]], live_events: list[dict[str
             )
         elif kind in ("agent_joined", "agent_left"):
             extra.append(
-                {"role": "system", "kind": kind, "agent": str(event.get("agent") or "Support agent"),
-                 "ts": event.get("ts"), "live_id": str(event.get("id"))}
+                {
+                    "role": "system",
+                    "kind": kind,
+                    "agent": str(event.get("agent") or "Support agent"),
+                    "ts": event.get("ts"),
+                    "live_id": str(event.get("id")),
+                }
             )
     if not extra:
         return messages

@@ -18,7 +18,7 @@ def socket_sources(urls: Iterable[str]) -> list[str]:
         if parts.scheme not in ("http", "https", "ws", "wss") or not parts.netloc:
             continue
         secure = parts.scheme in ("https", "wss")
-        for scheme in (("https", "wss") if secure else ("http", "ws")):
+        for scheme in ("https", "wss") if secure else ("http", "ws"):
             src = f"{scheme}://{parts.netloc}"
             if src not in out:
                 out.append(src)

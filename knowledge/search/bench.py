@@ -97,7 +97,10 @@ def product_matches(product: dict[str, Any], criteria: dict[str, Any]) -> bool:
     title = (product.get("title") or "").lower()
     if "sku" in criteria and (product.get("sku") or "").upper() != criteria["sku"].upper():
         return False
-    if "category" in criteria and (product.get("category") or "").lower() != criteria["category"].lower():
+    if (
+        "category" in criteria
+        and (product.get("category") or "").lower() != criteria["category"].lower()
+    ):
         return False
     if "any_category" in criteria and (product.get("category") or "").lower() not in {
         c.lower() for c in criteria["any_category"]
@@ -107,7 +110,10 @@ def product_matches(product: dict[str, Any], criteria: dict[str, Any]) -> bool:
         return False
     if "colour" in criteria and str(attrs.get("colour", "")).lower() != criteria["colour"].lower():
         return False
-    if "material" in criteria and criteria["material"].lower() not in str(attrs.get("material", "")).lower():
+    if (
+        "material" in criteria
+        and criteria["material"].lower() not in str(attrs.get("material", "")).lower()
+    ):
         return False
     if "max_price" in criteria and float(product.get("price") or 0) > float(criteria["max_price"]):
         return False
@@ -115,7 +121,10 @@ def product_matches(product: dict[str, Any], criteria: dict[str, Any]) -> bool:
         return False
     if any(t.lower() not in title for t in criteria.get("title_contains", [])):
         return False
-    return all(str(attrs.get(k, "")).lower() == str(v).lower() for k, v in criteria.get("attributes", {}).items())
+    return all(
+        str(attrs.get(k, "")).lower() == str(v).lower()
+        for k, v in criteria.get("attributes", {}).items()
+    )
 
 
 def load_product_queries(path: str | Path) -> list[dict[str, Any]]:
@@ -142,7 +151,11 @@ def product_quality(indexes: SearchIndexes, path: Path, k: int = 10) -> dict[str
             usable.append(q)
             relevant.append(ids)
     indexes.embed_queries([q["query"] for q in usable])
-    out: dict[str, Any] = {"queries": len(queries), "skipped_no_match": len(queries) - len(usable), "modes": {}}
+    out: dict[str, Any] = {
+        "queries": len(queries),
+        "skipped_no_match": len(queries) - len(usable),
+        "modes": {},
+    }
     for mode in MODES:
         ranks: list[int | None] = []
         by_type: dict[str, list[int | None]] = {}
@@ -212,13 +225,21 @@ def no_answer_figures(samples: list[tuple[float, bool, bool]]) -> dict[str, Any]
     declined = sum(1 for d, _, _ in tested if d)
     oos_total = sum(1 for _, _, oos in tested if oos)
     ins = [(d, c) for d, c, oos in tested if not oos]
-    counts = decision_counts([(s, c) for s, c, _ in samples], statistics.mean(thresholds)) if thresholds else {}
+    counts = (
+        decision_counts([(s, c) for s, c, _ in samples], statistics.mean(thresholds))
+        if thresholds
+        else {}
+    )
     return {
         "fold_thresholds": thresholds,
         "no_answer_precision": round(declined_oos / declined, 4) if declined else None,
         "no_answer_recall": round(declined_oos / oos_total, 4) if oos_total else None,
-        "in_scope_answered_right": round(sum(1 for d, c in ins if not d and c) / len(ins), 4) if ins else None,
-        "in_scope_answered_wrong": round(sum(1 for d, c in ins if not d and not c) / len(ins), 4) if ins else None,
+        "in_scope_answered_right": round(sum(1 for d, c in ins if not d and c) / len(ins), 4)
+        if ins
+        else None,
+        "in_scope_answered_wrong": round(sum(1 for d, c in ins if not d and not c) / len(ins), 4)
+        if ins
+        else None,
         "in_scope_declined": round(sum(1 for d, _ in ins if d) / len(ins), 4) if ins else None,
         "counts_at_mean_threshold": counts,
     }
@@ -230,7 +251,9 @@ def percentile(values: Sequence[float], q: float) -> float:
     return float(np.percentile(np.asarray(values, dtype="float64"), q)) if len(values) else math.nan
 
 
-def synthetic_vectors(base: np.ndarray, n: int, seed: int = 0, noise: float = 0.35, chunk: int = 100_000) -> np.ndarray:
+def synthetic_vectors(
+    base: np.ndarray, n: int, seed: int = 0, noise: float = 0.35, chunk: int = 100_000
+) -> np.ndarray:
     """``n`` unit vectors shaped like ``base``: mixes of two real vectors plus noise."""
     rng = np.random.default_rng(seed)
     dim = base.shape[1]
@@ -240,13 +263,19 @@ def synthetic_vectors(base: np.ndarray, n: int, seed: int = 0, noise: float = 0.
         a = base[rng.integers(0, len(base), m)]
         b = base[rng.integers(0, len(base), m)]
         w = rng.uniform(0.5, 1.0, (m, 1)).astype("float32")
-        v = w * a + (1 - w) * b + rng.normal(0.0, noise / math.sqrt(dim), (m, dim)).astype("float32")
+        v = (
+            w * a
+            + (1 - w) * b
+            + rng.normal(0.0, noise / math.sqrt(dim), (m, dim)).astype("float32")
+        )
         v /= np.linalg.norm(v, axis=1, keepdims=True)
         out[start : start + m] = v
     return out
 
 
-def _latencies(search: Callable[[np.ndarray], Any], queries: np.ndarray) -> tuple[list[float], list[Any]]:
+def _latencies(
+    search: Callable[[np.ndarray], Any], queries: np.ndarray
+) -> tuple[list[float], list[Any]]:
     times = []
     results = []
     for q in queries:
@@ -256,7 +285,9 @@ def _latencies(search: Callable[[np.ndarray], Any], queries: np.ndarray) -> tupl
     return times, results
 
 
-def scale_run(vectors: np.ndarray, queries: np.ndarray, index_types: Sequence[str], k: int = 10) -> list[dict[str, Any]]:
+def scale_run(
+    vectors: np.ndarray, queries: np.ndarray, index_types: Sequence[str], k: int = 10
+) -> list[dict[str, Any]]:
     """Build and search each index type over ``vectors``; recall against the flat index."""
     import faiss
 
@@ -267,7 +298,9 @@ def scale_run(vectors: np.ndarray, queries: np.ndarray, index_types: Sequence[st
     rows = []
     truth: list[list[int]] = []
     for kind in ["flat", *index_types]:
-        params = IndexParams(ann_min_size=1, ann_type=kind if kind != "flat" else "hnsw", use_gpu=None)
+        params = IndexParams(
+            ann_min_size=1, ann_type=kind if kind != "flat" else "hnsw", use_gpu=None
+        )
         index = DenseIndex(dim, "synthetic", params=params)
         start = time.perf_counter()
         index.index(ids, vectors, kind=kind)
@@ -282,7 +315,14 @@ def scale_run(vectors: np.ndarray, queries: np.ndarray, index_types: Sequence[st
             truth = found
             recall = 1.0
         else:
-            recall = float(np.mean([len(set(f) & set(t)) / max(1, len(t)) for f, t in zip(found, truth, strict=True)]))
+            recall = float(
+                np.mean(
+                    [
+                        len(set(f) & set(t)) / max(1, len(t))
+                        for f, t in zip(found, truth, strict=True)
+                    ]
+                )
+            )
         size = index.memory_bytes()
         rows.append(
             {
@@ -304,7 +344,9 @@ def scale_run(vectors: np.ndarray, queries: np.ndarray, index_types: Sequence[st
     return rows
 
 
-def speed_bench(indexes: SearchIndexes, config: BenchConfig, progress: Callable[[str], None]) -> dict[str, Any]:
+def speed_bench(
+    indexes: SearchIndexes, config: BenchConfig, progress: Callable[[str], None]
+) -> dict[str, Any]:
     """Embedding throughput on real products, then the synthetic scale runs."""
     products = indexes.store.products()
     if not products:
@@ -320,7 +362,11 @@ def speed_bench(indexes: SearchIndexes, config: BenchConfig, progress: Callable[
     start = time.perf_counter()
     base = embedder.encode(texts, batch_size=64)
     embed_s = time.perf_counter() - start
-    query_texts = [q["query"] for q in load_product_queries(config.product_file)] if config.product_file.exists() else []
+    query_texts = (
+        [q["query"] for q in load_product_queries(config.product_file)]
+        if config.product_file.exists()
+        else []
+    )
     query_texts = (query_texts or texts)[: config.latency_queries]
     queries = embedder.encode(query_texts)
     out: dict[str, Any] = {
@@ -344,7 +390,9 @@ def speed_bench(indexes: SearchIndexes, config: BenchConfig, progress: Callable[
         vectors = synthetic_vectors(base, n, seed=config.seed + n)
         rows = scale_run(vectors, queries, types)
         for t in skipped:
-            rows.append({"vectors": n, "index": t, "skipped": f"build above hnsw_max={config.hnsw_max}"})
+            rows.append(
+                {"vectors": n, "index": t, "skipped": f"build above hnsw_max={config.hnsw_max}"}
+            )
         out["scales"].extend(rows)
         del vectors
         gc.collect()
@@ -373,7 +421,11 @@ def run_bench(
     say: Callable[[str], None] = progress or logger.info
     result: dict[str, Any] = {
         "started_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
-        "machine": {"platform": platform.platform(), "processor": platform.processor(), "cpus": _cpus()},
+        "machine": {
+            "platform": platform.platform(),
+            "processor": platform.processor(),
+            "cpus": _cpus(),
+        },
         "catalog": {"products": store.count("products"), "faq": store.count("faq")},
     }
     with tempfile.TemporaryDirectory(prefix="shopbot-bench-") as tmp:
@@ -403,7 +455,9 @@ def run_bench(
 def _cpus() -> int:
     import os
 
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return (
+        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    )
 
 
 def _fmt(value: Any) -> str:
@@ -418,7 +472,9 @@ def _fmt(value: Any) -> str:
 
 def _table(headers: list[str], rows: list[list[Any]]) -> list[str]:
     cells = [[_fmt(c) for c in row] for row in rows]
-    widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(headers)]
+    widths = [
+        max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(headers)
+    ]
     lines = ["| " + " | ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)) + " |"]
     lines.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
     for r in cells:
@@ -430,32 +486,62 @@ def render_markdown(result: dict[str, Any]) -> str:
     """The figures as markdown tables (printed by the command and written beside the JSON)."""
     lines = [f"# Retrieval benchmark ({result.get('started_at', '')})", ""]
     cat = result.get("catalog", {})
-    lines.append(f"Catalog: {cat.get('products')} products, {cat.get('faq')} FAQ entries; "
-                 f"machine: {result.get('machine', {}).get('cpus')} CPUs.")
+    lines.append(
+        f"Catalog: {cat.get('products')} products, {cat.get('faq')} FAQ entries; "
+        f"machine: {result.get('machine', {}).get('cpus')} CPUs."
+    )
     lines.append("")
     if "faq" in result:
         faq = result["faq"]
-        lines.append(f"## FAQ ({faq['in_scope']} in-scope questions, {faq['out_of_scope']} out of scope)")
-        lines += _table(["mode", "MRR", "R@1", "R@5"],
-                        [[m, v["mrr"], v["recall@1"], v["recall@5"]] for m, v in faq["modes"].items()])
+        lines.append(
+            f"## FAQ ({faq['in_scope']} in-scope questions, {faq['out_of_scope']} out of scope)"
+        )
+        lines += _table(
+            ["mode", "MRR", "R@1", "R@5"],
+            [[m, v["mrr"], v["recall@1"], v["recall@5"]] for m, v in faq["modes"].items()],
+        )
         lines.append("")
-        lines.append("No-answer decision (threshold calibrated two-fold; scored on the held-out half):")
+        lines.append(
+            "No-answer decision (threshold calibrated two-fold; scored on the held-out half):"
+        )
         rows = []
         for mode, v in faq["no_answer"].items():
-            rows.append([mode, ", ".join(f"{t:.3f}" for t in v["fold_thresholds"]), v["no_answer_precision"],
-                         v["no_answer_recall"], v["in_scope_answered_right"], v["in_scope_answered_wrong"],
-                         v["in_scope_declined"]])
-        lines += _table(["mode", "thresholds", "no-answer P", "no-answer R", "answered right",
-                         "answered wrong", "declined"], rows)
+            rows.append(
+                [
+                    mode,
+                    ", ".join(f"{t:.3f}" for t in v["fold_thresholds"]),
+                    v["no_answer_precision"],
+                    v["no_answer_recall"],
+                    v["in_scope_answered_right"],
+                    v["in_scope_answered_wrong"],
+                    v["in_scope_declined"],
+                ]
+            )
+        lines += _table(
+            [
+                "mode",
+                "thresholds",
+                "no-answer P",
+                "no-answer R",
+                "answered right",
+                "answered wrong",
+                "declined",
+            ],
+            rows,
+        )
         st = faq["stored_threshold"]
         lines.append(f"Stored threshold: {st['threshold']:.3f} ({st['source']}).")
         lines.append("")
     if "products" in result:
         prod = result["products"]
         used = prod["queries"] - prod["skipped_no_match"]
-        lines.append(f"## Products ({used} queries; {prod['skipped_no_match']} skipped: no matching product)")
-        lines += _table(["mode", "MRR", "R@1", "R@5"],
-                        [[m, v["mrr"], v["recall@1"], v["recall@5"]] for m, v in prod["modes"].items()])
+        lines.append(
+            f"## Products ({used} queries; {prod['skipped_no_match']} skipped: no matching product)"
+        )
+        lines += _table(
+            ["mode", "MRR", "R@1", "R@5"],
+            [[m, v["mrr"], v["recall@1"], v["recall@5"]] for m, v in prod["modes"].items()],
+        )
         lines.append("")
         types = sorted(next(iter(prod["modes"].values()))["by_type"])
         rows = []
@@ -471,8 +557,10 @@ def render_markdown(result: dict[str, Any]) -> str:
         sp = result["speed"]
         emb = sp["embedding"]
         lines.append("## Speed and scale")
-        lines.append(f"Embedding ({emb['model']}, {emb['device']}): {emb['texts_per_s']:.1f} product texts/s "
-                     f"({emb['texts']} texts in {emb['seconds']:.1f} s) = end-to-end indexing throughput.")
+        lines.append(
+            f"Embedding ({emb['model']}, {emb['device']}): {emb['texts_per_s']:.1f} product texts/s "
+            f"({emb['texts']} texts in {emb['seconds']:.1f} s) = end-to-end indexing throughput."
+        )
         lines.append(f"Synthetic collections: {sp['synthetic']}.")
         lines.append("")
         rows = []
@@ -480,9 +568,20 @@ def render_markdown(result: dict[str, Any]) -> str:
             if "skipped" in r:
                 rows.append([r["vectors"], r["index"], None, None, None, None, r["skipped"]])
             else:
-                rows.append([r["vectors"], r["index"], r["build_per_s"], r["p50_ms"], r["p99_ms"], r["recall@10"],
-                             f"{r['mb_per_million']:,.0f} MB"])
-        lines += _table(["vectors", "index", "add/s", "p50 ms", "p99 ms", "recall@10", "memory / 1M"], rows)
+                rows.append(
+                    [
+                        r["vectors"],
+                        r["index"],
+                        r["build_per_s"],
+                        r["p50_ms"],
+                        r["p99_ms"],
+                        r["recall@10"],
+                        f"{r['mb_per_million']:,.0f} MB",
+                    ]
+                )
+        lines += _table(
+            ["vectors", "index", "add/s", "p50 ms", "p99 ms", "recall@10", "memory / 1M"], rows
+        )
         lines.append("")
     return "\n".join(lines)
 

@@ -29,7 +29,9 @@ class BM25Index:
         b: Length normalisation.
     """
 
-    def __init__(self, tokenizer: Tokenizer | None = None, k1: float = 1.2, b: float = 0.75) -> None:
+    def __init__(
+        self, tokenizer: Tokenizer | None = None, k1: float = 1.2, b: float = 0.75
+    ) -> None:
         self.tokenizer = tokenizer or Tokenizer()
         self.k1 = k1
         self.b = b
@@ -141,7 +143,9 @@ class BM25Index:
             return []
         mask = scores > 0
         if allowed is not None:
-            allowed_arr = np.fromiter(allowed, dtype="int64") if isinstance(allowed, set) else allowed
+            allowed_arr = (
+                np.fromiter(allowed, dtype="int64") if isinstance(allowed, set) else allowed
+            )
             mask &= np.isin(ids, allowed_arr)
         candidates = np.nonzero(mask)[0]
         if not len(candidates):

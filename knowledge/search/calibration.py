@@ -67,7 +67,9 @@ def choose_threshold(
     if not samples:
         raise ValueError("no samples to calibrate on")
     scores = sorted({round(s, 6) for s, _ in samples})
-    candidates = [scores[0] - 1e-3] + [(a + b) / 2 for a, b in zip(scores, scores[1:], strict=False)]
+    candidates = [scores[0] - 1e-3] + [
+        (a + b) / 2 for a, b in zip(scores, scores[1:], strict=False)
+    ]
     candidates.append(scores[-1] + 1e-3)
 
     def cost(t: float) -> float:

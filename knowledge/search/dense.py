@@ -257,7 +257,11 @@ class DenseIndex:
         # Cached: searches need these and recomputing them is O(n) (O(n log n) for ids).
         if self._stats is None or self._stats_len != len(self._labels):
             live = self._labels[self._labels >= 0]
-            self._stats = (int(len(np.unique(live))), int(len(live)), int(len(self._labels) - len(live)))
+            self._stats = (
+                int(len(np.unique(live))),
+                int(len(live)),
+                int(len(self._labels) - len(live)),
+            )
             self._stats_len = len(self._labels)
         return self._stats
 
@@ -386,7 +390,9 @@ class DenseIndex:
             return self._search_index(q, k, sel)
         return self._search_index(q, k, None)
 
-    def _search_positions(self, q: np.ndarray, k: int, positions: np.ndarray) -> list[list[tuple[int, float]]]:
+    def _search_positions(
+        self, q: np.ndarray, k: int, positions: np.ndarray
+    ) -> list[list[tuple[int, float]]]:
         if not len(positions):
             return [[] for _ in range(len(q))]
         inner = self.inner
@@ -524,7 +530,9 @@ class DenseIndex:
             index = faiss.downcast_index(index)
             if not isinstance(index, faiss.IndexIDMap):
                 raise IndexCorruptError(f"{path}: not an id-mapped index")
-        obj = cls(int(meta["dim"]), str(meta["model"]), params=params, metadata=meta.get("extra") or {})
+        obj = cls(
+            int(meta["dim"]), str(meta["model"]), params=params, metadata=meta.get("extra") or {}
+        )
         obj._index = index
         obj._labels = faiss.vector_to_array(index.id_map).astype("int64")
         obj._stats = None

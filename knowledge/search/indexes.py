@@ -246,8 +246,12 @@ class SearchIndexes:
                 if kind in self._dense:
                     logger.info("reloaded %s index (%d ids)", kind, index.count())
             except FileNotFoundError:
-                self._warn_once(kind, "missing", f"no {kind} index at {path}; using BM25 only "
-                                "(build it with `shopbot knowledge index`)")
+                self._warn_once(
+                    kind,
+                    "missing",
+                    f"no {kind} index at {path}; using BM25 only "
+                    "(build it with `shopbot knowledge index`)",
+                )
             except IndexMismatchError as exc:
                 self._warn_once(kind, "mismatch", f"{exc}; using BM25 only")
             except (IndexCorruptError, OSError, ValueError) as exc:
@@ -367,7 +371,9 @@ class SearchIndexes:
             logger.info("built %s index: %d rows, %s", kind, len(rows), out[kind]["index_type"])
         return out
 
-    def sync(self, kinds: Iterable[str] | None = None, progress: bool = True) -> dict[str, dict[str, Any]]:
+    def sync(
+        self, kinds: Iterable[str] | None = None, progress: bool = True
+    ) -> dict[str, dict[str, Any]]:
         """Bring the dense indexes in line with the store without a full rebuild.
 
         A missing, corrupt or mismatched index is rebuilt; otherwise rows added since,
@@ -413,7 +419,9 @@ class SearchIndexes:
         try:
             self._update(kind, [int(i) for i in ids])
         except Exception:  # noqa: BLE001 - an index update must never break a transaction's caller
-            logger.exception("index update of %s %s failed; run `shopbot knowledge index`", kind, ids)
+            logger.exception(
+                "index update of %s %s failed; run `shopbot knowledge index`", kind, ids
+            )
 
     def _update(self, kind: str, ids: list[int]) -> None:
         self._check_kind(kind)
@@ -459,8 +467,11 @@ class SearchIndexes:
         if vectors is None:
             return None, None
         if vectors.shape[1] != dense.dim:
-            self._warn_once(kind, "mismatch", f"{kind} index dimension {dense.dim} != model "
-                            f"{vectors.shape[1]}; using BM25 only")
+            self._warn_once(
+                kind,
+                "mismatch",
+                f"{kind} index dimension {dense.dim} != model {vectors.shape[1]}; using BM25 only",
+            )
             self._dense[kind] = None
             return None, None
         return dense, vectors
@@ -498,7 +509,9 @@ class SearchIndexes:
             if dense is None or qvec is None:
                 used = "bm25"
             else:
-                dense_hits = dense.search(qvec, depth if mode == "hybrid" else k, allowed=allowed)[0]
+                dense_hits = dense.search(qvec, depth if mode == "hybrid" else k, allowed=allowed)[
+                    0
+                ]
                 if allowed is not None:
                     dense_hits = [h for h in dense_hits if h[0] in allowed]
         lexical: list[tuple[int, float]] = []
@@ -508,7 +521,9 @@ class SearchIndexes:
             return [(i, s, {"dense": s}) for i, s in dense_hits[:k]], used
         if used == "bm25":
             return [(i, s, {"bm25": s}) for i, s in lexical[:k]], used
-        fused = reciprocal_rank_fusion({"dense": dense_hits, "bm25": lexical}, weights=RRF_WEIGHTS.get(kind))
+        fused = reciprocal_rank_fusion(
+            {"dense": dense_hits, "bm25": lexical}, weights=RRF_WEIGHTS.get(kind)
+        )
         return fused[:k], used
 
     # -- products -------------------------------------------------------------------------
@@ -562,21 +577,27 @@ class SearchIndexes:
         rows = self.store.db.execute(f"SELECT id FROM products WHERE {' AND '.join(where)}", params)
         return {int(r[0]) for r in rows}
 
-    def _pin_exact(self, query: str, ranked: list[tuple[int, float, dict[str, float]]],
-                   allowed: set[int] | None) -> list[tuple[int, float, dict[str, float]]]:
+    def _pin_exact(
+        self,
+        query: str,
+        ranked: list[tuple[int, float, dict[str, float]]],
+        allowed: set[int] | None,
+    ) -> list[tuple[int, float, dict[str, float]]]:
         """Put products whose SKU or whole title is the query (or in it) first."""
         words = {w.strip(".,;:!?()\"'").upper() for w in query.split()}
         words.discard("")
         pinned: list[int] = []
         if words:
             marks = ",".join("?" * len(words))
-            rows = self.store.db.execute(f"SELECT id FROM products WHERE upper(sku) IN ({marks})",
-                                         sorted(words))
+            rows = self.store.db.execute(
+                f"SELECT id FROM products WHERE upper(sku) IN ({marks})", sorted(words)
+            )
             pinned = [int(r[0]) for r in rows]
         title = _norm(query)
         if title:
             rows = self.store.db.execute(
-                "SELECT id, title FROM products WHERE lower(title) = ? LIMIT 5", [query.strip().lower()]
+                "SELECT id, title FROM products WHERE lower(title) = ? LIMIT 5",
+                [query.strip().lower()],
             )
             pinned += [int(r[0]) for r in rows if _norm(r[1]) == title]
         pinned = [p for p in dict.fromkeys(pinned) if allowed is None or p in allowed]
@@ -585,9 +606,7 @@ class SearchIndexes:
         rest = [r for r in ranked if r[0] not in pinned]
         existing = {r[0]: r for r in ranked}
         top = ranked[0][1] if ranked else 0.0
-        head = [
-            (p, top + 1.0, {**existing.get(p, (p, 0.0, {}))[2], "exact": 1.0}) for p in pinned
-        ]
+        head = [(p, top + 1.0, {**existing.get(p, (p, 0.0, {}))[2], "exact": 1.0}) for p in pinned]
         return head + rest
 
     def search_products(
@@ -671,7 +690,9 @@ class SearchIndexes:
         """The "good answer" threshold and where it comes from (calibration or settings)."""
         dense = self._load_dense("faq")
         if dense is not None and "threshold" in dense.extra:
-            return float(dense.extra["threshold"]), str(dense.extra.get("threshold_source", "index"))
+            return float(dense.extra["threshold"]), str(
+                dense.extra.get("threshold_source", "index")
+            )
         return float(self.settings.faq_min_score), "settings.faq_min_score"
 
     def search_faq(self, query: str, k: int = 5, mode: str = "hybrid") -> FaqResult:
@@ -733,13 +754,20 @@ class SearchIndexes:
         path = Path(eval_file) if eval_file else FAQ_EVAL_FILE
         dense = self._load_dense("faq")
         if dense is None:
-            return {"threshold": float(self.settings.faq_min_score), "source": "settings (no index)"}
+            return {
+                "threshold": float(self.settings.faq_min_score),
+                "source": "settings (no index)",
+            }
         keys = {r["key"]: int(r["id"]) for r in self.store.query("SELECT id, key FROM faq")}
-        queries = [q for q in load_faq_queries(path) if q["expected"] is None or q["expected"] in keys]
+        queries = [
+            q for q in load_faq_queries(path) if q["expected"] is None or q["expected"] in keys
+        ]
         in_scope = sum(1 for q in queries if q["expected"] is not None)
         if in_scope < _MIN_CALIBRATION_QUERIES:
-            summary = {"threshold": float(self.settings.faq_min_score),
-                       "source": f"settings.faq_min_score ({in_scope} usable eval questions)"}
+            summary = {
+                "threshold": float(self.settings.faq_min_score),
+                "source": f"settings.faq_min_score ({in_scope} usable eval questions)",
+            }
             dense.extra.pop("threshold", None)
         else:
             self.embed_queries([q["query"] for q in queries])  # one batch instead of many
@@ -753,7 +781,9 @@ class SearchIndexes:
             summary["source"] = f"calibrated on {len(queries)} questions of {path.name}"
             dense.extra["threshold"] = summary["threshold"]
         dense.extra["threshold_source"] = summary["source"]
-        dense.extra["calibration"] = {k: v for k, v in summary.items() if k not in ("threshold", "source")}
+        dense.extra["calibration"] = {
+            k: v for k, v in summary.items() if k not in ("threshold", "source")
+        }
         with self._file_lock("faq"):
             self._save_dense("faq", dense)
         logger.info("FAQ threshold %.3f (%s)", summary["threshold"], summary["source"])
@@ -787,5 +817,8 @@ class SearchIndexes:
 
 def dump_hits(hits: list[Hit]) -> str:
     """JSON of hits (for logs and the CLI)."""
-    return json.dumps([{"id": h.id, "score": h.score, "scores": h.scores, "row": h.row} for h in hits],
-                      default=str, ensure_ascii=False)
+    return json.dumps(
+        [{"id": h.id, "score": h.score, "scores": h.scores, "row": h.row} for h in hits],
+        default=str,
+        ensure_ascii=False,
+    )

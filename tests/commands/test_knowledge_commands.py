@@ -43,7 +43,9 @@ def test_demo_builds_small_shop_and_refuses_to_overwrite(tmp_path, capsys):
     assert "--force" in capsys.readouterr().out
     assert main([*args, "--force"]) == 0
     store = Store.open(db)
-    assert store.query("SELECT order_number, status FROM orders ORDER BY id LIMIT 5") == first  # deterministic
+    assert (
+        store.query("SELECT order_number, status FROM orders ORDER BY id LIMIT 5") == first
+    )  # deterministic
     store.close()
 
 
@@ -99,8 +101,19 @@ def test_import_good_files_and_update_indexes(tmp_path, monkeypatch, capsys):
 
 def test_import_shopify_with_explicit_format_and_json_report(tmp_path, capsys):
     db = tmp_path / "shop.db"
-    code = main(["knowledge", "import", str(FIXTURES / "shopify_products.csv"), "--format", "shopify",
-                 "--db", str(db), "--no-index", "--json"])
+    code = main(
+        [
+            "knowledge",
+            "import",
+            str(FIXTURES / "shopify_products.csv"),
+            "--format",
+            "shopify",
+            "--db",
+            str(db),
+            "--no-index",
+            "--json",
+        ]
+    )
     assert code == 0
     report = json.loads(capsys.readouterr().out)
     assert report["counts"]["products"]["inserted"] == 5
@@ -108,7 +121,9 @@ def test_import_shopify_with_explicit_format_and_json_report(tmp_path, capsys):
 
 def test_import_failure_exits_non_zero_with_the_errors(tmp_path, capsys):
     db = tmp_path / "shop.db"
-    code = main(["knowledge", "import", str(FIXTURES / "bad_types.csv"), "--db", str(db), "--no-index"])
+    code = main(
+        ["knowledge", "import", str(FIXTURES / "bad_types.csv"), "--db", str(db), "--no-index"]
+    )
     assert code == 1
     err = capsys.readouterr().err
     assert "nothing was changed" in err and "bad_types.csv:3: price: expected a number" in err
@@ -119,7 +134,17 @@ def test_import_failure_exits_non_zero_with_the_errors(tmp_path, capsys):
 
 def test_import_skip_invalid(tmp_path, capsys):
     db = tmp_path / "shop.db"
-    code = main(["knowledge", "import", str(FIXTURES / "bad_types.csv"), "--db", str(db), "--no-index", "--skip-invalid"])
+    code = main(
+        [
+            "knowledge",
+            "import",
+            str(FIXTURES / "bad_types.csv"),
+            "--db",
+            str(db),
+            "--no-index",
+            "--skip-invalid",
+        ]
+    )
     assert code == 0
     out = capsys.readouterr().out
     assert "1 inserted" in out and "4 row(s) skipped" in out
@@ -129,7 +154,9 @@ def test_import_with_kind_and_unknown_extension(tmp_path, capsys):
     db = tmp_path / "shop.db"
     faq = tmp_path / "questions.csv"
     faq.write_text("question,answer\nWho are you?,A shop.\n")
-    assert main(["knowledge", "import", str(faq), "--kind", "faq", "--db", str(db), "--no-index"]) == 0
+    assert (
+        main(["knowledge", "import", str(faq), "--kind", "faq", "--db", str(db), "--no-index"]) == 0
+    )
     odd = tmp_path / "data.xml"
     odd.write_text("<x/>")
     assert main(["knowledge", "import", str(odd), "--db", str(db), "--no-index"]) == 2

@@ -27,7 +27,9 @@ def shop(tmp_path, monkeypatch, shared_embedder):
     monkeypatch.setenv("SHOPBOT_DATA_DIR", str(data))
     for name in ("DB_PATH", "INDEX_DIR"):
         monkeypatch.delenv(f"SHOPBOT_{name}", raising=False)
-    monkeypatch.setattr(Embedder, "from_settings", classmethod(lambda cls, settings: shared_embedder))
+    monkeypatch.setattr(
+        Embedder, "from_settings", classmethod(lambda cls, settings: shared_embedder)
+    )
     store = Store.open(data / "shop.db")
     seed_tiny(store)
     store.close()
@@ -55,20 +57,49 @@ def test_index_then_search(shop, capsys):
     table = capsys.readouterr().out
     assert "JAC-00003" in table.splitlines()[2]
 
-    assert main(["knowledge", "search", "hiking", "--max-price", "100", "--in-stock", "--json"]) == 0
+    assert (
+        main(["knowledge", "search", "hiking", "--max-price", "100", "--in-stock", "--json"]) == 0
+    )
     hits = json.loads(capsys.readouterr().out)
     assert hits and all(h["price"] <= 100 and h["stock"] > 0 for h in hits)
 
-    assert main(["knowledge", "search", "shoes", "--category", "running shoes", "--brand", "Stridewell",
-                 "--min-price", "50", "--json"]) == 0
+    assert (
+        main(
+            [
+                "knowledge",
+                "search",
+                "shoes",
+                "--category",
+                "running shoes",
+                "--brand",
+                "Stridewell",
+                "--min-price",
+                "50",
+                "--json",
+            ]
+        )
+        == 0
+    )
     assert [h["sku"] for h in json.loads(capsys.readouterr().out)] == ["RUN-00001"]
 
     assert main(["knowledge", "search", "can i send stuff back?", "--kind", "faq", "--json"]) == 0
     faq = json.loads(capsys.readouterr().out)
     assert faq["hits"][0]["key"] == "return-policy" and "confident" in faq
 
-    assert main(["knowledge", "search", "the headphones", "--kind", "order-items",
-                 "--customer-email", "bob.nguyen@example.com"]) == 0
+    assert (
+        main(
+            [
+                "knowledge",
+                "search",
+                "the headphones",
+                "--kind",
+                "order-items",
+                "--customer-email",
+                "bob.nguyen@example.com",
+            ]
+        )
+        == 0
+    )
     assert "HEA-00007" in capsys.readouterr().out
 
 
@@ -80,7 +111,20 @@ def test_rebuild_one_kind(shop, capsys):
 
 def test_search_errors(shop, tmp_path, capsys):
     assert main(["knowledge", "search", "x", "--kind", "order-items"]) == 2
-    assert main(["knowledge", "search", "x", "--kind", "order-items", "--customer-email", "nobody@x.org"]) == 1
+    assert (
+        main(
+            [
+                "knowledge",
+                "search",
+                "x",
+                "--kind",
+                "order-items",
+                "--customer-email",
+                "nobody@x.org",
+            ]
+        )
+        == 1
+    )
     assert main(["knowledge", "search", "x", "--db", str(tmp_path / "missing.db")]) == 1
     assert "no shop database" in capsys.readouterr().err
 
@@ -92,8 +136,22 @@ def test_search_without_indexes_still_answers(shop, capsys):
 
 def test_bench_retrieval_tiny(shop, tmp_path, capsys):
     out_dir = tmp_path / "bench"
-    assert main(["bench", "retrieval", "--no-quality", "--scales", "200", "--index-types", "hnsw",
-                 "--out", str(out_dir)]) == 0
+    assert (
+        main(
+            [
+                "bench",
+                "retrieval",
+                "--no-quality",
+                "--scales",
+                "200",
+                "--index-types",
+                "hnsw",
+                "--out",
+                str(out_dir),
+            ]
+        )
+        == 0
+    )
     result = json.loads((out_dir / "retrieval.json").read_text())
     assert {r["index"] for r in result["speed"]["scales"]} == {"flat", "hnsw"}
     assert (out_dir / "retrieval.md").exists()

@@ -30,27 +30,95 @@ def _d(days_ago: int) -> str:
 
 
 TINY_CUSTOMERS = [
-    {"id": 1, "email": "alice.martin@example.com", "name": "Alice Martin", "phone": "+49 30 1234567"},
+    {
+        "id": 1,
+        "email": "alice.martin@example.com",
+        "name": "Alice Martin",
+        "phone": "+49 30 1234567",
+    },
     {"id": 2, "email": "bob.nguyen@example.com", "name": "Bob Nguyen", "phone": None},
 ]
 
 TINY_PRODUCTS = [
     # id, sku, title, brand, category, price, stock, returnable, attributes
-    (1, "RUN-00001", "Trailblazer 5 Trail Running Shoe", "Stridewell", "running shoes", 119.0, 12, 1,
-     {"size": "42", "colour": "blue", "material": "mesh"}),
-    (2, "BOO-00002", "Highland Leather Hiking Boot", "Fjellmark", "boots", 159.0, 0, 1,
-     {"size": "41", "colour": "brown", "material": "leather"}),
-    (3, "JAC-00003", "Stormshell Waterproof Rain Jacket", "Northcrest", "jackets", 89.5, 5, 1,
-     {"size": "M", "colour": "red", "material": "nylon"}),
-    (4, "TSH-00004", "Organic Cotton Crew T-Shirt", "Basic Threads", "t-shirts", 19.9, 40, 1,
-     {"size": "L", "colour": "white", "material": "organic cotton"}),
-    (5, "UND-00005", "Cotton Boxer Briefs 3-Pack", "Basic Threads", "underwear", 24.0, 30, 0,
-     {"size": "M", "colour": "black", "material": "cotton"}),
+    (
+        1,
+        "RUN-00001",
+        "Trailblazer 5 Trail Running Shoe",
+        "Stridewell",
+        "running shoes",
+        119.0,
+        12,
+        1,
+        {"size": "42", "colour": "blue", "material": "mesh"},
+    ),
+    (
+        2,
+        "BOO-00002",
+        "Highland Leather Hiking Boot",
+        "Fjellmark",
+        "boots",
+        159.0,
+        0,
+        1,
+        {"size": "41", "colour": "brown", "material": "leather"},
+    ),
+    (
+        3,
+        "JAC-00003",
+        "Stormshell Waterproof Rain Jacket",
+        "Northcrest",
+        "jackets",
+        89.5,
+        5,
+        1,
+        {"size": "M", "colour": "red", "material": "nylon"},
+    ),
+    (
+        4,
+        "TSH-00004",
+        "Organic Cotton Crew T-Shirt",
+        "Basic Threads",
+        "t-shirts",
+        19.9,
+        40,
+        1,
+        {"size": "L", "colour": "white", "material": "organic cotton"},
+    ),
+    (
+        5,
+        "UND-00005",
+        "Cotton Boxer Briefs 3-Pack",
+        "Basic Threads",
+        "underwear",
+        24.0,
+        30,
+        0,
+        {"size": "M", "colour": "black", "material": "cotton"},
+    ),
     (6, "GFT-00006", "Shopbot Gift Card 50 EUR", "Shopbot", "gift cards", 50.0, 999, 0, {}),
-    (7, "HEA-00007", "Pulse ANC Wireless Headphones", "Sonara", "headphones", 199.0, 3, 1,
-     {"colour": "black", "connectivity": "bluetooth 5.3", "battery": "30 h"}),
-    (8, "BAC-00008", "Summit 28L Hiking Backpack", "Fjellmark", "backpacks", 74.0, 8, 1,
-     {"colour": "green", "capacity": "28 L", "material": "recycled polyester"}),
+    (
+        7,
+        "HEA-00007",
+        "Pulse ANC Wireless Headphones",
+        "Sonara",
+        "headphones",
+        199.0,
+        3,
+        1,
+        {"colour": "black", "connectivity": "bluetooth 5.3", "battery": "30 h"},
+    ),
+    (
+        8,
+        "BAC-00008",
+        "Summit 28L Hiking Backpack",
+        "Fjellmark",
+        "backpacks",
+        74.0,
+        8,
+        1,
+        {"colour": "green", "capacity": "28 L", "material": "recycled polyester"},
+    ),
 ]
 
 # order_number, customer, status, placed (days ago), shipped, delivered, estimated, items [(product id, qty, returned)]
@@ -67,15 +135,27 @@ TINY_ORDERS = [
 ]
 
 TINY_FAQ = [
-    ("return-policy", "What is your return policy?",
-     "You can return most items within 30 days of delivery for a full refund.", "returns",
-     ["How do I return something?", "Can I send an item back?"]),
-    ("shipping-times", "How long does shipping take?",
-     "Standard shipping takes 2-4 business days; express arrives the next business day.", "shipping",
-     ["When will my order arrive?", "What are the delivery times?"]),
-    ("payment-methods", "Which payment methods do you accept?",
-     "We accept credit cards, PayPal, Klarna and bank transfer.", "payment",
-     ["Can I pay with PayPal?"]),
+    (
+        "return-policy",
+        "What is your return policy?",
+        "You can return most items within 30 days of delivery for a full refund.",
+        "returns",
+        ["How do I return something?", "Can I send an item back?"],
+    ),
+    (
+        "shipping-times",
+        "How long does shipping take?",
+        "Standard shipping takes 2-4 business days; express arrives the next business day.",
+        "shipping",
+        ["When will my order arrive?", "What are the delivery times?"],
+    ),
+    (
+        "payment-methods",
+        "Which payment methods do you accept?",
+        "We accept credit cards, PayPal, Klarna and bank transfer.",
+        "payment",
+        ["Can I pay with PayPal?"],
+    ),
 ]
 
 
@@ -95,11 +175,26 @@ def seed_tiny(store) -> None:
                 "INSERT INTO products (id, sku, title, description, brand, category, price, currency,"
                 " attributes, stock, rating, image_url, product_url, returnable, updated_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, 'EUR', ?, ?, 4.2, ?, ?, ?, ?)",
-                [pid, sku, title, desc, brand, cat, price, json.dumps(attrs), stock,
-                 f"/static/img/products/{cat.replace(' ', '-')}.svg", f"/products/{sku}", ret, now],
+                [
+                    pid,
+                    sku,
+                    title,
+                    desc,
+                    brand,
+                    cat,
+                    price,
+                    json.dumps(attrs),
+                    stock,
+                    f"/static/img/products/{cat.replace(' ', '-')}.svg",
+                    f"/products/{sku}",
+                    ret,
+                    now,
+                ],
             )
         item_id = 0
-        for oid, (number, cust, status, placed, shipped, delivered, est, items) in enumerate(TINY_ORDERS, 1):
+        for oid, (number, cust, status, placed, shipped, delivered, est, items) in enumerate(
+            TINY_ORDERS, 1
+        ):
             prices = {p[0]: (p[1], p[2], p[5]) for p in TINY_PRODUCTS}
             subtotal = round(sum(prices[p][2] * q for p, q, _ in items), 2)
             tax = round(subtotal * 0.19, 2)
@@ -110,11 +205,23 @@ def seed_tiny(store) -> None:
                 " ship_postcode, ship_country, subtotal, shipping_cost, tax, total, currency, updated_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, 'DHL', ?, ?, ?, 'Hauptstrasse 5', 'Berlin', '10115', 'DE',"
                 " ?, ?, ?, ?, 'EUR', ?)",
-                [oid, number, cust, status, _d(placed), _d(shipped) if shipped is not None else None,
-                 _d(delivered) if delivered is not None else None,
-                 f"00340434{oid:010d}" if shipped is not None else None, _d(est),
-                 TINY_CUSTOMERS[cust - 1]["name"], subtotal, shipping, tax,
-                 round(subtotal + shipping + tax, 2), now],
+                [
+                    oid,
+                    number,
+                    cust,
+                    status,
+                    _d(placed),
+                    _d(shipped) if shipped is not None else None,
+                    _d(delivered) if delivered is not None else None,
+                    f"00340434{oid:010d}" if shipped is not None else None,
+                    _d(est),
+                    TINY_CUSTOMERS[cust - 1]["name"],
+                    subtotal,
+                    shipping,
+                    tax,
+                    round(subtotal + shipping + tax, 2),
+                    now,
+                ],
             )
             for pid, qty, returned in items:
                 item_id += 1

@@ -32,7 +32,10 @@ TRACKING = {
 
 
 def dump(store):
-    return {t: store.query(f"SELECT * FROM {t} ORDER BY id") for t in ("products", "customers", "orders", "order_items", "returns", "faq")}
+    return {
+        t: store.query(f"SELECT * FROM {t} ORDER BY id")
+        for t in ("products", "customers", "orders", "order_items", "returns", "faq")
+    }
 
 
 def test_small_demo_counts(demo_store):
@@ -63,7 +66,11 @@ def test_edges_agree_with_the_rules(demo_store):
             assert can_cancel(order).ok and order["tracking_number"] is None
             assert order["estimated_delivery"] >= today.isoformat()
         elif scenario == "shipped":
-            assert order["shipped_at"] and order["tracking_number"] and order["estimated_delivery"] >= today.isoformat()
+            assert (
+                order["shipped_at"]
+                and order["tracking_number"]
+                and order["estimated_delivery"] >= today.isoformat()
+            )
         elif scenario == "late":
             assert order["status"] == "shipped" and order["estimated_delivery"] < today.isoformat()
             assert not order["delivered_at"]
@@ -83,7 +90,9 @@ def test_edges_agree_with_the_rules(demo_store):
             ret = demo_store.returns_for_order(order["id"])[0]
             by_id = {i["id"]: i for i in items}
             for line in ret["items"]:
-                assert line["amount"] == refund_amount(order, by_id[line["order_item_id"]], line["quantity"])
+                assert line["amount"] == refund_amount(
+                    order, by_id[line["order_item_id"]], line["quantity"]
+                )
         if order["shipped_at"]:
             assert order["shipped_at"] >= order["placed_at"][:10]
         if order["delivered_at"]:
@@ -93,8 +102,12 @@ def test_edges_agree_with_the_rules(demo_store):
 def test_money_adds_up(demo_store):
     for order in demo_store.query("SELECT * FROM orders"):
         items = demo_store.order_items(order["id"])
-        assert order["subtotal"] == pytest.approx(sum(i["unit_price"] * i["quantity"] for i in items), abs=0.011)
-        assert order["total"] == pytest.approx(order["subtotal"] + order["shipping_cost"] + order["tax"], abs=0.011)
+        assert order["subtotal"] == pytest.approx(
+            sum(i["unit_price"] * i["quantity"] for i in items), abs=0.011
+        )
+        assert order["total"] == pytest.approx(
+            order["subtotal"] + order["shipping_cost"] + order["tax"], abs=0.011
+        )
         assert 0 < order["tax"] < order["subtotal"] * 0.25 + 0.01
 
 
@@ -109,7 +122,10 @@ def test_people_and_formats_look_real(demo_store):
         assert order["ship_country"] and order["ship_postcode"] and order["ship_street"]
         if order["tracking_number"]:
             assert re.match(TRACKING[order["carrier"]], order["tracking_number"]), order
-    numbers = [o["order_number"] for o in demo_store.query("SELECT order_number FROM orders ORDER BY placed_at, id")]
+    numbers = [
+        o["order_number"]
+        for o in demo_store.query("SELECT order_number FROM orders ORDER BY placed_at, id")
+    ]
     assert numbers == sorted(numbers)
 
 
@@ -129,7 +145,9 @@ def test_products_are_coherent(demo_store):
             assert p["attributes"]["material"] in p["description"]
     assert any(p["stock"] == 0 for p in products) and any(p["stock"] > 0 for p in products)
     shoes = [p for p in products if p["category"] == "running shoes"]
-    assert shoes and all(set(p["attributes"]["sizes"]) <= {str(s) for s in range(36, 48)} for p in shoes)
+    assert shoes and all(
+        set(p["attributes"]["sizes"]) <= {str(s) for s in range(36, 48)} for p in shoes
+    )
 
 
 def test_build_is_deterministic_and_seed_dependent():
@@ -153,7 +171,9 @@ def test_full_size_demo():
 
 def test_real_today_option_and_refusals():
     store = Store(Database(memory=True))
-    stats = build_demo(store, products=60, customers=5, orders=30, today=None, faq_path=None, progress=False)
+    stats = build_demo(
+        store, products=60, customers=5, orders=30, today=None, faq_path=None, progress=False
+    )
     assert stats["today"] == date.today().isoformat() and stats["faq"] == 0
     with pytest.raises(ValueError, match="not empty"):
         build_demo(store, products=60, customers=5, orders=30, progress=False)

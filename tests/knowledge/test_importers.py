@@ -17,7 +17,10 @@ def fx(name: str) -> Path:
 
 
 def snapshot(store):
-    return {t: store.query(f"SELECT * FROM {t} ORDER BY id") for t in ("products", "customers", "orders", "order_items", "faq", "audit")}
+    return {
+        t: store.query(f"SELECT * FROM {t} ORDER BY id")
+        for t in ("products", "customers", "orders", "order_items", "faq", "audit")
+    }
 
 
 # ---------------------------------------------------------------- good files
@@ -61,7 +64,14 @@ def test_customers_then_orders_in_one_import(empty_store):
     # orders listed first: customers and products are still written before them
     report = import_files(
         empty_store,
-        [fx("orders.csv"), fx("orders.json"), fx("customers.csv"), fx("customers.jsonl"), fx("products.csv"), fx("products.json")],
+        [
+            fx("orders.csv"),
+            fx("orders.json"),
+            fx("customers.csv"),
+            fx("customers.jsonl"),
+            fx("products.csv"),
+            fx("products.json"),
+        ],
         progress=False,
     )
     assert report.ok, report.errors
@@ -69,24 +79,36 @@ def test_customers_then_orders_in_one_import(empty_store):
     assert empty_store.get_customer_by_email("jane.doe@example.com")["name"] == "Jane Doe-Smith"
     order = empty_store.get_order("SB-300001")
     items = empty_store.order_items(order["id"])
-    assert [(i["sku"], i["quantity"], i["unit_price"]) for i in items] == [("TR-100", 2, 129.9), ("GC-50", 1, 50.0)]
+    assert [(i["sku"], i["quantity"], i["unit_price"]) for i in items] == [
+        ("TR-100", 2, 129.9),
+        ("GC-50", 1, 50.0),
+    ]
     assert order["subtotal"] == 309.8 and order["total"] == round(309.8 + 49.38, 2)
     pending = empty_store.get_order("SB-300002")
     assert pending["ship_country"] == "DE" and pending["status"] == "pending"
     shipped = empty_store.get_order("SB-300003")
     legacy = [i for i in empty_store.order_items(shipped["id"]) if i["sku"] == "LEGACY-9"][0]
     assert legacy["product_id"] is None and legacy["title"] == "Old catalogue item"
-    assert sorted(report.changed["order_items"]) == [i["id"] for i in empty_store.order_items_by_ids()]
+    assert sorted(report.changed["order_items"]) == [
+        i["id"] for i in empty_store.order_items_by_ids()
+    ]
 
 
 def test_reimporting_an_order_updates_items_in_place(empty_store, tmp_path):
-    import_files(empty_store, [fx("customers.csv"), fx("products.csv"), fx("orders.csv")], progress=False)
+    import_files(
+        empty_store, [fx("customers.csv"), fx("products.csv"), fx("orders.csv")], progress=False
+    )
     order = empty_store.get_order("SB-300001")
     old_items = {i["sku"]: i["id"] for i in empty_store.order_items(order["id"])}
     changed = [
-        {"order_number": "SB-300001", "customer_email": "jane.doe@example.com", "status": "returned",
-         "placed_at": "2026-03-01T10:00:00Z", "delivered_at": "2026-03-04T11:00:00Z",
-         "items": [{"sku": "TR-100", "quantity": 2, "returned_quantity": 2}]}
+        {
+            "order_number": "SB-300001",
+            "customer_email": "jane.doe@example.com",
+            "status": "returned",
+            "placed_at": "2026-03-01T10:00:00Z",
+            "delivered_at": "2026-03-04T11:00:00Z",
+            "items": [{"sku": "TR-100", "quantity": 2, "returned_quantity": 2}],
+        }
     ]
     path = tmp_path / "orders_update.json"
     path.write_text(json.dumps(changed))
@@ -102,15 +124,25 @@ def test_reimporting_an_order_updates_items_in_place(empty_store, tmp_path):
 def test_multi_kind_json(empty_store):
     report = import_files(empty_store, [fx("shop.json")], progress=False)
     assert report.ok
-    assert {k: v["inserted"] for k, v in report.counts.items()} == {"customers": 1, "products": 1, "orders": 1, "faq": 1}
+    assert {k: v["inserted"] for k, v in report.counts.items()} == {
+        "customers": 1,
+        "products": 1,
+        "orders": 1,
+        "faq": 1,
+    }
     assert empty_store.get_order("SB-300010")["status"] == "processing"
 
 
 def test_shopify_export(empty_store):
-    assert detect_format(fx("shopify_products.csv"), fx("shopify_products.csv").read_text()) == "shopify"
+    assert (
+        detect_format(fx("shopify_products.csv"), fx("shopify_products.csv").read_text())
+        == "shopify"
+    )
     report = import_files(empty_store, [fx("shopify_products.csv")], progress=False)
     assert report.ok, report.errors
-    assert report.counts["products"]["inserted"] == 5  # one product per variant SKU, image rows ignored
+    assert (
+        report.counts["products"]["inserted"] == 5
+    )  # one product per variant SKU, image rows ignored
     grey = empty_store.get_product("BEANIE-GRY")
     assert grey["title"] == "Merino Beanie - Grey"
     assert grey["description"] == "Soft merino beanie. 100% merino One size"
@@ -118,9 +150,13 @@ def test_shopify_export(empty_store):
     assert grey["attributes"] == {"color": "Grey", "tags": ["winter", "wool"]}
     assert grey["image_url"] == "https://cdn.example.com/beanie-grey.jpg"
     navy = empty_store.get_product("BEANIE-NVY")
-    assert navy["stock"] == 0 and navy["image_url"].endswith("beanie-navy.jpg")  # negative stock clamps to 0
+    assert navy["stock"] == 0 and navy["image_url"].endswith(
+        "beanie-navy.jpg"
+    )  # negative stock clamps to 0
     sock = empty_store.get_product("SOCK-M-BLK")
-    assert sock["title"] == "Trail Sock - M / Black" and sock["description"] == "Cushioned & durable."
+    assert (
+        sock["title"] == "Trail Sock - M / Black" and sock["description"] == "Cushioned & durable."
+    )
     assert sock["attributes"]["size"] == "M" and sock["price"] == 12.5
     gift = empty_store.get_product("GIFT-25")
     assert gift["title"] == "Gift Card" and gift["returnable"] == 0
@@ -129,10 +165,19 @@ def test_shopify_export(empty_store):
 def test_faq_yaml_and_csv(empty_store):
     report = import_files(empty_store, [fx("faq.yml"), fx("faq.csv")], progress=False)
     assert report.ok and report.inserted == 4
-    assert empty_store.get_faq("opening-hours")["alternatives"] == ["What are your opening hours?", "When can I call you?"]
+    assert empty_store.get_faq("opening-hours")["alternatives"] == [
+        "What are your opening hours?",
+        "When can I call you?",
+    ]
     assert empty_store.get_faq("do-you-offer-gift-wrapping")["category"] == "orders"
-    assert empty_store.get_faq("student-discount")["alternatives"] == ["Student deal?", "Discount for students"]
-    assert empty_store.get_faq("price-match")["alternatives"] == ["Price match?", "Can you beat this price?"]
+    assert empty_store.get_faq("student-discount")["alternatives"] == [
+        "Student deal?",
+        "Discount for students",
+    ]
+    assert empty_store.get_faq("price-match")["alternatives"] == [
+        "Price match?",
+        "Can you beat this price?",
+    ]
     assert sorted(report.changed["faq"]) == [f["id"] for f in empty_store.faq_entries()]
 
 
@@ -149,7 +194,12 @@ def test_demo_faq_file_imports():
 
 def test_on_change_gets_index_kinds(empty_store):
     calls = []
-    import_files(empty_store, [fx("shop.json")], progress=False, on_change=lambda k, ids: calls.append((k, ids)))
+    import_files(
+        empty_store,
+        [fx("shop.json")],
+        progress=False,
+        on_change=lambda k, ids: calls.append((k, ids)),
+    )
     assert [k for k, _ in calls] == ["products", "faq", "order_items"]
 
 
@@ -168,9 +218,13 @@ def fails(store, paths, **kwargs):
 
 def test_missing_column(empty_store):
     errors = fails(empty_store, [fx("bad_missing_column.csv")])
-    assert errors == [f"{fx('bad_missing_column.csv')}:1: price: required column is missing from the header"]
+    assert errors == [
+        f"{fx('bad_missing_column.csv')}:1: price: required column is missing from the header"
+    ]
     # a broken file fails even with skip_invalid, and takes the good files with it
-    errors = fails(empty_store, [fx("products.csv"), fx("bad_missing_column.csv")], skip_invalid=True)
+    errors = fails(
+        empty_store, [fx("products.csv"), fx("bad_missing_column.csv")], skip_invalid=True
+    )
     assert len(errors) == 1
 
 
@@ -201,7 +255,9 @@ def test_skip_invalid_keeps_good_rows_and_reports_each_bad_one(empty_store):
 
 def test_duplicate_sku(empty_store):
     errors = fails(empty_store, [fx("bad_duplicate_sku.csv")])
-    assert errors == [f"{fx('bad_duplicate_sku.csv')}:4: sku: duplicate sku 'DUP-1' (first on line 2)"]
+    assert errors == [
+        f"{fx('bad_duplicate_sku.csv')}:4: sku: duplicate sku 'DUP-1' (first on line 2)"
+    ]
 
 
 def test_negative_price_missing_field_and_bad_json_line(empty_store):
@@ -240,21 +296,35 @@ def test_orders_with_problems(empty_store):
     assert any(e.startswith(f"{name}:10: placed_at: expected an ISO date") for e in errors)
     # the unknown customer is found while writing; still all-or-nothing
     report = import_files(empty_store, [name], skip_invalid=True, progress=False)
-    assert f"{name}:2: customer_email: no customer with email 'ghost@example.com' (import customers first)" in [
-        str(e) for e in report.errors
-    ]
+    assert (
+        f"{name}:2: customer_email: no customer with email 'ghost@example.com' (import customers first)"
+        in [str(e) for e in report.errors]
+    )
     assert report.counts["orders"]["skipped"] == 5 and empty_store.count("orders") == 0
 
 
 def test_unknown_customer_alone_rolls_back_everything(empty_store, tmp_path):
     path = tmp_path / "mixed.json"
-    path.write_text(json.dumps({
-        "products": [{"sku": "NEW-1", "title": "New", "price": 1}],
-        "orders": [{"order_number": "SB-500001", "customer_email": "ghost@example.com", "status": "pending",
-                    "placed_at": "2026-03-15", "items": [{"sku": "NEW-1", "quantity": 1}]}],
-    }))
+    path.write_text(
+        json.dumps(
+            {
+                "products": [{"sku": "NEW-1", "title": "New", "price": 1}],
+                "orders": [
+                    {
+                        "order_number": "SB-500001",
+                        "customer_email": "ghost@example.com",
+                        "status": "pending",
+                        "placed_at": "2026-03-15",
+                        "items": [{"sku": "NEW-1", "quantity": 1}],
+                    }
+                ],
+            }
+        )
+    )
     errors = fails(empty_store, [path])
-    assert errors == [f"{path}: orders[1].customer_email: no customer with email 'ghost@example.com' (import customers first)"]
+    assert errors == [
+        f"{path}: orders[1].customer_email: no customer with email 'ghost@example.com' (import customers first)"
+    ]
     assert empty_store.get_product("NEW-1") is None
 
 

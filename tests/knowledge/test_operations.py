@@ -20,7 +20,13 @@ from knowledge.operations import (
 )
 
 TODAY = date(2026, 3, 16)
-ADDRESS = {"name": "Alice Martin", "street": "Neue Straße 7", "city": "Hamburg", "postcode": "20095", "country": "DE"}
+ADDRESS = {
+    "name": "Alice Martin",
+    "street": "Neue Straße 7",
+    "city": "Hamburg",
+    "postcode": "20095",
+    "country": "DE",
+}
 
 
 class Recorder:
@@ -32,7 +38,16 @@ class Recorder:
 
 
 def snapshot(store):
-    tables = ("orders", "order_items", "products", "returns", "faq", "audit", "feedback", "handoffs")
+    tables = (
+        "orders",
+        "order_items",
+        "products",
+        "returns",
+        "faq",
+        "audit",
+        "feedback",
+        "handoffs",
+    )
     return {t: store.query(f"SELECT * FROM {t} ORDER BY id") for t in tables}
 
 
@@ -53,8 +68,14 @@ def test_cancel_processing_order(store):
 
 @pytest.mark.parametrize(
     "number,code",
-    [("SB-100003", "already_shipped"), ("SB-100004", "already_delivered"), ("SB-100006", "already_cancelled"),
-     ("SB-100007", "already_returned"), ("SB-999999", "not_found"), ("DROP TABLE", "not_found")],
+    [
+        ("SB-100003", "already_shipped"),
+        ("SB-100004", "already_delivered"),
+        ("SB-100006", "already_cancelled"),
+        ("SB-100007", "already_returned"),
+        ("SB-999999", "not_found"),
+        ("DROP TABLE", "not_found"),
+    ],
 )
 def test_refused_cancel_changes_nothing(store, number, code):
     before = snapshot(store)
@@ -91,7 +112,10 @@ def test_change_address_before_shipping(store):
     assert order["ship_city"] == "Hamburg" and order["ship_street"] == "Neue Straße 7"
     audit = store.audit_log(entity="order", entity_id="SB-100002")[0]
     assert audit["action"] == "change_address"
-    assert audit["details"]["old"]["ship_city"] == "Berlin" and audit["details"]["new"]["ship_city"] == "Hamburg"
+    assert (
+        audit["details"]["old"]["ship_city"] == "Berlin"
+        and audit["details"]["new"]["ship_city"] == "Hamburg"
+    )
 
 
 def test_change_address_refusals(store):
@@ -108,23 +132,35 @@ def test_change_address_refusals(store):
 
 def test_create_return_of_everything_returnable(store):
     changes = Recorder()
-    ret = create_return(store, "SB-100004", None, "Too small", "assistant:s1", today=TODAY, on_change=changes)
+    ret = create_return(
+        store, "SB-100004", None, "Too small", "assistant:s1", today=TODAY, on_change=changes
+    )
     assert ret["rma_id"] == "RMA-100004-1"
     assert ret["status"] == "requested" and ret["refund_status"] == "pending"
     # underwear (not returnable) stays; shoe 119 and 3 shirts 59.7 plus 19% tax
     assert {i["sku"] for i in ret["items"]} == {"RUN-00001", "TSH-00004"}
     assert ret["refund_amount"] == round(119 * 1.19 + 59.7 * 1.19, 2)
     items = {i["sku"]: i for i in store.order_items(4)}
-    assert items["RUN-00001"]["returned_quantity"] == 1 and items["UND-00005"]["returned_quantity"] == 0
+    assert (
+        items["RUN-00001"]["returned_quantity"] == 1
+        and items["UND-00005"]["returned_quantity"] == 0
+    )
     assert store.get_order("SB-100004")["status"] == "delivered"  # underwear not returned
-    assert store.audit_log(entity="return", entity_id="RMA-100004-1")[0]["details"]["refund_amount"] == ret["refund_amount"]
+    assert (
+        store.audit_log(entity="return", entity_id="RMA-100004-1")[0]["details"]["refund_amount"]
+        == ret["refund_amount"]
+    )
     assert changes.calls == [("order_items", [items["RUN-00001"]["id"], items["TSH-00004"]["id"]])]
 
 
 def test_partial_returns_then_order_becomes_returned(store):
-    first = create_return(store, "SB-100008", [{"sku": "TSH-00004", "quantity": 2}], "Too big", "t", today=TODAY)
+    first = create_return(
+        store, "SB-100008", [{"sku": "TSH-00004", "quantity": 2}], "Too big", "t", today=TODAY
+    )
     assert first["items"][0]["quantity"] == 2
-    second = create_return(store, "SB-100008", [{"sku": "TSH-00004", "quantity": 1}], "Too big", "t", today=TODAY)
+    second = create_return(
+        store, "SB-100008", [{"sku": "TSH-00004", "quantity": 1}], "Too big", "t", today=TODAY
+    )
     assert second["rma_id"] == "RMA-100008-2"
     with pytest.raises(OperationError) as info:
         create_return(store, "SB-100008", [{"sku": "TSH-00004"}], "again", "t", today=TODAY)
@@ -154,7 +190,11 @@ def test_full_return_marks_the_order_returned(store):
         ("SB-100004", [{"sku": "RUN-00001", "quantity": 2}], "invalid_items"),
         ("SB-100004", [{"sku": "RUN-00001", "quantity": 0}], "invalid_items"),
         ("SB-100004", [{"sku": "RUN-00001", "quantity": "1"}], "invalid_items"),
-        ("SB-100004", [{"sku": "RUN-00001"}, {"order_item_id": 5}], "invalid_items"),  # listed twice
+        (
+            "SB-100004",
+            [{"sku": "RUN-00001"}, {"order_item_id": 5}],
+            "invalid_items",
+        ),  # listed twice
         ("SB-100004", ["RUN-00001"], "invalid_items"),
     ],
 )
@@ -174,7 +214,15 @@ def test_return_needs_a_reason(store):
 
 def test_add_faq_generates_unique_keys(store):
     changes = Recorder()
-    entry = add_faq(store, "Do you ship to Iceland?", "Yes, in 5-8 days.", "shipping", ["Iceland delivery?"], "staff:ann", on_change=changes)
+    entry = add_faq(
+        store,
+        "Do you ship to Iceland?",
+        "Yes, in 5-8 days.",
+        "shipping",
+        ["Iceland delivery?"],
+        "staff:ann",
+        on_change=changes,
+    )
     assert entry["key"] == "do-you-ship-to-iceland"
     assert entry["alternatives"] == ["Iceland delivery?"]
     again = add_faq(store, "Do you ship to Iceland?", "Still yes.", "shipping", None, "staff:ann")
@@ -195,15 +243,22 @@ def test_record_feedback(store):
     assert up["value"] == "up" and rated["rating"] == 4
     assert len(store.feedback("sender-1")) == 2
     assert store.audit_log(entity="feedback")[0]["actor"] == "shopper:sender-1"
-    for bad in [dict(value="meh"), dict(value="rating"), dict(value="rating", rating=6), dict(value="up", rating=3),
-                dict(value="rating", rating=True)]:
+    for bad in [
+        dict(value="meh"),
+        dict(value="rating"),
+        dict(value="rating", rating=6),
+        dict(value="up", rating=3),
+        dict(value="rating", rating=True),
+    ]:
         with pytest.raises(OperationError):
             record_feedback(store, "sender-1", **bad)
     assert len(store.feedback()) == 2
 
 
 def test_record_handoff_and_status(store):
-    handoff = record_handoff(store, "sender-2", "asked_for_human", contact_email=" Bob@Example.com ", message="Help")
+    handoff = record_handoff(
+        store, "sender-2", "asked_for_human", contact_email=" Bob@Example.com ", message="Help"
+    )
     assert handoff["status"] == "open" and handoff["contact_email"] == "bob@example.com"
     taken = set_handoff_status(store, handoff["id"], "taken", "staff:ann")
     assert taken["status"] == "taken"
@@ -219,6 +274,13 @@ def test_record_handoff_and_status(store):
 
 
 def test_open_ticket(store):
-    ticket = open_ticket(store, "Parcel damaged", "Box was wet", "assistant:s3", sender_id="s3", order_number="SB-100004")
+    ticket = open_ticket(
+        store,
+        "Parcel damaged",
+        "Box was wet",
+        "assistant:s3",
+        sender_id="s3",
+        order_number="SB-100004",
+    )
     assert ticket["status"] == "open" and ticket["order_number"] == "SB-100004"
     assert store.audit_log(entity="ticket")[0]["action"] == "open_ticket"

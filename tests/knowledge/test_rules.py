@@ -21,9 +21,19 @@ TODAY = date(2026, 3, 16)
 
 
 def order(status, delivered_days_ago=None, subtotal=100.0, tax=19.0):
-    delivered = (TODAY - timedelta(days=delivered_days_ago)).isoformat() + "T10:00:00+00:00" if delivered_days_ago is not None else None
-    return {"id": 1, "order_number": "SB-000001", "status": status, "delivered_at": delivered,
-            "subtotal": subtotal, "tax": tax}
+    delivered = (
+        (TODAY - timedelta(days=delivered_days_ago)).isoformat() + "T10:00:00+00:00"
+        if delivered_days_ago is not None
+        else None
+    )
+    return {
+        "id": 1,
+        "order_number": "SB-000001",
+        "status": status,
+        "delivered_at": delivered,
+        "subtotal": subtotal,
+        "tax": tax,
+    }
 
 
 @pytest.mark.parametrize("status", ["pending", "processing"])
@@ -34,8 +44,13 @@ def test_cancel_and_address_change_allowed_before_shipping(status):
 
 @pytest.mark.parametrize(
     "status,code",
-    [("shipped", "already_shipped"), ("delivered", "already_delivered"), ("cancelled", "already_cancelled"),
-     ("returned", "already_returned"), ("lost_in_space", "unknown_status")],
+    [
+        ("shipped", "already_shipped"),
+        ("delivered", "already_delivered"),
+        ("cancelled", "already_cancelled"),
+        ("returned", "already_returned"),
+        ("lost_in_space", "unknown_status"),
+    ],
 )
 def test_cancel_and_address_change_refused_after_shipping(status, code):
     for rule in (can_cancel, can_change_address):
@@ -53,9 +68,16 @@ def test_missing_order_is_refused():
 
 @pytest.mark.parametrize(
     "status,days,code",
-    [("pending", None, "not_delivered"), ("processing", None, "not_delivered"), ("shipped", None, "not_delivered"),
-     ("cancelled", None, "cancelled"), ("returned", 3, "already_returned"), ("delivered", None, "no_delivery_date"),
-     ("delivered", 31, "window_expired"), ("delivered", 400, "window_expired")],
+    [
+        ("pending", None, "not_delivered"),
+        ("processing", None, "not_delivered"),
+        ("shipped", None, "not_delivered"),
+        ("cancelled", None, "cancelled"),
+        ("returned", 3, "already_returned"),
+        ("delivered", None, "no_delivery_date"),
+        ("delivered", 31, "window_expired"),
+        ("delivered", 400, "window_expired"),
+    ],
 )
 def test_return_window_refusals(status, days, code):
     decision = return_window(order(status, days), TODAY, 30)
@@ -68,10 +90,42 @@ def test_return_window_inclusive_bounds(days):
 
 
 ITEMS = [
-    {"id": 10, "product_id": 1, "sku": "A", "title": "Shoe", "quantity": 2, "unit_price": 50.0, "returned_quantity": 0},
-    {"id": 11, "product_id": 2, "sku": "U", "title": "Underwear", "quantity": 1, "unit_price": 20.0, "returned_quantity": 0},
-    {"id": 12, "product_id": 3, "sku": "T", "title": "Shirt", "quantity": 3, "unit_price": 10.0, "returned_quantity": 3},
-    {"id": 13, "product_id": 4, "sku": "J", "title": "Jacket", "quantity": 3, "unit_price": 10.0, "returned_quantity": 1},
+    {
+        "id": 10,
+        "product_id": 1,
+        "sku": "A",
+        "title": "Shoe",
+        "quantity": 2,
+        "unit_price": 50.0,
+        "returned_quantity": 0,
+    },
+    {
+        "id": 11,
+        "product_id": 2,
+        "sku": "U",
+        "title": "Underwear",
+        "quantity": 1,
+        "unit_price": 20.0,
+        "returned_quantity": 0,
+    },
+    {
+        "id": 12,
+        "product_id": 3,
+        "sku": "T",
+        "title": "Shirt",
+        "quantity": 3,
+        "unit_price": 10.0,
+        "returned_quantity": 3,
+    },
+    {
+        "id": 13,
+        "product_id": 4,
+        "sku": "J",
+        "title": "Jacket",
+        "quantity": 3,
+        "unit_price": 10.0,
+        "returned_quantity": 1,
+    },
 ]
 PRODUCTS = {1: {"returnable": 1}, 2: {"returnable": 0}, 3: {"returnable": 1}, 4: {"returnable": 1}}
 
@@ -103,7 +157,9 @@ def test_unknown_product_counts_as_returnable():
 
 def test_refund_amount_rule():
     o = {"subtotal": 59.9, "tax": 11.38}
-    assert refund_amount(o, {"unit_price": 19.9}, 1) == 23.68  # 19.9 + 11.38 * 19.9 / 59.9 = 23.6807
+    assert (
+        refund_amount(o, {"unit_price": 19.9}, 1) == 23.68
+    )  # 19.9 + 11.38 * 19.9 / 59.9 = 23.6807
     assert refund_amount(o, {"unit_price": 19.9}, 0) == 0.0
     assert refund_amount({"subtotal": 0, "tax": 0}, {"unit_price": 0}, 2) == 0.0
     assert refund_amount({"subtotal": 10.0}, {"unit_price": 5.0}, 2) == 10.0  # no tax column
@@ -111,7 +167,13 @@ def test_refund_amount_rule():
         refund_amount(o, {"unit_price": 1}, -1)
 
 
-GOOD = {"name": "Alice Martin", "street": "Hauptstraße 5", "city": "Berlin", "postcode": "10115", "country": "de"}
+GOOD = {
+    "name": "Alice Martin",
+    "street": "Hauptstraße 5",
+    "city": "Berlin",
+    "postcode": "10115",
+    "country": "de",
+}
 
 
 def test_valid_address_has_no_errors():
@@ -122,11 +184,22 @@ def test_valid_address_has_no_errors():
 
 @pytest.mark.parametrize(
     "changes,field",
-    [({"name": ""}, "name"), ({"street": "   "}, "street"), ({"city": None}, "city"), ({"postcode": ""}, "postcode"),
-     ({"country": ""}, "country"), ({"name": "x" * 101}, "name"), ({"street": "Main\x00Street"}, "street"),
-     ({"city": "12345"}, "city"), ({"street": "12"}, "street"), ({"postcode": "!!"}, "postcode"),
-     ({"postcode": "1" * 20}, "postcode"), ({"country": "XX"}, "country"), ({"country": "Germany"}, "country"),
-     ({"name": "<script>"}, None)],
+    [
+        ({"name": ""}, "name"),
+        ({"street": "   "}, "street"),
+        ({"city": None}, "city"),
+        ({"postcode": ""}, "postcode"),
+        ({"country": ""}, "country"),
+        ({"name": "x" * 101}, "name"),
+        ({"street": "Main\x00Street"}, "street"),
+        ({"city": "12345"}, "city"),
+        ({"street": "12"}, "street"),
+        ({"postcode": "!!"}, "postcode"),
+        ({"postcode": "1" * 20}, "postcode"),
+        ({"country": "XX"}, "country"),
+        ({"country": "Germany"}, "country"),
+        ({"name": "<script>"}, None),
+    ],
 )
 def test_invalid_address_fields(changes, field):
     errors = validate_address(dict(GOOD, **changes))

@@ -13,21 +13,93 @@ from knowledge.store import Store
 
 EXPECTED_COLUMNS = {
     "customers": ["id", "email", "name", "phone", "created_at"],
-    "products": ["id", "sku", "title", "description", "brand", "category", "price", "currency", "attributes",
-                 "stock", "rating", "image_url", "product_url", "returnable", "updated_at"],
-    "orders": ["id", "order_number", "customer_id", "status", "placed_at", "shipped_at", "delivered_at", "carrier",
-               "tracking_number", "estimated_delivery", "ship_name", "ship_street", "ship_city", "ship_postcode",
-               "ship_country", "subtotal", "shipping_cost", "tax", "total", "currency", "updated_at"],
-    "order_items": ["id", "order_id", "product_id", "sku", "title", "quantity", "unit_price", "returned_quantity"],
-    "returns": ["id", "rma_id", "order_id", "items", "reason", "status", "refund_amount", "refund_status",
-                "created_at", "updated_at"],
+    "products": [
+        "id",
+        "sku",
+        "title",
+        "description",
+        "brand",
+        "category",
+        "price",
+        "currency",
+        "attributes",
+        "stock",
+        "rating",
+        "image_url",
+        "product_url",
+        "returnable",
+        "updated_at",
+    ],
+    "orders": [
+        "id",
+        "order_number",
+        "customer_id",
+        "status",
+        "placed_at",
+        "shipped_at",
+        "delivered_at",
+        "carrier",
+        "tracking_number",
+        "estimated_delivery",
+        "ship_name",
+        "ship_street",
+        "ship_city",
+        "ship_postcode",
+        "ship_country",
+        "subtotal",
+        "shipping_cost",
+        "tax",
+        "total",
+        "currency",
+        "updated_at",
+    ],
+    "order_items": [
+        "id",
+        "order_id",
+        "product_id",
+        "sku",
+        "title",
+        "quantity",
+        "unit_price",
+        "returned_quantity",
+    ],
+    "returns": [
+        "id",
+        "rma_id",
+        "order_id",
+        "items",
+        "reason",
+        "status",
+        "refund_amount",
+        "refund_status",
+        "created_at",
+        "updated_at",
+    ],
     "faq": ["id", "key", "question", "answer", "category", "alternatives", "updated_at"],
     "audit": ["id", "at", "actor", "action", "entity", "entity_id", "details"],
     "schema_migrations": ["version", "name", "applied_at"],
     "feedback": ["id", "sender_id", "message_id", "value", "rating", "comment", "at"],
-    "handoffs": ["id", "sender_id", "reason", "contact_email", "message", "status", "created_at", "updated_at"],
-    "tickets": ["id", "sender_id", "customer_id", "order_number", "subject", "body", "status", "created_at",
-                "updated_at"],
+    "handoffs": [
+        "id",
+        "sender_id",
+        "reason",
+        "contact_email",
+        "message",
+        "status",
+        "created_at",
+        "updated_at",
+    ],
+    "tickets": [
+        "id",
+        "sender_id",
+        "customer_id",
+        "order_number",
+        "subject",
+        "body",
+        "status",
+        "created_at",
+        "updated_at",
+    ],
 }
 
 
@@ -55,8 +127,13 @@ def test_foreign_keys_and_natural_keys_are_indexed(tmp_path):
         indexed_first = {idx.columns[0] for idx in db[table].indexes}
         for fk in db[table].foreign_keys:
             assert fk.column in indexed_first, f"{table}.{fk.column} has no index"
-    for table, key in [("products", "sku"), ("customers", "email"), ("orders", "order_number"),
-                       ("faq", "key"), ("returns", "rma_id")]:
+    for table, key in [
+        ("products", "sku"),
+        ("customers", "email"),
+        ("orders", "order_number"),
+        ("faq", "key"),
+        ("returns", "rma_id"),
+    ]:
         assert any(idx.unique and idx.columns == [key] for idx in db[table].indexes), (table, key)
 
 
@@ -64,7 +141,9 @@ def test_old_version_database_upgrades_in_place_and_keeps_its_data(tmp_path):
     path = tmp_path / "old.db"
     db = Database(path)
     assert migrate(db, target=1) == [1]
-    db.execute("INSERT INTO customers (email, name, created_at) VALUES ('old@example.com', 'Old Customer', '2024-01-01')")
+    db.execute(
+        "INSERT INTO customers (email, name, created_at) VALUES ('old@example.com', 'Old Customer', '2024-01-01')"
+    )
     db.execute(
         "INSERT INTO products (sku, title, price, updated_at) VALUES ('OLD-1', 'Old Product', 9.5, '2024-01-01')"
     )
@@ -89,7 +168,9 @@ def test_failing_migration_leaves_the_previous_version(tmp_path, monkeypatch):
         d.execute("CREATE TABLE half_done (id INTEGER)")
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(schema, "MIGRATIONS", [*MIGRATIONS, Migration(LATEST_VERSION + 1, "broken", broken)])
+    monkeypatch.setattr(
+        schema, "MIGRATIONS", [*MIGRATIONS, Migration(LATEST_VERSION + 1, "broken", broken)]
+    )
     with pytest.raises(RuntimeError, match="boom"):
         schema.migrate(db)
     assert "half_done" not in db.table_names()
@@ -108,14 +189,18 @@ def test_database_newer_than_the_code_is_refused(tmp_path):
 def test_constraints_reject_bad_rows(tmp_path):
     db = Database(tmp_path / "a.db")
     migrate(db)
-    db.execute("INSERT INTO customers (id, email, name, created_at) VALUES (1, 'a@example.com', 'A', '2024-01-01')")
+    db.execute(
+        "INSERT INTO customers (id, email, name, created_at) VALUES (1, 'a@example.com', 'A', '2024-01-01')"
+    )
     with pytest.raises(sqlite3.IntegrityError):
         db.execute(
             "INSERT INTO orders (order_number, customer_id, status, placed_at, updated_at)"
             " VALUES ('SB-000001', 1, 'teleported', '2024-01-01', '2024-01-01')"
         )
     with pytest.raises(sqlite3.IntegrityError):
-        db.execute("INSERT INTO products (sku, title, price, updated_at) VALUES ('X', 'X', -1, '2024')")
+        db.execute(
+            "INSERT INTO products (sku, title, price, updated_at) VALUES ('X', 'X', -1, '2024')"
+        )
     with pytest.raises(sqlite3.IntegrityError):  # foreign keys are enforced
         db.execute(
             "INSERT INTO orders (order_number, customer_id, status, placed_at, updated_at)"
@@ -132,7 +217,9 @@ def test_two_processes_opening_a_new_database_at_once(tmp_path):
         results = pool.map(_open_and_report, [str(path)] * 2)
     assert results == [LATEST_VERSION, LATEST_VERSION]
     db = Database(path)
-    assert [r[0] for r in db.execute("SELECT version FROM schema_migrations")] == [m.version for m in MIGRATIONS]
+    assert [r[0] for r in db.execute("SELECT version FROM schema_migrations")] == [
+        m.version for m in MIGRATIONS
+    ]
 
 
 def _open_and_report(path: str) -> int:

@@ -34,7 +34,11 @@ def test_order_items_and_orders_for_customer(store):
     assert [i["sku"] for i in items] == ["RUN-00001", "UND-00005", "TSH-00004"]
     orders = store.orders_for_customer(1)
     assert {o["order_number"] for o in orders} == {
-        "SB-100001", "SB-100002", "SB-100004", "SB-100006", "SB-100008"
+        "SB-100001",
+        "SB-100002",
+        "SB-100004",
+        "SB-100006",
+        "SB-100008",
     }
     placed = [o["placed_at"] for o in orders]
     assert placed == sorted(placed, reverse=True)

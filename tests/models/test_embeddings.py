@@ -21,7 +21,9 @@ def test_nothing_loads_until_used():
 
 
 def test_vectors_are_normalised_float32(embedder):
-    vectors = embedder.encode(["red trail running shoes", "How do I return an item?", ""], batch_size=2)
+    vectors = embedder.encode(
+        ["red trail running shoes", "How do I return an item?", ""], batch_size=2
+    )
     assert vectors.shape == (3, embedder.dim) and embedder.dim == 384
     assert vectors.dtype == np.float32
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)

@@ -28,14 +28,22 @@ def reply_for(text: str) -> list[dict]:
     if low.startswith("/give_feedback"):
         return [{"text": "Thanks for your feedback!"}]
     if low.startswith("/human_handoff"):
-        return [{"text": "I have asked a colleague from our support team to join. Please stay in this chat."}]
+        return [
+            {
+                "text": "I have asked a colleague from our support team to join. Please stay in this chat."
+            }
+        ]
     if low in ("hi", "hello", "/greet"):
         return [
             {
                 "text": "Hello! I can **track orders**, start returns and find products.",
                 "quick_replies": [
                     {"content_type": "text", "title": "Track my order", "payload": "/track_order"},
-                    {"content_type": "text", "title": "Find a jacket", "payload": "show me jackets"},
+                    {
+                        "content_type": "text",
+                        "title": "Find a jacket",
+                        "payload": "show me jackets",
+                    },
                 ],
             }
         ]
@@ -46,24 +54,56 @@ def reply_for(text: str) -> list[dict]:
                 "type": "carousel",
                 # The item shape of actions/products.py:product_card.
                 "items": [
-                    {"sku": "SKU-001", "title": "Alpine Rain Jacket", "price": 129.0, "currency": "EUR",
-                     "rating": 4.1, "image_url": "/static/img/products/outdoor.svg", "url": "/products/SKU-001",
-                     "buttons": [{"title": "Details", "payload": '/product_question{"sku":"SKU-001"}'},
-                                 {"title": "More like this", "payload": '/recommend_products{"sku":"SKU-001"}'}]},
-                    {"sku": "SKU-003", "title": XSS_TITLE, "price": 89.0, "currency": "EUR", "rating": 4.3,
-                     "image_url": "javascript:alert(1)", "url": "/products/SKU-003",
-                     "buttons": [{"title": "Details", "payload": '/product_question{"sku":"SKU-003"}'},
-                                 {"title": "More like this", "payload": '/recommend_products{"sku":"SKU-003"}'}]},
+                    {
+                        "sku": "SKU-001",
+                        "title": "Alpine Rain Jacket",
+                        "price": 129.0,
+                        "currency": "EUR",
+                        "rating": 4.1,
+                        "image_url": "/static/img/products/outdoor.svg",
+                        "url": "/products/SKU-001",
+                        "buttons": [
+                            {"title": "Details", "payload": '/product_question{"sku":"SKU-001"}'},
+                            {
+                                "title": "More like this",
+                                "payload": '/recommend_products{"sku":"SKU-001"}',
+                            },
+                        ],
+                    },
+                    {
+                        "sku": "SKU-003",
+                        "title": XSS_TITLE,
+                        "price": 89.0,
+                        "currency": "EUR",
+                        "rating": 4.3,
+                        "image_url": "javascript:alert(1)",
+                        "url": "/products/SKU-003",
+                        "buttons": [
+                            {"title": "Details", "payload": '/product_question{"sku":"SKU-003"}'},
+                            {
+                                "title": "More like this",
+                                "payload": '/recommend_products{"sku":"SKU-003"}',
+                            },
+                        ],
+                    },
                 ],
             },
         ]
     if low == "list":
-        return [{"text": "Your options:\n- **Cancel** the order\n- Ask for a [refund](/embed)\n- [bad](javascript:alert(1))"}]
+        return [
+            {
+                "text": "Your options:\n- **Cancel** the order\n- Ask for a [refund](/embed)\n- [bad](javascript:alert(1))"
+            }
+        ]
     return [{"text": f"You said: {text}"}]
 
 
 def main(port: int, state_file: Path) -> None:
-    state = json.loads(state_file.read_text()) if state_file.exists() else {"trackers": {}, "received": []}
+    state = (
+        json.loads(state_file.read_text())
+        if state_file.exists()
+        else {"trackers": {}, "received": []}
+    )
 
     def save() -> None:
         state_file.write_text(json.dumps(state))
@@ -92,8 +132,21 @@ def main(port: int, state_file: Path) -> None:
             if answer.get("type") == "carousel":
                 data_ = {"custom": answer}
             else:
-                data_ = {"buttons": [{"title": q["title"], "payload": q["payload"]} for q in answer.get("quick_replies", [])]}
-            events.append({"event": "bot", "text": answer.get("text"), "data": data_, "metadata": {}, "timestamp": time.time()})
+                data_ = {
+                    "buttons": [
+                        {"title": q["title"], "payload": q["payload"]}
+                        for q in answer.get("quick_replies", [])
+                    ]
+                }
+            events.append(
+                {
+                    "event": "bot",
+                    "text": answer.get("text"),
+                    "data": data_,
+                    "metadata": {},
+                    "timestamp": time.time(),
+                }
+            )
             save()
             await sio.emit("bot_uttered", answer, room=session_id)
         return None

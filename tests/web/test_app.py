@@ -40,7 +40,14 @@ def fake_rasa(trackers: dict, seen: list):
 # -- headers ---------------------------------------------------------------------------
 def test_security_headers_on_every_kind_of_page(web_app):
     async def scenario(client):
-        for path in ["/", "/category/Outdoor", "/products/SKU-001", "/embed", "/nope", "/widget.js"]:
+        for path in [
+            "/",
+            "/category/Outdoor",
+            "/products/SKU-001",
+            "/embed",
+            "/nope",
+            "/widget.js",
+        ]:
             resp = await client.get(path)
             assert resp.status in (200, 404), path
             h = resp.headers
@@ -107,7 +114,9 @@ def test_hostile_product_title_is_escaped_everywhere(web_app):
 
 def test_search_query_is_escaped(web_app):
     async def scenario(client):
-        html = await (await client.get("/search", params={"q": '"><script>alert(1)</script>'})).text()
+        html = await (
+            await client.get("/search", params={"q": '"><script>alert(1)</script>'})
+        ).text()
         assert "<script>alert(1)" not in html
 
     run(web_app, scenario)
@@ -132,7 +141,10 @@ def test_demo_login_signs_a_customer_token_for_the_widget(web_app, shop_settings
         assert refused.status == 403  # no Origin: cross-site form posts are refused
         origin = f"http://{client.server.host}:{client.server.port}"
         resp = await client.post(
-            "/demo/login", data={"next": "/embed"}, headers={"Origin": origin}, allow_redirects=False
+            "/demo/login",
+            data={"next": "/embed"},
+            headers={"Origin": origin},
+            allow_redirects=False,
         )
         assert resp.status == 303 and resp.headers["Location"] == "/embed"
         cookie = resp.cookies["shopbot_demo_customer"]
@@ -144,7 +156,9 @@ def test_demo_login_signs_a_customer_token_for_the_widget(web_app, shop_settings
         claims = verify_customer_token(config["customerToken"], shop_settings.customer_token_secret)
         assert claims and claims["customer_id"] == 1
         # A forged cookie is ignored.
-        client.session.cookie_jar.update_cookies({"shopbot_demo_customer": config["customerToken"] + "x"})
+        client.session.cookie_jar.update_cookies(
+            {"shopbot_demo_customer": config["customerToken"] + "x"}
+        )
         html = await (await client.get("/")).text()
         assert "customerToken" not in html and "Log in as a demo customer" in html
         out = await client.post("/demo/logout", headers={"Origin": origin}, allow_redirects=False)
@@ -191,25 +205,41 @@ def test_history_only_for_issued_ids_and_only_its_own(shop_settings):
         trackers: dict = {}
         rasa = TestServer(fake_rasa(trackers, seen))
         await rasa.start_server()
-        settings = shop_settings.with_overrides(rasa_url=str(rasa.make_url("")).rstrip("/"), rasa_token="sekrit")
+        settings = shop_settings.with_overrides(
+            rasa_url=str(rasa.make_url("")).rstrip("/"), rasa_token="sekrit"
+        )
         app = create_app(settings, mount_console=False)
         async with TestClient(TestServer(app)) as client:
             a = (await (await client.post("/api/session")).json())["session_id"]
             b = (await (await client.post("/api/session")).json())["session_id"]
             trackers[a] = [
-                {"event": "user", "text": "where is my order", "timestamp": 1, "metadata": {"cid": "c1"}},
+                {
+                    "event": "user",
+                    "text": "where is my order",
+                    "timestamp": 1,
+                    "metadata": {"cid": "c1"},
+                },
                 {"event": "bot", "text": "Give me the order number.", "timestamp": 2, "data": {}},
             ]
             trackers[b] = [{"event": "user", "text": "secret of b", "timestamp": 1}]
             resp = await client.get("/api/history", params={"session_id": a})
             body = await resp.json()
             assert resp.status == 200
-            assert [m["text"] for m in body["messages"]] == ["where is my order", "Give me the order number."]
+            assert [m["text"] for m in body["messages"]] == [
+                "where is my order",
+                "Give me the order number.",
+            ]
             assert "secret of b" not in json.dumps(body)
             assert body["messages"][0]["cid"] == "c1"
             # Unknown, guessed, malformed or Rasa-made ids are refused before Rasa is asked.
             before = len(seen)
-            for bad in [b[:-1] + ("A" if b[-1] != "A" else "B"), "x" * 40, "../../status", "", a + "x"]:
+            for bad in [
+                b[:-1] + ("A" if b[-1] != "A" else "B"),
+                "x" * 40,
+                "../../status",
+                "",
+                a + "x",
+            ]:
                 r = await client.get("/api/history", params={"session_id": bad})
                 assert r.status == 404, bad
             assert len(seen) == before
@@ -233,15 +263,37 @@ def test_history_when_rasa_is_down(web_app):
 def test_messages_from_events_hides_feedback_and_payloads():
     events = [
         {"event": "action", "name": "action_session_start"},
-        {"event": "user", "text": "/human_handoff", "metadata": {"display": "Talk to a human"}, "timestamp": 1},
-        {"event": "bot", "text": "An agent will join.", "timestamp": 2,
-         "data": {"buttons": [{"title": "OK", "payload": "/affirm"}]}},
-        {"event": "user", "text": '/give_feedback{"feedback_value":"up"}', "metadata": {"hidden": True}},
+        {
+            "event": "user",
+            "text": "/human_handoff",
+            "metadata": {"display": "Talk to a human"},
+            "timestamp": 1,
+        },
+        {
+            "event": "bot",
+            "text": "An agent will join.",
+            "timestamp": 2,
+            "data": {"buttons": [{"title": "OK", "payload": "/affirm"}]},
+        },
+        {
+            "event": "user",
+            "text": '/give_feedback{"feedback_value":"up"}',
+            "metadata": {"hidden": True},
+        },
         {"event": "bot", "text": "Thanks for the feedback!"},
         {"event": "user", "text": "/greet"},
-        {"event": "bot", "text": "Hello from Alex", "metadata": {"agent": "Alex", "live_id": "7"}, "timestamp": 3},
+        {
+            "event": "bot",
+            "text": "Hello from Alex",
+            "metadata": {"agent": "Alex", "live_id": "7"},
+            "timestamp": 3,
+        },
         {"event": "slot", "name": "email", "value": "ada@example.com"},
-        {"event": "bot", "text": "", "data": {"custom": {"type": "carousel", "items": [{"title": "X"}]}}},
+        {
+            "event": "bot",
+            "text": "",
+            "data": {"custom": {"type": "carousel", "items": [{"title": "X"}]}},
+        },
     ]
     msgs = messages_from_events(events)
     assert [m["role"] for m in msgs] == ["user", "bot", "agent", "bot"]
@@ -253,11 +305,26 @@ def test_messages_from_events_hides_feedback_and_payloads():
     merged = merge_live_events(
         msgs,
         [
-            {"type": "agent_message", "agent": "Alex", "text": "Hello from Alex", "id": "7", "ts": 3},
-            {"type": "agent_message", "agent": "Alex", "text": "Only in memory", "id": "8", "ts": 4},
+            {
+                "type": "agent_message",
+                "agent": "Alex",
+                "text": "Hello from Alex",
+                "id": "7",
+                "ts": 3,
+            },
+            {
+                "type": "agent_message",
+                "agent": "Alex",
+                "text": "Only in memory",
+                "id": "8",
+                "ts": 4,
+            },
         ],
     )
-    assert [m["text"] for m in merged if m["role"] == "agent"] == ["Hello from Alex", "Only in memory"]
+    assert [m["text"] for m in merged if m["role"] == "agent"] == [
+        "Hello from Alex",
+        "Only in memory",
+    ]
 
 
 # -- live handoff stream ---------------------------------------------------------------

@@ -135,7 +135,9 @@ def test_cancel_really_changes_the_store(page, rasa_stack):  # noqa: F811
             break
     shot(page, "journey-cancel")
     assert order_status(rasa_stack, number) == "cancelled", page.locator(".sbw-log").inner_text()
-    assert "cancel" in page.locator(".sbw-bot").last.inner_text().lower() or "cancel" in reply.lower()
+    assert (
+        "cancel" in page.locator(".sbw-bot").last.inner_text().lower() or "cancel" in reply.lower()
+    )
 
 
 def test_handoff_request(page, rasa_stack, journey_web):  # noqa: F811
@@ -156,7 +158,9 @@ def test_handoff_request(page, rasa_stack, journey_web):  # noqa: F811
     assert rows, "the handoff request was not recorded"
     # The console's agent joins through the live hub: the widget shows it in the same thread.
     journey_web.publish(sid, {"type": "agent_joined", "agent": "Sam"})
-    journey_web.publish(sid, {"type": "agent_message", "agent": "Sam", "text": "Hi, Sam here. How can I help?"})
+    journey_web.publish(
+        sid, {"type": "agent_message", "agent": "Sam", "text": "Hi, Sam here. How can I help?"}
+    )
     page.wait_for_selector(".sbw-agent >> text=Sam here")
     shot(page, "journey-handoff")
 
@@ -166,9 +170,14 @@ def test_planted_product_title_and_typed_script_stay_text(page, rasa_stack):  # 
 
     store = Store.open(rasa_stack.db_path)
     try:
-        product = store.query("SELECT * FROM products WHERE category = 'backpacks' ORDER BY id LIMIT 1")[0]
+        product = store.query(
+            "SELECT * FROM products WHERE category = 'backpacks' ORDER BY id LIMIT 1"
+        )[0]
         with store.transaction() as db:
-            db.execute("UPDATE products SET title = ? WHERE id = ?", [XSS_TITLE + " " + product["title"], product["id"]])
+            db.execute(
+                "UPDATE products SET title = ? WHERE id = ?",
+                [XSS_TITLE + " " + product["title"], product["id"]],
+            )
     finally:
         store.close()
     typed = '<img src=x onerror="window.__pwned=5"><script>window.__pwned=6</script>'

@@ -14,7 +14,17 @@ def test_issue_and_validate(tmp_path):
     sid = next(iter(ids))
     assert reg.is_valid(sid) and reg.is_valid(sid, touch=True)
     flipped = sid[:-1] + ("a" if sid[-1] != "a" else "b")
-    for bad in [flipped, sid + "x", "", None, 42, "a" * 31, "a" * 65, "../etc/passwd" * 3, "ü" * 40]:
+    for bad in [
+        flipped,
+        sid + "x",
+        "",
+        None,
+        42,
+        "a" * 31,
+        "a" * 65,
+        "../etc/passwd" * 3,
+        "ü" * 40,
+    ]:
         assert not reg.is_valid(bad), bad
     reg.close()
     # A new registry on the same file (restart) still knows the ids; the file holds no id.

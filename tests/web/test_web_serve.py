@@ -12,6 +12,8 @@ def test_options_and_defaults():
     web_serve.configure(parser)
     args = parser.parse_args([])
     assert args.host == "127.0.0.1" and args.port is None and not args.no_console
-    args = parser.parse_args(["--port", "8123", "--host", "0.0.0.0", "--socket-url", "http://x:5005"])
+    args = parser.parse_args(
+        ["--port", "8123", "--host", "0.0.0.0", "--socket-url", "http://x:5005"]
+    )
     assert (args.port, args.host, args.socket_url) == (8123, "0.0.0.0", "http://x:5005")
     assert "--socket-url" in parser.format_help()

@@ -101,7 +101,9 @@ def live_web_received(live_web):
     import json
     import urllib.request
 
-    with urllib.request.urlopen(live_web.app["settings"].rasa_url + "/debug/received", timeout=5) as resp:
+    with urllib.request.urlopen(
+        live_web.app["settings"].rasa_url + "/debug/received", timeout=5
+    ) as resp:
         return json.loads(resp.read())
 
 
@@ -186,7 +188,10 @@ def test_handoff_agent_joins_talks_and_leaves(context, live_web):
     page.wait_for_timeout(300)
     live_web.publish(sid, {"type": "agent_joined", "agent": "Alex"})
     page.wait_for_selector(".sbw-agent-bar:text('You are chatting with Alex')")
-    live_web.publish(sid, {"type": "agent_message", "agent": "Alex", "text": "Hi, I am **Alex**. <b>not bold</b>"})
+    live_web.publish(
+        sid,
+        {"type": "agent_message", "agent": "Alex", "text": "Hi, I am **Alex**. <b>not bold</b>"},
+    )
     page.wait_for_selector(".sbw-agent .sbw-bubble >> text=not bold")
     agent = page.locator(".sbw-agent").last
     assert "<b>not bold</b>" in agent.inner_text() and "Alex (support agent)" in agent.inner_text()
@@ -209,7 +214,9 @@ def test_handoff_agent_joins_talks_and_leaves(context, live_web):
 
 
 def test_phone_viewport(browser, live_web):
-    ctx = browser.new_context(viewport={"width": 375, "height": 740}, is_mobile=True, has_touch=True)
+    ctx = browser.new_context(
+        viewport={"width": 375, "height": 740}, is_mobile=True, has_touch=True
+    )
     page = ctx.new_page()
     page.goto(live_web.url)
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
@@ -280,7 +287,9 @@ def test_widget_config_from_window_object_on_another_page(context, live_web):
     page.wait_for_selector(".sbw-card")
     href = page.locator(".sbw-card a.sbw-card-btn").first.get_attribute("href")
     assert href == f"{live_web.url}/products/SKU-001"
-    colour = page.evaluate("getComputedStyle(document.querySelector('.sbw-header')).backgroundColor")
+    colour = page.evaluate(
+        "getComputedStyle(document.querySelector('.sbw-header')).backgroundColor"
+    )
     assert colour == "rgb(122, 31, 22)"
     shot(page, "embed-other-site")
 
@@ -345,8 +354,15 @@ def test_text_contrast_meets_wcag_aa(context, live_web):
     send(page, "hello")
     page.wait_for_selector(".sbw-chip")
     selectors = [
-        ".sbw-title", ".sbw-status", ".sbw-user .sbw-bubble", ".sbw-bot .sbw-bubble", ".sbw-meta",
-        ".sbw-chip", ".sbw-input", ".sbw-head-btn", ".sbw-typing em",
+        ".sbw-title",
+        ".sbw-status",
+        ".sbw-user .sbw-bubble",
+        ".sbw-bot .sbw-bubble",
+        ".sbw-meta",
+        ".sbw-chip",
+        ".sbw-input",
+        ".sbw-head-btn",
+        ".sbw-typing em",
     ]
     ratios = page.evaluate(CONTRAST_JS, selectors)
     low = {s: round(r, 2) for s, r in ratios.items() if r is not None and r < 4.5}

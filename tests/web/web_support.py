@@ -24,8 +24,20 @@ def build_tiny_shop(path) -> None:
     db = store.db
     db["customers"].insert_all(
         [
-            {"id": 1, "email": "ada@example.com", "name": "Ada Lovelace", "phone": None, "created_at": now},
-            {"id": 2, "email": "bob@example.com", "name": "Bob Stone", "phone": None, "created_at": now},
+            {
+                "id": 1,
+                "email": "ada@example.com",
+                "name": "Ada Lovelace",
+                "phone": None,
+                "created_at": now,
+            },
+            {
+                "id": 2,
+                "email": "bob@example.com",
+                "name": "Bob Stone",
+                "phone": None,
+                "created_at": now,
+            },
         ]
     )
     products = []
@@ -117,7 +129,9 @@ class FakeRasa:
         self.url = f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        self.proc = subprocess.Popen([sys.executable, str(FAKE_RASA), str(self.port), str(self.state)])
+        self.proc = subprocess.Popen(
+            [sys.executable, str(FAKE_RASA), str(self.port), str(self.state)]
+        )
         wait_for_port(self.port)
 
     def stop(self) -> None:

@@ -11,8 +11,12 @@ def _ts(d: date) -> float:
     return datetime(d.year, d.month, d.day, tzinfo=UTC).timestamp()
 
 
-def compute(db: ConsoleDB, date_from: date | None = None, date_to: date | None = None,
-            today: date | None = None) -> dict:
+def compute(
+    db: ConsoleDB,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    today: date | None = None,
+) -> dict:
     """Conversations per day, containment, fallback rate, top intents, feedback, ratings and
     the generator's template-fallback rate for conversations started in a date range.
 
@@ -44,32 +48,42 @@ def compute(db: ConsoleDB, date_from: date | None = None, date_to: date | None =
     d = date_from
     while d <= date_to and len(days) < 400:
         r = by_day.get(d.isoformat())
-        days.append({
-            "day": d.isoformat(),
-            "conversations": r["n"] if r else 0,
-            "containment": round(r["contained"] / r["n"], 4) if r and r["n"] else None,
-            "fallback_rate": round(r["fallback"] / r["n"], 4) if r and r["n"] else None,
-            "template_rate": round(r["templ"] / (r["templ"] + r["gen"]), 4)
-            if r and (r["templ"] + r["gen"]) else None,
-        })
+        days.append(
+            {
+                "day": d.isoformat(),
+                "conversations": r["n"] if r else 0,
+                "containment": round(r["contained"] / r["n"], 4) if r and r["n"] else None,
+                "fallback_rate": round(r["fallback"] / r["n"], 4) if r and r["n"] else None,
+                "template_rate": round(r["templ"] / (r["templ"] + r["gen"]), 4)
+                if r and (r["templ"] + r["gen"])
+                else None,
+            }
+        )
         d += timedelta(days=1)
-    tot = db.one(
-        f"SELECT COUNT(*) AS n, SUM(handoff = 0 AND human = 0) AS contained, SUM(fallback) AS fallback, "
-        f"SUM(handoff) AS handoff, SUM(human) AS human, SUM(low_confidence) AS lowconf, "
-        f"SUM(n_template) AS templ, SUM(n_generator) AS gen, SUM(reviewed) AS reviewed "
-        f"FROM conversations WHERE {rng}",
-        (lo, hi),
-    ) or {}
+    tot = (
+        db.one(
+            f"SELECT COUNT(*) AS n, SUM(handoff = 0 AND human = 0) AS contained, SUM(fallback) AS fallback, "
+            f"SUM(handoff) AS handoff, SUM(human) AS human, SUM(low_confidence) AS lowconf, "
+            f"SUM(n_template) AS templ, SUM(n_generator) AS gen, SUM(reviewed) AS reviewed "
+            f"FROM conversations WHERE {rng}",
+            (lo, hi),
+        )
+        or {}
+    )
     n = tot.get("n") or 0
     templ, gen = tot.get("templ") or 0, tot.get("gen") or 0
-    top = db.query(
-        f"SELECT ci.intent, COUNT(*) AS conversations, SUM(ci.n) AS messages FROM conv_intents ci "
-        f"JOIN conversations c ON c.sender_id = ci.sender_id WHERE c.{rng} "
-        f"GROUP BY ci.intent ORDER BY conversations DESC, ci.intent LIMIT 15",
-        (lo, hi),
-    ) if n <= 20000 else db.query(
-        # Large ranges: the per-intent counters kept by the sync (all time) are instant.
-        "SELECT intent, conversations, messages FROM intent_counts ORDER BY conversations DESC, intent LIMIT 15"
+    top = (
+        db.query(
+            f"SELECT ci.intent, COUNT(*) AS conversations, SUM(ci.n) AS messages FROM conv_intents ci "
+            f"JOIN conversations c ON c.sender_id = ci.sender_id WHERE c.{rng} "
+            f"GROUP BY ci.intent ORDER BY conversations DESC, ci.intent LIMIT 15",
+            (lo, hi),
+        )
+        if n <= 20000
+        else db.query(
+            # Large ranges: the per-intent counters kept by the sync (all time) are instant.
+            "SELECT intent, conversations, messages FROM intent_counts ORDER BY conversations DESC, intent LIMIT 15"
+        )
     )
     fb = db.query(
         # The same feedback may be seen twice (tracker entities and the shop's feedback
@@ -105,5 +119,6 @@ def compute(db: ConsoleDB, date_from: date | None = None, date_to: date | None =
         "feedback": thumbs,
         "ratings": ratings,
         "average_rating": round(sum(int(k) * v for k, v in ratings.items()) / n_ratings, 2)
-        if n_ratings else None,
+        if n_ratings
+        else None,
     }

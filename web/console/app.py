@@ -43,9 +43,11 @@ CHART_JS_CANDIDATES = (
     PROJECT_ROOT / "web" / "static" / "vendor" / "chart.js" / "chart.umd.js",
     PROJECT_ROOT / "web" / "static" / "vendor" / "chart.umd.js",
 )
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-       "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
-       "frame-ancestors 'none'")
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
 
 K_SETTINGS = web.AppKey("console_settings", object)
 K_DB = web.AppKey("console_db", ConsoleDB)
@@ -80,8 +82,9 @@ class FaqWriter:
         self._store = None
         self._indexes = None
 
-    def __call__(self, question: str, answer: str, category: str, alternatives: list[str],
-                 actor: str) -> dict:
+    def __call__(
+        self, question: str, answer: str, category: str, alternatives: list[str], actor: str
+    ) -> dict:
         from knowledge.operations import add_faq
         from knowledge.search import SearchIndexes
         from knowledge.store import Store
@@ -89,8 +92,15 @@ class FaqWriter:
         if self._store is None:
             self._store = Store.open(self.settings.db_path)
             self._indexes = SearchIndexes(self.settings, self._store)
-        return add_faq(self._store, question, answer, category, alternatives, actor,
-                       on_change=self._indexes.update)  # type: ignore[union-attr]
+        return add_faq(
+            self._store,
+            question,
+            answer,
+            category,
+            alternatives,
+            actor,
+            on_change=self._indexes.update,
+        )  # type: ignore[union-attr]
 
     def set_handoff_status(self, handoff_id: int, status: str, actor: str) -> None:
         """Mirror a live handoff's state in the shop store's ``handoffs`` table."""
@@ -131,20 +141,27 @@ def create_console_app(
     Returns:
         The console :class:`aiohttp.web.Application`.
     """
-    app = web.Application(middlewares=[_headers_middleware, _auth_middleware],
-                          client_max_size=256 * 1024)
+    app = web.Application(
+        middlewares=[_headers_middleware, _auth_middleware], client_max_size=256 * 1024
+    )
     app[K_SETTINGS] = settings
     app[K_CONF] = {
         "prefix": prefix.rstrip("/"),
-        "tracker_url": tracker_url or getattr(settings, "tracker_store_url", None) or settings.tracker_db,
+        "tracker_url": tracker_url
+        or getattr(settings, "tracker_store_url", None)
+        or settings.tracker_db,
         "rasa": rasa or RasaClient(settings.rasa_url, settings.rasa_token),
         "faq_writer": faq_writer or FaqWriter(settings),
         "bot_dir": Path(bot_dir) if bot_dir else PROJECT_ROOT / "bot",
         "hub": hub,
         "sync_interval_s": sync_interval_s,
     }
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
-                             trim_blocks=True, lstrip_blocks=True)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     env.filters["utc"] = lambda ts: time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(float(ts or 0)))
     env.globals["base"] = app[K_CONF]["prefix"]
     env.globals["flag_names"] = queries.FLAGS
@@ -298,16 +315,21 @@ async def _auth_middleware(request: web.Request, handler: Handler) -> web.Stream
         return _render(request, "error.html", {"message": "Only admins may do this."}, status=403)
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         given = request.headers.get("X-CSRF-Token")
-        if given is None and request.content_type in ("application/x-www-form-urlencoded",
-                                                      "multipart/form-data"):
+        if given is None and request.content_type in (
+            "application/x-www-form-urlencoded",
+            "multipart/form-data",
+        ):
             given = (await request.post()).get("csrf_token")
         if not auth.csrf_ok(session.csrf, given if isinstance(given, str) else None):
             logger.warning("CSRF check failed for %s %s", request.method, request.path)
             if _is_api(request):
                 return web.json_response({"error": "bad or missing CSRF token"}, status=403)
-            return _render(request, "error.html",
-                           {"message": "The form expired. Go back, reload the page and try again."},
-                           status=403)
+            return _render(
+                request,
+                "error.html",
+                {"message": "The form expired. Go back, reload the page and try again."},
+                status=403,
+            )
     return await handler(request)
 
 
@@ -334,8 +356,10 @@ def _waiting_count(request: web.Request) -> int:
 def _flash(request: web.Request, message: str, kind: str = "ok") -> None:
     session = request.get("session")
     if session:
-        request.app[K_DB].execute("UPDATE sessions SET flash = ? WHERE id = ?",
-                                  (json.dumps({"message": message, "kind": kind}), session.key))
+        request.app[K_DB].execute(
+            "UPDATE sessions SET flash = ? WHERE id = ?",
+            (json.dumps({"message": message, "kind": kind}), session.key),
+        )
 
 
 def _pop_flash(request: web.Request) -> dict | None:
@@ -387,8 +411,11 @@ async def login_page(request: web.Request) -> web.Response:
     if not (40 <= len(token) <= 64) or not token.replace("-", "").replace("_", "").isalnum():
         token = secrets.token_urlsafe(32)
     nxt = request.query.get("next", "")
-    response = _render(request, "login.html", {"login_csrf": token, "next": _safe_next(request, nxt),
-                                               "error": None})
+    response = _render(
+        request,
+        "login.html",
+        {"login_csrf": token, "next": _safe_next(request, nxt), "error": None},
+    )
     _set_cookie(request, response, LOGIN_CSRF_COOKIE, token, max_age=3600)
     return response
 
@@ -400,10 +427,22 @@ def _safe_next(request: web.Request, nxt: str) -> str:
     return prefix + "/"
 
 
-def _set_cookie(request: web.Request, response: web.StreamResponse, name: str, value: str,
-                max_age: int | None = None) -> None:
-    response.set_cookie(name, value, path=request.app[K_CONF]["prefix"] or "/", httponly=True,
-                        samesite="Strict", secure=request.secure, max_age=max_age)
+def _set_cookie(
+    request: web.Request,
+    response: web.StreamResponse,
+    name: str,
+    value: str,
+    max_age: int | None = None,
+) -> None:
+    response.set_cookie(
+        name,
+        value,
+        path=request.app[K_CONF]["prefix"] or "/",
+        httponly=True,
+        samesite="Strict",
+        secure=request.secure,
+        max_age=max_age,
+    )
 
 
 @public
@@ -413,16 +452,28 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     cookie_token = request.cookies.get(LOGIN_CSRF_COOKIE)
     nxt = _safe_next(request, form.get("next", ""))
     if not auth.csrf_ok(cookie_token, form.get("csrf_token")):
-        return _render(request, "login.html", {"login_csrf": cookie_token or "", "next": nxt,
-                                               "error": "The form expired; please try again."},
-                       status=403)
+        return _render(
+            request,
+            "login.html",
+            {
+                "login_csrf": cookie_token or "",
+                "next": nxt,
+                "error": "The form expired; please try again.",
+            },
+            status=403,
+        )
     db = request.app[K_DB]
     try:
-        staff = await asyncio.to_thread(auth.authenticate, db, form.get("email", ""),
-                                        form.get("password", ""), _remote(request))
+        staff = await asyncio.to_thread(
+            auth.authenticate, db, form.get("email", ""), form.get("password", ""), _remote(request)
+        )
     except auth.AuthError as exc:
-        return _render(request, "login.html", {"login_csrf": cookie_token, "next": nxt,
-                                               "error": str(exc)}, status=401)
+        return _render(
+            request,
+            "login.html",
+            {"login_csrf": cookie_token, "next": nxt, "error": str(exc)},
+            status=401,
+        )
     token, _session = auth.create_session(db, staff)
     response = web.HTTPFound(nxt)
     _set_cookie(request, response, COOKIE, token)
@@ -481,11 +532,19 @@ async def conversations_page(request: web.Request) -> web.Response:
     total = await asyncio.to_thread(queries.count_conversations, db, filters)
     base_query = filters.as_query()
     next_link = "?" + urlencode({**base_query, "after": page["next"]}) if page["next"] else None
-    return _render(request, "conversations.html", {
-        "items": page["items"], "total": total, "filters": filters, "next_link": next_link,
-        "first_link": "?" + urlencode(base_query) if cursor else None,
-        "intents": queries.known_intents(db), "tags": queries.known_tags(db),
-    })
+    return _render(
+        request,
+        "conversations.html",
+        {
+            "items": page["items"],
+            "total": total,
+            "filters": filters,
+            "next_link": next_link,
+            "first_link": "?" + urlencode(base_query) if cursor else None,
+            "intents": queries.known_intents(db),
+            "tags": queries.known_tags(db),
+        },
+    )
 
 
 def _transcript_context(request: web.Request, sid: str, mask: bool) -> dict:
@@ -498,8 +557,12 @@ def _transcript_context(request: web.Request, sid: str, mask: bool) -> dict:
     # The assistant stores feedback in the shop database too; show the store's rows only
     # when the tracker itself carries none (so nothing is listed twice).
     store_only = [] if any(f["source"] == "tracker" for f in feedback) else feedback
-    turns = transcript.build(rows, mask=mask, low_confidence=float(request.app[K_SETTINGS].low_confidence),
-                             feedback=store_only)
+    turns = transcript.build(
+        rows,
+        mask=mask,
+        low_confidence=float(request.app[K_SETTINGS].low_confidence),
+        feedback=store_only,
+    )
     return {
         "sid": sid,
         "summary": queries.conversation(db, sid),
@@ -553,7 +616,9 @@ async def add_tag(request: web.Request) -> web.StreamResponse:
     sid = _sid(request)
     form = await _form(request)
     try:
-        tag = review.add_tag(request.app[K_DB], sid, form.get("tag", ""), request["session"].staff.id)
+        tag = review.add_tag(
+            request.app[K_DB], sid, form.get("tag", ""), request["session"].staff.id
+        )
         _flash(request, f"Tagged {tag}.")
     except review.ReviewError as exc:
         _flash(request, str(exc), "error")
@@ -581,9 +646,15 @@ async def correct_nlu(request: web.Request) -> web.StreamResponse:
     form = await _form(request)
     try:
         saved = await asyncio.to_thread(
-            review.save_nlu_correction, request.app[K_DB], request.app[K_READER], sid,
-            _int(form.get("event_id")), form.get("intent", ""), form.get("entities", ""),
-            request["session"].staff.id)
+            review.save_nlu_correction,
+            request.app[K_DB],
+            request.app[K_READER],
+            sid,
+            _int(form.get("event_id")),
+            form.get("intent", ""),
+            form.get("entities", ""),
+            request["session"].staff.id,
+        )
         _flash(request, f"Saved: intent {saved['intent']} (exported by `shopbot review export`).")
     except review.ReviewError as exc:
         _flash(request, str(exc), "error")
@@ -596,11 +667,21 @@ async def correct_reply(request: web.Request) -> web.StreamResponse:
     form = await _form(request)
     try:
         saved = await asyncio.to_thread(
-            review.save_reply_verdict, request.app[K_DB], request.app[K_READER],
-            Path(request.app[K_SETTINGS].data_dir), sid, _int(form.get("event_id")),
-            form.get("verdict", ""), form.get("text"), request["session"].staff.id)
-        note = ("saved as a generator training pair" if saved["training_pair"]
-                else "saved (this reply has no generator task/facts, so it is not a training pair)")
+            review.save_reply_verdict,
+            request.app[K_DB],
+            request.app[K_READER],
+            Path(request.app[K_SETTINGS].data_dir),
+            sid,
+            _int(form.get("event_id")),
+            form.get("verdict", ""),
+            form.get("text"),
+            request["session"].staff.id,
+        )
+        note = (
+            "saved as a generator training pair"
+            if saved["training_pair"]
+            else "saved (this reply has no generator task/facts, so it is not a training pair)"
+        )
         _flash(request, f"Reply {saved['verdict']}: {note}.")
     except review.ReviewError as exc:
         _flash(request, str(exc), "error")
@@ -615,9 +696,14 @@ async def add_faq(request: web.Request) -> web.StreamResponse:
     alternatives = [a.strip() for a in form.get("alternatives", "").splitlines() if a.strip()]
     writer = request.app[K_CONF]["faq_writer"]
     try:
-        row = await asyncio.to_thread(writer, form.get("question", ""), form.get("answer", ""),
-                                      form.get("category", "") or "general", alternatives,
-                                      f"staff:{staff.email}")
+        row = await asyncio.to_thread(
+            writer,
+            form.get("question", ""),
+            form.get("answer", ""),
+            form.get("category", "") or "general",
+            alternatives,
+            f"staff:{staff.email}",
+        )
     except Exception as exc:  # noqa: BLE001 - OperationError and friends carry a readable reason
         reason = getattr(exc, "reason", None) or "the FAQ entry could not be added"
         logger.warning("add_faq failed: %s", exc)
@@ -626,8 +712,14 @@ async def add_faq(request: web.Request) -> web.StreamResponse:
     event_id = form.get("event_id")
     request.app[K_DB].execute(
         "INSERT INTO faq_additions (sender_id, event_id, faq_id, question, staff_id, at) VALUES (?, ?, ?, ?, ?, ?)",
-        (sid, int(event_id) if (event_id or "").isdigit() else None, row.get("id"), row.get("question", ""),
-         staff.id, time.time()),
+        (
+            sid,
+            int(event_id) if (event_id or "").isdigit() else None,
+            row.get("id"),
+            row.get("question", ""),
+            staff.id,
+            time.time(),
+        ),
     )
     _flash(request, f"FAQ entry “{row.get('question', '')}” added; the assistant answers it now.")
     raise _back(request, f"/conversations/{sid}")
@@ -645,7 +737,9 @@ async def live_desk_page(request: web.Request) -> web.Response:
     sid = _sid(request)
     desk = request.app[K_DESK]
     ctx = await asyncio.to_thread(_transcript_context, request, sid, True)
-    last = await asyncio.to_thread(lambda: max([0] + [r["id"] for r in request.app[K_READER].events_for(sid)]))
+    last = await asyncio.to_thread(
+        lambda: max([0] + [r["id"] for r in request.app[K_READER].events_for(sid)])
+    )
     ctx.update({"state": desk.state(sid), "last_id": last, "connected": desk.connected(sid)})
     return _render(request, "live_desk.html", ctx)
 
@@ -691,8 +785,12 @@ async def _mirror_store_handoff(request: web.Request, sid: str, status: str) -> 
     if not state or not state.get("store_handoff_id") or not hasattr(writer, "set_handoff_status"):
         return
     try:
-        await asyncio.to_thread(writer.set_handoff_status, state["store_handoff_id"], status,
-                                f"staff:{request['session'].staff.email}")
+        await asyncio.to_thread(
+            writer.set_handoff_status,
+            state["store_handoff_id"],
+            status,
+            f"staff:{request['session'].staff.email}",
+        )
     except Exception:  # noqa: BLE001 - the store row is informative; the console state rules
         logger.exception("could not update handoff %s in the shop store", state["store_handoff_id"])
 
@@ -722,7 +820,9 @@ async def api_live_send(request: web.Request) -> web.Response:
     except (ValueError, UnicodeDecodeError):
         return web.json_response({"error": "send JSON {text}"}, status=400)
     try:
-        result = await request.app[K_DESK].send(sid, request["session"].staff, str(body.get("text", "")))
+        result = await request.app[K_DESK].send(
+            sid, request["session"].staff, str(body.get("text", ""))
+        )
     except HandoffError as exc:
         return web.json_response({"error": str(exc)}, status=409)
     return web.json_response(result)
@@ -730,7 +830,9 @@ async def api_live_send(request: web.Request) -> web.Response:
 
 # -- analytics -----------------------------------------------------------------------------
 def _dates(request: web.Request) -> tuple[date | None, date | None]:
-    return queries._parse_date(request.query.get("from")), queries._parse_date(request.query.get("to"))
+    return queries._parse_date(request.query.get("from")), queries._parse_date(
+        request.query.get("to")
+    )
 
 
 async def analytics_page(request: web.Request) -> web.Response:
@@ -751,7 +853,9 @@ async def api_analytics(request: web.Request) -> web.Response:
 @admin_only
 async def users_page(request: web.Request) -> web.Response:
     """Admin: staff accounts."""
-    return _render(request, "users.html", {"users": auth.list_staff(request.app[K_DB]), "now": time.time()})
+    return _render(
+        request, "users.html", {"users": auth.list_staff(request.app[K_DB]), "now": time.time()}
+    )
 
 
 @admin_only
@@ -759,8 +863,13 @@ async def users_create(request: web.Request) -> web.StreamResponse:
     """Admin: create an account."""
     form = await _form(request)
     try:
-        staff = await asyncio.to_thread(auth.add_staff, request.app[K_DB], form.get("email", ""),
-                                        form.get("password", ""), form.get("role", "agent"))
+        staff = await asyncio.to_thread(
+            auth.add_staff,
+            request.app[K_DB],
+            form.get("email", ""),
+            form.get("password", ""),
+            form.get("role", "agent"),
+        )
         _flash(request, f"Account {staff.email} created.")
     except auth.AuthError as exc:
         _flash(request, str(exc), "error")
@@ -806,10 +915,15 @@ async def audit_page(request: web.Request) -> web.Response:
 async def export_corrections(request: web.Request) -> web.StreamResponse:
     """Admin: write the NLU corrections into the bot's training data now."""
     bot_dir = request.app[K_CONF]["bot_dir"]
-    result = await asyncio.to_thread(review.export_nlu, request.app[K_DB],
-                                     bot_dir / "data" / "nlu" / "corrections.yml", bot_dir)
-    _flash(request, f"Exported {result['written']} corrections to {result['path']}"
-                    + (f" ({len(result['skipped'])} skipped)" if result["skipped"] else "") + ".")
+    result = await asyncio.to_thread(
+        review.export_nlu, request.app[K_DB], bot_dir / "data" / "nlu" / "corrections.yml", bot_dir
+    )
+    _flash(
+        request,
+        f"Exported {result['written']} corrections to {result['path']}"
+        + (f" ({len(result['skipped'])} skipped)" if result["skipped"] else "")
+        + ".",
+    )
     raise _back(request, "/")
 
 
@@ -821,22 +935,45 @@ async def export_conversations_csv(request: web.Request) -> web.StreamResponse:
 
     filters = queries.Filters.from_query(request.query)
     db = request.app[K_DB]
-    response = web.StreamResponse(headers={
-        "Content-Type": "text/csv; charset=utf-8",
-        "Content-Disposition": 'attachment; filename="conversations.csv"',
-    })
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": "text/csv; charset=utf-8",
+            "Content-Disposition": 'attachment; filename="conversations.csv"',
+        }
+    )
     await response.prepare(request)
     buf = io.StringIO()
     writer = csv.writer(buf)
-    writer.writerow(["conversation", "customer", "started_utc", "last_activity_utc", "messages", "intents",
-                     *queries.FLAGS, "agent_joined", "tags"])
+    writer.writerow(
+        [
+            "conversation",
+            "customer",
+            "started_utc",
+            "last_activity_utc",
+            "messages",
+            "intents",
+            *queries.FLAGS,
+            "agent_joined",
+            "tags",
+        ]
+    )
     cursor, written = None, 0
     while written < 100_000:
         page = await asyncio.to_thread(queries.list_conversations, db, filters, cursor, 200)
         for c in page["items"]:
-            writer.writerow([c["sender_id"], c["customer"], c["started_at"], c["last_at"], c["messages"],
-                             " ".join(c["intents"]), *(int(c["flags"][k]) for k in queries.FLAGS),
-                             int(c["human"]), " ".join(c["tags"])])
+            writer.writerow(
+                [
+                    c["sender_id"],
+                    c["customer"],
+                    c["started_at"],
+                    c["last_at"],
+                    c["messages"],
+                    " ".join(c["intents"]),
+                    *(int(c["flags"][k]) for k in queries.FLAGS),
+                    int(c["human"]),
+                    " ".join(c["tags"]),
+                ]
+            )
         written += len(page["items"])
         await response.write(buf.getvalue().encode())
         buf.seek(0)
@@ -860,8 +997,9 @@ async def api_conversations(request: web.Request) -> web.Response:
     await _sync(request.app)
     filters = queries.Filters.from_query(request.query)
     limit = _int(request.query.get("limit", queries.PAGE_SIZE))
-    page = await asyncio.to_thread(queries.list_conversations, request.app[K_DB], filters,
-                                   request.query.get("after"), limit)
+    page = await asyncio.to_thread(
+        queries.list_conversations, request.app[K_DB], filters, request.query.get("after"), limit
+    )
     return web.json_response(page)
 
 

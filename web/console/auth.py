@@ -126,7 +126,11 @@ def list_staff(db: ConsoleDB) -> list[dict]:
 
 
 def update_staff(
-    db: ConsoleDB, staff_id: int, *, role: str | None = None, active: bool | None = None,
+    db: ConsoleDB,
+    staff_id: int,
+    *,
+    role: str | None = None,
+    active: bool | None = None,
     unlock: bool = False,
 ) -> None:
     """Change a member's role, (de)activate them or lift a lockout."""
@@ -145,8 +149,9 @@ def update_staff(
             )
 
 
-def authenticate(db: ConsoleDB, email: str, password: str, remote: str | None = None,
-                 now: float | None = None) -> Staff:
+def authenticate(
+    db: ConsoleDB, email: str, password: str, remote: str | None = None, now: float | None = None
+) -> Staff:
     """Check a login; count failures and lock the account after too many.
 
     ``MAX_FAILURES`` failed attempts within ``FAILURE_WINDOW_S`` lock the account for
@@ -171,12 +176,16 @@ def authenticate(db: ConsoleDB, email: str, password: str, remote: str | None = 
     if row is None or not row["active"]:
         with contextlib.suppress(VerificationError):
             _hasher.verify(_DUMMY_HASH, password or "")
-        db.execute("INSERT INTO login_attempts (email, at, ok, remote) VALUES (?, ?, 0, ?)",
-                   (email[:200], now, remote))
+        db.execute(
+            "INSERT INTO login_attempts (email, at, ok, remote) VALUES (?, ?, 0, ?)",
+            (email[:200], now, remote),
+        )
         raise AuthError(generic)
     if row["locked_until"] and row["locked_until"] > now:
-        db.execute("INSERT INTO login_attempts (email, at, ok, remote) VALUES (?, ?, 0, ?)",
-                   (email, now, remote))
+        db.execute(
+            "INSERT INTO login_attempts (email, at, ok, remote) VALUES (?, ?, 0, ?)",
+            (email, now, remote),
+        )
         minutes = max(1, int((row["locked_until"] - now + 59) // 60))
         raise AuthError(f"too many failed logins: account locked, try again in {minutes} min")
     ok = False
@@ -185,24 +194,33 @@ def authenticate(db: ConsoleDB, email: str, password: str, remote: str | None = 
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         ok = False
     with db.transaction() as conn:
-        conn.execute("INSERT INTO login_attempts (email, at, ok, remote) VALUES (?, ?, ?, ?)",
-                     (email, now, int(ok), remote))
+        conn.execute(
+            "INSERT INTO login_attempts (email, at, ok, remote) VALUES (?, ?, ?, ?)",
+            (email, now, int(ok), remote),
+        )
         if ok:
-            conn.execute("UPDATE staff SET failed_count = 0, locked_until = NULL WHERE id = ?",
-                         (row["id"],))
+            conn.execute(
+                "UPDATE staff SET failed_count = 0, locked_until = NULL WHERE id = ?", (row["id"],)
+            )
             if _hasher.check_needs_rehash(row["password_hash"]):
-                conn.execute("UPDATE staff SET password_hash = ? WHERE id = ?",
-                             (_hasher.hash(password), row["id"]))
+                conn.execute(
+                    "UPDATE staff SET password_hash = ? WHERE id = ?",
+                    (_hasher.hash(password), row["id"]),
+                )
         else:
             failures = conn.execute(
                 "SELECT COUNT(*) FROM login_attempts WHERE email = ? AND ok = 0 AND at > ?",
                 (email, max(now - FAILURE_WINDOW_S, row["locked_until"] or 0)),
             ).fetchone()[0]
             locked_until = now + LOCKOUT_S if failures >= MAX_FAILURES else None
-            conn.execute("UPDATE staff SET failed_count = ?, locked_until = ? WHERE id = ?",
-                         (failures, locked_until, row["id"]))
+            conn.execute(
+                "UPDATE staff SET failed_count = ?, locked_until = ? WHERE id = ?",
+                (failures, locked_until, row["id"]),
+            )
             if locked_until:
-                logger.warning("staff account %s locked after %s failed logins", row["id"], failures)
+                logger.warning(
+                    "staff account %s locked after %s failed logins", row["id"], failures
+                )
     if not ok:
         raise AuthError(generic)
     return Staff(row["id"], row["email"], row["role"])

@@ -20,25 +20,105 @@ from web.console.tracker import TrackerReader, create_events_table
 
 logger = logging.getLogger(__name__)
 
-_WORDS = ("jacket", "sneakers", "dress", "charger", "lamp", "backpack", "headphones", "mug", "voucher",
-          "blender", "kettle", "scarf", "watch", "tent", "bike", "helmet")
+_WORDS = (
+    "jacket",
+    "sneakers",
+    "dress",
+    "charger",
+    "lamp",
+    "backpack",
+    "headphones",
+    "mug",
+    "voucher",
+    "blender",
+    "kettle",
+    "scarf",
+    "watch",
+    "tent",
+    "bike",
+    "helmet",
+)
 _SCRIPTS = [
     # (weight, intent, user text template, action, bot text, reply source)
-    (20, "track_order", "where is my order SB-{n}", "action_track_order", "Order SB-{n} is on its way.", "model"),
-    (12, "product_search", "looking for a {w} under {p} euros", "action_search_products", "Here are some {w}s.", "model"),
-    (10, "ask_faq", "how long do returns of a {w} take", "action_answer_faq", "Returns take 5 days.", "template"),
-    (8, "cancel_order", "cancel order SB-{n} please", "action_cancel_order", "Order SB-{n} is cancelled.", "model"),
-    (8, "request_refund", "i want a refund for the {w}", "action_start_return", "Let us start a return.", "model"),
+    (
+        20,
+        "track_order",
+        "where is my order SB-{n}",
+        "action_track_order",
+        "Order SB-{n} is on its way.",
+        "model",
+    ),
+    (
+        12,
+        "product_search",
+        "looking for a {w} under {p} euros",
+        "action_search_products",
+        "Here are some {w}s.",
+        "model",
+    ),
+    (
+        10,
+        "ask_faq",
+        "how long do returns of a {w} take",
+        "action_answer_faq",
+        "Returns take 5 days.",
+        "template",
+    ),
+    (
+        8,
+        "cancel_order",
+        "cancel order SB-{n} please",
+        "action_cancel_order",
+        "Order SB-{n} is cancelled.",
+        "model",
+    ),
+    (
+        8,
+        "request_refund",
+        "i want a refund for the {w}",
+        "action_start_return",
+        "Let us start a return.",
+        "model",
+    ),
     (6, "greet", "hi there", "utter_greet", "Hello! How can I help?", None),
-    (5, "nlu_fallback", "blorp {w} qwzx", "action_default_fallback", "Sorry, I did not get that.", None),
-    (4, "human_handoff", "let me talk to a human about my {w}", "action_human_handoff", "A colleague will join.", None),
-    (4, "payment_issue", "my card was charged twice for the {w}", "action_payment_help", "Sorry about that.", "template"),
-    (3, "out_of_scope", "what is the weather", "utter_out_of_scope", "I can help with orders and products.", None),
+    (
+        5,
+        "nlu_fallback",
+        "blorp {w} qwzx",
+        "action_default_fallback",
+        "Sorry, I did not get that.",
+        None,
+    ),
+    (
+        4,
+        "human_handoff",
+        "let me talk to a human about my {w}",
+        "action_human_handoff",
+        "A colleague will join.",
+        None,
+    ),
+    (
+        4,
+        "payment_issue",
+        "my card was charged twice for the {w}",
+        "action_payment_help",
+        "Sorry about that.",
+        "template",
+    ),
+    (
+        3,
+        "out_of_scope",
+        "what is the weather",
+        "utter_out_of_scope",
+        "I can help with orders and products.",
+        None,
+    ),
 ]
 
 
-def generate(tracker_path: Path, n_conversations: int, seed: int = 7, days: int = 60,
-             progress: bool = True) -> int:
+def generate(
+    tracker_path: Path, n_conversations: int, seed: int = 7, days: int = 60, progress: bool = True
+) -> int:
     """Write ``n_conversations`` synthetic conversations into a Rasa-schema tracker store.
 
     Returns:
@@ -60,8 +140,14 @@ def generate(tracker_path: Path, n_conversations: int, seed: int = 7, days: int 
 
         bar = tqdm(total=n_conversations, desc="generate trackers", unit="conv")
 
-    def ev(sender: str, kind: str, ts: float, data: dict, intent: str | None = None,
-           action: str | None = None) -> None:
+    def ev(
+        sender: str,
+        kind: str,
+        ts: float,
+        data: dict,
+        intent: str | None = None,
+        action: str | None = None,
+    ) -> None:
         data = {"event": kind, "timestamp": ts, **data}
         rows.append((sender, kind, ts, intent, action, json.dumps(data)))
 
@@ -72,33 +158,69 @@ def generate(tracker_path: Path, n_conversations: int, seed: int = 7, days: int 
         ev(sender, "session_started", ts, {})
         for _turn in range(rng.choice((1, 1, 2, 2, 3))):
             _, intent, text, action, reply, source = rng.choices(_SCRIPTS, weights)[0]
-            fill = {"n": rng.randint(10000, 99999), "w": rng.choice(_WORDS), "p": rng.choice((20, 50, 100))}
-            conf = round(rng.uniform(0.3, 1.0) if intent != "nlu_fallback" else rng.uniform(0.1, 0.4), 3)
+            fill = {
+                "n": rng.randint(10000, 99999),
+                "w": rng.choice(_WORDS),
+                "p": rng.choice((20, 50, 100)),
+            }
+            conf = round(
+                rng.uniform(0.3, 1.0) if intent != "nlu_fallback" else rng.uniform(0.1, 0.4), 3
+            )
             ts += rng.uniform(2, 60)
-            ev(sender, "user", ts, {"text": text.format(**fill), "parse_data": {
-                "intent": {"name": intent, "confidence": conf}, "entities": []}}, intent=intent)
+            ev(
+                sender,
+                "user",
+                ts,
+                {
+                    "text": text.format(**fill),
+                    "parse_data": {"intent": {"name": intent, "confidence": conf}, "entities": []},
+                },
+                intent=intent,
+            )
             ts += 0.5
             ev(sender, "action", ts, {"name": action}, action=action)
-            meta = {"source": source, "task": "generic", "facts": {"n": fill["n"]}} if source else {}
-            ev(sender, "bot", ts + 0.1, {"text": reply.format(**fill), "metadata": meta, "data": {}})
+            meta = (
+                {"source": source, "task": "generic", "facts": {"n": fill["n"]}} if source else {}
+            )
+            ev(
+                sender,
+                "bot",
+                ts + 0.1,
+                {"text": reply.format(**fill), "metadata": meta, "data": {}},
+            )
             ev(sender, "action", ts + 0.2, {"name": "action_listen"}, action="action_listen")
         if rng.random() < 0.08:
             ts += 5
-            ev(sender, "user", ts, {"text": '/give_feedback{"feedback":"down"}', "parse_data": {
-                "intent": {"name": "give_feedback", "confidence": 1.0},
-                "entities": [{"entity": "feedback", "value": rng.choice(("up", "down"))}]}},
-               intent="give_feedback")
+            ev(
+                sender,
+                "user",
+                ts,
+                {
+                    "text": '/give_feedback{"feedback":"down"}',
+                    "parse_data": {
+                        "intent": {"name": "give_feedback", "confidence": 1.0},
+                        "entities": [{"entity": "feedback", "value": rng.choice(("up", "down"))}],
+                    },
+                },
+                intent="give_feedback",
+            )
         if len(rows) >= 50_000:
-            conn.executemany("INSERT INTO events (sender_id, type_name, timestamp, intent_name, action_name, data) "
-                             "VALUES (?, ?, ?, ?, ?, ?)", rows)
+            conn.executemany(
+                "INSERT INTO events (sender_id, type_name, timestamp, intent_name, action_name, data) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                rows,
+            )
             conn.commit()
             total += len(rows)
             rows.clear()
         if bar is not None:
             bar.update(1)
     if rows:
-        conn.executemany("INSERT INTO events (sender_id, type_name, timestamp, intent_name, action_name, data) "
-                         "VALUES (?, ?, ?, ?, ?, ?)", rows)
+        conn.executemany(
+            "INSERT INTO events (sender_id, type_name, timestamp, intent_name, action_name, data) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            rows,
+        )
         conn.commit()
         total += len(rows)
     conn.close()
@@ -117,12 +239,17 @@ def _measure(fn: Callable[[], int], repeats: int) -> dict:
         times.append((time.perf_counter() - t0) * 1000)
     times.sort()
     p95 = times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]
-    return {"p50_ms": round(statistics.median(times), 2), "p95_ms": round(p95, 2), "rows": rows,
-            "runs": repeats}
+    return {
+        "p50_ms": round(statistics.median(times), 2),
+        "p95_ms": round(p95, 2),
+        "rows": rows,
+        "runs": repeats,
+    }
 
 
-def run_benchmark(workdir: Path, n_conversations: int, repeats: int = 30, pages: int = 20,
-                  seed: int = 7) -> dict:
+def run_benchmark(
+    workdir: Path, n_conversations: int, repeats: int = 30, pages: int = 20, seed: int = 7
+) -> dict:
     """Generate trackers, sync them, time the list queries.
 
     Returns:
@@ -161,6 +288,7 @@ def run_benchmark(workdir: Path, n_conversations: int, repeats: int = 30, pages:
                 if not cursor:
                     break
             return n
+
         return walk
 
     def count(query: dict) -> Callable[[], int]:
@@ -180,7 +308,9 @@ def run_benchmark(workdir: Path, n_conversations: int, repeats: int = 30, pages:
         "filter last 7 days": page(week),
         "search 'voucher'": page({"q": "voucher"}),
         "search 'order' (common)": page({"q": "order"}),
-        "search + flag + intent": page({"q": "jacket", "negative_feedback": "1", "intent": "product_search"}),
+        "search + flag + intent": page(
+            {"q": "jacket", "negative_feedback": "1", "intent": "product_search"}
+        ),
         "count search 'voucher'": count({"q": "voucher"}),
         f"deep paging ({pages} pages)": deep({}),
         f"deep paging fallback=1 ({pages} pages)": deep({"fallback": "1"}),
@@ -202,8 +332,11 @@ def run_benchmark(workdir: Path, n_conversations: int, repeats: int = 30, pages:
         "page_size": queries.PAGE_SIZE,
         "queries": figures,
         "deep_paging_per_page_p50_ms": round(per_page["p50_ms"] / pages, 2),
-        "machine": {"python": platform.python_version(), "sqlite": sqlite3.sqlite_version,
-                    "cpu": platform.processor() or platform.machine()},
+        "machine": {
+            "python": platform.python_version(),
+            "sqlite": sqlite3.sqlite_version,
+            "cpu": platform.processor() or platform.machine(),
+        },
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     reader.dispose()

@@ -12,10 +12,16 @@ from __future__ import annotations
 from typing import Any
 
 FALLBACK_INTENTS = frozenset({"nlu_fallback"})
-FALLBACK_ACTIONS = frozenset({
-    "action_default_fallback", "action_two_stage_fallback", "utter_default",
-    "action_default_ask_affirmation", "action_default_ask_rephrase", "utter_ask_rephrase",
-})
+FALLBACK_ACTIONS = frozenset(
+    {
+        "action_default_fallback",
+        "action_two_stage_fallback",
+        "utter_default",
+        "action_default_ask_affirmation",
+        "action_default_ask_rephrase",
+        "utter_ask_rephrase",
+    }
+)
 HANDOFF_INTENTS = frozenset({"human_handoff"})
 FEEDBACK_INTENTS = frozenset({"give_feedback"})
 FEEDBACK_SLOTS = frozenset({"feedback", "feedback_value", "thumbs", "rating", "feedback_rating"})
@@ -60,13 +66,12 @@ def generator_task(data: dict) -> tuple[str | None, dict | None]:
     meta = _generator_meta(data)
     task = meta.get("task")
     facts = meta.get("facts")
-    return (task if isinstance(task, str) else None,
-            facts if isinstance(facts, dict) else None)
+    return (task if isinstance(task, str) else None, facts if isinstance(facts, dict) else None)
 
 
 def user_intent(data: dict) -> tuple[str | None, float | None]:
     """Intent name and confidence of a user event."""
-    intent = ((data.get("parse_data") or {}).get("intent") or {})
+    intent = (data.get("parse_data") or {}).get("intent") or {}
     name = intent.get("name")
     conf = intent.get("confidence")
     try:
@@ -117,8 +122,9 @@ def feedback_in_user_event(data: dict) -> list[tuple[str, int | None]]:
     meta = data.get("metadata") or {}
     if isinstance(meta, dict) and isinstance(meta.get("feedback"), dict):
         fb = meta["feedback"]
-        got = feedback_value("rating" if "rating" in fb else "feedback",
-                             fb.get("rating", fb.get("value")))
+        got = feedback_value(
+            "rating" if "rating" in fb else "feedback", fb.get("rating", fb.get("value"))
+        )
         if got:
             out.append(got)
     return out

@@ -48,8 +48,10 @@ class RasaClient:
         if self.token:
             params["token"] = self.token
         try:
-            async with aiohttp.ClientSession(timeout=self.timeout) as http, \
-                    http.post(url, params=params, json=events) as resp:
+            async with (
+                aiohttp.ClientSession(timeout=self.timeout) as http,
+                http.post(url, params=params, json=events) as resp,
+            ):
                 if resp.status >= 300:
                     body = (await resp.text())[:200]
                     raise HandoffError(f"Rasa refused the events ({resp.status}): {body}")
@@ -74,7 +76,9 @@ class LiveDesk:
             ``is_connected(sender_id)``); None when the console runs alone.
     """
 
-    def __init__(self, db: ConsoleDB, reader: TrackerReader, rasa: RasaClient, hub: Any = None) -> None:
+    def __init__(
+        self, db: ConsoleDB, reader: TrackerReader, rasa: RasaClient, hub: Any = None
+    ) -> None:
         self.db = db
         self.reader = reader
         self.rasa = rasa
@@ -92,16 +96,18 @@ class LiveDesk:
         )
         out = []
         for r in rows:
-            out.append({
-                "sender_id": r["sender_id"],
-                "customer": mask_reference(r["customer_ref"] or r["sender_id"]),
-                "status": r["status"],
-                "reason": mask_text(r["reason"] or ""),
-                "waited_s": max(0, int((r["taken_at"] or now) - r["requested_at"])),
-                "requested_at": r["requested_at"],
-                "agent": r["agent_email"],
-                "connected": self.connected(r["sender_id"]),
-            })
+            out.append(
+                {
+                    "sender_id": r["sender_id"],
+                    "customer": mask_reference(r["customer_ref"] or r["sender_id"]),
+                    "status": r["status"],
+                    "reason": mask_text(r["reason"] or ""),
+                    "waited_s": max(0, int((r["taken_at"] or now) - r["requested_at"])),
+                    "requested_at": r["requested_at"],
+                    "agent": r["agent_email"],
+                    "connected": self.connected(r["sender_id"]),
+                }
+            )
         return out
 
     def state(self, sender_id: str) -> dict | None:
@@ -148,25 +154,37 @@ class LiveDesk:
         """
         now = time.time()
         with self.db.transaction() as conn:
-            row = conn.execute("SELECT status, taken_by FROM live WHERE sender_id = ?", (sender_id,)).fetchone()
+            row = conn.execute(
+                "SELECT status, taken_by FROM live WHERE sender_id = ?", (sender_id,)
+            ).fetchone()
             if row is not None and row[0] == "taken" and row[1] != staff.id:
                 raise HandoffError("another agent is already handling this conversation")
             if row is None:
-                conn.execute("INSERT INTO live (sender_id, status, requested_at, reason, taken_by, taken_at) "
-                             "VALUES (?, 'taken', ?, 'taken over by an agent', ?, ?)",
-                             (sender_id, now, staff.id, now))
+                conn.execute(
+                    "INSERT INTO live (sender_id, status, requested_at, reason, taken_by, taken_at) "
+                    "VALUES (?, 'taken', ?, 'taken over by an agent', ?, ?)",
+                    (sender_id, now, staff.id, now),
+                )
             else:
-                conn.execute("UPDATE live SET status = 'taken', taken_by = ?, taken_at = ?, closed_at = NULL "
-                             "WHERE sender_id = ?", (staff.id, now, sender_id))
+                conn.execute(
+                    "UPDATE live SET status = 'taken', taken_by = ?, taken_at = ?, closed_at = NULL "
+                    "WHERE sender_id = ?",
+                    (staff.id, now, sender_id),
+                )
         try:
             await self.rasa.append_events(sender_id, [{"event": "pause", "timestamp": now}])
         except HandoffError:
             with self.db.transaction() as conn:
-                conn.execute("UPDATE live SET status = 'waiting', taken_by = NULL, taken_at = NULL "
-                             "WHERE sender_id = ?", (sender_id,))
+                conn.execute(
+                    "UPDATE live SET status = 'waiting', taken_by = NULL, taken_at = NULL "
+                    "WHERE sender_id = ?",
+                    (sender_id,),
+                )
             raise
         self.db.execute("UPDATE conversations SET human = 1 WHERE sender_id = ?", (sender_id,))
-        await self._note(sender_id, staff, "joined", f"{staff.display_name} joined the conversation")
+        await self._note(
+            sender_id, staff, "joined", f"{staff.display_name} joined the conversation"
+        )
 
     async def _note(self, sender_id: str, staff: Staff, kind: str, text: str) -> None:
         msg_id = self.db.execute(
@@ -174,10 +192,19 @@ class LiveDesk:
             "VALUES (?, ?, ?, ?, ?, ?, 1)",
             (sender_id, staff.id, staff.display_name, kind, text, time.time()),
         )
-        live_id = await self._publish(sender_id, {"type": f"agent_{kind}", "agent": staff.display_name,
-                                                  "text": text, "console_id": msg_id})
-        self.db.execute("UPDATE agent_messages SET published = ? WHERE id = ?",
-                        (int(live_id is not None), msg_id))
+        live_id = await self._publish(
+            sender_id,
+            {
+                "type": f"agent_{kind}",
+                "agent": staff.display_name,
+                "text": text,
+                "console_id": msg_id,
+            },
+        )
+        self.db.execute(
+            "UPDATE agent_messages SET published = ? WHERE id = ?",
+            (int(live_id is not None), msg_id),
+        )
 
     def _require_holder(self, sender_id: str, staff: Staff) -> None:
         row = self.state(sender_id)
@@ -203,10 +230,19 @@ class LiveDesk:
             "INSERT INTO agent_messages (sender_id, staff_id, agent_name, kind, text, at) VALUES (?, ?, ?, 'message', ?, ?)",
             (sender_id, staff.id, staff.display_name, text, now),
         )
-        live_id = await self._publish(sender_id, {"type": "agent_message", "agent": staff.display_name,
-                                                  "text": text, "console_id": msg_id})
-        self.db.execute("UPDATE agent_messages SET published = ?, live_id = ? WHERE id = ?",
-                        (int(live_id is not None), live_id or None, msg_id))
+        live_id = await self._publish(
+            sender_id,
+            {
+                "type": "agent_message",
+                "agent": staff.display_name,
+                "text": text,
+                "console_id": msg_id,
+            },
+        )
+        self.db.execute(
+            "UPDATE agent_messages SET published = ?, live_id = ? WHERE id = ?",
+            (int(live_id is not None), live_id or None, msg_id),
+        )
         saved = await self.flush(sender_id)
         return {"id": msg_id, "published": live_id is not None, "saved": saved, "at": now}
 
@@ -226,7 +262,9 @@ class LiveDesk:
             except HandoffError as exc:
                 logger.warning("agent message %s not yet in the tracker: %s", msg["id"], exc)
                 return False
-            self.db.execute("UPDATE agent_messages SET saved_to_tracker = 1 WHERE id = ?", (msg["id"],))
+            self.db.execute(
+                "UPDATE agent_messages SET saved_to_tracker = 1 WHERE id = ?", (msg["id"],)
+            )
         return True
 
     async def release(self, sender_id: str, staff: Staff) -> None:
@@ -238,14 +276,20 @@ class LiveDesk:
         self._require_holder(sender_id, staff)
         await self.flush(sender_id)
         await self.rasa.append_events(sender_id, [{"event": "resume", "timestamp": time.time()}])
-        self.db.execute("UPDATE live SET status = 'closed', closed_at = ? WHERE sender_id = ?",
-                        (time.time(), sender_id))
-        await self._note(sender_id, staff, "left", f"{staff.display_name} left; the assistant is back")
+        self.db.execute(
+            "UPDATE live SET status = 'closed', closed_at = ? WHERE sender_id = ?",
+            (time.time(), sender_id),
+        )
+        await self._note(
+            sender_id, staff, "left", f"{staff.display_name} left; the assistant is back"
+        )
 
     def dismiss(self, sender_id: str) -> None:
         """Remove a waiting conversation from the queue without taking it."""
-        self.db.execute("UPDATE live SET status = 'closed', closed_at = ? WHERE sender_id = ? AND status = 'waiting'",
-                        (time.time(), sender_id))
+        self.db.execute(
+            "UPDATE live SET status = 'closed', closed_at = ? WHERE sender_id = ? AND status = 'waiting'",
+            (time.time(), sender_id),
+        )
 
     # -- streaming ------------------------------------------------------------------------
     def messages_after(self, sender_id: str, after_id: int = 0, mask: bool = True) -> dict:
@@ -261,25 +305,52 @@ class LiveDesk:
             data = event_data(row)
             meta = data.get("metadata") or {}
             if row["type_name"] in ("pause", "resume"):
-                items.append({"id": row["id"], "who": "system", "text": "bot paused" if row["type_name"] == "pause"
-                              else "bot resumed", "at": row.get("timestamp")})
+                items.append(
+                    {
+                        "id": row["id"],
+                        "who": "system",
+                        "text": "bot paused" if row["type_name"] == "pause" else "bot resumed",
+                        "at": row.get("timestamp"),
+                    }
+                )
                 continue
             text = data.get("text") or ""
             if mask:
                 text = mask_text(text)
-            who = "shopper" if row["type_name"] == "user" else (
-                "agent" if isinstance(meta, dict) and meta.get("agent") else "bot")
-            items.append({"id": row["id"], "who": who, "text": text, "at": row.get("timestamp"),
-                          "agent": meta.get("agent") if isinstance(meta, dict) else None})
+            who = (
+                "shopper"
+                if row["type_name"] == "user"
+                else ("agent" if isinstance(meta, dict) and meta.get("agent") else "bot")
+            )
+            items.append(
+                {
+                    "id": row["id"],
+                    "who": who,
+                    "text": text,
+                    "at": row.get("timestamp"),
+                    "agent": meta.get("agent") if isinstance(meta, dict) else None,
+                }
+            )
         pending = self.db.query(
             "SELECT id, text, at, agent_name FROM agent_messages WHERE sender_id = ? AND kind = 'message' "
-            "AND saved_to_tracker = 0 ORDER BY id", (sender_id,))
+            "AND saved_to_tracker = 0 ORDER BY id",
+            (sender_id,),
+        )
         state = self.state(sender_id)
         return {
             "items": items,
             "last_id": last,
-            "pending": [{"id": p["id"], "who": "agent", "text": p["text"], "at": p["at"], "agent": p["agent_name"],
-                         "pending": True} for p in pending],
+            "pending": [
+                {
+                    "id": p["id"],
+                    "who": "agent",
+                    "text": p["text"],
+                    "at": p["at"],
+                    "agent": p["agent_name"],
+                    "pending": True,
+                }
+                for p in pending
+            ],
             "connected": self.connected(sender_id),
             "status": state["status"] if state else None,
         }

@@ -25,8 +25,18 @@ STREET_RE = re.compile(
     re.IGNORECASE,
 )
 _DATE_RE = re.compile(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{4}")
-PII_SLOT_HINTS = ("email", "phone", "street", "address", "card", "name", "postcode", "zip",
-                  "customer_token", "token")
+PII_SLOT_HINTS = (
+    "email",
+    "phone",
+    "street",
+    "address",
+    "card",
+    "name",
+    "postcode",
+    "zip",
+    "customer_token",
+    "token",
+)
 PII_ENTITIES = ("email", "phone", "phone_number", "address", "street", "card", "person", "name")
 
 

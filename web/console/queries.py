@@ -54,8 +54,13 @@ class Filters:
     def as_query(self) -> dict[str, str]:
         """Back to query parameters (for links)."""
         out = {k: "1" if v else "0" for k, v in self.flags.items()}
-        for key, value in (("intent", self.intent), ("q", self.q), ("tag", self.tag),
-                           ("from", self.date_from), ("to", self.date_to)):
+        for key, value in (
+            ("intent", self.intent),
+            ("q", self.q),
+            ("tag", self.tag),
+            ("from", self.date_from),
+            ("to", self.date_to),
+        ):
             if value:
                 out[key] = str(value)
         return out
@@ -93,10 +98,14 @@ def _where(filters: Filters) -> tuple[list[str], list]:
     if filters.intent:
         # EXISTS probes the (intent, sender_id) key per row while the index on last_at
         # is walked in order, so a page stops after LIMIT matches.
-        clauses.append("EXISTS (SELECT 1 FROM conv_intents ci WHERE ci.intent = ? AND ci.sender_id = c.sender_id)")
+        clauses.append(
+            "EXISTS (SELECT 1 FROM conv_intents ci WHERE ci.intent = ? AND ci.sender_id = c.sender_id)"
+        )
         params.append(filters.intent)
     if filters.tag:
-        clauses.append("EXISTS (SELECT 1 FROM tags t WHERE t.sender_id = c.sender_id AND t.tag = ?)")
+        clauses.append(
+            "EXISTS (SELECT 1 FROM tags t WHERE t.sender_id = c.sender_id AND t.tag = ?)"
+        )
         params.append(filters.tag)
     if filters.q:
         match = fts_query(filters.q)
@@ -130,8 +139,9 @@ def decode_cursor(cursor: str | None) -> tuple[float, str] | None:
         return None
 
 
-def list_conversations(db: ConsoleDB, filters: Filters, cursor: str | None = None,
-                       limit: int = PAGE_SIZE) -> dict:
+def list_conversations(
+    db: ConsoleDB, filters: Filters, cursor: str | None = None, limit: int = PAGE_SIZE
+) -> dict:
     """One page of conversations, newest activity first.
 
     Args:
@@ -175,7 +185,9 @@ def _tags_for(db: ConsoleDB, senders: list[str]) -> dict[str, list[str]]:
         return {}
     marks = ",".join("?" * len(senders))
     out: dict[str, list[str]] = {}
-    for r in db.query(f"SELECT sender_id, tag FROM tags WHERE sender_id IN ({marks}) ORDER BY tag", senders):
+    for r in db.query(
+        f"SELECT sender_id, tag FROM tags WHERE sender_id IN ({marks}) ORDER BY tag", senders
+    ):
         out.setdefault(r["sender_id"], []).append(r["tag"])
     return out
 

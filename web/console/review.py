@@ -38,11 +38,15 @@ def set_reviewed(db: ConsoleDB, sender_id: str, staff_id: int, reviewed: bool = 
     """Mark a conversation reviewed (or not)."""
     with db.transaction() as conn:
         if reviewed:
-            conn.execute("INSERT OR REPLACE INTO reviews (sender_id, reviewed_by, reviewed_at) VALUES (?, ?, ?)",
-                         (sender_id, staff_id, time.time()))
+            conn.execute(
+                "INSERT OR REPLACE INTO reviews (sender_id, reviewed_by, reviewed_at) VALUES (?, ?, ?)",
+                (sender_id, staff_id, time.time()),
+            )
         else:
             conn.execute("DELETE FROM reviews WHERE sender_id = ?", (sender_id,))
-        conn.execute("UPDATE conversations SET reviewed = ? WHERE sender_id = ?", (int(reviewed), sender_id))
+        conn.execute(
+            "UPDATE conversations SET reviewed = ? WHERE sender_id = ?", (int(reviewed), sender_id)
+        )
 
 
 def add_tag(db: ConsoleDB, sender_id: str, tag: str, staff_id: int) -> str:
@@ -50,19 +54,26 @@ def add_tag(db: ConsoleDB, sender_id: str, tag: str, staff_id: int) -> str:
     tag = (tag or "").strip().lower()
     if not TAG_RE.match(tag):
         raise ReviewError("tags are 1-40 letters, digits, spaces, '-' or '_'")
-    db.execute("INSERT OR IGNORE INTO tags (sender_id, tag, staff_id, at) VALUES (?, ?, ?, ?)",
-               (sender_id, tag, staff_id, time.time()))
+    db.execute(
+        "INSERT OR IGNORE INTO tags (sender_id, tag, staff_id, at) VALUES (?, ?, ?, ?)",
+        (sender_id, tag, staff_id, time.time()),
+    )
     return tag
 
 
 def remove_tag(db: ConsoleDB, sender_id: str, tag: str) -> None:
     """Remove a tag."""
-    db.execute("DELETE FROM tags WHERE sender_id = ? AND tag = ?", (sender_id, (tag or "").strip().lower()))
+    db.execute(
+        "DELETE FROM tags WHERE sender_id = ? AND tag = ?", (sender_id, (tag or "").strip().lower())
+    )
 
 
 def tags_of(db: ConsoleDB, sender_id: str) -> list[str]:
     """Tags of a conversation."""
-    return [r["tag"] for r in db.query("SELECT tag FROM tags WHERE sender_id = ? ORDER BY tag", (sender_id,))]
+    return [
+        r["tag"]
+        for r in db.query("SELECT tag FROM tags WHERE sender_id = ? ORDER BY tag", (sender_id,))
+    ]
 
 
 def parse_entities(text: str, spec: str) -> list[dict]:
@@ -100,8 +111,15 @@ def parse_entities(text: str, spec: str) -> list[dict]:
     return out
 
 
-def save_nlu_correction(db: ConsoleDB, reader: TrackerReader, sender_id: str, event_id: int,
-                        intent: str, entities_spec: str, staff_id: int) -> dict:
+def save_nlu_correction(
+    db: ConsoleDB,
+    reader: TrackerReader,
+    sender_id: str,
+    event_id: int,
+    intent: str,
+    entities_spec: str,
+    staff_id: int,
+) -> dict:
     """Save the corrected intent/entities of one shopper message.
 
     Raises:
@@ -126,17 +144,30 @@ def save_nlu_correction(db: ConsoleDB, reader: TrackerReader, sender_id: str, ev
         "at = excluded.at, exported_at = NULL",
         (sender_id, event_id, text, original, intent, json.dumps(entities), staff_id, time.time()),
     )
-    return {"event_id": event_id, "intent": intent, "entities": entities, "original_intent": original}
+    return {
+        "event_id": event_id,
+        "intent": intent,
+        "entities": entities,
+        "original_intent": original,
+    }
 
 
 def corrections_for(db: ConsoleDB, sender_id: str) -> dict[int, dict]:
     """NLU and reply corrections of one conversation, keyed by event id."""
     out: dict[int, dict] = {}
-    for r in db.query("SELECT event_id, intent, entities FROM nlu_corrections WHERE sender_id = ?", (sender_id,)):
+    for r in db.query(
+        "SELECT event_id, intent, entities FROM nlu_corrections WHERE sender_id = ?", (sender_id,)
+    ):
         out[r["event_id"]] = {"intent": r["intent"], "entities": json.loads(r["entities"])}
-    for r in db.query("SELECT event_id, verdict, text, written FROM reply_corrections WHERE sender_id = ?",
-                      (sender_id,)):
-        out[r["event_id"]] = {"verdict": r["verdict"], "text": r["text"], "written": bool(r["written"])}
+    for r in db.query(
+        "SELECT event_id, verdict, text, written FROM reply_corrections WHERE sender_id = ?",
+        (sender_id,),
+    ):
+        out[r["event_id"]] = {
+            "verdict": r["verdict"],
+            "text": r["text"],
+            "written": bool(r["written"]),
+        }
     return out
 
 
@@ -151,6 +182,7 @@ _PLACEHOLDERS = (
 
 def scrub(text: str) -> str:
     """Replace personal data with harmless placeholders so training data holds none."""
+
     def digits(match: re.Match) -> str:
         raw = match.group(0)
         n = len(re.sub(r"\D", "", raw))
@@ -246,7 +278,9 @@ def export_nlu(db: ConsoleDB, out: Path, bot_dir: Path | None = None) -> dict:
         if intents and r["intent"] not in intents:
             skipped.append(f"#{r['id']}: intent {r['intent']} not in the domain")
             continue
-        ents = [e for e in json.loads(r["entities"]) if not entity_names or e["entity"] in entity_names]
+        ents = [
+            e for e in json.loads(r["entities"]) if not entity_names or e["entity"] in entity_names
+        ]
         example = _annotate(r["text"], ents)
         plain = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", example).lower()
         if plain in existing or plain in seen:
@@ -286,8 +320,16 @@ def pairs_path(data_dir: Path) -> Path:
     return Path(data_dir) / "corrections" / "generator_pairs.jsonl"
 
 
-def save_reply_verdict(db: ConsoleDB, reader: TrackerReader, data_dir: Path, sender_id: str,
-                       event_id: int, verdict: str, text: str | None, staff_id: int) -> dict:
+def save_reply_verdict(
+    db: ConsoleDB,
+    reader: TrackerReader,
+    data_dir: Path,
+    sender_id: str,
+    event_id: int,
+    verdict: str,
+    text: str | None,
+    staff_id: int,
+) -> dict:
     """Approve or correct a bot reply.
 
     When the bot event carries the generator's ``task`` and ``facts`` the pair is written
@@ -311,24 +353,47 @@ def save_reply_verdict(db: ConsoleDB, reader: TrackerReader, data_dir: Path, sen
         raise ReviewError("the reply is too long (2000 characters at most)")
     task, facts = ev.generator_task(data)
     usable = task is not None and facts is not None
-    previous = db.one("SELECT * FROM reply_corrections WHERE sender_id = ? AND event_id = ?",
-                      (sender_id, event_id))
+    previous = db.one(
+        "SELECT * FROM reply_corrections WHERE sender_id = ? AND event_id = ?",
+        (sender_id, event_id),
+    )
     path = pairs_path(data_dir)
     if usable:
         new_line = {"task": task, "facts": facts, "text": final}
-        old_line = ({"task": previous["task"], "facts": json.loads(previous["facts"] or "null"),
-                     "text": previous["text"]} if previous and previous["written"] else None)
+        old_line = (
+            {
+                "task": previous["task"],
+                "facts": json.loads(previous["facts"] or "null"),
+                "text": previous["text"],
+            }
+            if previous and previous["written"]
+            else None
+        )
         _replace_pair(path, old_line, new_line)
     db.execute(
         "INSERT INTO reply_corrections (sender_id, event_id, verdict, task, facts, original_text, text, written, staff_id, at) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(sender_id, event_id) DO UPDATE SET "
         "verdict = excluded.verdict, text = excluded.text, written = excluded.written, "
         "staff_id = excluded.staff_id, at = excluded.at",
-        (sender_id, event_id, verdict, task, json.dumps(facts) if facts is not None else None,
-         original, final, int(usable), staff_id, time.time()),
+        (
+            sender_id,
+            event_id,
+            verdict,
+            task,
+            json.dumps(facts) if facts is not None else None,
+            original,
+            final,
+            int(usable),
+            staff_id,
+            time.time(),
+        ),
     )
-    return {"verdict": verdict, "text": final, "training_pair": usable,
-            "path": str(path) if usable else None}
+    return {
+        "verdict": verdict,
+        "text": final,
+        "training_pair": usable,
+        "path": str(path) if usable else None,
+    }
 
 
 def _replace_pair(path: Path, old: dict | None, new: dict) -> None:

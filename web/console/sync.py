@@ -25,7 +25,14 @@ logger = logging.getLogger(__name__)
 BATCH = 5000
 # Handoff requests older than this (seen in history) are not put in the live queue.
 LIVE_MAX_AGE_S = 6 * 3600
-_FLAGS = ("handoff", "fallback", "negative_feedback", "low_confidence", "template_fallback", "human")
+_FLAGS = (
+    "handoff",
+    "fallback",
+    "negative_feedback",
+    "low_confidence",
+    "template_fallback",
+    "human",
+)
 
 
 def _iso_to_ts(value: object) -> float | None:
@@ -52,8 +59,13 @@ class Syncer:
         shop_db: Path of the shop database (for its feedback and handoffs tables), or None.
     """
 
-    def __init__(self, db: ConsoleDB, reader: TrackerReader, low_confidence: float = 0.5,
-                 shop_db: str | Path | None = None) -> None:
+    def __init__(
+        self,
+        db: ConsoleDB,
+        reader: TrackerReader,
+        low_confidence: float = 0.5,
+        shop_db: str | Path | None = None,
+    ) -> None:
         self.db = db
         self.reader = reader
         self.low_confidence = low_confidence
@@ -106,9 +118,11 @@ class Syncer:
         senders = list(by_sender)
         existing: dict[str, dict] = {}
         for i in range(0, len(senders), 500):
-            chunk = senders[i:i + 500]
+            chunk = senders[i : i + 500]
             marks = ",".join("?" * len(chunk))
-            for r in self.db.query(f"SELECT * FROM conversations WHERE sender_id IN ({marks})", chunk):
+            for r in self.db.query(
+                f"SELECT * FROM conversations WHERE sender_id IN ({marks})", chunk
+            ):
                 existing[r["sender_id"]] = r
         summaries = []
         intents: list[tuple[str, str]] = []
@@ -119,11 +133,25 @@ class Syncer:
         intent_messages: dict[str, int] = defaultdict(int)
         for sender, events in by_sender.items():
             s = existing.get(sender) or {
-                "sender_id": sender, "started_at": None, "last_at": None,
-                "first_event_id": events[0]["id"], "last_event_id": 0, "n_user": 0, "n_bot": 0,
-                "n_generator": 0, "n_template": 0, "intents": "", "customer_ref": None,
-                "handoff": 0, "fallback": 0, "negative_feedback": 0, "low_confidence": 0,
-                "template_fallback": 0, "human": 0, "paused": 0, "reviewed": 0,
+                "sender_id": sender,
+                "started_at": None,
+                "last_at": None,
+                "first_event_id": events[0]["id"],
+                "last_event_id": 0,
+                "n_user": 0,
+                "n_bot": 0,
+                "n_generator": 0,
+                "n_template": 0,
+                "intents": "",
+                "customer_ref": None,
+                "handoff": 0,
+                "fallback": 0,
+                "negative_feedback": 0,
+                "low_confidence": 0,
+                "template_fallback": 0,
+                "human": 0,
+                "paused": 0,
+                "reviewed": 0,
             }
             seen_intents = set(s["intents"].split())
             before = set(seen_intents)
@@ -152,7 +180,12 @@ class Syncer:
                             handoffs.append((sender, ts or 0.0, "asked for a human"))
                     text = data.get("text") or ""
                     is_button = text.startswith("/")
-                    if conf is not None and conf < self.low_confidence and not is_button and not s["paused"]:
+                    if (
+                        conf is not None
+                        and conf < self.low_confidence
+                        and not is_button
+                        and not s["paused"]
+                    ):
                         s["low_confidence"] = 1
                     if text and not is_button:
                         fts[sender].append(text[:4000])
@@ -206,8 +239,9 @@ class Syncer:
         cols = list(summaries[0].keys()) if summaries else []
         with self.db.transaction() as conn:
             if summaries:
-                updates = ", ".join(f"{c} = excluded.{c}" for c in cols
-                                    if c not in ("sender_id", "reviewed"))
+                updates = ", ".join(
+                    f"{c} = excluded.{c}" for c in cols if c not in ("sender_id", "reviewed")
+                )
                 conn.executemany(
                     f"INSERT INTO conversations ({', '.join(cols)}) "
                     f"VALUES ({', '.join(':' + c for c in cols)}) "
@@ -249,7 +283,9 @@ class Syncer:
         except sqlite3.Error:
             return
         try:
-            tables = {r[0] for r in shop.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            tables = {
+                r[0] for r in shop.execute("SELECT name FROM sqlite_master WHERE type='table'")
+            }
             if "feedback" in tables:
                 self._sync_store_feedback(shop)
             if "handoffs" in tables:
@@ -262,7 +298,8 @@ class Syncer:
     def _sync_store_feedback(self, shop: sqlite3.Connection) -> None:
         last = self._state("last_store_feedback_id")
         rows = shop.execute(
-            "SELECT id, sender_id, value, rating, at FROM feedback WHERE id > ? ORDER BY id", (last,)
+            "SELECT id, sender_id, value, rating, at FROM feedback WHERE id > ? ORDER BY id",
+            (last,),
         ).fetchall()
         if not rows:
             return
@@ -277,10 +314,14 @@ class Syncer:
                     (fid, sender, value, rating, _iso_to_ts(at)),
                 )
                 if ev.is_negative(value, rating):
-                    conn.execute("UPDATE conversations SET negative_feedback = 1 WHERE sender_id = ?",
-                                 (sender,))
-            conn.execute("INSERT OR REPLACE INTO sync_state (key, value) VALUES ('last_store_feedback_id', ?)",
-                         (str(rows[-1][0]),))
+                    conn.execute(
+                        "UPDATE conversations SET negative_feedback = 1 WHERE sender_id = ?",
+                        (sender,),
+                    )
+            conn.execute(
+                "INSERT OR REPLACE INTO sync_state (key, value) VALUES ('last_store_feedback_id', ?)",
+                (str(rows[-1][0]),),
+            )
 
     def _sync_store_handoffs(self, shop: sqlite3.Connection) -> None:
         last = self._state("last_store_handoff_id")
@@ -297,8 +338,10 @@ class Syncer:
                 conn.execute("UPDATE conversations SET handoff = 1 WHERE sender_id = ?", (sender,))
                 if status == "open" and (_iso_to_ts(created) or 0) >= time.time() - LIVE_MAX_AGE_S:
                     _queue_handoff(conn, sender, _iso_to_ts(created) or 0.0, reason or "", hid)
-            conn.execute("INSERT OR REPLACE INTO sync_state (key, value) VALUES ('last_store_handoff_id', ?)",
-                         (str(rows[-1][0]),))
+            conn.execute(
+                "INSERT OR REPLACE INTO sync_state (key, value) VALUES ('last_store_handoff_id', ?)",
+                (str(rows[-1][0]),),
+            )
 
 
 MAX_TEXT_CHARS = 20_000
@@ -309,26 +352,35 @@ def _index_text(conn: sqlite3.Connection, new_text: dict[str, list[str]]) -> Non
     the old entry is deleted with its old text, then the longer text is inserted)."""
     senders = [s for s, texts in new_text.items() if texts]
     for i in range(0, len(senders), 500):
-        chunk = senders[i:i + 500]
+        chunk = senders[i : i + 500]
         marks = ",".join("?" * len(chunk))
         rows = conn.execute(
             f"SELECT c.id, c.sender_id, t.text FROM conversations c LEFT JOIN conv_text t ON t.id = c.id "
-            f"WHERE c.sender_id IN ({marks})", chunk).fetchall()
+            f"WHERE c.sender_id IN ({marks})",
+            chunk,
+        ).fetchall()
         for conv_id, sender, old in rows:
             if old is not None and len(old) >= MAX_TEXT_CHARS:
                 continue
             text = "\n".join(([old] if old else []) + new_text[sender])[:MAX_TEXT_CHARS]
             if old is not None:
-                conn.execute("INSERT INTO conv_fts (conv_fts, rowid, text) VALUES ('delete', ?, ?)", (conv_id, old))
-            conn.execute("INSERT OR REPLACE INTO conv_text (id, text) VALUES (?, ?)", (conv_id, text))
+                conn.execute(
+                    "INSERT INTO conv_fts (conv_fts, rowid, text) VALUES ('delete', ?, ?)",
+                    (conv_id, old),
+                )
+            conn.execute(
+                "INSERT OR REPLACE INTO conv_text (id, text) VALUES (?, ?)", (conv_id, text)
+            )
             conn.execute("INSERT INTO conv_fts (rowid, text) VALUES (?, ?)", (conv_id, text))
 
 
-def _queue_handoff(conn: sqlite3.Connection, sender: str, ts: float, reason: str,
-                   store_id: int | None) -> None:
+def _queue_handoff(
+    conn: sqlite3.Connection, sender: str, ts: float, reason: str, store_id: int | None
+) -> None:
     """Put a conversation in the live queue unless it is already waiting or taken."""
-    row = conn.execute("SELECT status, closed_at, store_handoff_id FROM live WHERE sender_id = ?",
-                       (sender,)).fetchone()
+    row = conn.execute(
+        "SELECT status, closed_at, store_handoff_id FROM live WHERE sender_id = ?", (sender,)
+    ).fetchone()
     if row is None:
         conn.execute(
             "INSERT INTO live (sender_id, status, requested_at, reason, store_handoff_id) "
@@ -342,5 +394,8 @@ def _queue_handoff(conn: sqlite3.Connection, sender: str, ts: float, reason: str
             (ts, reason, store_id, sender),
         )
     elif store_id is not None and row[2] is None:
-        conn.execute("UPDATE live SET store_handoff_id = ?, reason = COALESCE(NULLIF(?, ''), reason) "
-                     "WHERE sender_id = ?", (store_id, reason, sender))
+        conn.execute(
+            "UPDATE live SET store_handoff_id = ?, reason = COALESCE(NULLIF(?, ''), reason) "
+            "WHERE sender_id = ?",
+            (store_id, reason, sender),
+        )

@@ -55,7 +55,7 @@ class TrackerReader:
     def _sqlite_missing(self) -> bool:
         if not self.url.startswith("sqlite:///"):
             return False
-        return not Path(self.url[len("sqlite:///"):]).exists()
+        return not Path(self.url[len("sqlite:///") :]).exists()
 
     @property
     def engine(self) -> sa.engine.Engine | None:
@@ -77,9 +77,7 @@ class TrackerReader:
         """Up to ``limit`` event rows with ``id > last_id``, in id order."""
         if not self._has_table():
             return []
-        query = (
-            sa.select(EVENTS).where(EVENTS.c.id > last_id).order_by(EVENTS.c.id).limit(limit)
-        )
+        query = sa.select(EVENTS).where(EVENTS.c.id > last_id).order_by(EVENTS.c.id).limit(limit)
         with self.engine.connect() as conn:  # type: ignore[union-attr]
             return [dict(r._mapping) for r in conn.execute(query)]
 
@@ -133,14 +131,16 @@ def write_events(engine: sa.engine.Engine, sender_id: str, events: Iterable[dict
     """Append events (Rasa event dicts) the way ``SQLTrackerStore.save`` does."""
     rows = []
     for ev in events:
-        rows.append({
-            "sender_id": sender_id,
-            "type_name": ev["event"],
-            "timestamp": ev.get("timestamp"),
-            "intent_name": (ev.get("parse_data") or {}).get("intent", {}).get("name"),
-            "action_name": ev.get("name"),
-            "data": json.dumps(ev),
-        })
+        rows.append(
+            {
+                "sender_id": sender_id,
+                "type_name": ev["event"],
+                "timestamp": ev.get("timestamp"),
+                "intent_name": (ev.get("parse_data") or {}).get("intent", {}).get("name"),
+                "action_name": ev.get("name"),
+                "data": json.dumps(ev),
+            }
+        )
     if rows:
         with engine.begin() as conn:
             conn.execute(EVENTS.insert(), rows)

@@ -38,8 +38,13 @@ def _bot_extras(data: dict) -> dict:
     }
 
 
-def build(rows: list[dict], *, mask: bool = True, low_confidence: float = 0.5,
-          feedback: list[dict] | None = None) -> list[dict]:
+def build(
+    rows: list[dict],
+    *,
+    mask: bool = True,
+    low_confidence: float = 0.5,
+    feedback: list[dict] | None = None,
+) -> list[dict]:
     """Group events into turns: one per shopper message, with what followed it.
 
     Args:
@@ -62,55 +67,75 @@ def build(rows: list[dict], *, mask: bool = True, low_confidence: float = 0.5,
         if kind == "user":
             name, conf = ev.user_intent(data)
             text = data.get("text") or ""
-            turns.append({
-                "user": {
-                    "event_id": row["id"],
-                    "at": _time(ts),
-                    "text": m(text),
-                    "payload": text.startswith("/"),  # a button or quick reply, not typed
-                    "intent": name,
-                    "confidence": round(conf, 3) if conf is not None else None,
-                    "low": conf is not None and conf < low_confidence and not text.startswith("/"),
-                    "entities": [
-                        {"entity": e.get("entity"), "value": mv(e.get("entity"), e.get("value")),
-                         "extractor": e.get("extractor")}
-                        for e in ev.user_entities(data)
-                    ],
-                    "feedback": [
-                        {"value": v, "rating": r} for v, r in ev.feedback_in_user_event(data)
-                    ],
-                },
-                "steps": [],
-            })
+            turns.append(
+                {
+                    "user": {
+                        "event_id": row["id"],
+                        "at": _time(ts),
+                        "text": m(text),
+                        "payload": text.startswith("/"),  # a button or quick reply, not typed
+                        "intent": name,
+                        "confidence": round(conf, 3) if conf is not None else None,
+                        "low": conf is not None
+                        and conf < low_confidence
+                        and not text.startswith("/"),
+                        "entities": [
+                            {
+                                "entity": e.get("entity"),
+                                "value": mv(e.get("entity"), e.get("value")),
+                                "extractor": e.get("extractor"),
+                            }
+                            for e in ev.user_entities(data)
+                        ],
+                        "feedback": [
+                            {"value": v, "rating": r} for v, r in ev.feedback_in_user_event(data)
+                        ],
+                    },
+                    "steps": [],
+                }
+            )
             continue
         steps = turns[-1]["steps"]
         if kind == "bot":
             task, facts = ev.generator_task(data)
             meta = data.get("metadata") or {}
-            steps.append({
-                "kind": "bot",
-                "event_id": row["id"],
-                "at": _time(ts),
-                "text": m(data.get("text") or ""),
-                "source": ev.reply_source(data),
-                "agent": meta.get("agent") if isinstance(meta, dict) else None,
-                "task": task,
-                "has_facts": facts is not None,
-                **_bot_extras(data),
-            })
+            steps.append(
+                {
+                    "kind": "bot",
+                    "event_id": row["id"],
+                    "at": _time(ts),
+                    "text": m(data.get("text") or ""),
+                    "source": ev.reply_source(data),
+                    "agent": meta.get("agent") if isinstance(meta, dict) else None,
+                    "task": task,
+                    "has_facts": facts is not None,
+                    **_bot_extras(data),
+                }
+            )
         elif kind == "action":
             name = row.get("action_name") or data.get("name")
             if name and name not in _HIDDEN_ACTIONS:
-                steps.append({"kind": "action", "name": name, "at": _time(ts),
-                              "fallback": ev.is_fallback_action(name),
-                              "handoff": ev.is_handoff_action(name)})
+                steps.append(
+                    {
+                        "kind": "action",
+                        "name": name,
+                        "at": _time(ts),
+                        "fallback": ev.is_fallback_action(name),
+                        "handoff": ev.is_handoff_action(name),
+                    }
+                )
         elif kind == "slot":
             name = data.get("name")
             steps.append({"kind": "slot", "name": name, "value": mv(name, data.get("value"))})
         elif kind in ("pause", "resume"):
             steps.append({"kind": kind, "at": _time(ts)})
-        elif kind in ("active_loop", "followup", "restart", "session_started",
-                      "action_execution_rejected"):
+        elif kind in (
+            "active_loop",
+            "followup",
+            "restart",
+            "session_started",
+            "action_execution_rejected",
+        ):
             name = data.get("name")
             if kind == "active_loop":
                 steps.append({"kind": "form", "name": name or "(form ended)"})

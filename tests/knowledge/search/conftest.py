@@ -29,7 +29,9 @@ class CachingEmbedder:
         missing = [t for t in dict.fromkeys(texts) if t not in self.cache]
         if missing:
             self.calls += 1
-            for text, vec in zip(missing, self.inner.encode(missing, batch_size=batch_size), strict=True):
+            for text, vec in zip(
+                missing, self.inner.encode(missing, batch_size=batch_size), strict=True
+            ):
                 self.cache[text] = vec
         if not texts:
             return np.zeros((0, self.dim), dtype="float32")
@@ -64,9 +66,21 @@ def indexes(settings, store, embedder):
 
 #: A slice of the demo FAQ: enough entries (and eval questions) to calibrate on.
 FAQ_SUBSET = (
-    "shipping-times", "shipping-costs", "order-tracking", "international-shipping", "return-policy",
-    "how-to-return", "refund-time", "cancel-order", "change-address", "payment-methods",
-    "payment-failed", "invoice", "reset-password", "gift-cards", "size-guide",
+    "shipping-times",
+    "shipping-costs",
+    "order-tracking",
+    "international-shipping",
+    "return-policy",
+    "how-to-return",
+    "refund-time",
+    "cancel-order",
+    "change-address",
+    "payment-methods",
+    "payment-failed",
+    "invoice",
+    "reset-password",
+    "gift-cards",
+    "size-guide",
 )
 
 

@@ -26,10 +26,23 @@ def test_rank_metrics():
 
 
 def test_product_criteria():
-    p = {"sku": "RUN-1", "title": "Stridewell Tempo Trail Running Shoe, Red", "brand": "Stridewell",
-         "category": "running shoes", "price": 80.0, "attributes": json.dumps({"colour": "red", "material": "mesh"})}
-    assert product_matches(p, {"category": "running shoes", "colour": "red", "max_price": 90,
-                               "title_contains": ["trail"]})
+    p = {
+        "sku": "RUN-1",
+        "title": "Stridewell Tempo Trail Running Shoe, Red",
+        "brand": "Stridewell",
+        "category": "running shoes",
+        "price": 80.0,
+        "attributes": json.dumps({"colour": "red", "material": "mesh"}),
+    }
+    assert product_matches(
+        p,
+        {
+            "category": "running shoes",
+            "colour": "red",
+            "max_price": 90,
+            "title_contains": ["trail"],
+        },
+    )
     assert not product_matches(p, {"category": "running shoes", "max_price": 70})
     assert product_matches(p, {"sku": "run-1"}) and not product_matches(p, {"brand": "Kinetix"})
     assert product_matches(p, {"any_category": ["boots", "running shoes"], "material": "mesh"})
@@ -52,8 +65,9 @@ def test_no_answer_figures():
 
 
 def test_tiny_run_writes_json_and_markdown(settings, faq_store, embedder, tmp_path):
-    config = BenchConfig(scales=[300], index_types=["hnsw", "ivf"], hnsw_max=1000, embed_sample=8,
-                         latency_queries=10)
+    config = BenchConfig(
+        scales=[300], index_types=["hnsw", "ivf"], hnsw_max=1000, embed_sample=8, latency_queries=10
+    )
     result = run_bench(settings, faq_store, config, embedder=embedder)
     assert set(result["faq"]["modes"]) == {"hybrid", "dense", "bm25"}
     assert result["faq"]["in_scope"] >= 40 and result["faq"]["out_of_scope"] >= 40

@@ -8,7 +8,9 @@ from knowledge.search.text import Tokenizer, product_lexical_text
 
 def test_tokenizer_keeps_skus_and_brand_names():
     tok = Tokenizer(phrases=["Basic Threads", "Bramble & Co"])
-    tokens = tok.tokens("Do you have RUN-00001 or Basic Threads t-shirts? Bramble & Co boots, H&M, Levi's")
+    tokens = tok.tokens(
+        "Do you have RUN-00001 or Basic Threads t-shirts? Bramble & Co boots, H&M, Levi's"
+    )
     assert "run-00001" in tokens and "run00001" in tokens
     assert "basic_threads" in tokens
     assert "bramble_co" in tokens
@@ -20,7 +22,13 @@ def test_tokenizer_keeps_skus_and_brand_names():
 
 def test_stemming_leaves_numbers_alone():
     tok = Tokenizer()
-    assert tok.tokens("dresses boots batteries 5.3 28l") == ["dress", "boot", "battery", "5.3", "28l"]
+    assert tok.tokens("dresses boots batteries 5.3 28l") == [
+        "dress",
+        "boot",
+        "battery",
+        "5.3",
+        "28l",
+    ]
 
 
 def docs():
@@ -73,8 +81,14 @@ def test_coverage_is_scale_free():
 
 def test_product_lexical_text_has_sku_brand_and_attributes():
     text = product_lexical_text(
-        {"sku": "X-1", "title": "Pulse Headphones", "brand": "Sonara", "category": "headphones",
-         "attributes": {"colour": "black"}, "description": "Noise cancelling."}
+        {
+            "sku": "X-1",
+            "title": "Pulse Headphones",
+            "brand": "Sonara",
+            "category": "headphones",
+            "attributes": {"colour": "black"},
+            "description": "Noise cancelling.",
+        }
     )
     for word in ("X-1", "Pulse", "Sonara", "headphones", "black", "Noise"):
         assert word in text

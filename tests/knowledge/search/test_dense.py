@@ -21,7 +21,9 @@ def unit(n: int, seed: int = 0) -> np.ndarray:
 @pytest.fixture(params=["flat", "hnsw", "ivf"])
 def built(request):
     kind = request.param
-    params = IndexParams(ann_min_size=10**9 if kind == "flat" else 50, ann_type=kind if kind != "flat" else "hnsw")
+    params = IndexParams(
+        ann_min_size=10**9 if kind == "flat" else 50, ann_type=kind if kind != "flat" else "hnsw"
+    )
     index = DenseIndex(DIM, "test-model", params=params)
     vectors = unit(400)
     index.index(np.arange(1, 401), vectors)

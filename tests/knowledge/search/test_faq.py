@@ -22,7 +22,12 @@ def test_wrong_answers_cost_more_than_declines():
     samples = [(0.7, True), (0.69, False), (0.6, True)]
     assert choose_threshold(samples, wrong_answer_cost=5.0)["threshold"] > 0.69
     counts = decision_counts(samples, 0.65)
-    assert counts == {"answered_right": 1, "answered_wrong": 1, "declined_right": 0, "declined_wrong": 1}
+    assert counts == {
+        "answered_right": 1,
+        "answered_wrong": 1,
+        "declined_right": 0,
+        "declined_wrong": 1,
+    }
     with pytest.raises(ValueError):
         choose_threshold([])
 
@@ -74,7 +79,9 @@ def test_paraphrase_is_answered(faq_indexes):
     assert result.best.row["key"] == "payment-methods" and result.confident
 
 
-@pytest.mark.parametrize("question", ["what is the capital of australia", "tell me a joke about penguins"])
+@pytest.mark.parametrize(
+    "question", ["what is the capital of australia", "tell me a joke about penguins"]
+)
 def test_out_of_scope_is_not_answered(faq_indexes, question):
     result = faq_indexes.search_faq(question)
     assert not result.confident

@@ -6,7 +6,9 @@ from knowledge.search.hybrid import reciprocal_rank_fusion
 
 
 def test_rrf_rewards_agreement():
-    fused = reciprocal_rank_fusion({"dense": [(1, 0.9), (2, 0.8), (3, 0.7)], "bm25": [(3, 9.0), (2, 5.0)]})
+    fused = reciprocal_rank_fusion(
+        {"dense": [(1, 0.9), (2, 0.8), (3, 0.7)], "bm25": [(3, 9.0), (2, 5.0)]}
+    )
     order = [doc for doc, _, _ in fused]
     assert order[-1] == 1  # only one list has it
     assert set(order) == {1, 2, 3}

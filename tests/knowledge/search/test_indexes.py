@@ -23,8 +23,15 @@ def test_new_faq_is_found_without_rebuild(indexes, store):
 
     before = indexes.search_faq("do you have a loyalty card with points")
     assert not before.confident
-    row = add_faq(store, "Do you have a loyalty program?", "Yes: 1 point per euro.", "discounts",
-                  ["Do I earn reward points?"], actor="staff:test", on_change=indexes.update)
+    row = add_faq(
+        store,
+        "Do you have a loyalty program?",
+        "Yes: 1 point per euro.",
+        "discounts",
+        ["Do I earn reward points?"],
+        actor="staff:test",
+        on_change=indexes.update,
+    )
     after = indexes.search_faq("do you have a loyalty card with points")
     assert after.best.id == row["id"] and after.best.row["key"] == row["key"]
     # the file on disk has it too: a fresh instance (another process) sees it
@@ -54,7 +61,12 @@ def test_cancelled_order_keeps_items_searchable(indexes, store):
     from knowledge.operations import cancel_order
 
     calls = []
-    cancel_order(store, "SB-100001", actor="assistant", on_change=lambda k, ids: (calls.append(k), indexes.update(k, ids)))
+    cancel_order(
+        store,
+        "SB-100001",
+        actor="assistant",
+        on_change=lambda k, ids: (calls.append(k), indexes.update(k, ids)),
+    )
     assert "order_items" in calls
     alice = store.get_customer_by_email("alice.martin@example.com")
     hits = indexes.search_order_items("trail running shoes", alice["id"], k=5)
@@ -139,7 +151,9 @@ def test_approximate_index_for_large_collections(settings, store, embedder):
     si.rebuild(["products"], progress=False)
     assert si.status()["products"]["index_type"] == "ivf"
     assert si.search_products("BOO-00002", k=1)[0].row["sku"] == "BOO-00002"
-    assert si.search_products("headphones for music", k=1, mode="dense")[0].row["sku"] == "HEA-00007"
+    assert (
+        si.search_products("headphones for music", k=1, mode="dense")[0].row["sku"] == "HEA-00007"
+    )
     assert si.similar_products(2, k=2) and all(h.id != 2 for h in si.similar_products(2, k=2))
     si.update("products", [7])
     assert si.search_products("hiking", max_price=100, k=5)

@@ -78,7 +78,12 @@ class RasaStub:
         """(intent, confidence, action, reply) the way the real assistant would."""
         low = text.lower().strip()
         if low.startswith("/human_handoff") or "human" in low:
-            return "human_handoff", 1.0, "action_human_handoff", "I have asked a colleague to join. Please stay here."
+            return (
+                "human_handoff",
+                1.0,
+                "action_human_handoff",
+                "I have asked a colleague to join. Please stay here.",
+            )
         if low.startswith("/give_feedback"):
             return "give_feedback", 1.0, "action_record_feedback", "Thanks for your feedback!"
         if low in ("hi", "hello", "/greet"):
@@ -93,24 +98,48 @@ class RasaStub:
             store.close()
         if result.hits:
             return "ask_faq", 0.88, "action_answer_faq", result.hits[0].row["answer"]
-        return "nlu_fallback", 0.31, "action_default_fallback", "Sorry, I am not sure I understood that."
+        return (
+            "nlu_fallback",
+            0.31,
+            "action_default_fallback",
+            "Sorry, I am not sure I understood that.",
+        )
 
     async def _user_uttered(self, sid: str, data: dict) -> None:
         session_id = data.get("session_id")
         text = str(data.get("message", ""))
         intent, conf, action, reply = await asyncio.to_thread(self._answer, text)
         now = time.time()
-        write_events(self.engine, session_id, [{
-            "event": "user", "timestamp": now, "text": text, "input_channel": "socketio",
-            "metadata": data.get("customData") or {},
-            "parse_data": {"intent": {"name": intent, "confidence": conf}, "entities": [], "text": text}}])
+        write_events(
+            self.engine,
+            session_id,
+            [
+                {
+                    "event": "user",
+                    "timestamp": now,
+                    "text": text,
+                    "input_channel": "socketio",
+                    "metadata": data.get("customData") or {},
+                    "parse_data": {
+                        "intent": {"name": intent, "confidence": conf},
+                        "entities": [],
+                        "text": text,
+                    },
+                }
+            ],
+        )
         if self.paused(session_id):
             return  # Rasa stores the message but predicts nothing while paused
         await asyncio.sleep(0.2)
-        write_events(self.engine, session_id, [
-            {"event": "action", "timestamp": now + 0.1, "name": action},
-            {"event": "bot", "timestamp": now + 0.2, "text": reply, "data": {}, "metadata": {}},
-            {"event": "action", "timestamp": now + 0.3, "name": "action_listen"}])
+        write_events(
+            self.engine,
+            session_id,
+            [
+                {"event": "action", "timestamp": now + 0.1, "name": action},
+                {"event": "bot", "timestamp": now + 0.2, "text": reply, "data": {}, "metadata": {}},
+                {"event": "action", "timestamp": now + 0.3, "name": "action_listen"},
+            ],
+        )
         await self.sio.emit("bot_uttered", {"text": reply}, room=session_id)
 
     async def _tracker(self, request: web.Request) -> web.Response:
@@ -118,7 +147,9 @@ class RasaStub:
             return web.json_response({"error": "unauthorised"}, status=401)
         sender = request.match_info["sender"]
         events = [event_data(r) for r in self.reader.events_for(sender)]
-        return web.json_response({"sender_id": sender, "events": events, "paused": self.paused(sender)})
+        return web.json_response(
+            {"sender_id": sender, "events": events, "paused": self.paused(sender)}
+        )
 
     async def _append(self, request: web.Request) -> web.Response:
         if request.query.get("token") != TOKEN:
@@ -192,19 +223,25 @@ class WebAndConsole:
         # The web app carries a request shim for the pinned aiohttp/yarl pair.
         self.mounted = subapps_work() or hasattr(web_app, "_PortSafeRequest")
         self.web_url = servers.serve(self._web)
-        self.console_url = self.web_url + "/console" if self.mounted else servers.serve(
-            lambda: self._console_app(""))
+        self.console_url = (
+            self.web_url + "/console"
+            if self.mounted
+            else servers.serve(lambda: self._console_app(""))
+        )
 
     def _console_app(self, prefix: str):
         from web.console import create_console_app
 
-        return create_console_app(self.settings, hub=self.hub, bot_dir=self.bot_dir, prefix=prefix,
-                                  sync_interval_s=0.5)
+        return create_console_app(
+            self.settings, hub=self.hub, bot_dir=self.bot_dir, prefix=prefix, sync_interval_s=0.5
+        )
 
     def _web(self):
         from web.app import create_app
 
-        app = create_app(self.settings, hub=self.hub, socket_url=self.socket_url, mount_console=False)
+        app = create_app(
+            self.settings, hub=self.hub, socket_url=self.socket_url, mount_console=False
+        )
         if self.mounted:
             app.add_subapp("/console", self._console_app("/console"))
         return app

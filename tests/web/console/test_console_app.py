@@ -22,8 +22,14 @@ def test_login_shows_list_with_flags(console_settings, staff_accounts, seeded):
             assert "jane.doe@example.com" not in html  # masked customer reference
             api = await (await client.get("/console/api/conversations")).json()
             flags = {c["sender_id"]: c["flags"] for c in api["items"]}
-            assert flags[seeded["fallback"]]["fallback"] and flags[seeded["fallback"]]["negative_feedback"]
-            assert flags[seeded["template"]]["template_fallback"] and flags[seeded["template"]]["low_confidence"]
+            assert (
+                flags[seeded["fallback"]]["fallback"]
+                and flags[seeded["fallback"]]["negative_feedback"]
+            )
+            assert (
+                flags[seeded["template"]]["template_fallback"]
+                and flags[seeded["template"]]["low_confidence"]
+            )
             assert flags[seeded["template"]]["negative_feedback"]  # rating 2
             assert flags[seeded["handoff"]]["handoff"]
             assert not any(flags[seeded["track"]].values())
@@ -32,11 +38,16 @@ def test_login_shows_list_with_flags(console_settings, staff_accounts, seeded):
 
 
 def _concrete(path: str) -> str:
-    return (path.replace("{sid}", "some-conversation").replace("{id}", "1")
-            .replace("{name}", "console.js"))
+    return (
+        path.replace("{sid}", "some-conversation")
+        .replace("{id}", "1")
+        .replace("{name}", "console.js")
+    )
 
 
-def test_every_console_route_refuses_a_request_without_a_session(console_settings, staff_accounts, seeded):
+def test_every_console_route_refuses_a_request_without_a_session(
+    console_settings, staff_accounts, seeded
+):
     from console_support import build_root
 
     root = build_root(console_settings)
@@ -53,15 +64,22 @@ def test_every_console_route_refuses_a_request_without_a_session(console_setting
             continue
         routes.append((route.method, _concrete(path)))
     # Only the login form and its stylesheet answer without a session.
-    assert public == {("GET", "/console/login"), ("POST", "/console/login"),
-                      ("GET", "/console/static/public/{name}")}
+    assert public == {
+        ("GET", "/console/login"),
+        ("POST", "/console/login"),
+        ("GET", "/console/static/public/{name}"),
+    }
     assert len(routes) >= 30
 
     async def scenario():
         async with console_client(console_settings) as client:
             for method, path in routes:
-                resp = await client.request(method, path, allow_redirects=False,
-                                            data={"csrf_token": "x"} if method == "POST" else None)
+                resp = await client.request(
+                    method,
+                    path,
+                    allow_redirects=False,
+                    data={"csrf_token": "x"} if method == "POST" else None,
+                )
                 if "/api/" in path:
                     assert resp.status == 401, (method, path, resp.status)
                     assert (await resp.json())["error"] == "login required"
@@ -87,11 +105,18 @@ def test_session_cookie_is_httponly_samesite_strict(console_settings, staff_acco
             from console_support import CSRF_RE
 
             token = CSRF_RE.search(await page.text()).group(1)
-            resp = await client.post("/console/login", allow_redirects=False,
-                                     data={"email": AGENT[0], "password": AGENT[1], "csrf_token": token})
+            resp = await client.post(
+                "/console/login",
+                allow_redirects=False,
+                data={"email": AGENT[0], "password": AGENT[1], "csrf_token": token},
+            )
             assert resp.status == 302
-            cookie = [v for k, v in resp.headers.items() if k == "Set-Cookie" and "console_session=" in v][0]
-            assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/console" in cookie
+            cookie = [
+                v for k, v in resp.headers.items() if k == "Set-Cookie" and "console_session=" in v
+            ][0]
+            assert (
+                "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/console" in cookie
+            )
             value = cookie.split("console_session=")[1].split(";")[0]
             assert len(value) >= 40  # 256 random bits, url-safe
             assert resp.headers["Cache-Control"] == "no-store"
@@ -103,8 +128,11 @@ def test_session_cookie_is_httponly_samesite_strict(console_settings, staff_acco
 def test_login_form_needs_its_csrf_token(console_settings, staff_accounts):
     async def scenario():
         async with console_client(console_settings) as client:
-            resp = await client.post("/console/login", allow_redirects=False,
-                                     data={"email": AGENT[0], "password": AGENT[1], "csrf_token": "guess"})
+            resp = await client.post(
+                "/console/login",
+                allow_redirects=False,
+                data={"email": AGENT[0], "password": AGENT[1], "csrf_token": "guess"},
+            )
             assert resp.status == 403
             assert (await client.get("/console/api/me")).status == 401
 
@@ -118,23 +146,34 @@ def test_state_changing_calls_need_the_csrf_token(console_settings, staff_accoun
         async with console_client(console_settings) as client:
             await login(client, *AGENT)
             url = f"/console/conversations/{sid}/reviewed"
-            assert (await client.post(url, data={"reviewed": "1"}, allow_redirects=False)).status == 403
-            assert (await client.post(url, data={"reviewed": "1", "csrf_token": "wrong"},
-                                      allow_redirects=False)).status == 403
+            assert (
+                await client.post(url, data={"reviewed": "1"}, allow_redirects=False)
+            ).status == 403
+            assert (
+                await client.post(
+                    url, data={"reviewed": "1", "csrf_token": "wrong"}, allow_redirects=False
+                )
+            ).status == 403
             api = await (await client.get("/console/api/conversations?reviewed=1")).json()
             assert api["items"] == []
             token = await csrf_of(client)
-            resp = await client.post(url, data={"reviewed": "1", "csrf_token": token}, allow_redirects=False)
+            resp = await client.post(
+                url, data={"reviewed": "1", "csrf_token": token}, allow_redirects=False
+            )
             assert resp.status == 302
             api = await (await client.get("/console/api/conversations?reviewed=1")).json()
             assert [c["sender_id"] for c in api["items"]] == [sid]
             # JSON calls: header token.
             send = f"/console/api/live/{sid}/messages"
             assert (await client.post(send, json={"text": "hi"})).status == 403
-            assert (await client.post(send, json={"text": "hi"}, headers={"X-CSRF-Token": token})).status == 409
+            assert (
+                await client.post(send, json={"text": "hi"}, headers={"X-CSRF-Token": token})
+            ).status == 409
             # Logging out needs the token too, and ends the session.
             assert (await client.post("/console/logout", allow_redirects=False)).status == 403
-            resp = await client.post("/console/logout", data={"csrf_token": token}, allow_redirects=False)
+            resp = await client.post(
+                "/console/logout", data={"csrf_token": token}, allow_redirects=False
+            )
             assert resp.status == 302
             assert (await client.get("/console/api/me")).status == 401
 
@@ -163,7 +202,9 @@ def test_repeated_failed_logins_lock_the_account(console_settings, staff_account
             db = ConsoleDB(console_settings.console_db)
             agent_id = db.one("SELECT id FROM staff WHERE email = ?", (AGENT[0],))["id"]
             db.close()
-            resp = await client.post(f"/console/users/{agent_id}", data={"action": "unlock", "csrf_token": token})
+            resp = await client.post(
+                f"/console/users/{agent_id}", data={"action": "unlock", "csrf_token": token}
+            )
             assert resp.status == 200
             await client.post("/console/logout", data={"csrf_token": token})
             resp = await login(client, *AGENT)
@@ -183,15 +224,25 @@ def test_agents_cannot_use_admin_routes(console_settings, staff_accounts, seeded
             assert (await client.get("/console/users")).status == 403
             assert (await client.get("/console/audit")).status == 403
             assert (await client.get("/console/export/conversations.csv")).status == 403
-            resp = await client.post(f"/console/conversations/{sid}/reveal", data={"csrf_token": token, "reason": "x"})
+            resp = await client.post(
+                f"/console/conversations/{sid}/reveal", data={"csrf_token": token, "reason": "x"}
+            )
             assert resp.status == 403
             assert "jane.doe@example.com" not in await resp.text()
-            resp = await client.post(f"/console/api/conversations/{sid}/reveal", json={},
-                                     headers={"X-CSRF-Token": token})
+            resp = await client.post(
+                f"/console/api/conversations/{sid}/reveal", json={}, headers={"X-CSRF-Token": token}
+            )
             assert resp.status == 403
             assert (await client.post("/console/export", data={"csrf_token": token})).status == 403
-            resp = await client.post("/console/users", data={"csrf_token": token, "email": "x@y.zz",
-                                                             "password": "long-enough-pw", "role": "admin"})
+            resp = await client.post(
+                "/console/users",
+                data={
+                    "csrf_token": token,
+                    "email": "x@y.zz",
+                    "password": "long-enough-pw",
+                    "role": "admin",
+                },
+            )
             assert resp.status == 403
         from web.console.db import ConsoleDB
 
@@ -203,7 +254,9 @@ def test_agents_cannot_use_admin_routes(console_settings, staff_accounts, seeded
     run(scenario())
 
 
-def test_transcript_is_masked_and_an_admin_reveal_is_audited(console_settings, staff_accounts, seeded):
+def test_transcript_is_masked_and_an_admin_reveal_is_audited(
+    console_settings, staff_accounts, seeded
+):
     sid = seeded["track"]
     hsid = seeded["handoff"]
 
@@ -220,13 +273,18 @@ def test_transcript_is_masked_and_an_admin_reveal_is_audited(console_settings, s
             fb = await (await client.get(f"/console/api/conversations/{seeded['fallback']}")).json()
             assert "Baker Street" not in json.dumps(fb)
             token = await csrf_of(client)
-            resp = await client.post(f"/console/conversations/{sid}/reveal",
-                                     data={"csrf_token": token, "reason": "customer asked for a copy"})
+            resp = await client.post(
+                f"/console/conversations/{sid}/reveal",
+                data={"csrf_token": token, "reason": "customer asked for a copy"},
+            )
             assert resp.status == 200
             html = await resp.text()
             assert "jane.doe@example.com" in html and "audit log" in html
-            resp = await client.post(f"/console/api/conversations/{hsid}/reveal", json={"reason": "callback"},
-                                     headers={"X-CSRF-Token": token})
+            resp = await client.post(
+                f"/console/api/conversations/{hsid}/reveal",
+                json={"reason": "callback"},
+                headers={"X-CSRF-Token": token},
+            )
             assert "+44 20 7946 0958" in json.dumps(await resp.json())
             audit = await (await client.get("/console/audit")).text()
             assert "customer asked for a copy" in audit and "callback" in audit
@@ -235,12 +293,17 @@ def test_transcript_is_masked_and_an_admin_reveal_is_audited(console_settings, s
         db = ConsoleDB(console_settings.console_db)
         rows = db.query("SELECT * FROM reveal_audit ORDER BY id")
         db.close()
-        assert [(r["staff_email"], r["sender_id"]) for r in rows] == [(ADMIN[0], sid), (ADMIN[0], hsid)]
+        assert [(r["staff_email"], r["sender_id"]) for r in rows] == [
+            (ADMIN[0], sid),
+            (ADMIN[0], hsid),
+        ]
 
     run(scenario())
 
 
-def test_filters_search_dates_and_keyset_pages(console_settings, staff_accounts, seeded, tracker_engine):
+def test_filters_search_dates_and_keyset_pages(
+    console_settings, staff_accounts, seeded, tracker_engine
+):
     async def scenario():
         async with console_client(console_settings) as client:
             await login(client, *AGENT)
@@ -250,7 +313,11 @@ def test_filters_search_dates_and_keyset_pages(console_settings, staff_accounts,
                 return [c["sender_id"] for c in data["items"]]
 
             assert await ids("fallback=1") == [seeded["fallback"]]
-            assert set(await ids("fallback=0")) == {seeded["track"], seeded["template"], seeded["handoff"]}
+            assert set(await ids("fallback=0")) == {
+                seeded["track"],
+                seeded["template"],
+                seeded["handoff"],
+            }
             assert await ids("handoff=1") == [seeded["handoff"]]
             assert await ids("template_fallback=1") == [seeded["template"]]
             assert set(await ids("negative_feedback=1")) == {seeded["fallback"], seeded["template"]}
@@ -269,7 +336,12 @@ def test_filters_search_dates_and_keyset_pages(console_settings, staff_accounts,
                 cursor = data["next"]
                 if not cursor:
                     break
-            assert seen == [seeded["handoff"], seeded["template"], seeded["fallback"], seeded["track"]]
+            assert seen == [
+                seeded["handoff"],
+                seeded["template"],
+                seeded["fallback"],
+                seeded["track"],
+            ]
             # The page: filters round-trip and the table links the transcript.
             html = await (await client.get("/console/?intent=ask_faq&q=return")).text()
             assert "1 match" in html and seeded["template"] in html
@@ -277,7 +349,9 @@ def test_filters_search_dates_and_keyset_pages(console_settings, staff_accounts,
     run(scenario())
 
 
-def test_new_tracker_events_are_synced_incrementally(console_settings, staff_accounts, seeded, tracker_engine):
+def test_new_tracker_events_are_synced_incrementally(
+    console_settings, staff_accounts, seeded, tracker_engine
+):
     import time as _time
 
     from console_support import bot, user
@@ -290,9 +364,17 @@ def test_new_tracker_events_are_synced_incrementally(console_settings, staff_acc
             data = await (await client.get("/console/api/conversations?intent=track_order")).json()
             assert len(data["items"]) == 1
             now = _time.time()
-            write_events(tracker_engine, seeded["track"], [user("thanks, any news on my refund", "refund_status", 0.9, now),
-                                                           bot("Your refund is on its way.", now + 1)])
-            write_events(tracker_engine, "brand-new-conversation", [user("hello", "greet", 0.99, now + 2)])
+            write_events(
+                tracker_engine,
+                seeded["track"],
+                [
+                    user("thanks, any news on my refund", "refund_status", 0.9, now),
+                    bot("Your refund is on its way.", now + 1),
+                ],
+            )
+            write_events(
+                tracker_engine, "brand-new-conversation", [user("hello", "greet", 0.99, now + 2)]
+            )
             data = await (await client.get("/console/api/conversations")).json()
             assert data["items"][0]["sender_id"] == "brand-new-conversation"
             assert data["items"][1]["sender_id"] == seeded["track"]
@@ -319,7 +401,11 @@ def test_analytics_figures(console_settings, staff_accounts, seeded):
             assert a["template_fallback_rate"] == 0.5  # one generator reply, one template
             assert a["feedback"] == {"up": 1, "down": 1}
             assert a["ratings"]["2"] == 1 and a["average_rating"] == 2.0
-            assert {i["intent"] for i in a["top_intents"]} >= {"track_order", "nlu_fallback", "human_handoff"}
+            assert {i["intent"] for i in a["top_intents"]} >= {
+                "track_order",
+                "nlu_fallback",
+                "human_handoff",
+            }
             assert sum(d["conversations"] for d in a["per_day"]) == 4
             html = await (await client.get("/console/analytics")).text()
             assert "chart.umd.js" in html and "75.0 %" in html
@@ -329,7 +415,9 @@ def test_analytics_figures(console_settings, staff_accounts, seeded):
     run(scenario())
 
 
-def test_store_feedback_counts_once_and_agent_presence_is_marked(console_settings, staff_accounts, seeded):
+def test_store_feedback_counts_once_and_agent_presence_is_marked(
+    console_settings, staff_accounts, seeded
+):
     """The assistant's feedback rows (shop database) and the tracker's give_feedback
     messages describe the same clicks: analytics counts them once. Signed-in staff keep
     ``<data_dir>/agents_online`` fresh for the assistant's handoff offer."""
@@ -339,7 +427,7 @@ def test_store_feedback_counts_once_and_agent_presence_is_marked(console_setting
     from knowledge.store import Store
 
     store = Store.open(console_settings.db_path)
-    record_feedback(store, seeded["track"], "up")            # also in the tracker
+    record_feedback(store, seeded["track"], "up")  # also in the tracker
     record_feedback(store, seeded["handoff"], "rating", rating=5)  # only in the store
     store.close()
     presence = Path(console_settings.data_dir) / "agents_online"

@@ -26,11 +26,14 @@ def test_passwords_are_stored_as_argon2_hashes(db):
     assert auth.authenticate(db, "ANN@shop.test", "correct horse battery").role == "admin"
 
 
-@pytest.mark.parametrize("email, password, role, message", [
-    ("not-an-email", "long enough pw", "agent", "e-mail"),
-    ("a@b.cd", "short", "agent", "at least"),
-    ("a@b.cd", "long enough pw", "root", "role"),
-])
+@pytest.mark.parametrize(
+    "email, password, role, message",
+    [
+        ("not-an-email", "long enough pw", "agent", "e-mail"),
+        ("a@b.cd", "short", "agent", "at least"),
+        ("a@b.cd", "long enough pw", "root", "role"),
+    ],
+)
 def test_bad_accounts_are_refused(db, email, password, role, message):
     with pytest.raises(auth.AuthError, match=message):
         auth.add_staff(db, email, password, role)
@@ -61,8 +64,12 @@ def test_failures_spread_out_do_not_lock(db):
     auth.add_staff(db, "a@b.cd", "long enough pw")
     for i in range(auth.MAX_FAILURES + 2):
         with pytest.raises(auth.AuthError, match="wrong"):
-            auth.authenticate(db, "a@b.cd", "nope", now=1000.0 + i * (auth.FAILURE_WINDOW_S / 2 + 1))
-    assert auth.authenticate(db, "a@b.cd", "long enough pw", now=1000.0 + 10 * auth.FAILURE_WINDOW_S)
+            auth.authenticate(
+                db, "a@b.cd", "nope", now=1000.0 + i * (auth.FAILURE_WINDOW_S / 2 + 1)
+            )
+    assert auth.authenticate(
+        db, "a@b.cd", "long enough pw", now=1000.0 + 10 * auth.FAILURE_WINDOW_S
+    )
 
 
 def test_unknown_and_deactivated_accounts_get_the_same_answer(db):
@@ -91,7 +98,11 @@ def test_sessions_expire_and_end(db):
 
 def test_csrf_compare():
     assert auth.csrf_ok("abc", "abc")
-    assert not auth.csrf_ok("abc", "abd") and not auth.csrf_ok("", "") and not auth.csrf_ok("abc", None)
+    assert (
+        not auth.csrf_ok("abc", "abd")
+        and not auth.csrf_ok("", "")
+        and not auth.csrf_ok("abc", None)
+    )
 
 
 def test_staff_add_command(tmp_path, monkeypatch, capsys):
@@ -101,7 +112,9 @@ def test_staff_add_command(tmp_path, monkeypatch, capsys):
     staff_add.configure(parser)
     path = tmp_path / "c.db"
     monkeypatch.setattr("sys.stdin", io.StringIO("a-long-password\n"))
-    args = parser.parse_args(["boss@shop.test", "--role", "admin", "--password-stdin", "--console-db", str(path)])
+    args = parser.parse_args(
+        ["boss@shop.test", "--role", "admin", "--password-stdin", "--console-db", str(path)]
+    )
     assert staff_add.run(args) == 0
     assert "created admin account boss@shop.test" in capsys.readouterr().out
     monkeypatch.setattr("sys.stdin", io.StringIO("a-long-password\n"))

@@ -12,8 +12,20 @@ def test_bench_console_writes_its_figures(tmp_path, capsys):
     parser = argparse.ArgumentParser()
     bench_console.configure(parser)
     out = tmp_path / "console.json"
-    args = parser.parse_args(["--conversations", "600", "--repeats", "3", "--pages", "3",
-                              "--out", str(out), "--workdir", str(tmp_path / "w")])
+    args = parser.parse_args(
+        [
+            "--conversations",
+            "600",
+            "--repeats",
+            "3",
+            "--pages",
+            "3",
+            "--out",
+            str(out),
+            "--workdir",
+            str(tmp_path / "w"),
+        ]
+    )
     assert bench_console.run(args) == 0
     data = json.loads(out.read_text())
     assert data["conversations"] == 600 and data["events"] > 600 * 5

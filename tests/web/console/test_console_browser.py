@@ -45,11 +45,15 @@ class Stack:
         engine = create_events_table(base.tracker_db)
         now = time.time() - 3600
         for i, kind in enumerate(("track", "fallback", "template", "track")):
-            write_events(engine, f"seed-{kind}-{i}-abcdef0123456789", conversation(kind, now + i * 60))
+            write_events(
+                engine, f"seed-{kind}-{i}-abcdef0123456789", conversation(kind, now + i * 60)
+            )
         engine.dispose()
         self.stub_holder: dict = {}
         self.stub_url = self.servers.serve(lambda: self._stub(base))
-        self.settings = base.with_overrides(rasa_url=self.stub_url, rasa_token=TOKEN, low_confidence=0.5)
+        self.settings = base.with_overrides(
+            rasa_url=self.stub_url, rasa_token=TOKEN, low_confidence=0.5
+        )
         db = ConsoleDB(self.settings.console_db)
         auth.add_staff(db, *ADMIN, role="admin")
         db.close()
@@ -147,7 +151,9 @@ def test_review_journey_login_filter_search_transcript_correct_export_faq(browse
         user_msg = staff.locator(".msg.user").first
         user_msg.locator("summary:text('Make an FAQ entry')").click()
         user_msg.locator("input[name=question]").fill("Do you sell gift cards?")
-        user_msg.locator("textarea[name=answer]").fill("Yes: gift cards from 10 to 200 EUR, delivered by e-mail.")
+        user_msg.locator("textarea[name=answer]").fill(
+            "Yes: gift cards from 10 to 200 EUR, delivered by e-mail."
+        )
         user_msg.locator("input[name=category]").fill("payment")
         user_msg.locator("button:text('Add to FAQ')").click()
         staff.wait_for_selector(".flash:text('added; the assistant answers it now')")
@@ -207,8 +213,13 @@ def test_live_handoff_round_trip_between_widget_and_console(browser, stack):
         staff.wait_for_selector(".flash:text('Handed back to the assistant')")
         staff.goto(f"{stack.console_url}/conversations/{sid}")
         page_text = staff.locator("main").inner_text()
-        for expected in ("How can I help?", "my parcel is three days late", "carrier's answer",
-                         "assistant paused", "assistant resumed"):
+        for expected in (
+            "How can I help?",
+            "my parcel is three days late",
+            "carrier's answer",
+            "assistant paused",
+            "assistant resumed",
+        ):
             assert expected in page_text
         shot(staff, "09-transcript-after-handoff")
     finally:

@@ -7,26 +7,36 @@ import pytest
 from web.console.masking import mask_reference, mask_text, mask_value
 
 
-@pytest.mark.parametrize("text, secret", [
-    ("mail me at john.doe+shop@example.co.uk please", "john.doe"),
-    ("call +44 20 7946 0958 tonight", "7946 0958"),
-    ("my number is (555) 123-4567", "123-4567"),
-    ("card 4111 1111 1111 1111 was charged twice", "4111 1111"),
-    ("card 4111-1111-1111-1111", "4111-1111"),
-    ("send it to 221B Baker Street, London", "Baker Street"),
-    ("ship to 12 Elm Road please", "Elm Road"),
-    ("Hauptstrasse 12, Berlin", "Hauptstrasse 12"),
-])
+@pytest.mark.parametrize(
+    "text, secret",
+    [
+        ("mail me at john.doe+shop@example.co.uk please", "john.doe"),
+        ("call +44 20 7946 0958 tonight", "7946 0958"),
+        ("my number is (555) 123-4567", "123-4567"),
+        ("card 4111 1111 1111 1111 was charged twice", "4111 1111"),
+        ("card 4111-1111-1111-1111", "4111-1111"),
+        ("send it to 221B Baker Street, London", "Baker Street"),
+        ("ship to 12 Elm Road please", "Elm Road"),
+        ("Hauptstrasse 12, Berlin", "Hauptstrasse 12"),
+    ],
+)
 def test_personal_data_is_masked(text, secret):
     masked = mask_text(text)
     assert secret not in masked
     assert masked != text
 
 
-@pytest.mark.parametrize("text", [
-    "where is order SB-10042", "order 100234 please", "I paid 49.99 on 2024-05-01",
-    "size 42, 3 items", "it costs 1299 EUR", "",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "where is order SB-10042",
+        "order 100234 please",
+        "I paid 49.99 on 2024-05-01",
+        "size 42, 3 items",
+        "it costs 1299 EUR",
+        "",
+    ],
+)
 def test_ordinary_text_is_left_alone(text):
     assert mask_text(text) == text
 

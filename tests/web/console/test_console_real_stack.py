@@ -25,7 +25,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[3]
 ARTIFACTS = ROOT / "test-artifacts" / "console"
-ENGRAVING_ANSWER = "Yes: we engrave watches and jewellery for free, add the text as a note at checkout."
+ENGRAVING_ANSWER = (
+    "Yes: we engrave watches and jewellery for free, add the text as a note at checkout."
+)
 
 
 def shot(page, name: str) -> None:
@@ -49,8 +51,13 @@ def real(rasa_stack, tmp_path):  # noqa: F811 - the fixture imported above
             pass
         assert time.monotonic() < deadline, "Rasa never answered"
         time.sleep(2)
-    settings = Settings(data_dir=rasa_stack.data_dir, artifacts_dir=tmp_path / "artifacts").with_overrides(
-        rasa_url=rasa_stack.rasa_url, rasa_token=rasa_stack.token, console_db=tmp_path / "console.db")
+    settings = Settings(
+        data_dir=rasa_stack.data_dir, artifacts_dir=tmp_path / "artifacts"
+    ).with_overrides(
+        rasa_url=rasa_stack.rasa_url,
+        rasa_token=rasa_stack.token,
+        console_db=tmp_path / "console.db",
+    )
     db = ConsoleDB(settings.console_db)
     auth.add_staff(db, *ADMIN, role="admin")
     db.close()
@@ -128,7 +135,9 @@ def test_live_handoff_and_new_faq_with_the_real_assistant(browser, real):
         _say(shopper, "my parcel SB-999 is late and I am annoyed")
         staff.wait_for_selector("#chat .chat-shopper >> text=my parcel SB-999 is late")
         time.sleep(2)
-        assert _bot_count(shopper) == bots  # the assistant stays quiet while the agent holds the chat
+        assert (
+            _bot_count(shopper) == bots
+        )  # the assistant stays quiet while the agent holds the chat
         shot(staff, "real-01-live-desk")
         shot(shopper, "real-02-widget-agent")
         staff.click("#release")
@@ -174,7 +183,9 @@ def test_a_new_faq_entry_is_answered_by_the_real_assistant_at_once(browser, real
         msg.locator("summary:text('Make an FAQ entry')").click()
         msg.locator("input[name=question]").fill("Do you offer engraving?")
         msg.locator("textarea[name=answer]").fill(ENGRAVING_ANSWER)
-        msg.locator("textarea[name=alternatives]").fill("can you engrave my watch\ndo you do engravings")
+        msg.locator("textarea[name=alternatives]").fill(
+            "can you engrave my watch\ndo you do engravings"
+        )
         msg.locator("input[name=category]").fill("products")
         msg.locator("button:text('Add to FAQ')").click()
         staff.wait_for_selector(".flash:text('added; the assistant answers it now')")

@@ -24,10 +24,25 @@ def _roundtrip(url: str, tmp_path) -> None:
         assert syncer.sync() > 10
         page = list_conversations(db, Filters.from_query({"fallback": "1"}))
         assert [c["sender_id"] for c in page["items"]] == ["conv-a"]
-        write_events(engine, "conv-a", [{"event": "user", "timestamp": time.time(), "text": "hello again",
-                                         "parse_data": {"intent": {"name": "greet", "confidence": 0.9}}}])
+        write_events(
+            engine,
+            "conv-a",
+            [
+                {
+                    "event": "user",
+                    "timestamp": time.time(),
+                    "text": "hello again",
+                    "parse_data": {"intent": {"name": "greet", "confidence": 0.9}},
+                }
+            ],
+        )
         assert syncer.sync() == 1
-        assert list_conversations(db, Filters.from_query({"q": "hello again"}))["items"][0]["sender_id"] == "conv-a"
+        assert (
+            list_conversations(db, Filters.from_query({"q": "hello again"}))["items"][0][
+                "sender_id"
+            ]
+            == "conv-a"
+        )
         syncer.reader.dispose()
         db.close()
     finally:
@@ -36,7 +51,11 @@ def _roundtrip(url: str, tmp_path) -> None:
 
 def test_sqlite_url_and_missing_file(tmp_path):
     missing = TrackerReader(tmp_path / "nope.db")
-    assert missing.events_after(0) == [] and missing.events_for("x") == [] and missing.event("x", 1) is None
+    assert (
+        missing.events_after(0) == []
+        and missing.events_for("x") == []
+        and missing.event("x", 1) is None
+    )
     assert not (tmp_path / "nope.db").exists()  # reading never creates Rasa's file
     _roundtrip(f"sqlite:///{tmp_path / 'tracker.db'}", tmp_path)
 
