@@ -30,8 +30,8 @@ generator: install data ## train the T5 generator unless a trained one exists
 rasa-model: install ## train the Rasa model when its data changed (Rasa skips an unchanged model)
 	@cd bot && ../$(VENV)/bin/rasa train --config config.yml --domain domain --data data --out models
 
-demo: install data generator rasa-model ## install, build the demo shop, train what is missing, start everything
-	@$(SHOPBOT) run all
+demo: install data generator rasa-model ## install, build the demo shop, train what is missing, start everything (demo mode)
+	@SHOPBOT_DEMO_MODE=1 $(SHOPBOT) run all
 
 run: ## start every service (no install, no training)
 	@$(SHOPBOT) run all

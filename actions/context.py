@@ -33,8 +33,9 @@ class Context:
     ) -> None:
         if settings is None:
             from shopbot.config import get_settings
+            from shopbot.secret_store import with_secrets
 
-            settings = get_settings()
+            settings = with_secrets(get_settings())
         self.settings = settings
         self._store = store
         self._search = search

@@ -7,6 +7,11 @@
   ``base64url(json payload) + "." + base64url(HMAC-SHA256(secret, payload part))`` with an
   ``exp`` (Unix seconds) claim.
 * :func:`normalise_order_number` turns what a shopper types into ``SB-123456`` or ``None``.
+* :func:`issue_conversation_id` / :func:`is_conversation_id` make and check the ids of
+  conversations (Rasa's sender ids): a random part and its HMAC under the deployment's
+  session secret, so every channel can refuse an id the web app did not issue.
+* :func:`identity_locked` / :func:`record_identity_failure` slow guessing down across
+  conversations: failures are counted per email, order number and client in the store.
 """
 
 from __future__ import annotations
@@ -17,7 +22,9 @@ import hmac
 import json
 import logging
 import re
+import secrets
 import time
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from knowledge.store import normalise_email
@@ -168,3 +175,89 @@ def verify_customer_token(
     if current >= exp:
         return None
     return {"customer_id": customer_id, "email": email, "iat": iat, "exp": exp}
+
+
+# --------------------------------------------------------------------------- conversation ids
+CONVERSATION_NONCE_CHARS = 32  # token_urlsafe(24): 192 random bits
+_CONVERSATION_RE = re.compile(r"^[A-Za-z0-9_-]{54}$", re.ASCII)
+
+
+def _conversation_mac(nonce: str, secret: str) -> str:
+    mac = hmac.new(secret.encode("utf-8"), b"conversation:" + nonce.encode("ascii"), hashlib.sha256)
+    return _b64encode(mac.digest()[:16])  # 22 characters
+
+
+def issue_conversation_id(secret: str, nonce: str | None = None) -> str:
+    """A new conversation id: 192 random bits and their HMAC (54 URL-safe characters).
+
+    Args:
+        secret: The deployment's session secret (must not be empty).
+        nonce: The random part (tests pass a fixed one; default: fresh CSPRNG bytes).
+
+    Raises:
+        ValueError: If the secret is empty or the nonce is not 32 URL-safe characters.
+    """
+    if not secret:
+        raise ValueError("a session secret is required")
+    nonce = nonce if nonce is not None else secrets.token_urlsafe(24)
+    if len(nonce) != CONVERSATION_NONCE_CHARS or not re.fullmatch(r"[A-Za-z0-9_-]+", nonce):
+        raise ValueError("nonce must be 32 URL-safe characters")
+    return nonce + _conversation_mac(nonce, secret)
+
+
+def is_conversation_id(value: object, secret: str) -> bool:
+    """Whether ``value`` is a conversation id issued with ``secret`` (constant-time check)."""
+    if not secret or not isinstance(value, str) or not _CONVERSATION_RE.match(value):
+        return False
+    nonce, mac = value[:CONVERSATION_NONCE_CHARS], value[CONVERSATION_NONCE_CHARS:]
+    return hmac.compare_digest(_conversation_mac(nonce, secret).encode(), mac.encode())
+
+
+# --------------------------------------------------------------------------- lockout
+def identity_keys(
+    order_number: object = None, email: object = None, client: object = None
+) -> list[str]:
+    """Lockout keys for one ownership check: hashes of the email, order number and client.
+
+    Args:
+        order_number: The order number given (normalised when possible).
+        email: The email given (normalised).
+        client: An opaque client key from the channel (already a keyed hash of the address).
+    """
+    keys = []
+    if isinstance(email, str) and email.strip():
+        keys.append("email:" + hashlib.sha256(normalise_email(email).encode()).hexdigest()[:32])
+    if isinstance(order_number, str) and order_number.strip():
+        number = normalise_order_number(order_number) or order_number.strip().upper()
+        keys.append("order:" + hashlib.sha256(number.encode()).hexdigest()[:32])
+    if isinstance(client, str) and client.strip():
+        keys.append("client:" + client.strip()[:64])
+    return keys
+
+
+def identity_locked(
+    store: Store, keys: Iterable[str], max_failures: int, window_s: float, now: float | None = None
+) -> bool:
+    """Whether any key has ``max_failures`` or more failures within the last ``window_s``."""
+    keys = list(keys)
+    if not keys or max_failures <= 0:
+        return False
+    since = (time.time() if now is None else now) - window_s
+    marks = ",".join("?" * len(keys))
+    rows = store.query(
+        f"SELECT key, count(*) AS n FROM identity_failures WHERE at >= ? AND key IN ({marks}) "
+        "GROUP BY key",
+        [since, *keys],
+    )
+    return any(int(r["n"]) >= max_failures for r in rows)
+
+
+def record_identity_failure(
+    store: Store, keys: Iterable[str], now: float | None = None, keep_s: float = 86400
+) -> None:
+    """Count one failed ownership check against every key (old rows are pruned)."""
+    at = time.time() if now is None else now
+    with store.transaction() as db:
+        db.execute("DELETE FROM identity_failures WHERE at < ?", [at - keep_s])
+        for key in keys:
+            db.execute("INSERT INTO identity_failures (key, at) VALUES (?, ?)", [key, at])

@@ -231,6 +231,20 @@ def _v3_feedback_handoffs_tickets(db: Database) -> None:
         db.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {target}")
 
 
+def _v4_identity_failures(db: Database) -> None:
+    # Failed ownership checks across conversations (lockout per email, order number and
+    # client). Keys are keyed hashes, never the raw email or address.
+    db.execute(
+        """
+        CREATE TABLE identity_failures (
+            id INTEGER PRIMARY KEY,
+            key TEXT NOT NULL,
+            at REAL NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX IF NOT EXISTS idx_identity_failures_key_at ON identity_failures(key, at)")
+
+
 @dataclass(frozen=True)
 class Migration:
     """One schema step: ``apply(db)`` runs inside a transaction."""
@@ -244,6 +258,7 @@ MIGRATIONS: list[Migration] = [
     Migration(1, "base tables", _v1_base_tables),
     Migration(2, "indexes on foreign and lookup keys", _v2_indexes),
     Migration(3, "feedback, handoffs and tickets", _v3_feedback_handoffs_tickets),
+    Migration(4, "identity failures (lockout across conversations)", _v4_identity_failures),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -40,8 +40,13 @@ COMMANDS: dict[tuple[str, str], tuple[str, str]] = {
     ("staff", "add"): ("staff_add", "create a support-console account"),
     ("review", "export"): ("review_export", "write reviewed corrections as Rasa NLU training data"),
     ("web", "serve"): ("web_serve", "serve the storefront, the widget and the console"),
+    ("actions", "serve"): ("actions_serve", "the action server (token-guarded, loopback)"),
+    ("rasa", "serve"): ("rasa_serve", "Rasa's server (token-guarded API, loopback)"),
     ("run", "all"): ("run_all", "start every service of the demo and supervise them"),
     ("config", "show"): ("config_show", "print the effective settings"),
+    ("privacy", "export"): ("privacy_export", "write everything kept about a customer as JSON"),
+    ("privacy", "erase"): ("privacy_erase", "erase a customer's conversations and personal fields"),
+    ("privacy", "purge"): ("privacy_purge", "delete data older than the retention period now"),
 }
 
 GROUP_HELP = {
@@ -51,8 +56,11 @@ GROUP_HELP = {
     "staff": "support-console accounts",
     "review": "turn reviewed conversations into training data",
     "web": "storefront, widget and support console",
+    "actions": "the rasa-sdk action server",
+    "rasa": "the Rasa server",
     "run": "run the whole demo",
     "config": "settings",
+    "privacy": "shoppers' data: export, erase, retention",
 }
 
 

@@ -15,6 +15,9 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
+_TRUE = ("1", "true", "yes", "on")
+
+
 def _env(name: str, default: str) -> str:
     return os.environ.get(f"SHOPBOT_{name}", default)
 
@@ -51,9 +54,26 @@ class Settings:
         customer_token_ttl_s: Lifetime of a signed customer token.
         rasa_url / rasa_token: Rasa HTTP API and the token that guards it.
         action_server_url: Rasa's action endpoint.
+        action_server_token: Shared secret Rasa sends to the action server on every call.
+        generator_token: Bearer token the generator service requires.
+        session_secret: Key that signs the conversation ids the web app issues.
+            The five secrets have no default: empty means "take it from the secrets file"
+            (generated on first start, see :mod:`shopbot.secret_store`).
         web_port / rasa_port / actions_port / generator_port: Listening ports.
+        web_host: Interface of the web app (the only public service).
+        internal_host: Interface of Rasa, the action server and the generator
+            (loopback; ``0.0.0.0`` inside containers).
+        trusted_proxies: Comma-separated addresses/networks of reverse proxies whose
+            ``X-Forwarded-For``/``X-Forwarded-Proto`` are believed.
+        demo_mode: Mounts the storefront's demo login (``make demo`` sets it).
+        identity_max_failures / identity_window_s: Failed ownership checks allowed per
+            email, order number and client address across conversations.
+        messages_per_minute: Per-client message rate limit of the chat channels.
         max_message_chars: Longer shopper messages are cut to this length before NLU.
         max_verification_attempts: Failed ownership checks before a human is offered.
+        retention_days: Conversations, transcripts, feedback, handoffs and tickets older than
+            this many days are deleted by ``shopbot privacy purge`` and daily by ``shopbot run
+            all`` (see ``docs/privacy.md``); 0 keeps them forever.
     """
 
     data_dir: Path = field(default_factory=lambda: _path("DATA_DIR", PROJECT_ROOT / "data"))
@@ -77,25 +97,38 @@ class Settings:
     generator_timeout_s: float = field(
         default_factory=lambda: float(_env("GENERATOR_TIMEOUT_S", "0.8"))
     )
-    customer_token_secret: str = field(
-        default_factory=lambda: _env("CUSTOMER_TOKEN_SECRET", "dev-only-change-me")
-    )
+    customer_token_secret: str = field(default_factory=lambda: _env("CUSTOMER_TOKEN_SECRET", ""))
     customer_token_ttl_s: int = field(
         default_factory=lambda: int(_env("CUSTOMER_TOKEN_TTL_S", "3600"))
     )
     rasa_url: str = field(default_factory=lambda: _env("RASA_URL", "http://127.0.0.1:5005"))
-    rasa_token: str = field(default_factory=lambda: _env("RASA_TOKEN", "dev-only-rasa-token"))
+    rasa_token: str = field(default_factory=lambda: _env("RASA_TOKEN", ""))
     action_server_url: str = field(
         default_factory=lambda: _env("ACTION_SERVER_URL", "http://127.0.0.1:5055/webhook")
     )
+    action_server_token: str = field(default_factory=lambda: _env("ACTION_SERVER_TOKEN", ""))
+    generator_token: str = field(default_factory=lambda: _env("GENERATOR_TOKEN", ""))
+    session_secret: str = field(default_factory=lambda: _env("SESSION_SECRET", ""))
     web_port: int = field(default_factory=lambda: int(_env("WEB_PORT", "8000")))
     rasa_port: int = field(default_factory=lambda: int(_env("RASA_PORT", "5005")))
     actions_port: int = field(default_factory=lambda: int(_env("ACTIONS_PORT", "5055")))
     generator_port: int = field(default_factory=lambda: int(_env("GENERATOR_PORT", "8008")))
+    web_host: str = field(default_factory=lambda: _env("WEB_HOST", "127.0.0.1"))
+    internal_host: str = field(default_factory=lambda: _env("INTERNAL_HOST", "127.0.0.1"))
+    trusted_proxies: str = field(default_factory=lambda: _env("TRUSTED_PROXIES", ""))
+    demo_mode: bool = field(default_factory=lambda: _env("DEMO_MODE", "0").lower() in _TRUE)
+    identity_max_failures: int = field(
+        default_factory=lambda: int(_env("IDENTITY_MAX_FAILURES", "5"))
+    )
+    identity_window_s: int = field(default_factory=lambda: int(_env("IDENTITY_WINDOW_S", "900")))
+    messages_per_minute: int = field(
+        default_factory=lambda: int(_env("MESSAGES_PER_MINUTE", "30"))
+    )
     max_message_chars: int = field(default_factory=lambda: int(_env("MAX_MESSAGE_CHARS", "2000")))
     max_verification_attempts: int = field(
         default_factory=lambda: int(_env("MAX_VERIFICATION_ATTEMPTS", "3"))
     )
+    retention_days: int = field(default_factory=lambda: int(_env("RETENTION_DAYS", "365")))
 
     def __post_init__(self) -> None:
         # Paths derived from data_dir unless set explicitly (frozen: use object.__setattr__).
@@ -123,13 +156,16 @@ class Settings:
 
     def describe(self) -> dict[str, str]:
         """Settings as strings, secrets hidden (for ``shopbot config``)."""
+        from shopbot.secret_store import SECRET_FIELDS, describe
+
         out = {}
         for f in fields(self):
             value = getattr(self, f.name)
-            if "secret" in f.name or "token" in f.name:
+            if f.name in SECRET_FIELDS or "secret" in f.name or "token" in f.name:
                 value = "***"
             out[f.name] = str(value)
         out["generator_dir"] = str(self.generator_dir)
+        out.update(describe(self))
         return out
 
 

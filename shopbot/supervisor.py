@@ -23,6 +23,8 @@ from shopbot.config import PROJECT_ROOT, Settings
 
 logger = logging.getLogger(__name__)
 
+ACTION_TOKEN_HEADER = "X-Shopbot-Action-Token"  # checked by actions/server.py
+
 
 @dataclass
 class Service:
@@ -41,15 +43,19 @@ def write_endpoints(settings: Settings) -> Path:
 
     ``bot/endpoints.yml`` holds working defaults for ``rasa shell`` from ``bot/``; the
     supervisor writes its own copy so that a changed data folder or action-server URL is
-    honoured (the tracker store file is the one the console reads).
+    honoured (the tracker store file is the one the console reads). The action-server
+    token is not written into the file: Rasa expands ``${SHOPBOT_ACTION_SERVER_TOKEN}``
+    from its environment when it reads it.
     """
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
     path = Path(settings.data_dir) / "endpoints.yml"
     tracker = Path(str(settings.tracker_db)).resolve()
     path.write_text(
-        "# Written by `shopbot run all` from shopbot's settings; edit bot/endpoints.yml instead.\n"
+        "# Written by shopbot from its settings; edit bot/endpoints.yml instead.\n"
         "action_endpoint:\n"
         f"  url: {json.dumps(settings.action_server_url)}\n"
+        "  headers:\n"
+        f"    {ACTION_TOKEN_HEADER}: ${{SHOPBOT_ACTION_SERVER_TOKEN}}\n"
         "tracker_store:\n"
         "  type: SQL\n"
         "  dialect: sqlite\n"
@@ -58,61 +64,64 @@ def write_endpoints(settings: Settings) -> Path:
     return path
 
 
+def _local(host: str) -> str:
+    """Where a local health check reaches a service bound to ``host``."""
+    return "127.0.0.1" if host in ("", "0.0.0.0", "::", "127.0.0.1", "localhost") else host
+
+
 def demo_services(settings: Settings, venv_bin: Path | None = None) -> list[Service]:
     """The services of the demo, in start order.
 
+    Rasa, the action server and the generator listen on ``settings.internal_host``
+    (loopback by default); only the web app is meant to be reached by browsers, and Rasa's
+    channels through it or a reverse proxy. Every service takes its secrets from the
+    environment that :func:`run` is given (see ``shopbot run all``), never from argv.
+
     Args:
-        settings: Ports and URLs come from here.
-        venv_bin: Folder holding ``rasa`` and ``shopbot``; defaults to the running interpreter's.
+        settings: Ports, interfaces and URLs come from here.
+        venv_bin: Folder holding ``shopbot``; defaults to the running interpreter's.
 
     Returns:
         The services to start.
     """
     bin_dir = venv_bin or Path(sys.executable).parent
-    rasa = str(bin_dir / "rasa")
     shopbot = str(bin_dir / "shopbot")
-    bot = PROJECT_ROOT / "bot"
+    internal = _local(settings.internal_host)
     endpoints = str(write_endpoints(settings))
     return [
         Service(
             "generator",
             [shopbot, "generator", "serve", "--port", str(settings.generator_port)],
             PROJECT_ROOT,
-            f"http://127.0.0.1:{settings.generator_port}/health",
+            f"http://{internal}:{settings.generator_port}/health",
         ),
         Service(
             "actions",
-            [rasa, "run", "actions", "--actions", "actions", "--port", str(settings.actions_port)],
+            [shopbot, "actions", "serve", "--port", str(settings.actions_port)],
             PROJECT_ROOT,
-            f"http://127.0.0.1:{settings.actions_port}/health",
+            f"http://{internal}:{settings.actions_port}/health",
         ),
         Service(
             "rasa",
             [
-                rasa,
-                "run",
-                "--enable-api",
-                "--auth-token",
-                settings.rasa_token,
-                "--cors",
-                "*",
+                shopbot,
+                "rasa",
+                "serve",
                 "--port",
                 str(settings.rasa_port),
                 "--model",
-                "models",
+                str(PROJECT_ROOT / "bot" / "models"),
                 "--endpoints",
                 endpoints,
-                "--credentials",
-                "credentials.yml",
             ],
-            bot,
-            f"http://127.0.0.1:{settings.rasa_port}/",
+            PROJECT_ROOT,
+            f"http://{internal}:{settings.rasa_port}/",
         ),
         Service(
             "web",
             [shopbot, "web", "serve", "--port", str(settings.web_port)],
             PROJECT_ROOT,
-            f"http://127.0.0.1:{settings.web_port}/health",
+            f"http://{_local(settings.web_host)}:{settings.web_port}/health",
         ),
     ]
 

@@ -14,7 +14,11 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 @pytest.fixture
 def settings(tmp_path):
-    """Settings whose data and artifacts live in a fresh temporary folder."""
-    from shopbot.config import Settings
+    """Settings whose data and artifacts live in a fresh temporary folder.
 
-    return Settings(data_dir=tmp_path / "data", artifacts_dir=tmp_path / "artifacts")
+    Secrets are generated into that folder's ``secrets.json`` as on a first start.
+    """
+    from shopbot.config import Settings
+    from shopbot.secret_store import with_secrets
+
+    return with_secrets(Settings(data_dir=tmp_path / "data", artifacts_dir=tmp_path / "artifacts"))

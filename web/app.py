@@ -36,7 +36,7 @@ from shopbot.config import Settings
 from web.history import RasaUnavailable, fetch_tracker, merge_live_events, messages_from_events
 from web.images import placeholder_svg, slug
 from web.live import LiveHub, staff_key
-from web.security import content_security_policy, security_headers_hook
+from web.security import content_security_policy, forwarded_middleware, security_headers_hook
 from web.sessions import SessionRegistry
 
 logger = logging.getLogger(__name__)
@@ -188,7 +188,7 @@ def create_app(
     socket_url = socket_url or settings.rasa_url
     csp = content_security_policy([socket_url])
     app = web.Application(
-        middlewares=[_error_middleware],
+        middlewares=[forwarded_middleware(settings.trusted_proxies), _error_middleware],
         client_max_size=64 * 1024,
     )
     app.on_response_prepare.append(security_headers_hook(csp))
@@ -205,7 +205,7 @@ def create_app(
         live_hub=hub,
         socket_url=socket_url,
         public_url=public_url.rstrip("/"),
-        sessions=SessionRegistry(Path(settings.data_dir) / "web.db"),
+        sessions=SessionRegistry(Path(settings.data_dir) / "web.db", settings.session_secret),
         session_limiter=RateLimiter(session_limit_per_minute, 60.0),
         store=store,
         owns_store=store is None,
@@ -229,8 +229,9 @@ def create_app(
     r.add_get("/products/{sku}", product_page)
     r.add_get("/search", search_page)
     r.add_get("/embed", embed_page)
-    r.add_post("/demo/login", demo_login)
-    r.add_post("/demo/logout", demo_logout)
+    if settings.demo_mode:
+        r.add_post("/demo/login", demo_login)
+        r.add_post("/demo/logout", demo_logout)
     r.add_get("/healthz", healthz)
     r.add_get("/health", healthz)
     r.add_get("/widget.js", _static_file("widget.js", "application/javascript"))
@@ -366,13 +367,15 @@ def _render(
     categories: list[str] = []
     if store is not None:
         try:
-            customer, token = _demo_customer(request)
+            if request.app[SETTINGS].demo_mode:
+                customer, token = _demo_customer(request)
             categories = store.categories()
         except Exception:  # noqa: BLE001 - a broken store must not hide the page
             logger.exception("store unavailable while rendering %s", template)
     page = dict(context)
     page.setdefault("categories", categories)
     page.setdefault("customer", customer)
+    page["demo_mode"] = bool(request.app[SETTINGS].demo_mode)
     page["widget_config_json"] = json_for_script(widget_config(request, token))
     page["current_path"] = request.path
     html = request.app["jinja"].get_template(template).render(**page)
@@ -553,23 +556,22 @@ async def product_svg(request: web.Request) -> web.Response:
 
 
 async def demo_login(request: web.Request) -> web.Response:
-    """Log in as a demo customer: a signed customer token in an HttpOnly cookie."""
+    """Log in as the demo customer: a signed customer token in an HttpOnly cookie.
+
+    Mounted only in demo mode (``SHOPBOT_DEMO_MODE``, set by ``make demo``). It signs a
+    token for one fixed customer of the demo shop (the one with the most orders) and never
+    for an id taken from the request.
+    """
     if not _same_origin(request):
         raise web.HTTPForbidden(text="cross-site request refused")
     from knowledge.identity import sign_customer_token
 
     form = await request.post()
-    store = _store(request)
-    customer = None
-    raw_id = str(form.get("customer_id", "")).strip()
-    if raw_id.isdigit():
-        customer = store.get_customer(int(raw_id))
-    if customer is None:
-        rows = store.query(
-            "SELECT c.* FROM customers c LEFT JOIN orders o ON o.customer_id = c.id "
-            "GROUP BY c.id ORDER BY count(o.id) DESC, c.id LIMIT 1"
-        )
-        customer = rows[0] if rows else None
+    rows = _store(request).query(
+        "SELECT c.* FROM customers c LEFT JOIN orders o ON o.customer_id = c.id "
+        "GROUP BY c.id ORDER BY count(o.id) DESC, c.id LIMIT 1"
+    )
+    customer = rows[0] if rows else None
     back = str(form.get("next", "/"))
     if not back.startswith("/") or back.startswith("//"):
         back = "/"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -68,3 +69,27 @@ def _apply(response: web.StreamResponse, csp: str) -> None:
         "Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
     )
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+
+
+def forwarded_middleware(trusted_proxies: str) -> Callable[..., Awaitable[web.StreamResponse]]:
+    """Middleware: the real client address and scheme when the peer is a trusted proxy.
+
+    Behind the compose file's nginx every request comes from the proxy; rate limits,
+    lockouts and the ``Secure`` cookie flag must see the shopper's address and scheme
+    instead. ``X-Forwarded-*`` headers are believed only from ``trusted_proxies``
+    (``settings.trusted_proxies``), so a client cannot choose its own address.
+    """
+    from shopbot.net import client_address, forwarded_scheme, parse_networks
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+        if parse_networks(trusted_proxies):
+            remote = client_address(request.remote, request.headers, trusted_proxies)
+            scheme = forwarded_scheme(
+                request.remote, request.headers, trusted_proxies, request.scheme
+            )
+            if remote != request.remote or scheme != request.scheme:
+                request = request.clone(remote=remote, scheme=scheme)
+        return await handler(request)
+
+    return middleware

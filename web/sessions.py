@@ -1,26 +1,25 @@
 """Conversation ids issued by the web app.
 
-A conversation id is Rasa's sender id and the widget's session id. It is a random
-value of 192 bits (``secrets.token_urlsafe(24)``), so it cannot be guessed; the web app
-keeps only its SHA-256 hash, and the history and live endpoints answer only for ids it
-issued itself.
+A conversation id is Rasa's sender id and the widget's session id: 192 random bits and
+their HMAC under the deployment's session secret
+(:func:`knowledge.identity.issue_conversation_id`), so it cannot be guessed or made up,
+and Rasa's channels (``bot/channels.py``) refuse every id this app did not issue without
+asking it. The app also keeps the SHA-256 hash of each id it issued (creation and last
+use, for retention and counts).
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import re
-import secrets
 import sqlite3
 import threading
 import time
 from pathlib import Path
 
-logger = logging.getLogger(__name__)
+from knowledge.identity import is_conversation_id, issue_conversation_id
 
-SESSION_ID_RE = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
-SESSION_BYTES = 24  # 192 bits
+logger = logging.getLogger(__name__)
 
 
 def _hash(session_id: str) -> str:
@@ -32,10 +31,14 @@ class SessionRegistry:
 
     Args:
         path: SQLite file holding the hashed ids (created when missing).
+        secret: The session secret that signs the ids (``settings.session_secret``).
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, secret: str) -> None:
+        if not secret:
+            raise ValueError("a session secret is required to issue conversation ids")
         self.path = Path(path)
+        self.secret = secret
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
 
@@ -54,7 +57,7 @@ class SessionRegistry:
 
     def issue(self) -> str:
         """Create, remember and return a new conversation id."""
-        session_id = secrets.token_urlsafe(SESSION_BYTES)
+        session_id = issue_conversation_id(self.secret)
         now = time.time()
         with self._lock:
             db = self._db()
@@ -66,21 +69,22 @@ class SessionRegistry:
         return session_id
 
     def is_valid(self, session_id: object, touch: bool = False) -> bool:
-        """Whether ``session_id`` is well-formed and was issued by this app."""
-        if not isinstance(session_id, str) or not SESSION_ID_RE.match(session_id):
+        """Whether ``session_id`` was issued with this deployment's session secret.
+
+        The signature decides (any web app replica accepts an id another one issued);
+        ``touch`` records the use when this replica knows the id.
+        """
+        if not isinstance(session_id, str) or not is_conversation_id(session_id, self.secret):
             return False
-        with self._lock:
-            db = self._db()
-            row = db.execute(
-                "SELECT 1 FROM web_sessions WHERE id_hash = ?", (_hash(session_id),)
-            ).fetchone()
-            if row and touch:
+        if touch:
+            with self._lock:
+                db = self._db()
                 db.execute(
                     "UPDATE web_sessions SET last_seen_at = ? WHERE id_hash = ?",
                     (time.time(), _hash(session_id)),
                 )
                 db.commit()
-        return row is not None
+        return True
 
     def count(self) -> int:
         """How many ids were issued."""

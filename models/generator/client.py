@@ -139,6 +139,10 @@ class GeneratorClient:
         )
         self.breaker = CircuitBreaker(failure_threshold, cooldown_s)
         self._session: Any = None
+        token = str(getattr(settings, "generator_token", "") or "")
+        self._headers = {"Content-Type": "application/json"}
+        if token:
+            self._headers["Authorization"] = f"Bearer {token}"
 
     # ------------------------------------------------------------------ helpers
 
@@ -184,7 +188,7 @@ class GeneratorClient:
             request = urllib.request.Request(
                 f"{self.base_url}/generate",
                 data=self._payload(task, facts),
-                headers={"Content-Type": "application/json"},
+                headers=self._headers,
                 method="POST",
             )
             try:
@@ -215,7 +219,7 @@ class GeneratorClient:
                 async with session.post(
                     f"{self.base_url}/generate",
                     data=self._payload(task, facts),
-                    headers={"Content-Type": "application/json"},
+                    headers=self._headers,
                     timeout=timeout,
                 ) as resp:
                     body = await resp.read()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import json
 import logging
 import threading
@@ -278,6 +279,9 @@ METRICS_KEY = web.AppKey("metrics", Metrics)
 BATCHER_KEY = web.AppKey("batcher", Batcher)
 
 
+MAX_JSON_DEPTH = 8
+
+
 class BadRequest(Exception):
     def __init__(self, status: int, message: str, details: Any = None) -> None:
         super().__init__(message)
@@ -315,10 +319,25 @@ def _error(status: int, message: str, details: Any = None) -> web.Response:
     return web.json_response(body, status=status)
 
 
+def _too_deep(value: Any, limit: int) -> bool:
+    """Whether JSON ``value`` nests deeper than ``limit`` (iterative: no recursion)."""
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return False
+
+
 def create_app(
     engine: GeneratorEngine | None,
     config: ServiceConfig | None = None,
     info: dict[str, Any] | None = None,
+    token: str | None = None,
 ) -> web.Application:
     """Build the aiohttp application.
 
@@ -326,6 +345,9 @@ def create_app(
         engine: A loaded :class:`GeneratorEngine`, or ``None`` to serve templates only.
         config: Limits and batching.
         info: Extra fields for ``/health`` (model dir, backend).
+        token: Bearer token required on ``/generate`` and ``/metrics``
+            (``settings.generator_token``; :func:`serve` always sets one, ``None`` only
+            for in-process tests).
     """
     config = config or ServiceConfig()
     metrics = Metrics()
@@ -354,8 +376,12 @@ def create_app(
                 body = json.loads(raw.decode("utf-8"))
             except (UnicodeDecodeError, ValueError):
                 raise BadRequest(400, "body is not valid JSON") from None
+            except RecursionError:
+                raise BadRequest(400, "body nests too deeply") from None
             if not isinstance(body, dict):
                 raise BadRequest(400, "body must be a JSON object")
+            if _too_deep(body, MAX_JSON_DEPTH):
+                raise BadRequest(400, f"body nests deeper than {MAX_JSON_DEPTH} levels")
             is_batch = "requests" in body
             if is_batch:
                 raw_items = body["requests"]
@@ -421,6 +447,11 @@ def create_app(
 
     @web.middleware
     async def json_errors(request: web.Request, handler: Any) -> web.StreamResponse:
+        if token and request.path != "/health":
+            given = request.headers.get("Authorization", "")
+            if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+                metrics.record_error(401)
+                return _error(401, "missing or wrong bearer token")
         try:
             return await handler(request)
         except web.HTTPException as exc:
@@ -602,6 +633,7 @@ def load_engine(
 
 def serve(
     model_dir: str | Path,
+    token: str,
     host: str = "127.0.0.1",
     port: int = 8008,
     device: str = "auto",
@@ -609,9 +641,11 @@ def serve(
     config: ServiceConfig | None = None,
     threads: int | None = None,
 ) -> None:
-    """Load the model (if any) and serve until interrupted."""
+    """Load the model (if any) and serve until interrupted (``token`` guards every call)."""
+    if not token:
+        raise ValueError("the generator service needs a token (settings.generator_token)")
     engine = load_engine(model_dir, device=device, backend=backend, threads=threads)
-    app = create_app(engine, config, info={"model_dir": str(model_dir)})
+    app = create_app(engine, config, info={"model_dir": Path(model_dir).name}, token=token)
     logger.info(
         "generator service on http://%s:%d (model: %s, batching: max %d / %.1f ms)",
         host,

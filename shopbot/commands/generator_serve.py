@@ -8,7 +8,9 @@ from shopbot.config import get_settings
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--host", default="127.0.0.1", help="interface (0.0.0.0 in containers)")
+    parser.add_argument(
+        "--host", default=None, help="interface (default SHOPBOT_INTERNAL_HOST, 127.0.0.1)"
+    )
     parser.add_argument(
         "--port", type=int, default=None, help="port (default settings.generator_port, 8008)"
     )
@@ -35,11 +37,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from models.generator.service import ServiceConfig, serve
+    from shopbot.secret_store import SecretError, with_secrets
 
-    settings = get_settings()
+    try:
+        settings = with_secrets(get_settings())
+    except SecretError as exc:
+        print(f"shopbot generator serve: {exc}")
+        return 2
     serve(
         args.model_dir or settings.generator_dir,
-        host=args.host,
+        token=settings.generator_token,
+        host=args.host or settings.internal_host,
         port=args.port or settings.generator_port,
         device=args.device,
         backend=args.backend,

@@ -17,11 +17,21 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import os
+
     from shopbot.config import get_settings
+    from shopbot.secret_store import SecretError, secrets_env, secrets_path, with_secrets
     from shopbot.supervisor import demo_services
     from shopbot.supervisor import run as supervise
 
-    settings = get_settings()
+    try:
+        settings = with_secrets(get_settings())
+    except SecretError as exc:
+        print(f"shopbot run all: {exc}")
+        return 2
+    # Every child gets the same secrets through its environment (never on a command line).
+    os.environ.update(secrets_env(settings))
+    print(f"shopbot: secrets in {secrets_path(settings)} (or SHOPBOT_* variables)")
     services = demo_services(settings)
     if args.only:
         wanted = {name.strip() for name in args.only.split(",")}

@@ -9,7 +9,7 @@ from shopbot.config import get_settings
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)"
+        "--host", default=None, help="interface to listen on (default SHOPBOT_WEB_HOST, 127.0.0.1)"
     )
     parser.add_argument(
         "--port", type=int, default=None, help="port (default: SHOPBOT_WEB_PORT or 8000)"
@@ -30,9 +30,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from aiohttp import web
 
+    from shopbot.secret_store import SecretError, with_secrets
     from web.app import create_app
 
-    settings = get_settings()
+    try:
+        settings = with_secrets(get_settings())
+    except SecretError as exc:
+        print(f"shopbot web serve: {exc}")
+        return 2
+    host = args.host or settings.web_host
     port = args.port if args.port is not None else settings.web_port
     app = create_app(
         settings,
@@ -41,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
         mount_console=not args.no_console,
     )
     print(
-        f"shopbot web: http://{args.host}:{port}/ (Rasa socket {args.socket_url or settings.rasa_url})"
+        f"shopbot web: http://{host}:{port}/ (Rasa socket {args.socket_url or settings.rasa_url})"
     )
-    web.run_app(app, host=args.host, port=port, print=None, access_log=None)
+    web.run_app(app, host=host, port=port, print=None, access_log=None)
     return 0

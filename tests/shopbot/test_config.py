@@ -25,7 +25,12 @@ def test_with_overrides_rederives_paths(tmp_path: Path) -> None:
     assert s.db_path == tmp_path / "b" / "shop.db"
 
 
-def test_describe_hides_secrets() -> None:
-    described = Settings().describe()
-    assert described["customer_token_secret"] == "***"
-    assert described["rasa_token"] == "***"
+def test_describe_hides_secrets_and_says_where_they_live(tmp_path) -> None:
+    from shopbot.secret_store import SECRET_FIELDS, with_secrets
+
+    settings = with_secrets(Settings(data_dir=tmp_path))
+    described = settings.describe()
+    assert str(tmp_path / "secrets.json") in described["secrets_file"]
+    for name in SECRET_FIELDS:
+        assert described[name].startswith("***")
+        assert getattr(settings, name) not in "".join(described.values())

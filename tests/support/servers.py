@@ -6,10 +6,14 @@ What it gives you:
   (config, domain, data, the custom NLU component, the Rasa version) and keeps it in the
   git-ignored ``bot/models/shopbot-<fingerprint>.tar.gz``; later calls reuse it. A file
   lock makes parallel test processes wait for one training.
-* :func:`start_stack` starts ``rasa run actions`` and ``rasa run --enable-api
-  --auth-token ...`` (REST + Socket.IO, SQLite tracker store in the data dir) on free
-  ports with ``SHOPBOT_DATA_DIR`` pointing at a shop built by :mod:`tests.support.shop`,
-  and returns a :class:`RasaStack` (``chat()``, ``tracker()``, ``logs()``, ``stop()``).
+* :func:`start_stack` starts ``shopbot actions serve`` and ``shopbot rasa serve`` (the
+  same commands ``shopbot run all`` uses: token-guarded action server, Rasa's API behind
+  a token, REST + Socket.IO channels that accept only issued conversation ids, SQLite
+  tracker store in the data dir) on free loopback ports with fresh random secrets and
+  ``SHOPBOT_DATA_DIR`` pointing at a shop built by :mod:`tests.support.shop`, and returns
+  a :class:`RasaStack` (``chat()``, ``tracker()``, ``logs()``, ``stop()``). ``chat()``
+  and ``tracker()`` turn a plain label ("alice") into a signed conversation id
+  (:meth:`RasaStack.sender`), as the web app would issue it.
 * pytest fixtures ``rasa_model`` and ``rasa_stack`` (session scope; the stack's shop is a
   private copy of the cached demo shop; ``rasa_stack.examples`` has one order number +
   email per scenario). Use them from another test package with::
@@ -55,8 +59,25 @@ MODELS = BOT / "models"
 VENV_BIN = Path(sys.executable).parent
 RASA = str(VENV_BIN / "rasa")
 FINGERPRINT_SOURCES = ("bot/config.yml", "bot/domain", "bot/data", "models/nlu")
-TEST_TOKEN = "test-rasa-token"
-TEST_TOKEN_SECRET = "test-customer-token-secret"
+SECRET_NAMES = (
+    "rasa_token",
+    "customer_token_secret",
+    "action_server_token",
+    "generator_token",
+    "session_secret",
+)
+
+
+def fresh_secrets() -> dict[str, str]:
+    """Random secrets for one test stack (name -> value)."""
+    import secrets as _secrets
+
+    return {name: _secrets.token_urlsafe(32) for name in SECRET_NAMES}
+
+
+def secrets_env(values: dict[str, str]) -> dict[str, str]:
+    """``SHOPBOT_<NAME>`` variables for ``values``."""
+    return {f"SHOPBOT_{name.upper()}": value for name, value in values.items()}
 
 BASE_ENV = {
     "RASA_TELEMETRY_ENABLED": "false",
@@ -159,10 +180,15 @@ def _env(extra: dict[str, str]) -> dict[str, str]:
 
 
 def write_endpoints(path: Path, action_url: str, tracker_db: Path) -> Path:
-    """An endpoints file: this action server and the SQLite tracker store at ``tracker_db``."""
+    """An endpoints file: this action server and the SQLite tracker store at ``tracker_db``.
+
+    Rasa expands ``${SHOPBOT_ACTION_SERVER_TOKEN}`` from its environment.
+    """
     path.write_text(
         "action_endpoint:\n"
         f"  url: {json.dumps(action_url)}\n"
+        "  headers:\n"
+        "    X-Shopbot-Action-Token: ${SHOPBOT_ACTION_SERVER_TOKEN}\n"
         "tracker_store:\n"
         "  type: SQL\n"
         "  dialect: sqlite\n"
@@ -196,7 +222,8 @@ class RasaStack:
         actions_url: Base URL of the action server.
         token: Rasa's API auth token.
         examples: One ``{"order_number", "email"}`` per demo scenario.
-        token_secret: The secret the action server checks signed customer tokens with.
+        secrets: Every secret of this stack (``rasa_token``, ``customer_token_secret``,
+            ``action_server_token``, ``generator_token``, ``session_secret``).
     """
 
     data_dir: Path
@@ -206,7 +233,29 @@ class RasaStack:
     examples: dict[str, dict[str, str]] = field(default_factory=dict)
     processes: list[subprocess.Popen] = field(default_factory=list)
     log_files: list[Path] = field(default_factory=list)
-    token_secret: str = TEST_TOKEN_SECRET
+    secrets: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def token_secret(self) -> str:
+        """The secret the action server checks signed customer tokens with."""
+        return self.secrets["customer_token_secret"]
+
+    @property
+    def session_secret(self) -> str:
+        """The key that signs conversation ids (shared with a web app under test)."""
+        return self.secrets["session_secret"]
+
+    def sender(self, label: str) -> str:
+        """The conversation id the web app would issue for ``label`` (stable per label).
+
+        An id that is already signed with this stack's key is returned as it is.
+        """
+        from knowledge.identity import is_conversation_id, issue_conversation_id
+
+        if is_conversation_id(label, self.session_secret):
+            return label
+        nonce = hashlib.sha256(label.encode()).hexdigest()[:32]
+        return issue_conversation_id(self.session_secret, nonce)
 
     @property
     def socketio_url(self) -> str:
@@ -225,10 +274,8 @@ class RasaStack:
 
     def chat(self, sender: str, text: str) -> list[dict[str, Any]]:
         """Send one message over the REST channel; returns the bot's messages."""
-        return (
-            _post(f"{self.rasa_url}/webhooks/rest/webhook", {"sender": sender, "message": text})
-            or []
-        )
+        payload = {"sender": self.sender(sender), "message": text}
+        return _post(f"{self.rasa_url}/webhooks/rest/webhook", payload) or []
 
     def say(self, sender: str, text: str) -> str:
         """:meth:`chat` and join the reply texts (custom payloads as JSON)."""
@@ -242,7 +289,8 @@ class RasaStack:
 
     def tracker(self, sender: str) -> dict[str, Any]:
         """The conversation's tracker from Rasa's HTTP API."""
-        status, body = _get(f"{self.rasa_url}/conversations/{sender}/tracker?token={self.token}")
+        sid = self.sender(sender)
+        status, body = _get(f"{self.rasa_url}/conversations/{sid}/tracker?token={self.token}")
         if status != 200:
             raise RuntimeError(f"tracker request failed: {status} {body[:200]!r}")
         return json.loads(body)
@@ -306,7 +354,7 @@ def _wait_for(
 def start_stack(
     data_dir: str | Path,
     model: str | Path | None = None,
-    token: str = TEST_TOKEN,
+    token: str | None = None,
     endpoints: str | Path | None = None,
     env: dict[str, str] | None = None,
     start_timeout_s: float = 300,
@@ -316,7 +364,7 @@ def start_stack(
     Args:
         data_dir: A built shop (see :func:`tests.support.shop.build_shop`).
         model: The model to serve (default: :func:`ensure_model`).
-        token: Rasa's ``--auth-token``.
+        token: Rasa's API token (default: a fresh random one, like every other secret).
         endpoints: Endpoints file to use as is (default: one written into ``data_dir``
             with this action server and the SQLite tracker store ``data_dir/tracker.db``).
         env: Extra environment for both processes (``SHOPBOT_*`` overrides...).
@@ -331,32 +379,42 @@ def start_stack(
     model_path = Path(model) if model else ensure_model()
     action_port, rasa_port = free_port(), free_port()
     action_url = f"http://127.0.0.1:{action_port}/webhook"
+    stack_secrets = fresh_secrets()
+    if token:
+        stack_secrets["rasa_token"] = token
     full_env = _env(
         {
             "SHOPBOT_DATA_DIR": str(data_dir),
             "SHOPBOT_ACTION_SERVER_URL": action_url,
             "SHOPBOT_TRACKER_DB": str(data_dir / "tracker.db"),
             "SHOPBOT_RASA_URL": f"http://127.0.0.1:{rasa_port}",
-            "SHOPBOT_RASA_TOKEN": token,
             "SHOPBOT_GENERATOR_URL": "http://127.0.0.1:9",
             "SHOPBOT_GENERATOR_TIMEOUT_S": "0.3",
-            "SHOPBOT_CUSTOMER_TOKEN_SECRET": TEST_TOKEN_SECRET,
+            "SHOPBOT_INTERNAL_HOST": "127.0.0.1",
+            **secrets_env(stack_secrets),
             **(env or {}),
         }
     )
+    for name in SECRET_NAMES:  # an override in ``env`` wins
+        stack_secrets[name] = full_env[f"SHOPBOT_{name.upper()}"]
+    token = stack_secrets["rasa_token"]
     endpoints_path = (
         Path(endpoints)
         if endpoints
         else write_endpoints(data_dir / "endpoints.yml", action_url, data_dir / "tracker.db")
     )
     stack = RasaStack(
-        data_dir, f"http://127.0.0.1:{rasa_port}", f"http://127.0.0.1:{action_port}", token
+        data_dir,
+        f"http://127.0.0.1:{rasa_port}",
+        f"http://127.0.0.1:{action_port}",
+        token,
+        secrets=stack_secrets,
     )
-    stack.token_secret = full_env["SHOPBOT_CUSTOMER_TOKEN_SECRET"]
+    shopbot = str(VENV_BIN / "shopbot")
     try:
         actions_log = logs / "actions.log"
         proc = _spawn(
-            [RASA, "run", "actions", "--port", str(action_port), "--actions", "actions"],
+            [shopbot, "actions", "serve", "--port", str(action_port)],
             REPO,
             full_env,
             actions_log,
@@ -369,23 +427,17 @@ def start_stack(
         rasa_log = logs / "rasa.log"
         proc = _spawn(
             [
-                RASA,
-                "run",
-                "--enable-api",
-                "--auth-token",
-                token,
+                shopbot,
+                "rasa",
+                "serve",
                 "--port",
                 str(rasa_port),
-                "--interface",
-                "127.0.0.1",
                 "--model",
                 str(model_path),
                 "--endpoints",
                 str(endpoints_path),
                 "--credentials",
                 str(BOT / "credentials.yml"),
-                "--cors",
-                "*",
             ],
             BOT,
             full_env,

@@ -34,8 +34,12 @@ def shared_embedder() -> Any:
 
 
 def shop_settings(data_dir: Path, **overrides: Any) -> Any:
-    """Settings whose data lives in ``data_dir`` (generator pointed at a closed port)."""
+    """Settings whose data lives in ``data_dir`` (generator pointed at a closed port).
+
+    Secrets not given in ``overrides`` are generated into ``data_dir/secrets.json``.
+    """
     from shopbot.config import Settings
+    from shopbot.secret_store import with_secrets
 
     values: dict[str, Any] = {
         "data_dir": Path(data_dir),
@@ -44,7 +48,7 @@ def shop_settings(data_dir: Path, **overrides: Any) -> Any:
         "generator_timeout_s": 0.3,
     }
     values.update(overrides)
-    return Settings(**values)
+    return with_secrets(Settings(**values))
 
 
 def build_shop(

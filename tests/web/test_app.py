@@ -133,8 +133,46 @@ def test_vendor_libraries_are_served_locally(web_app):
 
 
 # -- demo customer token ---------------------------------------------------------------
-def test_demo_login_signs_a_customer_token_for_the_widget(web_app, shop_settings):
+def test_demo_login_exists_only_in_demo_mode(web_app):
+    async def scenario(client):
+        origin = f"http://{client.server.host}:{client.server.port}"
+        resp = await client.post(
+            "/demo/login", data={}, headers={"Origin": origin}, allow_redirects=False
+        )
+        assert resp.status == 404
+        html = await (await client.get("/")).text()
+        assert "Log in as a demo customer" not in html
+
+    run(web_app, scenario)
+
+
+def test_demo_login_signs_only_the_fixed_demo_customer(shop_settings):
     from knowledge.identity import verify_customer_token
+    from web.app import create_app
+
+    app = create_app(shop_settings.with_overrides(demo_mode=True), mount_console=False)
+
+    async def scenario(client):
+        origin = f"http://{client.server.host}:{client.server.port}"
+        for chosen in ("2", "3", "999"):
+            resp = await client.post(
+                "/demo/login",
+                data={"customer_id": chosen},
+                headers={"Origin": origin},
+                allow_redirects=False,
+            )
+            token = resp.cookies["shopbot_demo_customer"].value
+            claims = verify_customer_token(token, shop_settings.customer_token_secret)
+            assert claims["customer_id"] == 1  # never the id from the request
+
+    run(app, scenario)
+
+
+def test_demo_login_signs_a_customer_token_for_the_widget(shop_settings):
+    from knowledge.identity import verify_customer_token
+    from web.app import create_app
+
+    web_app = create_app(shop_settings.with_overrides(demo_mode=True), mount_console=False)
 
     async def scenario(client):
         refused = await client.post("/demo/login", data={}, allow_redirects=False)

@@ -28,8 +28,8 @@ def journey_web(rasa_stack):  # noqa: F811 - the fixture imported above
 
     settings = Settings(data_dir=rasa_stack.data_dir).with_overrides(
         rasa_url=rasa_stack.rasa_url,
-        rasa_token=rasa_stack.token,
-        customer_token_secret=rasa_stack.token_secret,  # shared with the action server
+        demo_mode=True,
+        **rasa_stack.secrets,  # Rasa's token, the customer-token and session keys
     )
     app = LiveWebApp(settings, mount_console=False, socket_url=rasa_stack.socketio_url).start()
     yield app

@@ -55,8 +55,8 @@ def real(rasa_stack, tmp_path):  # noqa: F811 - the fixture imported above
         data_dir=rasa_stack.data_dir, artifacts_dir=tmp_path / "artifacts"
     ).with_overrides(
         rasa_url=rasa_stack.rasa_url,
-        rasa_token=rasa_stack.token,
         console_db=tmp_path / "console.db",
+        **rasa_stack.secrets,
     )
     db = ConsoleDB(settings.console_db)
     auth.add_staff(db, *ADMIN, role="admin")
