@@ -124,9 +124,33 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[Database]:
-        """One transaction (a savepoint when nested); rolled back on any exception."""
-        with self._lock, self.db.atomic():
-            yield self.db
+        """One write transaction (a savepoint when nested); rolled back on any exception.
+
+        The outermost level starts with ``BEGIN IMMEDIATE``: the write lock is taken up
+        front, so a concurrent writer (console FAQ edit, import, handoff update) makes it
+        wait up to the busy timeout. A deferred ``BEGIN`` that reads before it writes
+        would instead fail at once with "database is locked" (SQLite cannot wait there
+        without risking a deadlock).
+        """
+        with self._lock:
+            conn = self.db.conn
+            if conn.in_transaction:
+                with self.db.atomic():  # nested: a savepoint
+                    yield self.db
+                return
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            try:
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
 
     # -- low level -----------------------------------------------------------------
     def query(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[dict[str, Any]]:
