@@ -74,12 +74,30 @@ class ValidateIdentityForm(StoppableFormValidation):
         events: list[EventType],
     ) -> list[EventType]:
         """Once both are known, check ownership; count failures."""
-        from knowledge.identity import owns_order
+        from knowledge.identity import (
+            identity_keys,
+            identity_locked,
+            owns_order,
+            record_identity_failure,
+        )
 
         number, email = tracker.get_slot("order_number"), tracker.get_slot("email")
         if not number or not email or tracker.get_slot("verified") is True:
             return []
         ctx = get_context()
+        # Guessing is slow across conversations too: failures count per email, order
+        # number and client (the channel's keyed hash of the address), not per sender id.
+        metadata = (tracker.latest_message or {}).get("metadata") or {}
+        keys = identity_keys(number, email, metadata.get("client"))
+        limit, window = ctx.settings.identity_max_failures, ctx.settings.identity_window_s
+        if identity_locked(ctx.store, keys, limit, window):
+            logger.info("verification locked out in conversation %s", tracker.sender_id)
+            return [
+                SlotSet("order_number", None),
+                SlotSet("email", None),
+                SlotSet("verification_failures", int(ctx.settings.max_verification_attempts)),
+                SlotSet("form_outcome", "failed"),
+            ]
         if owns_order(ctx.store, number, email):
             order = ctx.store.get_order(number)
             logger.info("conversation %s verified for order %s", tracker.sender_id, number)
@@ -89,6 +107,7 @@ class ValidateIdentityForm(StoppableFormValidation):
                 SlotSet("customer_email", email),
                 SlotSet("verification_failures", 0),
             ]
+        record_identity_failure(ctx.store, keys)
         failures = int(tracker.get_slot("verification_failures") or 0) + 1
         logger.info("verification failed in conversation %s (%d)", tracker.sender_id, failures)
         events_out: list[EventType] = [

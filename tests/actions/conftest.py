@@ -94,6 +94,8 @@ def form_tracker(
     slots: dict[str, Any] | None = None,
     text: str = "",
     intent: str = "inform",
+    sender_id: str = "shopper-1",
+    metadata: dict[str, Any] | None = None,
 ) -> Tracker:
     """Tracker as a form's validation action sees it: candidate SlotSets after the user turn."""
     merged = dict(slots or {})
@@ -104,7 +106,15 @@ def form_tracker(
         {"event": "active_loop", "name": form},
     ]
     events += [{"event": "slot", "name": k, "value": v} for k, v in new_slots.items()]
-    return make_tracker(text=text, intent=intent, slots=merged, events=events, active_loop=form)
+    return make_tracker(
+        text=text,
+        intent=intent,
+        slots=merged,
+        events=events,
+        active_loop=form,
+        sender_id=sender_id,
+        metadata=metadata,
+    )
 
 
 def run(action: Any, tracker: Tracker) -> tuple[CollectingDispatcher, list[dict[str, Any]]]:

@@ -165,3 +165,43 @@ def test_session_start_carries_identity_over(shop):
     )
     slots = slot_events(events)
     assert slots["verified"] is True and slots["customer_id"] == "3"
+
+
+def _attempt(order_number, email, sender, client=None):
+    tracker = form_tracker(
+        "identity_form",
+        {"email": email},
+        slots={"order_number": order_number},
+        sender_id=sender,
+        metadata={"client": client} if client else None,
+    )
+    return run(ValidateIdentityForm(), tracker)
+
+
+def test_guessing_one_order_is_locked_out_across_conversations(shop, examples):
+    """Fresh sender ids do not reset the count: the order number is locked after 5 misses."""
+    pending = examples["pending"]
+    limit = shop.settings.identity_max_failures
+    for i in range(limit):
+        _, events = _attempt(pending["order_number"], f"guess{i}@example.com", f"attacker-{i}")
+        assert slot_events(events).get("verified") is not True
+    # Even the right email is refused now, politely and without saying which part was wrong.
+    dispatcher, events = _attempt(pending["order_number"], pending["email"], "attacker-new")
+    slots = slot_events(events)
+    assert slots.get("verified") is not True and slots["form_outcome"] == "failed"
+    assert "email" not in texts(dispatcher).lower()
+    # Control: another shopper's own order from another client still verifies.
+    shipped = examples["shipped"]
+    _, events = _attempt(shipped["order_number"], shipped["email"], "honest", client="c-honest")
+    assert slot_events(events)["verified"] is True
+
+
+def test_one_client_guessing_many_orders_is_locked_out(shop, examples):
+    limit = shop.settings.identity_max_failures
+    for i in range(limit):
+        _attempt(f"SB-{900100 + i}", f"x{i}@example.com", f"s-{i}", client="c-bad")
+    delivered = examples["delivered_recent"]
+    _, events = _attempt(delivered["order_number"], delivered["email"], "s-last", client="c-bad")
+    assert slot_events(events).get("verified") is not True
+    _, events = _attempt(delivered["order_number"], delivered["email"], "s-ok", client="c-good")
+    assert slot_events(events)["verified"] is True
