@@ -112,6 +112,12 @@ CREATE TABLE IF NOT EXISTS sync_state (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
+-- Event ids below the sync cursor not seen yet: still in flight on PostgreSQL (ids are
+-- taken at insert, committed in any order) or never to come (rolled back, deleted).
+CREATE TABLE IF NOT EXISTS sync_gaps (
+    id INTEGER PRIMARY KEY,
+    noted_at REAL NOT NULL
+);
 
 CREATE TABLE IF NOT EXISTS reviews (
     sender_id TEXT PRIMARY KEY,

@@ -1,7 +1,9 @@
 """Keep the console's conversation summaries in step with Rasa's tracker store.
 
-Each call reads only the events with an id above the last one seen (stored in
-``sync_state``), folds them into the per-conversation summary rows, the intent table,
+Each call reads the events with an id above the last one seen (stored in
+``sync_state``) and, because PostgreSQL may commit ids out of order, the ids below it that
+were missing when the cursor passed them (``sync_gaps``, kept for ``GAP_TTL_S``); every
+event is folded in exactly once. It folds them into the per-conversation summary rows, the intent table,
 the full-text index and the live-handoff queue, and also picks up new rows of the shop
 database's ``feedback`` and ``handoffs`` tables when they exist.
 """
@@ -23,6 +25,11 @@ from web.console.tracker import TrackerReader, event_data
 logger = logging.getLogger(__name__)
 
 BATCH = 5000
+# How long an id skipped by the cursor is waited for (a transaction in flight that long
+# is not coming; rolled-back and deleted ids never do).
+GAP_TTL_S = 600.0
+# At most this many missing ids are remembered (a huge jump is a reset, not a race).
+MAX_GAPS = 50_000
 # Handoff requests older than this (seen in history) are not put in the live queue.
 LIVE_MAX_AGE_S = 6 * 3600
 _FLAGS = (
@@ -94,6 +101,10 @@ class Syncer:
 
                 bar = tqdm(desc="sync events", unit="ev")
             batches = 0
+            late = self._late_events()
+            if late:
+                self._apply(late, cursor=False)
+                total += len(late)
             while max_batches is None or batches < max_batches:
                 rows = self.reader.events_after(self._state("last_event_id"), BATCH)
                 if not rows:
@@ -111,7 +122,19 @@ class Syncer:
             return total
 
     # -- tracker events ------------------------------------------------------------------
-    def _apply(self, rows: list[dict]) -> None:
+    def _late_events(self) -> list[dict]:
+        """Events that committed after the cursor had passed their id (PostgreSQL)."""
+        self.db.execute("DELETE FROM sync_gaps WHERE noted_at < ?", (time.time() - GAP_TTL_S,))
+        gaps = [r["id"] for r in self.db.query("SELECT id FROM sync_gaps ORDER BY id")]
+        if not gaps:
+            return []
+        rows = self.reader.events_with_ids(gaps)
+        if rows:
+            logger.info("console sync: %d event(s) committed out of id order", len(rows))
+        return rows
+
+    def _apply(self, rows: list[dict], cursor: bool = True) -> None:
+        """Fold ``rows`` into the summaries; ``cursor``: they come from above the cursor."""
         by_sender: dict[str, list[dict]] = defaultdict(list)
         for row in rows:
             by_sender[row["sender_id"]].append(row)
@@ -269,6 +292,22 @@ class Syncer:
             for sender, ts, reason in handoffs:
                 if ts >= fresh_after:  # old requests from history are not queued
                     _queue_handoff(conn, sender, ts, reason, None)
+            if not cursor:
+                conn.executemany("DELETE FROM sync_gaps WHERE id = ?", [(r["id"],) for r in rows])
+                return
+            previous = conn.execute(
+                "SELECT value FROM sync_state WHERE key = 'last_event_id'"
+            ).fetchone()
+            expected = int(previous[0]) + 1 if previous else rows[0]["id"]
+            missing: list[tuple[int, float]] = []
+            now = time.time()
+            for row in rows:
+                if row["id"] > expected and len(missing) < MAX_GAPS:
+                    missing.extend((i, now) for i in range(expected, min(row["id"], expected + MAX_GAPS)))
+                expected = row["id"] + 1
+            conn.executemany(
+                "INSERT OR IGNORE INTO sync_gaps (id, noted_at) VALUES (?, ?)", missing[:MAX_GAPS]
+            )
             conn.execute(
                 "INSERT OR REPLACE INTO sync_state (key, value) VALUES ('last_event_id', ?)",
                 (str(rows[-1]["id"]),),

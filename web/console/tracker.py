@@ -2,7 +2,9 @@
 
 Rasa's ``SQLTrackerStore`` keeps one row per event in a table ``events(id, sender_id,
 type_name, timestamp, intent_name, action_name, data)`` where ``data`` is the event as
-JSON. Ids grow with every insert, which is what the incremental sync relies on.
+JSON. Ids grow with every insert, but on PostgreSQL they may *commit* out of order (a
+sequence value is taken at insert time), so the incremental sync also re-reads the ids it
+skipped (``events_with_ids``), see :mod:`web.console.sync`.
 """
 
 from __future__ import annotations
@@ -80,6 +82,19 @@ class TrackerReader:
         query = sa.select(EVENTS).where(EVENTS.c.id > last_id).order_by(EVENTS.c.id).limit(limit)
         with self.engine.connect() as conn:  # type: ignore[union-attr]
             return [dict(r._mapping) for r in conn.execute(query)]
+
+    def events_with_ids(self, ids: Iterable[int]) -> list[dict]:
+        """The event rows among ``ids`` that exist now, in id order."""
+        wanted = sorted({int(i) for i in ids})
+        if not wanted or not self._has_table():
+            return []
+        rows: list[dict] = []
+        with self.engine.connect() as conn:  # type: ignore[union-attr]
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                query = sa.select(EVENTS).where(EVENTS.c.id.in_(chunk)).order_by(EVENTS.c.id)
+                rows.extend(dict(r._mapping) for r in conn.execute(query))
+        return rows
 
     def events_for(self, sender_id: str, after_id: int = 0) -> list[dict]:
         """All event rows of one conversation (optionally only those after an id)."""
