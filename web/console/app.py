@@ -196,6 +196,9 @@ def create_console_app(
     r.add_post("/users", users_create)
     r.add_post("/users/{id}", users_update)
     r.add_get("/audit", audit_page)
+    r.add_get("/privacy", privacy_page)
+    r.add_post("/privacy/export", privacy_export)
+    r.add_post("/privacy/erase", privacy_erase)
     r.add_post("/export", export_corrections)
     r.add_get("/export/conversations.csv", export_conversations_csv)
     r.add_get("/api/me", api_me)
@@ -909,6 +912,73 @@ async def audit_page(request: web.Request) -> web.Response:
     """Admin: the reveal audit log."""
     rows = request.app[K_DB].query("SELECT * FROM reveal_audit ORDER BY id DESC LIMIT 500")
     return _render(request, "audit.html", {"rows": rows})
+
+
+# -- privacy: a shopper's rights (knowledge.privacy does the work) -------------------------
+@admin_only
+async def privacy_page(request: web.Request) -> web.Response:
+    """Admin: export or erase a customer's data."""
+    return _render(request, "privacy.html", {"confirm": None})
+
+
+def _privacy_request(form: dict[str, str]) -> tuple[str, str]:
+    email = form.get("email", "").strip()
+    if not email or len(email) > 320 or "@" not in email:
+        raise web.HTTPBadRequest(text="a customer e-mail address is required")
+    return email, form.get("reason", "").strip()[:500]
+
+
+def _audit_privacy(request: web.Request, what: str, customer_id: int | None, reason: str) -> None:
+    """Console audit row of an export or erasure (customer id, never the address)."""
+    ref = f"customer:{customer_id}" if customer_id is not None else "customer:none"
+    _audit_reveal(request, ref, f"privacy {what}" + (f": {reason}" if reason else ""))
+
+
+@admin_only
+async def privacy_export(request: web.Request) -> web.StreamResponse:
+    """Admin: everything kept about a customer, as a JSON download (audited)."""
+    from knowledge.privacy import export_customer
+
+    email, reason = _privacy_request(await _form(request))
+    actor = f"console:{request['session'].staff.id}"
+    data = await asyncio.to_thread(export_customer, request.app[K_SETTINGS], email, actor)
+    cid = (data.get("profile") or {}).get("id")
+    _audit_privacy(request, "export", cid, reason)
+    name = f"customer-{cid}-export.json" if cid is not None else "customer-export.json"
+    return web.Response(
+        body=json.dumps(data, ensure_ascii=False, indent=2, default=str).encode(),
+        content_type="application/json",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@admin_only
+async def privacy_erase(request: web.Request) -> web.StreamResponse:
+    """Admin: erase a customer's data; the first post shows what would go, the second erases."""
+    from knowledge.privacy import erase_customer
+
+    form = await _form(request)
+    email, reason = _privacy_request(form)
+    settings = request.app[K_SETTINGS]
+    actor = f"console:{request['session'].staff.id}"
+    if form.get("confirm") != "erase":
+        preview = await asyncio.to_thread(erase_customer, settings, email, actor, True)
+        if not preview["found"]:
+            _flash(request, "Nothing is kept about that address.", "error")
+            raise _back(request, "/privacy")
+        ctx = {"confirm": preview, "email": email, "reason": reason}
+        return _render(request, "privacy.html", ctx)
+    report = await asyncio.to_thread(erase_customer, settings, email, actor)
+    if not report["found"]:
+        _flash(request, "Nothing is kept about that address.", "error")
+        raise _back(request, "/privacy")
+    _audit_privacy(request, "erase", report["customer_id"], reason)
+    _flash(
+        request,
+        f"Erased: {report['conversations']} conversations, "
+        f"{report['shop'].get('orders_anonymised', 0)} orders anonymised (kept for the accounts).",
+    )
+    raise _back(request, "/privacy")
 
 
 @admin_only
