@@ -8,7 +8,9 @@ import time
 
 from knowledge.store import Store
 
-AUDIT = "INSERT INTO audit (at, actor, action, entity, entity_id, details) VALUES (?, ?, ?, ?, ?, ?)"
+AUDIT = (
+    "INSERT INTO audit (at, actor, action, entity, entity_id, details) VALUES (?, ?, ?, ?, ?, ?)"
+)
 
 
 def _hold_write_lock(path, seconds: float, ready: threading.Event) -> None:

@@ -303,7 +303,9 @@ class Syncer:
             now = time.time()
             for row in rows:
                 if row["id"] > expected and len(missing) < MAX_GAPS:
-                    missing.extend((i, now) for i in range(expected, min(row["id"], expected + MAX_GAPS)))
+                    missing.extend(
+                        (i, now) for i in range(expected, min(row["id"], expected + MAX_GAPS))
+                    )
                 expected = row["id"] + 1
             conn.executemany(
                 "INSERT OR IGNORE INTO sync_gaps (id, noted_at) VALUES (?, ?)", missing[:MAX_GAPS]

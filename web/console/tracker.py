@@ -68,6 +68,11 @@ class TrackerReader:
             kwargs: dict[str, Any] = {}
             if self.url.startswith("sqlite"):
                 kwargs["connect_args"] = {"check_same_thread": False, "timeout": 10}
+                if self.url.startswith("sqlite:///"):
+                    from knowledge.sqlite_wal import ensure_wal
+
+                    # In rollback-journal mode this reader would block Rasa's writes.
+                    ensure_wal(self.url[len("sqlite:///") :])
             self._engine = sa.create_engine(self.url, future=True, **kwargs)
         return self._engine
 

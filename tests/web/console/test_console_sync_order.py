@@ -39,7 +39,9 @@ def _insert(engine, event_id: int, sender: str, text: str) -> None:
 
 
 def _n_user(db: ConsoleDB) -> dict[str, int]:
-    return {r["sender_id"]: r["n_user"] for r in db.query("SELECT sender_id, n_user FROM conversations")}
+    return {
+        r["sender_id"]: r["n_user"] for r in db.query("SELECT sender_id, n_user FROM conversations")
+    }
 
 
 def test_event_committed_below_the_cursor_is_seen_once(tmp_path):
