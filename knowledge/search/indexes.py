@@ -123,7 +123,7 @@ class SearchIndexes:
         self.index_dir = Path(settings.index_dir)
         self.params = params or IndexParams(ann_min_size=int(settings.ann_min_size))
         self._dense: dict[str, DenseIndex | None] = {}
-        self._dense_mtime: dict[str, float | None] = {}
+        self._dense_mtime: dict[str, tuple[int, ...] | None] = {}
         self._dense_problem: dict[str, str] = {}
         self._bm25: dict[str, BM25Index] = {}
         self._fingerprint: dict[str, tuple[Any, ...]] = {}
@@ -222,16 +222,26 @@ class SearchIndexes:
         return tuple(self.store.db.execute(sql).fetchone())
 
     # -- dense indexes ------------------------------------------------------------------
-    def _meta_mtime(self, kind: str) -> float | None:
+    def _files_signature(self, kind: str) -> tuple[int, ...] | None:
+        """Identity of the index file and its metadata on disk; None when either is gone.
+
+        Checked before every dense query, so a rebuilt, replaced or deleted file is
+        noticed by a running service (reload, or BM25 with a warning) without a restart.
+        """
+        path = self.index_path(kind)
         try:
-            return DenseIndex.meta_path(self.index_path(kind)).stat().st_mtime_ns
+            signature: tuple[int, ...] = ()
+            for file in (DenseIndex.meta_path(path), path):
+                st = file.stat()
+                signature += (st.st_mtime_ns, st.st_ino, st.st_size)
+            return signature
         except OSError:
             return None
 
     def _load_dense(self, kind: str) -> DenseIndex | None:
         """The collection's dense index, (re)loaded when its files changed; None if unusable."""
         with self._lock:
-            mtime = self._meta_mtime(kind)
+            mtime = self._files_signature(kind)
             if kind in self._dense and self._dense_mtime.get(kind) == mtime:
                 return self._dense[kind]
             index: DenseIndex | None = None
@@ -290,7 +300,7 @@ class SearchIndexes:
     def _save_dense(self, kind: str, index: DenseIndex) -> None:
         index.save(self.index_path(kind))
         self._dense[kind] = index
-        self._dense_mtime[kind] = self._meta_mtime(kind)
+        self._dense_mtime[kind] = self._files_signature(kind)
         self._dense_problem.pop(kind, None)
 
     # -- BM25 ----------------------------------------------------------------------------
