@@ -699,9 +699,19 @@
       if (item.feedback_text) meta.message_text = item.feedback_text;
       if (config.customerToken) meta.customer_token = config.customerToken;
       var payload = { message: item.text, session_id: state.sessionId, customData: meta, metadata: meta };
-      socket.emit("user_uttered", payload, function () { delivered(item.cid); });
+      // The channel acknowledges once the turn is saved in the tracker store; an ack
+      // of {ok: false} (the turn failed, e.g. the store was locked) keeps the message in
+      // the outbox and sends it again a little later.
+      socket.emit("user_uttered", payload, function (ack) {
+        if (ack && ack.ok === false) { retryLater(item.cid); return; }
+        delivered(item.cid);
+      });
       if (!item.hidden) { markDelivered(item.cid); showTyping(true); }
     });
+  }
+
+  function retryLater(cid) {
+    window.setTimeout(function () { delete state.inflight[cid]; flush(); }, 3000);
   }
 
   function delivered(cid) {
