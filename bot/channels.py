@@ -16,7 +16,7 @@ Referenced from ``credentials.yml`` as ``bot.channels.RestInput`` and
   A client cannot set it.
 * **Bad input gets a 4xx** with a clear message (REST), never a 500.
 * **No empty turn.** If Rasa produced no reply (e.g. the action server is down) and no
-  agent holds the conversation, the channel sends ``utter_service_trouble`` from the
+  agent holds the conversation, the channel sends ``utter_trouble`` from the
   domain itself, so the shopper always hears something.
 
 It also keeps the python-socketio 5.10+ fixes: ``enter_room`` is awaited and custom JSON
@@ -151,7 +151,7 @@ async def _trouble_text(app: Any, sender_id: str) -> str | None:
         except Exception:  # noqa: BLE001 - the store may be what is down; still answer
             logger.warning("tracker store unavailable while checking an empty turn")
         try:
-            responses = agent.domain.responses.get("utter_service_trouble") or []
+            responses = agent.domain.responses.get("utter_trouble") or []
             if responses and responses[0].get("text"):
                 text = str(responses[0]["text"])
         except AttributeError:

@@ -32,8 +32,20 @@ def run(args: argparse.Namespace) -> int:
     # Every child gets the same secrets through its environment (never on a command line).
     os.environ.update(secrets_env(settings))
     print(f"shopbot: secrets in {secrets_path(settings)} (or SHOPBOT_* variables)")
+    # Retention (settings.retention_days) runs at start and once a day in the background.
+    import threading
+
+    from knowledge.privacy import retention_loop
+
+    stop_retention = threading.Event()
+    threading.Thread(
+        target=retention_loop, args=(settings, stop_retention), name="retention", daemon=True
+    ).start()
     services = demo_services(settings)
     if args.only:
         wanted = {name.strip() for name in args.only.split(",")}
         services = [s for s in services if s.name in wanted]
-    return supervise(services, settings, max_restarts=args.max_restarts)
+    try:
+        return supervise(services, settings, max_restarts=args.max_restarts)
+    finally:
+        stop_retention.set()

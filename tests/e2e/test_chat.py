@@ -192,9 +192,11 @@ def test_faq_product_search_feedback_and_handoff(rasa_stack):
     rasa_stack.say(sender, "/human_handoff")
     with _db(rasa_stack) as con:
         feedback = con.execute(
-            "SELECT value FROM feedback WHERE sender_id = ?", [sender]
+            "SELECT value FROM feedback WHERE sender_id = ?", [rasa_stack.sender(sender)]
         ).fetchall()
-        handoffs = con.execute("SELECT id FROM handoffs WHERE sender_id = ?", [sender]).fetchall()
+        handoffs = con.execute(
+            "SELECT id FROM handoffs WHERE sender_id = ?", [rasa_stack.sender(sender)]
+        ).fetchall()
     assert [tuple(r) for r in feedback] == [("down",)]
     assert len(handoffs) == 1
     slots = rasa_stack.tracker(sender)["slots"]
@@ -205,7 +207,9 @@ def test_conversations_are_kept_in_the_sqlite_tracker_store(rasa_stack):
     sender = _sender("store")
     rasa_stack.chat(sender, "/greet")
     with sqlite3.connect(rasa_stack.tracker_db) as con:
-        rows = con.execute("SELECT type_name FROM events WHERE sender_id = ?", [sender]).fetchall()
+        rows = con.execute(
+            "SELECT type_name FROM events WHERE sender_id = ?", [rasa_stack.sender(sender)]
+        ).fetchall()
     assert ("user",) in rows and ("bot",) in rows
 
 

@@ -56,9 +56,10 @@ def test_conversation_stored_in_postgres_with_redis_lock(services, rasa_model, t
     con = psycopg2.connect(host="127.0.0.1", port=5432, dbname="test", user="postgres")
     try:
         with con.cursor() as cur:
-            cur.execute("SELECT type_name FROM events WHERE sender_id = %s", [sender])
+            sid = stack.sender(sender)
+            cur.execute("SELECT type_name FROM events WHERE sender_id = %s", [sid])
             kinds = {r[0] for r in cur.fetchall()}
-            cur.execute("DELETE FROM events WHERE sender_id = %s", [sender])
+            cur.execute("DELETE FROM events WHERE sender_id = %s", [sid])
         con.commit()
     finally:
         con.close()
