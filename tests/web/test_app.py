@@ -420,3 +420,44 @@ def test_console_is_mounted_with_the_shared_hub(shop_settings):
         assert "Content-Security-Policy" in resp.headers
 
     run(app, scenario)
+
+
+def test_rate_limits_and_cookies_use_the_client_behind_a_trusted_proxy(shop_settings):
+    from web.app import create_app
+
+    app = create_app(
+        shop_settings.with_overrides(trusted_proxies="127.0.0.1", demo_mode=True),
+        mount_console=False,
+        session_limit_per_minute=2,
+    )
+
+    async def scenario(client):
+        def post(ip):
+            return client.post("/api/session", headers={"X-Forwarded-For": ip})
+
+        assert [(await post("198.51.100.1")).status for _ in range(3)] == [201, 201, 429]
+        assert (await post("198.51.100.2")).status == 201  # another shopper is not affected
+        origin = f"http://{client.server.host}:{client.server.port}"
+        resp = await client.post(
+            "/demo/login",
+            headers={"Origin": origin, "X-Forwarded-Proto": "https"},
+            allow_redirects=False,
+        )
+        assert resp.cookies["shopbot_demo_customer"]["secure"]
+
+    run(app, scenario)
+
+
+def test_forwarded_headers_from_an_untrusted_peer_do_not_dodge_the_limit(shop_settings):
+    from web.app import create_app
+
+    app = create_app(shop_settings, mount_console=False, session_limit_per_minute=2)
+
+    async def scenario(client):
+        statuses = [
+            (await client.post("/api/session", headers={"X-Forwarded-For": f"203.0.113.{i}"})).status
+            for i in range(3)
+        ]
+        assert statuses == [201, 201, 429]
+
+    run(app, scenario)

@@ -225,3 +225,41 @@ def test_without_a_model_templates_are_served(tmp_path, caplog):
         health = call(url, "/health")[1]
     assert status == 200 and body["source"] == "template" and body["guard"]["reason"] == "no model"
     assert health["model"] is False
+
+
+def test_token_guards_every_call_but_health():
+    import json as _json
+    import urllib.error
+    import urllib.request
+
+    from models.generator.service import ServiceThread, create_app
+
+    token = "generator-test-token-0123456789abcdef"
+    with ServiceThread(create_app(None, token=token)) as url:
+        body = _json.dumps({"task": "faq_answer", "facts": {"topic": "q", "answer": "a"}}).encode()
+
+        def post(headers, data=body):
+            req = urllib.request.Request(
+                f"{url}/generate", data=data, headers={"Content-Type": "application/json", **headers}
+            )
+            try:
+                with urllib.request.urlopen(req, timeout=10) as resp:
+                    return resp.status
+            except urllib.error.HTTPError as err:
+                return err.code
+
+        assert post({}) == 401 and post({"Authorization": "Bearer nope"}) == 401
+        assert post({"Authorization": f"Bearer {token}"}) == 200
+        deep = ("[" * 50_000 + "]" * 50_000).encode()
+        assert post({"Authorization": f"Bearer {token}"}, deep) == 400
+        with urllib.request.urlopen(f"{url}/health", timeout=10) as resp:
+            assert resp.status == 200
+
+
+def test_serve_refuses_to_run_without_a_token(tmp_path):
+    import pytest as _pytest
+
+    from models.generator.service import serve
+
+    with _pytest.raises(ValueError):
+        serve(tmp_path, token="")
