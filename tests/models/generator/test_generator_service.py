@@ -250,7 +250,7 @@ def test_token_guards_every_call_but_health():
 
         assert post({}) == 401 and post({"Authorization": "Bearer nope"}) == 401
         assert post({"Authorization": f"Bearer {token}"}) == 200
-        deep = ("[" * 50_000 + "]" * 50_000).encode()
+        deep = ("[" * 3000 + "]" * 3000).encode()
         assert post({"Authorization": f"Bearer {token}"}, deep) == 400
         with urllib.request.urlopen(f"{url}/health", timeout=10) as resp:
             assert resp.status == 200
