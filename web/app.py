@@ -305,6 +305,9 @@ async def _on_cleanup(app: web.Application) -> None:
 async def _error_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
     try:
         return await handler(request)
+    except RecursionError:
+        # A body nested deeper than the JSON parser recurses: the client's mistake.
+        return web.json_response({"error": "request nests too deeply"}, status=400)
     except web.HTTPNotFound:
         if request.path.startswith(("/api/", "/static/", "/vendor/", "/console")):
             raise

@@ -820,7 +820,9 @@ async def api_live_send(request: web.Request) -> web.Response:
     sid = _sid(request)
     try:
         body = await request.json()
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return web.json_response({"error": "send JSON {text}"}, status=400)
+    if not isinstance(body, dict) or not isinstance(body.get("text", ""), str):
         return web.json_response({"error": "send JSON {text}"}, status=400)
     try:
         result = await request.app[K_DESK].send(
@@ -1086,7 +1088,7 @@ async def api_reveal(request: web.Request) -> web.Response:
     sid = _sid(request)
     try:
         body = await request.json()
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         body = {}
     ctx = await asyncio.to_thread(_transcript_context, request, sid, False)
     _audit_reveal(request, sid, str(body.get("reason", "")) if isinstance(body, dict) else "")

@@ -90,7 +90,7 @@ def parse_entities(text: str, spec: str) -> list[dict]:
         try:
             for e in json.loads(spec):
                 items.append((str(e["entity"]), str(e["value"])))
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, RecursionError) as exc:
             raise ReviewError("entities must be a JSON list of {entity, value}") from exc
     else:
         for line in re.split(r"[\n;]+", spec):

@@ -204,3 +204,29 @@ def test_store_handoffs_join_the_queue(console_settings, staff_accounts, tracker
     store = Store.open(console_settings.db_path)
     assert store.handoffs()[0]["status"] == "closed" and store.handoffs()[0]["id"] == row["id"]
     store.close()
+
+
+def test_bad_bodies_to_console_json_endpoints_get_a_400(
+    console_settings, staff_accounts, seeded, fake_rasa
+):
+    from console_support import ADMIN
+
+    sid = seeded["handoff"]
+    nested = "[" * 3000 + "]" * 3000
+
+    async def scenario():
+        async with console_client(console_settings, rasa=fake_rasa) as client:
+            await login(client, *ADMIN)
+            token = await csrf_of(client)
+            headers = {"X-CSRF-Token": token, "Content-Type": "application/json"}
+            for body in (nested, "[1, 2]", '{"text": ["x"]}', "not json"):
+                resp = await client.post(
+                    f"/console/api/live/{sid}/messages", data=body, headers=headers
+                )
+                assert resp.status == 400, body[:20]
+            resp = await client.post(
+                f"/console/api/conversations/{sid}/reveal", data=nested, headers=headers
+            )
+            assert resp.status < 500
+
+    run(scenario())
