@@ -348,6 +348,42 @@ class ActionSessionStart(Action):
         ]
 
 
+class ActionResumeSession(ActionSessionStart):
+    """Start the session that failed to start (action server was down), then replay the message.
+
+    Predicted by ``models.dialogue.recovery_policy.RecoveryPolicy`` on the first message
+    after an outage. Unlike ``action_session_start`` it runs inside the turn, so the
+    shopper's message is logged again after the new session's ``action_listen`` and Rasa
+    answers it as usual (the replay carries ``metadata.replayed`` for the console).
+    """
+
+    def name(self) -> str:
+        return "action_resume_session"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        events = await super().run(dispatcher, tracker, domain)
+        user = next((e for e in reversed(tracker.events) if e.get("event") == "user"), None)
+        if user is None:
+            return events
+        metadata = dict(user.get("metadata") or {})
+        metadata["replayed"] = True
+        events.append(
+            {
+                "event": "user",
+                "timestamp": None,
+                "text": user.get("text"),
+                "parse_data": user.get("parse_data") or tracker.latest_message,
+                "input_channel": user.get("input_channel"),
+                "message_id": user.get("message_id"),
+                "metadata": metadata,
+            }
+        )
+        logger.info("conversation %s: session started late, message replayed", tracker.sender_id)
+        return events
+
+
 class ActionStopForm(Action):
     """Leave the active form cleanly: nothing changed, its slots emptied."""
 

@@ -73,7 +73,12 @@ class ValidateIdentityForm(StoppableFormValidation):
         domain: DomainDict,
         events: list[EventType],
     ) -> list[EventType]:
-        """Once both are known, check ownership; count failures."""
+        """Once both are known, check ownership; count failures.
+
+        Only a real mismatch counts. A store error (locked, unavailable) is left to raise:
+        the whole validation step then fails, and ``RecoveryPolicy`` undoes it (nothing
+        counted, no slot written) and tells the shopper to try again in a moment.
+        """
         from knowledge.identity import (
             identity_keys,
             identity_locked,

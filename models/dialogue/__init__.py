@@ -1,0 +1,1 @@
+"""Rasa Core components of the project (dialogue policies)."""
