@@ -37,6 +37,10 @@ COMMANDS: dict[tuple[str, str], tuple[str, str]] = {
         "generator latency, throughput and guard pass rate",
     ),
     ("bench", "console"): ("bench_console", "console conversation list speed on many trackers"),
+    ("bench", "faults"): (
+        "bench_faults",
+        "a short load with the action server killed: answered, empty, lost, recovery",
+    ),
     ("staff", "add"): ("staff_add", "create a support-console account"),
     ("review", "export"): ("review_export", "write reviewed corrections as Rasa NLU training data"),
     ("web", "serve"): ("web_serve", "serve the storefront, the widget and the console"),
