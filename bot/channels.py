@@ -42,6 +42,7 @@ from rasa.core.channels.channel import (
 from rasa.core.channels.socketio import SocketBlueprint
 from rasa.core.channels.socketio import SocketIOOutput as RasaSocketIOOutput
 from sanic import Blueprint, response
+from sanic.exceptions import SanicException
 from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
@@ -129,14 +130,47 @@ class _Guard:
         if isinstance(raw, dict):
             for key, limit in METADATA_KEYS.items():
                 value = raw.get(key)
-                if isinstance(value, bool):
-                    out[key] = value
-                elif isinstance(value, int | float):
-                    out[key] = value
-                elif isinstance(value, str) and len(value) <= limit:
+                fits = isinstance(value, str) and len(value) <= limit
+                if fits or isinstance(value, bool | int | float):
                     out[key] = value
         out["client"] = client
         return out
+
+
+_NESTING_CHARS = 256  # bodies with more brackets than this are parsed once up front
+
+
+def guard_rasa_api() -> None:
+    """Answer bodies nested too deeply for the JSON parser with a 400 on Rasa's own API.
+
+    Rasa's HTTP API (behind its token) hands ``request.json`` to handlers that turn a
+    ``RecursionError`` into a 500. The channels register this request middleware on the
+    Rasa app once; only bodies with many brackets are parsed twice.
+    """
+    from sanic import Sanic
+
+    for name in ("rasa_server", "rasa_core_no_api"):
+        try:
+            app = Sanic.get_app(name)
+        except SanicException:
+            continue
+        if getattr(app.ctx, "shopbot_json_guard", False):
+            continue
+        app.ctx.shopbot_json_guard = True
+
+        async def nesting_guard(request: Request) -> HTTPResponse | None:
+            body = request.body or b""
+            if body.count(b"[") + body.count(b"{") <= _NESTING_CHARS:
+                return None
+            try:
+                json.loads(body)
+            except RecursionError:
+                return _bad(400, "body nests too deeply")
+            except (ValueError, UnicodeDecodeError):
+                return _bad(400, "body is not valid JSON")
+            return None
+
+        app.register_middleware(nesting_guard, "request")
 
 
 async def _trouble_text(app: Any, sender_id: str) -> str | None:
@@ -174,9 +208,8 @@ class RestInput(InputChannel):
     def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
         return cls()
 
-    def blueprint(
-        self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
-    ) -> Blueprint:
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        guard_rasa_api()
         webhook = Blueprint("shopbot_rest_webhook", inspect.getmodule(self).__name__)  # type: ignore[union-attr]
 
         @webhook.route("/", methods=["GET"])
@@ -201,7 +234,9 @@ class RestInput(InputChannel):
             if not isinstance(text, str):
                 return _bad(400, "'message' must be a string")
             if not self.guard.valid_id(sender):
-                return _bad(403, "unknown conversation id: get one from the web app (POST /api/session)")
+                return _bad(
+                    403, "unknown conversation id: get one from the web app (POST /api/session)"
+                )
             client = self.guard.client(request)
             if not self.guard.allow(client):
                 return _bad(429, "too many messages, please wait a moment")
@@ -291,9 +326,8 @@ class SocketIOInput(InputChannel):
             return None
         return SocketIOOutput(self.sio, self.bot_message_evt)
 
-    def blueprint(
-        self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
-    ) -> SocketBlueprint:
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> SocketBlueprint:
+        guard_rasa_api()
         # Origins are not restricted (the widget is embedded on shops' sites); ids are.
         sio = AsyncServer(
             async_mode="sanic", cors_allowed_origins=[], max_http_buffer_size=MAX_BODY_BYTES
@@ -369,7 +403,9 @@ class SocketIOInput(InputChannel):
             except Exception:  # noqa: BLE001 - answer the shopper; the text is not logged
                 logger.exception("a Socket.IO turn failed")
             if not output.sent and not message.metadata.get("hidden"):
-                request = (sio.get_environ(sid, namespace=self.namespace) or {}).get("sanic.request")
+                request = (sio.get_environ(sid, namespace=self.namespace) or {}).get(
+                    "sanic.request"
+                )
                 trouble = await _trouble_text(getattr(request, "app", None), sender_id)
                 if trouble:
                     logger.warning("empty turn answered with the service-trouble reply")

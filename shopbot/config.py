@@ -121,9 +121,7 @@ class Settings:
         default_factory=lambda: int(_env("IDENTITY_MAX_FAILURES", "5"))
     )
     identity_window_s: int = field(default_factory=lambda: int(_env("IDENTITY_WINDOW_S", "900")))
-    messages_per_minute: int = field(
-        default_factory=lambda: int(_env("MESSAGES_PER_MINUTE", "30"))
-    )
+    messages_per_minute: int = field(default_factory=lambda: int(_env("MESSAGES_PER_MINUTE", "30")))
     max_message_chars: int = field(default_factory=lambda: int(_env("MAX_MESSAGE_CHARS", "2000")))
     max_verification_attempts: int = field(
         default_factory=lambda: int(_env("MAX_VERIFICATION_ATTEMPTS", "3"))

@@ -27,7 +27,9 @@ def test_trusted_proxy_gives_the_first_untrusted_hop_from_the_right():
 
 
 def test_bad_trusted_entries_are_skipped_and_keys_are_opaque():
-    assert client_address(PROXY, {"X-Forwarded-For": "1.2.3.4"}, "nonsense, 10.0.0.0/24") == "1.2.3.4"
+    assert (
+        client_address(PROXY, {"X-Forwarded-For": "1.2.3.4"}, "nonsense, 10.0.0.0/24") == "1.2.3.4"
+    )
     key = client_key("198.51.100.7", "s" * 8 + "0123456789abcdefghijkl")
     assert "198" not in key and len(key) == 24
     assert key != client_key("198.51.100.8", "s" * 8 + "0123456789abcdefghijkl")
