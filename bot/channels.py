@@ -50,7 +50,7 @@ from socketio import AsyncServer
 logger = logging.getLogger(__name__)
 
 MAX_TEXT_CHARS = 20_000  # the NLU pipeline cuts further (models/nlu/message_guard.py)
-MAX_BODY_BYTES = 64 * 1024
+MAX_BODY_BYTES = 1024 * 1024  # a pasted 100 KB message is cut and answered, not refused
 #: Metadata keys the widget sends, with their maximum length; everything else is dropped.
 METADATA_KEYS = {
     "cid": 64,

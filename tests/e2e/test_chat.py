@@ -59,7 +59,7 @@ def test_a_cancel_really_cancels(rasa_stack):
         row = con.execute(
             "SELECT * FROM audit WHERE entity_id = ? AND action = 'cancel_order'", [number]
         ).fetchone()
-    assert row is not None and row["actor"] == f"assistant:{sender}"
+    assert row is not None and row["actor"] == f"assistant:{rasa_stack.sender(sender)}"
 
 
 def test_a_refused_cancel_changes_nothing(rasa_stack):
