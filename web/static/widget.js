@@ -791,6 +791,17 @@
     socket.on("connect", function () {
       socket.emit("session_request", { session_id: state.sessionId });
     });
+    // The assistant refuses ids the web app did not issue (e.g. after its keys changed):
+    // start a new conversation once instead of staying silent.
+    var renewed = false;
+    socket.on("session_error", function () {
+      if (renewed) return;
+      renewed = true;
+      newSession().then(function () {
+        renderHistory([]);
+        socket.emit("session_request", { session_id: state.sessionId });
+      });
+    });
     socket.on("session_confirm", function () {
       var wasOffline = state.everConnected && !state.connected;
       state.connected = true;
