@@ -71,6 +71,8 @@ class Tally:
     turns_sent: int = 0
     answered: int = 0
     empty: int = 0
+    #: Turns Rasa left without a message, filled by the channel's empty-turn guard.
+    guarded: int = 0
     wrong: int = 0
     lost: int = 0
     charged: int = 0
@@ -97,6 +99,11 @@ def is_trouble(messages: list[dict[str, Any]]) -> bool:
     return any(w in text for w in TROUBLE_WORDS)
 
 
+def is_guarded(messages: list[dict[str, Any]]) -> bool:
+    """Rasa said nothing and the channel sent its fixed trouble text (no buttons)."""
+    return bool(messages) and is_trouble(messages) and not any(m.get("buttons") for m in messages)
+
+
 class _Run:
     def __init__(self, stack: FaultStack, tally: Tally) -> None:
         self.stack = stack
@@ -113,6 +120,8 @@ class _Run:
             messages = []
         if messages:
             self.tally.answered += 1
+            if is_guarded(messages):
+                self.tally.guarded += 1
         else:
             self.tally.empty += 1
         return messages
@@ -175,8 +184,15 @@ def run_faults(stack: FaultStack, conversations: int = 4, scenario: str = "proce
         run.turn(sender, "hello")
     stack.stop_actions()
     try:
-        for sender in early:
-            run.turn(sender, "hello")
+        for i, sender in enumerate(early):
+            # Some open with a greeting, some with the whole request in their own words,
+            # some with words the NLU cannot place (the fallback path).
+            first = (
+                "hello",
+                f"where is my order {example['order_number']}? my email is {example['email']}",
+                "zorp blick quazzle",
+            )[i % 3]
+            run.turn(sender, first)
             reply = run.verify(sender, example)
             if any(w in _text(reply) for w in REFUSAL_WORDS):
                 tally.wrong += 1
@@ -196,7 +212,7 @@ def run_faults(stack: FaultStack, conversations: int = 4, scenario: str = "proce
     for sender in early + middle:
         reply = run.verify(sender, example)
         text = _text(reply)
-        if not reply:
+        if not reply or any(is_guarded([m]) for m in reply):
             tally.silent_conversations += 1
             tally.notes.append(f"{sender} silent after recovery")
         elif is_trouble(reply) or example["order_number"].lower() not in text:

@@ -63,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
         ("turns sent", tally.turns_sent),
         ("answered", tally.answered),
         ("empty replies", tally.empty),
+        ("empty from Rasa (channel guard)", tally.guarded),
         ("wrong replies", tally.wrong),
         ("lost messages", tally.lost),
         ("shoppers charged a failure", tally.charged),
@@ -70,6 +71,6 @@ def run(args: argparse.Namespace) -> int:
         ("recovery (s)", ", ".join(f"{x:.1f}" for x in tally.recovery_s)),
     ]
     for name, value in rows:
-        print(f"{name:28} {value}")
+        print(f"{name:32} {value}")
     print(f"figures in {out}")
     return 0

@@ -76,7 +76,7 @@ def test_an_outage_never_charges_a_verification_failure(faulty_stack):
 def test_fault_run_table(faulty_stack):
     tally = run_faults(faulty_stack, conversations=2)
     assert tally.turns_sent > 0
-    assert tally.empty == 0
+    assert tally.empty == 0 and tally.guarded == 0
     assert tally.silent_conversations == 0
     assert tally.lost == 0
     assert tally.charged == 0
