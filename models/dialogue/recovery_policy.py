@@ -13,7 +13,8 @@ Rasa 3.6 logs a custom action that failed (action server down, HTTP 500, timeout
 :class:`RecoveryPolicy` (highest priority, no training) watches for those states and
 answers with a domain response (``utter_trouble``), which Rasa renders itself without the
 action server; every slot the failed step's message filled gets its old value back (no
-slot keeps a value from a failed step) and the turn ends with ``action_listen``. A conversation
+slot keeps a value from a failed step), the form that was active is active again, and
+the turn ends with ``action_listen``. A conversation
 whose session never started retries the session start with ``action_resume_session``
 (a custom action that starts the session and replays the shopper's message), so it
 recovers by itself once the action server is back.
@@ -37,6 +38,7 @@ from rasa.shared.core.constants import ACTION_LISTEN_NAME, ACTION_SESSION_START_
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import (
     ActionExecuted,
+    ActiveLoop,
     Event,
     SlotSet,
     UserUttered,
@@ -119,23 +121,31 @@ def diagnose(
     return None, False
 
 
-def slot_resets(tracker: DialogueStateTracker, domain: Domain) -> list[Event]:
-    """``SlotSet`` events that give every slot set since the last user message its old value.
+def step_resets(tracker: DialogueStateTracker, domain: Domain) -> list[Event]:
+    """Events that undo what the failed step's turn changed: slots and the active form.
 
-    (``action_extract_slots`` fills slots from the message before the form validates
-    them; when the validation failed, none of them may stay.)
+    ``action_extract_slots`` fills slots from the message before a form validates them,
+    and a form that completed in this turn may already be closed when the action after
+    it fails; every slot set since the shopper's last message gets its old value back
+    and the form that was active then is active again (so "yes" once more goes on).
     """
     events = list(tracker.events)
     user_at = _latest_user_index(events)
     if user_at is None:
         return []
-    changed = sorted({e.key for e in events[user_at + 1 :] if isinstance(e, SlotSet)})
-    if not changed:
+    turn = events[user_at + 1 :]
+    changed = sorted({e.key for e in turn if isinstance(e, SlotSet)})
+    loop_changed = any(isinstance(e, ActiveLoop) for e in turn)
+    if not changed and not loop_changed:
         return []
     before = DialogueStateTracker.from_events(
         tracker.sender_id, events[: user_at + 1], slots=domain.slots
     )
-    return [SlotSet(name, before.get_slot(name)) for name in changed]
+    out: list[Event] = []
+    if loop_changed:
+        out.append(ActiveLoop(before.active_loop_name))
+    out += [SlotSet(name, before.get_slot(name)) for name in changed]
+    return out
 
 
 @DefaultV1Recipe.register(
@@ -189,6 +199,6 @@ class RecoveryPolicy(Policy):
         # Loop happy-path predictions outrank every other kind; this one must win.
         return self._prediction(
             probabilities,
-            events=slot_resets(tracker, domain) if reset else None,
+            events=step_resets(tracker, domain) if reset else None,
             is_no_user_prediction=True,
         )

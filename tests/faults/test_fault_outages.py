@@ -1,11 +1,15 @@
-"""Fault injection with real servers (issue 10): the action server dies and comes back.
+"""Fault injection with real servers (issue 10): parts of the stack fail and come back.
 
 For each fault: what the shopper sees, and the count of lost messages and charged
-verification failures. Slow: one Rasa + action server per module, killed and restarted.
+verification failures; also a shop database held by another writer and a FAISS file
+deleted under the running action server. Slow: one Rasa + action server per module.
 """
 
 from __future__ import annotations
 
+import sqlite3
+import threading
+import time
 import uuid
 
 import pytest
@@ -81,3 +85,79 @@ def test_fault_run_table(faulty_stack):
     assert tally.lost == 0
     assert tally.charged == 0
     assert tally.wrong == 0, tally.notes
+
+
+# --------------------------------------------------------------------------- store and index
+def _hold_shop_db(path, seconds: float, ready: threading.Event) -> None:
+    """Another writer (console FAQ edit, import) holding the shop database's write lock."""
+    con = sqlite3.connect(str(path), isolation_level=None, timeout=10)
+    con.execute("BEGIN IMMEDIATE")
+    con.execute(
+        "INSERT INTO audit (at, actor, action, entity, entity_id, details)"
+        " VALUES ('now', 'console', 'faq_edit', 'faq', '1', '{}')"
+    )
+    ready.set()
+    time.sleep(seconds)
+    con.execute("COMMIT")
+    con.close()
+
+
+def _status(stack, number: str) -> str:
+    con = sqlite3.connect(stack.stack.db_path)
+    try:
+        return con.execute("SELECT status FROM orders WHERE order_number = ?", [number]).fetchone()[
+            0
+        ]
+    finally:
+        con.close()
+
+
+def _ask_to_cancel(stack, sender: str, example: dict) -> None:
+    asked = stack.say(sender, f'/cancel_order{{"order_number":"{example["order_number"]}"}}')
+    assert "email" in asked.lower()
+    reply = stack.say(sender, f'/inform{{"email":"{example["email"]}"}}')
+    assert "Shall I cancel it?" in reply
+
+
+def _while_locked(stack, seconds: float, sender: str, text: str) -> tuple[str, float]:
+    ready = threading.Event()
+    writer = threading.Thread(target=_hold_shop_db, args=(stack.stack.db_path, seconds, ready))
+    writer.start()
+    assert ready.wait(10)
+    started = time.monotonic()
+    try:
+        return stack.say(sender, text), time.monotonic() - started
+    finally:
+        writer.join()
+
+
+def test_a_cancel_waits_for_another_writer(faulty_stack):
+    example = faulty_stack.examples["pending"]
+    sender = _sender("contention")
+    _ask_to_cancel(faulty_stack, sender, example)
+    reply, waited = _while_locked(faulty_stack, 2.0, sender, "/affirm")
+    assert "cancelled" in reply.lower()
+    assert waited >= 1.0  # it waited its turn instead of failing in 0.0 s
+    assert _status(faulty_stack, example["order_number"]) == "cancelled"
+
+
+def test_a_write_that_cannot_wait_long_enough_is_answered_and_retried(faulty_stack):
+    example = faulty_stack.examples["processing"]
+    sender = _sender("locked")
+    _ask_to_cancel(faulty_stack, sender, example)
+    reply, _ = _while_locked(faulty_stack, 8.0, sender, "/affirm")  # > the 5 s busy timeout
+    assert "having trouble" in reply.lower()
+    assert _status(faulty_stack, example["order_number"]) == "processing"
+    reply = faulty_stack.say(sender, "/affirm")  # the shopper tries again
+    assert "cancelled" in reply.lower()
+    assert _status(faulty_stack, example["order_number"]) == "cancelled"
+
+
+def test_a_deleted_product_index_is_noticed_without_a_restart(faulty_stack):
+    sender = _sender("index")
+    first = faulty_stack.chat(sender, '/product_search{"category":"jackets"}')
+    assert any(m.get("custom") for m in first)
+    (faulty_stack.stack.data_dir / "indexes" / "products.faiss").unlink()
+    messages = faulty_stack.chat(sender, "show me waterproof jackets")
+    assert any(m.get("custom") for m in messages), messages  # BM25 still answers
+    assert "no products index" in faulty_stack.stack.logs()

@@ -110,7 +110,7 @@ def test_after_a_successful_resume_the_turn_goes_on_normally():
 def test_slots_filled_by_the_failed_step_get_their_old_values():
     from rasa.shared.core.domain import Domain
 
-    from models.dialogue.recovery_policy import slot_resets
+    from models.dialogue.recovery_policy import step_resets
 
     domain = Domain.from_dict(
         {
@@ -135,5 +135,32 @@ def test_slots_filled_by_the_failed_step_get_their_old_values():
         ],
         slots=domain.slots,
     )
-    resets = {e.key: e.value for e in slot_resets(tracker, domain)}
+    resets = {e.key: e.value for e in step_resets(tracker, domain)}
     assert resets == {"email": None, "order_number": "SB-100001"}
+
+
+def test_a_form_closed_by_the_failed_turn_is_active_again():
+    from rasa.shared.core.domain import Domain
+
+    from models.dialogue.recovery_policy import step_resets
+
+    domain = Domain.from_dict(
+        {"slots": {"cancel_confirm": {"type": "any", "mappings": [{"type": "custom"}]}}}
+    )
+    tracker = DialogueStateTracker.from_events(
+        "s",
+        [
+            ActionExecuted("cancel_form"),
+            ActiveLoop("cancel_form"),
+            ActionExecuted("action_listen"),
+            _user("yes", "m2"),
+            SlotSet("cancel_confirm", True),
+            ActionExecuted("cancel_form"),
+            ActiveLoop(None),
+            ActionExecuted("action_cancel_order"),  # the write failed: no events
+        ],
+        slots=domain.slots,
+    )
+    resets = step_resets(tracker, domain)
+    assert isinstance(resets[0], ActiveLoop) and resets[0].name == "cancel_form"
+    assert [(e.key, e.value) for e in resets[1:]] == [("cancel_confirm", None)]
