@@ -125,25 +125,29 @@ def run_checks(settings: Settings) -> list[Finding]:
         return f"HTTP {status}", _refused(status)
 
     def demo_login_chosen_id() -> tuple[str, bool]:
-        body = b"customer_id=2&next=%2F"
-        headers = {"Origin": web, "Content-Type": "application/x-www-form-urlencoded"}
-        req = urllib.request.Request(f"{web}/demo/login", data=body, headers=headers)
-        opener = urllib.request.build_opener(_NoRedirect)
-        try:
-            resp = opener.open(req, timeout=30)
-            status, cookie = resp.status, resp.headers.get("Set-Cookie", "")
-        except urllib.error.HTTPError as err:
-            status, cookie = err.code, err.headers.get("Set-Cookie", "")
-        if status == 404:
-            return "HTTP 404 (demo login not mounted: demo mode is off)", True
-        token = cookie.split("=", 1)[1].split(";", 1)[0] if "=" in cookie else ""
-        try:
-            payload = token.split(".")[0]
-            claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-            cid = int(claims.get("cid", -1))
-        except (ValueError, IndexError):
-            cid = -1
-        return f"HTTP {status}, token for customer {cid}", cid != 2
+        signed: list[int] = []
+        for chosen in (2, 3):
+            body = f"customer_id={chosen}&next=%2F".encode()
+            headers = {"Origin": web, "Content-Type": "application/x-www-form-urlencoded"}
+            req = urllib.request.Request(f"{web}/demo/login", data=body, headers=headers)
+            opener = urllib.request.build_opener(_NoRedirect)
+            try:
+                resp = opener.open(req, timeout=30)
+                status, cookie = resp.status, resp.headers.get("Set-Cookie", "")
+            except urllib.error.HTTPError as err:
+                status, cookie = err.code, err.headers.get("Set-Cookie", "")
+            if status == 404:
+                return "HTTP 404 (demo login not mounted: demo mode is off)", True
+            token = cookie.split("=", 1)[1].split(";", 1)[0] if "=" in cookie else ""
+            try:
+                payload = token.split(".")[0]
+                claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+                signed.append(int(claims.get("cid", -1)))
+            except (ValueError, IndexError):
+                signed.append(-1)
+        # Asking for two different customers must give the same fixed demo customer.
+        fixed = len(set(signed)) == 1 and signed[0] > 0
+        return f"asked for customers 2 and 3, tokens signed for {signed}", fixed
 
     def forged_customer_token() -> tuple[str, bool]:
         sid = _issued_id(web)
@@ -184,9 +188,9 @@ def run_checks(settings: Settings) -> list[Finding]:
             done.wait(20)
         finally:
             client.disconnect()
-        return ("session_error" if seen["error"] else "joined" if seen["confirm"] else "no answer"), (
-            seen["error"] and not seen["confirm"]
-        )
+        return (
+            "session_error" if seen["error"] else "joined" if seen["confirm"] else "no answer"
+        ), (seen["error"] and not seen["confirm"])
 
     def nested_json() -> tuple[str, bool]:
         headers = {"Content-Type": "application/json"}

@@ -20,9 +20,7 @@ def run(args: argparse.Namespace) -> int:
     sockets = listening_sockets(settings)
     if args.json:
         print(
-            json.dumps(
-                {"attacks": [f.__dict__ for f in findings], "listening": sockets}, indent=1
-            )
+            json.dumps({"attacks": [f.__dict__ for f in findings], "listening": sockets}, indent=1)
         )
     else:
         width = max(len(f.attack) for f in findings)

@@ -39,7 +39,9 @@ def fake_rasa(tmp_path):
 @pytest.fixture
 def live_web(shop_settings, fake_rasa):
     """The web app on a free port, talking to the fake Rasa."""
-    settings = shop_settings.with_overrides(rasa_url=fake_rasa.url, rasa_token="test-token")
+    settings = shop_settings.with_overrides(
+        rasa_url=fake_rasa.url, rasa_token="test-token", demo_mode=True
+    )
     app = LiveWebApp(settings, mount_console=False).start()
     yield app
     app.stop()

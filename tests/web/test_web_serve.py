@@ -11,7 +11,7 @@ def test_options_and_defaults():
     parser = argparse.ArgumentParser()
     web_serve.configure(parser)
     args = parser.parse_args([])
-    assert args.host == "127.0.0.1" and args.port is None and not args.no_console
+    assert args.host is None and args.port is None and not args.no_console
     args = parser.parse_args(
         ["--port", "8123", "--host", "0.0.0.0", "--socket-url", "http://x:5005"]
     )
