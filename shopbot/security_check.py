@@ -239,7 +239,7 @@ def listening_sockets(settings: Settings) -> list[str]:
     lines = []
     for line in out.stdout.splitlines():
         parts = line.split()
-        if len(parts) >= 4 and parts[3].rsplit(":", 1)[-1].isdigit():
-            if int(parts[3].rsplit(":", 1)[-1]) in ports:
-                lines.append(" ".join(parts[3:4] + parts[5:6]))
+        port = parts[3].rsplit(":", 1)[-1] if len(parts) >= 4 else ""
+        if port.isdigit() and int(port) in ports:
+            lines.append(" ".join(parts[3:4] + parts[5:6]))
     return sorted(lines)
