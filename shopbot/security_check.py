@@ -180,8 +180,16 @@ def run_checks(settings: Settings) -> list[Finding]:
         seen: dict[str, bool] = {"confirm": False, "error": False}
         done = threading.Event()
         client = socketio.Client()
-        client.on("session_confirm", lambda *_: (seen.update(confirm=True), done.set()))
-        client.on("session_error", lambda *_: (seen.update(error=True), done.set()))
+
+        def answered(kind: str) -> Callable[..., None]:
+            def handler(*_: Any) -> None:
+                seen[kind] = True
+                done.set()
+
+            return handler
+
+        client.on("session_confirm", answered("confirm"))
+        client.on("session_error", answered("error"))
         client.connect(rasa, socketio_path="/socket.io", transports=["polling"])
         try:
             client.emit("session_request", {"session_id": "b" * 54})
