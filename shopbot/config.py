@@ -159,7 +159,7 @@ class Settings:
         out = {}
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name in SECRET_FIELDS or "secret" in f.name or "token" in f.name:
+            if f.name in SECRET_FIELDS:
                 value = "***"
             out[f.name] = str(value)
         out["generator_dir"] = str(self.generator_dir)
