@@ -161,3 +161,51 @@ def test_a_deleted_product_index_is_noticed_without_a_restart(faulty_stack):
     messages = faulty_stack.chat(sender, "show me waterproof jackets")
     assert any(m.get("custom") for m in messages), messages  # BM25 still answers
     assert "no products index" in faulty_stack.stack.logs()
+
+
+# --------------------------------------------------------------------------- Rasa restarts
+def test_socketio_ack_comes_only_once_the_turn_is_saved(faulty_stack):
+    """The widget's outbox drops a message on the channel's ack: the ack must mean "saved".
+
+    If Rasa dies before the ack, the widget keeps the message and sends it again after
+    reconnecting (dropping what the history already holds, by ``cid``).
+    """
+    socketio = pytest.importorskip("socketio")
+    stack = faulty_stack.stack
+    sender = stack.sender(_sender("ack"))
+    cid = uuid.uuid4().hex
+    acked = threading.Event()
+    seen_at_ack: list[bool] = []
+
+    def on_ack(*args):  # noqa: ANN002 - socket.io callback
+        events = stack.tracker(sender)["events"]
+        seen_at_ack.append(
+            any((e.get("metadata") or {}).get("cid") == cid for e in events if e["event"] == "user")
+        )
+        acked.set()
+
+    client = socketio.Client()
+    client.connect(stack.socketio_url, socketio_path="/socket.io", transports=["polling"])
+    try:
+        client.emit("session_request", {"session_id": sender})
+        time.sleep(0.5)
+        meta = {"cid": cid}
+        client.emit(
+            "user_uttered",
+            {"message": "hello", "session_id": sender, "metadata": meta, "customData": meta},
+            callback=on_ack,
+        )
+        assert acked.wait(120)
+    finally:
+        client.disconnect()
+    assert seen_at_ack == [True]
+
+
+@pytest.mark.skip(
+    reason="not automated yet: needs the widget in a browser while Rasa is killed mid-turn "
+    "and restarted (about 90 s of model loading); covered by the ack contract above and "
+    "the widget's outbox (web/static/widget.js)"
+)
+def test_rasa_restart_loses_no_message():
+    """Kill Rasa while the widget's message is in flight, restart it: the message is in the
+    tracker exactly once."""
