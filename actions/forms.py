@@ -16,13 +16,16 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import human_button, order_buttons, owned_order, verified_customer_id
-from actions.context import get_context
+from actions import adapter
+from knowledge.journeys.common import NOT_ON_ACCOUNT
+from knowledge.journeys.inputs import Shop
+from knowledge.journeys.orders import choose_order
+from knowledge.journeys.reply import Reply
 
 logger = logging.getLogger(__name__)
 
 STOP_OUTCOMES = ("refused", "failed", "nothing_to_do")
-NOT_ON_ACCOUNT = "I couldn't find an order with that number on your account."
+__all__ = ["NOT_ON_ACCOUNT", "OrderJourneyValidation", "StoppableFormValidation"]
 
 
 def _sets(events: list[EventType], name: str, values: tuple[Any, ...]) -> bool:
@@ -68,11 +71,9 @@ class StoppableFormValidation(FormValidationAction, ABC):
 class OrderJourneyValidation(StoppableFormValidation, ABC):
     """Forms about one of the verified shopper's orders: the order must be theirs."""
 
-    async def check_order(
-        self, order: dict[str, Any], dispatcher: CollectingDispatcher, tracker: Tracker
-    ) -> dict[str, Any]:
-        """Journey-specific check of an owned order; return slot values (see subclasses)."""
-        return {"order_number": order["order_number"]}
+    def check_order(self, shop: Shop, order: dict[str, Any]) -> Reply:
+        """Journey-specific check of an owned order (see subclasses)."""
+        return Reply.nothing(order_number=order["order_number"])
 
     async def validate_order_number(
         self,
@@ -82,19 +83,8 @@ class OrderJourneyValidation(StoppableFormValidation, ABC):
         domain: DomainDict,
     ) -> dict[str, Any]:
         """Accept only an order of the verified shopper, then run the journey's check."""
-        order = owned_order(tracker, slot_value if isinstance(slot_value, str) else None)
-        if order is None:
-            customer_id = verified_customer_id(tracker)
-            if customer_id is None:
-                dispatcher.utter_message(
-                    text="I need to check who you are before I can do that.",
-                    buttons=[human_button()],
-                )
-                return {"order_number": None, "form_outcome": "failed"}
-            orders = get_context().store.orders_for_customer(customer_id)
-            dispatcher.utter_message(
-                text=NOT_ON_ACCOUNT + (" Here are your recent orders:" if orders else ""),
-                buttons=order_buttons(orders, "inform"),
-            )
-            return {"order_number": None}
-        return await self.check_order(order, dispatcher, tracker)
+        shop = adapter.shop()
+        order, reply = choose_order(shop, adapter.shopper(tracker), slot_value)
+        if order is not None:
+            reply = self.check_order(shop, order)
+        return await adapter.say(dispatcher, reply)

@@ -8,8 +8,6 @@ from actions.returns import (
     ActionCreateReturn,
     ActionRefundStatus,
     ValidateReturnForm,
-    eligible_items,
-    parse_item_choice,
 )
 from tests.actions.conftest import (
     form_tracker,
@@ -83,13 +81,15 @@ def test_return_not_confirmed_creates_nothing(shop, examples):
 
 
 def _eligible(shop, number):
-    from actions.context import get_context
+    from actions.adapter import shop as journey_shop
+    from knowledge.journeys.returns import eligible_items
 
-    assert get_context() is shop
-    return eligible_items(shop.store.get_order(number))[0]
+    return eligible_items(journey_shop(), shop.store.get_order(number))[0]
 
 
 def test_item_choice_parsing(shop, examples):
+    from knowledge.journeys.returns import parse_item_choice
+
     eligible = [
         {"order_item_id": 10, "title": "Rain Jacket"},
         {"order_item_id": 11, "title": "Wool Socks"},

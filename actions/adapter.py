@@ -1,0 +1,111 @@
+"""From a Rasa tracker to a journey's inputs, and from its Reply to dispatcher calls.
+
+The only place where the actions phrase a reply (the generator, else the task's
+template) and turn a :class:`knowledge.journeys.reply.Reply` into ``utter_message``
+calls and ``SlotSet`` events.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.context import get_context
+from knowledge.journeys.inputs import Policy, Shop, Shopper, Turn
+from knowledge.journeys.reply import TEMPLATE, Message, Reply
+from knowledge.journeys.text import clean_text
+
+logger = logging.getLogger(__name__)
+
+
+def today() -> date:
+    """The current date (one place, so tests could pin it)."""
+    return date.today()
+
+
+def shop() -> Shop:
+    """The shop of this action server (store, search indexes, policy)."""
+    ctx = get_context()
+    return Shop(store=ctx.store, search=ctx.search, policy=_policy(ctx.settings))
+
+
+def _policy(settings: Any) -> Policy:
+    policy = Policy.from_settings(settings)
+    return Policy(**{**policy.__dict__, "today": today()})
+
+
+def shopper(tracker: Tracker) -> Shopper:
+    """Who is talking: the verified customer (if any), the conversation, the client key."""
+    customer_id: int | None = None
+    if tracker.get_slot("verified") is True:
+        try:
+            customer_id = int(tracker.get_slot("customer_id"))
+        except (TypeError, ValueError):
+            customer_id = None
+    metadata = (tracker.latest_message or {}).get("metadata") or {}
+    client = metadata.get("client") if isinstance(metadata, dict) else None
+    return Shopper(
+        customer_id=customer_id,
+        email=tracker.get_slot("customer_email") if customer_id is not None else None,
+        sender_id=tracker.sender_id,
+        client=client if isinstance(client, str) else None,
+    )
+
+
+def turn(tracker: Tracker) -> Turn:
+    """The latest message (cleaned), the first value of each entity, the slots."""
+    latest = tracker.latest_message or {}
+    limit = int(get_context().settings.max_message_chars)
+    entities: dict[str, str] = {}
+    for entity in latest.get("entities") or []:
+        name, value = entity.get("entity"), entity.get("value")
+        if isinstance(name, str) and name not in entities and value is not None:
+            text = clean_text(value, limit=200)
+            if text:
+                entities[name] = text
+    return Turn(
+        text=clean_text(latest.get("text"), limit=limit),
+        intent=(latest.get("intent") or {}).get("name"),
+        entities=entities,
+        slots=dict(tracker.current_slot_values()),
+    )
+
+
+async def phrase(message: Message) -> Message:
+    """The message with its text written: by the generator, else by the task's template.
+
+    Never raises. This is the one place the template fallback runs.
+    """
+    if not message.needs_phrasing:
+        return message
+    assert message.task is not None
+    client = get_context().generator
+    if client is not None:
+        try:
+            result = await client.aphrase(message.task, message.facts)
+            text = getattr(result, "text", None)
+            if text:
+                return message.phrased(str(text), str(getattr(result, "source", "model")))
+        except Exception:  # noqa: BLE001 - the client should never raise; be safe anyway
+            logger.exception("generator client failed for task %s", message.task)
+    from models.generator.tasks import template_reply
+
+    return message.phrased(template_reply(message.task, message.facts), TEMPLATE)
+
+
+async def say(dispatcher: CollectingDispatcher, reply: Reply) -> dict[str, Any]:
+    """Phrase and send every message of ``reply``; returns its slot values."""
+    for message in reply.messages:
+        for utterance in (await phrase(message)).to_utterances():
+            dispatcher.utter_message(**utterance)
+    return dict(reply.slots)
+
+
+async def send(dispatcher: CollectingDispatcher, reply: Reply) -> list[EventType]:
+    """Phrase and send ``reply``; its slot values as ``SlotSet`` events."""
+    return [SlotSet(k, v) for k, v in (await say(dispatcher, reply)).items()]

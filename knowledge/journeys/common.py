@@ -1,0 +1,66 @@
+"""Pieces every journey uses: the ownership check, order buttons, the person button."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from knowledge.journeys.inputs import Shop, Shopper
+from knowledge.journeys.reply import Reply
+from knowledge.journeys.text import extract_order_number
+
+logger = logging.getLogger(__name__)
+
+HUMAN_BUTTON = {"title": "Talk to a person", "payload": "/human_handoff"}
+YES_NO = [{"title": "Yes", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}]
+NOT_VERIFIED = "I need to check who you are first."
+NOT_ON_ACCOUNT = "I couldn't find an order with that number on your account."
+
+
+def human_button() -> dict[str, str]:
+    """The "talk to a person" button."""
+    return dict(HUMAN_BUTTON)
+
+
+def not_verified() -> Reply:
+    """The reply when a journey needs a verified shopper and has none."""
+    return Reply.say(NOT_VERIFIED, [human_button()])
+
+
+def owned_order(shop: Shop, shopper: Shopper, order_number: Any) -> dict[str, Any] | None:
+    """The order if it belongs to the verified shopper; ``None`` otherwise (never says why).
+
+    This is the one ownership check of the journeys: every order shown or changed
+    passes through it.
+    """
+    number = extract_order_number(order_number) if isinstance(order_number, str) else None
+    if shopper.customer_id is None or number is None:
+        return None
+    order = shop.store.get_order(number)
+    if order is None or int(order["customer_id"]) != shopper.customer_id:
+        return None
+    return dict(order)
+
+
+def order_buttons(
+    orders: list[dict[str, Any]], intent: str, limit: int = 5
+) -> list[dict[str, str]]:
+    """Buttons that pick one of the shopper's orders for ``intent``."""
+    buttons = []
+    for order in orders[:limit]:
+        number = order["order_number"]
+        placed = str(order.get("placed_at") or "")[:10]
+        buttons.append(
+            {
+                "title": f"{number} ({order['status']}, {placed})",
+                "payload": f'/{intent}{{"order_number":"{number}"}}',
+            }
+        )
+    return buttons
+
+
+def money(amount: Any, currency: str | None) -> str:
+    """``59.9, "EUR"`` -> ``€59.90`` (the generator's formatting, so replies agree)."""
+    from models.generator.tasks import format_money
+
+    return format_money(amount, currency)

@@ -1,0 +1,369 @@
+"""Orders: track, "my orders", invoice, cancel (confirm first), change the delivery address.
+
+Every order passes :func:`knowledge.journeys.common.owned_order`; the rules come from
+``knowledge.rules`` and changes go through ``knowledge.operations`` (audited).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from knowledge.journeys.addresses import ADDRESS_SLOTS, PROMPTS, format_address, read_field
+from knowledge.journeys.common import (
+    NOT_ON_ACCOUNT,
+    YES_NO,
+    human_button,
+    money,
+    not_verified,
+    order_buttons,
+    owned_order,
+)
+from knowledge.journeys.inputs import Shop, Shopper, Turn
+from knowledge.journeys.reply import Message, Reply, clean_facts
+
+logger = logging.getLogger(__name__)
+
+MONTHS = (
+    "january", "february", "march", "april", "may", "june", "july", "august",
+    "september", "october", "november", "december",
+)  # fmt: skip
+#: Words that say nothing about which item an order holds ("where is my order").
+STOPWORDS = frozenset(
+    ["a", "an", "the", "i", "i'm", "im", "my", "me", "mine", "we", "our", "you", "your", "it", "its", "is", "are", "was", "were", "be", "been", "am", "do", "does", "did", "where", "what", "when", "which", "who", "how", "why", "status", "track", "tracking", "order", "orders", "ordered", "bought", "buy", "purchased", "got", "package", "parcel", "delivery", "deliver", "delivered", "shipping", "shipped", "ship", "arrive", "arrived", "come", "coming", "in", "on", "at", "of", "for", "from", "to", "with", "and", "or", "but", "please", "pls", "can", "could", "would", "will", "hey", "hi", "hello", "there", "that", "this", "these", "those", "one", "last", "week", "month", "year", "ago", "some", "thing", "stuff", "yet", "still", "not", "no", "any"]
+)
+_ALL_ORDERS_RE = re.compile(r"\b(orders|all|everything|history)\b")
+#: Public tracking pages of the carriers the demo shop uses (``{}`` is the number).
+TRACKING_URLS = {
+    "dhl": "https://www.dhl.com/en/express/tracking.html?AWB={}",
+    "dhl express": "https://www.dhl.com/en/express/tracking.html?AWB={}",
+    "ups": "https://www.ups.com/track?tracknum={}",
+    "dpd": "https://tracking.dpd.de/status/en_US/parcel/{}",
+    "hermes": "https://www.myhermes.de/empfangen/sendungsverfolgung/sendungsinformation/#{}",
+}
+TIMELINE = ("placed", "processing", "shipped", "delivered")
+_STEP_OF_STATUS = {"pending": 0, "processing": 1, "shipped": 2, "delivered": 3}
+
+
+# --------------------------------------------------------------------------- cards
+def order_items(shop: Shop, order: dict[str, Any]) -> list[dict[str, Any]]:
+    """The order's items with their product image (``image_url`` may be ``None``)."""
+    items = shop.store.order_items(order["id"])
+    products = shop.store.products_by_id(
+        i["product_id"] for i in items if i.get("product_id") is not None
+    )
+    return [
+        {
+            "title": i["title"],
+            "quantity": i["quantity"],
+            "image_url": (products.get(i.get("product_id")) or {}).get("image_url"),
+        }
+        for i in items
+    ]
+
+
+def tracking_url(carrier: Any, number: Any) -> str | None:
+    """The carrier's public tracking page for ``number``, if the carrier is known."""
+    pattern = TRACKING_URLS.get(str(carrier or "").strip().lower())
+    return pattern.format(number) if pattern and number else None
+
+
+def order_card(shop: Shop, order: dict[str, Any]) -> dict[str, Any]:
+    """The order card the widget and the console show: status, timeline, items, dates."""
+    status = str(order["status"])
+    reached = _STEP_OF_STATUS.get(status)
+    steps = [
+        {"label": label, "done": reached is not None and n <= reached}
+        for n, label in enumerate(TIMELINE)
+    ]
+    card: dict[str, Any] = {
+        "order_number": order["order_number"],
+        "status": status,
+        "timeline": steps,
+        "placed_on": str(order.get("placed_at") or "")[:10] or None,
+        "items": order_items(shop, order),
+        "total": money(order["total"], order.get("currency")),
+    }
+    if status in ("shipped", "delivered", "returned") and order.get("tracking_number"):
+        card["carrier"] = order.get("carrier")
+        card["tracking_number"] = order["tracking_number"]
+        card["tracking_url"] = tracking_url(order.get("carrier"), order["tracking_number"])
+    if status in ("pending", "processing", "shipped") and order.get("estimated_delivery"):
+        card["date_label"], card["date"] = "Expected", str(order["estimated_delivery"])[:10]
+    elif status in ("delivered", "returned") and order.get("delivered_at"):
+        card["date_label"], card["date"] = "Delivered", str(order["delivered_at"])[:10]
+    return card
+
+
+def status_facts(order: dict[str, Any]) -> dict[str, Any]:
+    """Facts of the ``order_status`` generator task: which fields each status shows."""
+    facts: dict[str, Any] = {"order_number": order["order_number"], "status": order["status"]}
+    if order["status"] in ("shipped", "delivered", "returned"):
+        facts["carrier"] = order.get("carrier")
+        facts["tracking_number"] = order.get("tracking_number")
+    if order["status"] in ("pending", "processing", "shipped"):
+        facts["eta"] = order.get("estimated_delivery")
+    if order["status"] in ("delivered", "returned"):
+        facts["delivered_on"] = order.get("delivered_at")
+    return facts
+
+
+def describe(shop: Shop, order: dict[str, Any]) -> Reply:
+    """A short phrased status sentence with the order card; remembers the order."""
+    message = Message(
+        task="order_status", facts=clean_facts(status_facts(order)), order=order_card(shop, order)
+    )
+    return Reply([message], {"order_number": order["order_number"]})
+
+
+def list_orders(shop: Shop, shopper: Shopper, intent: str, lead: str = "") -> Reply:
+    """The shopper's recent orders as buttons (or a note that there are none)."""
+    assert shopper.customer_id is not None
+    orders = shop.store.orders_for_customer(shopper.customer_id)
+    prefix = lead + " " if lead else ""
+    if not orders:
+        return Reply.say(prefix + "I can't see any orders on your account yet.")
+    return Reply.say(
+        prefix + "Here are your recent orders. Which one do you mean?",
+        order_buttons(orders, intent),
+    )
+
+
+def find_by_description(shop: Shop, shopper: Shopper, text: str) -> dict[str, Any] | None:
+    """The shopper's order that an item description points to ("the jacket I ordered in May")."""
+    words = [w for w in re.findall(r"[a-zA-Z][a-zA-Z'-]+", text.lower()) if w not in STOPWORDS]
+    month = next((MONTHS.index(w) + 1 for w in words if w in MONTHS), None)
+    content = [w.rstrip("s") for w in words if w not in MONTHS and len(w) >= 3]
+    if not content or shopper.customer_id is None or shop.search is None:
+        return None
+    hits = shop.search.search_order_items(" ".join(content), shopper.customer_id, k=10)
+    for hit in hits:
+        row = hit.row
+        haystack = f"{row.get('title', '')} {row.get('category') or ''} {row.get('brand') or ''}"
+        # Whole words (a plural "s" allowed): "net" from an email must not match "cabinet".
+        if not any(re.search(rf"\b{re.escape(w)}", haystack.lower()) for w in content):
+            continue
+        if month is not None and int(str(row.get("placed_at") or "0000-00")[5:7] or 0) != month:
+            continue
+        order = owned_order(shop, shopper, row["order_number"])
+        if order is not None:
+            return order
+    return None
+
+
+# --------------------------------------------------------------------------- track, invoice
+def track(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
+    """Where an order is (phrased status and the order card), or the shopper's orders."""
+    if not shopper.verified:
+        return not_verified()
+    named = turn.entity("order_number")
+    if named:
+        order = owned_order(shop, shopper, named)
+        if order is None:
+            return list_orders(shop, shopper, "track_order", NOT_ON_ACCOUNT).with_slots(
+                order_number=None
+            )
+        return describe(shop, order)
+    slot_order = owned_order(shop, shopper, turn.slot("order_number"))
+    if slot_order is not None and turn.intent != "track_order":
+        # The identity form just finished (the last message was the email): the order
+        # is the one the shopper named, not something described in that message.
+        return describe(shop, slot_order)
+    if _ALL_ORDERS_RE.search(turn.text.lower()):
+        return list_orders(shop, shopper, "track_order")
+    order = find_by_description(shop, shopper, turn.text) or slot_order
+    if order is None:
+        return list_orders(shop, shopper, "track_order")
+    return describe(shop, order)
+
+
+def invoice(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
+    """The invoice of a verified order: items, subtotal, shipping, tax and total."""
+    if not shopper.verified:
+        return not_verified()
+    number = turn.entity("order_number") or turn.slot("order_number")
+    order = owned_order(shop, shopper, number) if number else None
+    if order is None:
+        listed = list_orders(shop, shopper, "get_invoice", NOT_ON_ACCOUNT if number else "")
+        return listed.with_slots(order_number=None) if number else listed
+    facts = {
+        "order_number": order["order_number"],
+        "total": order["total"],
+        "placed_on": order.get("placed_at"),
+        "products": [f"{i['quantity']} x {i['title']}" for i in order_items(shop, order)],
+        "subtotal": order.get("subtotal"),
+        "shipping_cost": order.get("shipping_cost"),
+        "tax": order.get("tax"),
+        "currency": order.get("currency"),
+    }
+    return Reply.phrase("invoice_summary", facts, order_number=order["order_number"])
+
+
+# --------------------------------------------------------------------------- forms
+def choose_order(shop: Shop, shopper: Shopper, value: Any) -> tuple[dict[str, Any] | None, Reply]:
+    """The order a form's ``order_number`` answer names, if it is the shopper's.
+
+    Returns:
+        ``(order, reply)``: the owned order and an empty reply, or ``None`` and the
+        reply saying what was wrong (not verified ends the form; an order that is not
+        theirs lists their orders and asks again).
+    """
+    order = owned_order(shop, shopper, value if isinstance(value, str) else None)
+    if order is not None:
+        return order, Reply.nothing(order_number=order["order_number"])
+    if not shopper.verified:
+        reply = Reply.say("I need to check who you are before I can do that.", [human_button()])
+        return None, reply.with_slots(order_number=None, form_outcome="failed")
+    orders = shop.store.orders_for_customer(shopper.customer_id)
+    reply = Reply.say(
+        NOT_ON_ACCOUNT + (" Here are your recent orders:" if orders else ""),
+        order_buttons(orders, "inform"),
+    )
+    return None, reply.with_slots(order_number=None)
+
+
+def confirmation(slot: str, value: Any) -> Reply:
+    """A yes/no answer (set from affirm/deny by the slot mapping) is kept as it is."""
+    return Reply.nothing(**{slot: value if isinstance(value, bool) else None})
+
+
+# --------------------------------------------------------------------------- cancel
+def check_cancel(shop: Shop, order: dict[str, Any]) -> Reply:
+    """Go on when ``knowledge.rules.can_cancel`` allows it; otherwise refuse (offer a return)."""
+    from knowledge.rules import can_cancel
+
+    number = order["order_number"]
+    if can_cancel(order).ok:
+        return Reply.nothing(order_number=number)
+    refused = Reply.phrase(
+        "cancel_refused", {"order_number": number, "status": order["status"]}, [human_button()]
+    )
+    if order["status"] in ("shipped", "delivered"):
+        refused = Reply.phrase(
+            "cancel_refused", {"order_number": number, "status": order["status"]}
+        ).then(
+            Reply.say(
+                "Once it has arrived you can send the items back for a refund.",
+                [
+                    {
+                        "title": "Start a return",
+                        "payload": f'/request_refund{{"order_number":"{number}"}}',
+                    },
+                    human_button(),
+                ],
+            )
+        )
+    return refused.with_slots(order_number=number, form_outcome="refused")
+
+
+def ask_cancel_confirm(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
+    """Read the order back and ask before cancelling."""
+    order = owned_order(shop, shopper, turn.slot("order_number"))
+    if order is None:  # the validator keeps only owned orders
+        return Reply.say("Which order should I cancel?")
+    items = ", ".join(f"{i['quantity']} x {i['title']}" for i in order_items(shop, order))
+    return Reply.say(
+        f"Order {order['order_number']} ({items}; total {money(order['total'], order['currency'])}) "
+        f"is {order['status']}. Shall I cancel it?",
+        YES_NO,
+    )
+
+
+def cancel(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
+    """Cancel the confirmed order through ``knowledge.operations.cancel_order``."""
+    from knowledge.operations import OperationError, cancel_order
+
+    reset = {"cancel_confirm": None, "form_outcome": None}
+    confirmed = turn.slot("cancel_confirm")
+    order = owned_order(shop, shopper, turn.slot("order_number"))
+    if confirmed is None or order is None:
+        return Reply.nothing(**reset)
+    number = order["order_number"]
+    if confirmed is False:
+        return Reply.say(f"Okay, I've left order {number} as it is.", **reset)
+    try:
+        updated = cancel_order(shop.store, number, shopper.actor, on_change=shop.index_updater())
+    except OperationError as err:
+        logger.info("cancel of %s refused: %s", number, err.code)
+        current = shop.store.get_order(number) or order
+        facts = {"order_number": number, "status": current["status"]}
+        return Reply.phrase("cancel_refused", facts, [human_button()], **reset)
+    facts = {
+        "order_number": updated["order_number"],
+        "refund_amount": updated["total"],
+        "currency": updated["currency"],
+    }
+    return Reply.phrase("cancel_done", facts, **reset)
+
+
+# --------------------------------------------------------------------------- address
+def check_address_change(order: dict[str, Any]) -> Reply:
+    """Go on when ``knowledge.rules.can_change_address`` allows it; otherwise refuse."""
+    from knowledge.rules import can_change_address
+
+    number = order["order_number"]
+    decision = can_change_address(order)
+    if decision.ok:
+        return Reply.nothing(order_number=number)
+    return Reply.say(
+        f"Sorry, I can't change the address of order {number}: {decision.reason}",
+        [human_button()],
+        order_number=number,
+        form_outcome="refused",
+    )
+
+
+def address_field(slot: str, value: Any) -> Reply:
+    """One answer to an address prompt: its value, or what was wrong with it."""
+    values, error = read_field(slot, value)
+    reply = Reply.say(error) if error else Reply.nothing()
+    return reply.with_slots(**values)
+
+
+def ask_address_field(slot: str) -> Reply:
+    """The prompt for one address field."""
+    return Reply.say(PROMPTS[slot])
+
+
+def new_address(turn: Turn) -> dict[str, str]:
+    """The new address collected by the form (``ship_*`` keys)."""
+    return {slot: turn.slot(slot) or "" for slot in ADDRESS_SLOTS}
+
+
+def ask_address_confirm(turn: Turn) -> Reply:
+    """Read the new address back and ask for confirmation."""
+    return Reply.say(
+        f"The new delivery address for order {turn.slot('order_number')} would be: "
+        f"{format_address(new_address(turn))}. Is that right?",
+        YES_NO,
+    )
+
+
+def change_address(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
+    """Change the confirmed address through ``knowledge.operations.change_shipping_address``."""
+    from knowledge.operations import OperationError, change_shipping_address
+
+    reset: dict[str, Any] = {s: None for s in (*ADDRESS_SLOTS, "address_confirm", "form_outcome")}
+    confirmed = turn.slot("address_confirm")
+    order = owned_order(shop, shopper, turn.slot("order_number"))
+    if confirmed is None or order is None:
+        return Reply.nothing(**reset)
+    number = order["order_number"]
+    if confirmed is False:
+        return Reply.say(
+            f"Okay, I haven't changed anything. Order {number} keeps its current address.",
+            **reset,
+        )
+    try:
+        updated = change_shipping_address(shop.store, number, new_address(turn), shopper.actor)
+    except OperationError as err:
+        logger.info("address change of %s refused: %s", number, err.code)
+        problems = " ".join((err.details.get("errors") or {}).values())
+        return Reply.say(
+            f"Sorry, I couldn't change the address: {err.reason} {problems}".strip(),
+            [human_button()],
+            **reset,
+        )
+    facts = {"order_number": updated["order_number"], "address": format_address(updated)}
+    return Reply.phrase("address_changed", facts, **reset)

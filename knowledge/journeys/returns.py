@@ -1,0 +1,231 @@
+"""Returns and refunds: eligible items only, choose items and reason, create the RMA;
+the refund status of existing returns.
+
+Eligibility and amounts come from ``knowledge.rules``; the RMA is created by
+``knowledge.operations.create_return`` (audited).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from knowledge.journeys.common import YES_NO, human_button, money, not_verified, owned_order
+from knowledge.journeys.inputs import Shop, Shopper, Turn
+from knowledge.journeys.reply import Reply
+from knowledge.journeys.text import clean_text
+
+logger = logging.getLogger(__name__)
+
+REASONS = ("It doesn't fit", "It arrived damaged", "Not as described", "I changed my mind")
+_ALL_RE = re.compile(r"\b(all|everything|both|whole order|every item|all of them)\b", re.IGNORECASE)
+_RMA_RE = re.compile(r"\bRMA-\d{6}-\d{1,3}\b", re.IGNORECASE)
+FORM_RESET = ("return_items", "return_reason", "return_confirm", "form_outcome")
+
+
+def eligible_items(
+    shop: Shop, order: dict[str, Any]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """``(returnable rows, all rows)`` of ``knowledge.rules.item_return_status``."""
+    from knowledge.rules import item_return_status
+
+    items = shop.store.order_items(order["id"])
+    products = shop.store.products_by_id(
+        i["product_id"] for i in items if i["product_id"] is not None
+    )
+    policy = shop.policy
+    rows = item_return_status(order, items, products, policy.today, policy.return_window_days)
+    return [r for r in rows if r["ok"]], rows
+
+
+def parse_item_choice(text: str, eligible: list[dict[str, Any]]) -> list[int]:
+    """Order-item ids the shopper picked: "all", positions ("1, 3") or words of titles."""
+    text = clean_text(text, limit=300)
+    if _ALL_RE.search(text):
+        return [r["order_item_id"] for r in eligible]
+    positions = [int(n) for n in re.findall(r"\b\d{1,2}\b", text)]
+    if positions and all(1 <= p <= len(eligible) for p in positions):
+        return sorted({eligible[p - 1]["order_item_id"] for p in positions})
+    words = [w.rstrip("s") for w in re.findall(r"[a-zA-Z]{3,}", text.lower())]
+    return [
+        r["order_item_id"] for r in eligible if any(w in str(r["title"]).lower() for w in words)
+    ]
+
+
+def chosen_rows(turn: Turn, eligible: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Eligible rows whose ids are in the ``return_items`` slot."""
+    ids = {int(x) for x in str(turn.slot("return_items") or "").split(",") if x.strip().isdigit()}
+    return [r for r in eligible if r["order_item_id"] in ids]
+
+
+def _order_eligible(shop: Shop, shopper: Shopper, turn: Turn) -> tuple[Any, list[dict[str, Any]]]:
+    order = owned_order(shop, shopper, turn.slot("order_number"))
+    return order, (eligible_items(shop, order)[0] if order else [])
+
+
+# --------------------------------------------------------------------------- form
+def check_return(shop: Shop, order: dict[str, Any]) -> Reply:
+    """Go on when something in the order can be returned; else refuse with the rule's reason."""
+    eligible, rows = eligible_items(shop, order)
+    number = order["order_number"]
+    if eligible:
+        return Reply.nothing(order_number=number)
+    reason = next(
+        (r["reason"] for r in rows if not r["ok"]), "There is nothing in this order to return."
+    )
+    return Reply.say(
+        f"Sorry, I can't start a return for order {number}. {reason}",
+        [human_button()],
+        order_number=number,
+        form_outcome="refused",
+    )
+
+
+def choose_items(shop: Shop, shopper: Shopper, turn: Turn, value: Any) -> Reply:
+    """The items picked by position, "all" or title words; only returnable ones."""
+    _, eligible = _order_eligible(shop, shopper, turn)
+    picked = parse_item_choice(str(value or ""), eligible)
+    if not picked:
+        return Reply.say(
+            'Please pick the items by their number (e.g. 1 or 1, 2), or say "all".',
+            return_items=None,
+        )
+    return Reply.nothing(return_items=",".join(str(i) for i in picked))
+
+
+def give_reason(value: Any) -> Reply:
+    """A short reason in words."""
+    text = clean_text(value, limit=500)
+    if len(text) < 2 or not any(ch.isalpha() for ch in text):
+        return Reply.say(
+            "Could you tell me in a few words why you're returning them?", return_reason=None
+        )
+    return Reply.nothing(return_reason=text)
+
+
+def ask_items(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
+    """The returnable items of the order with their refund amounts."""
+    order, eligible = _order_eligible(shop, shopper, turn)
+    lines = [
+        f"{n}. {r['returnable_quantity']} x {r['title']} (refund {money(r['refund_amount'], order['currency'])})"
+        for n, r in enumerate(eligible, 1)
+    ]
+    buttons = [
+        {"title": f"{n}. {r['title'][:40]}", "payload": f"item {n}"}
+        for n, r in enumerate(eligible, 1)
+    ]
+    if len(eligible) > 1:
+        buttons.append({"title": "All of them", "payload": "all items"})
+    return Reply.say("Which items would you like to return?\n" + "\n".join(lines), buttons)
+
+
+def ask_reason() -> Reply:
+    """Why the items go back."""
+    return Reply.say(
+        "What's the reason for the return?", [{"title": r, "payload": r} for r in REASONS]
+    )
+
+
+def ask_confirm(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
+    """Read the return back (items, reason, refund) and ask before creating it."""
+    order, eligible = _order_eligible(shop, shopper, turn)
+    rows = chosen_rows(turn, eligible)
+    total = round(sum(r["refund_amount"] for r in rows), 2)
+    items = ", ".join(f"{r['returnable_quantity']} x {r['title']}" for r in rows)
+    currency = order["currency"] if order else None
+    return Reply.say(
+        f"To confirm: return {items} from order {turn.slot('order_number')} "
+        f"(reason: {turn.slot('return_reason')}), refund {money(total, currency)}. "
+        "Shall I register the return?",
+        YES_NO,
+    )
+
+
+def create(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
+    """Create the RMA through ``knowledge.operations.create_return`` and give instructions."""
+    from knowledge.operations import OperationError, create_return
+
+    reset: dict[str, Any] = dict.fromkeys(FORM_RESET)
+    confirmed = turn.slot("return_confirm")
+    order, eligible = _order_eligible(shop, shopper, turn)
+    if confirmed is None or order is None:
+        return Reply.nothing(**reset)
+    if confirmed is False:
+        return Reply.say("Okay, I haven't registered a return. Anything else?", **reset)
+    rows = chosen_rows(turn, eligible)
+    if not rows:
+        return Reply.say(
+            "Those items can't be returned any more, so I haven't registered a return.", **reset
+        )
+    items = [
+        {"order_item_id": r["order_item_id"], "quantity": r["returnable_quantity"]} for r in rows
+    ]
+    try:
+        created = create_return(
+            shop.store,
+            order["order_number"],
+            items,
+            turn.slot("return_reason"),
+            shopper.actor,
+            today=shop.policy.today,
+            window_days=shop.policy.return_window_days,
+        )
+    except OperationError as err:
+        logger.info("return for %s refused: %s", order["order_number"], err.code)
+        return Reply.say(
+            f"Sorry, I couldn't register the return: {err.reason}", [human_button()], **reset
+        )
+    facts = {
+        "rma_id": created["rma_id"],
+        "order_number": order["order_number"],
+        "refund_amount": created["refund_amount"],
+        "currency": order["currency"],
+        "products": [f"{i.get('quantity')} x {i.get('title')}" for i in created.get("items") or []],
+    }
+    return Reply.phrase("return_created", facts, **reset)
+
+
+# --------------------------------------------------------------------------- refund status
+def _returns(
+    shop: Shop, shopper: Shopper, turn: Turn
+) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    store = shop.store
+    match = _RMA_RE.search(turn.text)
+    if match:
+        ret = store.get_return(match.group(0))
+        order = store.get_order_by_id(ret["order_id"]) if ret else None
+        owned = owned_order(shop, shopper, order["order_number"]) if order else None
+        return [(ret, owned)] if ret and owned else []
+    number = turn.entity("order_number")
+    order = owned_order(shop, shopper, number) if number else None
+    if number and order is None:
+        return []
+    orders = [order] if order else store.orders_for_customer(shopper.customer_id)
+    found = [(ret, o) for o in orders for ret in store.returns_for_order(o["id"])]
+    return sorted(found, key=lambda pair: str(pair[0].get("created_at") or ""), reverse=True)
+
+
+def refund_status(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
+    """Refund status of the shopper's returns (one RMA, one order, or the latest three)."""
+    if not shopper.verified:
+        return not_verified()
+    found = _returns(shop, shopper, turn)
+    if not found:
+        return Reply.say(
+            "I can't find any returns on your orders. Would you like to start one?",
+            [{"title": "Start a return", "payload": "/request_refund"}, human_button()],
+        )
+    reply = Reply.nothing()
+    for ret, order in found[:3]:
+        facts = {
+            "rma_id": ret["rma_id"],
+            "refund_status": ret["refund_status"],
+            "order_number": order["order_number"],
+            "refund_amount": ret["refund_amount"],
+            "currency": order["currency"],
+        }
+        if ret["refund_status"] == "refunded":
+            facts["refunded_on"] = str(ret.get("updated_at") or "")[:10] or None
+        reply = reply.then(Reply.phrase("refund_status", facts))
+    return reply

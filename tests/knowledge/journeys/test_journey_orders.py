@@ -1,0 +1,140 @@
+"""The orders journey as plain functions: no tracker, no Rasa."""
+
+from __future__ import annotations
+
+from knowledge.journeys import orders
+from knowledge.journeys.addresses import parse_full_address
+from knowledge.journeys.common import NOT_ON_ACCOUNT
+from knowledge.journeys.inputs import Shopper, Turn
+from tests.knowledge.journeys.conftest import other_order, owner
+
+
+def test_track_gives_a_status_task_and_an_order_card(shop, examples):
+    number = examples["shipped"]["order_number"]
+    order = shop.store.get_order(number)
+    reply = orders.track(
+        shop, owner(shop, number), Turn("where is it", "track_order", {"order_number": number})
+    )
+    (message,) = reply.messages
+    assert message.task == "order_status" and message.facts["status"] == "shipped"
+    assert message.facts["tracking_number"] == order["tracking_number"]
+    card = message.order
+    assert card["order_number"] == number and card["tracking_url"]
+    assert [s["done"] for s in card["timeline"]] == [True, True, True, False]
+    assert card["date_label"] == "Expected"
+    assert {i["title"] for i in card["items"]} == {
+        i["title"] for i in shop.store.order_items(order["id"])
+    }
+    assert reply.slots == {"order_number": number}
+
+
+def test_track_never_shows_another_customers_order(shop, examples):
+    shopper = owner(shop, examples["pending"]["order_number"])
+    other = other_order(shop, shopper.customer_id)
+    reply = orders.track(
+        shop, shopper, Turn(f"where is {other}", "track_order", {"order_number": other})
+    )
+    assert NOT_ON_ACCOUNT in reply.text and other not in reply.text
+    assert reply.slots["order_number"] is None and all(m.order is None for m in reply.messages)
+
+
+def test_track_needs_a_verified_shopper(shop):
+    reply = orders.track(shop, Shopper(), Turn("where is SB-123456", "track_order"))
+    assert "who you are" in reply.text and reply.slots == {}
+
+
+def test_track_by_description_and_all_orders(shop, examples):
+    number = examples["delivered_recent"]["order_number"]
+    shopper = owner(shop, number)
+    item = shop.store.order_items(shop.store.get_order(number)["id"])[0]
+    noun = item["title"].split(",")[0].split()[-1].lower()
+    found = orders.track(shop, shopper, Turn(f"where is the {noun} I ordered", "track_order"))
+    assert found.slots.get("order_number")
+    listed = orders.track(shop, shopper, Turn("show me all my orders", "track_order"))
+    assert listed.buttons and all("/track_order" in b["payload"] for b in listed.buttons)
+
+
+def test_description_search_keeps_to_the_shoppers_orders(shop, examples):
+    shopper = owner(shop, examples["pending"]["order_number"])
+    for order in shop.store.query("SELECT order_number FROM orders LIMIT 30"):
+        text = f"where is {order['order_number']} jacket"
+        found = orders.find_by_description(shop, shopper, text)
+        assert found is None or int(found["customer_id"]) == shopper.customer_id
+
+
+def test_invoice_facts(shop, examples):
+    number = examples["delivered_recent"]["order_number"]
+    reply = orders.invoice(
+        shop, owner(shop, number), Turn("invoice", "get_invoice", slots={"order_number": number})
+    )
+    (message,) = reply.messages
+    assert message.task == "invoice_summary" and message.facts["order_number"] == number
+    assert message.facts["products"]
+
+
+def test_cancel_flow(shop, examples):
+    number = examples["pending"]["order_number"]
+    shopper = owner(shop, number)
+    order = shop.store.get_order(number)
+    assert orders.check_cancel(shop, order).slots == {"order_number": number}
+    asked = orders.ask_cancel_confirm(shop, shopper, Turn(slots={"order_number": number}))
+    assert "Shall I cancel it?" in asked.text
+    kept = orders.cancel(
+        shop, shopper, Turn(slots={"order_number": number, "cancel_confirm": False})
+    )
+    assert "left order" in kept.text and shop.store.get_order(number)["status"] == "pending"
+    done = orders.cancel(
+        shop, shopper, Turn(slots={"order_number": number, "cancel_confirm": True})
+    )
+    assert done.messages[0].task == "cancel_done"
+    assert shop.store.get_order(number)["status"] == "cancelled"
+    assert done.slots == {"cancel_confirm": None, "form_outcome": None}
+
+
+def test_cancel_refused_offers_a_return_in_its_own_message(shop, examples):
+    number = examples["shipped"]["order_number"]
+    reply = orders.check_cancel(shop, shop.store.get_order(number))
+    refusal, offer = reply.messages
+    assert refusal.task == "cancel_refused" and not refusal.buttons
+    assert offer.source == "fixed" and any("request_refund" in b["payload"] for b in offer.buttons)
+    assert reply.slots["form_outcome"] == "refused"
+
+
+def test_cancel_of_someone_elses_order_does_nothing(shop, examples):
+    shopper = owner(shop, examples["pending"]["order_number"])
+    other = other_order(shop, shopper.customer_id)
+    before = shop.store.get_order(other)["status"]
+    reply = orders.cancel(
+        shop, shopper, Turn(slots={"order_number": other, "cancel_confirm": True})
+    )
+    assert reply.messages == [] and shop.store.get_order(other)["status"] == before
+    order, asked = orders.choose_order(shop, shopper, other)
+    assert order is None and NOT_ON_ACCOUNT in asked.text
+    order, refused = orders.choose_order(shop, Shopper(), other)
+    assert order is None and refused.slots["form_outcome"] == "failed"
+
+
+def test_address_fields_and_change(shop, examples):
+    number = examples["pending"]["order_number"]
+    shopper = owner(shop, number)
+    whole = orders.address_field("ship_name", "Jane Doe, Main St 1, 10115 Berlin, Germany")
+    assert whole.slots["ship_country"] == "DE" and whole.slots["ship_city"] == "Berlin"
+    bad = orders.address_field("ship_postcode", "")
+    assert bad.slots == {"ship_postcode": None} and bad.text
+    slots = {"order_number": number, "address_confirm": True, **whole.slots}
+    confirm = orders.ask_address_confirm(Turn(slots=slots))
+    assert "Berlin" in confirm.text and confirm.buttons
+    done = orders.change_address(shop, shopper, Turn(slots=slots))
+    assert done.messages[0].task == "address_changed"
+    assert shop.store.get_order(number)["ship_city"] == "Berlin"
+
+
+def test_address_change_refused_once_shipped(shop, examples):
+    reply = orders.check_address_change(shop.store.get_order(examples["shipped"]["order_number"]))
+    assert reply.slots["form_outcome"] == "refused" and "can't change" in reply.text
+
+
+def test_parse_full_address_variants():
+    assert parse_full_address("A B, Main St 1, 10115 Berlin, DE")["ship_city"] == "Berlin"
+    assert parse_full_address("A B, Main St 1, Berlin, 10115, France")["ship_country"] == "FR"
+    assert parse_full_address("just a name") is None
