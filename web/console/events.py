@@ -1,15 +1,14 @@
 """How the console reads meaning out of Rasa events (shared by the sync and transcripts).
 
-Reply source: actions that phrase replies with the generator send
-``"source": "model"|"generator"|"template"`` (plus ``task`` and ``facts``) either as
-keyword arguments of ``dispatcher.utter_message`` (Rasa stores them in the bot event's
-``metadata``) or inside ``json_message`` (the event's ``data.custom``). Both places, and
-a nested ``generator`` object in either, are looked at.
+Reply source, task and facts are read through the codec of the Reply type
+(:meth:`knowledge.journeys.reply.Message.from_event`); no key is guessed here.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from knowledge.journeys.reply import AGENT, MODEL, TEMPLATE, Message
 
 FALLBACK_INTENTS = frozenset({"nlu_fallback"})
 FALLBACK_ACTIONS = frozenset(
@@ -26,47 +25,29 @@ HANDOFF_INTENTS = frozenset({"human_handoff"})
 FEEDBACK_INTENTS = frozenset({"give_feedback"})
 FEEDBACK_SLOTS = frozenset({"feedback", "feedback_value", "thumbs", "rating", "feedback_rating"})
 CUSTOMER_SLOTS = ("customer_email", "verified_email", "email", "customer_id")
-GENERATOR_SOURCES = frozenset({"model", "generator"})
-
-
-def _generator_meta(data: dict) -> dict:
-    """Merged generator metadata of a bot event: metadata, custom, nested 'generator'."""
-    found: dict[str, Any] = {}
-    for holder in (data.get("metadata"), (data.get("data") or {}).get("custom")):
-        if not isinstance(holder, dict):
-            continue
-        for key in ("source", "task", "facts", "reply_source"):
-            if key in holder and key not in found:
-                found[key] = holder[key]
-        nested = holder.get("generator")
-        if isinstance(nested, dict):
-            for key in ("source", "task", "facts"):
-                if key in nested and key not in found:
-                    found[key] = nested[key]
-    if "source" not in found and "reply_source" in found:
-        found["source"] = found["reply_source"]
-    return found
 
 
 def reply_source(data: dict) -> str | None:
-    """``generator``, ``template``, ``agent`` or None (a plain domain response)."""
-    meta = data.get("metadata") or {}
-    if isinstance(meta, dict) and (meta.get("agent") or meta.get("source") == "agent"):
+    """``generator``, ``template``, ``agent`` or None (fixed text or a domain response).
+
+    Read through the one codec of bot messages, :meth:`knowledge.journeys.reply.Message.from_event`.
+    """
+    source = Message.from_event(data).source
+    if source == AGENT or (data.get("metadata") or {}).get("source") == AGENT:
         return "agent"
-    source = _generator_meta(data).get("source")
-    if source in GENERATOR_SOURCES:
+    if source == MODEL:
         return "generator"
-    if source == "template":
+    if source == TEMPLATE:
         return "template"
     return None
 
 
 def generator_task(data: dict) -> tuple[str | None, dict | None]:
     """The generator ``task`` and ``facts`` a bot event carries (None when absent)."""
-    meta = _generator_meta(data)
-    task = meta.get("task")
-    facts = meta.get("facts")
-    return (task if isinstance(task, str) else None, facts if isinstance(facts, dict) else None)
+    message = Message.from_event(data)
+    if message.task is None:
+        return None, None
+    return message.task, message.facts
 
 
 def user_intent(data: dict) -> tuple[str | None, float | None]:

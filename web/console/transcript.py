@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from knowledge.journeys.reply import Message
 from web.console import events as ev
 from web.console.masking import mask_text, mask_value
 from web.console.tracker import event_data
@@ -20,21 +21,35 @@ def _time(ts: Any) -> str | None:
 
 
 def _bot_extras(data: dict) -> dict:
-    payload = data.get("data") or {}
-    buttons = payload.get("buttons") or []
-    custom = payload.get("custom") or {}
-    elements = payload.get("elements") or []
-    carousel = []
-    if isinstance(custom, dict):
-        for key in ("products", "carousel", "elements", "items"):
-            if isinstance(custom.get(key), list):
-                elements = elements or custom[key]
-    for el in elements[:10]:
-        if isinstance(el, dict):
-            carousel.append(str(el.get("title") or el.get("name") or "")[:120])
+    """Buttons, product titles and the order card of a bot event (through the Reply codec)."""
+    message = Message.from_event(data)
+    order = message.order
+    card = None
+    if order is not None:
+        card = {
+            "order_number": str(order.get("order_number") or ""),
+            "status": str(order.get("status") or ""),
+            "timeline": [
+                {"label": str(s.get("label") or ""), "done": bool(s.get("done"))}
+                for s in order.get("timeline") or []
+                if isinstance(s, dict)
+            ],
+            "date_label": order.get("date_label"),
+            "date": order.get("date"),
+            "items": [
+                f"{i.get('quantity')} × {i.get('title')}"
+                for i in order.get("items") or []
+                if isinstance(i, dict)
+            ][:20],
+            "carrier": order.get("carrier"),
+            "total": order.get("total"),
+        }
     return {
-        "buttons": [str(b.get("title", "")) for b in buttons if isinstance(b, dict)][:10],
-        "carousel": [c for c in carousel if c],
+        "buttons": [b["title"] for b in message.buttons][:10],
+        "carousel": [
+            str(p.get("title") or "")[:120] for p in message.products[:10] if p.get("title")
+        ],
+        "order": card,
     }
 
 

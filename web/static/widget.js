@@ -472,6 +472,51 @@
     return null;
   }
 
+  // An order card (custom JSON {"type": "order", "order": {...}}) sent beside a short sentence.
+  function orderCard(msg) {
+    var c = msg && msg.custom && msg.custom.type === "order" ? msg.custom : msg && msg.type === "order" ? msg : null;
+    return c && c.order && typeof c.order === "object" ? c.order : null;
+  }
+
+  function renderOrderCard(order) {
+    var number = String(order.order_number || "");
+    var card = el("section", { className: "sbw-order", "aria-label": "Order " + number });
+    var head = el("p", { className: "sbw-order-head" });
+    head.appendChild(el("strong", { text: "Order " + number }));
+    head.appendChild(el("span", { className: "sbw-order-status sbw-order-" + String(order.status || ""), text: String(order.status || "") }));
+    card.appendChild(head);
+    var steps = Array.isArray(order.timeline) ? order.timeline : [];
+    if (steps.length && ["cancelled", "returned"].indexOf(String(order.status)) < 0) {
+      var line = el("ol", { className: "sbw-order-timeline", "aria-label": "Progress" });
+      steps.forEach(function (s) {
+        if (!s || typeof s !== "object") return;
+        line.appendChild(el("li", { className: s.done ? "sbw-step-done" : "sbw-step", text: String(s.label || ""),
+          "aria-label": String(s.label || "") + (s.done ? ": done" : ": not yet") }));
+      });
+      card.appendChild(line);
+    }
+    if (order.date) card.appendChild(el("p", { className: "sbw-order-date", text: String(order.date_label || "Date") + ": " + String(order.date) }));
+    var items = el("ul", { className: "sbw-order-items", "aria-label": "Items" });
+    (Array.isArray(order.items) ? order.items : []).slice(0, 20).forEach(function (i) {
+      if (!i || typeof i !== "object") return;
+      var row = el("li", {});
+      var img = safeUrl(i.image_url || "");
+      if (img) row.appendChild(el("img", { src: img, alt: "", loading: "lazy", width: "40", height: "40" }));
+      row.appendChild(el("span", { text: String(i.quantity || 1) + " × " + String(i.title || "") }));
+      items.appendChild(row);
+    });
+    card.appendChild(items);
+    if (order.tracking_number) {
+      var track = el("p", { className: "sbw-order-tracking" });
+      var label = String(order.carrier || "Tracking") + " " + String(order.tracking_number);
+      var href = safeUrl(order.tracking_url || "");
+      track.appendChild(href ? link(href, "Track parcel: " + label) : document.createTextNode(label));
+      card.appendChild(track);
+    }
+    if (order.total) card.appendChild(el("p", { className: "sbw-order-total", text: "Total: " + String(order.total) }));
+    return card;
+  }
+
   function renderCarousel(items) {
     var list = el("ul", { className: "sbw-carousel", "aria-label": "Products" });
     items.slice(0, 20).forEach(function (item) {
@@ -553,7 +598,8 @@
     if (carousel && carousel.text && !text) text = carousel.text;
     var image = msg.image || (msg.attachment && msg.attachment.type === "image" && msg.attachment.payload && msg.attachment.payload.src);
     var buttons = msg.buttons || msg.quick_replies || (msg.custom && Array.isArray(msg.custom.buttons) ? msg.custom.buttons : null);
-    if (!text && !carousel && !image && !(buttons && buttons.length)) return null;
+    var order = orderCard(msg);
+    if (!text && !carousel && !image && !order && !(buttons && buttons.length)) return null;
     var m = messageItem(role, author, opts.ts);
     if (text) m.bubble.appendChild(renderMarkdown(text));
     if (image && safeUrl(image)) m.bubble.appendChild(el("img", { className: "sbw-image", src: safeUrl(image), alt: "" }));
@@ -561,8 +607,9 @@
       m.li.classList.add("sbw-has-carousel");
       m.li.insertBefore(renderCarousel(carousel.items), m.meta);
     }
-    if (!text && !image) m.bubble.hidden = true;
-    if (role === "bot" && (text || carousel)) {
+    if (order) m.bubble.appendChild(renderOrderCard(order));
+    if (!text && !image && !order) m.bubble.hidden = true;
+    if (role === "bot" && (text || carousel) && !order) {
       m.meta.appendChild(feedbackControls(opts.key || String(Date.now()), (text || title0(carousel)).slice(0, 200)));
     }
     if (buttons && buttons.length && !opts.history) {
@@ -573,7 +620,7 @@
       m.li._buttons = buttons;
     }
     appendItem(m.li, !!opts.live);
-    if (opts.live) announce((opts.agent ? opts.agent : config.title) + ": " + (text || (carousel ? carousel.items.length + " products" : "")));
+    if (opts.live) announce((opts.agent ? opts.agent : config.title) + ": " + (text || (carousel ? carousel.items.length + " products" : order ? "order " + String(order.order_number || "") : "")));
     return m.li;
   }
 
@@ -844,7 +891,7 @@
     if (!msg || typeof msg !== "object") return;
     showTyping(false);
     var ack = state.suppressAck;
-    if (ack && Date.now() < ack.until && !carouselItems(msg)) {
+    if (ack && Date.now() < ack.until && !carouselItems(msg) && !orderCard(msg)) {
       // The assistant's acknowledgement of a thumbs/rating: a quiet note, not a new bubble.
       if (ack.note && msg.text) ack.note.textContent = String(msg.text);
       return;

@@ -66,3 +66,24 @@ def test_clean_facts_are_json_safe():
 
     facts = clean_facts({"eta": date(2024, 5, 3), "total": Decimal("9.90"), "gone": ""})
     assert facts == {"eta": "2024-05-03", "total": "9.90"}
+
+
+def test_console_reads_cards_and_sources_through_the_codec():
+    from web.console import events as ev
+    from web.console.transcript import _bot_extras
+
+    card = {
+        "order_number": "SB-1",
+        "status": "shipped",
+        "items": [{"title": "Boot", "quantity": 2}],
+    }
+    text, order = Message(
+        text="On its way.", task="order_status", source="model", order=card
+    ).to_utterances()
+    text_event, order_event = _as_rasa_event(text), _as_rasa_event(order)
+    assert ev.reply_source(text_event) == "generator"
+    assert ev.generator_task(text_event)[0] == "order_status"
+    extras = _bot_extras(order_event)
+    assert extras["order"]["order_number"] == "SB-1" and extras["order"]["items"] == ["2 × Boot"]
+    fixed = _as_rasa_event(Message(text="Hi").to_utterances()[0])
+    assert ev.reply_source(fixed) is None and ev.generator_task(fixed) == (None, None)
