@@ -1,8 +1,9 @@
-"""Identity: order number + the email on the order, checked against the store.
+"""Identity: adapters for ``knowledge.journeys.identity`` (order number + email on the order).
 
-Mismatches never say whether the order exists; after
-``settings.max_verification_attempts`` failures the form ends and a person is offered.
-(The signed customer token is checked in ``action_session_start``, see ``common.py``.)
+The checks, the lockout across conversations and the wording live in the journey; a
+store error raises through here so ``RecoveryPolicy`` undoes the step (an outage is never
+counted as a failed verification). The signed customer token is checked in
+``action_session_start`` (``common.py``).
 """
 
 from __future__ import annotations
@@ -11,60 +12,37 @@ import logging
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import extract_email, extract_order_number, order_buttons, verified_customer_id
-from actions.context import get_context
+from actions import adapter
 from actions.forms import StoppableFormValidation
+from knowledge.journeys import identity
+from knowledge.journeys.identity import BAD_EMAIL, BAD_ORDER_NUMBER, MISMATCH
 
 logger = logging.getLogger(__name__)
 
-BAD_ORDER_NUMBER = (
-    "That doesn't look like one of our order numbers. They look like SB-123456 "
-    "and you'll find yours in the order confirmation email."
-)
-BAD_EMAIL = (
-    "That doesn't look like an email address. Could you type it again, like name@example.com?"
-)
-MISMATCH = (
-    "Sorry, I couldn't match that order number with that email address. "
-    "Let's try again, please check both."
-)
+__all__ = ["BAD_EMAIL", "BAD_ORDER_NUMBER", "MISMATCH", "ValidateIdentityForm"]
 
 
 class ValidateIdentityForm(StoppableFormValidation):
-    """Check that the email given is the one on the order (``knowledge.identity.owns_order``)."""
+    """Check that the email given is the one on the order (``identity.verify``)."""
 
     def name(self) -> str:
         return "validate_identity_form"
 
     async def validate_order_number(
-        self,
-        slot_value: Any,
-        dispatcher: CollectingDispatcher,
-        tracker: Tracker,
-        domain: DomainDict,
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         """Keep only well-formed order numbers (existence is not checked here)."""
-        number = extract_order_number(slot_value)
-        if number is None:
-            dispatcher.utter_message(text=BAD_ORDER_NUMBER)
-        return {"order_number": number}
+        return await adapter.say(dispatcher, identity.read_order_number(value))
 
     async def validate_email(
-        self,
-        slot_value: Any,
-        dispatcher: CollectingDispatcher,
-        tracker: Tracker,
-        domain: DomainDict,
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         """Keep only something that looks like one email address."""
-        email = extract_email(slot_value)
-        if email is None:
-            dispatcher.utter_message(text=BAD_EMAIL)
-        return {"email": email}
+        return await adapter.say(dispatcher, identity.read_email(value))
 
     async def after_validation(
         self,
@@ -73,58 +51,9 @@ class ValidateIdentityForm(StoppableFormValidation):
         domain: DomainDict,
         events: list[EventType],
     ) -> list[EventType]:
-        """Once both are known, check ownership; count failures.
-
-        Only a real mismatch counts. A store error (locked, unavailable) is left to raise:
-        the whole validation step then fails, and ``RecoveryPolicy`` undoes it (nothing
-        counted, no slot written) and tells the shopper to try again in a moment.
-        """
-        from knowledge.identity import (
-            identity_keys,
-            identity_locked,
-            owns_order,
-            record_identity_failure,
-        )
-
-        number, email = tracker.get_slot("order_number"), tracker.get_slot("email")
-        if not number or not email or tracker.get_slot("verified") is True:
-            return []
-        ctx = get_context()
-        # Guessing is slow across conversations too: failures count per email, order
-        # number and client (the channel's keyed hash of the address), not per sender id.
-        metadata = (tracker.latest_message or {}).get("metadata") or {}
-        keys = identity_keys(number, email, metadata.get("client"))
-        limit, window = ctx.settings.identity_max_failures, ctx.settings.identity_window_s
-        if identity_locked(ctx.store, keys, limit, window):
-            logger.info("verification locked out in conversation %s", tracker.sender_id)
-            return [
-                SlotSet("order_number", None),
-                SlotSet("email", None),
-                SlotSet("verification_failures", int(ctx.settings.max_verification_attempts)),
-                SlotSet("form_outcome", "failed"),
-            ]
-        if owns_order(ctx.store, number, email):
-            order = ctx.store.get_order(number)
-            logger.info("conversation %s verified for order %s", tracker.sender_id, number)
-            return [
-                SlotSet("verified", True),
-                SlotSet("customer_id", str(order["customer_id"])),
-                SlotSet("customer_email", email),
-                SlotSet("verification_failures", 0),
-            ]
-        record_identity_failure(ctx.store, keys)
-        failures = int(tracker.get_slot("verification_failures") or 0) + 1
-        logger.info("verification failed in conversation %s (%d)", tracker.sender_id, failures)
-        events_out: list[EventType] = [
-            SlotSet("order_number", None),
-            SlotSet("email", None),
-            SlotSet("verification_failures", failures),
-        ]
-        if failures >= int(ctx.settings.max_verification_attempts):
-            events_out.append(SlotSet("form_outcome", "failed"))
-        else:
-            dispatcher.utter_message(text=MISMATCH)
-        return events_out
+        """Once both are known, check ownership and count failures (``identity.verify``)."""
+        reply = identity.verify(adapter.shop(), adapter.shopper(tracker), adapter.turn(tracker))
+        return await adapter.send(dispatcher, reply)
 
 
 class ActionAskOrderNumber(Action):
@@ -136,24 +65,10 @@ class ActionAskOrderNumber(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        customer_id = verified_customer_id(tracker)
-        if customer_id is not None:
-            orders = get_context().store.orders_for_customer(customer_id)
-            if orders:
-                dispatcher.utter_message(
-                    text="Which order is it about? Pick one or type its number.",
-                    buttons=order_buttons(orders, "inform"),
-                )
-                return []
-            dispatcher.utter_message(
-                text="I can't see any orders on your account. What's the order number?"
-            )
-            return []
-        dispatcher.utter_message(
-            text="Sure. First I need to check the order is yours. What's the order number? "
-            "It looks like SB-123456 and is in your confirmation email."
+        reply = identity.ask_order_number(
+            adapter.shop(), adapter.shopper(tracker), adapter.turn(tracker)
         )
-        return []
+        return await adapter.send(dispatcher, reply)
 
 
 class ActionAskEmail(Action):
@@ -165,5 +80,4 @@ class ActionAskEmail(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        dispatcher.utter_message(text="Thanks. And which email address did you use for that order?")
-        return []
+        return await adapter.send(dispatcher, identity.ask_email(adapter.turn(tracker)))

@@ -8,6 +8,7 @@ adapters around these functions.
 Where each journey lives:
 
 * ``orders.py``: track, the order list, invoice, cancel, address change (order cards);
+* ``identity.py``: order number + email, the lockout across conversations, the prompts;
 * ``returns.py``: start a return, refund status;
 * ``addresses.py``: reading a delivery address (country names, whole-address lines);
 * ``common.py``: the ownership check, order buttons, the person button;

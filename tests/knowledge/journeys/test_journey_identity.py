@@ -1,0 +1,83 @@
+"""The identity journey as plain functions: ownership, lockout, outages, prompts."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import replace
+
+import pytest
+
+from knowledge.journeys import identity
+from knowledge.journeys.inputs import Shopper, Turn
+from tests.knowledge.journeys.conftest import owner
+
+
+def _turn(number, email, **slots):
+    return Turn(slots={"order_number": number, "email": email, **slots})
+
+
+def test_owner_is_verified(shop, examples):
+    pending = examples["pending"]
+    reply = identity.verify(
+        shop, Shopper(sender_id="s"), _turn(pending["order_number"], pending["email"])
+    )
+    assert reply.slots["verified"] is True and reply.slots["verification_failures"] == 0
+    assert reply.slots["customer_id"] == str(owner(shop, pending["order_number"]).customer_id)
+
+
+def test_mismatch_counts_and_ends_the_form_at_the_limit(shop, examples):
+    number = examples["pending"]["order_number"]
+    first = identity.verify(shop, Shopper(), _turn(number, "nobody@example.com"))
+    assert identity.MISMATCH in first.text and first.slots["verification_failures"] == 1
+    assert "verified" not in first.slots and first.slots["order_number"] is None
+    last = identity.verify(
+        shop, Shopper(), _turn(number, "nobody@example.com", verification_failures=2)
+    )
+    assert last.slots["form_outcome"] == "failed" and not last.messages
+
+
+def test_lockout_across_conversations_refuses_even_the_right_answer(shop, examples):
+    pending = examples["pending"]
+    shop = replace(shop, policy=replace(shop.policy, identity_max_failures=2))
+    for n in range(2):
+        identity.verify(
+            shop,
+            Shopper(sender_id=f"s{n}", client="c1"),
+            _turn(pending["order_number"], f"x{n}@example.com"),
+        )
+    locked = identity.verify(
+        shop,
+        Shopper(sender_id="new", client="c1"),
+        _turn(pending["order_number"], pending["email"]),
+    )
+    assert locked.slots["form_outcome"] == "failed" and "verified" not in locked.slots
+
+
+def test_outage_raises_and_is_never_counted(shop, examples, monkeypatch):
+    pending = examples["pending"]
+
+    def broken(*args, **kwargs):
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(shop.store, "get_order", broken)
+    with pytest.raises(sqlite3.OperationalError):
+        identity.verify(shop, Shopper(), _turn(pending["order_number"], pending["email"]))
+    assert shop.store.query("SELECT count(*) AS n FROM identity_failures")[0]["n"] == 0
+
+
+def test_reading_answers_says_what_was_wrong():
+    assert identity.read_order_number("hello").text == identity.BAD_ORDER_NUMBER
+    assert identity.read_order_number("sb 123456").slots == {"order_number": "SB-123456"}
+    assert identity.read_email("not an email").slots == {"email": None}
+
+
+def test_asking_again_does_not_repeat_the_opening(shop, examples):
+    first = identity.ask_order_number(shop, Shopper(), Turn())
+    again = identity.ask_order_number(
+        shop, Shopper(), Turn(slots={"requested_slot": "order_number"})
+    )
+    assert first.text.startswith("Sure.") and not again.text.startswith("Sure.")
+    assert identity.ask_email(Turn(slots={"requested_slot": "email"})).text.startswith("Which")
+    assert identity.ask_email(Turn()).text.startswith("Thanks")
+    mine = identity.ask_order_number(shop, owner(shop, examples["pending"]["order_number"]), Turn())
+    assert mine.buttons
