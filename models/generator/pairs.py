@@ -18,7 +18,6 @@ import contextlib
 import json
 import logging
 import random
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -34,9 +33,9 @@ from models.generator.tasks import (
     get_task,
     linearize,
     present,
-    render_value,
     validate_facts,
 )
+from models.generator.tasks import delexicalize as delexicalize_text
 
 logger = logging.getLogger(__name__)
 
@@ -550,19 +549,7 @@ def make_pairs(
 
 def delexicalize(task_name: str, facts: dict[str, Any], text: str) -> str:
     """Replace rendered fact values in a final text by their placeholders (longest first)."""
-    task = get_task(task_name)
-    values = []
-    for name in task.placeholders(facts):
-        rendered = render_value(name, facts)
-        raw = facts[name]
-        values.append((rendered, name))
-        if not isinstance(raw, list | tuple) and str(raw).strip() != rendered:
-            values.append((str(raw).strip(), name))
-    out = text
-    for value, name in sorted(values, key=lambda v: -len(v[0])):
-        if value:
-            out = re.sub(rf"(?<![\w\[]){re.escape(value)}(?![\w\]])", f"[{name}]", out)
-    return out
+    return delexicalize_text(get_task(task_name), facts, text)
 
 
 def load_corrections(path: str | Path, guard: FactGuard | None = None) -> list[Pair]:

@@ -10,6 +10,13 @@ and writes placeholders such as ``[order_number]``; :func:`fill` puts the values
 afterwards. A placeholder's name is the fact's name. Policy text (``faq_answer``'s
 ``answer``) is a placeholder too, so it is always shown verbatim.
 
+Besides the wording, each task declares what its replies may *mean* (the fact guard checks
+it): which claims about an order or a refund a reply may make given the facts
+(:meth:`Task.allowed_claims`; a shipped order may be "on its way", never "delivered"), the
+role of each date fact (:data:`DATE_ROLES`: an ``eta`` is an estimate, never an arrival) and
+which words name each money fact (:data:`MONEY_LABELS`: a ``total`` is not the tax).
+The guard (:mod:`models.generator.guard`) knows how such claims are worded.
+
 Callers (the actions) use the fact names documented in ``docs/generator.md``.
 """
 
@@ -36,6 +43,53 @@ FORMAT_FACTS = frozenset({"currency"})
 
 CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£"}
 
+# --------------------------------------------------------------------------- meaning
+
+#: What a reply may say happened to an order, per order status. Claim names are the
+#: guard's (see ``guard.ORDER_CLAIMS``); a delivered order did ship, a returned one was
+#: delivered first, but a shipped one is not "delivered" and a pending one not "on its way".
+ORDER_STATUS_CLAIMS: dict[str, frozenset[str]] = {
+    "pending": frozenset({"pending"}),
+    "processing": frozenset({"processing"}),
+    "shipped": frozenset({"shipped", "in_transit"}),
+    "delivered": frozenset({"shipped", "delivered"}),
+    "cancelled": frozenset({"cancelled"}),
+    "returned": frozenset({"shipped", "delivered", "returned"}),
+}
+#: What a reply may say about a refund, per refund status: a pending refund is never "paid".
+REFUND_STATUS_CLAIMS: dict[str, frozenset[str]] = {
+    "pending": frozenset({"refund_pending"}),
+    "approved": frozenset({"refund_approved"}),
+    "refunded": frozenset({"refund_approved", "refund_done"}),
+    "rejected": frozenset({"refund_rejected"}),
+}
+#: Claims a fact makes true by being sent (an order with ``delivered_on`` was delivered).
+FACT_CLAIMS: dict[str, frozenset[str]] = {
+    "delivered_on": frozenset({"delivered"}),
+    "refunded_on": frozenset({"refund_done"}),
+}
+#: How each date fact may be stated: ``estimate`` (said with "expected", "should", "due"...,
+#: never as an arrival), ``done`` (an event that happened: never with estimate words),
+#: ``deadline`` (said with "by", "before", "until"...), ``placed`` (when the order was
+#: placed: neither an estimate nor a delivery).
+DATE_ROLES: dict[str, str] = {
+    "eta": "estimate",
+    "delivered_on": "done",
+    "refunded_on": "done",
+    "return_by": "deadline",
+    "placed_on": "placed",
+}
+#: Words that name a money fact: an amount said next to another present money fact's word
+#: ("Tax: [total]") is rejected.
+MONEY_LABELS: dict[str, frozenset[str]] = {
+    "total": frozenset({"total", "altogether", "overall"}),
+    "subtotal": frozenset({"subtotal"}),
+    "shipping_cost": frozenset({"shipping", "delivery", "postage"}),
+    "tax": frozenset({"tax", "taxes", "vat"}),
+    "refund_amount": frozenset({"refund", "refunded"}),
+    "price": frozenset({"price", "costs"}),
+}
+
 #: Longest accepted rendered value of one fact (FAQ answers are the long ones).
 MAX_FACT_CHARS = 4000
 
@@ -57,6 +111,14 @@ class Task:
             and steers the wording; they are not placeholders. Maps fact -> allowed values.
         implied_words: Status words the task's replies may use without a fact saying so
             (``cancel_done`` says "cancelled").
+        claims: Per control fact, per value, the claims a reply may make
+            (``{"status": ORDER_STATUS_CLAIMS}``); see :meth:`allowed_claims`.
+        implied_claims: Claims the task's replies may always make (``cancel_done``:
+            "cancelled").
+        derive: Function from the facts to derived control values (``count_bucket``,
+            ``lead``); shown to the model like the controls.
+        said_when: Facts said only when a (derived) control has a value: fact ->
+            ``(control, value)``. Otherwise the fact is context: sent, not said.
         template: Function from the present fact names and control values to a
             delexicalised reply; used as fallback.
         description: One line for docs and the OpenAPI description.
@@ -69,6 +131,10 @@ class Task:
     template: Callable[[set[str], dict[str, str]], str]
     controls: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     implied_words: frozenset[str] = frozenset()
+    claims: Mapping[str, Mapping[str, frozenset[str]]] = field(default_factory=dict)
+    implied_claims: frozenset[str] = frozenset()
+    derive: Callable[[Facts], dict[str, str]] | None = None
+    said_when: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     description: str = ""
 
     @property
@@ -77,10 +143,17 @@ class Task:
 
     def placeholders(self, facts: Facts) -> list[str]:
         """Placeholder names a reply for these facts must contain (each exactly once)."""
+        controls = self.control_values(facts) if self.said_when else {}
         return [
             name
             for name in self.all_facts
-            if name not in self.controls and name not in FORMAT_FACTS and present(facts, name)
+            if name not in self.controls
+            and name not in FORMAT_FACTS
+            and present(facts, name)
+            and (
+                name not in self.said_when
+                or controls.get(self.said_when[name][0]) == self.said_when[name][1]
+            )
         ]
 
     def control_values(self, facts: Facts) -> dict[str, str]:
@@ -89,9 +162,24 @@ class Task:
         for name in self.controls:
             if present(facts, name):
                 out[name] = str(facts[name]).strip().lower()
-        if self.name == "product_search_intro" and present(facts, "count"):
-            out["count_bucket"] = _count_bucket(facts["count"])
+        if self.derive is not None:
+            out.update(self.derive(facts))
         return out
+
+    def allowed_claims(self, facts: Facts) -> frozenset[str]:
+        """The claims a reply for these facts may make (the guard rejects any other).
+
+        Claims come from the task (``implied_claims``), from the value of its control facts
+        (``claims``) and from facts that make a claim true by being sent (:data:`FACT_CLAIMS`).
+        """
+        allowed = set(self.implied_claims)
+        controls = self.control_values(facts)
+        for control, by_value in self.claims.items():
+            allowed |= by_value.get(controls.get(control, ""), frozenset())
+        for name, claims in FACT_CLAIMS.items():
+            if name in self.all_facts and present(facts, name):
+                allowed |= claims
+        return frozenset(allowed)
 
 
 def present(facts: Facts, name: str) -> bool:
@@ -108,6 +196,10 @@ def _count_bucket(value: Any) -> str:
     except (TypeError, ValueError):
         return "many"
     return "none" if n == 0 else "one" if n == 1 else "many"
+
+
+def _search_controls(facts: Facts) -> dict[str, str]:
+    return {"count_bucket": _count_bucket(facts["count"])} if present(facts, "count") else {}
 
 
 # --------------------------------------------------------------------------- values
@@ -179,6 +271,26 @@ def fill(text: str, facts: Facts) -> str:
         return match.group(0)
 
     return PLACEHOLDER_RE.sub(sub, text)
+
+
+def delexicalize(task: Task, facts: Facts, text: str) -> str:
+    """Replace the rendered fact values in a final text by their placeholders (longest first).
+
+    The inverse of :func:`fill` for the facts a reply says: what is left is the reply's own
+    wording, which the guard reads for what it claims.
+    """
+    values = []
+    for name in task.placeholders(facts):
+        rendered = render_value(name, facts)
+        raw = facts[name]
+        values.append((rendered, name))
+        if not isinstance(raw, list | tuple) and str(raw).strip() != rendered:
+            values.append((str(raw).strip(), name))
+    out = text
+    for value, name in sorted(values, key=lambda v: -len(v[0])):
+        if value:
+            out = re.sub(rf"(?<![\w\[]){re.escape(value)}(?![\w\]])", f"[{name}]", out)
+    return out
 
 
 # --------------------------------------------------------------------------- templates
@@ -328,6 +440,7 @@ TASKS: dict[str, Task] = {
             required=("order_number", "status"),
             optional=("carrier", "tracking_number", "eta", "delivered_on"),
             controls={"status": ORDER_STATUSES},
+            claims={"status": ORDER_STATUS_CLAIMS},
             template=_t_order_status,
             description="Where an order is: status, carrier, tracking number, dates.",
         ),
@@ -336,6 +449,7 @@ TASKS: dict[str, Task] = {
             required=("order_number",),
             optional=("refund_amount", "currency"),
             implied_words=frozenset({"cancelled"}),
+            implied_claims=frozenset({"cancelled"}),
             template=_t_cancel_done,
             description="An order was cancelled, optionally with the refunded amount.",
         ),
@@ -344,6 +458,7 @@ TASKS: dict[str, Task] = {
             required=("order_number", "status"),
             optional=(),
             controls={"status": ORDER_STATUSES},
+            claims={"status": ORDER_STATUS_CLAIMS},
             template=_t_cancel_refused,
             description="An order cannot be cancelled; the status says why.",
         ),
@@ -366,6 +481,7 @@ TASKS: dict[str, Task] = {
             required=("rma_id", "refund_status"),
             optional=("order_number", "refund_amount", "refunded_on", "currency"),
             controls={"refund_status": REFUND_STATUSES},
+            claims={"refund_status": REFUND_STATUS_CLAIMS},
             template=_t_refund_status,
             description="Where the refund of a return stands.",
         ),
@@ -387,6 +503,8 @@ TASKS: dict[str, Task] = {
             "product_search_intro",
             required=("query",),
             optional=("count",),
+            derive=_search_controls,
+            claims={"count_bucket": {"none": frozenset({"nothing_found"})}},
             template=_t_product_search_intro,
             description="The sentence introducing product search results.",
         ),
