@@ -54,6 +54,29 @@ TOPICS = (
     "international shipping",
 )
 CARRIERS = ("DHL", "UPS", "DPD", "GLS", "FedEx", "Royal Mail", "PostNL")
+#: Synthetic FAQ entries: (topic, question, answer), worded like a shop's stored answers.
+FAQ_ENTRIES = (
+    ("delivery times", "How long does delivery take?",
+     "Standard delivery takes 2-4 business days, Express 1-2 business days."),
+    ("international shipping", "Do you ship internationally?",
+     "Yes, we ship to all EU countries, Norway, Switzerland and the United Kingdom."),
+    ("returns", "How do I return an item?",
+     "You can return any item within 30 days of delivery. Start the return in your account."),
+    ("gift cards", "How long is a gift card valid?",
+     "Gift cards are valid for three years from the date of purchase."),
+    ("payment", "Which payment methods do you accept?",
+     "We accept Visa, Mastercard, PayPal, Klarna and bank transfer."),
+    ("PO boxes", "Can you deliver to a PO box?",
+     "No. Our carriers need a street address and cannot deliver to PO boxes."),
+    ("warranty", "Is there a warranty?",
+     "All products carry the two-year legal guarantee; some brands add their own on top."),
+    ("your account", "How do I change my password?",
+     "Open your account, choose Settings and then Change password."),
+    ("vouchers", "Can I combine voucher codes?",
+     "Only one voucher code can be used per order."),
+    ("shipping costs", "How much is shipping?",
+     "Standard shipping costs 4.95 EUR and is free from 50 EUR."),
+)  # fmt: skip
 FIRST_NAMES = ("Anna", "Ben", "Chloé", "David", "Emma", "Farid", "Greta", "Hugo", "Ines", "Jonas")
 
 
@@ -184,12 +207,14 @@ class SyntheticFacts:
                 "currency": cur,
             }
         elif task_name == "faq_answer":
-            topic = r.choice(TOPICS)
-            f = {
-                "topic": topic,
-                "answer": f"Our {topic} policy: you can contact us within {r.randrange(7, 60)} days "
-                "and we will sort it out.",
-            }
+            topic, question, answer = r.choice(FAQ_ENTRIES)
+            f = {"answer": answer}
+            # Callers send a short topic, sometimes the question (never echoed), or none.
+            pick = r.random()
+            if pick < 0.6:
+                f["topic"] = topic
+            elif pick < 0.85:
+                f["topic"] = question
         elif task_name == "product_search_intro":
             f = {
                 "query": r.choice(("running shoes", "coffee mug", "rain jacket", "gifts under 50")),
@@ -375,10 +400,17 @@ def facts_from_store(db_path: str | Path, seed: int = 0) -> list[tuple[str, str,
             f["refunded_on"] = r["updated_at"]
         out.append((group, "refund_status", f))
     for q in faqs:
-        topic = str(q.get("category") or "").replace("_", " ").strip() or "our policy"
-        if rng.random() < 0.5:
-            topic = str(q["key"]).replace("-", " ").replace("_", " ")
-        out.append((f"faq:{q['key']}", "faq_answer", {"topic": topic, "answer": q["answer"]}))
+        # What callers send as the topic: the category or the entry's subject (its key), now
+        # and then the question itself (a lead-in never echoes it), or nothing.
+        pick = rng.random()
+        f = {"answer": q["answer"]}
+        if pick < 0.4:
+            f["topic"] = str(q.get("category") or "").replace("_", " ").replace("-", " ").strip()
+        elif pick < 0.7:
+            f["topic"] = str(q["key"]).replace("-", " ").replace("_", " ")
+        elif pick < 0.9:
+            f["topic"] = str(q.get("question") or "")
+        out.append((f"faq:{q['key']}", "faq_answer", f))
     for p in products:
         group = f"product:{p['id']}"
         cur = p.get("currency") or "EUR"

@@ -341,23 +341,28 @@ INVOICE_TOTAL = (
 
 # ------------------------------------------------------------------ faq
 
+# The stored answer is the reply; a lead-in naming the topic only when the task decides it
+# helps (``lead=yes``: the topic is a short subject the answer's opening does not name).
+# Never "our policy on <question>": the topic is a subject, and a question is never echoed.
 FAQ_LEAD = (
-    "Here's our policy on [topic]: [answer]",
     "About [topic]: [answer]",
-    "Good question about [topic]. [answer]",
-    "On [topic], this is what applies: [answer]",
-    "Here is what we say about [topic]: [answer]",
+    "On [topic]: [answer]",
     "Regarding [topic]: [answer]",
-    "You asked about [topic]. [answer]",
-    "Sure! On the topic of [topic]: [answer]",
-    "This is our answer on [topic]: [answer]",
-    "Happy to help with [topic]. [answer]",
-    "Let me share our [topic] information: [answer]",
-    "[topic], in short: [answer]",
-    "For [topic], here are the details: [answer]",
-    "Here's how [topic] works with us: [answer]",
-    "Thanks for asking about [topic]. [answer]",
-    "Our guidance on [topic]: [answer]",
+    "As for [topic]: [answer]",
+    "When it comes to [topic]: [answer]",
+    "Here's what applies to [topic]: [answer]",
+    "For [topic]: [answer]",
+    "On the subject of [topic]: [answer]",
+    "Here's what I have on [topic]: [answer]",
+    "A quick answer on [topic]: [answer]",
+)
+FAQ_OPENERS = (
+    "Sure!",
+    "Good question.",
+    "Happy to help.",
+    "Thanks for asking.",
+    "Of course.",
+    "Here's the answer:",
 )
 
 # ------------------------------------------------------------------ product search
@@ -629,7 +634,13 @@ def target(
         parts.append(_pick(rng, INVOICE_TOTAL))
         return " ".join(_closer(rng, parts, 0.2))
     if name == "faq_answer":
-        return _pick(rng, FAQ_LEAD)
+        if "topic" in present:
+            parts.append(_pick(rng, FAQ_LEAD))
+        elif rng.random() < 0.5:
+            parts.append("[answer]")
+        else:
+            parts += [_pick(rng, FAQ_OPENERS), "[answer]"]
+        return " ".join(_closer(rng, parts, 0.2))
     if name == "product_search_intro":
         bucket = controls.get("count_bucket")
         search: dict[str, tuple[str, ...]] = {
@@ -674,7 +685,7 @@ def core_pattern_count(task_name: str) -> int:
         "return_created": len(RETURN_HEAD),
         "refund_status": sum(len(v) for v in REFUND_HEAD.values()),
         "invoice_summary": len(INVOICE_HEAD) + len(INVOICE_HEAD_DATE),
-        "faq_answer": len(FAQ_LEAD),
+        "faq_answer": len(FAQ_LEAD) + len(FAQ_OPENERS) + 1,
         "product_search_intro": len(SEARCH_MANY)
         + len(SEARCH_ONE)
         + len(SEARCH_NONE)

@@ -202,6 +202,47 @@ def _search_controls(facts: Facts) -> dict[str, str]:
     return {"count_bucket": _count_bucket(facts["count"])} if present(facts, "count") else {}
 
 
+QUESTION_WORDS = frozenset({
+    "do", "does", "did", "can", "could", "how", "what", "when", "where", "why", "which", "who",
+    "whom", "whose", "is", "are", "was", "were", "will", "would", "should", "shall", "may",
+    "might", "am", "have", "has",
+})  # fmt: skip
+#: Openings of an answer that replies to a yes/no question: a lead-in before them reads oddly.
+DIRECT_OPENINGS = frozenset({"yes", "no", "yep", "nope", "sure", "absolutely", "unfortunately"})
+_WORD_RE = re.compile(r"[a-z0-9]+")
+
+
+def _stem(word: str) -> str:
+    return word[:-1] if len(word) > 3 and word.endswith("s") else word
+
+
+def faq_lead(facts: Facts) -> bool:
+    """Whether a ``faq_answer`` reply opens with a lead-in naming the topic.
+
+    Only when it helps: the topic is a short subject (not a question, which is never echoed),
+    the answer does not open with a direct "Yes"/"No", and the answer's first sentence does
+    not already name the topic.
+    """
+    if not present(facts, "topic") or not present(facts, "answer"):
+        return False
+    topic = str(facts["topic"]).strip()
+    words = _WORD_RE.findall(topic.lower())
+    if not words or topic.endswith("?") or words[0] in QUESTION_WORDS or len(words) > 5:
+        return False
+    answer = str(facts["answer"]).strip()
+    answer_words = _WORD_RE.findall(answer.lower())
+    if not answer_words or answer_words[0] in DIRECT_OPENINGS:
+        return False
+    first_sentence = re.split(r"(?<=[.!?])\s", answer, maxsplit=1)[0].lower()
+    opening = {_stem(w) for w in _WORD_RE.findall(first_sentence)}
+    content = [_stem(w) for w in words if len(w) > 2 and w not in ("our", "the", "and", "your")]
+    return not content or not all(w in opening for w in content)
+
+
+def _faq_controls(facts: Facts) -> dict[str, str]:
+    return {"lead": "yes" if faq_lead(facts) else "no"}
+
+
 # --------------------------------------------------------------------------- values
 
 
@@ -384,7 +425,7 @@ def _t_invoice_summary(p: set[str], c: dict[str, str]) -> str:
 
 
 def _t_faq_answer(p: set[str], c: dict[str, str]) -> str:
-    return "About [topic]: [answer]"
+    return "About [topic]: [answer]" if "topic" in p else "[answer]"
 
 
 def _t_product_search_intro(p: set[str], c: dict[str, str]) -> str:
@@ -494,10 +535,12 @@ TASKS: dict[str, Task] = {
         ),
         _task(
             "faq_answer",
-            required=("topic", "answer"),
-            optional=(),
+            required=("answer",),
+            optional=("topic",),
+            derive=_faq_controls,
+            said_when={"topic": ("lead", "yes")},
             template=_t_faq_answer,
-            description="A lead-in naming the topic, then the stored answer verbatim.",
+            description="The stored answer verbatim, after a short lead-in only when it helps.",
         ),
         _task(
             "product_search_intro",

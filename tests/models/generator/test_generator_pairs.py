@@ -120,3 +120,20 @@ def test_every_template_passes_the_guard(demo_db):
         result, text = guard.check(task, facts, template_delex(task, facts))
         assert result.ok, (task_name, facts, result.reason)
         assert text == template_reply(task_name, facts)
+
+
+def test_faq_pairs_read_like_an_answer(demo_db):
+    """FAQ targets are the answer, with a lead-in only for a short topic; never the question."""
+    triples = facts_from_store(demo_db, seed=2)
+    sets = [(t, f) for _, t, f in triples if t == "faq_answer"]
+    sets += [("faq_answer", SyntheticFacts(3).sample("faq_answer")) for _ in range(100)]
+    leads = Counter()
+    for pair in make_pairs(sets, per_set=2, seed=1):
+        topic = str(pair.facts.get("topic", ""))
+        lead = "[topic]" in pair.target
+        leads[lead] += 1
+        assert "policy on" not in pair.target
+        assert pair.target.count("[answer]") == 1
+        if topic.endswith("?"):
+            assert not lead, pair
+    assert leads[True] and leads[False]

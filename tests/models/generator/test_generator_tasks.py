@@ -56,6 +56,7 @@ def test_validate_facts():
     )
     assert validate_facts(task, ["not", "a", "dict"]) == ["facts must be a JSON object"]
     long = {"topic": "x", "answer": "y" * 5000}
+    assert "missing fact 'answer'" in validate_facts(get_task("faq_answer"), {"topic": "x"})
     assert any("longer than" in p for p in validate_facts(get_task("faq_answer"), long))
 
 
@@ -81,6 +82,41 @@ def test_fill_and_faq_answer_verbatim():
     answer = "Returns are free within 30 days (see section 4.2)."
     text = fill("About [topic]: [answer]", {"topic": "returns", "answer": answer})
     assert text.endswith(answer)
+
+
+@pytest.mark.parametrize(
+    ("facts", "reply"),
+    [
+        # a short topic the answer does not name: a lead-in helps
+        (
+            {"topic": "delivery times", "answer": "Standard parcels take 2-4 business days."},
+            "About delivery times: Standard parcels take 2-4 business days.",
+        ),
+        # the question itself is never echoed (what the old action sent as the topic)
+        (
+            {"topic": "Do you ship internationally?", "answer": "Yes, to 30 countries."},
+            "Yes, to 30 countries.",
+        ),
+        # an answer opening with Yes/No answers directly
+        (
+            {"topic": "PO boxes", "answer": "No, we cannot deliver there."},
+            "No, we cannot deliver there.",
+        ),
+        # the answer's first sentence already names the topic
+        (
+            {"topic": "gift cards", "answer": "Gift cards are valid for three years."},
+            "Gift cards are valid for three years.",
+        ),
+        ({"answer": "We accept PayPal."}, "We accept PayPal."),
+    ],
+)
+def test_faq_answer_reads_like_an_answer(facts, reply):
+    task = get_task("faq_answer")
+    assert validate_facts(task, facts) == []
+    assert template_reply("faq_answer", facts) == reply
+    lead = "topic" in task.placeholders(facts)
+    assert linearize(task, facts).startswith(f"faq answer: lead={'yes' if lead else 'no'}")
+    assert FactGuard().check(task, facts, template_delex(task, facts))[0].ok
 
 
 @pytest.mark.parametrize("name", sorted(TASKS))
