@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from actions.feedback import ActionAskRating, ActionRecordFeedback, feedback_value, rating_value
+from actions.feedback import ActionAskRating, ActionRecordFeedback
+from knowledge.journeys.feedback import feedback_value, rating_value
 from tests.actions.conftest import make_tracker, run, texts
 
 

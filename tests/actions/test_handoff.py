@@ -5,13 +5,8 @@ from __future__ import annotations
 import os
 import time
 
-from actions.handoff import (
-    PRESENCE_FILE,
-    ActionCreateTicket,
-    ActionHandoff,
-    ValidateTicketForm,
-    agent_available,
-)
+from actions.handoff import ActionCreateTicket, ActionHandoff, ValidateTicketForm
+from knowledge.journeys.handoff import PRESENCE_FILE, agent_available
 from tests.actions.conftest import form_tracker, make_tracker, run, slot_events, texts
 
 
@@ -30,7 +25,7 @@ def test_handoff_without_agent_records_request_and_asks_for_a_message(shop):
 def test_handoff_with_an_agent_online(shop):
     presence = shop.settings.data_dir / PRESENCE_FILE
     presence.touch()
-    assert agent_available(shop.settings)
+    assert agent_available(shop.settings.data_dir)
     dispatcher, events = run(
         ActionHandoff(), make_tracker("this is terrible, I want to complain", "complaint")
     )
@@ -39,7 +34,7 @@ def test_handoff_with_an_agent_online(shop):
     assert "sorry" in texts(dispatcher).lower()
     old = time.time() - 3600
     os.utime(presence, (old, old))
-    assert not agent_available(shop.settings)
+    assert not agent_available(shop.settings.data_dir)
 
 
 def test_verified_shopper_email_is_prefilled(shop):

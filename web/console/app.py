@@ -272,7 +272,7 @@ def _secure_headers(response: web.StreamResponse) -> None:
     response.headers.setdefault("Referrer-Policy", "same-origin")
 
 
-PRESENCE_FILE = "agents_online"  # read by actions/handoff.py (fresh within 120 s = agent online)
+PRESENCE_FILE = "agents_online"  # read by knowledge/journeys/handoff.py (fresh within 120 s = agent online)
 PRESENCE_EVERY_S = 15.0
 
 

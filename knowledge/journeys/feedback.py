@@ -1,0 +1,82 @@
+"""Feedback: thumbs up/down on any answer and a 1-5 rating at the end of the chat.
+
+Stored through ``knowledge.operations.record_feedback``.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from knowledge.journeys.common import human_button
+from knowledge.journeys.inputs import Shop, Shopper, Turn
+from knowledge.journeys.reply import Reply
+
+logger = logging.getLogger(__name__)
+
+UP_WORDS = ("up", "good", "great", "helpful", "yes", "positive", "thumbs up", "👍")
+DOWN_WORDS = ("down", "bad", "unhelpful", "not helpful", "no", "negative", "thumbs down", "👎")
+RATING_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
+
+
+def feedback_value(raw: str | None) -> str | None:
+    """``up``/``down`` from an entity value ("thumbs up", "bad"...), else None."""
+    if not raw:
+        return None
+    text = raw.strip().lower()
+    if text in DOWN_WORDS or "down" in text or "not" in text:
+        return "down"
+    if text in UP_WORDS or "up" in text:
+        return "up"
+    return None
+
+
+def rating_value(raw: str | None) -> int | None:
+    """1-5 from an entity value ("4", "4 stars", "five"), else None."""
+    if not raw:
+        return None
+    text = raw.strip().lower()
+    for word, n in RATING_WORDS.items():
+        if word in text:
+            return n
+    digits = [int(ch) for ch in text if ch.isdigit()]
+    return digits[0] if len(digits) == 1 and 1 <= digits[0] <= 5 else None
+
+
+def rating_buttons() -> list[dict[str, str]]:
+    """Buttons 1..5 that send the rating."""
+    return [{"title": str(n), "payload": f'/give_feedback{{"rating":"{n}"}}'} for n in range(1, 6)]
+
+
+def record(shop: Shop, shopper: Shopper, turn: Turn, message_id: str | None) -> Reply:
+    """Store a thumbs up/down (on ``message_id``) or a 1-5 rating; else ask for a rating."""
+    from knowledge.operations import OperationError, record_feedback
+
+    rating = rating_value(turn.entity("rating"))
+    thumbs = feedback_value(turn.entity("feedback_value"))
+    try:
+        if rating is not None:
+            record_feedback(shop.store, shopper.sender_id, "rating", rating=rating)
+            return Reply.say(f"Thanks for rating this chat {rating}/5!")
+        if thumbs is not None:
+            record_feedback(shop.store, shopper.sender_id, thumbs, message_id=message_id)
+            if thumbs == "up":
+                return Reply.say("Thanks for the feedback!")
+            return Reply.say(
+                "Thanks for telling me, and sorry that wasn't helpful. "
+                "Would you like to talk to a person?",
+                [human_button()],
+            )
+    except OperationError as err:
+        logger.warning("feedback not recorded: %s", err)
+    return Reply.say("How would you rate this chat from 1 (bad) to 5 (great)?", rating_buttons())
+
+
+def ask_rating(shop: Shop, shopper: Shopper) -> Reply:
+    """At the end of the chat, ask for a 1-5 rating (once per conversation)."""
+    try:
+        already = any(r["value"] == "rating" for r in shop.store.feedback(shopper.sender_id))
+    except Exception:  # noqa: BLE001 - asking again is harmless
+        already = False
+    if already:
+        return Reply.nothing()
+    return Reply.say("Before you go: how would you rate this chat from 1 to 5?", rating_buttons())
