@@ -23,7 +23,7 @@ import time
 import warnings
 from collections import defaultdict, deque
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
 import aiohttp
@@ -40,6 +40,8 @@ from web.security import content_security_policy, forwarded_middleware, security
 from web.sessions import SessionRegistry
 
 logger = logging.getLogger(__name__)
+
+ResponseT = TypeVar("ResponseT", bound=web.StreamResponse)
 
 
 WEB_DIR = Path(__file__).resolve().parent
@@ -191,7 +193,8 @@ def create_app(
         middlewares=[forwarded_middleware(settings.trusted_proxies), _error_middleware],
         client_max_size=64 * 1024,
     )
-    app.on_response_prepare.append(security_headers_hook(csp))
+    # aiohttp 3.9 types its signals for aiosignal < 1.4 (installed: 1.4, TypeVarTuple).
+    app.on_response_prepare.append(security_headers_hook(csp))  # type: ignore[arg-type]
     _use_port_safe_requests(app)
     jinja = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
@@ -219,9 +222,10 @@ def create_app(
         slug=slug,
     )
 
-    app.on_startup.append(_on_startup)
-    app.on_shutdown.append(_on_shutdown)
-    app.on_cleanup.append(_on_cleanup)
+    # aiohttp 3.9 types its signals for aiosignal < 1.4 (installed: 1.4, TypeVarTuple).
+    app.on_startup.append(_on_startup)  # type: ignore[arg-type]
+    app.on_shutdown.append(_on_shutdown)  # type: ignore[arg-type]
+    app.on_cleanup.append(_on_cleanup)  # type: ignore[arg-type]
 
     r = app.router
     r.add_get("/", home)
@@ -392,7 +396,7 @@ def _same_origin(request: web.Request) -> bool:
     return urlsplit(origin).netloc == request.host
 
 
-def _cors(response: web.StreamResponse) -> web.StreamResponse:
+def _cors(response: ResponseT) -> ResponseT:
     response.headers["Access-Control-Allow-Origin"] = "*"
     response.headers["Access-Control-Allow-Headers"] = "Content-Type, Last-Event-ID"
     response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
@@ -688,8 +692,8 @@ async def api_live(request: web.Request) -> web.StreamResponse:
         state = {"type": "state", "agent": _current_agent(hub, session_id)}
         await response.write(_sse(state))
         if last_id:
-            for event in hub.recent(session_id, after_id=last_id):
-                await response.write(_sse(event))
+            for past in hub.recent(session_id, after_id=last_id):
+                await response.write(_sse(past))
         idle = 0.0
         while True:
             event = await sub.get(timeout=1.0)

@@ -194,7 +194,9 @@ class LiveHub:
 
 
 def _int(value: object) -> int:
+    if not isinstance(value, str | bytes | int | float):
+        return -1
     try:
-        return int(value)  # type: ignore[arg-type]
+        return int(value)
     except (TypeError, ValueError):
         return -1

@@ -140,7 +140,7 @@ class GeneratorEngine:
         if (model_dir / "training_config.json").exists():
             train_config = json.loads((model_dir / "training_config.json").read_text())
         translator = None
-        model = None
+        model: Any = None
         if backend == "ct2":
             import ctranslate2
 
@@ -240,7 +240,7 @@ class GeneratorEngine:
 
     def choose(self, task: Task, facts: dict[str, Any], candidates: Sequence[str]) -> Generated:
         """Guard the candidates in order; the first that passes is filled, else the template."""
-        rejections = []
+        rejections: list[str] = []
         for i, delex in enumerate(candidates):
             result, text = self.guard.check(task, facts, delex)
             if result.ok:

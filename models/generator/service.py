@@ -362,8 +362,9 @@ def create_app(
     async def on_cleanup(_: web.Application) -> None:
         await batcher.stop()
 
-    app.on_startup.append(on_startup)
-    app.on_cleanup.append(on_cleanup)
+    # aiohttp 3.9 types its signals for aiosignal < 1.4 (installed: 1.4, TypeVarTuple).
+    app.on_startup.append(on_startup)  # type: ignore[arg-type]
+    app.on_cleanup.append(on_cleanup)  # type: ignore[arg-type]
 
     async def generate(request: web.Request) -> web.Response:
         started = time.perf_counter()

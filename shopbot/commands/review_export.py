@@ -33,7 +33,9 @@ def run(args: argparse.Namespace) -> int:
     from web.console.db import ConsoleDB
     from web.console.review import export_nlu
 
-    db = ConsoleDB(args.console_db or get_settings().console_db)
+    path = args.console_db or get_settings().console_db
+    assert path is not None  # Settings derives it from data_dir
+    db = ConsoleDB(path)
     try:
         out = Path(args.out)
         bot_dir = (

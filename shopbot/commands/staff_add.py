@@ -50,7 +50,9 @@ def run(args: argparse.Namespace) -> int:
     password = _read_password(args)
     if password is None:
         return 1
-    db = ConsoleDB(args.console_db or get_settings().console_db)
+    path = args.console_db or get_settings().console_db
+    assert path is not None  # Settings derives it from data_dir
+    db = ConsoleDB(path)
     try:
         staff = add_staff(db, args.email, password, args.role)
     except AuthError as exc:
