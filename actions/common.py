@@ -249,7 +249,7 @@ class Phrase(str):
         obj.source, obj.task, obj.facts = source, task, facts
         return obj
 
-    def __add__(self, other: str) -> Phrase:  # type: ignore[override]
+    def __add__(self, other: str) -> Phrase:
         return Phrase(str(self) + other, self.source, self.task, self.facts)
 
     @property

@@ -100,7 +100,7 @@ def verify(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
     reset = {"order_number": None, "email": None, "verification_failures": failures}
     if failures >= policy.max_verification_attempts:
         return Reply.nothing(**reset, form_outcome="failed")
-    return Reply.say(MISMATCH, **reset)
+    return Reply.say(MISMATCH).with_slots(**reset)
 
 
 def ask_order_number(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:

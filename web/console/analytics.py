@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from web.console.db import ConsoleDB
 
@@ -44,7 +45,7 @@ def compute(
         (lo, hi),
     )
     by_day = {r["day"]: r for r in per_day_rows}
-    days = []
+    days: list[dict[str, Any]] = []
     d = date_from
     while d <= date_to and len(days) < 400:
         r = by_day.get(d.isoformat())

@@ -16,7 +16,7 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 import jinja2
@@ -28,6 +28,10 @@ from web.console.db import ConsoleDB
 from web.console.handoff import HandoffError, LiveDesk, RasaClient
 from web.console.sync import Syncer
 from web.console.tracker import TrackerReader
+
+if TYPE_CHECKING:
+    from knowledge.search import SearchIndexes
+    from knowledge.store import Store
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +53,7 @@ CSP = (
     "frame-ancestors 'none'"
 )
 
-K_SETTINGS = web.AppKey("console_settings", object)
+K_SETTINGS: web.AppKey[Any] = web.AppKey("console_settings")
 K_DB = web.AppKey("console_db", ConsoleDB)
 K_READER = web.AppKey("console_reader", TrackerReader)
 K_SYNC = web.AppKey("console_syncer", Syncer)
@@ -79,8 +83,8 @@ class FaqWriter:
 
     def __init__(self, settings: Any) -> None:
         self.settings = settings
-        self._store = None
-        self._indexes = None
+        self._store: Store | None = None
+        self._indexes: SearchIndexes | None = None
 
     def __call__(
         self, question: str, answer: str, category: str, alternatives: list[str], actor: str
@@ -89,7 +93,7 @@ class FaqWriter:
         from knowledge.search import SearchIndexes
         from knowledge.store import Store
 
-        if self._store is None:
+        if self._store is None or self._indexes is None:
             self._store = Store.open(self.settings.db_path)
             self._indexes = SearchIndexes(self.settings, self._store)
         return add_faq(
@@ -100,16 +104,17 @@ class FaqWriter:
             alternatives,
             actor,
             on_change=self._indexes.update,
-        )  # type: ignore[union-attr]
+        )
 
     def set_handoff_status(self, handoff_id: int, status: str, actor: str) -> None:
         """Mirror a live handoff's state in the shop store's ``handoffs`` table."""
         from knowledge.operations import set_handoff_status
         from knowledge.store import Store
 
-        if self._store is None:
-            self._store = Store.open(self.settings.db_path)
-        set_handoff_status(self._store, handoff_id, status, actor)
+        store = self._store
+        if store is None:
+            store = self._store = Store.open(self.settings.db_path)
+        set_handoff_status(store, handoff_id, status, actor)
 
 
 def create_console_app(
@@ -166,8 +171,8 @@ def create_console_app(
     env.globals["base"] = app[K_CONF]["prefix"]
     env.globals["flag_names"] = queries.FLAGS
     app[K_JINJA] = env
-    app.on_startup.append(_startup)
-    app.on_cleanup.append(_cleanup)
+    app.on_startup.append(_startup)  # type: ignore[arg-type]
+    app.on_cleanup.append(_cleanup)  # type: ignore[arg-type]
 
     r = app.router
     r.add_get("/login", login_page, name="login")
@@ -272,7 +277,9 @@ def _secure_headers(response: web.StreamResponse) -> None:
     response.headers.setdefault("Referrer-Policy", "same-origin")
 
 
-PRESENCE_FILE = "agents_online"  # read by knowledge/journeys/handoff.py (fresh within 120 s = agent online)
+PRESENCE_FILE = (
+    "agents_online"  # read by knowledge/journeys/handoff.py (fresh within 120 s = agent online)
+)
 PRESENCE_EVERY_S = 15.0
 
 
@@ -322,7 +329,8 @@ async def _auth_middleware(request: web.Request, handler: Handler) -> web.Stream
             "application/x-www-form-urlencoded",
             "multipart/form-data",
         ):
-            given = (await request.post()).get("csrf_token")
+            posted = (await request.post()).get("csrf_token")
+            given = posted if isinstance(posted, str) else None
         if not auth.csrf_ok(session.csrf, given if isinstance(given, str) else None):
             logger.warning("CSRF check failed for %s %s", request.method, request.path)
             if _is_api(request):
@@ -717,7 +725,7 @@ async def add_faq(request: web.Request) -> web.StreamResponse:
         "INSERT INTO faq_additions (sender_id, event_id, faq_id, question, staff_id, at) VALUES (?, ?, ?, ?, ?, ?)",
         (
             sid,
-            int(event_id) if (event_id or "").isdigit() else None,
+            int(event_id) if event_id is not None and event_id.isdigit() else None,
             row.get("id"),
             row.get("question", ""),
             staff.id,
@@ -809,7 +817,8 @@ async def api_live_messages(request: web.Request) -> web.Response:
     sid = _sid(request)
     after = _int(request.query.get("after", "0"))
     desk = request.app[K_DESK]
-    if desk.state(sid) and desk.state(sid)["status"] == "taken":
+    state = desk.state(sid)
+    if state and state["status"] == "taken":
         await desk.flush(sid)
     data = await asyncio.to_thread(desk.messages_after, sid, after, True)
     return web.json_response(data)

@@ -23,8 +23,9 @@ FALLBACK_ACTIONS = frozenset(
 )
 HANDOFF_INTENTS = frozenset({"human_handoff"})
 FEEDBACK_INTENTS = frozenset({"give_feedback"})
-FEEDBACK_SLOTS = frozenset({"feedback", "feedback_value", "thumbs", "rating", "feedback_rating"})
-CUSTOMER_SLOTS = ("customer_email", "verified_email", "email", "customer_id")
+#: Slots of the domain (bot/domain) the console reads; no other names are guessed.
+FEEDBACK_SLOTS = frozenset({"feedback_value", "rating"})
+CUSTOMER_SLOTS = ("customer_email", "email", "customer_id")
 
 
 def reply_source(data: dict) -> str | None:
@@ -118,9 +119,9 @@ def is_negative(value: str, rating: int | None) -> bool:
 
 def is_handoff_action(name: str | None) -> bool:
     """Whether an action records a request for a human."""
-    return bool(name) and "handoff" in name and not name.startswith("utter_ask")
+    return name is not None and "handoff" in name and not name.startswith("utter_ask")
 
 
 def is_fallback_action(name: str | None) -> bool:
     """Whether an action is a fallback."""
-    return bool(name) and (name in FALLBACK_ACTIONS or name.endswith("_fallback"))
+    return name is not None and (name in FALLBACK_ACTIONS or name.endswith("_fallback"))

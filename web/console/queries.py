@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -33,7 +34,7 @@ class Filters:
     date_to: date | None = None
 
     @classmethod
-    def from_query(cls, query: dict) -> Filters:
+    def from_query(cls, query: Mapping[str, str]) -> Filters:
         """Parse request query parameters (``flag=1|0``, ``intent``, ``q``, ``from``, ``to``)."""
         flags = {}
         for name in FLAGS:

@@ -241,16 +241,16 @@ class Syncer:
                 elif kind in ("resume", "restart"):
                     s["paused"] = 0
                 elif kind == "slot":
-                    name = data.get("name")
-                    value = data.get("value")
-                    if name in ev.FEEDBACK_SLOTS:
-                        fb = ev.feedback_value(name, value)
+                    slot = str(data.get("name") or "")
+                    slot_value = data.get("value")
+                    if slot in ev.FEEDBACK_SLOTS:
+                        fb = ev.feedback_value(slot, slot_value)
                         if fb:
                             feedback.append(("tracker", row["id"], sender, fb[0], fb[1], ts))
                             if ev.is_negative(*fb):
                                 s["negative_feedback"] = 1
-                    if name in ev.CUSTOMER_SLOTS and value and not s["customer_ref"]:
-                        s["customer_ref"] = str(value)[:200]
+                    if slot in ev.CUSTOMER_SLOTS and slot_value and not s["customer_ref"]:
+                        s["customer_ref"] = str(slot_value)[:200]
             if s["started_at"] is None:
                 s["started_at"] = s["last_at"] = 0.0
             s["intents"] = " ".join(sorted(seen_intents))
