@@ -55,6 +55,9 @@ class Settings:
         rasa_url / rasa_token: Rasa HTTP API and the token that guards it.
         action_server_url: Rasa's action endpoint.
         action_server_token: Shared secret Rasa sends to the action server on every call.
+        action_timeout_s: How long Rasa waits for one action-server call (Rasa's own
+            default is 5 minutes); a hung action server then costs a shopper this long
+            before the assistant says it is having trouble.
         generator_token: Bearer token the generator service requires.
         session_secret: Key that signs the conversation ids the web app issues.
             The five secrets have no default: empty means "take it from the secrets file"
@@ -107,6 +110,7 @@ class Settings:
         default_factory=lambda: _env("ACTION_SERVER_URL", "http://127.0.0.1:5055/webhook")
     )
     action_server_token: str = field(default_factory=lambda: _env("ACTION_SERVER_TOKEN", ""))
+    action_timeout_s: float = field(default_factory=lambda: float(_env("ACTION_TIMEOUT_S", "30")))
     generator_token: str = field(default_factory=lambda: _env("GENERATOR_TOKEN", ""))
     session_secret: str = field(default_factory=lambda: _env("SESSION_SECRET", ""))
     web_port: int = field(default_factory=lambda: int(_env("WEB_PORT", "8000")))

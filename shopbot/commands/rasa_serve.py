@@ -60,6 +60,15 @@ def run(args: argparse.Namespace) -> int:
     ]
     os.chdir(bot)
     sys.argv = argv
+    import rasa.core.actions.action
+    import rasa.utils.endpoints
+
+    # Rasa waits 5 minutes for an action-server call (a module constant it reads at each
+    # call). A hung action server should cost a shopper seconds: the call then fails and
+    # RecoveryPolicy answers (docs/resilience.md).
+    timeout_s = int(settings.action_timeout_s)
+    rasa.core.actions.action.DEFAULT_REQUEST_TIMEOUT = timeout_s
+    rasa.utils.endpoints.DEFAULT_REQUEST_TIMEOUT = timeout_s
     from rasa.__main__ import main as rasa_main
 
     rasa_main()

@@ -53,6 +53,14 @@ class FaultyStack:
             os.killpg(pid, signal.SIGKILL)
         proc.wait(30)
 
+    def hang_actions(self) -> None:
+        """Stop (SIGSTOP) the action server: it accepts connections and never answers."""
+        os.killpg(self._actions().pid, signal.SIGSTOP)
+
+    def unhang_actions(self) -> None:
+        """Let a stopped action server go on (SIGCONT)."""
+        os.killpg(self._actions().pid, signal.SIGCONT)
+
     def start_actions(self) -> None:
         assert self._spec is not None, "stop_actions first"
         argv, cwd, env = self._spec
@@ -78,7 +86,8 @@ def faulty_stack(
 ) -> Iterator[FaultyStack]:
     """Rasa + action server over a private copy of the demo shop (module scope)."""
     data_dir = copy_shop(cached_shop(), tmp_path_factory.mktemp("faults") / "data")
-    stack = start_stack(data_dir, model=rasa_model)
+    # A short action-call timeout, so that a hung action server costs seconds here.
+    stack = start_stack(data_dir, model=rasa_model, env={"SHOPBOT_ACTION_TIMEOUT_S": "6"})
     try:
         yield FaultyStack(stack)
     finally:

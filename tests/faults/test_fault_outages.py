@@ -87,6 +87,25 @@ def test_fault_run_table(faulty_stack):
     assert tally.wrong == 0, tally.notes
 
 
+def test_a_hung_action_server_costs_seconds_not_minutes(faulty_stack):
+    example = faulty_stack.examples["processing"]
+    sender = _sender("hung")
+    assert faulty_stack.say(sender, "hello")
+    faulty_stack.hang_actions()
+    try:
+        started = time.monotonic()
+        during = faulty_stack.chat(
+            sender, f'/track_order{{"order_number":"{example["order_number"]}"}}'
+        )
+        waited = time.monotonic() - started
+    finally:
+        faulty_stack.unhang_actions()
+    assert is_trouble(during)
+    assert waited < 30  # SHOPBOT_ACTION_TIMEOUT_S=6 here; Rasa's own default is 300 s
+    asked = faulty_stack.say(sender, f'/track_order{{"order_number":"{example["order_number"]}"}}')
+    assert "email" in asked.lower()
+
+
 # --------------------------------------------------------------------------- store and index
 def _hold_shop_db(path, seconds: float, ready: threading.Event) -> None:
     """Another writer (console FAQ edit, import) holding the shop database's write lock."""
