@@ -28,7 +28,7 @@ generator: install data ## train the T5 generator unless a trained one exists
 	 else $(SHOPBOT) generator train; fi
 
 rasa-model: install ## train the Rasa model when its data changed (Rasa skips an unchanged model)
-	@cd bot && ../$(VENV)/bin/rasa train --config config.yml --domain domain --data data --out models
+	@cd bot && RASA_CACHE_DIRECTORY=../.rasa/cache ../$(VENV)/bin/rasa train
 
 demo: install data generator rasa-model ## install, build the demo shop, train what is missing, start everything (demo mode)
 	@SHOPBOT_DEMO_MODE=1 $(SHOPBOT) run all
@@ -36,7 +36,7 @@ demo: install data generator rasa-model ## install, build the demo shop, train w
 run: ## start every service (no install, no training)
 	@$(SHOPBOT) run all
 
-test: install ## install what is missing and run every test except the `slow` ones (the CI command)
+test: install ## install what is missing, lint (ruff, mypy), then run every test except the `slow` ones (the CI command)
 	@bash scripts/test.sh
 
 test-slow: install ## run the long checks (full trainings, long browser journeys)

@@ -138,26 +138,15 @@ def ensure_model(force: bool = False, timeout_s: float = 3600) -> Path:
         if model.exists() and not force:
             return model
         log_path = MODELS / f"train-{fp}.log"
-        cmd = [
-            RASA,
-            "train",
-            "--config",
-            "config.yml",
-            "--domain",
-            "domain",
-            "--data",
-            "data",
-            "--out",
-            "models",
-            "--fixed-model-name",
-            name,
-        ]
+        # Rasa's defaults (config.yml, domain.yml, data/, models/); its training cache
+        # outside bot/, where a bare `rasa test` would trip over the cache's JSON files.
+        cmd = [RASA, "train", "--fixed-model-name", name]
         logger.info("training the Rasa model (%s), log: %s", name, log_path)
         with open(log_path, "w") as log:
             proc = subprocess.run(
                 cmd,
                 cwd=BOT,
-                env=_env({}),
+                env=_env({"RASA_CACHE_DIRECTORY": str(REPO / ".rasa" / "cache")}),
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 timeout=timeout_s,
