@@ -240,7 +240,9 @@ def test_token_guards_every_call_but_health():
 
         def post(headers, data=body):
             req = urllib.request.Request(
-                f"{url}/generate", data=data, headers={"Content-Type": "application/json", **headers}
+                f"{url}/generate",
+                data=data,
+                headers={"Content-Type": "application/json", **headers},
             )
             try:
                 with urllib.request.urlopen(req, timeout=10) as resp:
