@@ -242,7 +242,9 @@ def _v4_identity_failures(db: Database) -> None:
             at REAL NOT NULL
         )"""
     )
-    db.execute("CREATE INDEX IF NOT EXISTS idx_identity_failures_key_at ON identity_failures(key, at)")
+    db.execute(
+        "CREATE INDEX IF NOT EXISTS idx_identity_failures_key_at ON identity_failures(key, at)"
+    )
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,10 @@ COMMANDS: dict[tuple[str, str], tuple[str, str]] = {
     ("web", "serve"): ("web_serve", "serve the storefront, the widget and the console"),
     ("actions", "serve"): ("actions_serve", "the action server (token-guarded, loopback)"),
     ("rasa", "serve"): ("rasa_serve", "Rasa's server (token-guarded API, loopback)"),
-    ("security", "check"): ("security_check", "attack the running stack from outside; print results"),
+    ("security", "check"): (
+        "security_check",
+        "attack the running stack from outside; print results",
+    ),
     ("run", "all"): ("run_all", "start every service of the demo and supervise them"),
     ("config", "show"): ("config_show", "print the effective settings"),
     ("privacy", "export"): ("privacy_export", "write everything kept about a customer as JSON"),

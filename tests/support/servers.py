@@ -85,6 +85,7 @@ def secrets_env(values: dict[str, str]) -> dict[str, str]:
     """``SHOPBOT_<NAME>`` variables for ``values``."""
     return {f"SHOPBOT_{name.upper()}": value for name, value in values.items()}
 
+
 BASE_ENV = {
     "RASA_TELEMETRY_ENABLED": "false",
     "HF_HUB_OFFLINE": "1",

@@ -455,7 +455,9 @@ def test_forwarded_headers_from_an_untrusted_peer_do_not_dodge_the_limit(shop_se
 
     async def scenario(client):
         statuses = [
-            (await client.post("/api/session", headers={"X-Forwarded-For": f"203.0.113.{i}"})).status
+            (
+                await client.post("/api/session", headers={"X-Forwarded-For": f"203.0.113.{i}"})
+            ).status
             for i in range(3)
         ]
         assert statuses == [201, 201, 429]
