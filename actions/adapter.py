@@ -68,11 +68,17 @@ def turn(tracker: Tracker) -> Turn:
             text = clean_text(value, limit=200)
             if text:
                 entities[name] = text
+    ranking = tuple(
+        str(entry["name"])
+        for entry in latest.get("intent_ranking") or []
+        if isinstance(entry, dict) and entry.get("name")
+    )
     return Turn(
         text=clean_text(latest.get("text"), limit=limit),
         intent=(latest.get("intent") or {}).get("name"),
         entities=entities,
         slots=dict(tracker.current_slot_values()),
+        ranking=ranking,
     )
 
 

@@ -8,11 +8,14 @@ adapters around these functions.
 Where each journey lives:
 
 * ``orders.py``: track, the order list, invoice, cancel, address change (order cards);
-* ``identity.py``: order number + email, the lockout across conversations, the prompts;
+* ``identity.py``: order number + email, the lockout across conversations, the prompts,
+  the site's signed customer token;
 * ``returns.py``: start a return, refund status;
 * ``faq.py``: policy questions, payment help;
 * ``handoff.py``: a person, complaints, tickets (agent presence);
 * ``feedback.py``: thumbs and the 1-5 rating;
+* ``products.py``: search with filters, "show more", product questions, recommendations;
+* ``conversation.py``: what a new session keeps, stopping a form, the fallback prompts;
 * ``addresses.py``: reading a delivery address (country names, whole-address lines);
 * ``common.py``: the ownership check, order buttons, the person button;
 * ``text.py``: cleaning shopper text, order numbers, emails;

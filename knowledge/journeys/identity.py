@@ -127,3 +127,45 @@ def ask_email(turn: Turn) -> Reply:
     if turn.slot("requested_slot") == "email":
         return Reply.say("Which email address did you use for that order?")
     return Reply.say("Thanks. And which email address did you use for that order?")
+
+
+#: Session metadata keys the widget may use for the signed customer token.
+TOKEN_KEYS = ("customer_token", "shopbot_customer_token")
+
+
+def session_token(metadata: Any) -> str | None:
+    """The signed customer token in a session's metadata, if the site sent one."""
+    if not isinstance(metadata, dict):
+        return None
+    token = next((metadata[k] for k in TOKEN_KEYS if metadata.get(k)), None)
+    return str(token) if token else None
+
+
+def from_token(shop: Shop, token: str, secret: str) -> Reply:
+    """The customer a site's signed token proves, as slot values (nothing when it doesn't).
+
+    Args:
+        shop: The shop (its store holds the customer).
+        token: The token (:func:`session_token`).
+        secret: The shop's customer token secret.
+
+    Returns:
+        ``verified``, ``customer_id``, ``customer_email`` and a reset failure count when the
+        token is genuine, unexpired and names a customer with that email; else nothing.
+    """
+    from knowledge.identity import verify_customer_token
+
+    claims = verify_customer_token(token, secret)
+    if claims is None:
+        logger.warning("rejected a customer token (forged, expired or malformed)")
+        return Reply.nothing()
+    customer = shop.store.get_customer(claims["customer_id"])
+    if customer is None or customer["email"].strip().lower() != claims["email"].strip().lower():
+        logger.warning("customer token for an unknown customer %s", claims["customer_id"])
+        return Reply.nothing()
+    return Reply.nothing(
+        verified=True,
+        customer_id=str(customer["id"]),
+        customer_email=customer["email"],
+        verification_failures=0,
+    )

@@ -44,12 +44,14 @@ class Turn:
         intent: Its intent name.
         entities: First value of each entity in the message.
         slots: Values of the domain's slots the journey reads (order number, form values).
+        ranking: Intent names NLU considered, most likely first (the fallback's guesses).
     """
 
     text: str = ""
     intent: str | None = None
     entities: Mapping[str, str] = field(default_factory=dict)
     slots: Mapping[str, Any] = field(default_factory=dict)
+    ranking: tuple[str, ...] = ()
 
     def entity(self, name: str) -> str | None:
         """The entity's value, or ``None``."""

@@ -19,7 +19,6 @@ import contextlib
 import fcntl
 import json
 import logging
-import re
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -37,7 +36,14 @@ from knowledge.search.dense import (
     IndexParams,
 )
 from knowledge.search.hybrid import reciprocal_rank_fusion
-from knowledge.search.text import KINDS, Tokenizer, _stem, dense_texts, lexical_text
+from knowledge.search.text import (
+    KINDS,
+    Tokenizer,
+    dense_texts,
+    lexical_text,
+    match_names,
+    name_key,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -93,8 +99,7 @@ class FaqResult:
         return self.hits[0] if self.hits else None
 
 
-def _norm(text: str) -> str:
-    return " ".join(re.findall(r"[0-9a-z]+", (text or "").lower()))
+_norm = name_key
 
 
 class SearchIndexes:
@@ -537,17 +542,6 @@ class SearchIndexes:
         return fused[:k], used
 
     # -- products -------------------------------------------------------------------------
-    def _match_names(self, value: str, names: list[str]) -> list[str]:
-        wanted = _norm(value)
-        exact = [n for n in names if _norm(n) == wanted]
-        if exact:
-            return exact
-        stem = " ".join(_stem(w) for w in wanted.split())
-        stemmed = [n for n in names if " ".join(_stem(w) for w in _norm(n).split()) == stem]
-        if stemmed:
-            return stemmed
-        return [n for n in names if wanted and wanted in _norm(n)]
-
     def product_filter_ids(
         self,
         category: str | None = None,
@@ -569,7 +563,7 @@ class SearchIndexes:
             ("brand", brand, self.store.brands),
         ):
             if value:
-                matches = self._match_names(value, names())
+                matches = match_names(value, names())
                 if not matches:
                     return set()
                 where.append(f"{column} IN ({','.join('?' * len(matches))})")

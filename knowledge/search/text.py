@@ -86,6 +86,38 @@ class Tokenizer:
         return out
 
 
+def name_key(text: str) -> str:
+    """A name reduced for comparison: lower case, words of letters and digits only."""
+    return " ".join(re.findall(r"[0-9a-z]+", (text or "").lower()))
+
+
+def match_names(value: str | None, names: Iterable[str]) -> list[str]:
+    """The catalog names (categories, brands) that ``value`` means.
+
+    Exact match first (case and punctuation ignored), then singular/plural
+    (``"running shoe"`` finds ``"running shoes"``), then names containing ``value``.
+
+    Args:
+        value: What the shopper said (an entity value).
+        names: The store's names.
+
+    Returns:
+        The matching names, in the order given; empty when none (or no value).
+    """
+    wanted = name_key(value or "")
+    if not wanted:
+        return []
+    names = [n for n in names if n]
+    exact = [n for n in names if name_key(n) == wanted]
+    if exact:
+        return exact
+    stem = " ".join(_stem(w) for w in wanted.split())
+    stemmed = [n for n in names if " ".join(_stem(w) for w in name_key(n).split()) == stem]
+    if stemmed:
+        return stemmed
+    return [n for n in names if wanted in name_key(n)]
+
+
 def _attributes_text(attributes: Any) -> str:
     if isinstance(attributes, dict):
         return " ".join(f"{v}" for v in attributes.values() if v not in (None, ""))

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from actions.products import (
-    PAGE_SIZE,
     ActionAnswerProductQuestion,
     ActionRecommendProducts,
     ActionSearchProducts,
     ActionShowMore,
 )
+from knowledge.journeys.products import PAGE_SIZE
 from tests.actions.conftest import make_tracker, run, slot_events, texts, verified_slots
 
 
@@ -173,7 +173,7 @@ def test_more_like_this(shop):
 
 
 def test_search_label_names_the_search_not_the_sentence():
-    from actions.products import search_label
+    from knowledge.journeys.products import search_label
 
     assert search_label("show me red sneakers under 100", "red", None, "sneakers", 100.0) == (
         "red sneakers under 100"
