@@ -87,7 +87,7 @@ def faulty_stack(
     """Rasa + action server over a private copy of the demo shop (module scope)."""
     data_dir = copy_shop(cached_shop(), tmp_path_factory.mktemp("faults") / "data")
     # A short action-call timeout, so that a hung action server costs seconds here.
-    stack = start_stack(data_dir, model=rasa_model, env={"SHOPBOT_ACTION_TIMEOUT_S": "6"})
+    stack = start_stack(data_dir, model=rasa_model, env={"SHOPBOT_ACTION_TIMEOUT_S": "20"})
     try:
         yield FaultyStack(stack)
     finally:

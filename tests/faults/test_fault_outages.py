@@ -101,7 +101,7 @@ def test_a_hung_action_server_costs_seconds_not_minutes(faulty_stack):
     finally:
         faulty_stack.unhang_actions()
     assert is_trouble(during)
-    assert waited < 30  # SHOPBOT_ACTION_TIMEOUT_S=6 here; Rasa's own default is 300 s
+    assert waited < 60  # SHOPBOT_ACTION_TIMEOUT_S=20 here; Rasa's own default is 300 s
     asked = faulty_stack.say(sender, f'/track_order{{"order_number":"{example["order_number"]}"}}')
     assert "email" in asked.lower()
 
