@@ -86,6 +86,11 @@ class _Guard:
             self._settings = with_secrets(get_settings())
         return self._settings
 
+    def allowed_origins(self) -> str | list[str]:
+        """Origins whose pages may open the Socket.IO channel (``*`` unless narrowed)."""
+        origins = [o.strip() for o in str(self.settings.widget_origins).split(",") if o.strip()]
+        return "*" if not origins or "*" in origins else origins
+
     def valid_id(self, sender: object) -> bool:
         from knowledge.identity import is_conversation_id
 
@@ -328,9 +333,14 @@ class SocketIOInput(InputChannel):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> SocketBlueprint:
         guard_rasa_api()
-        # Origins are not restricted (the widget is embedded on shops' sites); ids are.
+        # The widget runs on the shop's pages, another origin than Rasa: the channel answers
+        # CORS itself (Rasa's API has none). No cookies are involved (cors_credentials off);
+        # the issued conversation id is the only key. SHOPBOT_WIDGET_ORIGINS narrows it.
         sio = AsyncServer(
-            async_mode="sanic", cors_allowed_origins=[], max_http_buffer_size=MAX_BODY_BYTES
+            async_mode="sanic",
+            cors_allowed_origins=self.guard.allowed_origins(),
+            cors_credentials=False,
+            max_http_buffer_size=MAX_BODY_BYTES,
         )
         blueprint = SocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
         self.sio = sio

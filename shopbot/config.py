@@ -69,6 +69,8 @@ class Settings:
         trusted_proxies: Comma-separated addresses/networks of reverse proxies whose
             ``X-Forwarded-For``/``X-Forwarded-Proto`` are believed.
         demo_mode: Mounts the storefront's demo login (``make demo`` sets it).
+        widget_origins: Comma-separated origins of the pages that embed the widget, allowed
+            to open Rasa's Socket.IO channel (empty = any; the conversation id is the key).
         identity_max_failures / identity_window_s: Failed ownership checks allowed per
             email, order number and client address across conversations.
         messages_per_minute: Per-client message rate limit of the chat channels.
@@ -120,6 +122,7 @@ class Settings:
     web_host: str = field(default_factory=lambda: _env("WEB_HOST", "127.0.0.1"))
     internal_host: str = field(default_factory=lambda: _env("INTERNAL_HOST", "127.0.0.1"))
     trusted_proxies: str = field(default_factory=lambda: _env("TRUSTED_PROXIES", ""))
+    widget_origins: str = field(default_factory=lambda: _env("WIDGET_ORIGINS", ""))
     demo_mode: bool = field(default_factory=lambda: _env("DEMO_MODE", "0").lower() in _TRUE)
     identity_max_failures: int = field(
         default_factory=lambda: int(_env("IDENTITY_MAX_FAILURES", "5"))
