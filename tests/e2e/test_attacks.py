@@ -135,6 +135,13 @@ def test_rasa_api_sends_no_wildcard_cors(rasa_stack):
     )
     assert status == 200
     assert headers.get("Access-Control-Allow-Origin") in (None, "")
+    # Control: the widget's channel answers CORS itself (shops embed it), without credentials.
+    shop = "https://shop.example"
+    status, headers, _ = _request(
+        f"{rasa_stack.rasa_url}/socket.io/?EIO=4&transport=polling", headers={"Origin": shop}
+    )
+    assert status == 200 and headers.get("Access-Control-Allow-Origin") == shop
+    assert headers.get("Access-Control-Allow-Credentials") in (None, "", "false")
 
 
 @pytest.mark.parametrize(
