@@ -229,6 +229,75 @@ class Store:
             r["brand"] for r in self.query("SELECT DISTINCT brand FROM products ORDER BY brand")
         ]
 
+    # -- storefront ----------------------------------------------------------------
+    #: Orders of a category page (``sort`` names of :meth:`products_in_category`).
+    PRODUCT_SORTS = {
+        "popular": "coalesce(rating, 0) DESC, id",
+        "price-asc": "price ASC, id",
+        "price-desc": "price DESC, id",
+        "name": "title COLLATE NOCASE, id",
+    }
+
+    def featured_products(self, limit: int = 12) -> list[dict[str, Any]]:
+        """Products in stock first, best rated first (the storefront's home page)."""
+        rows = self.query(
+            "SELECT * FROM products ORDER BY stock > 0 DESC, coalesce(rating, 0) DESC, id LIMIT ?",
+            [int(limit)],
+        )
+        return [decode_row("products", r) for r in rows]  # type: ignore[misc]
+
+    def category_counts(self) -> dict[str, int]:
+        """``{category: number of products}``."""
+        rows = self.query("SELECT category, count(*) AS n FROM products GROUP BY category")
+        return {r["category"]: int(r["n"]) for r in rows}
+
+    def count_in_category(self, category: str) -> int:
+        """Number of products in one category."""
+        rows = self.query("SELECT count(*) AS n FROM products WHERE category = ?", [category])
+        return int(rows[0]["n"])
+
+    def products_in_category(
+        self, category: str, sort: str = "popular", limit: int = 24, offset: int = 0
+    ) -> list[dict[str, Any]]:
+        """One page of a category's products, in one of :attr:`PRODUCT_SORTS` orders."""
+        order = self.PRODUCT_SORTS.get(sort, self.PRODUCT_SORTS["popular"])
+        rows = self.query(
+            f"SELECT * FROM products WHERE category = ? ORDER BY {order} LIMIT ? OFFSET ?",
+            [category, int(limit), int(offset)],
+        )
+        return [decode_row("products", r) for r in rows]  # type: ignore[misc]
+
+    def best_in_category(
+        self, category: str | None, exclude_id: int | None = None, limit: int = 4
+    ) -> list[dict[str, Any]]:
+        """The best-rated products of a category (a product page's "similar" row)."""
+        rows = self.query(
+            "SELECT * FROM products WHERE category = ? AND id != ? "
+            "ORDER BY coalesce(rating, 0) DESC, id LIMIT ?",
+            [category, -1 if exclude_id is None else int(exclude_id), int(limit)],
+        )
+        return [decode_row("products", r) for r in rows]  # type: ignore[misc]
+
+    def find_products(self, text: str, limit: int = 48) -> list[dict[str, Any]]:
+        """Products whose title, brand, description or category contains ``text`` (a plain
+        keyword search; ``%`` and ``_`` are literal)."""
+        like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        rows = self.query(
+            "SELECT * FROM products WHERE title LIKE :q ESCAPE '\\' OR brand LIKE :q ESCAPE '\\' "
+            "OR description LIKE :q ESCAPE '\\' OR category LIKE :q ESCAPE '\\' "
+            "ORDER BY coalesce(rating, 0) DESC, id LIMIT :n",
+            {"q": like, "n": int(limit)},
+        )
+        return [decode_row("products", r) for r in rows]  # type: ignore[misc]
+
+    def most_active_customer(self) -> dict[str, Any] | None:
+        """The customer with the most orders (the demo login's fixed customer)."""
+        rows = self.query(
+            "SELECT c.* FROM customers c LEFT JOIN orders o ON o.customer_id = c.id "
+            "GROUP BY c.id ORDER BY count(o.id) DESC, c.id LIMIT 1"
+        )
+        return decode_row("customers", rows[0]) if rows else None
+
     # -- orders --------------------------------------------------------------------
     def get_order(self, order_number: str) -> dict[str, Any] | None:
         """Order by order number; accepts loose forms such as ``"sb 123456"``."""
@@ -357,6 +426,18 @@ class Store:
         if status is None:
             return self.query("SELECT * FROM handoffs ORDER BY id DESC")
         return self.query("SELECT * FROM handoffs WHERE status = ? ORDER BY id DESC", [status])
+
+    def handoffs_after(self, last_id: int, limit: int = 1000) -> list[dict[str, Any]]:
+        """Handoffs with an id above ``last_id``, oldest first (incremental readers)."""
+        return self.query(
+            "SELECT * FROM handoffs WHERE id > ? ORDER BY id LIMIT ?", [int(last_id), int(limit)]
+        )
+
+    def feedback_after(self, last_id: int, limit: int = 1000) -> list[dict[str, Any]]:
+        """Feedback rows with an id above ``last_id``, oldest first (incremental readers)."""
+        return self.query(
+            "SELECT * FROM feedback WHERE id > ? ORDER BY id LIMIT ?", [int(last_id), int(limit)]
+        )
 
     def feedback(self, sender_id: str | None = None) -> list[dict[str, Any]]:
         """Feedback rows, newest first, optionally for one conversation."""

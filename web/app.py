@@ -419,13 +419,8 @@ def _session_id(request: web.Request) -> str | None:
 async def home(request: web.Request) -> web.Response:
     """Home page: categories and a grid of well-rated products in stock."""
     store = _store(request)
-    products = store.query(
-        "SELECT * FROM products ORDER BY stock > 0 DESC, coalesce(rating, 0) DESC, id LIMIT 12"
-    )
-    counts = {
-        r["category"]: r["n"]
-        for r in store.query("SELECT category, count(*) AS n FROM products GROUP BY category")
-    }
+    products = store.featured_products(12)
+    counts = store.category_counts()
     return _render(
         request,
         "home.html",
@@ -440,30 +435,22 @@ def _page_number(request: web.Request) -> int:
         return 1
 
 
-SORTS = {
-    "popular": "coalesce(rating, 0) DESC, id",
-    "price-asc": "price ASC, id",
-    "price-desc": "price DESC, id",
-    "name": "title COLLATE NOCASE, id",
-}
+SORTS = ("popular", "price-asc", "price-desc", "name")
 
 
 async def category_page(request: web.Request) -> web.Response:
     """All products of one category, sorted and paginated."""
     name = request.match_info["name"]
     store = _store(request)
-    total = store.query("SELECT count(*) AS n FROM products WHERE category = ?", [name])[0]["n"]
+    total = store.count_in_category(name)
     if not total:
         raise web.HTTPNotFound()
     sort = request.query.get("sort", "popular")
-    order = SORTS.get(sort, SORTS["popular"])
+    sort = sort if sort in SORTS else "popular"
     page = _page_number(request)
     pages = max(1, math.ceil(total / PAGE_SIZE))
     page = min(page, pages)
-    products = store.query(
-        f"SELECT * FROM products WHERE category = ? ORDER BY {order} LIMIT ? OFFSET ?",
-        [name, PAGE_SIZE, (page - 1) * PAGE_SIZE],
-    )
+    products = store.products_in_category(name, sort, PAGE_SIZE, (page - 1) * PAGE_SIZE)
     return _render(
         request,
         "category.html",
@@ -474,7 +461,7 @@ async def category_page(request: web.Request) -> web.Response:
             "total": total,
             "page": page,
             "pages": pages,
-            "sort": sort if sort in SORTS else "popular",
+            "sort": sort,
             "sorts": list(SORTS),
         },
     )
@@ -494,10 +481,7 @@ async def product_page(request: web.Request) -> web.Response:
             attributes = {}
     if not isinstance(attributes, dict):
         attributes = {}
-    similar = store.query(
-        "SELECT * FROM products WHERE category = ? AND id != ? ORDER BY coalesce(rating, 0) DESC, id LIMIT 4",
-        [product.get("category"), product["id"]],
-    )
+    similar = store.best_in_category(product.get("category"), exclude_id=product["id"], limit=4)
     return _render(
         request,
         "product.html",
@@ -515,13 +499,7 @@ async def search_page(request: web.Request) -> web.Response:
     query = request.query.get("q", "").strip()[:100]
     products: list[dict[str, Any]] = []
     if query:
-        like = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        products = _store(request).query(
-            "SELECT * FROM products WHERE title LIKE :q ESCAPE '\\' OR brand LIKE :q ESCAPE '\\' "
-            "OR description LIKE :q ESCAPE '\\' OR category LIKE :q ESCAPE '\\' "
-            "ORDER BY coalesce(rating, 0) DESC, id LIMIT 48",
-            {"q": like},
-        )
+        products = _store(request).find_products(query, limit=48)
     return _render(
         request,
         "search.html",
@@ -574,11 +552,7 @@ async def demo_login(request: web.Request) -> web.Response:
     from knowledge.identity import sign_customer_token
 
     form = await request.post()
-    rows = _store(request).query(
-        "SELECT c.* FROM customers c LEFT JOIN orders o ON o.customer_id = c.id "
-        "GROUP BY c.id ORDER BY count(o.id) DESC, c.id LIMIT 1"
-    )
-    customer = rows[0] if rows else None
+    customer = _store(request).most_active_customer()
     back = str(form.get("next", "/"))
     if not back.startswith("/") or back.startswith("//"):
         back = "/"

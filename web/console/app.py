@@ -238,6 +238,7 @@ async def _cleanup(app: web.Application) -> None:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await task
+    app[K_SYNC].close()
     app[K_READER].dispose()
     app[K_DB].close()
 

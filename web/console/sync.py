@@ -17,6 +17,7 @@ import time
 from collections import defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from web.console import events as ev
 from web.console.db import ConsoleDB
@@ -40,6 +41,9 @@ _FLAGS = (
     "template_fallback",
     "human",
 )
+
+#: Rows of the shop's feedback or handoffs read per query.
+SHOP_BATCH = 1000
 
 
 def _iso_to_ts(value: object) -> float | None:
@@ -77,6 +81,7 @@ class Syncer:
         self.reader = reader
         self.low_confidence = low_confidence
         self.shop_db = Path(shop_db) if shop_db else None
+        self._shop: Any = None
         self._lock = threading.Lock()
 
     def _state(self, key: str) -> int:
@@ -316,43 +321,50 @@ class Syncer:
             )
 
     # -- shop database -------------------------------------------------------------------
-    def _sync_shop(self) -> None:
-        if self.shop_db is None or not self.shop_db.exists():
-            return
-        try:
-            shop = sqlite3.connect(f"file:{self.shop_db}?mode=ro", uri=True, timeout=5)
-        except sqlite3.Error:
-            return
-        try:
-            tables = {
-                r[0] for r in shop.execute("SELECT name FROM sqlite_master WHERE type='table'")
-            }
-            if "feedback" in tables:
-                self._sync_store_feedback(shop)
-            if "handoffs" in tables:
-                self._sync_store_handoffs(shop)
-        except sqlite3.Error as exc:
-            logger.warning("could not read the shop database for feedback/handoffs: %s", exc)
-        finally:
-            shop.close()
+    def _shop_store(self) -> Any:
+        """The shop's store (opened on first use, once its file exists), or None."""
+        if self._shop is None and self.shop_db is not None and self.shop_db.exists():
+            from knowledge.store import Store
 
-    def _sync_store_feedback(self, shop: sqlite3.Connection) -> None:
-        last = self._state("last_store_feedback_id")
-        rows = shop.execute(
-            "SELECT id, sender_id, value, rating, at FROM feedback WHERE id > ? ORDER BY id",
-            (last,),
-        ).fetchall()
+            self._shop = Store.open(self.shop_db)
+        return self._shop
+
+    def _sync_shop(self) -> None:
+        try:
+            store = self._shop_store()
+            if store is None:
+                return
+            while self._sync_store_feedback(
+                store.feedback_after(self._state("last_store_feedback_id"), SHOP_BATCH)
+            ):
+                pass
+            while self._sync_store_handoffs(
+                store.handoffs_after(self._state("last_store_handoff_id"), SHOP_BATCH)
+            ):
+                pass
+        except sqlite3.Error as exc:
+            logger.warning("could not read the shop's feedback/handoffs: %s", exc)
+
+    def close(self) -> None:
+        """Close the shop store if this summariser opened it."""
+        if self._shop is not None:
+            self._shop.close()
+            self._shop = None
+
+    def _sync_store_feedback(self, rows: list[dict[str, Any]]) -> bool:
+        """Fold one batch of the store's feedback in; whether a full batch came (more may)."""
         if not rows:
-            return
+            return False
         with self.db.transaction() as conn:
-            for fid, sender, value, rating, at in rows:
+            for row in rows:
+                sender, value = row.get("sender_id"), row.get("value")
                 if value not in ("up", "down", "rating") or not sender:
                     continue
-                rating = int(rating) if rating is not None else None
+                rating = int(row["rating"]) if row.get("rating") is not None else None
                 conn.execute(
                     "INSERT OR IGNORE INTO conv_feedback (source, source_id, sender_id, value, rating, at) "
                     "VALUES ('store', ?, ?, ?, ?, ?)",
-                    (fid, sender, value, rating, _iso_to_ts(at)),
+                    (row["id"], sender, value, rating, _iso_to_ts(row.get("at"))),
                 )
                 if ev.is_negative(value, rating):
                     conn.execute(
@@ -361,28 +373,28 @@ class Syncer:
                     )
             conn.execute(
                 "INSERT OR REPLACE INTO sync_state (key, value) VALUES ('last_store_feedback_id', ?)",
-                (str(rows[-1][0]),),
+                (str(rows[-1]["id"]),),
             )
+        return len(rows) >= SHOP_BATCH
 
-    def _sync_store_handoffs(self, shop: sqlite3.Connection) -> None:
-        last = self._state("last_store_handoff_id")
-        rows = shop.execute(
-            "SELECT id, sender_id, reason, status, created_at FROM handoffs WHERE id > ? ORDER BY id",
-            (last,),
-        ).fetchall()
+    def _sync_store_handoffs(self, rows: list[dict[str, Any]]) -> bool:
+        """Fold one batch of the store's handoffs in; whether a full batch came (more may)."""
         if not rows:
-            return
+            return False
         with self.db.transaction() as conn:
-            for hid, sender, reason, status, created in rows:
+            for row in rows:
+                sender = row.get("sender_id")
                 if not sender:
                     continue
+                created = _iso_to_ts(row.get("created_at")) or 0.0
                 conn.execute("UPDATE conversations SET handoff = 1 WHERE sender_id = ?", (sender,))
-                if status == "open" and (_iso_to_ts(created) or 0) >= time.time() - LIVE_MAX_AGE_S:
-                    _queue_handoff(conn, sender, _iso_to_ts(created) or 0.0, reason or "", hid)
+                if row.get("status") == "open" and created >= time.time() - LIVE_MAX_AGE_S:
+                    _queue_handoff(conn, sender, created, row.get("reason") or "", row["id"])
             conn.execute(
                 "INSERT OR REPLACE INTO sync_state (key, value) VALUES ('last_store_handoff_id', ?)",
-                (str(rows[-1][0]),),
+                (str(rows[-1]["id"]),),
             )
+        return len(rows) >= SHOP_BATCH
 
 
 MAX_TEXT_CHARS = 20_000
