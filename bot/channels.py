@@ -378,7 +378,13 @@ class SocketIOInput(InputChannel):
             await sio.emit("session_confirm", session_id, room=sid, namespace=self.namespace)
 
         @sio.on(self.user_message_evt, namespace=self.namespace)
-        async def handle_message(sid: str, data: Any) -> None:
+        async def handle_message(sid: str, data: Any) -> dict[str, Any]:
+            """Handle one message; the return value is the widget's ack.
+
+            ``{"ok": true}`` once the turn ran (and Rasa saved it), ``{"ok": false}`` when
+            it was refused or failed: the widget keeps the message in its outbox and
+            sends it again.
+            """
             data = data if isinstance(data, dict) else {}
             sender_id = self._joined.get(sid)
             if sender_id is None or data.get("session_id") not in (None, sender_id):
@@ -389,7 +395,7 @@ class SocketIOInput(InputChannel):
                     room=sid,
                     namespace=self.namespace,
                 )
-                return
+                return {"ok": False, "error": "no conversation"}
             client = self._clients.get(sid, "unknown")
             if not self.guard.allow(client):
                 await sio.emit(
@@ -398,7 +404,7 @@ class SocketIOInput(InputChannel):
                     room=sid,
                     namespace=self.namespace,
                 )
-                return
+                return {"ok": False, "error": "rate limited"}
             text = data.get("message", "")
             output = SocketIOOutput(sio, self.bot_message_evt)
             message = UserMessage(
@@ -408,10 +414,12 @@ class SocketIOInput(InputChannel):
                 input_channel=self.name(),
                 metadata=self.guard.metadata(data.get(self.metadata_key), client),
             )
+            ok = True
             try:
                 await on_new_message(message)
             except Exception:  # noqa: BLE001 - answer the shopper; the text is not logged
                 logger.exception("a Socket.IO turn failed")
+                ok = False
             if not output.sent and not message.metadata.get("hidden"):
                 request = (sio.get_environ(sid, namespace=self.namespace) or {}).get(
                     "sanic.request"
@@ -420,5 +428,6 @@ class SocketIOInput(InputChannel):
                 if trouble:
                     logger.warning("empty turn answered with the service-trouble reply")
                     await output.send_text_message(sender_id, trouble)
+            return {"ok": ok}
 
         return blueprint

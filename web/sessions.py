@@ -47,6 +47,7 @@ class SessionRegistry:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(str(self.path), check_same_thread=False, timeout=5)
             conn.execute("PRAGMA busy_timeout = 5000")
+            conn.execute("PRAGMA journal_mode = WAL")
             conn.execute(
                 "CREATE TABLE IF NOT EXISTS web_sessions ("
                 " id_hash TEXT PRIMARY KEY, created_at REAL NOT NULL, last_seen_at REAL NOT NULL)"

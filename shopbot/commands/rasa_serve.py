@@ -58,6 +58,11 @@ def run(args: argparse.Namespace) -> int:
         "--credentials",
         args.credentials or str(bot / "credentials.yml"),
     ]
+    if not settings.tracker_store_url and settings.tracker_db is not None:
+        from knowledge.sqlite_wal import ensure_wal
+
+        # WAL before Rasa opens the file: the console's reads then never block its writes.
+        ensure_wal(settings.tracker_db)
     os.chdir(bot)
     sys.argv = argv
     import rasa.core.actions.action
