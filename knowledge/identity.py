@@ -27,36 +27,15 @@ import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from knowledge.store import normalise_email
+from knowledge.normalise import normalise_email
+from knowledge.normalise import normalise_order_number as normalise_order_number  # re-export
 
 if TYPE_CHECKING:
     from knowledge.store import Store
 
 logger = logging.getLogger(__name__)
 
-ORDER_PREFIX = "SB-"
-MAX_ORDER_INPUT = 32
 MAX_TOKEN_LENGTH = 4096
-_ORDER_RE = re.compile(r"^#?\s*(?:SB\s*[-_#:]?\s*)?#?\s*([0-9]{6})$", re.ASCII)
-
-
-def normalise_order_number(text: object) -> str | None:
-    """Canonical order number (``SB-`` + 6 digits) from loose input, or ``None``.
-
-    Accepts ``"SB-123456"``, ``"sb 123456"``, ``"#SB-123456"``, ``"sb123456"``,
-    ``"#123456"`` and ``"123456"``. Rejects everything else: other lengths, letters,
-    SQL or markup, and inputs longer than 32 characters (checked before any parsing).
-
-    Args:
-        text: What the shopper typed (any type; non-strings give ``None``).
-
-    Returns:
-        ``"SB-123456"`` or ``None``.
-    """
-    if not isinstance(text, str) or len(text) > MAX_ORDER_INPUT:
-        return None
-    match = _ORDER_RE.match(text.strip().upper())
-    return f"{ORDER_PREFIX}{match.group(1)}" if match else None
 
 
 def owns_order(store: Store, order_number: str, email: str) -> bool:

@@ -33,9 +33,9 @@ from typing import Any
 import yaml
 from tqdm import tqdm
 
-from knowledge.identity import normalise_order_number
+from knowledge.normalise import normalise_email, normalise_order_number
 from knowledge.schema import ORDER_STATUSES, utc_now
-from knowledge.store import Store, last_id, normalise_email, to_json
+from knowledge.store import Store, last_id, to_json
 
 logger = logging.getLogger(__name__)
 

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from datetime import date
 from typing import Any
 
+from knowledge.normalise import normalise_email
 from knowledge.rules import (
     Decision,
     can_cancel,
@@ -26,7 +27,7 @@ from knowledge.rules import (
     validate_address,
 )
 from knowledge.schema import FEEDBACK_VALUES, HANDOFF_STATUSES, utc_now
-from knowledge.store import Store, last_id, normalise_email, to_json
+from knowledge.store import Store, last_id, to_json
 
 logger = logging.getLogger(__name__)
 

@@ -35,7 +35,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from knowledge.store import Store, decode_row, normalise_email, to_json
+from knowledge.normalise import normalise_email
+from knowledge.store import Store, decode_row, to_json
 
 logger = logging.getLogger(__name__)
 

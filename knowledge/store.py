@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from knowledge.normalise import normalise_email, normalise_order_number
 from knowledge.schema import current_version, migrate, utc_now
 
 logger = logging.getLogger(__name__)
@@ -71,11 +72,6 @@ def last_id(cursor: sqlite3.Cursor) -> int:
     if cursor.lastrowid is None:
         raise RuntimeError("no row was inserted")
     return int(cursor.lastrowid)
-
-
-def normalise_email(email: str | None) -> str:
-    """Lower-case, trimmed email ("" for None)."""
-    return (email or "").strip().lower()
 
 
 class Store:
@@ -301,8 +297,6 @@ class Store:
     # -- orders --------------------------------------------------------------------
     def get_order(self, order_number: str) -> dict[str, Any] | None:
         """Order by order number; accepts loose forms such as ``"sb 123456"``."""
-        from knowledge.identity import normalise_order_number
-
         number = normalise_order_number(order_number)
         if number is None:
             return None

@@ -7,7 +7,7 @@ import re
 import unicodedata
 from typing import Any
 
-from knowledge.identity import normalise_order_number
+from knowledge.normalise import normalise_order_number
 
 logger = logging.getLogger(__name__)
 
