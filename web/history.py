@@ -13,6 +13,8 @@ from urllib.parse import quote
 
 import aiohttp
 
+from knowledge.journeys.reply import AGENT, Message
+
 logger = logging.getLogger(__name__)
 
 MAX_MESSAGES = 300
@@ -42,25 +44,22 @@ async def fetch_tracker(
         raise RasaUnavailable(str(exc) or type(exc).__name__) from exc
 
 
-def _bot_payload(data: dict[str, Any] | None) -> dict[str, Any]:
-    data = data or {}
-    out: dict[str, Any] = {}
-    buttons = data.get("buttons") or data.get("quick_replies")
-    if buttons:
-        out["buttons"] = [
-            {"title": str(b.get("title", "")), "payload": str(b.get("payload", ""))}
-            for b in buttons
-            if isinstance(b, dict)
-        ]
-    if data.get("custom") is not None:
-        out["custom"] = data["custom"]
-    if data.get("image"):
-        out["image"] = str(data["image"])
-    if data.get("attachment"):
-        out["attachment"] = data["attachment"]
-    if data.get("elements"):
-        out["elements"] = data["elements"]
-    return out
+def bot_message(event: dict[str, Any]) -> dict[str, Any] | None:
+    """One bot event as a widget message, read through the Reply codec
+    (:meth:`knowledge.journeys.reply.Message.from_event`); None when it shows nothing."""
+    message = Message.from_event(event)
+    out: dict[str, Any] = {"role": "bot", "text": message.text, "ts": event.get("timestamp")}
+    if message.buttons:
+        out["buttons"] = message.buttons
+    cards = message.cards()
+    if cards:
+        out["custom"] = cards[0]
+    if message.source == AGENT:
+        out["role"] = "agent"
+        out["agent"] = message.agent or "Support agent"
+        if message.live_id:
+            out["live_id"] = message.live_id
+    return out if message.text or len(out) > 3 else None
 
 
 def messages_from_events(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -68,13 +67,13 @@ def messages_from_events(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
     User messages sent with ``metadata.hidden`` (feedback, ratings) and the bot's
     acknowledgements that follow them are left out; a user message sent from a button
-    shows the button's title (``metadata.display``). Bot events with ``metadata.agent``
-    are agent messages.
+    shows the button's title (``metadata.display``). Bot events are read through the
+    Reply codec (:func:`bot_message`); an agent's message has the role ``agent``.
 
     Returns:
         Dicts with ``role`` (user, bot or agent), ``text``, ``ts`` and, where present,
-        ``cid``, ``buttons``, ``custom``, ``image``, ``attachment``, ``elements``,
-        ``agent``, ``live_id``.
+        ``cid``, ``buttons``, ``custom`` (a carousel or an order card), ``agent``,
+        ``live_id``.
     """
     out: list[dict[str, Any]] = []
     after_hidden = False
@@ -99,17 +98,9 @@ def messages_from_events(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 msg["cid"] = meta["cid"]
             out.append(msg)
         elif kind == "bot":
-            if after_hidden and not meta.get("agent"):
-                continue
-            msg = {"role": "bot", "text": event.get("text") or "", "ts": event.get("timestamp")}
-            msg.update(_bot_payload(event.get("data")))
-            if meta.get("agent"):
-                msg["role"] = "agent"
-                msg["agent"] = str(meta["agent"])
-                if meta.get("live_id") is not None:
-                    msg["live_id"] = str(meta["live_id"])
-            if msg["text"] or len(msg) > 3:
-                out.append(msg)
+            said = bot_message(event)
+            if said is not None and not (after_hidden and said["role"] != "agent"):
+                out.append(said)
     return out[-MAX_MESSAGES:]
 
 

@@ -12,7 +12,9 @@ Metadata keys written on a bot event (nothing else is read back):
 
 * ``source``: ``model`` or ``template`` (generator task), ``fixed`` (text written in a
   journey), ``response`` (a domain response);
-* ``task`` and ``facts``: the generator task and its facts (only with a task).
+* ``task`` and ``facts``: the generator task and its facts (only with a task);
+* ``agent`` and ``live_id`` (with ``source: agent``): a support agent's message written by
+  the console, its agent's display name and the live hub's id of its copy.
 
 Cards travel as their own message's custom JSON: ``{"type": "carousel", "items": [...]}``
 (product cards) and ``{"type": "order", "order": {...}}`` (one order card).
@@ -63,6 +65,8 @@ class Message:
         buttons: ``{"title", "payload"}`` buttons.
         products: Product cards (a carousel after the text).
         order: One order card (after the text).
+        agent: A support agent's display name (``source`` is ``agent``).
+        live_id: The live hub's id of an agent message (the widget skips the hub's copy).
     """
 
     text: str = ""
@@ -73,6 +77,13 @@ class Message:
     buttons: list[dict[str, str]] = field(default_factory=list)
     products: list[dict[str, Any]] = field(default_factory=list)
     order: dict[str, Any] | None = None
+    agent: str | None = None
+    live_id: str | None = None
+
+    @classmethod
+    def from_agent(cls, text: str, agent: str, live_id: str | None = None) -> Message:
+        """A support agent's message (the console appends it to the tracker)."""
+        return cls(text=text, source=AGENT, agent=agent, live_id=live_id or None)
 
     @property
     def needs_phrasing(self) -> bool:
@@ -89,7 +100,20 @@ class Message:
         if self.task is not None:
             meta["task"] = self.task
             meta["facts"] = self.facts
+        if self.agent is not None:
+            meta["agent"] = self.agent
+            if self.live_id:
+                meta["live_id"] = self.live_id
         return meta
+
+    def cards(self) -> list[dict[str, Any]]:
+        """The custom JSON of this message's cards: a carousel, an order card (in order)."""
+        out: list[dict[str, Any]] = []
+        if self.products:
+            out.append({"type": CAROUSEL, "items": list(self.products)})
+        if self.order:
+            out.append({"type": ORDER_CARD, "order": dict(self.order)})
+        return out
 
     def to_utterances(self) -> list[dict[str, Any]]:
         """Keyword arguments of the ``dispatcher.utter_message`` calls that say this message.
@@ -104,10 +128,7 @@ class Message:
             )
         elif self.text:
             out.append({"text": self.text, "buttons": list(self.buttons), **self.metadata()})
-        if self.products:
-            out.append({"json_message": {"type": CAROUSEL, "items": list(self.products)}})
-        if self.order:
-            out.append({"json_message": {"type": ORDER_CARD, "order": dict(self.order)}})
+        out += [{"json_message": card} for card in self.cards()]
         return out
 
     @classmethod
@@ -138,8 +159,11 @@ class Message:
             elif custom.get("type") == ORDER_CARD and isinstance(custom.get("order"), dict):
                 order = custom["order"]
         source = meta.get("source")
-        if meta.get("agent"):
+        agent = meta.get("agent") if isinstance(meta.get("agent"), str) else None
+        if agent or source == AGENT:
             source = AGENT
+            agent = agent or "Support agent"
+        live_id = meta.get("live_id")
         task = meta.get("task") if isinstance(meta.get("task"), str) else None
         facts = meta.get("facts") if isinstance(meta.get("facts"), dict) else {}
         return cls(
@@ -150,6 +174,8 @@ class Message:
             buttons=buttons,
             products=products,
             order=order,
+            agent=agent,
+            live_id=str(live_id) if source == AGENT and live_id is not None else None,
         )
 
 

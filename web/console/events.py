@@ -34,7 +34,7 @@ def reply_source(data: dict) -> str | None:
     Read through the one codec of bot messages, :meth:`knowledge.journeys.reply.Message.from_event`.
     """
     source = Message.from_event(data).source
-    if source == AGENT or (data.get("metadata") or {}).get("source") == AGENT:
+    if source == AGENT:
         return "agent"
     if source == MODEL:
         return "generator"
@@ -93,7 +93,8 @@ def feedback_value(name: str | None, value: Any) -> tuple[str, int | None] | Non
 
 
 def feedback_in_user_event(data: dict) -> list[tuple[str, int | None]]:
-    """Feedback carried by a ``give_feedback`` user message (entities or metadata)."""
+    """Feedback carried by a ``give_feedback`` user message (its entities: the widget's
+    thumbs and rating buttons send ``feedback_value`` or ``rating``)."""
     out = []
     name, _ = user_intent(data)
     if name in FEEDBACK_INTENTS:
@@ -101,14 +102,6 @@ def feedback_in_user_event(data: dict) -> list[tuple[str, int | None]]:
             fb = feedback_value(ent.get("entity"), ent.get("value"))
             if fb:
                 out.append(fb)
-    meta = data.get("metadata") or {}
-    if isinstance(meta, dict) and isinstance(meta.get("feedback"), dict):
-        fb = meta["feedback"]
-        got = feedback_value(
-            "rating" if "rating" in fb else "feedback", fb.get("rating", fb.get("value"))
-        )
-        if got:
-            out.append(got)
     return out
 
 

@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 import aiohttp
 
+from knowledge.journeys.reply import Message
 from web.console.auth import Staff
 from web.console.db import ConsoleDB
 from web.console.masking import mask_reference, mask_text
@@ -253,9 +254,9 @@ class LiveDesk:
             (sender_id,),
         )
         for msg in pending:
-            meta = {"agent": msg["agent_name"], "source": "agent", "agent_message_id": msg["id"]}
-            if msg["live_id"]:
-                meta["live_id"] = msg["live_id"]  # lets the widget skip the hub's copy
+            # live_id lets the widget skip the hub's copy of the same message
+            said = Message.from_agent(msg["text"], msg["agent_name"], msg["live_id"])
+            meta = {**said.metadata(), "agent_message_id": msg["id"]}
             event = {"event": "bot", "text": msg["text"], "timestamp": msg["at"], "metadata": meta}
             try:
                 await self.rasa.append_events(sender_id, [event])
@@ -303,7 +304,6 @@ class LiveDesk:
             if row["type_name"] not in ("user", "bot", "pause", "resume"):
                 continue
             data = event_data(row)
-            meta = data.get("metadata") or {}
             if row["type_name"] in ("pause", "resume"):
                 items.append(
                     {
@@ -317,18 +317,15 @@ class LiveDesk:
             text = data.get("text") or ""
             if mask:
                 text = mask_text(text)
-            who = (
-                "shopper"
-                if row["type_name"] == "user"
-                else ("agent" if isinstance(meta, dict) and meta.get("agent") else "bot")
-            )
+            agent = Message.from_event(data).agent if row["type_name"] == "bot" else None
+            who = "shopper" if row["type_name"] == "user" else ("agent" if agent else "bot")
             items.append(
                 {
                     "id": row["id"],
                     "who": who,
                     "text": text,
                     "at": row.get("timestamp"),
-                    "agent": meta.get("agent") if isinstance(meta, dict) else None,
+                    "agent": agent,
                 }
             )
         pending = self.db.query(

@@ -113,7 +113,6 @@ def build(
         steps = turns[-1]["steps"]
         if kind == "bot":
             task, facts = ev.generator_task(data)
-            meta = data.get("metadata") or {}
             steps.append(
                 {
                     "kind": "bot",
@@ -121,7 +120,7 @@ def build(
                     "at": _time(ts),
                     "text": m(data.get("text") or ""),
                     "source": ev.reply_source(data),
-                    "agent": meta.get("agent") if isinstance(meta, dict) else None,
+                    "agent": Message.from_event(data).agent,
                     "task": task,
                     "has_facts": facts is not None,
                     **_bot_extras(data),

@@ -87,3 +87,12 @@ def test_console_reads_cards_and_sources_through_the_codec():
     assert extras["order"]["order_number"] == "SB-1" and extras["order"]["items"] == ["2 × Boot"]
     fixed = _as_rasa_event(Message(text="Hi").to_utterances()[0])
     assert ev.reply_source(fixed) is None and ev.generator_task(fixed) == (None, None)
+
+
+def test_agent_messages_round_trip():
+    said = Message.from_agent("Hello, I'm Alex", "Alex", "7")
+    event = {"event": "bot", "text": said.text, "metadata": said.metadata()}
+    back = Message.from_event(event)
+    assert (back.source, back.agent, back.live_id) == ("agent", "Alex", "7")
+    plain = Message.from_event({"event": "bot", "text": "hi", "metadata": {"source": "model"}})
+    assert plain.agent is None and plain.live_id is None
