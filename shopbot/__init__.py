@@ -1,1 +1,7 @@
-"""shopbot."""
+"""The ``shopbot`` command and what every part shares: settings (``shopbot.config``),
+secrets, network helpers, the process supervisor.
+
+Imports allowed: anything of the project (the commands start the web app, the action
+server, Rasa and the generator), but only inside the command that needs it, so
+``shopbot --help`` stays instant. ``shopbot.config`` imports no other package of the project.
+"""

@@ -3,6 +3,10 @@
 Public interface: :class:`SearchIndexes` (the facade), :class:`Hit`, :class:`FaqResult`,
 :class:`DenseIndex`, :class:`BM25Index`. Importing this package loads no model and opens
 no database.
+
+Imports allowed: numpy, faiss, the store (``knowledge.store``) and ``models.embeddings``
+(lazily). Not here: ``knowledge.journeys`` (journeys use search, not the other way),
+``rasa``, ``rasa_sdk``, ``actions`` or ``web``.
 """
 
 from __future__ import annotations
