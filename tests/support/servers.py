@@ -238,6 +238,9 @@ class RasaStack:
     processes: list[subprocess.Popen] = field(default_factory=list)
     log_files: list[Path] = field(default_factory=list)
     secrets: dict[str, str] = field(default_factory=dict)
+    rasa_launch: tuple[list[str], dict[str, str], Path] = field(
+        default_factory=lambda: ([], {}, Path()), repr=False
+    )
 
     @property
     def token_secret(self) -> str:
@@ -316,6 +319,22 @@ class RasaStack:
     def parse(self, text: str) -> dict[str, Any]:
         """NLU result for a text (``/model/parse``)."""
         return _post(f"{self.rasa_url}/model/parse?token={self.token}", {"text": text})
+
+    def kill_rasa(self) -> None:
+        """Kill the Rasa server at once (SIGKILL), as a crash would."""
+        proc = self.processes[-1]
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+
+    def start_rasa(self, timeout_s: float = 300) -> None:
+        """Start Rasa again with the same port, model, secrets and tracker store."""
+        argv, env, log_path = self.rasa_launch
+        log_path = log_path.with_name(f"rasa-restart-{int(time.time())}.log")
+        proc = _spawn(argv, BOT, env, log_path)
+        self.processes[-1] = proc
+        self.log_files.append(log_path)
+        _wait_for(f"{self.rasa_url}/status?token={self.token}", proc, "Rasa", log_path, timeout_s)
 
     def logs(self) -> str:
         """Everything both servers logged so far."""
@@ -444,7 +463,7 @@ def start_stack(
             f"{stack.actions_url}/health", proc, "action server", actions_log, start_timeout_s
         )
         rasa_log = logs / "rasa.log"
-        proc = _spawn(
+        stack.rasa_launch = (
             [
                 shopbot,
                 "rasa",
@@ -458,10 +477,10 @@ def start_stack(
                 "--credentials",
                 str(BOT / "credentials.yml"),
             ],
-            BOT,
             full_env,
             rasa_log,
         )
+        proc = _spawn(stack.rasa_launch[0], BOT, full_env, rasa_log)
         stack.processes.append(proc)
         stack.log_files.append(rasa_log)
         _wait_for(
