@@ -220,11 +220,4 @@ def test_socketio_ack_comes_only_once_the_turn_is_saved(faulty_stack):
     assert seen_at_ack == [True]
 
 
-@pytest.mark.skip(
-    reason="not automated yet: needs the widget in a browser while Rasa is killed mid-turn "
-    "and restarted (about 90 s of model loading); covered by the ack contract above and "
-    "the widget's outbox (web/static/widget.js)"
-)
-def test_rasa_restart_loses_no_message():
-    """Kill Rasa while the widget's message is in flight, restart it: the message is in the
-    tracker exactly once."""
+# A Rasa restart with the widget in a browser: tests/web/test_rasa_restart_browser.py
