@@ -19,24 +19,13 @@ import json
 import logging
 from typing import Any
 
+from shopbot.jsonlimits import nests_deeper_than
+
 logger = logging.getLogger(__name__)
 
 TOKEN_HEADER = "X-Shopbot-Action-Token"
 MAX_BODY_BYTES = 2 * 1024 * 1024
 MAX_JSON_DEPTH = 64  # trackers nest a few levels; far below Python's recursion limit
-
-
-def _depth_ok(value: Any, limit: int) -> bool:
-    stack = [(value, 0)]
-    while stack:
-        item, depth = stack.pop()
-        if depth > limit:
-            return False
-        if isinstance(item, dict):
-            stack.extend((v, depth + 1) for v in item.values())
-        elif isinstance(item, list):
-            stack.extend((v, depth + 1) for v in item)
-    return True
 
 
 def create_action_app(token: str, package: str = "actions") -> Any:
@@ -75,7 +64,7 @@ def create_action_app(token: str, package: str = "actions") -> Any:
                 return response.json({"error": "body is not valid JSON"}, status=400)
             except RecursionError:
                 return response.json({"error": "body nests too deeply"}, status=400)
-            if not isinstance(body, dict) or not _depth_ok(body, MAX_JSON_DEPTH):
+            if not isinstance(body, dict) or nests_deeper_than(body, MAX_JSON_DEPTH):
                 return response.json(
                     {"error": "body must be a JSON object of an action call"}, status=400
                 )

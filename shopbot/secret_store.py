@@ -179,3 +179,19 @@ def describe(settings: Settings) -> dict[str, str]:
             where = "generated on first start"
         out[name] = f"*** ({where})"
     return out
+
+
+def settings_for_command(command: str, settings: Settings | None = None) -> Settings | None:
+    """Settings with secrets for a service command, or ``None`` after saying why it can't start.
+
+    Args:
+        command: The command's name for the message (``"shopbot web serve"``).
+        settings: Base settings (default: from the environment).
+    """
+    from shopbot.config import get_settings
+
+    try:
+        return with_secrets(settings or get_settings())
+    except SecretError as exc:
+        print(f"{command}: {exc}")
+        return None

@@ -32,6 +32,7 @@ from aiohttp import web
 
 from models.generator.engine import Generated, GeneratorEngine, model_exists
 from models.generator.tasks import TASKS, Task, template_reply, validate_facts
+from shopbot.jsonlimits import nests_deeper_than
 
 logger = logging.getLogger(__name__)
 
@@ -319,20 +320,6 @@ def _error(status: int, message: str, details: Any = None) -> web.Response:
     return web.json_response(body, status=status)
 
 
-def _too_deep(value: Any, limit: int) -> bool:
-    """Whether JSON ``value`` nests deeper than ``limit`` (iterative: no recursion)."""
-    stack = [(value, 0)]
-    while stack:
-        item, depth = stack.pop()
-        if depth > limit:
-            return True
-        if isinstance(item, dict):
-            stack.extend((v, depth + 1) for v in item.values())
-        elif isinstance(item, list):
-            stack.extend((v, depth + 1) for v in item)
-    return False
-
-
 def create_app(
     engine: GeneratorEngine | None,
     config: ServiceConfig | None = None,
@@ -381,7 +368,7 @@ def create_app(
                 raise BadRequest(400, "body nests too deeply") from None
             if not isinstance(body, dict):
                 raise BadRequest(400, "body must be a JSON object")
-            if _too_deep(body, MAX_JSON_DEPTH):
+            if nests_deeper_than(body, MAX_JSON_DEPTH):
                 raise BadRequest(400, f"body nests deeper than {MAX_JSON_DEPTH} levels")
             is_batch = "requests" in body
             if is_batch:

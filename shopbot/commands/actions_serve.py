@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from shopbot.config import get_settings
-
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
@@ -19,12 +17,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from actions.server import serve
-    from shopbot.secret_store import SecretError, with_secrets
+    from shopbot.secret_store import settings_for_command
 
-    try:
-        settings = with_secrets(get_settings())
-    except SecretError as exc:
-        print(f"shopbot actions serve: {exc}")
+    settings = settings_for_command("shopbot actions serve")
+    if settings is None:
         return 2
     serve(
         settings.action_server_token,

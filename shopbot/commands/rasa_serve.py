@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from shopbot.config import PROJECT_ROOT, get_settings
+from shopbot.config import PROJECT_ROOT
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -30,13 +30,11 @@ def run(args: argparse.Namespace) -> int:
     import os
     import sys
 
-    from shopbot.secret_store import SecretError, secrets_env, with_secrets
+    from shopbot.secret_store import secrets_env, settings_for_command
     from shopbot.supervisor import write_endpoints
 
-    try:
-        settings = with_secrets(get_settings())
-    except SecretError as exc:
-        print(f"shopbot rasa serve: {exc}")
+    settings = settings_for_command("shopbot rasa serve")
+    if settings is None:
         return 2
     # The channels (bot/channels.py) and the endpoints file read the secrets from here.
     os.environ.update(secrets_env(settings))

@@ -19,15 +19,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import os
 
-    from shopbot.config import get_settings
-    from shopbot.secret_store import SecretError, secrets_env, secrets_path, with_secrets
+    from shopbot.secret_store import secrets_env, secrets_path, settings_for_command
     from shopbot.supervisor import demo_services
     from shopbot.supervisor import run as supervise
 
-    try:
-        settings = with_secrets(get_settings())
-    except SecretError as exc:
-        print(f"shopbot run all: {exc}")
+    settings = settings_for_command("shopbot run all")
+    if settings is None:
         return 2
     # Every child gets the same secrets through its environment (never on a command line).
     os.environ.update(secrets_env(settings))

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from shopbot.config import get_settings
-
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
@@ -30,13 +28,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from aiohttp import web
 
-    from shopbot.secret_store import SecretError, with_secrets
+    from shopbot.secret_store import settings_for_command
     from web.app import create_app
 
-    try:
-        settings = with_secrets(get_settings())
-    except SecretError as exc:
-        print(f"shopbot web serve: {exc}")
+    settings = settings_for_command("shopbot web serve")
+    if settings is None:
         return 2
     host = args.host or settings.web_host
     port = args.port if args.port is not None else settings.web_port
