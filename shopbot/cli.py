@@ -32,6 +32,7 @@ COMMANDS: dict[tuple[str, str], tuple[str, str]] = {
         "retrieval quality and speed: dense vs BM25 vs hybrid",
     ),
     ("bench", "nlu"): ("bench_nlu", "NLU accuracy: project pipeline vs Rasa's default"),
+    ("bench", "heldout"): ("bench_heldout", "a trained model on the held-out shopper messages"),
     ("bench", "generator"): (
         "bench_generator",
         "generator latency, throughput and guard pass rate",
