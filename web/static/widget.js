@@ -478,6 +478,19 @@
     return c && c.order && typeof c.order === "object" ? c.order : null;
   }
 
+  // "2026-11-17" -> "17 Nov 2026" in the page's language; anything else is shown as it is.
+  function readableDate(value) {
+    var text = String(value);
+    var m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);
+    if (!m) return text;
+    var d = new Date(Date.UTC(+m[1], +m[2] - 1, +m[3]));
+    try {
+      return d.toLocaleDateString(config.language || undefined, { day: "numeric", month: "short", year: "numeric", timeZone: "UTC" });
+    } catch (e) {
+      return text;
+    }
+  }
+
   function renderOrderCard(order) {
     var number = String(order.order_number || "");
     var card = el("section", { className: "sbw-order", "aria-label": "Order " + number });
@@ -495,7 +508,7 @@
       });
       card.appendChild(line);
     }
-    if (order.date) card.appendChild(el("p", { className: "sbw-order-date", text: String(order.date_label || "Date") + ": " + String(order.date) }));
+    if (order.date) card.appendChild(el("p", { className: "sbw-order-date", text: String(order.date_label || "Date") + ": " + readableDate(order.date) }));
     var items = el("ul", { className: "sbw-order-items", "aria-label": "Items" });
     (Array.isArray(order.items) ? order.items : []).slice(0, 20).forEach(function (i) {
       if (!i || typeof i !== "object") return;
