@@ -549,12 +549,17 @@ class SearchIndexes:
         min_price: float | None = None,
         max_price: float | None = None,
         in_stock: bool | None = None,
+        colours: Iterable[str] | None = None,
+        size: str | None = None,
     ) -> set[int] | None:
         """Product ids passing the filters (``None`` when no filter is set).
 
         Category and brand match case-insensitively, singular or plural
         (``"running shoe"`` finds ``"running shoes"``). ``in_stock=True`` keeps products
-        with stock; ``False`` or ``None`` does not filter.
+        with stock; ``False`` or ``None`` does not filter. ``colours`` keeps products whose
+        ``colour`` attribute is one of them (a product without one when its title names
+        one); ``size`` keeps products whose ``sizes`` attribute holds it (``"W32"`` also
+        matches ``"W32/L30"``).
         """
         where: list[str] = []
         params: list[Any] = []
@@ -576,6 +581,26 @@ class SearchIndexes:
             params.append(float(max_price))
         if in_stock:
             where.append("stock > 0")
+        wanted_colours = sorted({c.strip().lower() for c in colours or () if c and c.strip()})
+        if wanted_colours:
+            marks = ",".join("?" * len(wanted_colours))
+            titled = " OR ".join("(' ' || lower(title) || ' ') LIKE ?" for _ in wanted_colours)
+            where.append(
+                "(CASE WHEN json_valid(attributes) AND json_extract(attributes, '$.colour') "
+                f"IS NOT NULL THEN lower(json_extract(attributes, '$.colour')) IN ({marks}) "
+                f"ELSE ({titled}) END)"
+            )
+            params.extend(wanted_colours)
+            params.extend(f"% {c}%" for c in wanted_colours)
+        if size and size.strip():
+            wanted = size.strip().upper()
+            # json_each only runs on valid JSON: the CASE keeps a bad row from failing the query.
+            where.append(
+                "(CASE WHEN json_valid(attributes) THEN EXISTS (SELECT 1 FROM "
+                "json_each(products.attributes, '$.sizes') s WHERE upper(s.value) = ? "
+                "OR upper(s.value) LIKE ?) ELSE 0 END)"
+            )
+            params.extend([wanted, f"{wanted}/%"])
         if not where:
             return None
         rows = self.store.db.execute(f"SELECT id FROM products WHERE {' AND '.join(where)}", params)
@@ -624,6 +649,8 @@ class SearchIndexes:
         in_stock: bool | None = None,
         offset: int = 0,
         mode: str = "hybrid",
+        colours: Iterable[str] | None = None,
+        size: str | None = None,
     ) -> list[Hit]:
         """Products for a free-text query with optional filters.
 
@@ -635,12 +662,16 @@ class SearchIndexes:
             in_stock: Only products with stock when True.
             offset: Results to skip (paging).
             mode: ``hybrid`` (default), ``dense`` or ``bm25``.
+            colours: Any of these colours (see :meth:`product_filter_ids`).
+            size: A size the product comes in.
 
         Returns:
             Hits with the product rows, best first.
         """
         try:
-            allowed = self.product_filter_ids(category, brand, min_price, max_price, in_stock)
+            allowed = self.product_filter_ids(
+                category, brand, min_price, max_price, in_stock, colours=colours, size=size
+            )
             if not (query or "").strip():
                 return self._browse(allowed, k, offset)
             ranked, _ = self.retrieve("products", query, k=offset + k, mode=mode, allowed=allowed)
