@@ -1,11 +1,12 @@
 """Search over the shop's knowledge: FAISS dense indexes, BM25 and hybrid ranking.
 
 Public interface: :class:`SearchIndexes` (the facade), :class:`Hit`, :class:`FaqResult`,
-:class:`DenseIndex`, :class:`BM25Index`. Importing this package loads no model and opens
-no database.
+:class:`DenseIndex`, :class:`BM25Index`; gift ranking in :mod:`knowledge.search.gifts`
+(its themes are data: ``knowledge/data/gift_themes.yml``). Importing this package loads no
+model and opens no database.
 
-Imports allowed: numpy, faiss, the store (``knowledge.store``) and ``models.embeddings``
-(lazily). Not here: ``knowledge.journeys`` (journeys use search, not the other way),
+Imports allowed: numpy, faiss, PyYAML, the store (``knowledge.store``) and
+``models.embeddings`` (lazily). Not here: ``knowledge.journeys`` (journeys use search, not the other way),
 ``rasa``, ``rasa_sdk``, ``actions`` or ``web``.
 """
 

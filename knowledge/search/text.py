@@ -39,6 +39,11 @@ def _stem(token: str) -> str:
     return token
 
 
+def stem(token: str) -> str:
+    """The light plural stemmer the indexes use ("jackets" -> "jacket", "dresses" -> "dress")."""
+    return _stem(token)
+
+
 class Tokenizer:
     """Lower-casing tokenizer that keeps SKUs and known phrases (brand names) whole.
 
