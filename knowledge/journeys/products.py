@@ -1,31 +1,66 @@
-"""Products: search with filters (carousel), "show more", questions about one product,
-recommendations with their reason.
+"""Products: search with filters (carousel), follow-ups that narrow or page it, questions
+about one product, recommendations with their reason.
 
-Category and brand names are matched with the search index's own matcher
-(:func:`knowledge.search.text.match_names`), so a filter the journey names is the filter
-the index applies. Generated wording comes only from the generator's tasks
-(``product_search_intro``, ``product_answer``, ``recommendation``); a recommendation's
-reason other than a purchase (similar to a product looked at, best-rated) is its own
-fixed message before the phrased ones, never text appended to them.
+What was just said carries over. The search or gift request under discussion, with its
+filters and the page shown, is the ``last_search`` slot (see
+:mod:`knowledge.journeys.product_cards`); a message that names no product but a filter
+("cheaper ones", "in blue", "under 50 euros", "size 42", "only Stormline") narrows it
+instead of starting a new search, and "the second one", "the cheaper one", "that one in
+black", "is it available in M?" are about the products shown. The message is read by
+:func:`knowledge.journeys.product_request.read_request` (typos in the filter words
+included), whichever of the product intents NLU chose.
+
+Category and brand names are matched with the catalogue's own names, so a filter the
+journey names is the filter the index applies. Generated wording comes only from the
+generator's tasks (``product_search_intro``, ``product_answer``, ``recommendation``); a
+recommendation's reason other than a purchase is its own fixed message before the
+phrased ones, never text appended to them. Gift ideas (a person, an interest, an
+occasion) are :mod:`knowledge.journeys.gift_ideas`.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import statistics
 from typing import Any
 
 from knowledge.journeys.common import human_button, money
+from knowledge.journeys.gift_ideas import gift_reply, refine_gifts
 from knowledge.journeys.inputs import Shop, Shopper, Turn
+from knowledge.journeys.product_cards import (
+    MAX_VIEWED,
+    last_context,
+    product_card,
+    product_under_discussion,
+    remember_viewed,
+    shown_products,
+    viewed_skus,
+)
+from knowledge.journeys.product_request import ProductRequest, read_request
 from knowledge.journeys.reply import Message, Reply, clean_facts
 from knowledge.journeys.text import echo_text
-from knowledge.search.text import STOPWORDS, match_names
+from knowledge.search.gifts import read_gift_request
+from knowledge.search.text import STOPWORDS
 
 logger = logging.getLogger(__name__)
 
+__all__ = [
+    "MAX_VIEWED",
+    "PAGE_SIZE",
+    "answer_question",
+    "product_card",
+    "recommend",
+    "remember_viewed",
+    "search",
+    "show_more",
+    "viewed_skus",
+]
+
 PAGE_SIZE = 5
-MAX_VIEWED = 20
 RECOMMENDATIONS = 3
+#: Products looked at when a search is sorted by price ("cheapest headphones").
+SORT_POOL = 200
 
 #: Words that say which product field a question is about.
 FIELD_WORDS: dict[str, tuple[str, ...]] = {
@@ -39,10 +74,10 @@ FIELD_WORDS: dict[str, tuple[str, ...]] = {
     "returnable": ("return", "returnable", "send back"),
 }
 #: Words of a product question that say nothing about the product (the search
-#: stopwords plus the ways of asking).
-QUESTION_STOPWORDS = STOPWORDS | frozenset(
-    "about did tell more details detail has product item one pls much it's".split()  # noqa: SIM905
-)
+#: stopwords plus the ways of asking and of pointing at a shown product).
+_QUESTION_WORDS = """about did tell more details detail has product item one ones pls much it's
+    first second third fourth fifth last top cheaper cheapest number"""
+QUESTION_STOPWORDS = STOPWORDS | frozenset(_QUESTION_WORDS.split())
 _LEAD_IN = re.compile(
     r"^(hi|hello|hey|please|pls|can you|could you|do you have|have you got|got any|"
     r"show me|i'?m looking for|looking for|i want|i need|i'?d like|find me|find|search for|"
@@ -59,6 +94,20 @@ WHICH_PRODUCT = (
     'Which product do you mean? You can search for it first, e.g. "show me rain jackets".'
 )
 NO_RECOMMENDATION = "I don't have a good recommendation right now. What are you looking for?"
+NOT_FOUND = (
+    'I couldn\'t find any products for "{label}". Could you try other words or fewer filters?'
+)
+NOTHING_CHEAPER = "Those were already the most affordable {label} I have (from {price})."
+NOTHING_PRICIER = "Those were already the most expensive {label} I have (up to {price})."
+NO_SUCH_BRAND = "We don't carry {brand}, sorry."
+BRANDS_WE_HAVE = "For {label} we have {brands}."
+SIZE_YES = "Yes, {title} comes in size {size}{stock}."
+SIZE_NO = "Sorry, {title} doesn't come in size {size}. It comes in {sizes}."
+SIZE_UNKNOWN = "The catalog doesn't list sizes for {title}, sorry."
+SIZE_IN_STOCK = ", and it's in stock"
+SIZE_OUT_OF_STOCK = ", but it's out of stock at the moment"
+ALREADY_COLOUR = "{title} is {colour}."
+OTHER_COLOUR = "{title} is {colour}."
 #: The fixed line before recommendations of one reason (``{}`` is the product's title).
 REASONS = {
     "viewed": "These are similar to {}, which you looked at:",
@@ -67,61 +116,31 @@ REASONS = {
 }
 
 
-# --------------------------------------------------------------------------- cards and slots
-def product_card(product: dict[str, Any]) -> dict[str, Any]:
-    """One carousel item (the widget renders these)."""
-    sku = product["sku"]
-    return {
-        "sku": sku,
-        "title": product["title"],
-        "price": product["price"],
-        "currency": product.get("currency") or "EUR",
-        "rating": product.get("rating"),
-        "image_url": product.get("image_url"),
-        "url": product.get("product_url"),
-        "buttons": [
-            {"title": "Details", "payload": f'/product_question{{"sku":"{sku}"}}'},
-            {"title": "More like this", "payload": f'/recommend_products{{"sku":"{sku}"}}'},
-        ],
-    }
+# --------------------------------------------------------------------------- reading a turn
+def read(shop: Shop, turn: Turn) -> ProductRequest:
+    """What the turn's message asks for, against the catalogue's categories and brands."""
+    return read_request(turn.text, turn.entities, shop.store.categories(), shop.store.brands())
 
 
-def viewed_skus(turn: Turn) -> list[str]:
-    """The SKUs shown in this conversation, oldest first."""
-    return [s for s in (turn.slot("viewed_skus") or []) if isinstance(s, str)]
-
-
-def remember_viewed(turn: Turn, products: list[dict[str, Any]]) -> dict[str, Any]:
-    """Slot values recording what the shopper was shown (newest last)."""
-    if not products:
-        return {}
-    viewed = viewed_skus(turn)
-    for product in products:
-        if product["sku"] in viewed:
-            viewed.remove(product["sku"])
-        viewed.append(product["sku"])
-    return {"viewed_skus": viewed[-MAX_VIEWED:], "last_product": products[0]["sku"]}
+def _said(turn: Turn) -> str:
+    return "" if turn.text.startswith("/") else turn.text
 
 
 # --------------------------------------------------------------------------- search
-def _number(text: Any) -> float | None:
-    match = re.search(r"\d+(?:[.,]\d{1,2})?", str(text or ""))
-    return float(match.group(0).replace(",", ".")) if match else None
-
-
-def _one_name(value: str | None, names: list[str]) -> str | None:
-    """The catalog name ``value`` means; ``value`` itself when several match; else None."""
-    matches = match_names(value, names)
-    if not matches:
-        return None
-    return matches[0] if len(matches) == 1 else value
-
-
 def search_label(
-    text: str, colour: str | None, brand: str | None, category: str | None, max_price: float | None
+    text: str,
+    colour: str | None,
+    brand: str | None,
+    category: str | None,
+    max_price: float | None,
+    *,
+    size: str | None = None,
+    price_words: str | None = None,
+    terms: str | None = None,
 ) -> str:
     """How the intro names the search: "red sneakers under 100", not the whole sentence."""
-    words = [w for w in (colour, brand, category) if w]
+    thing = " ".join(w for w in (terms, category) if w)
+    words = [w for w in (colour, brand, thing) if w]
     if words:
         label = " ".join(words).lower() if not brand else " ".join(words)
     else:
@@ -131,52 +150,112 @@ def search_label(
             if shorter == label or not shorter:
                 break
             label = shorter
-    if max_price:
-        label = f"{label} under {max_price:g}"
+    if size:
+        label = f"{label} in size {size}".strip()
+    if price_words:
+        label = f"{label} {price_words}".strip()
+    elif max_price:
+        label = f"{label} under {max_price:g}".strip()
     return label[:80]
+
+
+def label_of(search: dict[str, Any]) -> str:
+    """The label of a search dict (after a refinement changed its filters)."""
+    return (
+        search_label(
+            "",
+            search.get("colour"),
+            search.get("brand"),
+            search.get("category"),
+            search.get("max_price"),
+            size=search.get("size"),
+            price_words=search.get("price_words"),
+            terms=search.get("terms") or (None if search.get("category") else search.get("query")),
+        )
+        or "products"
+    )
+
+
+def new_search(request: ProductRequest, text: str) -> dict[str, Any]:
+    """The search a message asks for (every filter it names applied)."""
+    query = " ".join(w for w in (request.colour, request.terms, request.category) if w)
+    brand = request.brand if request.brand_known else None
+    search: dict[str, Any] = {
+        "kind": "search",
+        "query": query[:300],
+        "terms": request.terms,
+        "category": request.category,
+        "brand": brand,
+        "colour": request.colour,
+        "colours": list(request.colours),
+        "size": request.size,
+        "min_price": request.min_price,
+        "max_price": request.max_price,
+        "price_words": request.price_words,
+        "sort": "price" if request.cheapest or request.cheaper else None,
+        "offset": 0,
+        "exclude": [],
+    }
+    label = search_label(
+        text,
+        request.colour,
+        brand,
+        request.category,
+        request.max_price,
+        size=request.size,
+        price_words=request.price_words,
+        terms=request.terms,
+    )
+    search["label"] = label or "products"
+    return search
 
 
 def read_search(shop: Shop, turn: Turn) -> dict[str, Any]:
     """Query and filters of a product search from the turn's text and entities."""
-    text = "" if turn.text.startswith("/") else turn.text
-    query = text
-    for extra in (turn.entity("colour"), turn.entity("size"), turn.entity("product")):
-        if extra and extra.lower() not in query.lower():
-            query = f"{query} {extra}".strip()
-    category = _one_name(turn.entity("category"), shop.store.categories())
-    brand = _one_name(turn.entity("brand"), shop.store.brands())
-    max_price = _number(turn.entity("price_limit"))
-    return {
-        "query": query[:300],
-        "label": search_label(text, turn.entity("colour"), brand, category, max_price),
-        "category": category,
-        "brand": brand,
-        "max_price": max_price,
-        "offset": 0,
-    }
+    return new_search(read(shop, turn), _said(turn))
 
 
-def results(shop: Shop, turn: Turn, search: dict[str, Any]) -> Reply:
-    """One page of a product search: the intro, the carousel, the "show more" hint."""
+def fetch(shop: Shop, search: dict[str, Any], k: int = PAGE_SIZE) -> list[dict[str, Any]]:
+    """One page of a search's products (filters, exclusions, price order applied)."""
+    offset = int(search.get("offset") or 0)
+    exclude = {s for s in search.get("exclude") or [] if isinstance(s, str)}
+    want = offset + k + len(exclude)
+    if search.get("sort") == "price":
+        want = max(want, SORT_POOL)
     hits = shop.search.search_products(
-        search["query"],
-        k=PAGE_SIZE,
+        search.get("query") or "",
+        k=want,
         category=search.get("category"),
         brand=search.get("brand"),
+        min_price=search.get("min_price"),
         max_price=search.get("max_price"),
-        offset=int(search.get("offset") or 0),
+        colours=search.get("colours") or None,
+        size=search.get("size"),
     )
-    products = [h.row for h in hits]
+    rows = [dict(h.row) for h in hits if h.row["sku"] not in exclude]
+    if search.get("sort") == "price":
+        rows.sort(key=lambda r: float(r["price"]))
+    return rows[offset : offset + k]
+
+
+def results(
+    shop: Shop,
+    turn: Turn,
+    search: dict[str, Any],
+    products: list[dict[str, Any]] | None = None,
+    note: str | None = None,
+) -> Reply:
+    """One page of a product search: the intro, the carousel, the "show more" hint."""
+    if products is None:
+        products = fetch(shop, search)
+    search = {**search, "shown": [p["sku"] for p in products]}
     slots: dict[str, Any] = {"last_search": search}
+    lead = Reply.say(note) if note else Reply.nothing()
     if not products:
         if search.get("offset"):
-            return Reply.say(NOTHING_MORE, **slots)
+            return lead.then(Reply.say(NOTHING_MORE, **slots))
         label = echo_text(search.get("label") or "") or echo_text(search["query"]) or "that"
-        return Reply.say(
-            f'I couldn\'t find any products for "{label}". '
-            "Could you try other words or fewer filters?",
-            **slots,
-        )
+        return lead.then(Reply.say(NOT_FOUND.format(label=label), **slots))
     label = (
         echo_text(search.get("label") or "")
         or echo_text(search["query"])
@@ -188,44 +267,239 @@ def results(shop: Shop, turn: Turn, search: dict[str, Any]) -> Reply:
         facts=clean_facts({"query": label, "count": len(products)}),
         products=[product_card(p) for p in products],
     )
-    reply = Reply([intro], {**slots, **remember_viewed(turn, products)})
+    reply = lead.then(Reply([intro], {**slots, **remember_viewed(turn, products)}))
     if len(products) == PAGE_SIZE:
         reply = reply.then(Reply.say(SHOW_MORE, [SHOW_MORE_BUTTON]))
     return reply
 
 
-def search(shop: Shop, turn: Turn) -> Reply:
-    """A product search from the turn (query plus category, brand, colour, price filters)."""
-    wanted = read_search(shop, turn)
-    if not wanted["query"] and not wanted["category"] and not wanted["brand"]:
-        return Reply.say(ASK_WHAT)
+def no_such_brand(shop: Shop, last: dict[str, Any], brand: str) -> Reply:
+    """A brand the catalogue doesn't have: say so, and name the ones it has for the search."""
+    text = NO_SUCH_BRAND.format(brand=echo_text(brand, limit=40))
+    category = last.get("category")
+    sql = "SELECT DISTINCT brand FROM products WHERE brand IS NOT NULL"
+    params: list[Any] = []
+    if category:
+        sql += " AND category = ?"
+        params.append(category)
+    brands = [r["brand"] for r in shop.store.query(sql + " ORDER BY brand LIMIT 8", params)]
+    buttons = [{"title": b, "payload": f'/product_search{{"brand":"{b}"}}'} for b in brands]
+    if brands and category:
+        text += " " + BRANDS_WE_HAVE.format(label=category, brands=", ".join(brands))
+    return Reply.say(text, buttons)
+
+
+def refine(shop: Shop, turn: Turn, last: dict[str, Any], request: ProductRequest) -> Reply:
+    """The search under discussion narrowed by a follow-up ("cheaper ones", "in blue",
+    "under 50 euros", "size 42", "only Stormline"), or its next page ("show me more")."""
+    if last.get("kind") == "gifts":
+        return refine_gifts(shop, turn, last, request)
+    wanted: dict[str, Any] = {**last, "kind": "search", "offset": 0, "exclude": []}
+    if request.more and not request.has_filters:
+        wanted["offset"] = int(last.get("offset") or 0) + PAGE_SIZE
+        wanted["exclude"] = list(last.get("exclude") or [])
+        return results(shop, turn, wanted)
+    if request.brand:
+        if not request.brand_known:
+            return no_such_brand(shop, last, request.brand)
+        wanted["brand"] = request.brand
+    if request.colour:
+        wanted["colour"], wanted["colours"] = request.colour, list(request.colours)
+    if request.size:
+        wanted["size"] = request.size
+    if request.min_price is not None or request.max_price is not None:
+        low, high = request.min_price, request.max_price
+        if low is None and high is not None and (last.get("min_price") or 0) < high:
+            low = last.get("min_price")
+        wanted.update(min_price=low, max_price=high, price_words=request.price_words)
+    if request.cheapest:
+        wanted["sort"] = "price"
+    shown = shown_products(shop, turn)
+    prices = [float(p["price"]) for p in shown]
+    currency = shown[0].get("currency") if shown else None
+    if (request.cheaper or request.pricier) and not prices:
+        wanted["sort"] = "price" if request.cheaper else None
+    elif request.cheaper:
+        return _cheaper(shop, turn, wanted, prices, currency)
+    elif request.pricier:
+        wanted.update(min_price=round(max(prices) + 0.01, 2), max_price=None)
+        wanted["price_words"] = f"over {money(max(prices), currency)}"
+        wanted["label"] = label_of(wanted)
+        products = fetch(shop, wanted)
+        if not products:
+            label = label_of({**last, "price_words": None, "max_price": None})
+            text = NOTHING_PRICIER.format(label=label, price=money(max(prices), currency))
+            return Reply.say(text)
+        return results(shop, turn, wanted, products)
+    wanted["label"] = label_of(wanted)
     return results(shop, turn, wanted)
 
 
+def _cheaper(
+    shop: Shop, turn: Turn, wanted: dict[str, Any], prices: list[float], currency: str | None
+) -> Reply:
+    """Products cheaper than everything shown; else cheaper than the middle of what was
+    shown (those not shown); else say these were the cheapest."""
+    lowest = min(prices)
+    first = {
+        **wanted,
+        "max_price": round(lowest - 0.01, 2),
+        "price_words": f"under {money(lowest, currency)}",
+    }
+    first["label"] = label_of(first)
+    products = fetch(shop, first)
+    if products:
+        return results(shop, turn, first, products)
+    middle = statistics.median(prices)
+    second = {
+        **wanted,
+        "max_price": round(middle - 0.01, 2),
+        "price_words": f"under {money(middle, currency)}",
+        "exclude": list(wanted.get("shown") or []),
+    }
+    second["label"] = label_of(second)
+    products = fetch(shop, second)
+    if products:
+        return results(shop, turn, second, products)
+    base = {**wanted, "price_words": None, "max_price": None, "min_price": None}
+    return Reply.say(NOTHING_CHEAPER.format(label=label_of(base), price=money(lowest, currency)))
+
+
+def variant(shop: Shop, turn: Turn, product: dict[str, Any], request: ProductRequest) -> Reply:
+    """Products like ``product`` in the colour (or size) asked for ("that one in black")."""
+    attributes = product.get("attributes") or {}
+    colour = str(attributes.get("colour") or "")
+    if request.colour and colour.lower() in request.colours and not request.size:
+        return Reply.say(ALREADY_COLOUR.format(title=product["title"], colour=colour))
+    base = str(product["title"]).split(",")[0].split("(")[0].strip()
+    wanted = {
+        "kind": "search",
+        "query": f"{request.colour or ''} {base}".strip(),
+        "category": product.get("category"),
+        "colour": request.colour,
+        "colours": list(request.colours),
+        "size": request.size,
+        "offset": 0,
+        "exclude": [product["sku"]],
+        "label": " ".join(
+            w for w in (request.colour, f"{product.get('category') or 'products'} like {base}") if w
+        )[:80],
+    }
+    note = OTHER_COLOUR.format(title=product["title"], colour=colour) if colour else None
+    return results(shop, turn, wanted, note=note)
+
+
+def search(shop: Shop, turn: Turn) -> Reply:
+    """A product search from the turn, or a follow-up of the one under discussion.
+
+    A gift request ("something for my dad who likes cooking") gets gift ideas; "the second
+    one" and "is it available in M?" are answered about the product; "that one in black"
+    shows it in black; a message naming only filters narrows the last search.
+    """
+    request = read(shop, turn)
+    text = _said(turn)
+    last = last_context(turn)
+    gift = read_gift_request(text) if text else None
+    if gift is not None and gift.found and not request.category and (gift.gift or gift.interests):
+        return gift_ideas(shop, turn, request, text)
+    if not request.names_a_product:
+        if (
+            request.points_at_one()
+            or (request.refers and request.size)
+            or (request.described and pointed_at(shop, turn, request) is not None)
+        ):
+            return answer_question(shop, turn)
+        product = product_under_discussion(shop, turn)
+        if request.refers and request.colour and product is not None and last is not None:
+            return variant(shop, turn, product, request)
+        if last is not None and request.is_refinement():
+            return refine(shop, turn, last, request)
+    relative_only = not (
+        request.brand
+        or request.colour
+        or request.size
+        or request.cheapest
+        or request.min_price is not None
+        or request.max_price is not None
+    )
+    if not request.names_a_product and relative_only:
+        return Reply.say(ASK_WHAT)
+    if request.brand and not request.brand_known and not request.names_a_product:
+        return no_such_brand(shop, {}, request.brand)
+    return results(shop, turn, new_search(request, text))
+
+
 def show_more(shop: Shop, turn: Turn) -> Reply:
-    """The next page of the last product search."""
-    last = turn.slot("last_search")
-    if not isinstance(last, dict) or "query" not in last:
+    """The next page of the last product search (or gift ideas), or a follow-up that
+    narrows it ("show me cheaper ones" is sometimes read as "show more")."""
+    last = last_context(turn)
+    if last is None:
         return Reply.say(NO_SEARCH_YET)
+    request = read(shop, turn)
+    if request.has_filters and not request.names_a_product:
+        return refine(shop, turn, last, request)
+    if last.get("kind") == "gifts":
+        return refine_gifts(shop, turn, last, ProductRequest(more=True))
     wanted = dict(last)
     wanted["offset"] = int(wanted.get("offset") or 0) + PAGE_SIZE
     return results(shop, turn, wanted)
 
 
 # --------------------------------------------------------------------------- questions
-def product_in_context(shop: Shop, turn: Turn) -> dict[str, Any] | None:
-    """The product a question is about: a button's SKU, a named product, or the last shown."""
+def pointed_at(shop: Shop, turn: Turn, request: ProductRequest) -> dict[str, Any] | None:
+    """The shown product a message points at: "the second one", "the cheaper one", "the
+    black one", "the Stormline one"; None when it points at none of them."""
+    shown = shown_products(shop, turn)
+    if not shown:
+        return None
+    if request.ordinal is not None:
+        index = request.ordinal
+        return shown[index] if -len(shown) <= index < len(shown) else None
+    if request.pick == "cheapest":
+        return min(shown, key=lambda p: float(p["price"]))
+    if request.pick == "priciest":
+        return max(shown, key=lambda p: float(p["price"]))
+    if request.described:
+        for product in shown:
+            colour = str((product.get("attributes") or {}).get("colour") or "").lower()
+            if request.colour and colour in request.colours:
+                return product
+            if request.brand and product.get("brand") == request.brand:
+                return product
+    return None
+
+
+def product_in_context(
+    shop: Shop, turn: Turn, request: ProductRequest | None = None
+) -> dict[str, Any] | None:
+    """The product a question is about: a button's SKU, a shown product the message points
+    at ("the second one"), a named product, or the product under discussion."""
     sku = turn.entity("sku")
     if sku:
         product: dict[str, Any] | None = shop.store.get_product(sku)
         return product
+    request = request or read(shop, turn)
+    pointed = pointed_at(shop, turn, request)
+    if pointed is not None:
+        return pointed
     named = turn.entity("product")
-    if named:
+    if named and not request.refers:
         hits = shop.search.search_products(named, k=1)
         if hits:
             return dict(hits[0].row)
-    last = turn.slot("last_product")
-    return shop.store.get_product(last) if isinstance(last, str) and last else None
+    return product_under_discussion(shop, turn)
+
+
+def size_answer(product: dict[str, Any], size: str) -> str:
+    """Whether ``product`` comes in ``size`` (from its ``sizes`` attribute)."""
+    sizes = [str(s) for s in (product.get("attributes") or {}).get("sizes") or []]
+    if not sizes:
+        return SIZE_UNKNOWN.format(title=product["title"])
+    wanted = size.upper()
+    if any(s.upper() == wanted or s.upper().startswith(f"{wanted}/") for s in sizes):
+        stock = SIZE_IN_STOCK if int(product.get("stock") or 0) > 0 else SIZE_OUT_OF_STOCK
+        return SIZE_YES.format(title=product["title"], size=size, stock=stock)
+    return SIZE_NO.format(title=product["title"], size=size, sizes=", ".join(sizes))
 
 
 def asked_field(question: str, product: dict[str, Any]) -> str | None:
@@ -284,11 +558,16 @@ def describe_product(product: dict[str, Any]) -> str:
 
 def answer_question(shop: Shop, turn: Turn) -> Reply:
     """Answer about the product in context from its catalog (or say the catalog doesn't)."""
-    product = product_in_context(shop, turn)
+    request = read(shop, turn)
+    product = product_in_context(shop, turn, request)
     if product is None:
         return Reply.say(WHICH_PRODUCT)
     viewed = Reply.nothing(**remember_viewed(turn, [product]))
-    question = "" if turn.text.startswith("/") else turn.text
+    if request.size:
+        return Reply.say(size_answer(product, request.size)).then(viewed)
+    if request.colour and not request.described:
+        return variant(shop, turn, product, request)
+    question = _said(turn)
     field_name = asked_field(question, product)
     if field_name is not None:
         value = field_value(product, field_name)
@@ -326,13 +605,19 @@ def answer_question(shop: Shop, turn: Turn) -> Reply:
 
 # --------------------------------------------------------------------------- recommendations
 def recommendations(
-    shop: Shop, customer_id: int | None, viewed: list[str], anchor_sku: str | None, k: int = 3
+    shop: Shop,
+    customer_id: int | None,
+    viewed: list[str],
+    anchor_sku: str | None,
+    k: int = 3,
+    max_price: float | None = None,
 ) -> list[tuple[dict[str, Any], str, str]]:
     """Products to recommend, each with a reason: ``(product, kind, because_title)``.
 
     kind is ``bought`` (similar to something the verified shopper bought), ``viewed``
     (similar to something shown in this conversation), ``similar`` (the "more like this"
-    product) or ``popular``. Only products in stock and not already bought are kept.
+    product) or ``popular``. Only products in stock, not already bought and within
+    ``max_price`` are kept.
     """
     store, index = shop.store, shop.search
     bought_ids: set[int] = set()
@@ -360,27 +645,61 @@ def recommendations(
     def take(row: dict[str, Any], kind: str, because: str) -> bool:
         if row["id"] in seen or int(row.get("stock") or 0) <= 0 or len(picks) >= k:
             return False
+        if max_price is not None and float(row["price"]) > max_price:
+            return False
         seen.add(row["id"])
         picks.append((row, kind, because))
         return True
 
+    depth = 8 if max_price is None else 40
     for pid, kind, title in seeds:
-        next((True for hit in index.similar_products(pid, k=8) if take(hit.row, kind, title)), None)
+        next(
+            (True for hit in index.similar_products(pid, k=depth) if take(hit.row, kind, title)),
+            None,
+        )
         if len(picks) >= k:
             break
     if anchor_sku and seeds:
-        for hit in index.similar_products(seeds[0][0], k=k * 3):
+        for hit in index.similar_products(seeds[0][0], k=k * 3 if max_price is None else 60):
             take(hit.row, "similar", seeds[0][2])
-    for hit in index.search_products("", k=k * 3, in_stock=True):
+    for hit in index.search_products("", k=k * 3, in_stock=True, max_price=max_price):
         take(hit.row, "popular", "")
     return picks[:k]
 
 
+def gift_ideas(shop: Shop, turn: Turn, request: ProductRequest, text: str) -> Reply:
+    """Gift ideas for what the message says (person, interest, occasion) and its budget."""
+    gift = read_gift_request(text)
+    gift.min_price, gift.max_price = request.min_price, request.max_price
+    return gift_reply(shop, turn, gift)
+
+
 def recommend(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
-    """Recommendations (from purchases, this conversation, or "more like this"), each with
-    its reason, then their carousel."""
+    """Recommendations, each with its reason, then their carousel.
+
+    Gift ideas when the message names a person, an interest or an occasion; the gift
+    ideas under discussion narrowed ("something under 50 euros", "cheaper ones"); else
+    "more like this", or similar to what the shopper bought or looked at.
+    """
+    sku = turn.entity("sku")
+    request = read(shop, turn)
+    text = _said(turn)
+    if not sku:
+        if text and read_gift_request(text).found:
+            return gift_ideas(shop, turn, request, text)
+        last = last_context(turn)
+        if last is not None and last.get("kind") == "gifts" and request.is_refinement():
+            return refine_gifts(shop, turn, last, request)
+        if request.refers and not request.has_filters:
+            product = product_in_context(shop, turn, request)
+            sku = product["sku"] if product is not None else None
     picks = recommendations(
-        shop, shopper.customer_id, viewed_skus(turn), turn.entity("sku"), RECOMMENDATIONS
+        shop,
+        shopper.customer_id,
+        viewed_skus(turn),
+        sku,
+        RECOMMENDATIONS,
+        max_price=request.max_price,
     )
     if not picks:
         return Reply.say(NO_RECOMMENDATION)
