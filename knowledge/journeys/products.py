@@ -113,6 +113,7 @@ REASONS = {
     "viewed": "These are similar to {}, which you looked at:",
     "similar": "More like {}:",
     "popular": "Some of our best-rated products in stock:",
+    "popular_of": "Some of our best-rated {} in stock:",
 }
 
 
@@ -197,7 +198,7 @@ def new_search(request: ProductRequest, text: str) -> dict[str, Any]:
         "exclude": [],
     }
     label = search_label(
-        text,
+        text if request.names_a_product else "products",
         request.colour,
         brand,
         request.category,
@@ -400,7 +401,13 @@ def search(shop: Shop, turn: Turn) -> Reply:
     text = _said(turn)
     last = last_context(turn)
     gift = read_gift_request(text) if text else None
-    if gift is not None and gift.found and not request.category and (gift.gift or gift.interests):
+    # A gift for someone (a person, an age, an occasion, "a present"); an interest alone
+    # is a search ("yoga mat"), and so is a product kind ("a watch for my husband").
+    if (
+        gift is not None
+        and not request.category
+        and (gift.gift or gift.person or gift.occasion or gift.age is not None)
+    ):
         return gift_ideas(shop, turn, request, text)
     if not request.names_a_product:
         if (
@@ -438,6 +445,8 @@ def show_more(shop: Shop, turn: Turn) -> Reply:
     request = read(shop, turn)
     if request.has_filters and not request.names_a_product:
         return refine(shop, turn, last, request)
+    if request.category and request.category != last.get("category"):
+        return search(shop, turn)  # "show me more jackets" after t-shirts: a new search
     if last.get("kind") == "gifts":
         return refine_gifts(shop, turn, last, ProductRequest(more=True))
     wanted = dict(last)
@@ -667,6 +676,32 @@ def recommendations(
     return picks[:k]
 
 
+def best_rated(shop: Shop, turn: Turn, request: ProductRequest) -> Reply:
+    """The best-rated in stock of the kind asked for ("recommend me some headphones")."""
+    brand = request.brand if request.brand_known else None
+    hits = shop.search.search_products(
+        "",
+        k=RECOMMENDATIONS,
+        category=request.category,
+        brand=brand,
+        min_price=request.min_price,
+        max_price=request.max_price,
+        colours=list(request.colours) or None,
+        size=request.size,
+        in_stock=True,
+    )
+    rows = [dict(h.row) for h in hits]
+    if not rows:
+        return Reply.say(NO_RECOMMENDATION)
+    kind = " ".join(w for w in (request.colour, brand, request.category) if w) or "products"
+    messages = [Message(text=REASONS["popular_of"].format(kind))]
+    for row in rows:
+        facts = {"product": row["title"], "price": row["price"], "currency": row.get("currency")}
+        messages.append(Message(task="recommendation", facts=clean_facts(facts)))
+    messages.append(Message(products=[product_card(r) for r in rows]))
+    return Reply(messages, remember_viewed(turn, rows))
+
+
 def gift_ideas(shop: Shop, turn: Turn, request: ProductRequest, text: str) -> Reply:
     """Gift ideas for what the message says (person, interest, occasion) and its budget."""
     gift = read_gift_request(text)
@@ -685,7 +720,7 @@ def recommend(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
     request = read(shop, turn)
     text = _said(turn)
     if not sku:
-        if text and read_gift_request(text).found:
+        if text and not request.category and read_gift_request(text).found:
             return gift_ideas(shop, turn, request, text)
         last = last_context(turn)
         if last is not None and last.get("kind") == "gifts" and request.is_refinement():
@@ -693,6 +728,8 @@ def recommend(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
         if request.refers and not request.has_filters:
             product = product_in_context(shop, turn, request)
             sku = product["sku"] if product is not None else None
+        elif request.category or (request.brand and request.brand_known):
+            return best_rated(shop, turn, request)
     picks = recommendations(
         shop,
         shopper.customer_id,

@@ -272,3 +272,25 @@ def test_recommendations_keep_a_budget(shop):
     chat = Chat(shop)
     chat.say("anything you'd recommend under 30", "recommend_products", price_limit="30")
     assert chat.cards and all(p["price"] <= 30 for p in chat.cards)
+
+
+def test_an_interest_alone_in_a_search_is_a_search(shop):
+    reply = Chat(shop).say("yoga mat", "product_search")
+    assert reply.messages[0].task == "product_search_intro"
+
+
+def test_recommend_a_kind_of_product(shop):
+    chat = Chat(shop)
+    reply = chat.say("recommend me some headphones", "recommend_products", category="headphones")
+    assert reply.messages[0].text == products.REASONS["popular_of"].format("headphones")
+    assert chat.cards and all(p["category"] == "headphones" and p["stock"] > 0 for p in chat.cards)
+    ratings = [p["rating"] or 0 for p in chat.cards]
+    assert ratings == sorted(ratings, reverse=True)
+
+
+def test_more_of_another_kind_is_a_new_search(shop):
+    chat = Chat(shop)
+    chat.say("t-shirts", category="t-shirts")
+    chat.say("show me more jeans", "show_more")
+    assert chat.cards and all(p["category"] == "jeans" for p in chat.cards)
+    assert chat.slots["last_search"]["offset"] == 0
