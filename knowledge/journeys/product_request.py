@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from knowledge.search.text import STOPWORDS, match_names, name_key
 
@@ -83,7 +83,9 @@ NOT_TYPOS = frozenset(_NOT_TYPOS_TEXT.split())
 _FILLER_TEXT = """something anything stuff things thing ones one items item products product options
     option else instead maybe perhaps pls please plz thanks thank ok okay yes yeah hmm well
     too also still but only just see got have has had let us now again though actually
-    other others another different
+    other others another different hi hiya hello hey search searching sell selling browse
+    buy buying order ordering hav lookin looking after deals deal pricey want i'd he she
+    they likes like loves love year years old new
     rather prefer preferably ideally really very pretty kind sort type types style same
     available availability bit little lot lots version versions variant
     tell more about know what's whats there's theres here those these u ur
@@ -211,7 +213,6 @@ class ProductRequest:
     refers: bool = False
     described: bool = False
     more: bool = False
-    notes: list[str] = field(default_factory=list, compare=False)
 
     @property
     def colours(self) -> tuple[str, ...]:
@@ -492,6 +493,18 @@ def read_request(
         spans += [m.span() for m in pattern.finditer(rest)]
     rest = _cut(said, spans)
 
+    # Brands before colours and sizes: "Indigo Lane" is a brand, not the colour indigo.
+    brand: str | None = None
+    brand_known = True
+    several: list[str] = []
+    named = find_names(rest, brands)
+    if len(named) == 1:
+        brand, span = named[0]
+        spans.append(span)
+    elif named:  # "Sonara or Audiona": no brand filter; the names stay search words
+        several = [name for name, _ in named]
+        spans += [span for _, span in named]
+    rest = _cut(said, spans)
     size, found = read_size(rest)
     spans += found
     rest = _cut(said, spans)
@@ -499,14 +512,7 @@ def read_request(
     spans += found
     rest = _cut(said, spans)
 
-    brand: str | None = None
-    brand_known = True
-    named = find_names(rest, brands)
-    if named:
-        brand, span = named[0]
-        spans.append(span)
     category: str | None = None
-    rest = _cut(said, spans)
     named = find_names(rest, categories)
     if named:
         category, span = named[0]
@@ -527,7 +533,7 @@ def read_request(
             described = True
     refers = bool(_REFERS.search(rest)) or ordinal is not None or pick is not None
 
-    words = [w for w in _WORD.findall(rest) if w not in FILLER and not w.isdigit()]
+    words = [w for w in _WORD.findall(rest) if w not in FILLER and not w.isdigit() and len(w) > 1]
     if brand is None or category is None:
         fuzzy = _fuzzy_name(words, brands) if brand is None else None
         if fuzzy:
@@ -545,13 +551,13 @@ def read_request(
                 brand, brand_known = " ".join(cue_words), False
                 for w in cue_words:
                     words.remove(w)
-    words = [w for w in words if w not in _CUE_ONLY]
+    words = [w for w in words if w not in _CUE_ONLY] + [name_key(b) for b in several]
 
     # Entities where the text said nothing (NLU may have read what the rules above did not).
     if category is None and entities.get("category"):
         matches = match_names(entities["category"], categories)
         category = matches[0] if len(matches) == 1 else None
-    if brand is None and entities.get("brand"):
+    if brand is None and not several and entities.get("brand"):
         matches = match_names(entities["brand"], brands)
         if len(matches) == 1:
             brand = matches[0]

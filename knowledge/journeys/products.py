@@ -207,7 +207,9 @@ def new_search(request: ProductRequest, text: str) -> dict[str, Any]:
         price_words=request.price_words,
         terms=request.terms,
     )
-    search["label"] = label or "products"
+    if request.cheapest:
+        label = f"cheapest {label}"
+    search["label"] = (label or "products")[:80]
     return search
 
 
@@ -406,6 +408,7 @@ def search(shop: Shop, turn: Turn) -> Reply:
     if (
         gift is not None
         and not request.category
+        and not request.brand
         and (gift.gift or gift.person or gift.occasion or gift.age is not None)
     ):
         return gift_ideas(shop, turn, request, text)

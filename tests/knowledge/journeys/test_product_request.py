@@ -208,3 +208,19 @@ def test_read_price_spans_and_size_words():
     assert (low, high, words) == (None, 30.0, "under 30") and spans
     assert normalise_size("Extra Large") == "XL" and normalise_size("size 42") == "42"
     assert normalise_size("banana") is None
+
+
+def test_a_brand_name_is_not_read_as_a_colour():
+    request = read_request("Indigo Lane slim jeans", {}, CATEGORIES, [*BRANDS, "Indigo Lane"])
+    assert (request.brand, request.colour, request.terms) == ("Indigo Lane", None, "slim")
+
+
+def test_two_brands_are_search_words_not_a_filter():
+    request = read("Stormline or Northcrest jackets", brand="Northcrest")
+    assert request.brand is None and "stormline" in request.terms and "northcrest" in request.terms
+
+
+def test_ways_of_asking_are_not_product_words():
+    assert read("do u hav sunglasses").terms == "sunglasses"
+    assert read("i want to buy a smartwatch").terms == "smartwatch"
+    assert read("hi, searching for leather boots").terms == "leather boots"
