@@ -12,6 +12,7 @@ export PYTHONUNBUFFERED := 1
 
 .DEFAULT_GOAL := help
 .PHONY: help install demo data generator rasa-model run test test-fast test-conversations test-slow lint format bench clean
+.PHONY: bench-conversations
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
@@ -53,6 +54,9 @@ bench: install data ## run every benchmark; figures are printed and written to b
 	@$(SHOPBOT) bench nlu
 	@$(SHOPBOT) bench generator
 	@$(SHOPBOT) bench console
+
+bench-conversations: install ## scripted multi-turn conversations against real servers (bot/eval/heldout/conversations.yml)
+	@$(SHOPBOT) bench conversations
 
 clean: ## remove built data, trained models and caches (keeps .venv)
 	rm -rf data models/artifacts bot/models bot/results bench-results test-artifacts .pytest_cache

@@ -33,6 +33,10 @@ COMMANDS: dict[tuple[str, str], tuple[str, str]] = {
     ),
     ("bench", "nlu"): ("bench_nlu", "NLU accuracy: project pipeline vs Rasa's default"),
     ("bench", "heldout"): ("bench_heldout", "a trained model on the held-out shopper messages"),
+    ("bench", "conversations"): (
+        "bench_conversations",
+        "scripted multi-turn conversations against real servers: completion per journey",
+    ),
     ("bench", "generator"): (
         "bench_generator",
         "generator latency, throughput and guard pass rate",
