@@ -1,5 +1,5 @@
-"""Products: adapters for ``knowledge.journeys.products`` (search, "show more", product
-questions, recommendations).
+"""Products: adapters for ``knowledge.journeys.products`` (search and its follow-ups,
+"show more", product questions, recommendations and gift ideas).
 
 Each class turns the tracker into the journey's inputs and its Reply into messages and
 slot events (``actions.adapter``); nothing here decides or words anything.
@@ -21,7 +21,7 @@ logger = logging.getLogger(__name__)
 
 
 class ActionSearchProducts(Action):
-    """Product search: query plus filters from entities, sent as a carousel."""
+    """Product search from the message, or a follow-up that narrows the last one."""
 
     def name(self) -> str:
         return "action_search_products"
@@ -60,7 +60,7 @@ class ActionAnswerProductQuestion(Action):
 
 
 class ActionRecommendProducts(Action):
-    """Recommendations from purchase history and/or this conversation, each with a reason."""
+    """Recommendations or gift ideas, each with its reason."""
 
     def name(self) -> str:
         return "action_recommend_products"

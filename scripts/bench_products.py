@@ -382,6 +382,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default="bench-results", help="folder for products.json/.md")
     parser.add_argument("--name", default="products", help="file name stem")
+    parser.add_argument(
+        "--gifts", type=Path, default=GIFT_FILE, help="gift requests (JSON Lines, see the file)"
+    )
     args = parser.parse_args(argv)
 
     from knowledge.journeys.inputs import Shop
@@ -395,7 +398,7 @@ def main(argv: list[str] | None = None) -> int:
         shop = Shop(store=store, search=SearchIndexes(settings, store))
         result = {
             "products": store.count("products"),
-            "gifts": gift_quality(shop),
+            "gifts": gift_quality(shop, args.gifts),
             "follow_ups": follow_up_checks(shop),
         }
     finally:

@@ -26,6 +26,11 @@ GIFTS = 3
 MAX_SEEN = 30
 
 INTRO = "Here are some ideas{whom}{budget}:"
+#: Child words said as "your ..." ("for your nephew"); others as "a ..." ("for a toddler").
+YOUR_CHILD = frozenset(
+    ["son", "daughter", "nephew", "niece", "kids", "children", "grandson", "granddaughter"]
+    + ["grandchild", "grandkids"]
+)
 #: One line per suggestion: the product, why it fits, its price.
 LINE = "{title} — {reason}, {price}."
 REASON = {
@@ -37,7 +42,8 @@ REASON = {
 REASON_AGE_RANGE = "for {label} (ages {ages})"
 REASON_PLAIN = "rated {rating}/5 and in stock"
 REASON_IN_STOCK = "in stock"
-NO_GIFTS = "I couldn't find anything in stock that fits{budget}. Could you try another budget?"
+NO_GIFTS = "I couldn't find anything in stock that fits{whom}{budget}."
+NO_GIFTS_OTHER_BUDGET = " Could you try another budget?"
 NOTHING_CHEAPER = "Those were already the most affordable ideas I have that fit{whom}."
 BUDGET_UNDER = ", under {max}"
 BUDGET_BETWEEN = ", between {min} and {max}"
@@ -68,8 +74,13 @@ def whom(request: GiftRequest) -> str:
     if request.person_word:
         word = request.person_word
         words = f" for {word}" if word in ("him", "her") else f" for your {word}"
-    elif request.age is not None:
-        words = f" for a {request.age}-year-old"
+    elif request.age_word in YOUR_CHILD:
+        words = f" for your {request.age_word}"
+    elif request.age is not None and request.age_word is None:
+        article = "an" if str(request.age).startswith("8") or request.age in (11, 18) else "a"
+        words = f" for {article} {request.age}-year-old"
+    elif request.age_word:
+        words = f" for a {request.age_word}"
     interests = [t.label for k in request.interests if (t := theme(k)) is not None]
     if interests:
         liked = " and ".join(interests[:2])
@@ -127,7 +138,10 @@ def gift_reply(
         "seen": (seen + [p.row["sku"] for p in picks])[-MAX_SEEN:],
     }
     if not picks:
-        text = NO_GIFTS.format(budget=budget_words(request))
+        budget = budget_words(request)
+        text = NO_GIFTS.format(whom=whom(request), budget=budget)
+        if budget:
+            text += NO_GIFTS_OTHER_BUDGET
         return Reply.say(f"{note} {text}" if note else text, last_search=context)
     currency = picks[0].row.get("currency")
     messages: list[Message] = []

@@ -12,7 +12,8 @@ theme names (or, when no theme names a category the shop has, the whole range) b
 
 * how well its category fits (interest themes weigh most, then a child's age, the
   occasion, the person), summed over themes, so agreement counts;
-* whether its title or attributes hold a theme's words ("Sport Earbuds" for a runner);
+* whether its title or attributes hold a theme's words ("Sport Earbuds" for a runner),
+  and whether it is the kind of thing the shopper named ("plays football": a football);
 * its rank in a hybrid (dense + BM25) search of the request and those words;
 * its rating, a little.
 
@@ -42,11 +43,15 @@ KIND_WEIGHTS = {"interest": 1.0, "age": 0.9, "occasion": 0.6, "person": 0.45}
 TERM_WEIGHT = 0.6
 RELEVANCE_WEIGHT = 0.5
 RATING_WEIGHT = 0.15
+#: A product of the kind the shopper named ("plays football": a football) gains this.
+SAID_WEIGHT = 0.5
 #: With an interest said, the person and occasion count this much less (the interest
 #: says most about the one who gets the gift).
 WITH_INTEREST = 0.5
-#: What a second (third...) pick of the same category loses.
+#: What a second (third...) pick of the same category loses, and a second of the same
+#: kind of thing (two footballs) loses on top.
 SAME_CATEGORY_PENALTY = 0.3
+SAME_TYPE_PENALTY = 0.6
 #: Categories never suggested as a gift unless a theme names them.
 NOT_GIFTS = ("underwear",)
 #: Categories that make poor gifts without more to go on (a phone case needs the phone).
@@ -146,6 +151,8 @@ _GIFT_WORDS = re.compile(
 _AGE = re.compile(
     r"\b(\d{1,2})\s*-?\s*(?:years?|yrs?|y)\s*-?\s*(?:old|o)\b|\b(\d{1,2})\s*yo\b|\baged?\s+(\d{1,2})\b"
 )
+#: "she is 9", "he turns 12": an age only next to a child word (see :func:`read_gift_request`).
+_AGE_IS = re.compile(r"\b(?:is|turns|turning|he's|she's|who's)\s+(\d{1,2})\b")
 
 
 @dataclass
@@ -157,6 +164,7 @@ class GiftRequest:
         interests: Interest theme keys, in the order said.
         person: Person theme key.
         person_word: The word the shopper used for the person ("grandma", "dad").
+        age_word: The word that says it is a child ("nephew", "kids", "toddler").
         age: The child's age (said, or read from "toddler", "teenager", "nephew").
         occasion: Occasion theme key.
         min_price / max_price: The budget.
@@ -167,6 +175,7 @@ class GiftRequest:
     interests: list[str] = field(default_factory=list)
     person: str | None = None
     person_word: str | None = None
+    age_word: str | None = None
     age: int | None = None
     occasion: str | None = None
     min_price: float | None = None
@@ -198,6 +207,7 @@ class GiftRequest:
             "interests": list(self.interests),
             "person": self.person,
             "person_word": self.person_word,
+            "age_word": self.age_word,
             "age": self.age,
             "occasion": self.occasion,
             "min_price": self.min_price,
@@ -220,6 +230,7 @@ class GiftRequest:
             interests=[k for k in data.get("interests") or [] if k in known],
             person=data.get("person") if data.get("person") in known else None,
             person_word=str(data["person_word"])[:30] if data.get("person_word") else None,
+            age_word=str(data["age_word"])[:30] if data.get("age_word") else None,
             age=int(data["age"]) if isinstance(data.get("age"), int) else None,
             occasion=data.get("occasion") if data.get("occasion") in known else None,
             min_price=number(data.get("min_price")),
@@ -272,11 +283,14 @@ def read_gift_request(text: str) -> GiftRequest:
     match = _AGE.search(said)
     if match:
         age = int(next(g for g in match.groups() if g))
-    else:
-        for word, years in themes.age_words.items():
-            if re.search(rf"\b{word}\b", said):
-                age = years
-                break
+    age_word = None
+    for word, years in themes.age_words.items():
+        if re.search(rf"\b{word}\b", said):
+            age_word = word
+            if age is None:
+                said_age = _AGE_IS.search(said)
+                age = int(said_age.group(1)) if said_age else years
+            break
     if occasion in ("mothers_day", "fathers_day") and person is None:
         person = "mum" if occasion == "mothers_day" else "dad"
     return GiftRequest(
@@ -284,6 +298,7 @@ def read_gift_request(text: str) -> GiftRequest:
         interests=[k for _, k in sorted(interests)],
         person=person,
         person_word=person_word,
+        age_word=age_word,
         age=age,
         occasion=occasion,
         gift=bool(_GIFT_WORDS.search(said)) or occasion is not None,
@@ -376,10 +391,11 @@ def _min_age(row: dict[str, Any]) -> int | None:
 
 
 def product_type(row: dict[str, Any]) -> str:
-    """What kind of thing a product is, from its title ("kitchen chef's knife")."""
+    """What kind of thing a product is: its category and the head noun of its title
+    ("kitchen: knife" for "Kochwerk Pro Chef's Knife, Red")."""
     title = str(row.get("title") or "").split(",")[0].split("(")[0]
     words = re.findall(r"[A-Za-z][A-Za-z'-]+", title)
-    return f"{row.get('category')}: {' '.join(words[-2:]).lower()}"
+    return f"{row.get('category')}: {words[-1].lower() if words else ''}"
 
 
 def rank_gifts(
@@ -424,7 +440,7 @@ def rank_gifts(
         and weights.get(r["category"], 0.0) >= 0
         and not (request.age is not None and (age := _min_age(r)) is not None and age > request.age)
     }
-    if named and any(r["category"] in named for r in rows.values()):
+    if named:  # nothing that fits beats something that doesn't (a 3+ toy for a newborn)
         rows = {i: r for i, r in rows.items() if r["category"] in named}
     if not rows:
         return []
@@ -432,10 +448,13 @@ def rank_gifts(
     query = f"{request.text} {terms}".strip() or "gift"
     ranked, _ = indexes.retrieve("products", query, k=len(rows), allowed=set(rows))
     position = {doc_id: rank for rank, (doc_id, _, _) in enumerate(ranked)}
+    said = {w for w in _words(request.text) if len(w) >= 4}
     scored: list[GiftPick] = []
     for doc_id, row in rows.items():
         fits: list[tuple[float, str]] = []
         term_score = 0.0
+        # The kind of thing the shopper named ("plays football" -> a football).
+        named_kind = bool(said & _words(product_type(row).split(":", 1)[1]))
         for item in themes:
             kind = kind_weight(item, themes)
             category_fit = fit_of[item.key].get(row["category"], 0.0)
@@ -448,6 +467,7 @@ def rank_gifts(
         score = WEAK_GIFTS.get(row["category"], 1.0) * (
             weights.get(row["category"], 0.0)
             + TERM_WEIGHT * term_score
+            + SAID_WEIGHT * named_kind
             + RELEVANCE_WEIGHT * relevance
             + RATING_WEIGHT * rating
         )
@@ -458,14 +478,15 @@ def rank_gifts(
 
 
 def _spread_value(pick: GiftPick, categories: list[str], types: set[str]) -> float:
-    repeat = 10.0 if product_type(pick.row) in types else 0.0
+    repeat = SAME_TYPE_PENALTY if product_type(pick.row) in types else 0.0
     return pick.score - SAME_CATEGORY_PENALTY * categories.count(pick.row["category"]) - repeat
 
 
 def spread(picks: list[GiftPick], k: int) -> list[GiftPick]:
-    """The best ``k``, one of each product type where the shop has enough, and each
-    further pick of an already chosen category a little less likely (so a runner gets
-    shoes and sport sunglasses, a cook three kitchen things of different kinds)."""
+    """The best ``k``, each further pick of an already chosen category, and more so of an
+    already chosen kind of thing, a little less likely (so a runner gets shoes and sport
+    sunglasses, a cook three kitchen things of different kinds, a music lover two pairs of
+    headphones before a watch)."""
     chosen: list[GiftPick] = []
     left = list(picks)
     while left and len(chosen) < k:

@@ -265,7 +265,13 @@ def test_a_gift_request_read_as_a_search_gets_gift_ideas(shop):
 def test_no_gift_within_the_budget_says_so(shop):
     chat = Chat(shop)
     reply = chat.say("gift for my dad who likes cooking, under 1 euro", "recommend_products")
-    assert reply.text == gift_ideas.NO_GIFTS.format(budget=", under €1")
+    assert reply.text == (
+        gift_ideas.NO_GIFTS.format(whom=" for your dad who likes cooking", budget=", under €1")
+        + gift_ideas.NO_GIFTS_OTHER_BUDGET
+    )
+    baby = chat.say("present for a newborn baby", "recommend_products")
+    assert baby.text.startswith("I couldn't find anything in stock that fits for a baby")
+    assert gift_ideas.NO_GIFTS_OTHER_BUDGET not in baby.text
 
 
 def test_recommendations_keep_a_budget(shop):

@@ -155,4 +155,8 @@ def test_spread_prefers_another_kind_of_product():
         pick("c", "kitchen", "Oak Cutting Board", 2.5),
         pick("d", "watches", "Minimal Watch", 1.0),
     ]
+    # A second knife loses to a board; a good second knife still beats a poor watch...
+    assert [p.row["sku"] for p in spread(picks, 3)] == ["a", "c", "b"]
+    # ...but not a watch that fits nearly as well.
+    picks[3].score = 2.0
     assert [p.row["sku"] for p in spread(picks, 3)] == ["a", "c", "d"]
