@@ -1,4 +1,6 @@
-"""Reading a new delivery address: one field at a time or the whole address in one line."""
+"""Reading a new delivery address: one field at a time, the whole address in one line, or
+an address inside a longer request ("please ship SB-204966 to 12 Baker Street, London
+NW1 6XE, United Kingdom instead")."""
 
 from __future__ import annotations
 
@@ -6,7 +8,7 @@ import logging
 import re
 from typing import Any
 
-from knowledge.journeys.text import clean_text
+from knowledge.journeys.text import EMAIL_RE, ORDER_TOKEN_RE, clean_text
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +53,74 @@ PROMPTS = {
     "ship_city": "Which city?",
     "ship_postcode": "And the postcode?",
     "ship_country": "Which country? (e.g. DE, FR, or the name)",
+}
+
+
+#: Postcodes inside a place ("London NW1 6XE", "10115 Berlin", "1015 CW Amsterdam").
+_POSTCODE_PATTERNS = (
+    re.compile(r"\b([A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2})\b", re.IGNORECASE),  # GB
+    re.compile(r"\b([A-Z]\d[A-Z]\s?\d[A-Z]\d)\b", re.IGNORECASE),  # CA
+    re.compile(r"\b(\d{4}\s?[A-Z]{2})\b"),  # NL
+    re.compile(r"\b(\d{2,4}-\d{3})\b"),  # PL, PT
+    re.compile(r"\b(\d{4,5}(?:-\d{4})?)\b"),  # DE, FR, AT, CH, US, ...
+)
+#: Words before the address in a request ("... to", "new address is", "address:"); the
+#: last such words in the first piece that still leave the address behind them.
+_LEAD_IN_RE = re.compile(
+    r"^[^,]*(?:\baddress(?:\s+is|\s+to)?|\bto|:)\s*:?\s+"
+    r"(?=[^,]*\d|[A-Z][\w'-]*(?:\s+[A-Z][\w'-]*)*\s*,)",
+    re.IGNORECASE,
+)
+#: Words of a request, never of a recipient's name.
+_REQUEST_WORDS = frozenset(
+    [
+        "address",
+        "change",
+        "ship",
+        "send",
+        "deliver",
+        "delivery",
+        "order",
+        "please",
+        "my",
+        "new",
+        "to",
+        "want",
+        "need",
+        "would",
+        "like",
+        "can",
+        "could",
+        "you",
+        "it",
+        "the",
+        "a",
+        "is",
+        "instead",
+        "update",
+        "move",
+        "parcel",
+        "package",
+    ]
+)
+#: A piece with a number that is a request, not a street ("return 2 shirts").
+_NOT_STREET_RE = re.compile(r"\b(return|refund|cancel|want|track|invoice|items?)\b", re.I)
+_TRAILING_RE = re.compile(
+    r"(?:\s+|^)(?:instead|please|pls|thanks|thank you|thx|now|asap|then)[.!?]*$", re.IGNORECASE
+)
+_UNIT_RE = re.compile(r"^(?:flat|apt|apartment|unit|suite|floor)\b", re.IGNORECASE)
+#: "the postcode is 10117", "street: Hauptstr. 7": one field named in a correction.
+_FIELD_RE = re.compile(
+    r"\b(name|street|city|town|post\s?code|zip(?:\s?code)?|country)\s*(?:is|should be|:|=)?\s+"
+    r"(?:actually\s+)?(.+?)\s*(?:,|$|\bnot\b|\band\b)",
+    re.IGNORECASE,
+)
+_FIELD_SLOTS = {
+    "name": "ship_name",
+    "street": "ship_street",
+    "city": "ship_city",
+    "town": "ship_city",
+    "country": "ship_country",
 }
 
 
@@ -116,3 +186,105 @@ def read_field(slot: str, value: Any) -> tuple[dict[str, Any], str | None]:
     if error:
         return {slot: None}, error
     return {slot: normalise_address({short: text})[slot]}, None
+
+
+def _country_of(part: str) -> str | None:
+    """The shipping country code a part names (``"United Kingdom"`` -> ``"GB"``), else None."""
+    from knowledge.rules import SHIPPING_COUNTRIES
+
+    code = country_code(part)
+    return code.upper() if code.upper() in SHIPPING_COUNTRIES and len(code) == 2 else None
+
+
+def _split_place(part: str) -> tuple[str | None, str | None]:
+    """``"London NW1 6XE"`` / ``"10115 Berlin"`` -> ``(postcode, city)``."""
+    for pattern in _POSTCODE_PATTERNS:
+        match = pattern.search(part)
+        if match:
+            city = (part[: match.start()] + " " + part[match.end() :]).strip(" ,")
+            return match.group(1).upper(), (city or None)
+    return None, None
+
+
+def _address_parts(text: str) -> list[str]:
+    """The comma-separated pieces of the address inside a message, without the request."""
+    text = ORDER_TOKEN_RE.sub(" ", EMAIL_RE.sub(" ", text))
+    # A request may have several sentences ("... instead. email jo@example.com"): the
+    # address is in the one with the most commas that has a number.
+    sentences = re.split(r"(?<=[a-z]{3})[.!?]\s+(?=[A-Za-z])|\n", text)
+    text = max(sentences, key=lambda t: (any(ch.isdigit() for ch in t), t.count(",")))
+    text = re.sub(r"\b(?:my\s+)?e-?mail(?:\s+is)?\s*:?\s*$", "", text.strip(), flags=re.I)
+    text = _LEAD_IN_RE.sub("", text, count=1)
+    parts = [p.strip(" .;:!?") for p in text.split(",")]
+    parts = [p for p in parts if p]
+    if parts:
+        parts[-1] = _TRAILING_RE.sub("", parts[-1]).strip(" .")
+    return [p for p in parts if p]
+
+
+def _looks_like_name(part: str) -> bool:
+    words = part.lower().split()
+    return 0 < len(words) <= 5 and not any(w in _REQUEST_WORDS for w in words)
+
+
+def find_address(text: str) -> dict[str, str]:
+    """The address fields a message contains, each one valid on its own.
+
+    Reads requests with the address inside ("please ship order SB-204966 to 12 Baker
+    Street, London NW1 6XE, United Kingdom instead. email jo@example.com"), whole
+    addresses ("Jane Doe, Hauptstr. 5, 10115 Berlin, DE") and parts ("12 Baker Street,
+    London NW1 6XE"). Something counts as an address only with a street and a city or
+    postcode, so a name or a yes/no is never taken for one.
+
+    Returns:
+        ``ship_*`` values found (maybe only some of them); empty when there is no address.
+    """
+    from knowledge.rules import normalise_address, validate_address
+
+    parts = _address_parts(clean_text(text, limit=600))
+    found: dict[str, str] = {}
+    if parts and _country_of(parts[-1]):
+        found["ship_country"] = _country_of(parts.pop()) or ""
+    for n, part in enumerate(parts):
+        has_digit = any(ch.isdigit() for ch in part)
+        postcode, city = _split_place(part) if "ship_street" in found else (None, None)
+        if postcode and "ship_postcode" not in found:
+            found["ship_postcode"] = postcode
+            if city and "ship_city" not in found:
+                found["ship_city"] = city
+        elif has_digit and "ship_street" not in found:
+            if _NOT_STREET_RE.search(part):
+                continue
+            if _UNIT_RE.match(part) and n + 1 < len(parts):
+                continue  # "Flat 3" belongs to the street that follows
+            unit = parts[n - 1] if n and _UNIT_RE.match(parts[n - 1]) else ""
+            found["ship_street"] = f"{unit}, {part}" if unit else part
+        elif not has_digit and "ship_street" not in found and "ship_name" not in found:
+            if _looks_like_name(part):
+                found["ship_name"] = part
+        elif not has_digit and "ship_street" in found and "ship_city" not in found:
+            found["ship_city"] = part
+    if "ship_street" not in found or not ({"ship_city", "ship_postcode"} & found.keys()):
+        return {}
+    normalised = normalise_address(found)
+    errors = validate_address(normalised)
+    return {
+        slot: normalised[slot]
+        for slot in found
+        if slot.removeprefix("ship_") not in errors and normalised[slot]
+    }
+
+
+def find_fields(text: str) -> dict[str, str]:
+    """Fields named one by one in a correction ("no, the postcode is 10117"), each valid."""
+    from knowledge.rules import normalise_address, validate_address
+
+    found: dict[str, str] = {}
+    for match in _FIELD_RE.finditer(clean_text(text, limit=300)):
+        word = re.sub(r"\s+", "", match.group(1).lower())
+        slot = _FIELD_SLOTS.get(word, "ship_postcode")
+        value = match.group(2).strip(" .!?")
+        found[slot] = country_code(value) if slot == "ship_country" else value
+    normalised = normalise_address(found)
+    errors = validate_address(normalised)
+    return {s: normalised[s] for s in found if s.removeprefix("ship_") not in errors}

@@ -13,8 +13,9 @@ from typing import Any
 
 from knowledge.journeys.common import YES_NO, human_button, money, not_verified, owned_order
 from knowledge.journeys.inputs import Shop, Shopper, Turn
+from knowledge.journeys.orders import STOPWORDS
 from knowledge.journeys.reply import Reply
-from knowledge.journeys.text import clean_text
+from knowledge.journeys.text import EMAIL_RE, ORDER_TOKEN_RE, clean_text
 
 logger = logging.getLogger(__name__)
 
@@ -22,6 +23,18 @@ REASONS = ("It doesn't fit", "It arrived damaged", "Not as described", "I change
 _ALL_RE = re.compile(r"\b(all|everything|both|whole order|every item|all of them)\b", re.IGNORECASE)
 _RMA_RE = re.compile(r"\bRMA-\d{6}-\d{1,3}\b", re.IGNORECASE)
 FORM_RESET = ("return_items", "return_reason", "return_confirm", "form_outcome")
+#: Phrases that give a return reason inside a request ("..., they're too small").
+_REASON_RE = re.compile(
+    r"\b(too (?:small|big|large|tight|loose|long|short|narrow|wide)|(?:doesn'?t|does not|don'?t|"
+    r"do not|didn'?t) (?:fit|work|match|like)|wrong (?:size|colou?r|item|model)|damaged|broken|"
+    r"faulty|defective|ripped|torn|stained|scratched|not as (?:described|pictured)|"
+    r"changed my mind|poor quality|cheap quality|arrived late|not what i (?:ordered|expected)|"
+    r"no longer need|don'?t need|doesn'?t suit|looks different)",
+    re.IGNORECASE,
+)
+_REASON_LEAD_RE = re.compile(
+    r"\b(?:because|since|as|cause|cos|coz|reason(?: is)?:?)\s+", re.IGNORECASE
+)
 
 
 def eligible_items(
@@ -53,6 +66,66 @@ def parse_item_choice(text: str, eligible: list[dict[str, Any]]) -> list[int]:
     ]
 
 
+def items_named(text: str, eligible: list[dict[str, Any]]) -> list[int]:
+    """Order-item ids a request names ("return the t-shirt from SB-204928"): "all", or
+    whole words of titles (request words and numbers left out)."""
+    text = ORDER_TOKEN_RE.sub(" ", EMAIL_RE.sub(" ", clean_text(text, limit=300)))
+    if re.search(
+        r"\b(all of (?:it|them)|everything|both|the whole order|every item)\b", text, re.I
+    ):
+        return [r["order_item_id"] for r in eligible]
+    words = {
+        w.rstrip("s")
+        for w in re.findall(r"[a-zA-Z]{3,}", text.lower())
+        if w not in STOPWORDS and w.rstrip("s") not in STOPWORDS
+    }
+    if not words:
+        return []
+    picked = []
+    for row in eligible:
+        title = str(row["title"]).lower()
+        if any(re.search(rf"\b{re.escape(w)}s?\b", title) for w in words):
+            picked.append(row["order_item_id"])
+    return picked
+
+
+def reason_in(text: str) -> str | None:
+    """The return reason a request gives ("..., they're too small"), as the shopper said it."""
+    text = clean_text(text, limit=500)
+    match = _REASON_RE.search(text)
+    if match is None:
+        return None
+    # The clause holding the reason: after the last comma, full stop or "because" before it.
+    before = text[: match.start()]
+    leads = [m.end() for m in _REASON_LEAD_RE.finditer(before)]
+    start = max([before.rfind(",") + 1, before.rfind(". ") + 1, *leads])
+    clause = text[start:].strip() if start > 0 else match.group(0)
+    clause = re.split(r"[.!?]\s", clause)[0].strip(" .!?")
+    return clause if 2 <= len(clause) <= 200 else match.group(0)
+
+
+def prefill(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
+    """The items and the reason the request already named, so the form does not ask again.
+
+    "I want to return the t-shirt from SB-204928, it's too small": the t-shirt (when it is
+    returnable) and "it's too small". Nothing when the order cannot be returned.
+    """
+    request = str(turn.slot("request_text") or "")
+    if not request or turn.slot("form_outcome"):
+        return Reply.nothing()
+    _, eligible = _order_eligible(shop, shopper, turn)
+    if not eligible:
+        return Reply.nothing()
+    slots: dict[str, Any] = {}
+    picked = items_named(request, eligible)
+    if picked and not turn.slot("return_items"):
+        slots["return_items"] = ",".join(str(i) for i in picked)
+    reason = reason_in(request)
+    if reason and not turn.slot("return_reason"):
+        slots["return_reason"] = reason
+    return Reply.nothing(**slots)
+
+
 def chosen_rows(turn: Turn, eligible: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Eligible rows whose ids are in the ``return_items`` slot."""
     ids = {int(x) for x in str(turn.slot("return_items") or "").split(",") if x.strip().isdigit()}
@@ -75,7 +148,8 @@ def check_return(shop: Shop, order: dict[str, Any]) -> Reply:
         (r["reason"] for r in rows if not r["ok"]), "There is nothing in this order to return."
     )
     return Reply.say(
-        f"Sorry, I can't start a return for order {number}. {reason}",
+        f"Sorry, I can't start a return for order {number}. {reason} "
+        "If it's about another order, just tell me its number.",
         [human_button()],
         order_number=number,
         form_outcome="refused",

@@ -13,7 +13,7 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_LIMIT = 2000
 _TAG_RE = re.compile(r"<[^>]*>")
-_ORDER_TOKEN_RE = re.compile(r"#?\s*(?:SB\s*[-_#:]?\s*)?#?\s*\d{6}\b", re.IGNORECASE)
+ORDER_TOKEN_RE = re.compile(r"#?\s*(?:SB\s*[-_#:]?\s*)?#?\s*\d{6}\b", re.IGNORECASE)
 EMAIL_RE = re.compile(r"[^@\s<>\"',;]{1,64}@[^@\s<>\"',;]+\.[A-Za-z]{2,}")
 
 
@@ -59,7 +59,7 @@ def extract_order_number(text: Any) -> str | None:
     number = normalise_order_number(text)
     if number or len(text) > 200 or re.search(r'[;"<>=]|--', text):
         return number
-    found = _ORDER_TOKEN_RE.findall(text)
+    found = ORDER_TOKEN_RE.findall(text)
     if len(found) != 1:
         return None
     return normalise_order_number(found[0].strip())

@@ -65,3 +65,46 @@ def test_no_return_on_someone_elses_order(shop, examples):
     assert returns.refund_status(shop, Shopper(), Turn()).text.startswith("I need to check")
     nothing = returns.refund_status(shop, shopper, Turn("refund", entities={"order_number": other}))
     assert "can't find any returns" in nothing.text
+
+
+def test_items_and_reason_named_in_a_request():
+    eligible = [
+        {"order_item_id": 1, "title": "Cottonfield Heritage V-Neck T-Shirt, Beige"},
+        {"order_item_id": 2, "title": "Riverside 501X 5 Slim Jeans, Stone Wash"},
+    ]
+    assert returns.items_named("ok what about the t shirt from SB-204928 then", eligible) == [1]
+    assert returns.items_named("i want to return the jeans", eligible) == [2]
+    assert returns.items_named("return everything please", eligible) == [1, 2]
+    assert returns.items_named("i want a refund for my order SB-204928", eligible) == []
+    assert returns.reason_in("return the jeans from SB-204928, they're too small") == (
+        "they're too small"
+    )
+    assert returns.reason_in("return my t-shirt because it arrived damaged") == "it arrived damaged"
+    assert returns.reason_in("i want a refund") is None
+
+
+def test_a_return_request_naming_item_and_reason_is_not_asked_again(shop, examples):
+    number = examples["delivered_recent"]["order_number"]
+    shopper = owner(shop, number)
+    eligible, _ = returns.eligible_items(shop, shop.store.get_order(number))
+    noun = eligible[0]["title"].split(",")[0].split()[-1]
+    request = f"I want to return the {noun} from {number}, it's too small"
+    reply = returns.prefill(
+        shop, shopper, Turn("x", slots={"order_number": number, "request_text": request})
+    )
+    assert reply.slots == {
+        "return_items": str(eligible[0]["order_item_id"]),
+        "return_reason": "it's too small",
+    }
+    refused = returns.prefill(
+        shop,
+        shopper,
+        Turn(slots={"order_number": number, "request_text": request, "form_outcome": "refused"}),
+    )
+    assert refused.slots == {}
+
+
+def test_a_refused_return_says_another_order_can_be_named(shop, examples):
+    number = examples["delivered_old"]["order_number"]
+    reply = returns.check_return(shop, shop.store.get_order(number))
+    assert reply.slots["form_outcome"] == "refused" and "another order" in reply.text
