@@ -32,16 +32,22 @@ class ValidateIdentityForm(StoppableFormValidation):
     def name(self) -> str:
         return "validate_identity_form"
 
+    def form_journey(self, tracker: Tracker) -> str | None:
+        """The identity check runs for the journey under way (another request interrupts)."""
+        journey = tracker.get_slot("journey")
+        return str(journey) if journey else None
+
     async def validate_order_number(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        """Keep only well-formed order numbers (existence is not checked here)."""
+        """A well-formed order number (existence is not checked here); an email given
+        first is kept, words are answered with where to find the number."""
         return await adapter.say(dispatcher, identity.read_order_number(value))
 
     async def validate_email(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        """Keep only something that looks like one email address."""
+        """One email address (an order number given instead is taken as the number)."""
         return await adapter.say(dispatcher, identity.read_email(value))
 
     async def after_validation(

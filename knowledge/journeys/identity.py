@@ -1,5 +1,9 @@
 """Identity: the order number and the email on the order, checked against the store.
 
+The two pieces come in any order, together or apart: an email given where the order
+number was asked for (or the other way round) is kept, not refused, and a correction
+("sorry wrong email, it's ...") replaces the piece it corrects. After a mismatch the order
+number stays and the email is asked again ("if the number was wrong, type the right one").
 Mismatches never say whether the order exists. Failures count per conversation (the
 form ends after ``policy.max_verification_attempts``) and across conversations per email,
 order number and client (``knowledge.identity`` lockout). A store error (locked,
@@ -9,9 +13,10 @@ unavailable) is left to raise: it is an outage, never a failed verification.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
-from knowledge.journeys.common import order_buttons
+from knowledge.journeys.common import human_button, order_buttons
 from knowledge.journeys.inputs import Shop, Shopper, Turn
 from knowledge.journeys.reply import Reply
 from knowledge.journeys.text import extract_email, extract_order_number
@@ -26,8 +31,8 @@ BAD_EMAIL = (
     "That doesn't look like an email address. Could you type it again, like name@example.com?"
 )
 MISMATCH = (
-    "Sorry, I couldn't match that order number with that email address. "
-    "Let's try again, please check both."
+    "Sorry, I couldn't match that order number with that email address. Please check the "
+    "email (or, if the order number was wrong, just type the right one)."
 )
 FIRST_ASK = (
     "Sure. First I need to check the order is yours. What's the order number? "
@@ -35,20 +40,64 @@ FIRST_ASK = (
 )
 #: Asked again after a wrong answer: the message before already said what was wrong.
 ASK_AGAIN = "What's the order number?"
+#: Asked when the email came first.
+ASK_AFTER_EMAIL = (
+    "Thanks. And what's the order number? It looks like SB-123456 and is in your "
+    "confirmation email."
+)
+#: An answer in words where the number was asked ("it's the backpack").
+NEED_NUMBER = (
+    "To check the order is yours I need its order number. It looks like SB-123456 and "
+    "is in your order confirmation email."
+)
+#: The shopper doesn't have the number ("i don't know it").
+NO_NUMBER = (
+    "No problem. The order number is in your order confirmation email (it looks like "
+    "SB-123456). If you can't find it, a colleague from our team can help."
+)
+_NO_NUMBER_RE = re.compile(
+    r"\b(don'?t|do not|dont|can'?t|cannot|cant|didn'?t|never) (?:have|know|find|remember|got|get)\b"
+    r"|\b(no idea|lost it|not sure|forgot|forgotten)\b",
+    re.IGNORECASE,
+)
+
+
+def _attempted_number(text: str) -> bool:
+    """Whether a malformed answer was meant as an order number ("SB-12345", "#20451")."""
+    return any(ch.isdigit() for ch in text) or bool(re.search(r"\bsb\b|^sb", text, re.I))
 
 
 def read_order_number(value: Any) -> Reply:
-    """Keep only a well-formed order number (existence is not checked here)."""
+    """An answer where the order number was asked: the number, or what to do.
+
+    An email given instead is kept for later (no complaint); a malformed number is
+    refused; words ("the backpack") and "I don't have it" are answered with where to
+    find the number.
+    """
     number = extract_order_number(value)
-    reply = Reply.say(BAD_ORDER_NUMBER) if number is None else Reply.nothing()
-    return reply.with_slots(order_number=number)
+    if number is not None:
+        return Reply.nothing(order_number=number)
+    text = value if isinstance(value, str) else ""
+    email = extract_email(text)
+    if email is not None:
+        return Reply.nothing(order_number=None, email=email)
+    if _attempted_number(text):
+        return Reply.say(BAD_ORDER_NUMBER, order_number=None)
+    if _NO_NUMBER_RE.search(text):
+        return Reply.say(NO_NUMBER, [human_button()], order_number=None)
+    return Reply.say(NEED_NUMBER, order_number=None)
 
 
 def read_email(value: Any) -> Reply:
-    """Keep only something that looks like one email address."""
+    """Keep only something that looks like one email address; an order number given
+    instead (a correction, or the pieces swapped) is taken as the order number."""
     email = extract_email(value)
-    reply = Reply.say(BAD_EMAIL) if email is None else Reply.nothing()
-    return reply.with_slots(email=email)
+    if email is not None:
+        return Reply.nothing(email=email)
+    number = extract_order_number(value)
+    if number is not None:
+        return Reply.nothing(email=None, order_number=number)
+    return Reply.say(BAD_EMAIL, email=None)
 
 
 def verify(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
@@ -97,17 +146,21 @@ def verify(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
     record_identity_failure(shop.store, keys)
     failures = int(turn.slot("verification_failures") or 0) + 1
     logger.info("verification failed in conversation %s (%d)", shopper.sender_id, failures)
-    reset = {"order_number": None, "email": None, "verification_failures": failures}
     if failures >= policy.max_verification_attempts:
-        return Reply.nothing(**reset, form_outcome="failed")
-    return Reply.say(MISMATCH).with_slots(**reset)
+        return Reply.nothing(
+            order_number=None, email=None, verification_failures=failures, form_outcome="failed"
+        )
+    # The number stays (the message is the same whether the order exists or not): a
+    # mistyped email is the usual mistake, and a new number replaces this one.
+    return Reply.say(MISMATCH, email=None, verification_failures=failures)
 
 
 def ask_order_number(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
     """Which order: the verified shopper's orders as buttons, else the number.
 
     When the form asks again (``requested_slot`` is already one of its slots) the
-    message before said what was wrong, so the opening is not repeated.
+    message before said what was wrong, so the opening is not repeated; when the shopper
+    just gave the email first, it is thanked for.
     """
     if shopper.customer_id is not None:
         orders = shop.store.orders_for_customer(shopper.customer_id)
@@ -117,6 +170,9 @@ def ask_order_number(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
                 order_buttons(orders, "inform"),
             )
         return Reply.say("I can't see any orders on your account. What's the order number?")
+    email = turn.slot("email")
+    if email and str(email).lower() in turn.text.lower():
+        return Reply.say(ASK_AFTER_EMAIL)
     if turn.slot("requested_slot") in ("order_number", "email"):
         return Reply.say(ASK_AGAIN)
     return Reply.say(FIRST_ASK)

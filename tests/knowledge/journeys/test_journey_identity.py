@@ -29,11 +29,14 @@ def test_mismatch_counts_and_ends_the_form_at_the_limit(shop, examples):
     number = examples["pending"]["order_number"]
     first = identity.verify(shop, Shopper(), _turn(number, "nobody@example.com"))
     assert identity.MISMATCH in first.text and first.slots["verification_failures"] == 1
-    assert "verified" not in first.slots and first.slots["order_number"] is None
+    # the number stays (a mistyped email is the usual mistake), the email is asked again
+    assert "verified" not in first.slots and first.slots["email"] is None
+    assert "order_number" not in first.slots
     last = identity.verify(
         shop, Shopper(), _turn(number, "nobody@example.com", verification_failures=2)
     )
     assert last.slots["form_outcome"] == "failed" and not last.messages
+    assert last.slots["order_number"] is None and last.slots["email"] is None
 
 
 def test_lockout_across_conversations_refuses_even_the_right_answer(shop, examples):
@@ -66,9 +69,36 @@ def test_outage_raises_and_is_never_counted(shop, examples, monkeypatch):
 
 
 def test_reading_answers_says_what_was_wrong():
-    assert identity.read_order_number("hello").text == identity.BAD_ORDER_NUMBER
+    assert identity.read_order_number("SB-12345").text == identity.BAD_ORDER_NUMBER
     assert identity.read_order_number("sb 123456").slots == {"order_number": "SB-123456"}
     assert identity.read_email("not an email").slots == {"email": None}
+    assert identity.read_email("not an email").text == identity.BAD_EMAIL
+
+
+def test_an_email_where_the_number_was_asked_is_kept_not_refused():
+    reply = identity.read_order_number("oh it's Jo.Meyer@Example.com")
+    assert reply.messages == [] and reply.slots == {
+        "order_number": None,
+        "email": "jo.meyer@example.com",
+    }
+
+
+def test_an_order_number_where_the_email_was_asked_is_taken_as_the_number():
+    reply = identity.read_email("no wait, it's order sb-204966")
+    assert reply.messages == [] and reply.slots == {"email": None, "order_number": "SB-204966"}
+
+
+def test_words_instead_of_a_number_say_where_to_find_it():
+    described = identity.read_order_number("it's the backpack")
+    assert described.text == identity.NEED_NUMBER and described.slots == {"order_number": None}
+    missing = identity.read_order_number("i dont have it")
+    assert missing.text == identity.NO_NUMBER
+    assert missing.buttons[0]["payload"] == "/human_handoff"
+
+
+def test_the_number_is_asked_with_thanks_after_an_email_given_first(shop):
+    turn = Turn("my email is jo@example.com", slots={"email": "jo@example.com"})
+    assert identity.ask_order_number(shop, Shopper(), turn).text == identity.ASK_AFTER_EMAIL
 
 
 def test_asking_again_does_not_repeat_the_opening(shop, examples):
