@@ -1,11 +1,13 @@
-"""Feedback: thumbs up/down on any answer and a 1-5 rating at the end of the chat.
+"""Feedback: thumbs up/down on any answer, a 1-5 rating, and frustration with the assistant.
 
-Stored through ``knowledge.operations.record_feedback``.
+Stored through ``knowledge.operations.record_feedback``. A frustrated shopper ("this is
+useless", "you're not helping") is offered a person, never asked for a rating.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 
 from knowledge.journeys.common import human_button
 from knowledge.journeys.inputs import Shop, Shopper, Turn
@@ -16,6 +18,17 @@ logger = logging.getLogger(__name__)
 UP_WORDS = ("up", "good", "great", "helpful", "yes", "positive", "thumbs up", "👍")
 DOWN_WORDS = ("down", "bad", "unhelpful", "not helpful", "no", "negative", "thumbs down", "👎")
 RATING_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
+_FRUSTRATED_RE = re.compile(
+    r"\b(useless|pointless|hopeless|rubbish|garbage|trash|terrible|awful|ridiculous|stupid|"
+    r"dumb|annoying|frustrat\w*|waste of (?:time|space)|no help|not help\w*|unhelpful|"
+    r"(?:isn'?t|not|doesn'?t|does not) working|going nowhere|same (?:thing|question)|"
+    r"(?:don'?t|do not|doesn'?t|does not) (?:understand|get it|get me)|sucks?|worst|"
+    r"pathetic|joke)\b",
+    re.IGNORECASE,
+)
+FRUSTRATED = (
+    "I'm sorry I'm not getting this right. Would you like me to pass you to a person from our team?"
+)
 
 
 def feedback_value(raw: str | None) -> str | None:
@@ -42,13 +55,22 @@ def rating_value(raw: str | None) -> int | None:
     return digits[0] if len(digits) == 1 and 1 <= digits[0] <= 5 else None
 
 
+def frustrated(text: str) -> bool:
+    """Whether a message vents at the assistant ("this is useless", "you're not helping")."""
+    return bool(_FRUSTRATED_RE.search(text))
+
+
 def rating_buttons() -> list[dict[str, str]]:
     """Buttons 1..5 that send the rating."""
     return [{"title": str(n), "payload": f'/give_feedback{{"rating":"{n}"}}'} for n in range(1, 6)]
 
 
 def record(shop: Shop, shopper: Shopper, turn: Turn, message_id: str | None) -> Reply:
-    """Store a thumbs up/down (on ``message_id``) or a 1-5 rating; else ask for a rating."""
+    """Store a thumbs up/down (on ``message_id``) or a 1-5 rating.
+
+    Frustration without a value ("this is useless") counts as a thumbs down and is
+    offered a person; other feedback without a value is asked for a rating.
+    """
     from knowledge.operations import OperationError, record_feedback
 
     rating = rating_value(turn.entity("rating"))
@@ -66,17 +88,19 @@ def record(shop: Shop, shopper: Shopper, turn: Turn, message_id: str | None) -> 
                 "Would you like to talk to a person?",
                 [human_button()],
             )
+        if frustrated(turn.text):
+            record_feedback(shop.store, shopper.sender_id, "down", message_id=message_id)
     except OperationError as err:
         logger.warning("feedback not recorded: %s", err)
+    if frustrated(turn.text):
+        return Reply.say(FRUSTRATED, [human_button()])
     return Reply.say("How would you rate this chat from 1 (bad) to 5 (great)?", rating_buttons())
 
 
 def ask_rating(shop: Shop, shopper: Shopper) -> Reply:
-    """At the end of the chat, ask for a 1-5 rating (once per conversation)."""
-    try:
-        already = any(r["value"] == "rating" for r in shop.store.feedback(shopper.sender_id))
-    except Exception:  # noqa: BLE001 - asking again is harmless
-        already = False
-    if already:
-        return Reply.nothing()
-    return Reply.say("Before you go: how would you rate this chat from 1 to 5?", rating_buttons())
+    """Nothing: a goodbye is answered with a short goodbye only, not a rating request.
+
+    The widget asks for the 1-5 rating with its own stars when the shopper ends the chat,
+    and a shopper who wants to rate says so (:func:`record` asks then).
+    """
+    return Reply.nothing()

@@ -20,16 +20,20 @@ def test_thumbs_down_is_stored_with_the_rated_message(shop):
     assert dispatcher.messages[0]["buttons"][0]["payload"] == "/human_handoff"
 
 
-def test_rating_is_stored_and_not_asked_twice(shop):
-    ask, _ = run(ActionAskRating(), make_tracker("bye", "goodbye"))
-    assert len(ask.messages[0]["buttons"]) == 5
+def test_a_goodbye_is_not_followed_by_a_rating_request_and_a_rating_is_stored(shop):
+    ask, events = run(ActionAskRating(), make_tracker("thanks bye", "goodbye"))
+    assert ask.messages == [] and events == []
     dispatcher, _ = run(
         ActionRecordFeedback(), make_tracker("", "give_feedback", entities={"rating": "4"})
     )
     assert "4/5" in texts(dispatcher)
     assert shop.store.feedback("shopper-1")[0]["rating"] == 4
-    again, _ = run(ActionAskRating(), make_tracker("bye", "goodbye"))
-    assert again.messages == []
+
+
+def test_frustration_offers_a_person(shop):
+    dispatcher, _ = run(ActionRecordFeedback(), make_tracker("this is useless", "give_feedback"))
+    assert "person" in texts(dispatcher)
+    assert [b["payload"] for b in dispatcher.messages[0]["buttons"]] == ["/human_handoff"]
 
 
 def test_feedback_without_a_value_asks_for_a_rating(shop):

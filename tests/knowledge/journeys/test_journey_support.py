@@ -36,9 +36,24 @@ def test_feedback_values_and_recording(shop):
     assert down.buttons and shop.store.feedback("fb-1")[0]["value"] == "down"
     rated = feedback.record(shop, shopper, Turn(entities={"rating": "4"}), None)
     assert "4/5" in rated.text
-    assert feedback.ask_rating(shop, shopper).messages == []
-    assert feedback.ask_rating(shop, Shopper(sender_id="fb-2")).buttons
     assert feedback.record(shop, shopper, Turn(), None).buttons  # nothing given: ask
+
+
+def test_a_goodbye_is_never_followed_by_a_rating_request(shop):
+    assert feedback.ask_rating(shop, Shopper(sender_id="fb-2")).messages == []
+
+
+def test_frustration_is_offered_a_person_not_a_rating(shop):
+    shopper = Shopper(sender_id="fb-3")
+    for text in ("this is useless", "you're not helping", "ugh this isn't working"):
+        reply = feedback.record(shop, shopper, Turn(text, "give_feedback"), "m9")
+        assert reply.text == feedback.FRUSTRATED
+        assert [b["payload"] for b in reply.buttons] == ["/human_handoff"]
+    assert {r["value"] for r in shop.store.feedback("fb-3")} == {"down"}
+    asked = feedback.record(
+        shop, shopper, Turn("i'd like to rate this chat", "give_feedback"), None
+    )
+    assert len(asked.buttons) == 5 and "rate" in asked.text
 
 
 def test_handoff_records_the_request_and_says_what_happens(shop):
