@@ -10,7 +10,14 @@ import logging
 import re
 from typing import Any
 
-from knowledge.journeys.addresses import ADDRESS_SLOTS, PROMPTS, format_address, read_field
+from knowledge.journeys.addresses import (
+    ADDRESS_SLOTS,
+    PROMPTS,
+    find_address,
+    find_fields,
+    format_address,
+    read_field,
+)
 from knowledge.journeys.common import (
     NOT_ON_ACCOUNT,
     YES_NO,
@@ -22,6 +29,7 @@ from knowledge.journeys.common import (
 )
 from knowledge.journeys.inputs import Shop, Shopper, Turn
 from knowledge.journeys.reply import Message, Reply, clean_facts
+from knowledge.journeys.text import EMAIL_RE, ORDER_TOKEN_RE, extract_order_number
 
 logger = logging.getLogger(__name__)
 
@@ -125,9 +133,39 @@ STOPWORDS = frozenset(
         "not",
         "no",
         "any",
+        # the request itself ("i want to return my jacket", "cancel the boots order")
+        "want",
+        "wanna",
+        "need",
+        "like",
+        "cancel",
+        "return",
+        "returning",
+        "refund",
+        "send",
+        "back",
+        "change",
+        "address",
+        "invoice",
+        "receipt",
+        "about",
+        "then",
+        "instead",
+        "actually",
+        "just",
+        "also",
+        "item",
+        "items",
+        "other",
+        "another",
+        "plz",
+        "thanks",
     ]
 )
 _ALL_ORDERS_RE = re.compile(r"\b(orders|all|everything|history)\b")
+_OTHER_ORDER_RE = re.compile(
+    r"\b(other|another|different)\s+(order|one|purchase|parcel|package)s?\b", re.IGNORECASE
+)
 #: Public tracking pages of the carriers the demo shop uses (``{}`` is the number).
 TRACKING_URLS = {
     "dhl": "https://www.dhl.com/en/express/tracking.html?AWB={}",
@@ -226,6 +264,7 @@ def list_orders(shop: Shop, shopper: Shopper, intent: str, lead: str = "") -> Re
 
 def find_by_description(shop: Shop, shopper: Shopper, text: str) -> dict[str, Any] | None:
     """The shopper's order that an item description points to ("the jacket I ordered in May")."""
+    text = ORDER_TOKEN_RE.sub(" ", EMAIL_RE.sub(" ", text))
     words = [w for w in re.findall(r"[a-zA-Z][a-zA-Z'-]+", text.lower()) if w not in STOPWORDS]
     month = next((MONTHS.index(w) + 1 for w in words if w in MONTHS), None)
     content = [w.rstrip("s") for w in words if w not in MONTHS and len(w) >= 3]
@@ -247,6 +286,23 @@ def find_by_description(shop: Shop, shopper: Shopper, text: str) -> dict[str, An
 
 
 # --------------------------------------------------------------------------- track, invoice
+def refers_to_other_order(text: str) -> bool:
+    """ "and my other order?", "what about the other one": not the order under discussion."""
+    return bool(_OTHER_ORDER_RE.search(text))
+
+
+def other_orders(shop: Shop, shopper: Shopper, current: Any) -> list[dict[str, Any]]:
+    """The verified shopper's orders besides ``current`` (newest first)."""
+    if shopper.customer_id is None:
+        return []
+    mine = owned_order(shop, shopper, current)
+    return [
+        dict(o)
+        for o in shop.store.orders_for_customer(shopper.customer_id)
+        if mine is None or o["order_number"] != mine["order_number"]
+    ]
+
+
 def track(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
     """Where an order is (phrased status and the order card), or the shopper's orders."""
     if not shopper.verified:
@@ -260,16 +316,34 @@ def track(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
             )
         return describe(shop, order)
     slot_order = owned_order(shop, shopper, turn.slot("order_number"))
+    if refers_to_other_order(turn.text):
+        return _other_order(shop, shopper, slot_order)
     if slot_order is not None and turn.intent != "track_order":
-        # The identity form just finished (the last message was the email): the order
-        # is the one the shopper named, not something described in that message.
-        return describe(shop, slot_order)
+        # The identity form just finished (the last message was the email) or a bare
+        # answer went on with tracking: the order is the one named, unless the request
+        # described an item of another of the shopper's orders ("wheres my backpack").
+        request = str(turn.slot("request_text") or "")
+        return describe(shop, find_by_description(shop, shopper, request) or slot_order)
     if _ALL_ORDERS_RE.search(turn.text.lower()):
         return list_orders(shop, shopper, "track_order")
     order = find_by_description(shop, shopper, turn.text) or slot_order
     if order is None:
         return list_orders(shop, shopper, "track_order")
     return describe(shop, order)
+
+
+def _other_order(shop: Shop, shopper: Shopper, current: dict[str, Any] | None) -> Reply:
+    """ "and my other order?": the one other order, or the others to pick from."""
+    others = other_orders(shop, shopper, current["order_number"] if current else None)
+    if len(others) == 1:
+        return describe(shop, others[0])
+    if not others:
+        reply = Reply.say("That's the only order I can see on your account.")
+        return reply.then(describe(shop, current)) if current else reply
+    return Reply.say(
+        "Here are your other orders. Which one do you mean?",
+        order_buttons(others, "track_order"),
+    )
 
 
 def invoice(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
@@ -296,14 +370,18 @@ def invoice(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
 
 # --------------------------------------------------------------------------- forms
 def choose_order(shop: Shop, shopper: Shopper, value: Any) -> tuple[dict[str, Any] | None, Reply]:
-    """The order a form's ``order_number`` answer names, if it is the shopper's.
+    """The order a form's ``order_number`` answer names or describes, if it is the shopper's.
 
     Returns:
         ``(order, reply)``: the owned order and an empty reply, or ``None`` and the
         reply saying what was wrong (not verified ends the form; an order that is not
         theirs lists their orders and asks again).
     """
-    order = owned_order(shop, shopper, value if isinstance(value, str) else None)
+    text = value if isinstance(value, str) else ""
+    order = owned_order(shop, shopper, text)
+    if order is None and shopper.verified and extract_order_number(text) is None:
+        # "my backpack", "the boots from May": an item of one of the shopper's orders
+        order = find_by_description(shop, shopper, text)
     if order is not None:
         return order, Reply.nothing(order_number=order["order_number"])
     if not shopper.verified:
@@ -413,6 +491,88 @@ def address_field(slot: str, value: Any) -> Reply:
     values, error = read_field(slot, value)
     reply = Reply.say(error) if error else Reply.nothing()
     return reply.with_slots(**values)
+
+
+def known_addresses(shop: Shop, shopper: Shopper) -> list[dict[str, str]]:
+    """The delivery addresses of the verified shopper's orders (``ship_*`` keys), newest first."""
+    if shopper.customer_id is None:
+        return []
+    seen: dict[str, dict[str, str]] = {}
+    for order in shop.store.orders_for_customer(shopper.customer_id):
+        address = {slot: str(order.get(slot) or "") for slot in ADDRESS_SLOTS}
+        if address["ship_street"]:
+            seen.setdefault(format_address(address).lower(), address)
+    return list(seen.values())
+
+
+def other_address(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
+    """ "actually the other address": the shopper's one known address besides the one proposed.
+
+    Several candidates are offered as buttons (their text is a whole address, which the
+    form reads); none leaves the fields empty so the form asks for the address.
+    """
+    proposed = format_address(new_address(turn)).lower()
+    candidates = [
+        a for a in known_addresses(shop, shopper) if format_address(a).lower() != proposed
+    ]
+    if len(candidates) == 1:
+        return Reply.nothing(**candidates[0], address_confirm=None)
+    empty: dict[str, Any] = dict.fromkeys((*ADDRESS_SLOTS, "address_confirm"))
+    if not candidates:
+        return Reply.say(
+            "I don't have another address for you. Please type the new one: name, street, "
+            "postcode and city, country.",
+            **empty,
+        )
+    buttons = [{"title": format_address(a)[:60], "payload": format_address(a)} for a in candidates]
+    return Reply.say("Which address should it go to?", buttons, **empty)
+
+
+_OTHER_ADDRESS_RE = re.compile(
+    r"\b(other|another|previous|old|usual)\s+(?:one|address)",
+    re.IGNORECASE,
+)
+
+
+def address_answer(shop: Shop, shopper: Shopper, turn: Turn, slot: str, value: Any) -> Reply:
+    """An answer to an address prompt: the other known address, a whole or partial address
+    in one message (every field it holds), or the one field asked for."""
+    text = value if isinstance(value, str) else ""
+    if _OTHER_ADDRESS_RE.search(text) and "address" in text.lower():
+        return other_address(shop, shopper, turn)
+    found = find_address(text)
+    if len(found) >= 2:
+        return Reply.nothing(**found)
+    return address_field(slot, value)
+
+
+def address_correction(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
+    """A change to the address read back ("no, the postcode is 10117", "actually the other
+    address", a whole new address): the changed fields, and the question asked again."""
+    text = turn.text
+    if _OTHER_ADDRESS_RE.search(text):
+        return other_address(shop, shopper, turn)
+    found = find_address(text) or find_fields(text)
+    if not found:
+        return Reply.nothing()
+    return Reply.nothing(**found, address_confirm=None)
+
+
+def prefill_address(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
+    """The address the request already held ("ship SB-204966 to 12 Baker Street, ..."), so
+    the form asks only for what is missing; the order's recipient stays when no name was given.
+    """
+    request = str(turn.slot("request_text") or "")
+    if any(turn.slot(slot) for slot in ADDRESS_SLOTS) or not request:
+        return Reply.nothing()
+    found = find_address(request)
+    if not found:
+        return Reply.nothing()
+    if "ship_name" not in found:
+        order = owned_order(shop, shopper, turn.slot("order_number"))
+        if order and order.get("ship_name"):
+            found["ship_name"] = str(order["ship_name"])
+    return Reply.nothing(**found)
 
 
 def ask_address_field(slot: str) -> Reply:

@@ -138,3 +138,118 @@ def test_parse_full_address_variants():
     assert parse_full_address("A B, Main St 1, 10115 Berlin, DE")["ship_city"] == "Berlin"
     assert parse_full_address("A B, Main St 1, Berlin, 10115, France")["ship_country"] == "FR"
     assert parse_full_address("just a name") is None
+
+
+def _backpack_order(shop, shopper) -> str:
+    return shop.store.query(
+        "SELECT o.order_number FROM orders o JOIN order_items i ON i.order_id = o.id "
+        "WHERE o.customer_id = ? AND i.title LIKE '%Backpack%'",
+        [shopper.customer_id],
+    )[0]["order_number"]
+
+
+def test_an_item_described_in_the_request_is_tracked_once_identity_is_known(shop, examples):
+    number = examples["delivered_recent"]["order_number"]  # the number used to verify
+    shopper = owner(shop, number)
+    turn = Turn(
+        "nora_kowalski@example.org",
+        "inform",
+        slots={"order_number": number, "request_text": "wheres my backpack"},
+    )
+    assert orders.track(shop, shopper, turn).slots["order_number"] == _backpack_order(shop, shopper)
+    plain = Turn("x@example.org", "inform", slots={"order_number": number, "request_text": "hi"})
+    assert orders.track(shop, shopper, plain).slots["order_number"] == number
+
+
+def test_the_other_order(shop, examples):
+    rows = shop.store.query(
+        "SELECT customer_id FROM orders GROUP BY customer_id HAVING count(*) = 2 LIMIT 1"
+    )
+    first, second = (
+        o["order_number"] for o in shop.store.orders_for_customer(rows[0]["customer_id"])
+    )
+    shopper = owner(shop, first)
+    other = orders.track(
+        shop, shopper, Turn("and the other order?", "inform", slots={"order_number": first})
+    )
+    assert other.slots["order_number"] == second
+    many = owner(shop, examples["delivered_recent"]["order_number"])
+    current = examples["delivered_recent"]["order_number"]
+    listed = orders.track(
+        shop,
+        many,
+        Turn("what about my other order", "track_order", slots={"order_number": current}),
+    )
+    payloads = [b["payload"] for b in listed.buttons]
+    assert payloads and not any(current in p for p in payloads)
+
+
+def test_a_form_takes_an_item_described_instead_of_the_number(shop, examples):
+    shopper = owner(shop, examples["delivered_recent"]["order_number"])
+    order, reply = orders.choose_order(shop, shopper, "the backpack")
+    assert order is not None and order["order_number"] == _backpack_order(shop, shopper)
+    assert reply.slots == {"order_number": order["order_number"]}
+
+
+def test_an_address_inside_a_request_fills_the_form(shop, examples):
+    number = examples["pending"]["order_number"]
+    shopper = owner(shop, number)
+    request = (
+        f"please ship order {number} to 12 Baker Street, London NW1 6XE, United Kingdom "
+        "instead. email ursula.kaya@mail.example.com"
+    )
+    reply = orders.prefill_address(
+        shop, shopper, Turn("x", slots={"order_number": number, "request_text": request})
+    )
+    assert reply.slots == {
+        "ship_street": "12 Baker Street",
+        "ship_city": "London",
+        "ship_postcode": "NW1 6XE",
+        "ship_country": "GB",
+        "ship_name": shop.store.get_order(number)["ship_name"],  # the recipient stays
+    }
+    nothing = orders.prefill_address(
+        shop, shopper, Turn("x", slots={"order_number": number, "request_text": "change it"})
+    )
+    assert nothing.slots == {}
+
+
+def test_an_address_prompt_takes_every_field_the_answer_holds(shop, examples):
+    shopper = owner(shop, examples["pending"]["order_number"])
+    reply = orders.address_answer(
+        shop, shopper, Turn(), "ship_street", "Hauptstr. 5, 10115 Berlin, Germany"
+    )
+    assert reply.slots == {
+        "ship_street": "Hauptstr. 5",
+        "ship_postcode": "10115",
+        "ship_city": "Berlin",
+        "ship_country": "DE",
+    }
+    single = orders.address_answer(shop, shopper, Turn(), "ship_city", "Hamburg")
+    assert single.slots == {"ship_city": "Hamburg"}
+
+
+def test_corrections_to_the_address_read_back(shop, examples):
+    number = examples["pending"]["order_number"]
+    shopper = owner(shop, number)
+    proposed = {
+        "order_number": number,
+        "ship_name": "Jo Meyer",
+        "ship_street": "12 Baker Street",
+        "ship_city": "London",
+        "ship_postcode": "NW1 6XE",
+        "ship_country": "GB",
+    }
+    postcode = orders.address_correction(
+        shop, shopper, Turn("no, the postcode is NW1 6XF", "deny", slots=proposed)
+    )
+    assert postcode.slots == {"ship_postcode": "NW1 6XF", "address_confirm": None}
+    other = orders.address_correction(
+        shop, shopper, Turn("actually the other address", "inform", slots=proposed)
+    )
+    current = shop.store.get_order(number)
+    assert other.slots["ship_street"] == current["ship_street"]  # the one on file
+    assert other.slots["address_confirm"] is None
+    assert (
+        orders.address_correction(shop, shopper, Turn("yes", "affirm", slots=proposed)).slots == {}
+    )
