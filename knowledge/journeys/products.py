@@ -106,8 +106,7 @@ SIZE_NO = "Sorry, {title} doesn't come in size {size}. It comes in {sizes}."
 SIZE_UNKNOWN = "The catalog doesn't list sizes for {title}, sorry."
 SIZE_IN_STOCK = ", and it's in stock"
 SIZE_OUT_OF_STOCK = ", but it's out of stock at the moment"
-ALREADY_COLOUR = "{title} is {colour}."
-OTHER_COLOUR = "{title} is {colour}."
+COLOUR_IS = "{title} is {colour}."
 #: The fixed line before recommendations of one reason (``{}`` is the product's title).
 REASONS = {
     "viewed": "These are similar to {}, which you looked at:",
@@ -308,6 +307,9 @@ def refine(shop: Shop, turn: Turn, last: dict[str, Any], request: ProductRequest
         wanted["brand"] = request.brand
     if request.colour:
         wanted["colour"], wanted["colours"] = request.colour, list(request.colours)
+        if "terms" in last:  # the query names the new colour, not the old one
+            words = (request.colour, last.get("terms"), last.get("category"))
+            wanted["query"] = " ".join(w for w in words if w)
     if request.size:
         wanted["size"] = request.size
     if request.min_price is not None or request.max_price is not None:
@@ -373,7 +375,7 @@ def variant(shop: Shop, turn: Turn, product: dict[str, Any], request: ProductReq
     attributes = product.get("attributes") or {}
     colour = str(attributes.get("colour") or "")
     if request.colour and colour.lower() in request.colours and not request.size:
-        return Reply.say(ALREADY_COLOUR.format(title=product["title"], colour=colour))
+        return Reply.say(COLOUR_IS.format(title=product["title"], colour=colour))
     base = str(product["title"]).split(",")[0].split("(")[0].strip()
     wanted = {
         "kind": "search",
@@ -388,7 +390,7 @@ def variant(shop: Shop, turn: Turn, product: dict[str, Any], request: ProductReq
             w for w in (request.colour, f"{product.get('category') or 'products'} like {base}") if w
         )[:80],
     }
-    note = OTHER_COLOUR.format(title=product["title"], colour=colour) if colour else None
+    note = COLOUR_IS.format(title=product["title"], colour=colour) if colour else None
     return results(shop, turn, wanted, note=note)
 
 
