@@ -1,4 +1,5 @@
-"""Actions every journey relies on: session start, stopping a form, the fallback prompts.
+"""Actions every journey relies on: session start, starting a journey, stopping a form, the
+fallback prompts.
 
 Adapters for ``knowledge.journeys.conversation`` and ``knowledge.journeys.identity``
 (the signed customer token of ``action_session_start``); nothing here decides or words
@@ -83,6 +84,21 @@ class ActionStopForm(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         return [ActiveLoop(None), *await adapter.send(dispatcher, conversation.stop_form())]
+
+
+class ActionStartJourney(Action):
+    """Start the journey a request names (or go on with the one under way); leave a form."""
+
+    def name(self) -> str:
+        return "action_start_journey"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        reply = conversation.start_journey(
+            adapter.shop(), adapter.shopper(tracker), adapter.turn(tracker)
+        )
+        return [ActiveLoop(None), *await adapter.send(dispatcher, reply)]
 
 
 class ActionDefaultAskAffirmation(Action):

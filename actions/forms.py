@@ -1,8 +1,16 @@
-"""Form validation shared by every form: early stop when a validator refuses or gives up.
+"""Form validation shared by every form: interruptions, early stop, corrections, prefill.
 
-A ``validate_<slot>`` method that sets ``form_outcome`` to one of :data:`STOP_OUTCOMES`
-ends the form at once (``requested_slot`` = None); the form's submit action then sees
-that its confirmation slot is empty and does nothing more.
+* A message that is another request than the one the form collects for ("cancle my order
+  plz" while an order number for tracking is asked) is never read as an answer: the
+  validation rejects the form's turn, and the rules start that request instead
+  (``action_start_journey``).
+* A ``validate_<slot>`` method that sets ``form_outcome`` to one of :data:`STOP_OUTCOMES`
+  ends the form at once (``requested_slot`` = None); the form's submit action then sees
+  that its confirmation slot is empty and does nothing more.
+* An answer that changes while the form's yes/no question is open ("no, I meant
+  SB-204964") empties the yes/no, so the question is asked again about the new answer.
+* When a form starts, ``prefill`` may fill what the request already said (the item and
+  reason of a return, the new address) so it is not asked again.
 """
 
 from __future__ import annotations
@@ -12,13 +20,14 @@ from abc import ABC, abstractmethod
 from typing import Any
 
 from rasa_sdk import FormValidationAction, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import ActionExecutionRejected, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import adapter
+from knowledge.journeys import conversation
 from knowledge.journeys.common import NOT_ON_ACCOUNT
-from knowledge.journeys.inputs import Shop
+from knowledge.journeys.inputs import Shop, Shopper, Turn
 from knowledge.journeys.orders import choose_order
 from knowledge.journeys.reply import Reply
 
@@ -35,18 +44,56 @@ def _sets(events: list[EventType], name: str, values: tuple[Any, ...]) -> bool:
     )
 
 
+def slots_before_turn(tracker: Tracker) -> dict[str, Any]:
+    """Slot values as they were before the shopper's latest message (set ones only)."""
+    events = list(tracker.events)
+    last_user = max((i for i, e in enumerate(events) if e.get("event") == "user"), default=-1)
+    values: dict[str, Any] = {}
+    for event in events[: max(last_user, 0)]:
+        if event.get("event") == "slot":
+            values[str(event.get("name"))] = event.get("value")
+        elif event.get("event") in ("restart", "session_started"):
+            values = {}
+    return values
+
+
 class StoppableFormValidation(FormValidationAction, ABC):
     """Validation action whose validators may end the form early via ``form_outcome``."""
+
+    #: The journey the form collects for; a request for another one interrupts it
+    #: (``None``: every message is an answer, e.g. the ticket form's free text).
+    journey: str | None = None
+    #: The form's yes/no slot, asked last.
+    confirm_slot: str | None = None
 
     @abstractmethod
     def name(self) -> str:
         """``validate_<form>`` (abstract: the SDK registers only concrete actions)."""
 
+    def form_journey(self, tracker: Tracker) -> str | None:
+        """The journey of the running form (:attr:`journey` unless a subclass knows better)."""
+        return self.journey
+
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        turn = adapter.turn(tracker)
+        if conversation.interrupts(turn, self.form_journey(tracker)):
+            logger.info(
+                "conversation %s: %s interrupted by %s",
+                tracker.sender_id,
+                self.form_name(),
+                turn.intent,
+            )
+            return [ActionExecutionRejected(self.form_name())]
+        before = slots_before_turn(tracker)
         events = await super().run(dispatcher, tracker, domain)
         events += await self.after_validation(dispatcher, tracker, domain, events)
+        confirm = self.confirm_slot
+        if confirm and tracker.get_slot("requested_slot") == confirm:
+            after = {e["name"]: e.get("value") for e in events if e.get("event") == "slot"}
+            if conversation.corrected(before, after, confirm):
+                events.append(SlotSet(confirm, None))
         if _sets(events, "form_outcome", STOP_OUTCOMES):
             events.append(SlotSet("requested_slot", None))
         return events
@@ -75,6 +122,10 @@ class OrderJourneyValidation(StoppableFormValidation, ABC):
         """Journey-specific check of an owned order (see subclasses)."""
         return Reply.nothing(order_number=order["order_number"])
 
+    def prefill(self, shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
+        """What the request already said, filled when the form starts (see subclasses)."""
+        return Reply.nothing()
+
     async def validate_order_number(
         self,
         slot_value: Any,
@@ -82,9 +133,25 @@ class OrderJourneyValidation(StoppableFormValidation, ABC):
         tracker: Tracker,
         domain: DomainDict,
     ) -> dict[str, Any]:
-        """Accept only an order of the verified shopper, then run the journey's check."""
+        """Accept only an order of the verified shopper (named or described), then run
+        the journey's check."""
         shop = adapter.shop()
         order, reply = choose_order(shop, adapter.shopper(tracker), slot_value)
         if order is not None:
             reply = self.check_order(shop, order)
         return await adapter.say(dispatcher, reply)
+
+    async def after_validation(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+        events: list[EventType],
+    ) -> list[EventType]:
+        """When the form starts with an accepted order, fill what the request named."""
+        starting = tracker.get_slot("requested_slot") is None
+        stopped = _sets(events, "form_outcome", STOP_OUTCOMES)
+        if not starting or stopped or not tracker.get_slot("order_number"):
+            return []
+        reply = self.prefill(adapter.shop(), adapter.shopper(tracker), adapter.turn(tracker))
+        return await adapter.send(dispatcher, reply)

@@ -18,7 +18,7 @@ from rasa_sdk.types import DomainDict
 from actions import adapter
 from actions.forms import OrderJourneyValidation
 from knowledge.journeys import orders
-from knowledge.journeys.inputs import Shop
+from knowledge.journeys.inputs import Shop, Shopper, Turn
 from knowledge.journeys.reply import Reply
 
 logger = logging.getLogger(__name__)
@@ -52,6 +52,9 @@ class ActionGetInvoice(Action):
 
 class ValidateCancelForm(OrderJourneyValidation):
     """The order must be the shopper's and still pending or processing."""
+
+    journey = "cancel"
+    confirm_slot = "cancel_confirm"
 
     def name(self) -> str:
         return "validate_cancel_form"
@@ -96,7 +99,11 @@ class ActionCancelOrder(Action):
 
 
 class ValidateAddressForm(OrderJourneyValidation):
-    """Order not shipped yet; each address field read by ``orders.address_field``."""
+    """Order not shipped yet; answers read by ``orders.address_answer`` (one field, several,
+    or the shopper's other address); changes to the address read back taken."""
+
+    journey = "change_address"
+    confirm_slot = "address_confirm"
 
     def name(self) -> str:
         return "validate_address_form"
@@ -104,6 +111,33 @@ class ValidateAddressForm(OrderJourneyValidation):
     def check_order(self, shop: Shop, order: dict[str, Any]) -> Reply:
         """``knowledge.journeys.orders.check_address_change``."""
         return orders.check_address_change(order)
+
+    def prefill(self, shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
+        """``knowledge.journeys.orders.prefill_address``."""
+        return orders.prefill_address(shop, shopper, turn)
+
+    async def after_validation(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+        events: list[EventType],
+    ) -> list[EventType]:
+        """At the read-back, a changed field or another address (``orders.address_correction``)."""
+        if tracker.get_slot("requested_slot") != "address_confirm":
+            return await super().after_validation(dispatcher, tracker, domain, events)
+        reply = orders.address_correction(
+            adapter.shop(), adapter.shopper(tracker), adapter.turn(tracker)
+        )
+        return await adapter.send(dispatcher, reply)
+
+    async def _field(
+        self, slot: str, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> dict[str, Any]:
+        reply = orders.address_answer(
+            adapter.shop(), adapter.shopper(tracker), adapter.turn(tracker), slot, value
+        )
+        return await adapter.say(dispatcher, reply)
 
     async def validate_address_confirm(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -115,31 +149,31 @@ class ValidateAddressForm(OrderJourneyValidation):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         """A name, or the whole address in one message."""
-        return await adapter.say(dispatcher, orders.address_field("ship_name", value))
+        return await self._field("ship_name", value, dispatcher, tracker)
 
     async def validate_ship_street(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         """Street and house number."""
-        return await adapter.say(dispatcher, orders.address_field("ship_street", value))
+        return await self._field("ship_street", value, dispatcher, tracker)
 
     async def validate_ship_city(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         """City."""
-        return await adapter.say(dispatcher, orders.address_field("ship_city", value))
+        return await self._field("ship_city", value, dispatcher, tracker)
 
     async def validate_ship_postcode(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         """Postcode."""
-        return await adapter.say(dispatcher, orders.address_field("ship_postcode", value))
+        return await self._field("ship_postcode", value, dispatcher, tracker)
 
     async def validate_ship_country(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         """Country we ship to (code or name)."""
-        return await adapter.say(dispatcher, orders.address_field("ship_country", value))
+        return await self._field("ship_country", value, dispatcher, tracker)
 
 
 class ActionAskAddressField(Action, ABC):

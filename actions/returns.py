@@ -13,7 +13,7 @@ from rasa_sdk.types import DomainDict
 from actions import adapter
 from actions.forms import OrderJourneyValidation
 from knowledge.journeys import orders, returns
-from knowledge.journeys.inputs import Shop
+from knowledge.journeys.inputs import Shop, Shopper, Turn
 from knowledge.journeys.reply import Reply
 
 logger = logging.getLogger(__name__)
@@ -22,12 +22,19 @@ logger = logging.getLogger(__name__)
 class ValidateReturnForm(OrderJourneyValidation):
     """Only delivered orders inside the window with returnable items; valid choices and reason."""
 
+    journey = "return"
+    confirm_slot = "return_confirm"
+
     def name(self) -> str:
         return "validate_return_form"
 
     def check_order(self, shop: Shop, order: dict[str, Any]) -> Reply:
         """``knowledge.journeys.returns.check_return``."""
         return returns.check_return(shop, order)
+
+    def prefill(self, shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
+        """Items and reason the request named (``knowledge.journeys.returns.prefill``)."""
+        return returns.prefill(shop, shopper, turn)
 
     async def validate_return_confirm(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

@@ -1,4 +1,5 @@
-"""The conversation itself: what a new session keeps, stopping a form, the fallback prompts."""
+"""The conversation itself: what a new session keeps, starting and switching journeys,
+stopping a form, interruptions and corrections inside forms, the fallback prompts."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ import logging
 from typing import Any
 
 from knowledge.journeys.common import human_button
-from knowledge.journeys.inputs import Turn
-from knowledge.journeys.reply import Reply
+from knowledge.journeys.inputs import Shop, Shopper, Turn
+from knowledge.journeys.orders import find_by_description, other_orders, refers_to_other_order
+from knowledge.journeys.reply import Message, Reply
 from knowledge.journeys.text import has_words
 
 logger = logging.getLogger(__name__)
@@ -40,7 +42,44 @@ FORM_SLOTS = (
     "ticket_email",
     "form_outcome",
     "requested_slot",
+    "journey",
+    "request_text",
 )
+#: The journey each request starts (the ``journey`` slot's values).
+JOURNEYS = {
+    "track_order": "track",
+    "cancel_order": "cancel",
+    "change_shipping_address": "change_address",
+    "request_refund": "return",
+    "refund_status": "refund_status",
+    "get_invoice": "invoice",
+}
+#: What each journey does, in the shopper's words (said when a request replaces another).
+JOURNEY_WORDS = {
+    "track": "look at the order",
+    "cancel": "cancel the order",
+    "change_address": "change the delivery address",
+    "return": "set up a return",
+    "refund_status": "check on your refund",
+    "invoice": "get the invoice",
+}
+#: The answers one journey's form collected; a new journey starts without them (the order
+#: under discussion and the shopper's identity are kept).
+JOURNEY_SLOTS = (
+    "cancel_confirm",
+    "ship_name",
+    "ship_street",
+    "ship_city",
+    "ship_postcode",
+    "ship_country",
+    "address_confirm",
+    "return_items",
+    "return_reason",
+    "return_confirm",
+    "form_outcome",
+    "requested_slot",
+)
+SWITCHED = "Okay, let's {what} instead."
 FORM_STOPPED = "No problem, I've stopped that and changed nothing. What else can I do for you?"
 #: What each intent the fallback may guess means, in the shopper's words.
 FRIENDLY_INTENTS = {
@@ -76,6 +115,90 @@ REPHRASE = (
 def carried_slots(turn: Turn) -> dict[str, Any]:
     """The slot values a new session keeps (identity, what was looked at)."""
     return {k: turn.slot(k) for k in CARRIED_SLOTS if turn.slot(k) is not None}
+
+
+def journey_of(intent: str | None) -> str | None:
+    """The journey a request intent starts (``None`` for anything else)."""
+    return JOURNEYS.get(intent or "")
+
+
+def interrupts(turn: Turn, journey: str | None) -> bool:
+    """Whether the message is another request than the journey a form is collecting for.
+
+    A form's answer is never read out of such a message ("cancle my order plz" is no order
+    number): the form lets go and the new request starts (``start_journey``). The same
+    request again ("cancel SB-204964") is a correction and stays with the form.
+    """
+    requested = journey_of(turn.intent)
+    return requested is not None and journey is not None and requested != journey
+
+
+def start_journey(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
+    """Start the journey a request names, or go on with the one under way.
+
+    A request (track, cancel, return, ...) names its journey; a bare answer ("SB-204966",
+    "what about the t-shirt then") goes on with the journey under way, and with none under
+    way asks what to do with it. The order under discussion carries over ("cancel it"
+    after tracking), unless the message names another one, points to "the other order" or
+    describes an item of another of the verified shopper's orders. Identity is kept; the
+    answers the previous form collected are not. A form that was running stops (the
+    action leaves it) and, when the request changes the journey, the shopper hears so.
+
+    Args:
+        shop: The shop (the verified shopper's orders, the order-item search).
+        shopper: Who is talking.
+        turn: The request (intent, text, entities) and the slots (``journey``,
+            ``order_number``, ``requested_slot``).
+
+    Returns:
+        ``journey``, ``request_text``, the emptied form answers and maybe ``order_number``;
+        the question what to do with a bare answer when no journey is under way.
+    """
+    previous = turn.slot("journey")
+    journey = journey_of(turn.intent) or previous
+    if journey is None:
+        return Reply([Message(response="utter_what_next")], {"journey": None})
+    # A button sends its payload ("/cancel_order{...}"): no words of the shopper's to read.
+    words = "" if turn.text.startswith("/") else turn.text
+    slots: dict[str, Any] = dict.fromkeys(JOURNEY_SLOTS)
+    slots.update(journey=journey, request_text=words or None)
+    if not turn.entity("order_number") and shopper.verified:
+        slots.update(_order_in_focus(shop, shopper, words, turn.slot("order_number"), journey))
+    reply = Reply.nothing(**slots)
+    in_form = turn.slot("requested_slot") is not None
+    if in_form and previous is not None and previous != journey:
+        reply = Reply.say(SWITCHED.format(what=JOURNEY_WORDS[journey]), **slots)
+    return reply
+
+
+def _order_in_focus(
+    shop: Shop, shopper: Shopper, text: str, current: Any, journey: str
+) -> dict[str, Any]:
+    """The order a request without an order number is about (nothing: keep the current)."""
+    if journey in ("track", "refund_status"):
+        return {}  # they read "the other order" and item descriptions themselves
+    if refers_to_other_order(text):
+        others = other_orders(shop, shopper, current)
+        return {"order_number": others[0]["order_number"] if len(others) == 1 else None}
+    if journey == "change_address" or not text:
+        return {}  # an address change names an address, not an item
+    described = find_by_description(shop, shopper, text)
+    return {"order_number": described["order_number"]} if described else {}
+
+
+def corrected(before: dict[str, Any], after: dict[str, Any], confirm: str) -> bool:
+    """Whether an answer other than the confirmation changed while it was asked for.
+
+    "No, I meant SB-204964" at "Shall I cancel SB-204966?" changes the order: the yes/no
+    of this turn then answers nothing and the form asks again about the new order.
+    """
+    return any(
+        name != confirm
+        and name != "requested_slot"
+        and value is not None
+        and before.get(name) != value
+        for name, value in after.items()
+    )
 
 
 def stop_form() -> Reply:

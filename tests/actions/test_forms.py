@@ -1,0 +1,181 @@
+"""Forms when shoppers don't follow the script: another request interrupts, pieces come in
+any order, corrections reopen the yes/no question, what the request said is not asked again;
+and ``action_start_journey``, which starts or switches the journey."""
+
+from __future__ import annotations
+
+from actions.common import ActionStartJourney
+from actions.identity import ValidateIdentityForm
+from actions.orders import ValidateAddressForm, ValidateCancelForm
+from actions.returns import ValidateReturnForm
+from knowledge.journeys.identity import ASK_AFTER_EMAIL
+from tests.actions.conftest import (
+    form_tracker,
+    make_tracker,
+    run,
+    slot_events,
+    texts,
+    verified_slots,
+)
+
+
+def test_another_request_interrupts_the_identity_check_instead_of_being_refused(shop):
+    tracker = form_tracker(
+        "identity_form",
+        {"order_number": "cancle my order plz"},
+        slots={"journey": "track", "requested_slot": "order_number"},
+        text="cancle my order plz",
+        intent="cancel_order",
+    )
+    dispatcher, events = run(ValidateIdentityForm(), tracker)
+    assert dispatcher.messages == []
+    assert events == [
+        {
+            "event": "action_execution_rejected",
+            "timestamp": None,
+            "name": "identity_form",
+            "policy": None,
+            "confidence": None,
+        }
+    ]
+
+
+def test_the_same_request_again_is_an_answer_not_an_interruption(shop, examples):
+    number = examples["pending"]["order_number"]
+    tracker = form_tracker(
+        "cancel_form",
+        {"order_number": number},
+        slots=verified_slots(shop, number) | {"requested_slot": "order_number"},
+        text=f"cancel {number}",
+        intent="cancel_order",
+    )
+    _, events = run(ValidateCancelForm(), tracker)
+    assert slot_events(events) == {"order_number": number}
+
+
+def test_a_refund_request_in_the_cancel_form_interrupts_it(shop, examples):
+    number = examples["delivered_recent"]["order_number"]
+    tracker = form_tracker(
+        "cancel_form",
+        {},
+        slots=verified_slots(shop, number)
+        | {"order_number": number, "requested_slot": "cancel_confirm"},
+        text="i wnat a refnd",
+        intent="request_refund",
+    )
+    _, events = run(ValidateCancelForm(), tracker)
+    assert [e["event"] for e in events] == ["action_execution_rejected"]
+
+
+def test_the_email_first_is_kept_and_the_number_asked_with_thanks(shop, examples):
+    email = examples["pending"]["email"]
+    text = f"my email is {email}"
+    tracker = form_tracker(
+        "identity_form",
+        {"order_number": text, "email": email},
+        slots={"journey": "track", "requested_slot": "order_number"},
+        text=text,
+    )
+    dispatcher, events = run(ValidateIdentityForm(), tracker)
+    assert dispatcher.messages == []  # no "that doesn't look like an order number"
+    assert slot_events(events) == {"order_number": None, "email": email}
+
+
+def test_no_i_meant_another_order_asks_the_yes_no_again(shop, examples):
+    first, second = examples["pending"]["order_number"], examples["processing"]["order_number"]
+    slots = verified_slots(shop, second) | {
+        "order_number": first,
+        "requested_slot": "cancel_confirm",
+    }
+    events_before = [
+        {"event": "slot", "name": "order_number", "value": first},
+        {"event": "action", "name": "action_listen"},
+        {"event": "user", "text": f"no, I meant {second}", "parse_data": {}},
+        {"event": "active_loop", "name": "cancel_form"},
+        {"event": "slot", "name": "order_number", "value": second},
+        {"event": "slot", "name": "cancel_confirm", "value": False},
+    ]
+    tracker = make_tracker(
+        f"no, I meant {second}",
+        "deny",
+        entities={"order_number": second},
+        slots=slots | {"order_number": second, "cancel_confirm": False},
+        events=events_before,
+        active_loop="cancel_form",
+    )
+    # the shopper of `second` is verified here, so the new order is theirs
+    _, events = run(ValidateCancelForm(), tracker)
+    slots_set = slot_events(events)
+    assert slots_set["order_number"] == second and slots_set["cancel_confirm"] is None
+
+
+def test_a_return_names_order_item_and_reason_in_one_message(shop, examples):
+    number = examples["delivered_recent"]["order_number"]
+    order = shop.store.get_order(number)
+    title = shop.store.order_items(order["id"])[0]["title"]
+    noun = title.split(",")[0].split()[-1]
+    request = f"i want to return the {noun} from {number}, they're too small"
+    tracker = form_tracker(
+        "return_form",
+        {"order_number": number},
+        slots=verified_slots(shop, number) | {"request_text": request, "journey": "return"},
+        text=request,
+        intent="request_refund",
+    )
+    _, events = run(ValidateReturnForm(), tracker)
+    slots = slot_events(events)
+    assert slots["order_number"] == number and slots["return_items"]
+    assert slots["return_reason"] == "they're too small"
+
+
+def test_an_address_change_in_one_message_fills_the_address(shop, examples):
+    number = examples["pending"]["order_number"]
+    request = (
+        f"please ship order {number} to 12 Baker Street, London NW1 6XE, United Kingdom "
+        f"instead. email {examples['pending']['email']}"
+    )
+    tracker = form_tracker(
+        "address_form",
+        {"order_number": number},
+        slots=verified_slots(shop, number) | {"request_text": request},
+        text=request,
+        intent="change_shipping_address",
+    )
+    _, events = run(ValidateAddressForm(), tracker)
+    slots = slot_events(events)
+    assert slots["ship_street"] == "12 Baker Street" and slots["ship_country"] == "GB"
+    assert slots["ship_postcode"] == "NW1 6XE" and slots["ship_city"] == "London"
+
+
+def test_start_journey_switches_keeps_the_order_and_leaves_the_form(shop, examples):
+    number = examples["delivered_recent"]["order_number"]
+    slots = verified_slots(shop, number) | {
+        "order_number": number,
+        "journey": "cancel",
+        "requested_slot": "cancel_confirm",
+    }
+    tracker = make_tracker(
+        "actually i want to return it", "request_refund", slots=slots, active_loop="cancel_form"
+    )
+    dispatcher, events = run(ActionStartJourney(), tracker)
+    assert events[0] == {"event": "active_loop", "timestamp": None, "name": None}
+    set_ = slot_events(events)
+    assert set_["journey"] == "return" and "order_number" not in set_
+    assert set_["requested_slot"] is None
+    assert "return" in texts(dispatcher)
+
+
+def test_start_journey_with_nothing_under_way_asks_what_to_do(shop):
+    dispatcher, events = run(
+        ActionStartJourney(), make_tracker("SB-204966", "inform", {"order_number": "SB-204966"})
+    )
+    assert dispatcher.messages[0]["response"] == "utter_what_next"
+    assert slot_events(events) == {"journey": None}
+
+
+def test_the_ask_after_an_email_given_first(shop):
+    from actions.identity import ActionAskOrderNumber
+
+    tracker = make_tracker("it's jo@example.com", "inform", slots={"email": "jo@example.com"})
+    dispatcher, _ = run(ActionAskOrderNumber(), tracker)
+    assert texts(dispatcher) == ASK_AFTER_EMAIL

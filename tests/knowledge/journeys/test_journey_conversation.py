@@ -1,0 +1,104 @@
+"""Starting, switching and carrying over journeys as plain functions: no tracker, no Rasa."""
+
+from __future__ import annotations
+
+from knowledge.journeys import conversation
+from knowledge.journeys.inputs import Shopper, Turn
+from tests.knowledge.journeys.conftest import owner
+
+
+def _only_order_pair(shop) -> tuple[str, str]:
+    """The two order numbers of a customer with exactly two orders."""
+    row = shop.store.query(
+        "SELECT customer_id FROM orders GROUP BY customer_id HAVING count(*) = 2 LIMIT 1"
+    )[0]
+    orders = shop.store.orders_for_customer(row["customer_id"])
+    return orders[0]["order_number"], orders[1]["order_number"]
+
+
+def test_a_request_names_its_journey_and_keeps_the_order_and_identity(shop, examples):
+    number = examples["pending"]["order_number"]
+    turn = Turn(
+        "cancel it",
+        "cancel_order",
+        slots={"journey": "track", "order_number": number, "verified": True, "ship_city": "X"},
+    )
+    reply = conversation.start_journey(shop, owner(shop, number), turn)
+    assert reply.slots["journey"] == "cancel" and reply.slots["request_text"] == "cancel it"
+    assert "order_number" not in reply.slots  # the tracked order carries over
+    assert "verified" not in reply.slots and "email" not in reply.slots
+    assert reply.slots["ship_city"] is None and reply.slots["requested_slot"] is None
+    assert reply.messages == []  # no form was running: nothing to say
+
+
+def test_a_new_request_inside_a_form_says_what_happens_instead(shop, examples):
+    number = examples["delivered_recent"]["order_number"]
+    turn = Turn(
+        "actually i want to return it",
+        "request_refund",
+        slots={"journey": "cancel", "order_number": number, "requested_slot": "cancel_confirm"},
+    )
+    reply = conversation.start_journey(shop, owner(shop, number), turn)
+    assert reply.slots["journey"] == "return" and reply.slots["cancel_confirm"] is None
+    assert reply.text == conversation.SWITCHED.format(what="set up a return")
+    same = Turn(
+        "cancel SB-204966", "cancel_order", slots={"journey": "cancel", "requested_slot": "x"}
+    )
+    assert conversation.start_journey(shop, Shopper(), same).messages == []
+
+
+def test_a_bare_answer_goes_on_with_the_journey_under_way_or_asks_what_to_do(shop):
+    going_on = conversation.start_journey(
+        shop,
+        Shopper(),
+        Turn("SB-204966", "inform", {"order_number": "SB-204966"}, {"journey": "return"}),
+    )
+    assert going_on.slots["journey"] == "return" and going_on.messages == []
+    nothing = conversation.start_journey(shop, Shopper(), Turn("SB-204966", "inform"))
+    assert nothing.slots == {"journey": None}
+    assert nothing.messages[0].response == "utter_what_next"
+
+
+def test_an_item_described_picks_the_order_it_is_in(shop, examples):
+    shopper = owner(shop, examples["delivered_recent"]["order_number"])
+    backpack = shop.store.query(
+        "SELECT o.order_number FROM orders o JOIN order_items i ON i.order_id = o.id "
+        "WHERE o.customer_id = ? AND i.title LIKE '%Backpack%'",
+        [shopper.customer_id],
+    )[0]["order_number"]
+    turn = Turn(
+        "i want to return my backpack",
+        "request_refund",
+        slots={"order_number": examples["delivered_recent"]["order_number"]},
+    )
+    assert conversation.start_journey(shop, shopper, turn).slots["order_number"] == backpack
+
+
+def test_the_other_order_of_a_shopper_with_two(shop):
+    first, second = _only_order_pair(shop)
+    shopper = owner(shop, first)
+    turn = Turn("and what about my other order?", "cancel_order", slots={"order_number": first})
+    assert conversation.start_journey(shop, shopper, turn).slots["order_number"] == second
+
+
+def test_only_another_request_interrupts_a_form():
+    assert conversation.interrupts(Turn("cancle my order plz", "cancel_order"), "track")
+    assert conversation.interrupts(Turn("i wnat a refnd", "request_refund"), "cancel")
+    assert not conversation.interrupts(Turn("cancel SB-204964", "cancel_order"), "cancel")
+    assert not conversation.interrupts(Turn("SB-204964", "inform"), "cancel")
+    assert not conversation.interrupts(Turn("how long do refunds take?", "ask_faq"), "return")
+    assert not conversation.interrupts(Turn("where is my order", "track_order"), None)
+
+
+def test_a_changed_answer_reopens_the_yes_no_question():
+    before = {"order_number": "SB-204966", "cancel_confirm": None}
+    changed = {"order_number": "SB-204964", "cancel_confirm": False}
+    assert conversation.corrected(before, changed, "cancel_confirm")
+    assert not conversation.corrected(before, {"cancel_confirm": True}, "cancel_confirm")
+    same = {"order_number": "SB-204966", "cancel_confirm": True}
+    assert not conversation.corrected(before, same, "cancel_confirm")
+
+
+def test_stopping_forgets_the_journey_and_the_request():
+    slots = conversation.stop_form().slots
+    assert slots["journey"] is None and slots["request_text"] is None
