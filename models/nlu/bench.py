@@ -45,9 +45,12 @@ logger = logging.getLogger(__name__)
 FALLBACK_INTENT = "nlu_fallback"
 OUT_OF_SCOPE_INTENT = "out_of_scope"
 FEATURIZER_NAME = "models.nlu.sentence_featurizer.SentenceEmbeddingFeaturizer"
-PIPELINES = ("project", "project_sparse", "rasa_default")
+CLASSIFIER_NAME = "models.nlu.embedding_classifier.EmbeddingIntentClassifier"
+PIPELINES = ("project", "project_diet", "project_sparse", "rasa_default")
 PIPELINE_HELP = {
     "project": "bot/config.yml as it is",
+    "project_diet": "bot/config.yml with DIET classifying intents instead of the "
+    "embedding classifier (the pipeline before issue 12)",
     "project_sparse": "bot/config.yml without the sentence-embedding featurizer",
     "rasa_default": "the pipeline Rasa uses when config.yml names none (rasa init)",
 }
@@ -61,6 +64,9 @@ class BenchOptions:
     Attributes:
         bot_dir: The Rasa project (its ``config.yml`` and ``data/nlu``).
         heldout: Held-out NLU file; ``None`` skips the held-out evaluation.
+        shopper_heldout: Folder of the issue-12 held-out shopper messages
+            (``messages.yml``, ``out_of_scope.yml``); scored with
+            :func:`models.heldout_eval.score` per fold model. ``None`` skips it.
         out_dir: Where ``nlu.json`` and ``nlu/*.png`` are written.
         folds: Number of cross-validation folds.
         pipelines: Which of :data:`PIPELINES` to compare.
@@ -78,10 +84,11 @@ class BenchOptions:
 
     bot_dir: Path = REPO_ROOT / "bot"
     heldout: Path | None = REPO_ROOT / "bot" / "eval" / "nlu_heldout.yml"
+    shopper_heldout: Path | None = REPO_ROOT / "bot" / "eval" / "heldout"
     out_dir: Path = REPO_ROOT / "bench-results"
     folds: int = 3
     pipelines: list[str] = field(
-        default_factory=lambda: ["project", "project_sparse", "rasa_default"]
+        default_factory=lambda: ["project", "project_diet", "rasa_default"]
     )
     quick: bool = False
     per_intent: int = 10
@@ -203,8 +210,23 @@ def pipeline_config(name: str, project_config: Path, epochs: int | None = None) 
     project = yaml.safe_load(Path(project_config).read_text(encoding="utf-8"))
     if name == "project":
         pipeline = copy.deepcopy(project["pipeline"])
+    elif name == "project_diet":
+        pipeline = []
+        for component in copy.deepcopy(project["pipeline"]):
+            if component["name"] == CLASSIFIER_NAME:
+                continue
+            if component["name"] == "DIETClassifier":
+                component["intent_classification"] = True
+            pipeline.append(component)
     elif name == "project_sparse":
-        pipeline = [c for c in copy.deepcopy(project["pipeline"]) if c["name"] != FEATURIZER_NAME]
+        pipeline = [
+            c
+            for c in copy.deepcopy(project["pipeline"])
+            if c["name"] not in (FEATURIZER_NAME, CLASSIFIER_NAME)
+        ]
+        for component in pipeline:
+            if component["name"] == "DIETClassifier":
+                component["intent_classification"] = True
     elif name == "rasa_default":
         pipeline = rasa_default_pipeline()
     else:
@@ -643,6 +665,14 @@ def run_benchmark(
             (m.get("text"), m.get("intent"))
             for m in intent_examples(load_training_data([options.heldout]))
         ]
+    old_heldout = len(heldout_pairs)
+    shopper_in: list[Any] = []
+    shopper_oos: list[Any] = []
+    if options.shopper_heldout:
+        from models.heldout_eval import load as load_shopper_heldout
+
+        shopper_in, shopper_oos = load_shopper_heldout(options.shopper_heldout)
+        heldout_pairs += [(e.text, e.intent) for e in shopper_in + shopper_oos]
 
     temp = None
     work_dir = options.work_dir
@@ -657,7 +687,8 @@ def run_benchmark(
         "folds": options.folds,
         "examples": len(examples),
         "intents": len(set(labels)),
-        "heldout_examples": len(heldout_pairs),
+        "heldout_examples": old_heldout,
+        "shopper_heldout_examples": len(heldout_pairs) - old_heldout,
         "heldout_scoring": f"pooled predictions of the {options.folds} fold models",
         "scoring": "nlu_fallback counts as out_of_scope; OOS recall = share of out_of_scope "
         "messages predicted out_of_scope or nlu_fallback",
@@ -720,7 +751,7 @@ def run_benchmark(
         for name in options.pipelines:
             mine = [r for r in results if r.pipeline == name]
             cv = [p for r in mine for p in r.cv]
-            held = [p for r in mine for p in r.heldout]
+            held = [p for r in mine for p in r.heldout[:old_heldout]]
             entry: dict[str, Any] = {
                 "description": PIPELINE_HELP[name],
                 "config": pipeline_config(name, project_config, epochs)["pipeline"],
@@ -747,6 +778,10 @@ def run_benchmark(
                     held,
                     figures_dir / f"confusion_{name}_heldout.png",
                     f"{name}: held-out intent confusion",
+                )
+            if shopper_in:
+                entry["shopper_heldout"] = shopper_figures(
+                    [r.heldout[old_heldout:] for r in mine], shopper_in, shopper_oos
                 )
             report["pipelines"][name] = entry
 
@@ -775,6 +810,37 @@ def run_benchmark(
     return report
 
 
+def shopper_figures(
+    per_fold: list[list[Prediction]], in_scope: list[Any], oos: list[Any]
+) -> dict[str, Any]:
+    """Issue-12 figures (topic macro, fallback, OOS recall), averaged over fold models."""
+    from models.heldout_eval import score as heldout_score
+
+    runs = []
+    for predictions in per_fold:
+        answers = iter([(p.predicted, p.confidence) for p in predictions])
+
+        def replay(texts: Any, answers: Any = answers) -> list[tuple[str, float]]:
+            return [next(answers) for _ in texts]
+
+        runs.append(heldout_score(replay, in_scope, oos))
+    keys = (
+        "topic_accuracy_macro",
+        "conversational_accuracy_macro",
+        "fallback_rate",
+        "oos_recall",
+    )
+    figures: dict[str, Any] = {
+        k: round(float(np.mean([r[k] for r in runs if r[k] is not None])), 4) for k in keys
+    }
+    figures["folds"] = len(runs)
+    figures["per_kind"] = {
+        kind: round(float(np.mean([r["per_kind"][kind] for r in runs])), 3)
+        for kind in runs[0]["per_kind"]
+    }
+    return figures
+
+
 def summary_lines(report: dict[str, Any]) -> list[str]:
     """Human-readable table of a report (the CLI prints it)."""
 
@@ -792,6 +858,26 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
                     f"{name:<16} {part:<8} {s['n']:>5} {fmt(s['accuracy']):>6} {fmt(s['macro_f1']):>8} "
                     f"{fmt(s['out_of_scope_recall']):>7} {fmt(s['in_scope_fallback_rate']):>8}"
                 )
+    shopper = {
+        n: e["shopper_heldout"] for n, e in report["pipelines"].items() if "shopper_heldout" in e
+    }
+    if shopper:
+        lines.append("")
+        lines.append(
+            f"held-out shopper messages (bot/eval/heldout, {report.get('shopper_heldout_examples')}"
+            " messages, mean of the fold models):"
+        )
+        lines.append(
+            f"{'pipeline':<16} {'topic macro':>11} {'chat macro':>10} {'fallback':>8} "
+            f"{'OOS recall':>10} {'train s':>8}"
+        )
+        for name, s in shopper.items():
+            train = report["pipelines"][name].get("train_seconds_mean")
+            lines.append(
+                f"{name:<16} {fmt(s['topic_accuracy_macro']):>11} "
+                f"{fmt(s['conversational_accuracy_macro']):>10} {fmt(s['fallback_rate']):>8} "
+                f"{fmt(s['oos_recall']):>10} {train:>8}"
+            )
     if "latency" in report:
         lat = report["latency"]
         lines.append(

@@ -1,9 +1,11 @@
 """``shopbot bench nlu``: intent accuracy of the project's NLU pipeline vs Rasa's default.
 
-Cross-validates (stratified k folds) the project pipeline (``bot/config.yml``), the same
-pipeline without the sentence-embedding featurizer, and Rasa's default pipeline on
-``bot/data/nlu``; scores the fold models on the held-out set
-``bot/eval/nlu_heldout.yml``; times ``/model/parse`` through a running Rasa server.
+Cross-validates (stratified k folds) the project pipeline (``bot/config.yml``: the MiniLM
+embedding classifier), the same pipeline with DIET classifying intents (the pipeline
+before issue 12), optionally the sparse-only variant, and Rasa's default pipeline on
+``bot/data/nlu``; scores the fold models on the held-out sets ``bot/eval/nlu_heldout.yml``
+and ``bot/eval/heldout`` (shopper messages: topic macro, fallback rate, out-of-scope
+recall); times ``/model/parse`` through a running Rasa server.
 Writes ``bench-results/nlu.json`` and confusion matrices under ``bench-results/nlu/``.
 """
 
@@ -13,7 +15,8 @@ import argparse
 
 from shopbot.config import PROJECT_ROOT
 
-PIPELINE_CHOICES = ("project", "project_sparse", "rasa_default")
+PIPELINE_CHOICES = ("project", "project_diet", "project_sparse", "rasa_default")
+DEFAULT_PIPELINES = ("project", "project_diet", "rasa_default")
 
 
 def _pipelines(value: str) -> list[str]:
@@ -37,8 +40,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--pipelines",
         type=_pipelines,
-        default=list(PIPELINE_CHOICES),
-        help="comma-separated subset of project,project_sparse,rasa_default (all)",
+        default=list(DEFAULT_PIPELINES),
+        help="comma-separated subset of project,project_diet,project_sparse,rasa_default "
+        "(default: project,project_diet,rasa_default)",
     )
     parser.add_argument(
         "--bot-dir",
@@ -49,6 +53,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--heldout",
         default=str(PROJECT_ROOT / "bot" / "eval" / "nlu_heldout.yml"),
         help="held-out NLU file; empty string skips it",
+    )
+    parser.add_argument(
+        "--shopper-heldout",
+        default=str(PROJECT_ROOT / "bot" / "eval" / "heldout"),
+        help="folder of the issue-12 held-out shopper messages (topic macro, fallback, OOS "
+        "recall per pipeline); empty string skips it",
     )
     parser.add_argument(
         "--out-dir",
@@ -90,6 +100,7 @@ def run(args: argparse.Namespace) -> int:
     options = BenchOptions(
         bot_dir=Path(args.bot_dir),
         heldout=Path(args.heldout) if args.heldout else None,
+        shopper_heldout=Path(args.shopper_heldout) if args.shopper_heldout else None,
         out_dir=Path(args.out_dir),
         folds=args.folds or (2 if args.quick else 3),
         pipelines=args.pipelines,
