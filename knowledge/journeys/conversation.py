@@ -189,14 +189,12 @@ def _order_in_focus(
 def corrected(before: dict[str, Any], after: dict[str, Any], confirm: str) -> bool:
     """Whether an answer other than the confirmation changed while it was asked for.
 
-    "No, I meant SB-204964" at "Shall I cancel SB-204966?" changes the order: the yes/no
-    of this turn then answers nothing and the form asks again about the new order.
+    "No, I meant SB-204964" at "Shall I cancel SB-204966?" changes the order (or empties
+    it, when that number is not the shopper's): the yes/no of this turn then answers
+    nothing and the form asks again about the order it ends up with.
     """
     return any(
-        name != confirm
-        and name != "requested_slot"
-        and value is not None
-        and before.get(name) != value
+        name not in (confirm, "requested_slot") and before.get(name) != value
         for name, value in after.items()
     )
 

@@ -375,7 +375,7 @@ def choose_order(shop: Shop, shopper: Shopper, value: Any) -> tuple[dict[str, An
     Returns:
         ``(order, reply)``: the owned order and an empty reply, or ``None`` and the
         reply saying what was wrong (not verified ends the form; an order that is not
-        theirs lists their orders and asks again).
+        theirs is emptied, so the form asks again with their orders as buttons).
     """
     text = value if isinstance(value, str) else ""
     order = owned_order(shop, shopper, text)
@@ -387,12 +387,8 @@ def choose_order(shop: Shop, shopper: Shopper, value: Any) -> tuple[dict[str, An
     if not shopper.verified:
         reply = Reply.say("I need to check who you are before I can do that.", [human_button()])
         return None, reply.with_slots(order_number=None, form_outcome="failed")
-    orders = shop.store.orders_for_customer(shopper.customer_id)
-    reply = Reply.say(
-        NOT_ON_ACCOUNT + (" Here are your recent orders:" if orders else ""),
-        order_buttons(orders, "inform"),
-    )
-    return None, reply.with_slots(order_number=None)
+    # The form asks for the order next, with the shopper's orders as buttons.
+    return None, Reply.say(NOT_ON_ACCOUNT, order_number=None)
 
 
 def confirmation(slot: str, value: Any) -> Reply:

@@ -179,3 +179,29 @@ def test_the_ask_after_an_email_given_first(shop):
     tracker = make_tracker("it's jo@example.com", "inform", slots={"email": "jo@example.com"})
     dispatcher, _ = run(ActionAskOrderNumber(), tracker)
     assert texts(dispatcher) == ASK_AFTER_EMAIL
+
+
+def test_no_i_meant_an_order_that_is_not_theirs_asks_which_order_again(shop, examples):
+    own, other = examples["pending"]["order_number"], examples["shipped"]["order_number"]
+    events_before = [
+        {"event": "slot", "name": "order_number", "value": own},
+        {"event": "action", "name": "action_listen"},
+        {"event": "user", "text": f"no, I meant {other}", "parse_data": {}},
+        {"event": "active_loop", "name": "cancel_form"},
+        {"event": "slot", "name": "order_number", "value": other},
+        {"event": "slot", "name": "cancel_confirm", "value": False},
+    ]
+    tracker = make_tracker(
+        f"no, I meant {other}",
+        "deny",
+        entities={"order_number": other},
+        slots=verified_slots(shop, own)
+        | {"order_number": other, "cancel_confirm": False, "requested_slot": "cancel_confirm"},
+        events=events_before,
+        active_loop="cancel_form",
+    )
+    dispatcher, events = run(ValidateCancelForm(), tracker)
+    slots_set = slot_events(events)
+    assert slots_set["order_number"] is None and slots_set["cancel_confirm"] is None
+    assert "couldn't find an order with that number on your account" in texts(dispatcher)
+    assert other not in texts(dispatcher) and not dispatcher.messages[0]["buttons"]

@@ -97,6 +97,8 @@ def test_a_changed_answer_reopens_the_yes_no_question():
     assert not conversation.corrected(before, {"cancel_confirm": True}, "cancel_confirm")
     same = {"order_number": "SB-204966", "cancel_confirm": True}
     assert not conversation.corrected(before, same, "cancel_confirm")
+    not_theirs = {"order_number": None, "cancel_confirm": False}  # emptied: asked again
+    assert conversation.corrected(before, not_theirs, "cancel_confirm")
 
 
 def test_stopping_forgets_the_journey_and_the_request():
