@@ -19,7 +19,8 @@ The rules, where the format leaves room:
 * ``offers_handoff``: a "talk to a person" button, the handoff action or the ticket form
   ran, or a sentence offers a person.
 * ``shows_products``: product cards (the carousel's custom JSON); the filters are checked
-  on the shop's products behind the cards' SKUs.
+  on the shop's products behind the cards' SKUs. A colour matches the catalogue colours
+  the shop declares for the word (:func:`colour_family`: "red" takes burgundy, "blue" navy).
 """
 
 from __future__ import annotations
@@ -104,7 +105,20 @@ STATUS_WORDS: dict[str, tuple[str, ...]] = {
 }
 #: Return reasons that mean the same (a shopper's words vs the shop's reason buttons).
 REASON_GROUPS: tuple[tuple[str, ...], ...] = (
-    ("fit", "too small", "to small", "too big", "too large", "too tight", "size", "doesn't fit"),
+    (
+        "fit",
+        "too small",
+        "to small",
+        "too big",
+        "to big",
+        "too large",
+        "to large",
+        "too tight",
+        "size",
+        "doesn't fit",
+        "doesnt fit",
+        "does not fit",
+    ),
     ("damaged", "broken", "arrived damaged", "defect", "faulty", "torn"),
     ("quality", "bad quality", "poor quality", "cheap"),
     ("changed my mind", "don't want", "dont want", "no longer", "don't need", "changed mind"),
@@ -377,6 +391,22 @@ def check_offers_handoff(ctx: Context, value: Any) -> Result:
     return False, "no person offered"
 
 
+def colour_family(colour: str) -> set[str]:
+    """The catalogue colours the shop accepts for a colour word ("red" takes burgundy).
+
+    The shop declares them in ``knowledge.journeys.product_request.COLOUR_FAMILIES``; without
+    that table only the colour itself counts.
+    """
+    colour = colour.lower().replace("gray", "grey")
+    try:
+        from knowledge.journeys import product_request
+
+        families = getattr(product_request, "COLOUR_FAMILIES", {})
+    except ImportError:  # pragma: no cover - the table moved: exact colours only
+        families = {}
+    return {colour} | {c.replace("gray", "grey") for c in families.get(colour, ())}
+
+
 def _product_matches(facts: ShopFacts, card: dict[str, Any], key: str, want: Any) -> bool:
     sku = str(card.get("sku") or "")
     product = facts.products.get(sku) or {}
@@ -386,9 +416,10 @@ def _product_matches(facts: ShopFacts, card: dict[str, Any], key: str, want: Any
     if key == "brand":
         return str(product.get("brand", "")).lower() == str(want).lower()
     if key == "colour":
-        want_l = str(want).lower().replace("gray", "grey")
+        accepted = colour_family(str(want))
         colour = str(attrs.get("colour", "")).lower().replace("gray", "grey")
-        return colour == want_l or want_l in str(product.get("title", "")).lower()
+        title = str(product.get("title", "")).lower().replace("gray", "grey")
+        return colour in accepted or any(re.search(rf"\b{re.escape(c)}\b", title) for c in accepted)
     if key == "size":
         sizes = attrs.get("sizes") or []
         return str(want).lower() in {str(s).lower() for s in sizes}

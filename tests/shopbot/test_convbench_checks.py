@@ -196,6 +196,20 @@ def test_shows_products_and_its_filters(facts):
     assert not _check("shows_products", _ctx(facts, _turn("Nothing found.")), True)
 
 
+def test_a_colour_takes_the_shades_the_shop_declares(facts):
+    from shopbot.convbench.checks import colour_family
+
+    assert {"red", "burgundy"} <= colour_family("Red")
+    assert colour_family("gray") >= {"grey"}
+    burgundy = [
+        s for s in facts.products if facts.product_attributes(s).get("colour") == "burgundy"
+    ]
+    if burgundy:
+        one = _ctx(facts, _turn(messages=[Message(products=_cards(facts, burgundy[:1]))]))
+        assert _check("shows_products", one, {"colour": "red"})
+        assert not _check("shows_products", one, {"colour": "black"})
+
+
 def test_max_price_below_previous(facts):
     by_price = sorted(facts.products, key=lambda s: facts.products[s]["price"])
     dear = _turn(messages=[Message(products=_cards(facts, by_price[-3:]))], index=1)
@@ -341,6 +355,7 @@ def test_return_created_for(shop, facts):
 
 def test_reason_matching():
     assert reason_matches("It doesn't fit", "too small")
+    assert reason_matches("its to big", "too big")
     assert reason_matches("the shoes arrived BROKEN", "broken")
     assert reason_matches("It arrived damaged", "broken")
     assert reason_matches("I just changed my mind about it", "changed my mind")
