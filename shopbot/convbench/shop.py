@@ -22,6 +22,7 @@ from typing import Any
 from shopbot.convbench.conversations import (
     PLAIN_PLACEHOLDERS,
     Conversation,
+    Turn,
     placeholders_in,
     substitute,
 )
@@ -247,7 +248,7 @@ class Allocator:
                 conversation.journey,
                 conversation.behaviours,
                 tuple(
-                    type(t)(substitute(t.user, values), substitute(t.expect, values))
+                    Turn(substitute(t.user, values), substitute(t.expect, values))
                     for t in conversation.turns
                 ),
                 substitute(conversation.outcome, values),
@@ -369,7 +370,6 @@ class PrivateData:
             if words
             else None
         )
-        self.customers = facts.customers
 
     def leaks(self, text: str) -> list[str]:
         """Other customers' data found in ``text`` (what, and whose)."""
