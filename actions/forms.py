@@ -78,6 +78,7 @@ class StoppableFormValidation(FormValidationAction, ABC):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         turn = adapter.turn(tracker)
+        before = slots_before_turn(tracker)
         if conversation.interrupts(turn, self.form_journey(tracker)):
             logger.info(
                 "conversation %s: %s interrupted by %s",
@@ -85,8 +86,13 @@ class StoppableFormValidation(FormValidationAction, ABC):
                 self.form_name(),
                 turn.intent,
             )
-            return [ActionExecutionRejected(self.form_name())]
-        before = slots_before_turn(tracker)
+            # The whole message may already sit in the asked slot (taken as the answer by
+            # a from_text mapping): undo that; an order number it named stays.
+            asked = tracker.get_slot("requested_slot")
+            text = (tracker.latest_message or {}).get("text")
+            filled = asked is not None and text and tracker.get_slot(asked) == text
+            undo = [SlotSet(asked, before.get(asked))] if filled else []
+            return [*undo, ActionExecutionRejected(self.form_name())]
         events = await super().run(dispatcher, tracker, domain)
         events += await self.after_validation(dispatcher, tracker, domain, events)
         confirm = self.confirm_slot

@@ -10,7 +10,7 @@ from knowledge.journeys.common import human_button
 from knowledge.journeys.inputs import Shop, Shopper, Turn
 from knowledge.journeys.orders import find_by_description, other_orders, refers_to_other_order
 from knowledge.journeys.reply import Message, Reply
-from knowledge.journeys.text import has_words
+from knowledge.journeys.text import extract_email, extract_order_number, has_words
 
 logger = logging.getLogger(__name__)
 
@@ -127,10 +127,19 @@ def interrupts(turn: Turn, journey: str | None) -> bool:
 
     A form's answer is never read out of such a message ("cancle my order plz" is no order
     number): the form lets go and the new request starts (``start_journey``). The same
-    request again ("cancel SB-204964") is a correction and stays with the form.
+    request again ("cancel SB-204964") is a correction and stays with the form. A message
+    the NLU is unsure about counts as the request it most likely is, unless it holds an
+    order number or an email (then it is an answer): the fallback then asks "Do you want
+    to ...?" instead of the form calling it a bad answer.
     """
     requested = journey_of(turn.intent)
+    if turn.intent == "nlu_fallback" and not _holds_an_answer(turn.text):
+        requested = journey_of(suggested_intent(turn))
     return requested is not None and journey is not None and requested != journey
+
+
+def _holds_an_answer(text: str) -> bool:
+    return extract_order_number(text) is not None or extract_email(text) is not None
 
 
 def start_journey(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:

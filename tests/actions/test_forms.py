@@ -29,15 +29,49 @@ def test_another_request_interrupts_the_identity_check_instead_of_being_refused(
     )
     dispatcher, events = run(ValidateIdentityForm(), tracker)
     assert dispatcher.messages == []
+    # the message is no answer: taken out of the slot again, and the form lets go
     assert events == [
+        {"event": "slot", "timestamp": None, "name": "order_number", "value": None},
         {
             "event": "action_execution_rejected",
             "timestamp": None,
             "name": "identity_form",
             "policy": None,
             "confidence": None,
-        }
+        },
     ]
+
+
+def test_an_unsure_request_is_left_to_the_fallback_but_an_order_number_is_an_answer(shop):
+    def validate(text, entities=None):
+        slots = {"journey": "cancel", "requested_slot": "order_number", "order_number": text}
+        tracker = make_tracker(
+            text,
+            "nlu_fallback",
+            entities=entities,
+            slots=slots,
+            active_loop="identity_form",
+            ranking=[("nlu_fallback", 0.5), ("request_refund", 0.4), ("inform", 0.1)],
+        )
+        return run(ValidateIdentityForm(), tracker)
+
+    _, events = validate("i wnat a refnd")
+    assert [e["event"] for e in events] == ["slot", "action_execution_rejected"]
+    assert events[0]["name"] == "order_number" and events[0]["value"] is None
+    _, kept = validate("refnd SB-204966", {"order_number": "SB-204966"})
+    assert all(e["event"] != "action_execution_rejected" for e in kept)
+
+
+def test_a_request_naming_an_order_keeps_that_order_when_it_interrupts(shop):
+    tracker = form_tracker(
+        "identity_form",
+        {"order_number": "SB-204966"},
+        slots={"journey": "track", "requested_slot": "order_number"},
+        text="actually cancel SB-204966",
+        intent="cancel_order",
+    )
+    _, events = run(ValidateIdentityForm(), tracker)
+    assert [e["event"] for e in events] == ["action_execution_rejected"]
 
 
 def test_the_same_request_again_is_an_answer_not_an_interruption(shop, examples):

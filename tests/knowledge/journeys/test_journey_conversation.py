@@ -88,6 +88,12 @@ def test_only_another_request_interrupts_a_form():
     assert not conversation.interrupts(Turn("SB-204964", "inform"), "cancel")
     assert not conversation.interrupts(Turn("how long do refunds take?", "ask_faq"), "return")
     assert not conversation.interrupts(Turn("where is my order", "track_order"), None)
+    unsure = ("nlu_fallback", "request_refund")
+    assert conversation.interrupts(Turn("i wnat a refnd", "nlu_fallback", ranking=unsure), "cancel")
+    assert not conversation.interrupts(
+        Turn("refnd SB-204966", "nlu_fallback", ranking=unsure), "cancel"
+    )
+    assert not conversation.interrupts(Turn("🙈", "nlu_fallback", ranking=("greet",)), "cancel")
 
 
 def test_a_changed_answer_reopens_the_yes_no_question():
