@@ -71,28 +71,36 @@ def summarise(results: Sequence[ConversationResult]) -> dict[str, Any]:
 
 
 def failures(results: Sequence[ConversationResult]) -> list[dict[str, Any]]:
-    """Every failed check: conversation, turn, check, expected, why, what the bot said, intent."""
+    """Every failed check: conversation, turn, check, expected, why, what the bot said, intent.
+
+    A failed outcome check carries the whole conversation (``transcript``: one line per
+    turn, the message, NLU's intent and the reply), since no single turn said it.
+    """
     out = []
     for result in results:
         for check in result.failures():
             record = next((t for t in result.turns if t.index == check.turn), None)
-            out.append(
-                {
-                    "conversation": result.id,
-                    "journey": result.journey,
-                    "behaviours": list(result.behaviours),
-                    "turn": check.turn if check.turn is not None else "outcome",
-                    "check": check.key,
-                    "expected": check.expected,
-                    "detail": check.detail,
-                    "user": record.user if record else None,
-                    "intent": record.intent if record else None,
-                    "confidence": round(record.confidence, 3)
-                    if record and record.confidence is not None
-                    else None,
-                    "bot_said": record.said() if record else None,
-                }
-            )
+            row: dict[str, Any] = {
+                "conversation": result.id,
+                "journey": result.journey,
+                "behaviours": list(result.behaviours),
+                "turn": check.turn if check.turn is not None else "outcome",
+                "check": check.key,
+                "expected": check.expected,
+                "detail": check.detail,
+                "user": record.user if record else None,
+                "intent": record.intent if record else None,
+                "confidence": round(record.confidence, 3)
+                if record and record.confidence is not None
+                else None,
+                "bot_said": record.said() if record else None,
+            }
+            if check.turn is None and result.turns:
+                row["transcript"] = [
+                    f"{t.index}. {t.user} -> [{t.intent}] {' / '.join(t.said().splitlines())}"
+                    for t in result.turns
+                ]
+            out.append(row)
     return out
 
 

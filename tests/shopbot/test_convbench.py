@@ -323,6 +323,12 @@ def test_a_run_judges_turns_and_outcomes_and_reports_failures(shop):
     assert any(
         f["conversation"] == "unfillable" and f["check"] == PLACEHOLDERS for f in doc["failures"]
     )
+    (store,) = [
+        f for f in doc["failures"] if f["conversation"] == "cancel-bad" and f["check"] == "store"
+    ]
+    assert store["turn"] == "outcome" and store["transcript"][1].startswith(
+        "2. blorp -> [nlu_fallback]"
+    )
     text = format_summary(results)
     assert "completed 1/3 conversations" in text and "journey" in text and "behaviour" in text
 
