@@ -29,6 +29,11 @@ _FRUSTRATED_RE = re.compile(
 FRUSTRATED = (
     "I'm sorry I'm not getting this right. Would you like me to pass you to a person from our team?"
 )
+#: Inside a form the form asks its question next, so no yes/no question here.
+FRUSTRATED_IN_FORM = (
+    "I'm sorry this is taking a while. If you'd rather talk to a person from our team, "
+    "just say so or tap the button; otherwise let's carry on."
+)
 
 
 def feedback_value(raw: str | None) -> str | None:
@@ -93,7 +98,8 @@ def record(shop: Shop, shopper: Shopper, turn: Turn, message_id: str | None) -> 
     except OperationError as err:
         logger.warning("feedback not recorded: %s", err)
     if frustrated(turn.text):
-        return Reply.say(FRUSTRATED, [human_button()])
+        in_form = turn.slot("requested_slot") is not None
+        return Reply.say(FRUSTRATED_IN_FORM if in_form else FRUSTRATED, [human_button()])
     return Reply.say("How would you rate this chat from 1 (bad) to 5 (great)?", rating_buttons())
 
 

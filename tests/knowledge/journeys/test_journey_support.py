@@ -50,6 +50,9 @@ def test_frustration_is_offered_a_person_not_a_rating(shop):
         assert reply.text == feedback.FRUSTRATED
         assert [b["payload"] for b in reply.buttons] == ["/human_handoff"]
     assert {r["value"] for r in shop.store.feedback("fb-3")} == {"down"}
+    # in the middle of a form the form's question comes next: no second question here
+    in_form = Turn("this is useless", "give_feedback", slots={"requested_slot": "email"})
+    assert feedback.record(shop, shopper, in_form, None).text == feedback.FRUSTRATED_IN_FORM
     asked = feedback.record(
         shop, shopper, Turn("i'd like to rate this chat", "give_feedback"), None
     )
