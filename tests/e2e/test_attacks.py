@@ -243,8 +243,8 @@ def test_customer_token_signed_with_the_old_default_is_ignored(rasa_stack):
 
 
 # --------------------------------------------------------------------------- 5. lockout
-def test_lockout_holds_across_fresh_sender_ids(rasa_stack):
-    target = rasa_stack.examples["delivered_old"]  # no other test verifies with it
+def test_lockout_holds_across_fresh_sender_ids(rasa_stack, spare_orders):
+    target = spare_orders["lockout"]  # an order no other test uses
     number = target["order_number"]
     for i in range(6):
         attacker = f"guess-{i}-{uuid.uuid4().hex[:6]}"  # a new conversation every time

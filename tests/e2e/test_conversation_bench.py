@@ -42,7 +42,9 @@ PROBE = Conversation(
 )
 
 
-def test_a_subset_of_the_conversations_runs_against_the_real_servers(rasa_stack, tmp_path):
+def test_a_subset_of_the_conversations_runs_against_the_real_servers(
+    rasa_stack, spare_orders, tmp_path
+):
     conversations = select(load_conversations(), SUBSET)
     missing = set(SUBSET) - {c.id for c in conversations}
     assert not missing, f"renamed in conversations.yml? pick others for the subset: {missing}"
@@ -52,7 +54,7 @@ def test_a_subset_of_the_conversations_runs_against_the_real_servers(rasa_stack,
             customer["id"]
             for example in rasa_stack.examples.values()
             if (customer := store.get_customer_by_email(example["email"]))
-        }
+        } | {order["customer_id"] for order in spare_orders.values()}
         runner = ConversationRunner(rasa_stack, store, reserved_customers=reserved)
         results = [runner.run(c) for c in [*conversations, PROBE]]
     finally:
