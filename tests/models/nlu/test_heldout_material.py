@@ -13,6 +13,17 @@ import pytest
 import yaml
 
 from shopbot.config import PROJECT_ROOT
+from shopbot.convbench import conversations as vocabulary
+from shopbot.convbench.conversations import PLACEHOLDER
+
+# One vocabulary: the runner's (shopbot/convbench/conversations.py), as sets.
+ASKS_FOR = set(vocabulary.ASKS_FOR)
+EXPECT_KEYS = set(vocabulary.EXPECT_KEYS)
+OUTCOME_KEYS = set(vocabulary.OUTCOME_KEYS)
+PLAIN_PLACEHOLDERS = set(vocabulary.PLAIN_PLACEHOLDERS)
+SCENARIO_PLACEHOLDERS = set(vocabulary.SCENARIO_PLACEHOLDERS)
+SHOWS_PRODUCTS_KEYS = set(vocabulary.SHOWS_PRODUCTS_KEYS)
+STORE_KEYS = set(vocabulary.STORE_KEYS)
 
 HELDOUT_DIR = PROJECT_ROOT / "bot" / "eval" / "heldout"
 NLU_DIR = PROJECT_ROOT / "bot" / "data" / "nlu"
@@ -80,9 +91,6 @@ SCENARIOS = {
     "returned",
     "partially_returned",
 }
-PLACEHOLDER = re.compile(r"\{([a-z_]+)(?::([a-z_]+))?\}")
-SCENARIO_PLACEHOLDERS = {"order", "order_digits", "email", "item"}
-PLAIN_PLACEHOLDERS = {"other_order", "other_email", "product"}
 
 JOURNEYS = {
     "track",
@@ -98,34 +106,6 @@ JOURNEYS = {
     "handoff",
     "feedback",
 }
-EXPECT_KEYS = {
-    "intent",
-    "intent_any",
-    "asks_for",
-    "asks_for_any",
-    "mentions",
-    "mentions_any",
-    "not_mentions",
-    "not_fallback",
-    "confirms",
-    "offers_handoff",
-    "shows_products",
-    "form_ends",
-    "no_other_customer_data",
-}
-ASKS_FOR = {"order_number", "email", "items", "reason", "new_address", "confirmation", "rating"}
-SHOWS_PRODUCTS_KEYS = {"colour", "size", "brand", "max_price", "max_price_below_previous"}
-OUTCOME_KEYS = {
-    "store",
-    "says_status_of",
-    "says_refund_status_of",
-    "invoice_for",
-    "return_created_for",
-    "handoff",
-    "feedback_stored",
-    "no_other_customer_data",
-}
-STORE_KEYS = {"order_status", "address_changed"}
 ORDER_STATUSES = {"cancelled"}
 
 
