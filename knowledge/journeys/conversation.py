@@ -24,10 +24,8 @@ CARRIED_SLOTS = (
     "last_product",
     "viewed_skus",
 )
-#: Slots a stopped form leaves empty again.
-FORM_SLOTS = (
-    "order_number",
-    "email",
+#: What the order forms ask and collect (confirmations, address fields, return items).
+FORM_ANSWERS = (
     "cancel_confirm",
     "ship_name",
     "ship_street",
@@ -38,6 +36,12 @@ FORM_SLOTS = (
     "return_items",
     "return_reason",
     "return_confirm",
+)
+#: Slots a stopped form leaves empty again.
+FORM_SLOTS = (
+    "order_number",
+    "email",
+    *FORM_ANSWERS,
     "ticket_message",
     "ticket_email",
     "form_outcome",
@@ -65,20 +69,7 @@ JOURNEY_WORDS = {
 }
 #: The answers one journey's form collected; a new journey starts without them (the order
 #: under discussion and the shopper's identity are kept).
-JOURNEY_SLOTS = (
-    "cancel_confirm",
-    "ship_name",
-    "ship_street",
-    "ship_city",
-    "ship_postcode",
-    "ship_country",
-    "address_confirm",
-    "return_items",
-    "return_reason",
-    "return_confirm",
-    "form_outcome",
-    "requested_slot",
-)
+JOURNEY_SLOTS = (*FORM_ANSWERS, "form_outcome", "requested_slot")
 SWITCHED = "Okay, let's {what} instead."
 FORM_STOPPED = "No problem, I've stopped that and changed nothing. What else can I do for you?"
 #: What each intent the fallback may guess means, in the shopper's words.
