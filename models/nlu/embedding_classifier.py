@@ -235,7 +235,11 @@ class EmbeddingIntentClassifier(GraphComponent, IntentClassifier):
         """Set ``intent`` and ``intent_ranking`` on every message with text."""
         if self.model is None:
             return messages
-        todo = [m for m in messages if m.get(TEXT)]
+        # A message without a sentence feature (nothing the featurizer could encode) keeps
+        # no intent here; the later classifiers answer it. A parse never fails on it.
+        todo = [
+            m for m in messages if m.get(TEXT) and sentence_vector(m, self.featurizers) is not None
+        ]
         if not todo:
             return messages
         probs = self.model.predict_proba([str(m.get(TEXT)) for m in todo], self._vectors(todo))

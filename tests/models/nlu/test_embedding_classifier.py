@@ -81,8 +81,10 @@ def test_component_trains_persists_loads_and_predicts(tmp_path, training_data):
     loaded = EmbeddingIntentClassifier.load(config, storage, resource, context)
     rng = np.random.default_rng(2)
     message = _message("where is my parcel pls", _vector("track_order", rng))
-    loaded.process([message])
+    unfeaturized = Message(data={"text": "???"})
+    loaded.process([message, unfeaturized])
     assert message.get("intent")["name"] == "track_order"
+    assert unfeaturized.get("intent") is None
     ranking = message.get("intent_ranking")
     assert len(ranking) == 3 and ranking[0]["confidence"] >= ranking[-1]["confidence"]
 
