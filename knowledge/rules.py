@@ -3,14 +3,19 @@
 Every yes/no rule returns a :class:`Decision` whose ``code`` is a stable machine name
 (actions and templates switch on it) and whose ``reason`` is a short English sentence.
 
-The rules:
+The numbers and status lists come from the shop's policy (:mod:`knowledge.policy`,
+``knowledge/data/policy.yml``); every rule takes an optional ``policy`` and otherwise uses
+:func:`knowledge.policy.current_policy`. With the shipped policy:
 
-* An order can be cancelled only while it is ``pending`` or ``processing``.
-* Its shipping address can change only before shipping (``pending``/``processing``).
-* An item is returnable when the order is ``delivered``, today is at most
-  ``window_days`` days after ``delivered_at`` (the day of delivery is day 0, the last
-  day of the window is included), the product is returnable, and some of its quantity
-  has not been returned yet.
+* An order can be cancelled only while it is ``pending``, ``processing`` or
+  ``items_modified`` (not shipped yet), for one of the policy's reasons.
+* Its shipping address can change only before shipping.
+* Its payment method and items can change only while it is pending, the items only as
+  often as ``modifications.item_changes_per_order`` allows.
+* An item is returnable (or exchangeable) when the order's status allows returns, today is
+  at most ``window_days`` days after ``delivered_at`` (the day of delivery is day 0, the
+  last day of the window is included), the product is returnable, and some of its
+  quantity has not been returned yet.
 * Refund amount for ``quantity`` units of an item = ``unit_price * quantity`` plus the
   item's proportional share of the order's tax (``tax * line_amount / subtotal``);
   shipping is not refunded. Amounts are rounded half-up to cents.
@@ -25,11 +30,9 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-CANCELLABLE_STATUSES = frozenset({"pending", "processing"})
-ADDRESS_CHANGE_STATUSES = frozenset({"pending", "processing"})
-KNOWN_STATUSES = frozenset(
-    {"pending", "processing", "shipped", "delivered", "cancelled", "returned"}
-)
+from knowledge.policy import STATUSES, ShopPolicy, current_policy
+
+KNOWN_STATUSES = frozenset(STATUSES)
 
 ADDRESS_FIELDS = ("ship_name", "ship_street", "ship_city", "ship_postcode", "ship_country")
 ADDRESS_MAX_LENGTH = {
@@ -93,60 +96,184 @@ class Decision:
         return self.ok
 
 
-def _status_refusal(order: dict[str, Any] | None, action: str) -> Decision | None:
+_VERBS = {
+    "cancel": "cancel it",
+    "address_change": "change the delivery address",
+    "payment_change": "change how it is paid",
+    "item_change": "change its items",
+    "return": "start a return",
+    "exchange": "exchange items",
+}
+#: Why an order in a status refuses a change: ``{status: (code, sentence with {action})}``.
+_STATUS_REFUSALS = {
+    "shipped": ("already_shipped", "The order has already shipped, so I can't {action} any more."),
+    "delivered": ("already_delivered", "The order was already delivered, so I can't {action}."),
+    "cancelled": ("already_cancelled", "The order is cancelled, so I can't {action}."),
+    "returned": ("already_returned", "The order was returned, so I can't {action}."),
+    "return_requested": (
+        "return_requested",
+        "A return has been requested for this order, so I can't {action}.",
+    ),
+    "exchange_requested": (
+        "exchange_requested",
+        "An exchange has been requested for this order, so I can't {action}.",
+    ),
+}
+
+
+def policy_or_current(policy: ShopPolicy | None) -> ShopPolicy:
+    """``policy``, or the policy in force when ``None``."""
+    return policy if policy is not None else current_policy()
+
+
+def allowed_statuses_text(change: str, policy: ShopPolicy | None = None) -> str:
+    """``"pending or processing"``: the statuses in which the policy allows ``change``."""
+    names = [s.replace("_", " ") for s in policy_or_current(policy).statuses_for(change)]
+    if not names:
+        return "no status"
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+
+
+def can_change(
+    change: str, order: dict[str, Any] | None, policy: ShopPolicy | None = None
+) -> Decision:
+    """Whether the order's status allows ``change`` under the policy.
+
+    Args:
+        change: One of :data:`knowledge.policy.CHANGES` (``cancel``, ``item_change``...).
+        order: The order row (``None`` when not found).
+        policy: The policy (default: the one in force).
+
+    Returns:
+        ``ok``, or a refusal with code ``not_found``, ``unknown_status``, a status code
+        (``already_shipped``, ``already_delivered``, ``already_cancelled``,
+        ``already_returned``, ``return_requested``, ``exchange_requested``) or
+        ``not_allowed`` (a status the policy does not list, e.g. ``processing`` for a
+        payment change).
+    """
+    policy = policy_or_current(policy)
     if order is None:
         return Decision(False, "I could not find that order.", "not_found")
     status = order.get("status")
     if status not in KNOWN_STATUSES:
         return Decision(False, f"The order has an unknown status ({status}).", "unknown_status")
-    messages = {
-        "shipped": (
-            "already_shipped",
-            f"The order has already shipped, so I can't {action} any more.",
-        ),
-        "delivered": (
-            "already_delivered",
-            f"The order was already delivered, so I can't {action}.",
-        ),
-        "cancelled": ("already_cancelled", f"The order is cancelled, so I can't {action}."),
-        "returned": ("already_returned", f"The order was returned, so I can't {action}."),
-    }
-    if status in messages:
-        code, reason = messages[status]
-        return Decision(False, reason, code)
-    return None
+    if policy.allows(change, status):
+        return Decision(True, f"The order is {str(status).replace('_', ' ')}.", "ok")
+    action = _VERBS[change]
+    if status in _STATUS_REFUSALS:
+        code, sentence = _STATUS_REFUSALS[status]
+        return Decision(False, sentence.format(action=action), code)
+    return Decision(
+        False,
+        f"The order is {str(status).replace('_', ' ')}; I can {action} only while an order is "
+        f"{allowed_statuses_text(change, policy)}.",
+        "not_allowed",
+    )
 
 
-def can_cancel(order: dict[str, Any] | None) -> Decision:
-    """Whether an order can still be cancelled (only while pending or processing).
+def can_cancel(order: dict[str, Any] | None, policy: ShopPolicy | None = None) -> Decision:
+    """Whether an order can still be cancelled (the policy's ``changes.cancel`` statuses).
 
     Args:
         order: The order row (``None`` when not found).
+        policy: The policy (default: the one in force).
 
     Returns:
-        ``Decision(ok=True, code="ok")`` or a refusal with code ``not_found``,
-        ``unknown_status``, ``already_shipped``, ``already_delivered``,
-        ``already_cancelled`` or ``already_returned``.
+        ``Decision(ok=True, code="ok")`` or a refusal of :func:`can_change`.
     """
-    refusal = _status_refusal(order, "cancel it")
-    if refusal is not None:
-        return refusal
-    return Decision(True, "The order has not shipped yet, so it can be cancelled.", "ok")
+    decision = can_change("cancel", order, policy)
+    if decision.ok:
+        return Decision(True, "The order has not shipped yet, so it can be cancelled.", "ok")
+    return decision
 
 
-def can_change_address(order: dict[str, Any] | None) -> Decision:
+def can_change_address(order: dict[str, Any] | None, policy: ShopPolicy | None = None) -> Decision:
     """Whether the shipping address of an order can still change (before shipping).
 
     Args:
         order: The order row (``None`` when not found).
+        policy: The policy (default: the one in force).
 
     Returns:
         A :class:`Decision` with the same refusal codes as :func:`can_cancel`.
     """
-    refusal = _status_refusal(order, "change the delivery address")
-    if refusal is not None:
-        return refusal
-    return Decision(True, "The order has not shipped yet, so the address can change.", "ok")
+    decision = can_change("address_change", order, policy)
+    if decision.ok:
+        return Decision(True, "The order has not shipped yet, so the address can change.", "ok")
+    return decision
+
+
+def check_cancellation_reason(reason: str | None, policy: ShopPolicy | None = None) -> Decision:
+    """Whether ``reason`` is one of the policy's cancellation reasons (``invalid_reason``)."""
+    policy = policy_or_current(policy)
+    accepted = policy.accepts_reason(reason)
+    if accepted is not None:
+        return Decision(True, accepted, "ok")
+    listed = "; ".join(policy.cancellation_reasons)
+    return Decision(False, f"Please choose one of these reasons: {listed}.", "invalid_reason")
+
+
+def changes_made(order: dict[str, Any], kind: str) -> int:
+    """How many changes of ``kind`` (``items``, ``payment``) the order has had."""
+    changes = order.get("changes")
+    if isinstance(changes, str):
+        import json
+
+        try:
+            changes = json.loads(changes)
+        except ValueError:
+            changes = []
+    return sum(1 for c in changes or [] if isinstance(c, dict) and c.get("kind") == kind)
+
+
+def can_change_items(order: dict[str, Any] | None, policy: ShopPolicy | None = None) -> Decision:
+    """Whether the items of an order may change: its status and the policy's count.
+
+    Returns:
+        ``ok``, a refusal of :func:`can_change`, ``no_item_changes`` (the policy allows
+        none) or ``already_modified`` (the allowed number of changes is used up).
+    """
+    policy = policy_or_current(policy)
+    decision = can_change("item_change", order, policy)
+    if not decision.ok:
+        return decision
+    assert order is not None
+    allowed = policy.item_changes_per_order
+    if allowed == 0:
+        return Decision(
+            False, "The shop does not change the items of a placed order.", "no_item_changes"
+        )
+    if changes_made(order, "items") >= allowed:
+        times = "once" if allowed == 1 else f"{allowed} times"
+        return Decision(
+            False,
+            f"The items of this order were already changed; the shop allows that only {times}.",
+            "already_modified",
+        )
+    return Decision(True, "The items of this order can still change.", "ok")
+
+
+def can_change_payment(order: dict[str, Any] | None, policy: ShopPolicy | None = None) -> Decision:
+    """Whether the payment method of an order may change (status and count)."""
+    policy = policy_or_current(policy)
+    decision = can_change("payment_change", order, policy)
+    if not decision.ok:
+        return decision
+    assert order is not None
+    allowed = policy.payment_changes_per_order
+    if allowed == 0 or changes_made(order, "payment") >= allowed:
+        return Decision(
+            False,
+            "The payment method of this order can't be changed again.",
+            "already_modified",
+        )
+    return Decision(True, "The payment method of this order can change.", "ok")
+
+
+def refund_eta(kind: str, policy: ShopPolicy | None = None) -> str:
+    """When a refund to a payment method of ``kind`` arrives (``"at once"``, ``"in 3-5
+    business days"``)."""
+    return policy_or_current(policy).refund_time(kind).describe()
 
 
 def to_date(value: str | date | datetime | None) -> date | None:
@@ -164,35 +291,56 @@ def to_date(value: str | date | datetime | None) -> date | None:
         return None
 
 
-def return_window(order: dict[str, Any] | None, today: date, window_days: int) -> Decision:
-    """Whether the order as a whole is inside its return window.
+def return_window(
+    order: dict[str, Any] | None,
+    today: date,
+    window_days: int | None = None,
+    policy: ShopPolicy | None = None,
+    change: str = "return",
+) -> Decision:
+    """Whether the order as a whole is inside its return (or exchange) window.
 
     Args:
         order: The order row (``None`` when not found).
         today: The current date (passed in so the rule is deterministic).
-        window_days: Days after delivery in which returns are accepted.
+        window_days: Days after delivery in which returns are accepted (default: the
+            policy's ``returns.window_days``, or ``exchanges.window_days`` for an exchange).
+        policy: The policy (default: the one in force).
+        change: ``return`` or ``exchange`` (which status list of the policy applies).
 
     Returns:
         ``ok`` or a refusal with code ``not_found``, ``not_delivered`` (pending,
-        processing, shipped), ``cancelled``, ``already_returned``, ``no_delivery_date``
-        or ``window_expired``.
+        processing, shipped), ``cancelled``, ``already_returned``, ``not_allowed`` (a
+        status the policy does not list), ``no_delivery_date`` or ``window_expired``.
     """
+    policy = policy_or_current(policy)
+    if window_days is None:
+        window_days = (
+            policy.exchange_window_days if change == "exchange" else policy.return_window_days
+        )
     if order is None:
         return Decision(False, "I could not find that order.", "not_found")
     status = order.get("status")
-    if status == "cancelled":
-        return Decision(
-            False, "The order was cancelled, so there is nothing to return.", "cancelled"
-        )
-    if status == "returned":
-        return Decision(
-            False, "Everything in this order has already been returned.", "already_returned"
-        )
-    if status != "delivered":
+    noun = "an exchange" if change == "exchange" else "a return"
+    if not policy.allows(change, status):
+        if status == "cancelled":
+            return Decision(
+                False, "The order was cancelled, so there is nothing to return.", "cancelled"
+            )
+        if status == "returned":
+            return Decision(
+                False, "Everything in this order has already been returned.", "already_returned"
+            )
+        if status in ("pending", "processing", "shipped", "items_modified"):
+            return Decision(
+                False,
+                "The order has not been delivered yet; returns open after delivery.",
+                "not_delivered",
+            )
         return Decision(
             False,
-            "The order has not been delivered yet; returns open after delivery.",
-            "not_delivered",
+            f"The order is {str(status).replace('_', ' ')}, so I can't start {noun} for it.",
+            "not_allowed",
         )
     delivered = to_date(order.get("delivered_at"))
     if delivered is None:
@@ -249,7 +397,9 @@ def item_return_status(
     items: list[dict[str, Any]],
     products_by_id: dict[int, dict[str, Any]],
     today: date,
-    window_days: int,
+    window_days: int | None = None,
+    policy: ShopPolicy | None = None,
+    change: str = "return",
 ) -> list[dict[str, Any]]:
     """Return eligibility of every item of an order (returnable or not, and why).
 
@@ -258,7 +408,9 @@ def item_return_status(
         items: Its ``order_items`` rows.
         products_by_id: Product rows by id (a missing product counts as returnable).
         today: The current date.
-        window_days: The return window in days.
+        window_days: The return window in days (default: the policy's).
+        policy: The policy (default: the one in force).
+        change: ``return`` or ``exchange``.
 
     Returns:
         One dict per item: ``order_item_id``, ``product_id``, ``sku``, ``title``,
@@ -268,7 +420,7 @@ def item_return_status(
         ``not_returnable`` (final sale, underwear, gift card, personalised...) and
         ``already_returned`` (nothing left to return).
     """
-    order_decision = return_window(order, today, window_days)
+    order_decision = return_window(order, today, window_days, policy, change)
     out = []
     for item in items:
         left = int(item.get("quantity") or 0) - int(item.get("returned_quantity") or 0)
@@ -312,7 +464,8 @@ def returnable_items(
     items: list[dict[str, Any]],
     products_by_id: dict[int, dict[str, Any]],
     today: date,
-    window_days: int,
+    window_days: int | None = None,
+    policy: ShopPolicy | None = None,
 ) -> list[dict[str, Any]]:
     """The items of an order that can still be returned, with how many and for how much.
 
@@ -321,7 +474,7 @@ def returnable_items(
     """
     return [
         row
-        for row in item_return_status(order, items, products_by_id, today, window_days)
+        for row in item_return_status(order, items, products_by_id, today, window_days, policy)
         if row["ok"]
     ]
 

@@ -48,7 +48,9 @@ class Settings:
         ann_min_size: Collections at least this large get an approximate (IVF) index;
             smaller ones an exact flat index.
         faq_min_score: Calibrated FAQ confidence under which the assistant says it is unsure.
-        return_window_days: Days after delivery in which items may be returned.
+        return_window_days: Days after delivery in which items may be returned; empty
+            ``SHOPBOT_RETURN_WINDOW_DAYS`` = the policy file's ``returns.window_days``.
+        policy_path: The shop's policy file (``knowledge/data/policy.yml``, see docs/policy.md).
         low_confidence: NLU confidence under which the console flags a turn.
         generator_url: Base URL of the generator service.
         generator_timeout_s: Client timeout; past it the actions use their templates.
@@ -97,7 +99,12 @@ class Settings:
     embedding_device: str = field(default_factory=lambda: _env("EMBEDDING_DEVICE", "cpu"))
     ann_min_size: int = field(default_factory=lambda: int(_env("ANN_MIN_SIZE", "50000")))
     faq_min_score: float = field(default_factory=lambda: float(_env("FAQ_MIN_SCORE", "0.5")))
-    return_window_days: int = field(default_factory=lambda: int(_env("RETURN_WINDOW_DAYS", "30")))
+    policy_path: Path = field(
+        default_factory=lambda: _path(
+            "POLICY_PATH", PROJECT_ROOT / "knowledge" / "data" / "policy.yml"
+        )
+    )
+    return_window_days: int = field(default_factory=lambda: int(_env("RETURN_WINDOW_DAYS", "0")))
     low_confidence: float = field(default_factory=lambda: float(_env("LOW_CONFIDENCE", "0.5")))
     generator_url: str = field(
         default_factory=lambda: _env("GENERATOR_URL", "http://127.0.0.1:8008")
@@ -149,6 +156,11 @@ class Settings:
         for attr, (env, default) in derived.items():
             if getattr(self, attr) is None:
                 object.__setattr__(self, attr, _path(env, Path(self.data_dir) / default))
+        if not self.return_window_days:  # not set: the policy file's window
+            from knowledge.policy import load_policy
+
+            window = load_policy(self.policy_path).return_window_days
+            object.__setattr__(self, "return_window_days", window)
 
     @property
     def generator_dir(self) -> Path:
