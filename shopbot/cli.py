@@ -42,6 +42,10 @@ COMMANDS: dict[tuple[str, str], tuple[str, str]] = {
         "generator latency, throughput and guard pass rate",
     ),
     ("bench", "console"): ("bench_console", "console conversation list speed on many trackers"),
+    ("bench", "turns"): (
+        "bench_turns",
+        "whole turns of the full stack vs a plain rasa init bot: latency, throughput, chart",
+    ),
     ("bench", "faults"): (
         "bench_faults",
         "a short load with the action server killed: answered, empty, lost, recovery",

@@ -98,6 +98,12 @@ def load_sentence_model(
     return model
 
 
+def loaded_models() -> list[tuple[str, str]]:
+    """``(model path, device)`` of every model :func:`load_sentence_model` holds."""
+    with _MODELS_LOCK:
+        return list(_MODELS)
+
+
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False)
 class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
     """Adds a sentence-transformers embedding as dense sentence and sequence features."""

@@ -1,0 +1,51 @@
+"""The switch behind the turn-speed fixes of issue 14 (docs/performance.md).
+
+Each fix names itself here and asks :func:`enabled` before it changes a code path, so
+``shopbot bench turns --unfixed`` can run the full stack as it was before the fixes, beside
+the fixed one, in the same run. ``SHOPBOT_TURN_FIXES``:
+
+* unset, empty or ``on``: every fix is on (the normal case);
+* ``off``: every fix is off;
+* a comma-separated list of ``-name`` items: those fixes are off (``-validator,-faq-vector``).
+
+The fixes:
+
+``validator``
+    Rasa validates each action-server reply with one JSON-schema validator built at start
+    (:mod:`shopbot.rasa_action_validation`) instead of re-checking the schema per reply.
+``faq-vector``
+    The FAQ router searches with the sentence embedding the NLU featurizer already put on
+    the message instead of loading a second MiniLM and embedding the text again
+    (:mod:`models.nlu.faq_router`).
+``torch-threads``
+    The action server caps torch at one CPU thread, as the NLU featurizer does
+    (:mod:`shopbot.commands.actions_serve`).
+"""
+
+from __future__ import annotations
+
+import os
+
+ENV = "SHOPBOT_TURN_FIXES"
+FIXES = ("validator", "faq-vector", "torch-threads")
+
+
+def enabled(name: str, environ: dict[str, str] | None = None) -> bool:
+    """Whether the fix ``name`` is on (see the module doc for ``SHOPBOT_TURN_FIXES``).
+
+    Args:
+        name: One of :data:`FIXES`.
+        environ: The environment to read (default ``os.environ``).
+
+    Raises:
+        ValueError: For a name that is not in :data:`FIXES`.
+    """
+    if name not in FIXES:
+        raise ValueError(f"unknown fix {name!r}; known: {', '.join(FIXES)}")
+    value = (environ if environ is not None else os.environ).get(ENV, "").strip().lower()
+    if value in ("", "on"):
+        return True
+    if value == "off":
+        return False
+    switched_off = {part.strip().lstrip("-") for part in value.split(",") if part.strip()}
+    return name not in switched_off
