@@ -50,6 +50,10 @@ COMMANDS: dict[tuple[str, str], tuple[str, str]] = {
         "bench_faults",
         "a short load with the action server killed: answered, empty, lost, recovery",
     ),
+    ("bench", "scale-out"): (
+        "bench_scale_out",
+        "two Rasa replicas vs one on PostgreSQL + Redis behind nginx; one replica stopped",
+    ),
     ("staff", "add"): ("staff_add", "create a support-console account"),
     ("review", "export"): ("review_export", "write reviewed corrections as Rasa NLU training data"),
     ("web", "serve"): ("web_serve", "serve the storefront, the widget and the console"),
