@@ -73,13 +73,30 @@ def turn(tracker: Tracker) -> Turn:
         for entry in latest.get("intent_ranking") or []
         if isinstance(entry, dict) and entry.get("name")
     )
+    slots = dict(tracker.current_slot_values())
+    if not _orders_listed_last(tracker):
+        slots["listed_orders"] = None  # "the first one" points only at the list just shown
     return Turn(
         text=clean_text(latest.get("text"), limit=limit),
         intent=(latest.get("intent") or {}).get("name"),
         entities=entities,
-        slots=dict(tracker.current_slot_values()),
+        slots=slots,
         ranking=ranking,
     )
+
+
+def _orders_listed_last(tracker: Tracker) -> bool:
+    """Whether the assistant's messages right before the latest one offered order buttons."""
+    events = list(tracker.events)
+    last_user = max((i for i, e in enumerate(events) if e.get("event") == "user"), default=-1)
+    for event in reversed(events[: max(last_user, 0)]):
+        if event.get("event") == "user":
+            return False
+        if event.get("event") == "bot":
+            buttons = (event.get("data") or {}).get("buttons") or []
+            if any('"order_number"' in str(b.get("payload", "")) for b in buttons):
+                return True
+    return False
 
 
 async def phrase(message: Message) -> Message:

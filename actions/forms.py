@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
+from dataclasses import replace
 from typing import Any
 
 from rasa_sdk import FormValidationAction, Tracker
@@ -42,6 +43,20 @@ def _sets(events: list[EventType], name: str, values: tuple[Any, ...]) -> bool:
         e.get("event") == "slot" and e.get("name") == name and e.get("value") in values
         for e in events
     )
+
+
+def journey_texts(tracker: Tracker) -> str:
+    """The shopper's messages since the journey under way started (``action_start_journey``),
+    one per line; buttons' payloads left out."""
+    texts: list[str] = []
+    for event in tracker.events:
+        if event.get("event") == "action" and event.get("name") == "action_start_journey":
+            texts = texts[-1:]  # the request that started it
+        elif event.get("event") == "user":
+            text = str(event.get("text") or "")
+            if text and not text.startswith("/"):
+                texts.append(text)
+    return "\n".join(texts)
 
 
 def slots_before_turn(tracker: Tracker) -> dict[str, Any]:
@@ -97,6 +112,7 @@ class StoppableFormValidation(FormValidationAction, ABC):
         events += await self.after_validation(dispatcher, tracker, domain, events)
         confirm = self.confirm_slot
         if confirm and tracker.get_slot("requested_slot") == confirm:
+            events += conversation.read_confirmation(turn, confirm, events)
             after = {e["name"]: e.get("value") for e in events if e.get("event") == "slot"}
             if conversation.corrected(before, after, confirm):
                 events.append(SlotSet(confirm, None))
@@ -142,7 +158,8 @@ class OrderJourneyValidation(StoppableFormValidation, ABC):
         """Accept only an order of the verified shopper (named or described), then run
         the journey's check."""
         shop = adapter.shop()
-        order, reply = choose_order(shop, adapter.shopper(tracker), slot_value)
+        listed_orders = adapter.turn(tracker).slot("listed_orders")
+        order, reply = choose_order(shop, adapter.shopper(tracker), slot_value, listed_orders)
         if order is not None:
             reply = self.check_order(shop, order)
         return await adapter.say(dispatcher, reply)
@@ -159,5 +176,11 @@ class OrderJourneyValidation(StoppableFormValidation, ABC):
         stopped = _sets(events, "form_outcome", STOP_OUTCOMES)
         if not starting or stopped or not tracker.get_slot("order_number"):
             return []
-        reply = self.prefill(adapter.shop(), adapter.shopper(tracker), adapter.turn(tracker))
+        turn = adapter.turn(tracker)
+        said = journey_texts(tracker)
+        if said:
+            # Everything the shopper said since the request (the item and reason may come
+            # with the order number or the email while the identity check asked for them).
+            turn = replace(turn, slots={**turn.slots, "request_text": said})
+        reply = self.prefill(adapter.shop(), adapter.shopper(tracker), turn)
         return await adapter.send(dispatcher, reply)

@@ -67,7 +67,7 @@ _POSTCODE_PATTERNS = (
 #: Words before the address in a request ("... to", "new address is", "address:"); the
 #: last such words in the first piece that still leave the address behind them.
 _LEAD_IN_RE = re.compile(
-    r"^[^,]*(?:\baddress(?:\s+is|\s+to)?|\bto|:)\s*:?\s+"
+    r"^[^,]*(?:\baddress(?:\s+is|\s+to)?|\bto|\bis|\bat|:)\s*:?\s+"
     r"(?=[^,]*\d|[A-Z][\w'-]*(?:\s+[A-Z][\w'-]*)*\s*,)",
     re.IGNORECASE,
 )
@@ -206,9 +206,51 @@ def _split_place(part: str) -> tuple[str | None, str | None]:
     return None, None
 
 
+#: Words that end a street name ("3 Kings Road Brighton ...": the street ends at "Road").
+_STREET_END_RE = re.compile(
+    r"^(.*?\b(?:road|rd|street|st|lane|ln|avenue|ave|way|drive|dr|close|court|ct|place|pl|"
+    r"square|sq|terrace|crescent|row|hill|gardens|boulevard|blvd|strasse|straße|str|weg|allee|"
+    r"platz|gasse|ring|damm|gracht|straat|laan|plein|kade)\b\.?(?:\s+\d+[a-z]?)?)\s+(.+)$",
+    re.IGNORECASE,
+)
+
+
+def _split_one_line(part: str) -> list[str]:
+    """An address typed without commas ("3 Kings Road Brighton BN1 1AA UK", "Hauptstr. 5
+    10115 Berlin Germany") cut into street, place and country pieces."""
+    pieces: list[str] = []
+    words = part.split()
+    for n in (3, 2, 1):  # a country name at the end
+        if len(words) > n and _country_of(" ".join(words[-n:])):
+            pieces.append(" ".join(words[-n:]))
+            words = words[:-n]
+            break
+    rest = " ".join(words)
+    for pattern in _POSTCODE_PATTERNS:
+        match = pattern.search(rest)
+        if match is None or match.start() == 0:
+            continue
+        before, after = rest[: match.start()].strip(), rest[match.start() :].strip()
+        if not any(ch.isdigit() for ch in before):
+            continue  # the number found is the house number, not a postcode
+        street = _STREET_END_RE.match(before)
+        if street and not any(ch.isdigit() for ch in street.group(2)):
+            # "3 Kings Road Brighton" + "BN1 1AA": the city sits before the postcode
+            return [street.group(1), f"{street.group(2)} {after}", *pieces]
+        return [before, after, *pieces]
+    return [part]
+
+
 def _address_parts(text: str) -> list[str]:
     """The comma-separated pieces of the address inside a message, without the request."""
     text = ORDER_TOKEN_RE.sub(" ", EMAIL_RE.sub(" ", text))
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if len(lines) >= 3 and sum(any(ch.isdigit() for ch in line) for line in lines) >= 1:
+        # An address typed over several lines: one piece per line (a line that is a whole
+        # sentence with commas keeps them).
+        short = [line for line in lines if len(line.split()) <= 6 and "," not in line]
+        if len(short) >= 3:
+            text = ", ".join(short)
     # A request may have several sentences ("... instead. email jo@example.com"): the
     # address is in the one with the most commas that has a number.
     sentences = re.split(r"(?<=[a-z]{3})[.!?]\s+(?=[A-Za-z])|\n", text)
@@ -219,7 +261,17 @@ def _address_parts(text: str) -> list[str]:
     parts = [p for p in parts if p]
     if parts:
         parts[-1] = _TRAILING_RE.sub("", parts[-1]).strip(" .")
-    return [p for p in parts if p]
+    parts = [p for p in parts if p]
+    if parts and not _country_of(parts[-1]):
+        # "..., 10435 Berlin Germany": the country typed without a comma
+        words = parts[-1].split()
+        for n in (2, 1):
+            if len(words) > n and _country_of(" ".join(words[-n:])):
+                parts[-1:] = [" ".join(words[:-n]), " ".join(words[-n:])]
+                break
+    if len(parts) == 1 or (len(parts) == 2 and _country_of(parts[-1])):
+        parts = [*_split_one_line(parts[0]), *parts[1:]]
+    return parts
 
 
 def _looks_like_name(part: str) -> bool:
@@ -273,6 +325,26 @@ def find_address(text: str) -> dict[str, str]:
         for slot in found
         if slot.removeprefix("ship_") not in errors and normalised[slot]
     }
+
+
+#: Postcode shapes that only one shipping country uses.
+_POSTCODE_COUNTRIES = (
+    (re.compile(r"^[A-Z]{1,2}\d[A-Z\d]? \d[A-Z]{2}$"), "GB"),
+    (re.compile(r"^[A-Z]\d[A-Z] ?\d[A-Z]\d$"), "CA"),
+    (re.compile(r"^\d{4} ?[A-Z]{2}$"), "NL"),
+    (re.compile(r"^\d{2}-\d{3}$"), "PL"),
+    (re.compile(r"^\d{4}-\d{3}$"), "PT"),
+)
+
+
+def infer_country(found: dict[str, str], current: str | None = None) -> str | None:
+    """The country of an address given without one: the only country whose postcodes look
+    like this one, else the order's current country (read back before anything changes)."""
+    postcode = str(found.get("ship_postcode") or "").upper()
+    for pattern, code in _POSTCODE_COUNTRIES:
+        if pattern.match(postcode):
+            return code
+    return current or None
 
 
 def find_fields(text: str) -> dict[str, str]:

@@ -59,6 +59,20 @@ def order_buttons(
     return buttons
 
 
+def listed(orders: list[dict[str, Any]], limit: int = 5) -> dict[str, str]:
+    """The ``listed_orders`` slot for the orders :func:`order_buttons` shows, in order."""
+    return {"listed_orders": ",".join(str(o["order_number"]) for o in orders[:limit])}
+
+
+def pick_listed(text: Any, listed_orders: Any) -> str | None:
+    """The order number a short answer picks from the last list ("the second one")."""
+    from knowledge.journeys.text import list_position
+
+    numbers = [n for n in str(listed_orders or "").split(",") if n]
+    position = list_position(text, len(numbers))
+    return numbers[position] if position is not None else None
+
+
 def money(amount: Any, currency: str | None) -> str:
     """``59.9, "EUR"`` -> ``€59.90`` (the generator's formatting, so replies agree)."""
     from models.generator.tasks import format_money

@@ -6,11 +6,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from knowledge.journeys.common import human_button
+from knowledge.journeys.common import human_button, pick_listed
 from knowledge.journeys.inputs import Shop, Shopper, Turn
 from knowledge.journeys.orders import find_by_description, other_orders, refers_to_other_order
 from knowledge.journeys.reply import Message, Reply
-from knowledge.journeys.text import extract_email, extract_order_number, has_words
+from knowledge.journeys.text import extract_email, extract_order_number, has_words, yes_or_no
 
 logger = logging.getLogger(__name__)
 
@@ -162,7 +162,10 @@ def start_journey(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
     words = "" if turn.text.startswith("/") else turn.text
     slots: dict[str, Any] = dict.fromkeys(JOURNEY_SLOTS)
     slots.update(journey=journey, request_text=words or None)
-    if not turn.entity("order_number") and shopper.verified:
+    picked = pick_listed(words, turn.slot("listed_orders"))
+    if not turn.entity("order_number") and picked and shopper.verified:
+        slots["order_number"] = picked  # "the first one" of the orders just listed
+    elif not turn.entity("order_number") and shopper.verified:
         slots.update(_order_in_focus(shop, shopper, words, turn.slot("order_number"), journey))
     reply = Reply.nothing(**slots)
     in_form = turn.slot("requested_slot") is not None
@@ -197,6 +200,30 @@ def corrected(before: dict[str, Any], after: dict[str, Any], confirm: str) -> bo
         name not in (confirm, "requested_slot") and before.get(name) != value
         for name, value in after.items()
     )
+
+
+def read_confirmation(turn: Turn, slot: str, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The yes/no a form's confirmation got in words its slot mapping did not take.
+
+    The mapping fills the slot from the affirm/deny intents; "yep go ahead" or "ok do it"
+    read as another intent (or none) still answer the question (:func:`yes_or_no`).
+
+    Args:
+        turn: The message, with the slots before validation.
+        slot: The form's yes/no slot, asked for in this turn.
+        events: The validation's slot events so far.
+
+    Returns:
+        One slot event setting ``slot``, or none.
+    """
+    if any(e.get("event") == "slot" and e.get("name") == slot for e in events):
+        return []
+    if isinstance(turn.slot(slot), bool):
+        return []
+    answer = yes_or_no(turn.text)
+    if answer is None:
+        return []
+    return [{"event": "slot", "timestamp": None, "name": slot, "value": answer}]
 
 
 def stop_form() -> Reply:

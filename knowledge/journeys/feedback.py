@@ -48,16 +48,57 @@ def feedback_value(raw: str | None) -> str | None:
     return None
 
 
+_WORD_OR_DIGIT = r"(10|[0-9]|one|two|three|four|five)"
+#: "4/5", "4 out of 5", "three of five", "8/10", "5 stars", "a 4", "rate it 4".
+_RATING_RES = (
+    re.compile(_WORD_OR_DIGIT + r"\s*(?:/|out of|of)\s*(5|five|10|ten)\b", re.IGNORECASE),
+    re.compile(_WORD_OR_DIGIT + r"\s*(?:stars?|\u2b50|\u2605)", re.IGNORECASE),
+    re.compile(r"^(?:a\s+|an\s+)?" + _WORD_OR_DIGIT + r"[.!]*$", re.IGNORECASE),
+    re.compile(
+        r"\b(?:rate (?:it|this|you|the chat)?|give (?:it|you|this)(?: a)?|rating(?: is)?:?)\s*"
+        + _WORD_OR_DIGIT
+        + r"\b",
+        re.IGNORECASE,
+    ),
+)
+_SCALE = {"5": 5, "five": 5, "10": 10, "ten": 10}
+
+
+def _number(word: str) -> int:
+    return RATING_WORDS.get(word.lower()) or int(word)
+
+
 def rating_value(raw: str | None) -> int | None:
-    """1-5 from an entity value ("4", "4 stars", "five"), else None."""
+    """1-5 from an entity value or a message ("4", "4/5", "4 out of 5", "five stars",
+    "8/10"), else None."""
     if not raw:
         return None
     text = raw.strip().lower()
+    for pattern in _RATING_RES:
+        match = pattern.search(text)
+        if match is None:
+            continue
+        value = _number(match.group(1))
+        scale = _SCALE.get(match.group(2), 5) if match.lastindex and match.lastindex > 1 else 5
+        if scale == 10:
+            value = (value + 1) // 2
+        return value if 1 <= value <= 5 else None
     for word, n in RATING_WORDS.items():
-        if word in text:
+        if re.search(rf"\b{word}\b", text):
             return n
     digits = [int(ch) for ch in text if ch.isdigit()]
     return digits[0] if len(digits) == 1 and 1 <= digits[0] <= 5 else None
+
+
+def rating_in_text(text: str) -> int | None:
+    """A 1-5 rating a message gives without the NLU tagging it ("4/5", "id give it a 4")."""
+    if not text or text.startswith("/"):
+        return None
+    text = text.strip().lower()
+    for pattern in _RATING_RES:
+        if pattern.search(text):
+            return rating_value(text)
+    return None
 
 
 def frustrated(text: str) -> bool:
@@ -78,7 +119,7 @@ def record(shop: Shop, shopper: Shopper, turn: Turn, message_id: str | None) -> 
     """
     from knowledge.operations import OperationError, record_feedback
 
-    rating = rating_value(turn.entity("rating"))
+    rating = rating_value(turn.entity("rating")) or rating_in_text(turn.text)
     thumbs = feedback_value(turn.entity("feedback_value"))
     try:
         if rating is not None:

@@ -16,7 +16,7 @@ import logging
 import re
 from typing import Any
 
-from knowledge.journeys.common import human_button, order_buttons
+from knowledge.journeys.common import human_button, listed, order_buttons
 from knowledge.journeys.inputs import Shop, Shopper, Turn
 from knowledge.journeys.reply import Reply
 from knowledge.journeys.text import extract_email, extract_order_number
@@ -168,6 +168,7 @@ def ask_order_number(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
             return Reply.say(
                 "Which order is it about? Pick one or type its number.",
                 order_buttons(orders, "inform"),
+                **listed(orders),
             )
         return Reply.say("I can't see any orders on your account. What's the order number?")
     email = turn.slot("email")

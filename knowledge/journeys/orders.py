@@ -16,16 +16,19 @@ from knowledge.journeys.addresses import (
     find_address,
     find_fields,
     format_address,
+    infer_country,
     read_field,
 )
 from knowledge.journeys.common import (
     NOT_ON_ACCOUNT,
     YES_NO,
     human_button,
+    listed,
     money,
     not_verified,
     order_buttons,
     owned_order,
+    pick_listed,
 )
 from knowledge.journeys.inputs import Shop, Shopper, Turn
 from knowledge.journeys.reply import Message, Reply, clean_facts
@@ -259,6 +262,7 @@ def list_orders(shop: Shop, shopper: Shopper, intent: str, lead: str = "") -> Re
     return Reply.say(
         prefix + "Here are your recent orders. Which one do you mean?",
         order_buttons(orders, intent),
+        **listed(orders),
     )
 
 
@@ -343,6 +347,7 @@ def _other_order(shop: Shop, shopper: Shopper, current: dict[str, Any] | None) -
     return Reply.say(
         "Here are your other orders. Which one do you mean?",
         order_buttons(others, "track_order"),
+        **listed(others),
     )
 
 
@@ -369,8 +374,11 @@ def invoice(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
 
 
 # --------------------------------------------------------------------------- forms
-def choose_order(shop: Shop, shopper: Shopper, value: Any) -> tuple[dict[str, Any] | None, Reply]:
-    """The order a form's ``order_number`` answer names or describes, if it is the shopper's.
+def choose_order(
+    shop: Shop, shopper: Shopper, value: Any, listed_orders: Any = None
+) -> tuple[dict[str, Any] | None, Reply]:
+    """The order a form's ``order_number`` answer names, picks from the orders just listed
+    ("the second one") or describes, if it is the shopper's.
 
     Returns:
         ``(order, reply)``: the owned order and an empty reply, or ``None`` and the
@@ -379,6 +387,8 @@ def choose_order(shop: Shop, shopper: Shopper, value: Any) -> tuple[dict[str, An
     """
     text = value if isinstance(value, str) else ""
     order = owned_order(shop, shopper, text)
+    if order is None and extract_order_number(text) is None:
+        order = owned_order(shop, shopper, pick_listed(text, listed_orders))
     if order is None and shopper.verified and extract_order_number(text) is None:
         # "my backpack", "the boots from May": an item of one of the shopper's orders
         order = find_by_description(shop, shopper, text)
@@ -538,8 +548,26 @@ def address_answer(shop: Shop, shopper: Shopper, turn: Turn, slot: str, value: A
         return other_address(shop, shopper, turn)
     found = find_address(text)
     if len(found) >= 2:
-        return Reply.nothing(**found)
+        if "ship_name" not in found and not turn.slot("ship_name"):
+            # As in a request with the address inside: the order's recipient stays
+            # unless the shopper names another one (the read-back shows it).
+            order = owned_order(shop, shopper, turn.slot("order_number"))
+            if order and order.get("ship_name"):
+                found["ship_name"] = str(order["ship_name"])
+        return Reply.nothing(**_with_country(shop, shopper, turn, found))
     return address_field(slot, value)
+
+
+def _with_country(
+    shop: Shop, shopper: Shopper, turn: Turn, found: dict[str, str]
+) -> dict[str, str]:
+    """An address found without a country gets the one its postcode or the order implies
+    (``infer_country``), so the form does not ask for it; the read-back shows it."""
+    if "ship_country" in found or turn.slot("ship_country"):
+        return found
+    order = owned_order(shop, shopper, turn.slot("order_number"))
+    country = infer_country(found, str(order.get("ship_country") or "") if order else None)
+    return {**found, "ship_country": country} if country else found
 
 
 def address_correction(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
@@ -568,7 +596,7 @@ def prefill_address(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
         order = owned_order(shop, shopper, turn.slot("order_number"))
         if order and order.get("ship_name"):
             found["ship_name"] = str(order["ship_name"])
-    return Reply.nothing(**found)
+    return Reply.nothing(**_with_country(shop, shopper, turn, found))
 
 
 def ask_address_field(slot: str) -> Reply:

@@ -25,11 +25,13 @@ _RMA_RE = re.compile(r"\bRMA-\d{6}-\d{1,3}\b", re.IGNORECASE)
 FORM_RESET = ("return_items", "return_reason", "return_confirm", "form_outcome")
 #: Phrases that give a return reason inside a request ("..., they're too small").
 _REASON_RE = re.compile(
-    r"\b(too (?:small|big|large|tight|loose|long|short|narrow|wide)|(?:doesn'?t|does not|don'?t|"
-    r"do not|didn'?t) (?:fit|work|match|like)|wrong (?:size|colou?r|item|model)|damaged|broken|"
-    r"faulty|defective|ripped|torn|stained|scratched|not as (?:described|pictured)|"
-    r"changed my mind|poor quality|cheap quality|arrived late|not what i (?:ordered|expected)|"
-    r"no longer need|don'?t need|doesn'?t suit|looks different)",
+    r"\b((?:too|to) (?:small|big|large|tight|loose|long|short|narrow|wide)|(?:doesn'?t|does not|"
+    r"dont|don'?t|do not|didn'?t|did not) (?:fit|work|match|like|want|need|suit)|"
+    r"wrong (?:size|colou?r|item|model|one|thing|product)|damaged|broken|faulty|defect(?:ive)?|"
+    r"ripped|torn|stained|scratched|not as (?:described|pictured|advertised)|"
+    r"changed? (?:my|me) mind|(?:poor|cheap|bad|terrible) quality|arrived (?:too )?late|"
+    r"not what i (?:ordered|expected|wanted)|no longer (?:need|want)|doesn'?t suit|"
+    r"looks different|(?:smaller|bigger|larger) than)",
     re.IGNORECASE,
 )
 _REASON_LEAD_RE = re.compile(
@@ -52,18 +54,61 @@ def eligible_items(
     return [r for r in rows if r["ok"]], rows
 
 
+_ORDINALS = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4}
+_LAST_RE = re.compile(r"\b(?:the\s+)?last\s+(?:one|item)\b", re.IGNORECASE)
+
+
+def _title_words(text: str) -> set[str]:
+    """Words of an answer that may name an item (request words and numbers left out)."""
+    text = ORDER_TOKEN_RE.sub(" ", EMAIL_RE.sub(" ", text))
+    return {
+        w.rstrip("s")
+        for w in re.findall(r"[a-zA-Z]{3,}", text.lower())
+        if w not in STOPWORDS and w.rstrip("s") not in STOPWORDS
+    }
+
+
+def _match_titles(text: str, eligible: list[dict[str, Any]]) -> list[int]:
+    """Order-item ids whose titles the text names by whole words.
+
+    An item is left out when every word it matched also matched a better-matched item
+    ("... T-Shirt, Beige" named in full must not also pick the beige socks).
+    """
+    words = _title_words(text)
+    if not words:
+        return []
+    matched: dict[int, set[str]] = {}
+    for row in eligible:
+        title = str(row["title"]).lower()
+        hits = {w for w in words if re.search(rf"\b{re.escape(w)}s?\b", title)}
+        if hits:
+            matched[row["order_item_id"]] = hits
+    return [
+        item
+        for item, hits in matched.items()
+        if not any(hits < other for key, other in matched.items() if key != item)
+    ]
+
+
 def parse_item_choice(text: str, eligible: list[dict[str, Any]]) -> list[int]:
-    """Order-item ids the shopper picked: "all", positions ("1, 3") or words of titles."""
+    """Order-item ids the shopper picked: "all", words of titles, positions ("1, 3",
+    "the second one", "the last one"), or the only returnable item when the answer names
+    none but gives a reason ("it's broken")."""
     text = clean_text(text, limit=300)
     if _ALL_RE.search(text):
         return [r["order_item_id"] for r in eligible]
-    positions = [int(n) for n in re.findall(r"\b\d{1,2}\b", text)]
+    named = _match_titles(text, eligible)
+    if named:
+        return named
+    positions = [int(n) for n in re.findall(r"\b\d{1,2}\b", ORDER_TOKEN_RE.sub(" ", text))]
+    positions += [n for w, n in _ORDINALS.items() if re.search(rf"\b{w}\b", text, re.I)]
+    if _LAST_RE.search(text) and eligible:
+        positions.append(len(eligible))
     if positions and all(1 <= p <= len(eligible) for p in positions):
         return sorted({eligible[p - 1]["order_item_id"] for p in positions})
-    words = [w.rstrip("s") for w in re.findall(r"[a-zA-Z]{3,}", text.lower())]
-    return [
-        r["order_item_id"] for r in eligible if any(w in str(r["title"]).lower() for w in words)
-    ]
+    if len(eligible) == 1 and (reason_in(text) or re.search(r"\b(it|that|this)\b", text, re.I)):
+        return [eligible[0]["order_item_id"]]
+    return []
 
 
 def items_named(text: str, eligible: list[dict[str, Any]]) -> list[int]:
@@ -74,19 +119,7 @@ def items_named(text: str, eligible: list[dict[str, Any]]) -> list[int]:
         r"\b(all of (?:it|them)|everything|both|the whole order|every item)\b", text, re.I
     ):
         return [r["order_item_id"] for r in eligible]
-    words = {
-        w.rstrip("s")
-        for w in re.findall(r"[a-zA-Z]{3,}", text.lower())
-        if w not in STOPWORDS and w.rstrip("s") not in STOPWORDS
-    }
-    if not words:
-        return []
-    picked = []
-    for row in eligible:
-        title = str(row["title"]).lower()
-        if any(re.search(rf"\b{re.escape(w)}s?\b", title) for w in words):
-            picked.append(row["order_item_id"])
-    return picked
+    return _match_titles(text, eligible)
 
 
 def reason_in(text: str) -> str | None:
@@ -157,7 +190,11 @@ def check_return(shop: Shop, order: dict[str, Any]) -> Reply:
 
 
 def choose_items(shop: Shop, shopper: Shopper, turn: Turn, value: Any) -> Reply:
-    """The items picked by position, "all" or title words; only returnable ones."""
+    """The items picked by position, "all" or title words; only returnable ones.
+
+    A reason in the same answer ("the jeans, they're too small") is kept too, so it is
+    not asked for again.
+    """
     _, eligible = _order_eligible(shop, shopper, turn)
     picked = parse_item_choice(str(value or ""), eligible)
     if not picked:
@@ -165,7 +202,11 @@ def choose_items(shop: Shop, shopper: Shopper, turn: Turn, value: Any) -> Reply:
             'Please pick the items by their number (e.g. 1 or 1, 2), or say "all".',
             return_items=None,
         )
-    return Reply.nothing(return_items=",".join(str(i) for i in picked))
+    slots: dict[str, Any] = {"return_items": ",".join(str(i) for i in picked)}
+    reason = reason_in(str(value or ""))
+    if reason and not turn.slot("return_reason"):
+        slots["return_reason"] = reason
+    return Reply.nothing(**slots)
 
 
 def give_reason(value: Any) -> Reply:

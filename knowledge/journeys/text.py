@@ -73,3 +73,84 @@ def extract_email(text: Any) -> str | None:
     if len(found) != 1:
         return None
     return found[0].strip().lower()
+
+
+_YES_RE = re.compile(
+    r"^(?:yes|yess+|yeah?|yep|yup|ya|yah|ye|y|sure|ok|okay|okey|okie|k|kk|alright|aye|correct|"
+    r"right|exactly|absolutely|definitely|of course|fine|perfect|great|good|cool|confirm(?:ed)?|"
+    r"(?:please |pls |plz )?(?:go ahead|go on|go for it|do it|do that|proceed|continue)|"
+    r"please do|that'?s (?:right|correct|it|fine|good)|thats (?:right|correct|it|fine|good)|"
+    r"sounds (?:good|great|right)|that works|all good|looks (?:good|right|correct))\b",
+    re.IGNORECASE,
+)
+_NO_RE = re.compile(
+    r"^(?:no|nope|nah|nay|n|not really|don'?t|do not|dont|negative|never mind|nevermind|"
+    r"leave it|keep it|wait|hold on|cancel that|not (?:right|correct)|that'?s (?:wrong|not right)|"
+    r"thats (?:wrong|not right)|wrong)\b",
+    re.IGNORECASE,
+)
+
+
+def yes_or_no(text: Any) -> bool | None:
+    """A yes (``True``) or a no (``False``) at the start of a short answer, else ``None``.
+
+    Reads the answers a confirmation gets in many words ("yes pls", "yep go ahead", "ok do
+    it", "nah leave it") whatever intent the NLU gave them; a longer message, or one
+    holding an order number or email (a correction), is not a bare yes/no.
+    """
+    if not isinstance(text, str):
+        return None
+    if text.strip() in ("\U0001f44d", "\U0001f44c", "\u2705"):  # thumbs up, ok hand, check mark
+        return True
+    words = re.sub(r"[^\w\s']", " ", text.lower()).split()
+    if not words or len(words) > 8 or EMAIL_RE.search(text) or ORDER_TOKEN_RE.search(text):
+        return None
+    line = " ".join(words)
+    if _NO_RE.match(line):
+        return False
+    if _YES_RE.match(line):
+        return True
+    return None
+
+
+_POSITIONS = {
+    "first": 1,
+    "1st": 1,
+    "top": 1,
+    "second": 2,
+    "2nd": 2,
+    "third": 3,
+    "3rd": 3,
+    "fourth": 4,
+    "4th": 4,
+    "fifth": 5,
+    "5th": 5,
+}
+_POSITION_RE = re.compile(
+    r"^(?:(?:the|that|this|it'?s|its|um|uh|erm|ok|okay|yes|yeah|no|i mean|i meant|sorry|"
+    r"actually|please|pls|just)\s+)*"
+    r"(?:the\s+)?(?P<word>first|1st|top|second|2nd|third|3rd|fourth|4th|fifth|5th|last|"
+    r"latest|newest|most recent|(?:number|no\.?|#)\s*(?P<n>[1-5]))"
+    r"(?:\s+(?:one|order|item|option|button|on the list|in the list|please|pls))*[.!?]*$",
+    re.IGNORECASE,
+)
+
+
+def list_position(text: Any, count: int) -> int | None:
+    """The 0-based position in a list of ``count`` a short answer points to ("the first
+    one", "second", "the last one", "number 2"), else ``None``."""
+    if not isinstance(text, str) or count <= 0:
+        return None
+    match = _POSITION_RE.match(" ".join(re.sub(r"[,;:!?]", " ", text.lower()).split()))
+    if match is None:
+        return None
+    word = match.group("word")
+    if match.group("n"):
+        position = int(match.group("n"))
+    elif word in ("last",):
+        position = count
+    elif word in ("latest", "newest", "most recent"):
+        position = 1  # lists are newest first
+    else:
+        position = _POSITIONS[word]
+    return position - 1 if 1 <= position <= count else None

@@ -1,0 +1,175 @@
+"""Answers in the shopper's own words (issue 12): yes/no in many forms, "the first one",
+ratings such as "4/5", addresses typed any way, items named with the reason."""
+
+from __future__ import annotations
+
+import pytest
+
+from knowledge.journeys import conversation, feedback, orders, returns
+from knowledge.journeys.addresses import find_address, infer_country
+from knowledge.journeys.common import pick_listed
+from knowledge.journeys.inputs import Turn
+from knowledge.journeys.text import list_position, yes_or_no
+from tests.knowledge.journeys.conftest import owner
+
+
+@pytest.mark.parametrize(
+    ("text", "answer"),
+    [
+        ("yes", True),
+        ("Yes please!", True),
+        ("yeah sure", True),
+        ("alright, go on", True),
+        ("sounds good to me", True),
+        ("please proceed", True),
+        ("\U0001f44d", True),
+        ("nope", False),
+        ("nah leave it as it is", False),
+        ("no don't", False),
+        ("how long does a refund take?", None),
+        ("no, I meant SB-204964", None),  # a correction, read by the form instead
+        ("my email is jo@example.com", None),
+    ],
+)
+def test_yes_or_no_in_many_words(text, answer):
+    assert yes_or_no(text) is answer
+
+
+def test_a_confirmation_the_mapping_missed_is_read_from_the_words():
+    turn = Turn("yeah go for it", "inform", slots={"requested_slot": "cancel_confirm"})
+    events = conversation.read_confirmation(turn, "cancel_confirm", [])
+    assert [(e["name"], e["value"]) for e in events] == [("cancel_confirm", True)]
+    # already answered by the affirm/deny mapping, or not a yes/no at all: nothing added
+    filled = Turn("yes", "affirm", slots={"cancel_confirm": True})
+    assert conversation.read_confirmation(filled, "cancel_confirm", []) == []
+    question = Turn("when will the refund arrive", "ask_faq")
+    assert conversation.read_confirmation(question, "cancel_confirm", []) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "position"),
+    [
+        ("the first one", 0),
+        ("second", 1),
+        ("the 2nd one please", 1),
+        ("no, the third one", 2),
+        ("the last one", 2),
+        ("number 1", 0),
+        ("first time ordering here", None),
+        ("the fifth one", None),  # only three listed
+    ],
+)
+def test_a_position_in_the_list_just_shown(text, position):
+    assert list_position(text, 3) == position
+
+
+def test_the_first_one_picks_from_the_orders_listed(shop, examples):
+    number = examples["shipped"]["order_number"]
+    shopper = owner(shop, number)
+    mine = shop.store.orders_for_customer(shopper.customer_id)
+    listed = orders.list_orders(shop, shopper, "track_order")
+    assert listed.slots["listed_orders"].split(",")[0] == mine[0]["order_number"]
+    assert pick_listed("the first one", listed.slots["listed_orders"]) == mine[0]["order_number"]
+    order, _ = orders.choose_order(shop, shopper, "the first one", listed.slots["listed_orders"])
+    assert order is not None and order["order_number"] == mine[0]["order_number"]
+    started = conversation.start_journey(
+        shop,
+        shopper,
+        Turn(
+            "the first one",
+            "inform",
+            slots={"journey": "track", "listed_orders": listed.slots["listed_orders"]},
+        ),
+    )
+    assert started.slots["order_number"] == mine[0]["order_number"]
+
+
+@pytest.mark.parametrize(
+    ("text", "rating"),
+    [("4/5", 4), ("i'd give it 3 out of 5", 3), ("five stars", 5), ("8/10", 4), ("a 2", 2)],
+)
+def test_a_rating_in_any_form(text, rating):
+    assert feedback.rating_in_text(text) == rating
+
+
+def test_a_rating_without_an_entity_is_stored(shop):
+    from knowledge.journeys.inputs import Shopper
+
+    shopper = Shopper(sender_id="rating-words")
+    reply = feedback.record(shop, shopper, Turn("4/5", "give_feedback"), None)
+    assert "4/5" in reply.text
+    assert [r["rating"] for r in shop.store.feedback("rating-words")] == [4]
+
+
+@pytest.mark.parametrize(
+    ("text", "street", "postcode", "city", "country"),
+    [
+        ("Kastanienallee 9, 10435 Berlin Germany", "Kastanienallee 9", "10435", "Berlin", "DE"),
+        ("3 Kings Road Brighton BN1 1AA UK", "3 Kings Road", "BN1 1AA", "Brighton", "GB"),
+        ("Hauptstr. 5 10115 Berlin", "Hauptstr. 5", "10115", "Berlin", None),
+        ("Jo Meyer\nHauptstr. 5\n10115 Berlin\nGermany", "Hauptstr. 5", "10115", "Berlin", "DE"),
+        ("the new one is Lindenweg 5, 80331 Munich", "Lindenweg 5", "80331", "Munich", None),
+    ],
+)
+def test_an_address_typed_any_way(text, street, postcode, city, country):
+    found = find_address(text)
+    assert (found["ship_street"], found["ship_postcode"], found["ship_city"]) == (
+        street,
+        postcode,
+        city,
+    )
+    assert found.get("ship_country") == country
+
+
+def test_a_missing_country_comes_from_the_postcode_or_the_order():
+    assert infer_country({"ship_postcode": "NW1 6XE"}, "DE") == "GB"
+    assert infer_country({"ship_postcode": "1015 CW"}) == "NL"
+    assert infer_country({"ship_postcode": "10115"}, "DE") == "DE"
+    assert infer_country({"ship_postcode": "10115"}) is None
+
+
+def test_an_address_without_country_or_name_keeps_the_orders(shop, examples):
+    number = examples["pending"]["order_number"]
+    shopper = owner(shop, number)
+    order = shop.store.get_order(number)
+    reply = orders.address_answer(
+        shop,
+        shopper,
+        Turn(slots={"order_number": number}),
+        "ship_name",
+        "Lindenweg 5, 80331 Munich",
+    )
+    assert reply.slots["ship_street"] == "Lindenweg 5"
+    assert reply.slots["ship_name"] == order["ship_name"]
+    assert reply.slots["ship_country"] == order["ship_country"]
+
+
+def test_items_named_in_full_or_by_position_with_the_reason():
+    eligible = [
+        {"order_item_id": 1, "title": "Cottonfield Heritage V-Neck T-Shirt, Beige"},
+        {"order_item_id": 2, "title": "Riverside 501X 5 Slim Jeans, Beige"},
+        {"order_item_id": 3, "title": "The Leather Wallet"},
+    ]
+    full = "the Cottonfield Heritage V-Neck T-Shirt, Beige"
+    assert returns.parse_item_choice(full, eligible) == [1]  # not the other beige item
+    assert returns.parse_item_choice("Riverside 501X 5 Slim Jeans, Beige", eligible) == [2]
+    assert returns.parse_item_choice("the second one", eligible) == [2]
+    assert returns.parse_item_choice("the wallet and the jeans", eligible) == [2, 3]
+    only = [eligible[0]]
+    assert returns.parse_item_choice("it's broken", only) == [1]
+    assert returns.reason_in(f"{full} because its too big") == "its too big"
+    assert returns.reason_in("it came broken") == "broken"
+
+
+def test_the_reason_given_with_the_items_is_kept(shop, examples):
+    number = examples["delivered_recent"]["order_number"]
+    shopper = owner(shop, number)
+    eligible, _ = returns.eligible_items(shop, shop.store.get_order(number))
+    title = eligible[0]["title"]
+    reply = returns.choose_items(
+        shop, shopper, Turn(slots={"order_number": number}), f"the {title}, it doesn't fit"
+    )
+    assert reply.slots == {
+        "return_items": str(eligible[0]["order_item_id"]),
+        "return_reason": "it doesn't fit",
+    }
