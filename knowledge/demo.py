@@ -16,6 +16,7 @@ country on the subtotal, ``total = subtotal + shipping_cost + tax``.
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import unicodedata
@@ -34,6 +35,7 @@ logger = logging.getLogger(__name__)
 
 DEMO_TODAY = date(2026, 3, 16)
 FAQ_PATH = Path(__file__).resolve().parent / "data" / "faq.yml"
+#: The shipped policy's return window (knowledge/data/policy.yml; a test keeps them equal).
 RETURN_WINDOW_DAYS = 30
 
 # --------------------------------------------------------------------------- catalogue
@@ -705,6 +707,17 @@ SCENARIOS: tuple[tuple[str, int], ...] = (
 )
 #: Orders of each scenario guaranteed at the start of every build (small builds included).
 MIN_PER_SCENARIO = 3
+#: Scenarios made after the orders by changing some of them (separate random stream, so
+#: the orders above stay as they were): (name, status, least orders per build).
+CHANGE_SCENARIOS: tuple[tuple[str, str, int], ...] = (
+    ("return_requested", "return_requested", 3),
+    ("exchange_requested", "exchange_requested", 3),
+    ("items_modified", "items_modified", 3),
+)
+#: Categories whose products get colour/size variants.
+VARIANT_SIZINGS = ("shoes", "apparel", "jeans", "dress")
+CARD_BRANDS = ("Visa", "Visa", "Mastercard", "Mastercard", "American Express")
+GIFT_CARD_BALANCES = (5.0, 12.5, 25.0, 40.0, 80.0, 150.0, 250.0)
 
 
 def _ascii(text: str) -> str:
@@ -1029,6 +1042,7 @@ def make_orders(
                     "quantity": qty,
                     "unit_price": p["price"],
                     "returned_quantity": 0,
+                    "_returnable": bool(p["returnable"]),
                 }
             )
         subtotal = _money(sum(line["unit_price"] * line["quantity"] for line in lines))
@@ -1290,6 +1304,18 @@ def build_demo(
                         ret["updated_at"],
                     ],
                 )
+        step("adding variants, payment methods, fulfilments and order changes")
+        plan_scenarios = add_commerce(
+            store,
+            random.Random(f"{seed}:commerce"),
+            product_rows,
+            customer_rows,
+            order_rows,
+            item_rows,
+            return_rows,
+            plan_scenarios,
+            today,
+        )
     faq_count = 0
     if faq_path is not None:
         from knowledge.importers import import_files
@@ -1323,6 +1349,8 @@ def build_demo(
         )
     stats["scenarios"] = dict(sorted(counts.items()))
     stats["examples"] = dict(sorted(examples.items()))
+    stats["variants"] = store.count("product_variants")
+    stats["payment_methods"] = store.count("payment_methods")
     stats["today"] = today.isoformat()
     step(
         f"demo shop ready: {stats['products']} products, {stats['customers']} customers, {stats['orders']} orders"
@@ -1352,6 +1380,315 @@ def _scenarios_of(
                 out.append("delivered_recent" if age <= window_days else "delivered_old")
         else:
             out.append(status)
+    return out
+
+
+# --------------------------------------------------------------------------- issue 13 data
+def _variant_plan(
+    rng: random.Random, product: dict[str, Any]
+) -> tuple[list[str], list[dict[str, str]]]:
+    """Option names and option values of a clothing or shoe product's variants."""
+    cat = next(c for c in CATEGORIES if c.name == product["category"])
+    if cat.sizing not in VARIANT_SIZINGS:
+        return [], []
+    attributes = product["_attributes"]
+    sizes = list(attributes.get("sizes") or [])
+    colour = attributes.get("colour")
+    colours = [colour] if colour else []
+    others = [c for c in cat.colours if c not in colours and c != "n/a"]
+    if colours and others:
+        colours += rng.sample(others, k=min(len(others), rng.randint(1, 2)))
+    options = (["colour"] if colours else []) + (["size"] if sizes else [])
+    values = [
+        {**({"colour": c} if c else {}), **({"size": z} if z else {})}
+        for c in (colours or [None])
+        for z in (sizes or [None])
+    ]
+    return options, values
+
+
+def _code(text: str) -> str:
+    return "".join(ch for ch in _ascii(text).upper() if ch.isalnum()) or "X"
+
+
+def add_commerce(
+    store: Store,
+    rng: random.Random,
+    products: list[dict[str, Any]],
+    customers: list[dict[str, Any]],
+    orders: list[dict[str, Any]],
+    items: list[list[dict[str, Any]]],
+    returns: list[dict[str, Any] | None],
+    scenarios: list[str],
+    today: date,
+) -> list[str]:
+    """Variants, default addresses, payment methods, payment history, fulfilments and the
+    change scenarios (:data:`CHANGE_SCENARIOS`) of an inserted demo shop.
+
+    Runs inside the build's transaction on its own random stream. Returns the orders'
+    scenarios with the changed orders renamed.
+    """
+    stamp = f"{today.isoformat()}T06:00:00+00:00"
+    variants_of: dict[int, list[dict[str, Any]]] = {}
+    for product in products:
+        product["_attributes"] = json.loads(product["attributes"])
+        options, values = _variant_plan(rng, product)
+        if not values:
+            continue
+        store.db.execute(
+            "UPDATE products SET options = ? WHERE id = ?", [to_json(options), product["id"]]
+        )
+        extra = 0.0 if rng.random() < 0.6 else 5.0
+        rows = []
+        for position, value in enumerate(values):
+            same_colour = value.get("colour") in (None, product["_attributes"].get("colour"))
+            price = product["price"] if same_colour else round(product["price"] + extra, 2)
+            stock = 0 if rng.random() < 0.15 else rng.randint(1, 25)
+            sku = "-".join([product["sku"], *(_code(v) for v in value.values())])
+            vid = store.insert_variant(product["id"], sku, value, price, stock, position, stamp)
+            rows.append(
+                {
+                    "id": vid,
+                    "product_id": product["id"],
+                    "sku": sku,
+                    "options": value,
+                    "price": price,
+                    "stock": stock,
+                }
+            )
+        variants_of[product["id"]] = rows
+    methods_of: dict[int, list[dict[str, Any]]] = {}
+    for customer in customers:
+        address = customer["_address"]
+        store.db.execute(
+            "UPDATE customers SET address_name = ?, address_street = ?, address_city = ?,"
+            " address_postcode = ?, address_country = ? WHERE id = ?",
+            [
+                address["ship_name"],
+                address["ship_street"],
+                address["ship_city"],
+                address["ship_postcode"],
+                address["ship_country"],
+                customer["id"],
+            ],
+        )
+        methods: list[dict[str, Any]] = []
+        brand = rng.choice(CARD_BRANDS)
+        last4 = f"{rng.randint(0, 9999):04d}"
+        mid = store.insert_payment_method(
+            customer["id"],
+            "card",
+            brand=brand,
+            last4=last4,
+            is_default=True,
+            created_at=customer["created_at"],
+        )
+        methods.append({"id": mid, "kind": "card"})
+        if rng.random() < 0.5:
+            mid = store.insert_payment_method(
+                customer["id"],
+                "paypal",
+                paypal_email=customer["email"],
+                created_at=customer["created_at"],
+            )
+            methods.append({"id": mid, "kind": "paypal"})
+        if rng.random() < 0.45 or customer is customers[0]:
+            code = "-".join(f"{rng.randint(0, 9999):04d}" for _ in range(4))
+            mid = store.insert_payment_method(
+                customer["id"],
+                "gift_card",
+                gift_card_code=code,
+                balance=rng.choice(GIFT_CARD_BALANCES),
+                created_at=customer["created_at"],
+            )
+            methods.append({"id": mid, "kind": "gift_card"})
+        methods_of[customer["id"]] = methods
+    for order, lines, ret in zip(orders, items, returns, strict=True):
+        for line in lines:
+            choices = variants_of.get(line["product_id"]) or []
+            colour = next(
+                (p["_attributes"].get("colour") for p in products if p["id"] == line["product_id"]),
+                None,
+            )
+            own = [v for v in choices if v["options"].get("colour") in (None, colour)] or choices
+            if own:
+                variant = rng.choice(own)
+                line["variant_id"], line["options"] = variant["id"], variant["options"]
+                store.db.execute(
+                    "UPDATE order_items SET variant_id = ?, options = ? WHERE id = ?",
+                    [variant["id"], to_json(variant["options"]), line["id"]],
+                )
+        methods = [m for m in methods_of[order["customer_id"]] if m["kind"] != "gift_card"]
+        method = rng.choice(methods)
+        order["payment_method_id"] = method["id"]
+        store.db.execute(
+            "UPDATE orders SET payment_method_id = ? WHERE id = ?", [method["id"], order["id"]]
+        )
+        row = store.get_payment_method(method["id"])
+        store.insert_payment(order["id"], "payment", row, order["total"], at=order["placed_at"])
+        if order["status"] == "cancelled":
+            store.insert_payment(
+                order["id"],
+                "refund",
+                row,
+                order["total"],
+                note="cancelled",
+                at=order["updated_at"],
+            )
+        if ret is not None and ret["refund_status"] == "issued":
+            store.insert_payment(
+                order["id"],
+                "refund",
+                row,
+                ret["refund_amount"],
+                note=ret["rma_id"],
+                at=ret["updated_at"],
+            )
+        if order["shipped_at"]:
+            split = len(lines) > 2 and rng.random() < 0.5
+            parts = [lines[:1], lines[1:]] if split else [lines]
+            for n, part in enumerate(parts):
+                delivered = order["delivered_at"]
+                store.insert_fulfilment(
+                    order["id"],
+                    [{"order_item_id": line["id"], "quantity": line["quantity"]} for line in part],
+                    order["carrier"],
+                    order["tracking_number"] if n == 0 else _tracking(order["carrier"], rng),
+                    "delivered" if delivered else "in_transit",
+                    order["shipped_at"],
+                    delivered,
+                )
+    return _change_scenarios(store, rng, orders, items, scenarios, variants_of, stamp)
+
+
+def _change_scenarios(
+    store: Store,
+    rng: random.Random,
+    orders: list[dict[str, Any]],
+    items: list[list[dict[str, Any]]],
+    scenarios: list[str],
+    variants_of: dict[int, list[dict[str, Any]]],
+    stamp: str,
+) -> list[str]:
+    """Turn a few orders into return_requested, exchange_requested and items_modified."""
+    first: dict[str, int] = {}
+    for n, name in enumerate(scenarios):
+        first.setdefault(name, n)
+    examples = set(first.values())
+    out = list(scenarios)
+
+    def swappable(lines: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        for line in lines:
+            current = line.get("variant_id")
+            same_price = [
+                v
+                for v in variants_of.get(line["product_id"], [])
+                if v["id"] != current
+                and v["stock"] >= line["quantity"]
+                and abs(v["price"] - line["unit_price"]) < 0.005
+            ]
+            if current is not None and same_price:
+                return line, rng.choice(same_price)
+        return None
+
+    for name, status, least in CHANGE_SCENARIOS:
+        sources = ("pending", "processing") if name == "items_modified" else ("delivered_recent",)
+        # at least ``least`` (1 % of the orders in big builds), never leaving a source
+        # scenario with fewer than MIN_PER_SCENARIO orders
+        spare = {s: out.count(s) - MIN_PER_SCENARIO for s in sources}
+        wanted = min(max(least, len(orders) // 100), sum(max(v, 0) for v in spare.values()))
+        done = 0
+        for n, order in enumerate(orders):
+            if done >= wanted:
+                break
+            if out[n] not in sources or n in examples or spare[out[n]] <= 0:
+                continue
+            lines = items[n]
+            if any(line["returned_quantity"] for line in lines):
+                continue
+            pick = swappable(lines)
+            if name == "return_requested":
+                line = next((ln for ln in lines if ln["_returnable"]), None)
+                if line is None:
+                    continue
+                rma = f"RMA-{order['order_number'][3:]}-1"
+                amount = refund_amount(order, line, line["quantity"])
+                entry = [
+                    {
+                        "order_item_id": line["id"],
+                        "sku": line["sku"],
+                        "title": line["title"],
+                        "quantity": line["quantity"],
+                        "amount": amount,
+                    }
+                ]
+                store.db.execute(
+                    "INSERT INTO returns (rma_id, order_id, items, reason, status, refund_amount,"
+                    " refund_status, created_at, updated_at) VALUES (?, ?, ?, ?, 'requested', ?,"
+                    " 'pending', ?, ?)",
+                    [rma, order["id"], to_json(entry), "Too small", amount, stamp, stamp],
+                )
+                store.db.execute(
+                    "UPDATE order_items SET returned_quantity = quantity WHERE id = ?", [line["id"]]
+                )
+                line["returned_quantity"] = line["quantity"]
+                change: dict[str, Any] = {
+                    "kind": "return",
+                    "at": stamp,
+                    "rma_id": rma,
+                    "items": entry,
+                }
+            elif pick is None:
+                continue
+            else:
+                line, variant = pick
+                swap = {
+                    "order_item_id": line["id"],
+                    "title": line["title"],
+                    "quantity": line["quantity"],
+                    "from": {
+                        "variant_id": line["variant_id"],
+                        "sku": line["sku"],
+                        "options": line["options"],
+                        "unit_price": line["unit_price"],
+                    },
+                    "to": {
+                        "variant_id": variant["id"],
+                        "sku": variant["sku"],
+                        "options": variant["options"],
+                        "unit_price": variant["price"],
+                    },
+                    "difference": 0.0,
+                }
+                kind = "items" if name == "items_modified" else "exchange"
+                change = {
+                    "kind": kind,
+                    "at": stamp,
+                    "items": [swap],
+                    "difference": 0.0,
+                    "settlement": None,
+                }
+                if kind == "exchange":
+                    change["exchange_id"] = f"EXC-{order['order_number'][3:]}-1"
+                    change["reason"] = "Too small"
+                else:
+                    store.db.execute(
+                        "UPDATE order_items SET variant_id = ?, sku = ?, options = ? WHERE id = ?",
+                        [variant["id"], variant["sku"], to_json(variant["options"]), line["id"]],
+                    )
+                store.db.execute(
+                    "UPDATE product_variants SET stock = stock - ? WHERE id = ?",
+                    [line["quantity"], variant["id"]],
+                )
+                variant["stock"] -= line["quantity"]
+            order["status"] = status
+            store.db.execute(
+                "UPDATE orders SET status = ?, changes = ?, updated_at = ? WHERE id = ?",
+                [status, to_json([change]), stamp, order["id"]],
+            )
+            spare[out[n]] -= 1
+            out[n] = name
+            done += 1
     return out
 
 

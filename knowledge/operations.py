@@ -16,18 +16,21 @@ from datetime import date
 from typing import Any
 
 from knowledge.normalise import normalise_email
+from knowledge.policy import ShopPolicy
 from knowledge.rules import (
     Decision,
     can_cancel,
     can_change_address,
+    check_cancellation_reason,
     item_return_status,
     normalise_address,
+    policy_or_current,
     refund_amount,
     return_window,
     validate_address,
 )
 from knowledge.schema import FEEDBACK_VALUES, HANDOFF_STATUSES, utc_now
-from knowledge.store import Store, last_id, to_json
+from knowledge.store import Store, last_id, payment_label, to_json
 
 logger = logging.getLogger(__name__)
 
@@ -90,33 +93,52 @@ def _text(value: Any, name: str, required: bool = True, limit: int = MAX_TEXT) -
 
 
 def cancel_order(
-    store: Store, order_number: str, actor: str, on_change: OnChange | None = None
+    store: Store,
+    order_number: str,
+    actor: str,
+    on_change: OnChange | None = None,
+    reason: str | None = None,
+    policy: ShopPolicy | None = None,
 ) -> dict[str, Any]:
-    """Cancel an order that has not shipped, putting its items back in stock.
+    """Cancel an order that has not shipped: items back in stock, the amount paid refunded
+    to the original payment method(s).
+
+    Refunds follow the order's payment history (:func:`refund_to_original`): a gift card is
+    credited at once, a card or PayPal refund is recorded as pending (it arrives in the
+    policy's business days). What happened is appended to the order's ``changes``
+    (``{"kind": "cancel", "reason", "refunds": [...]}``).
 
     Args:
         store: The shop store.
         order_number: The order (any form accepted by ``normalise_order_number``).
         actor: Who asks (e.g. ``assistant:<sender_id>`` or ``staff:<name>``).
         on_change: Called with ``("order_items", ids)`` and ``("products", ids)``.
+        reason: Why; when given it must be one of the policy's cancellation reasons.
+        policy: The policy (default: the one in force).
 
     Returns:
-        The updated order row.
+        The updated order row (``changes`` decoded; the last entry lists the refunds).
 
     Raises:
-        OperationError: ``not_found`` or a :func:`~knowledge.rules.can_cancel` refusal code.
+        OperationError: ``not_found``, a :func:`~knowledge.rules.can_cancel` refusal code
+            or ``invalid_reason`` (with ``details["reasons"]``).
     """
+    policy = policy_or_current(policy)
+    accepted: str | None = None
+    if reason is not None:
+        decision = check_cancellation_reason(reason, policy)
+        if not decision.ok:
+            raise OperationError(
+                decision.code, decision.reason, {"reasons": list(policy.cancellation_reasons)}
+            )
+        accepted = decision.reason
     with store.transaction():
         order = _load_order(store, order_number)
-        decision = can_cancel(order)
+        decision = can_cancel(order, policy)
         if not decision.ok:
             raise OperationError.from_decision(decision, order_number=order["order_number"])
         items = store.order_items(order["id"])
         now = utc_now()
-        store.db.execute(
-            "UPDATE orders SET status = 'cancelled', updated_at = ? WHERE id = ?",
-            [now, order["id"]],
-        )
         product_ids = []
         for item in items:
             if item["product_id"] is not None:
@@ -125,12 +147,25 @@ def cancel_order(
                     [item["quantity"], now, item["product_id"]],
                 )
                 product_ids.append(item["product_id"])
+            if item.get("variant_id") is not None:
+                store.db.execute(
+                    "UPDATE product_variants SET stock = stock + ?, updated_at = ? WHERE id = ?",
+                    [item["quantity"], now, item["variant_id"]],
+                )
+        refunds = refund_to_original(store, order, net_paid(store, order), "cancelled", policy, now)
+        change = {"kind": "cancel", "at": now, "reason": accepted, "refunds": refunds}
+        _set_order(store, order, "cancelled", change, now)
         store.write_audit(
             actor,
             "cancel_order",
             "order",
             order["order_number"],
-            {"from_status": order["status"], "restocked": {i["sku"]: i["quantity"] for i in items}},
+            {
+                "from_status": order["status"],
+                "restocked": {i["sku"]: i["quantity"] for i in items},
+                "reason": accepted,
+                "refunds": refunds,
+            },
             at=now,
         )
     updated = store.get_order_by_id(order["id"])
@@ -138,6 +173,173 @@ def cancel_order(
     _notify(on_change, "products", product_ids)
     logger.info("order %s cancelled by %s", order["order_number"], actor)
     return updated  # type: ignore[return-value]
+
+
+# --------------------------------------------------------------------------- money helpers
+def _cents(value: float) -> float:
+    return round(float(value) + 1e-9, 2)
+
+
+def _set_order(
+    store: Store, order: dict[str, Any], status: str | None, change: dict[str, Any], now: str
+) -> None:
+    """Append ``change`` to the order's ``changes`` (and set its status) in the open
+    transaction."""
+    current = store.get_order_by_id(order["id"]) or order
+    changes = list(current.get("changes") or [])
+    changes.append(change)
+    store.db.execute(
+        "UPDATE orders SET status = ?, changes = ?, updated_at = ? WHERE id = ?",
+        [status or current["status"], to_json(changes), now, order["id"]],
+    )
+
+
+def net_paid(store: Store, order: dict[str, Any]) -> float:
+    """What the shopper has paid for the order and not been refunded (from the payment
+    history; the order total when the order has no history)."""
+    rows = store.payments(order["id"])
+    if not rows:
+        return _cents(order.get("total") or 0)
+    paid = sum(r["amount"] for r in rows if r["kind"] == "payment" and r["status"] != "failed")
+    refunded = sum(r["amount"] for r in rows if r["kind"] == "refund" and r["status"] != "failed")
+    return _cents(max(paid - refunded, 0))
+
+
+def _paid_per_method(store: Store, order: dict[str, Any]) -> list[tuple[dict[str, Any], float]]:
+    """``(method, amount still refundable)`` per payment method, largest payment first."""
+    totals: dict[int, float] = {}
+    for row in store.payments(order["id"]):
+        if row["payment_method_id"] is None or row["status"] == "failed":
+            continue
+        sign = 1 if row["kind"] == "payment" else -1
+        totals[row["payment_method_id"]] = (
+            totals.get(row["payment_method_id"], 0) + sign * row["amount"]
+        )
+    if not totals and order.get("payment_method_id"):
+        totals[order["payment_method_id"]] = float(order.get("total") or 0)
+    out = []
+    for method_id, amount in sorted(totals.items(), key=lambda kv: -kv[1]):
+        method = store.get_payment_method(method_id)
+        if method is not None and amount > 0.004:
+            out.append((method, _cents(amount)))
+    return out
+
+
+def refund_line(method: dict[str, Any] | None, amount: float, policy: ShopPolicy) -> dict[str, Any]:
+    """How one refund is described: method label and kind, amount, when it arrives."""
+    kind = method["kind"] if method else "card"
+    return {
+        "payment_method_id": method["id"] if method else None,
+        "method": kind,
+        "label": payment_label(method),
+        "amount": _cents(amount),
+        "arrives": policy.refund_time(kind).describe(),
+    }
+
+
+def _credit(store: Store, method: dict[str, Any], amount: float) -> None:
+    if method["kind"] == "gift_card":
+        store.db.execute(
+            "UPDATE payment_methods SET balance = round(balance + ?, 2) WHERE id = ?",
+            [_cents(amount), method["id"]],
+        )
+
+
+def _debit(store: Store, method: dict[str, Any], amount: float) -> None:
+    if method["kind"] == "gift_card":
+        cur = store.db.execute(
+            "UPDATE payment_methods SET balance = round(balance - ?, 2) WHERE id = ? AND balance >= ?",
+            [_cents(amount), method["id"], _cents(amount) - 0.004],
+        )
+        if cur.rowcount != 1:
+            raise OperationError(
+                "gift_card_insufficient",
+                f"The {payment_label(method)} does not cover {amount:.2f}.",
+            )
+
+
+def refund_to(
+    store: Store,
+    order: dict[str, Any],
+    method: dict[str, Any],
+    amount: float,
+    note: str,
+    policy: ShopPolicy,
+    at: str,
+) -> dict[str, Any]:
+    """Refund ``amount`` of an order to ``method`` (a gift card at once, others pending)."""
+    _credit(store, method, amount)
+    status = "completed" if policy.refund_time(method["kind"]).immediate else "pending"
+    store.insert_payment(
+        order["id"], "refund", method, amount, order.get("currency") or "EUR", status, note, at
+    )
+    return refund_line(method, amount, policy)
+
+
+def charge(
+    store: Store, order: dict[str, Any], method: dict[str, Any], amount: float, note: str, at: str
+) -> dict[str, Any]:
+    """Charge ``amount`` to ``method`` for an order (a gift card must cover it)."""
+    _debit(store, method, amount)
+    store.insert_payment(
+        order["id"],
+        "payment",
+        method,
+        amount,
+        order.get("currency") or "EUR",
+        "completed",
+        note,
+        at,
+    )
+    return {
+        "payment_method_id": method["id"],
+        "label": payment_label(method),
+        "amount": _cents(amount),
+    }
+
+
+def refund_to_original(
+    store: Store,
+    order: dict[str, Any],
+    amount: float,
+    note: str,
+    policy: ShopPolicy,
+    at: str,
+) -> list[dict[str, Any]]:
+    """Refund ``amount`` to the methods that paid the order, largest payment first.
+
+    Returns:
+        One :func:`refund_line` per method refunded; an order without a payment history
+        gets one line naming "the original payment method" (nothing is recorded).
+    """
+    left = _cents(amount)
+    lines: list[dict[str, Any]] = []
+    if left <= 0:
+        return lines
+    paid = _paid_per_method(store, order)
+    if not paid:
+        return [refund_line(None, left, policy)]
+    for method, available in paid:
+        part = min(left, available)
+        if part <= 0:
+            continue
+        lines.append(refund_to(store, order, method, part, note, policy, at))
+        left = _cents(left - part)
+    if left > 0:  # more than the history shows: the rest to the main method
+        lines.append(refund_to(store, order, paid[0][0], left, note, policy, at))
+    return lines
+
+
+def customer_method(store: Store, order: dict[str, Any], method_id: Any) -> dict[str, Any]:
+    """An active payment method of the order's customer, or ``not_your_method``."""
+    method = None
+    if isinstance(method_id, int) and not isinstance(method_id, bool):
+        method = store.get_payment_method(method_id)
+    if method is None or method["customer_id"] != order["customer_id"] or not method["active"]:
+        raise OperationError(
+            "not_your_method", "That payment method is not on this customer's account."
+        )
+    return method
 
 
 def change_shipping_address(
@@ -208,8 +410,11 @@ def create_return(
     reason: str,
     actor: str,
     today: date | None = None,
-    window_days: int = 30,
+    window_days: int | None = None,
     on_change: OnChange | None = None,
+    policy: ShopPolicy | None = None,
+    refund_payment_method_id: int | None = None,
+    mark_requested: bool = False,
 ) -> dict[str, Any]:
     """Open a return (RMA) for some or all returnable items of a delivered order.
 
@@ -226,8 +431,14 @@ def create_return(
         reason: Why the shopper returns the items (required, at most 5000 characters).
         actor: Who asks.
         today: The current date (default: today's UTC date).
-        window_days: The return window in days.
+        window_days: The return window in days (default: the policy's).
         on_change: Called with ``("order_items", ids)``.
+        policy: The policy (default: the one in force).
+        refund_payment_method_id: Where the refund goes: ``None`` for the original method,
+            or a gift card of the customer (when the policy's ``returns.refund_to`` lists
+            ``gift_card``); kept on the return.
+        mark_requested: The order becomes ``return_requested`` (the returns journey of
+            issue 13); otherwise it becomes ``returned`` once nothing is left to return.
 
     Returns:
         The new ``returns`` row (``items`` decoded).
@@ -239,16 +450,32 @@ def create_return(
     """
     reason_text = _text(reason, "reason")
     today = today or date.today()
+    policy = policy_or_current(policy)
     with store.transaction():
         order = _load_order(store, order_number)
+        refund_method = None
+        if refund_payment_method_id is not None:
+            refund_method = customer_method(store, order, refund_payment_method_id)
+            if refund_method["id"] != order.get("payment_method_id") and (
+                refund_method["kind"] != "gift_card" or "gift_card" not in policy.refund_to
+            ):
+                raise OperationError(
+                    "refund_destination",
+                    "A refund can go only to the original payment method"
+                    + (
+                        " or a gift card on your account."
+                        if "gift_card" in policy.refund_to
+                        else "."
+                    ),
+                )
         order_items = store.order_items(order["id"])
         products = store.products_by_id(
             i["product_id"] for i in order_items if i["product_id"] is not None
         )
-        status = item_return_status(order, order_items, products, today, window_days)
+        status = item_return_status(order, order_items, products, today, window_days, policy)
         by_id = {row["order_item_id"]: row for row in status}
         by_sku = {row["sku"]: row for row in status}
-        window = return_window(order, today, window_days)
+        window = return_window(order, today, window_days, policy)
         if not window.ok:
             raise OperationError.from_decision(window, order_number=order["order_number"])
         requested: list[tuple[dict[str, Any], int]] = []
@@ -304,8 +531,18 @@ def create_return(
         rma_id = _next_rma_id(store, order)
         cur = store.db.execute(
             "INSERT INTO returns (rma_id, order_id, items, reason, status, refund_amount, refund_status,"
-            " created_at, updated_at) VALUES (?, ?, ?, ?, 'requested', ?, 'pending', ?, ?)",
-            [rma_id, order["id"], to_json(lines), reason_text, total, now, now],
+            " created_at, updated_at, refund_payment_method_id)"
+            " VALUES (?, ?, ?, ?, 'requested', ?, 'pending', ?, ?, ?)",
+            [
+                rma_id,
+                order["id"],
+                to_json(lines),
+                reason_text,
+                total,
+                now,
+                now,
+                refund_method["id"] if refund_method else None,
+            ],
         )
         return_id = last_id(cur)
         for line in lines:
@@ -317,7 +554,10 @@ def create_return(
             "SELECT count(*) FROM order_items WHERE order_id = ? AND returned_quantity < quantity",
             [order["id"]],
         ).fetchone()[0]
-        if remaining == 0:
+        if mark_requested:
+            change = {"kind": "return", "at": now, "rma_id": rma_id, "items": lines}
+            _set_order(store, order, "return_requested", change, now)
+        elif remaining == 0:
             store.db.execute(
                 "UPDATE orders SET status = 'returned', updated_at = ? WHERE id = ?",
                 [now, order["id"]],
@@ -582,3 +822,460 @@ def open_ticket(
             at=now,
         )
     return store._one("tickets", "id = ?", [tid])  # type: ignore[return-value]
+
+
+# --------------------------------------------------------------------------- issue 13 changes
+def set_default_address(
+    store: Store, customer_id: int, address: dict[str, Any], actor: str
+) -> dict[str, Any]:
+    """Change a customer's default address (their profile, not an order's shipping address).
+
+    Raises:
+        OperationError: ``not_found`` or ``invalid_address`` with ``details["errors"]``.
+    """
+    errors = validate_address(address)
+    clean = normalise_address(address)
+    if errors:
+        raise OperationError(
+            "invalid_address", "Some address fields need fixing.", {"errors": errors}
+        )
+    with store.transaction():
+        customer = store.get_customer(customer_id)
+        if customer is None:
+            raise OperationError("not_found", "I could not find that customer.")
+        old = store.default_address(customer)
+        new = {"address_" + k.removeprefix("ship_"): v for k, v in clean.items()}
+        store.db.execute(
+            f"UPDATE customers SET {', '.join(f'{k} = ?' for k in new)} WHERE id = ?",
+            [*new.values(), customer["id"]],
+        )
+        store.write_audit(
+            actor, "set_default_address", "customer", customer["id"], {"old": old, "new": clean}
+        )
+    return store.get_customer(customer_id)  # type: ignore[return-value]
+
+
+def change_payment_method(
+    store: Store,
+    order_number: str,
+    payment_method_id: int,
+    actor: str,
+    policy: ShopPolicy | None = None,
+) -> dict[str, Any]:
+    """Pay a pending order with another of the customer's methods; refund the original.
+
+    The new method is charged what the order still costs (a gift card must cover all of
+    it), then the amount paid so far is refunded to the original method(s).
+
+    Returns:
+        The updated order (its last ``changes`` entry: ``{"kind": "payment", "from",
+        "to", "amount", "refunds"}``).
+
+    Raises:
+        OperationError: ``not_found``, a :func:`~knowledge.rules.can_change_payment` code,
+            ``not_your_method``, ``same_method`` or ``gift_card_insufficient``.
+    """
+    from knowledge.rules import can_change_payment
+
+    policy = policy_or_current(policy)
+    with store.transaction():
+        order = _load_order(store, order_number)
+        decision = can_change_payment(order, policy)
+        if not decision.ok:
+            raise OperationError.from_decision(decision, order_number=order["order_number"])
+        method = customer_method(store, order, payment_method_id)
+        if method["id"] == order.get("payment_method_id"):
+            raise OperationError(
+                "same_method", f"Order {order['order_number']} is already paid with that method."
+            )
+        amount = net_paid(store, order)
+        if method["kind"] == "gift_card" and float(method["balance"] or 0) + 0.004 < amount:
+            raise OperationError(
+                "gift_card_insufficient",
+                f"The {payment_label(method)} has {method['balance']:.2f} left, "
+                f"less than the order's {amount:.2f}.",
+                {"balance": method["balance"], "amount": amount},
+            )
+        now = utc_now()
+        old = (
+            store.get_payment_method(order["payment_method_id"])
+            if order.get("payment_method_id")
+            else None
+        )
+        refunds = refund_to_original(store, order, amount, "payment method changed", policy, now)
+        charged = charge(store, order, method, amount, "payment method changed", now)
+        store.db.execute(
+            "UPDATE orders SET payment_method_id = ? WHERE id = ?", [method["id"], order["id"]]
+        )
+        change = {
+            "kind": "payment",
+            "at": now,
+            "from": payment_label(old),
+            "to": charged["label"],
+            "amount": amount,
+            "refunds": refunds,
+        }
+        _set_order(store, order, None, change, now)
+        store.write_audit(
+            actor, "change_payment_method", "order", order["order_number"], change, at=now
+        )
+    return store.get_order_by_id(order["id"])  # type: ignore[return-value]
+
+
+def variant_label(variant: dict[str, Any]) -> str:
+    """``"blue / M"``: a variant's option values in order."""
+    options = variant.get("options") or {}
+    return " / ".join(str(v) for v in options.values()) or str(variant.get("sku"))
+
+
+def _swap_lines(
+    store: Store,
+    order: dict[str, Any],
+    swaps: list[dict[str, Any]],
+    check_stock: bool = True,
+) -> tuple[list[dict[str, Any]], float]:
+    """Check item -> variant swaps of one order; returns the lines and the price difference
+    (tax included, positive = the shopper pays more)."""
+    if not swaps:
+        raise OperationError("invalid_items", "Name at least one item to change.")
+    items = {i["id"]: i for i in store.order_items(order["id"])}
+    subtotal = float(order.get("subtotal") or 0)
+    vat = float(order.get("tax") or 0) / subtotal if subtotal > 0 else 0.0
+    lines, seen = [], set()
+    difference = 0.0
+    for pos, swap in enumerate(swaps, 1):
+        item = items.get(swap.get("order_item_id"))
+        if item is None:
+            raise OperationError("invalid_items", f"Item {pos} is not part of this order.")
+        if item["id"] in seen:
+            raise OperationError("invalid_items", f"{item['title']} is listed twice.")
+        seen.add(item["id"])
+        wanted = swap.get("variant_id")
+        variant = store.get_variant(wanted) if isinstance(wanted, int | str) else None
+        product_id = item.get("product_id")
+        if variant is None or product_id is None or variant["product_id"] != product_id:
+            raise OperationError(
+                "other_product",
+                f"{item['title']} can only change to another size or colour of the same product.",
+                {"order_item_id": item["id"]},
+            )
+        if variant["id"] == item.get("variant_id"):
+            raise OperationError(
+                "same_variant",
+                f"{item['title']} is already {variant_label(variant)}.",
+                {"order_item_id": item["id"]},
+            )
+        qty = int(item["quantity"]) - int(item.get("returned_quantity") or 0)
+        if check_stock and int(variant["stock"]) < qty:
+            raise OperationError(
+                "out_of_stock",
+                f"{item['title']} in {variant_label(variant)} is not available right now.",
+                {"order_item_id": item["id"], "variant_id": variant["id"]},
+            )
+        line_diff = (float(variant["price"]) - float(item["unit_price"])) * qty * (1 + vat)
+        difference += line_diff
+        lines.append(
+            {
+                "order_item_id": item["id"],
+                "title": item["title"],
+                "quantity": qty,
+                "from": {
+                    "variant_id": item.get("variant_id"),
+                    "sku": item["sku"],
+                    "options": item.get("options") or {},
+                    "unit_price": item["unit_price"],
+                },
+                "to": {
+                    "variant_id": variant["id"],
+                    "sku": variant["sku"],
+                    "options": variant["options"],
+                    "unit_price": variant["price"],
+                },
+                "difference": _cents(line_diff),
+            }
+        )
+    return lines, _cents(difference)
+
+
+def _settle_difference(
+    store: Store,
+    order: dict[str, Any],
+    difference: float,
+    payment_method_id: int | None,
+    note: str,
+    policy: ShopPolicy,
+    now: str,
+) -> dict[str, Any] | None:
+    """Charge a positive difference to / refund a negative one on the shopper's pick."""
+    if abs(difference) < 0.005:
+        return None
+    if payment_method_id is None:
+        raise OperationError(
+            "payment_method_required",
+            "Please choose the payment method for the price difference.",
+            {"difference": difference},
+        )
+    method = customer_method(store, order, payment_method_id)
+    if difference > 0:
+        if method["kind"] == "gift_card" and float(method["balance"] or 0) + 0.004 < difference:
+            raise OperationError(
+                "gift_card_insufficient",
+                f"The {payment_label(method)} has {method['balance']:.2f} left, "
+                f"less than the difference of {difference:.2f}.",
+                {"balance": method["balance"], "amount": difference},
+            )
+        return {"charged": charge(store, order, method, difference, note, now)}
+    return {"refunded": refund_to(store, order, method, -difference, note, policy, now)}
+
+
+def change_items(
+    store: Store,
+    order_number: str,
+    swaps: list[dict[str, Any]],
+    actor: str,
+    payment_method_id: int | None = None,
+    policy: ShopPolicy | None = None,
+    on_change: OnChange | None = None,
+) -> dict[str, Any]:
+    """Change items of a pending order to other variants of the same products, at once.
+
+    All swaps are one change (the policy's ``item_changes_per_order`` counts calls, so
+    gather every item first). Stock moves from the new variants to the old ones, prices,
+    subtotal, tax and total follow, and the difference is charged to or refunded on
+    ``payment_method_id``. The order becomes ``items_modified``.
+
+    Args:
+        swaps: ``[{"order_item_id": int, "variant_id": int}]``.
+
+    Returns:
+        The updated order (last ``changes`` entry: ``{"kind": "items", "items", "difference",
+        "settlement"}``).
+
+    Raises:
+        OperationError: ``not_found``, a :func:`~knowledge.rules.can_change_items` code
+            (``already_modified``...), ``invalid_items``, ``other_product``, ``same_variant``,
+            ``out_of_stock``, ``payment_method_required``, ``not_your_method`` or
+            ``gift_card_insufficient``.
+    """
+    from knowledge.rules import can_change_items
+
+    policy = policy_or_current(policy)
+    with store.transaction():
+        order = _load_order(store, order_number)
+        decision = can_change_items(order, policy)
+        if not decision.ok:
+            raise OperationError.from_decision(decision, order_number=order["order_number"])
+        lines, difference = _swap_lines(store, order, swaps)
+        now = utc_now()
+        settlement = _settle_difference(
+            store, order, difference, payment_method_id, "items changed", policy, now
+        )
+        for line in lines:
+            new, old = line["to"], line["from"]
+            store.db.execute(
+                "UPDATE order_items SET variant_id = ?, sku = ?, options = ?, unit_price = ?"
+                " WHERE id = ?",
+                [
+                    new["variant_id"],
+                    new["sku"],
+                    to_json(new["options"]),
+                    new["unit_price"],
+                    line["order_item_id"],
+                ],
+            )
+            store.db.execute(
+                "UPDATE product_variants SET stock = stock - ?, updated_at = ? WHERE id = ?",
+                [line["quantity"], now, new["variant_id"]],
+            )
+            if old["variant_id"] is not None:
+                store.db.execute(
+                    "UPDATE product_variants SET stock = stock + ?, updated_at = ? WHERE id = ?",
+                    [line["quantity"], now, old["variant_id"]],
+                )
+        subtotal = _cents(
+            sum(i["unit_price"] * i["quantity"] for i in store.order_items(order["id"]))
+        )
+        old_subtotal = float(order.get("subtotal") or 0)
+        vat = float(order.get("tax") or 0) / old_subtotal if old_subtotal > 0 else 0.0
+        tax = _cents(subtotal * vat)
+        total = _cents(subtotal + float(order.get("shipping_cost") or 0) + tax)
+        store.db.execute(
+            "UPDATE orders SET subtotal = ?, tax = ?, total = ? WHERE id = ?",
+            [subtotal, tax, total, order["id"]],
+        )
+        change = {
+            "kind": "items",
+            "at": now,
+            "items": lines,
+            "difference": difference,
+            "settlement": settlement,
+        }
+        _set_order(store, order, "items_modified", change, now)
+        store.write_audit(actor, "change_items", "order", order["order_number"], change, at=now)
+    _notify(on_change, "order_items", [line["order_item_id"] for line in lines])
+    return store.get_order_by_id(order["id"])  # type: ignore[return-value]
+
+
+def _return_instructions(order: dict[str, Any], rma_id: str, lines: list[dict[str, Any]]) -> str:
+    items = "\n".join(f"- {line['quantity']} x {line['title']}" for line in lines)
+    return (
+        f"Your return {rma_id} for order {order['order_number']}:\n{items}\n\n"
+        f"Pack the items with a note of {rma_id}, stick the prepaid label from your account on "
+        "the parcel and drop it at any DHL or Hermes shop within 14 days."
+    )
+
+
+def request_return(
+    store: Store,
+    order_number: str,
+    items: list[dict[str, Any]] | None,
+    reason: str,
+    actor: str,
+    refund_payment_method_id: int | None = None,
+    today: date | None = None,
+    policy: ShopPolicy | None = None,
+    on_change: OnChange | None = None,
+) -> dict[str, Any]:
+    """Request a return of chosen delivered items: the RMA (:func:`create_return`), the
+    order becomes ``return_requested``, return instructions go to the outbox.
+
+    Returns:
+        The new ``returns`` row plus ``refund`` (a :func:`refund_line`: where the refund
+        goes and when it arrives) and ``outbox_id``.
+
+    Raises:
+        OperationError: Every code of :func:`create_return`, ``not_your_method`` and
+            ``refund_destination``.
+    """
+    policy = policy_or_current(policy)
+    with store.transaction():
+        created = create_return(
+            store,
+            order_number,
+            items,
+            reason,
+            actor,
+            today=today,
+            policy=policy,
+            refund_payment_method_id=refund_payment_method_id,
+            mark_requested=True,
+        )
+        order = _load_order(store, order_number)
+        customer = store.get_customer(order["customer_id"]) or {}
+        method = (
+            store.get_payment_method(refund_payment_method_id)
+            if refund_payment_method_id is not None
+            else (_paid_per_method(store, order)[0][0] if _paid_per_method(store, order) else None)
+        )
+        refund = refund_line(method, created["refund_amount"], policy)
+        body = _return_instructions(order, created["rma_id"], created["items"])
+        body += (
+            f"\n\nOnce they arrive we refund {refund['amount']:.2f} {order['currency']} to "
+            f"{refund['label']}; it arrives {refund['arrives']} after that."
+        )
+        outbox_id = store.insert_outbox(
+            str(customer.get("email") or ""),
+            f"Your return {created['rma_id']}",
+            body,
+            "return_instructions",
+            order["customer_id"],
+            order["id"],
+        )
+    return {**created, "refund": refund, "outbox_id": outbox_id}
+
+
+def request_exchange(
+    store: Store,
+    order_number: str,
+    swaps: list[dict[str, Any]],
+    reason: str,
+    actor: str,
+    payment_method_id: int | None = None,
+    today: date | None = None,
+    policy: ShopPolicy | None = None,
+) -> dict[str, Any]:
+    """Exchange delivered items for other variants of the same products.
+
+    The new variants are reserved (stock taken now), the price difference is charged or
+    refunded on ``payment_method_id``, the order becomes ``exchange_requested`` (the swap
+    is kept in its ``changes``) and instructions for sending the old items back go to the
+    outbox.
+
+    Args:
+        swaps: ``[{"order_item_id": int, "variant_id": int}]`` (items must be exchangeable:
+            inside the policy's exchange window, returnable, not returned yet).
+
+    Returns:
+        The updated order (last ``changes`` entry: ``{"kind": "exchange", ...}``).
+
+    Raises:
+        OperationError: An exchange-window refusal (``not_delivered``, ``window_expired``...),
+            ``not_returnable``, and the codes of :func:`change_items` except
+            ``already_modified``.
+    """
+    reason_text = _text(reason, "reason")
+    today = today or date.today()
+    policy = policy_or_current(policy)
+    with store.transaction():
+        order = _load_order(store, order_number)
+        window = return_window(order, today, None, policy, "exchange")
+        if not window.ok:
+            raise OperationError.from_decision(window, order_number=order["order_number"])
+        rows = item_return_status(
+            order,
+            store.order_items(order["id"]),
+            store.products_by_id(
+                i["product_id"]
+                for i in store.order_items(order["id"])
+                if i["product_id"] is not None
+            ),
+            today,
+            None,
+            policy,
+            "exchange",
+        )
+        status = {r["order_item_id"]: r for r in rows}
+        for swap in swaps:
+            row = status.get(swap.get("order_item_id"))
+            if row is not None and not row["ok"]:
+                raise OperationError(row["code"], row["reason"], {"sku": row["sku"]})
+        lines, difference = _swap_lines(store, order, swaps)
+        now = utc_now()
+        settlement = _settle_difference(
+            store, order, difference, payment_method_id, "exchange", policy, now
+        )
+        for line in lines:
+            store.db.execute(
+                "UPDATE product_variants SET stock = stock - ?, updated_at = ? WHERE id = ?",
+                [line["quantity"], now, line["to"]["variant_id"]],
+            )
+        exchange_id = f"EXC-{order['order_number'][3:]}-{sum(1 for c in order.get('changes') or [] if c.get('kind') == 'exchange') + 1}"
+        change = {
+            "kind": "exchange",
+            "at": now,
+            "exchange_id": exchange_id,
+            "reason": reason_text,
+            "items": lines,
+            "difference": difference,
+            "settlement": settlement,
+        }
+        _set_order(store, order, "exchange_requested", change, now)
+        customer = store.get_customer(order["customer_id"]) or {}
+        body = "\n".join(
+            f"- {line['quantity']} x {line['title']}: "
+            f"{variant_label(line['from'])} -> {variant_label(line['to'])}"
+            for line in lines
+        )
+        store.insert_outbox(
+            str(customer.get("email") or ""),
+            f"Your exchange {exchange_id}",
+            f"Your exchange {exchange_id} for order {order['order_number']}:\n{body}\n\n"
+            f"Send the items back with a note of {exchange_id} using the prepaid label from "
+            "your account within 14 days; the new ones ship as soon as we have them.",
+            "exchange_instructions",
+            order["customer_id"],
+            order["id"],
+            now,
+        )
+        store.write_audit(actor, "request_exchange", "order", order["order_number"], change, at=now)
+    return store.get_order_by_id(order["id"])  # type: ignore[return-value]

@@ -16,6 +16,21 @@ Tables (see ``docs/architecture.md``):
   ``handoffs(id, sender_id, reason, contact_email, message, status open|taken|closed,
   created_at, updated_at)`` and ``tickets(id, sender_id, customer_id, order_number,
   subject, body, status open|pending|closed, created_at, updated_at)``.
+* v4 ``identity_failures(id, key, at)``.
+* v5 variants, payment methods, fulfilments, payment history and order changes:
+  ``products.options`` (JSON list of option names), ``product_variants(id, product_id,
+  sku, options JSON {name: value}, price, stock, position, updated_at)``; the customer's
+  default address (``customers.address_*``); ``payment_methods(id, customer_id, kind
+  card|paypal|gift_card, brand, last4, paypal_email, gift_card_code, balance, currency,
+  is_default, active, created_at)``; ``orders`` rebuilt with the statuses
+  ``return_requested``, ``exchange_requested``, ``items_modified``, the paying method
+  (``payment_method_id``) and what was changed (``changes`` JSON list);
+  ``order_items.variant_id`` and ``order_items.options`` (the variant ordered);
+  ``fulfilments(id, order_id, carrier, tracking_number, status, shipped_at, delivered_at,
+  items JSON [{order_item_id, quantity}])``; ``payments(id, order_id, payment_method_id,
+  kind payment|refund, method, method_label, amount, currency, status, note, at)``;
+  ``returns.refund_payment_method_id``; ``outbox(id, customer_id, order_id, to_email,
+  subject, body, kind, status, created_at)`` (messages the demo shop would email).
 """
 
 from __future__ import annotations
@@ -29,7 +44,15 @@ from sqlite_utils import Database
 
 logger = logging.getLogger(__name__)
 
-ORDER_STATUSES = ("pending", "processing", "shipped", "delivered", "cancelled", "returned")
+#: Order statuses of schema v1-v4.
+V1_ORDER_STATUSES = ("pending", "processing", "shipped", "delivered", "cancelled", "returned")
+#: Every order status (v5 added the requested states and items_modified).
+ORDER_STATUSES = (*V1_ORDER_STATUSES, "return_requested", "exchange_requested", "items_modified")
+PAYMENT_KINDS = ("card", "paypal", "gift_card")
+PAYMENT_ENTRY_KINDS = ("payment", "refund")
+PAYMENT_ENTRY_STATUSES = ("pending", "completed", "failed")
+FULFILMENT_STATUSES = ("in_transit", "delivered", "returned")
+OUTBOX_STATUSES = ("queued", "sent")
 RETURN_STATUSES = ("requested", "approved", "received", "refunded", "rejected")
 REFUND_STATUSES = ("pending", "issued", "failed", "none")
 FEEDBACK_VALUES = ("up", "down", "rating")
@@ -42,8 +65,12 @@ def utc_now() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
+def _quoted(values: tuple[str, ...]) -> str:
+    return ", ".join(f"'{v}'" for v in values)
+
+
 def _v1_base_tables(db: Database) -> None:
-    statuses = ", ".join(f"'{s}'" for s in ORDER_STATUSES)
+    statuses = _quoted(V1_ORDER_STATUSES)
     db.execute(
         """
         CREATE TABLE customers (
@@ -247,13 +274,172 @@ def _v4_identity_failures(db: Database) -> None:
     )
 
 
+#: Columns of ``orders`` before v5 (copied as they are by the v5 rebuild).
+_V1_ORDER_COLUMNS = (
+    "id", "order_number", "customer_id", "status", "placed_at", "shipped_at", "delivered_at",
+    "carrier", "tracking_number", "estimated_delivery", "ship_name", "ship_street",
+    "ship_city", "ship_postcode", "ship_country", "subtotal", "shipping_cost", "tax",
+    "total", "currency", "updated_at",
+)  # fmt: skip
+
+
+def _v5_variants_payments(db: Database) -> None:
+    # Runs with foreign keys off (see Migration.rebuilds): ``orders`` is rebuilt to widen
+    # its status CHECK, which SQLite cannot alter in place.
+    db.execute("ALTER TABLE products ADD COLUMN options TEXT NOT NULL DEFAULT '[]'")
+    db.execute(
+        """
+        CREATE TABLE product_variants (
+            id INTEGER PRIMARY KEY,
+            product_id INTEGER NOT NULL REFERENCES products(id) ON DELETE CASCADE,
+            sku TEXT NOT NULL UNIQUE,
+            options TEXT NOT NULL DEFAULT '{}',
+            price REAL NOT NULL CHECK (price >= 0),
+            stock INTEGER NOT NULL DEFAULT 0 CHECK (stock >= 0),
+            position INTEGER NOT NULL DEFAULT 0,
+            updated_at TEXT NOT NULL
+        )"""
+    )
+    for column in ("name", "street", "city", "postcode", "country"):
+        db.execute(f"ALTER TABLE customers ADD COLUMN address_{column} TEXT")
+    db.execute(
+        f"""
+        CREATE TABLE payment_methods (
+            id INTEGER PRIMARY KEY,
+            customer_id INTEGER NOT NULL REFERENCES customers(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL CHECK (kind IN ({_quoted(PAYMENT_KINDS)})),
+            brand TEXT,
+            last4 TEXT CHECK (last4 IS NULL OR (length(last4) = 4 AND last4 NOT GLOB '*[^0-9]*')),
+            paypal_email TEXT,
+            gift_card_code TEXT UNIQUE,
+            balance REAL CHECK (balance IS NULL OR balance >= 0),
+            currency TEXT NOT NULL DEFAULT 'EUR',
+            is_default INTEGER NOT NULL DEFAULT 0 CHECK (is_default IN (0, 1)),
+            active INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),
+            created_at TEXT NOT NULL,
+            CHECK (kind != 'card' OR (brand IS NOT NULL AND last4 IS NOT NULL)),
+            CHECK (kind != 'paypal' OR paypal_email IS NOT NULL),
+            CHECK (kind != 'gift_card' OR (gift_card_code IS NOT NULL AND balance IS NOT NULL))
+        )"""
+    )
+    columns = ", ".join(_V1_ORDER_COLUMNS)
+    db.execute(
+        f"""
+        CREATE TABLE orders_v5 (
+            id INTEGER PRIMARY KEY,
+            order_number TEXT NOT NULL UNIQUE,
+            customer_id INTEGER NOT NULL REFERENCES customers(id),
+            status TEXT NOT NULL CHECK (status IN ({_quoted(ORDER_STATUSES)})),
+            placed_at TEXT NOT NULL,
+            shipped_at TEXT,
+            delivered_at TEXT,
+            carrier TEXT,
+            tracking_number TEXT,
+            estimated_delivery TEXT,
+            ship_name TEXT,
+            ship_street TEXT,
+            ship_city TEXT,
+            ship_postcode TEXT,
+            ship_country TEXT,
+            subtotal REAL NOT NULL DEFAULT 0,
+            shipping_cost REAL NOT NULL DEFAULT 0,
+            tax REAL NOT NULL DEFAULT 0,
+            total REAL NOT NULL DEFAULT 0,
+            currency TEXT NOT NULL DEFAULT 'EUR',
+            updated_at TEXT NOT NULL,
+            payment_method_id INTEGER REFERENCES payment_methods(id),
+            changes TEXT NOT NULL DEFAULT '[]'
+        )"""
+    )
+    db.execute(f"INSERT INTO orders_v5 ({columns}) SELECT {columns} FROM orders")
+    db.execute("DROP TABLE orders")
+    db.execute("ALTER TABLE orders_v5 RENAME TO orders")
+    db.execute(
+        "ALTER TABLE order_items ADD COLUMN variant_id INTEGER REFERENCES product_variants(id)"
+    )
+    db.execute("ALTER TABLE order_items ADD COLUMN options TEXT NOT NULL DEFAULT '{}'")
+    db.execute(
+        "ALTER TABLE returns ADD COLUMN refund_payment_method_id INTEGER "
+        "REFERENCES payment_methods(id)"
+    )
+    db.execute(
+        f"""
+        CREATE TABLE fulfilments (
+            id INTEGER PRIMARY KEY,
+            order_id INTEGER NOT NULL REFERENCES orders(id) ON DELETE CASCADE,
+            carrier TEXT,
+            tracking_number TEXT,
+            status TEXT NOT NULL DEFAULT 'in_transit'
+                CHECK (status IN ({_quoted(FULFILMENT_STATUSES)})),
+            shipped_at TEXT,
+            delivered_at TEXT,
+            items TEXT NOT NULL DEFAULT '[]'
+        )"""
+    )
+    db.execute(
+        f"""
+        CREATE TABLE payments (
+            id INTEGER PRIMARY KEY,
+            order_id INTEGER NOT NULL REFERENCES orders(id) ON DELETE CASCADE,
+            payment_method_id INTEGER REFERENCES payment_methods(id),
+            kind TEXT NOT NULL CHECK (kind IN ({_quoted(PAYMENT_ENTRY_KINDS)})),
+            method TEXT NOT NULL CHECK (method IN ({_quoted(PAYMENT_KINDS)})),
+            method_label TEXT NOT NULL DEFAULT '',
+            amount REAL NOT NULL CHECK (amount >= 0),
+            currency TEXT NOT NULL DEFAULT 'EUR',
+            status TEXT NOT NULL DEFAULT 'completed'
+                CHECK (status IN ({_quoted(PAYMENT_ENTRY_STATUSES)})),
+            note TEXT,
+            at TEXT NOT NULL
+        )"""
+    )
+    db.execute(
+        f"""
+        CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY,
+            customer_id INTEGER REFERENCES customers(id),
+            order_id INTEGER REFERENCES orders(id),
+            to_email TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            body TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'queued' CHECK (status IN ({_quoted(OUTBOX_STATUSES)})),
+            created_at TEXT NOT NULL
+        )"""
+    )
+    for name, target in {
+        "idx_orders_customer_id": "orders(customer_id)",
+        "idx_orders_status": "orders(status)",
+        "idx_orders_tracking_number": "orders(tracking_number)",
+        "idx_orders_payment_method_id": "orders(payment_method_id)",
+        "idx_product_variants_product_id": "product_variants(product_id)",
+        "idx_order_items_variant_id": "order_items(variant_id)",
+        "idx_payment_methods_customer_id": "payment_methods(customer_id)",
+        "idx_fulfilments_order_id": "fulfilments(order_id)",
+        "idx_fulfilments_tracking_number": "fulfilments(tracking_number)",
+        "idx_payments_order_id": "payments(order_id)",
+        "idx_payments_payment_method_id": "payments(payment_method_id)",
+        "idx_returns_refund_payment_method_id": "returns(refund_payment_method_id)",
+        "idx_outbox_order_id": "outbox(order_id)",
+        "idx_outbox_customer_id": "outbox(customer_id)",
+        "idx_customers_address_postcode": "customers(address_postcode)",
+    }.items():
+        db.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {target}")
+
+
 @dataclass(frozen=True)
 class Migration:
-    """One schema step: ``apply(db)`` runs inside a transaction."""
+    """One schema step: ``apply(db)`` runs inside a transaction.
+
+    ``rebuilds`` marks a step that rebuilds a table other tables reference: it runs with
+    foreign keys off (SQLite's documented way; dropping the old table would otherwise
+    cascade into its children) and checks every foreign key before it commits.
+    """
 
     version: int
     name: str
     apply: Callable[[Database], None]
+    rebuilds: bool = False
 
 
 MIGRATIONS: list[Migration] = [
@@ -261,6 +447,12 @@ MIGRATIONS: list[Migration] = [
     Migration(2, "indexes on foreign and lookup keys", _v2_indexes),
     Migration(3, "feedback, handoffs and tickets", _v3_feedback_handoffs_tickets),
     Migration(4, "identity failures (lockout across conversations)", _v4_identity_failures),
+    Migration(
+        5,
+        "variants, payment methods, fulfilments, payment history, order changes, outbox",
+        _v5_variants_payments,
+        rebuilds=True,
+    ),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1].version
@@ -324,6 +516,8 @@ def migrate(db: Database, target: int | None = None) -> list[int]:
     for migration in MIGRATIONS:
         if migration.version in done or migration.version > target:
             continue
+        if migration.rebuilds:  # only possible outside a transaction
+            db.execute("PRAGMA foreign_keys = OFF")
         # BEGIN IMMEDIATE takes the write lock first, so two processes opening a new
         # database at once (web app and action server) cannot both apply a step.
         db.execute("BEGIN IMMEDIATE")
@@ -332,6 +526,12 @@ def migrate(db: Database, target: int | None = None) -> list[int]:
                 db.execute("COMMIT")
                 continue
             migration.apply(db)
+            if migration.rebuilds:
+                broken = db.execute("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(
+                        f"migration {migration.version} left broken references: {broken[:5]}"
+                    )
             db.execute(
                 "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
                 [migration.version, migration.name, utc_now()],
@@ -341,6 +541,9 @@ def migrate(db: Database, target: int | None = None) -> list[int]:
             if db.conn.in_transaction:
                 db.execute("ROLLBACK")
             raise
+        finally:
+            if migration.rebuilds:
+                db.execute("PRAGMA foreign_keys = ON")
         logger.info("applied schema migration %d: %s", migration.version, migration.name)
         applied.append(migration.version)
     return applied

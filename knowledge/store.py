@@ -1,8 +1,10 @@
 """The shop database: customers, products, orders, returns, FAQ and the audit trail.
 
 :class:`Store` wraps a :class:`sqlite_utils.Database`. Lookups return plain ``dict``
-rows; JSON columns (``products.attributes``, ``faq.alternatives``, ``returns.items``,
-``audit.details``) are decoded into Python lists/dicts in what the lookups return.
+rows; JSON columns (:data:`JSON_COLUMNS`: ``products.attributes``, ``products.options``,
+``product_variants.options``, ``orders.changes``, ``order_items.options``,
+``fulfilments.items``, ``faq.alternatives``, ``returns.items``, ``audit.details``) are
+decoded into Python lists/dicts in what the lookups return.
 Writes that the assistant makes go through :mod:`knowledge.operations` (one transaction
 plus an audit row each); bulk loads go through :mod:`knowledge.importers` and
 :mod:`knowledge.demo`.
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -27,7 +30,11 @@ from knowledge.schema import current_version, migrate, utc_now
 logger = logging.getLogger(__name__)
 
 JSON_COLUMNS: dict[str, tuple[str, ...]] = {
-    "products": ("attributes",),
+    "products": ("attributes", "options"),
+    "product_variants": ("options",),
+    "orders": ("changes",),
+    "order_items": ("options",),
+    "fulfilments": ("items",),
     "faq": ("alternatives",),
     "returns": ("items",),
     "audit": ("details",),
@@ -44,6 +51,19 @@ TABLES = (
     "feedback",
     "handoffs",
     "tickets",
+    "product_variants",
+    "payment_methods",
+    "fulfilments",
+    "payments",
+    "outbox",
+)
+#: The customer's default address columns, in the order of an address.
+ADDRESS_COLUMNS = (
+    "address_name",
+    "address_street",
+    "address_city",
+    "address_postcode",
+    "address_country",
 )
 
 
@@ -65,6 +85,24 @@ def decode_row(table: str, row: dict[str, Any] | None) -> dict[str, Any] | None:
             except ValueError:
                 logger.warning("undecodable JSON in %s.%s (id %s)", table, column, out.get("id"))
     return out
+
+
+def payment_label(method: dict[str, Any] | None) -> str:
+    """How a payment method is named to shoppers: ``Visa ending 4242``, ``PayPal
+    (j***@example.com)``, ``gift card ending 7788``."""
+    if not method:
+        return "the original payment method"
+    kind = method.get("kind")
+    if kind == "card":
+        return f"{method.get('brand') or 'Card'} ending {method.get('last4')}"
+    if kind == "paypal":
+        email = str(method.get("paypal_email") or "")
+        local, _, domain = email.partition("@")
+        return f"PayPal ({local[:1]}***@{domain})" if domain else "PayPal"
+    if kind == "gift_card":
+        code = re.sub(r"[\s-]", "", str(method.get("gift_card_code") or ""))
+        return f"gift card ending {code[-4:]}"
+    return str(kind or "payment method")
 
 
 def last_id(cursor: sqlite3.Cursor) -> int:
@@ -307,10 +345,11 @@ class Store:
         return self._one("orders", "id = ?", [int(order_id)])
 
     def order_items(self, order_id: int) -> list[dict[str, Any]]:
-        """Items of one order, ordered by id."""
-        return self.query(
+        """Items of one order, ordered by id (``options``: the ordered variant's values)."""
+        rows = self.query(
             "SELECT * FROM order_items WHERE order_id = ? ORDER BY id", [int(order_id)]
         )
+        return [decode_row("order_items", r) for r in rows]  # type: ignore[misc]
 
     def order_items_by_ids(self, ids: Iterable[int] | None = None) -> list[dict[str, Any]]:
         """Order items joined with their order's customer id, number, status and date.
@@ -339,10 +378,11 @@ class Store:
 
     def orders_for_customer(self, customer_id: int) -> list[dict[str, Any]]:
         """A customer's orders, newest first."""
-        return self.query(
+        rows = self.query(
             "SELECT * FROM orders WHERE customer_id = ? ORDER BY placed_at DESC, id DESC",
             [int(customer_id)],
         )
+        return [decode_row("orders", r) for r in rows]  # type: ignore[misc]
 
     def orders_by_status(self, status: str, limit: int | None = None) -> list[dict[str, Any]]:
         """Orders with one status, oldest first."""
@@ -351,7 +391,260 @@ class Store:
         if limit is not None:
             sql += " LIMIT ?"
             params.append(int(limit))
-        return self.query(sql, params)
+        return [decode_row("orders", r) for r in self.query(sql, params)]  # type: ignore[misc]
+
+    # -- variants --------------------------------------------------------------------
+    def variants(self, product_id: int) -> list[dict[str, Any]]:
+        """The variants of one product, in their display order."""
+        rows = self.query(
+            "SELECT * FROM product_variants WHERE product_id = ? ORDER BY position, id",
+            [int(product_id)],
+        )
+        return [decode_row("product_variants", r) for r in rows]  # type: ignore[misc]
+
+    def get_variant(self, key: int | str) -> dict[str, Any] | None:
+        """Variant by row id (``int``) or SKU (``str``)."""
+        if isinstance(key, int):
+            return self._one("product_variants", "id = ?", [key])
+        return self._one("product_variants", "sku = ?", [str(key).strip()])
+
+    def variants_by_id(self, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+        """``{id: variant}`` for the given ids (missing ids are left out)."""
+        return {v["id"]: v for v in self._by_ids("product_variants", ids)}
+
+    def insert_variant(
+        self,
+        product_id: int,
+        sku: str,
+        options: dict[str, str],
+        price: float,
+        stock: int,
+        position: int = 0,
+        updated_at: str | None = None,
+    ) -> int:
+        """Add a variant (bulk loads; call inside a transaction). Returns its row id."""
+        cur = self.db.execute(
+            "INSERT INTO product_variants (product_id, sku, options, price, stock, position,"
+            " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                int(product_id),
+                sku,
+                to_json(options),
+                float(price),
+                int(stock),
+                int(position),
+                updated_at or utc_now(),
+            ],
+        )
+        return last_id(cur)
+
+    # -- customers' addresses and payment methods ---------------------------------------
+    @staticmethod
+    def default_address(customer: dict[str, Any] | None) -> dict[str, str] | None:
+        """The customer's default address with ``ship_*`` keys (``None`` when none is set)."""
+        if not customer or not customer.get("address_street"):
+            return None
+        return {
+            "ship_" + column.removeprefix("address_"): str(customer.get(column) or "")
+            for column in ADDRESS_COLUMNS
+        }
+
+    def customers_by_postcode(self, postcode: str) -> list[dict[str, Any]]:
+        """Customers whose default address has this postcode (blanks and case ignored)."""
+        wanted = "".join(str(postcode).split()).upper()
+        if not wanted:
+            return []
+        return self.query(
+            "SELECT * FROM customers WHERE upper(replace(address_postcode, ' ', '')) = ?"
+            " ORDER BY id",
+            [wanted],
+        )
+
+    def payment_methods(
+        self, customer_id: int, include_inactive: bool = False
+    ) -> list[dict[str, Any]]:
+        """A customer's payment methods, the default first."""
+        sql = "SELECT * FROM payment_methods WHERE customer_id = ?"
+        if not include_inactive:
+            sql += " AND active = 1"
+        return self.query(sql + " ORDER BY is_default DESC, id", [int(customer_id)])
+
+    def get_payment_method(self, method_id: int) -> dict[str, Any] | None:
+        """Payment method by row id."""
+        return self._one("payment_methods", "id = ?", [int(method_id)])
+
+    def get_gift_card(self, code: str) -> dict[str, Any] | None:
+        """Gift card by code (blanks and dashes ignored, case-insensitive)."""
+        wanted = re.sub(r"[\s-]", "", str(code)).upper()
+        return self._one(
+            "payment_methods",
+            "kind = 'gift_card' AND upper(replace(replace(gift_card_code, '-', ''), ' ', '')) = ?",
+            [wanted],
+        )
+
+    def insert_payment_method(
+        self,
+        customer_id: int,
+        kind: str,
+        *,
+        brand: str | None = None,
+        last4: str | None = None,
+        paypal_email: str | None = None,
+        gift_card_code: str | None = None,
+        balance: float | None = None,
+        currency: str = "EUR",
+        is_default: bool = False,
+        created_at: str | None = None,
+    ) -> int:
+        """Add a payment method (bulk loads; call inside a transaction). Returns its id."""
+        cur = self.db.execute(
+            "INSERT INTO payment_methods (customer_id, kind, brand, last4, paypal_email,"
+            " gift_card_code, balance, currency, is_default, active, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)",
+            [
+                int(customer_id),
+                kind,
+                brand,
+                last4,
+                paypal_email,
+                gift_card_code,
+                balance,
+                currency,
+                int(bool(is_default)),
+                created_at or utc_now(),
+            ],
+        )
+        return last_id(cur)
+
+    # -- fulfilments, payments, outbox -------------------------------------------------
+    def fulfilments(self, order_id: int) -> list[dict[str, Any]]:
+        """An order's shipments (``items``: ``[{order_item_id, quantity}]``), oldest first."""
+        rows = self.query("SELECT * FROM fulfilments WHERE order_id = ? ORDER BY id", [order_id])
+        return [decode_row("fulfilments", r) for r in rows]  # type: ignore[misc]
+
+    def insert_fulfilment(
+        self,
+        order_id: int,
+        items: list[dict[str, int]],
+        carrier: str | None,
+        tracking_number: str | None,
+        status: str = "in_transit",
+        shipped_at: str | None = None,
+        delivered_at: str | None = None,
+    ) -> int:
+        """Add a shipment of some items of an order (call inside a transaction)."""
+        cur = self.db.execute(
+            "INSERT INTO fulfilments (order_id, carrier, tracking_number, status, shipped_at,"
+            " delivered_at, items) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                int(order_id),
+                carrier,
+                tracking_number,
+                status,
+                shipped_at,
+                delivered_at,
+                to_json(items),
+            ],
+        )
+        return last_id(cur)
+
+    def payments(self, order_id: int) -> list[dict[str, Any]]:
+        """An order's payment history (payments and refunds), oldest first."""
+        return self.query("SELECT * FROM payments WHERE order_id = ? ORDER BY id", [order_id])
+
+    def insert_payment(
+        self,
+        order_id: int,
+        kind: str,
+        method: dict[str, Any] | None,
+        amount: float,
+        currency: str = "EUR",
+        status: str = "completed",
+        note: str | None = None,
+        at: str | None = None,
+        method_kind: str | None = None,
+        method_label: str | None = None,
+    ) -> int:
+        """Add a payment or refund to an order's history (call inside a transaction).
+
+        Args:
+            order_id: The order.
+            kind: ``payment`` or ``refund``.
+            method: The ``payment_methods`` row (``None`` for a method not on file; then
+                ``method_kind`` and ``method_label`` say what it was).
+            amount: Positive amount in ``currency``.
+        """
+        cur = self.db.execute(
+            "INSERT INTO payments (order_id, payment_method_id, kind, method, method_label,"
+            " amount, currency, status, note, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                int(order_id),
+                method["id"] if method else None,
+                kind,
+                method["kind"] if method else method_kind,
+                method_label or (payment_label(method) if method else ""),
+                round(float(amount), 2),
+                currency,
+                status,
+                note,
+                at or utc_now(),
+            ],
+        )
+        return last_id(cur)
+
+    def outbox(
+        self, order_id: int | None = None, customer_id: int | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        """Messages the shop would email (newest first), optionally for one order/customer."""
+        where, params = [], []
+        if order_id is not None:
+            where.append("order_id = ?")
+            params.append(int(order_id))
+        if customer_id is not None:
+            where.append("customer_id = ?")
+            params.append(int(customer_id))
+        sql = "SELECT * FROM outbox" + (" WHERE " + " AND ".join(where) if where else "")
+        return self.query(sql + " ORDER BY id DESC LIMIT ?", [*params, int(limit)])
+
+    def insert_outbox(
+        self,
+        to_email: str,
+        subject: str,
+        body: str,
+        kind: str,
+        customer_id: int | None = None,
+        order_id: int | None = None,
+        created_at: str | None = None,
+    ) -> int:
+        """Queue an email (the demo sends none; the console shows the outbox)."""
+        cur = self.db.execute(
+            "INSERT INTO outbox (customer_id, order_id, to_email, subject, body, kind, status,"
+            " created_at) VALUES (?, ?, ?, ?, ?, ?, 'queued', ?)",
+            [customer_id, order_id, to_email, subject, body, kind, created_at or utc_now()],
+        )
+        return last_id(cur)
+
+    def order_view(self, order_number: str) -> dict[str, Any] | None:
+        """Everything an agent sees of one order: the order, its customer, items (with the
+        variant ordered), fulfilments, payment history, paying method, returns and outbox."""
+        order = self.get_order(order_number)
+        if order is None:
+            return None
+        method = (
+            self.get_payment_method(order["payment_method_id"])
+            if order.get("payment_method_id")
+            else None
+        )
+        return {
+            "order": order,
+            "customer": self.get_customer(order["customer_id"]),
+            "items": self.order_items(order["id"]),
+            "fulfilments": self.fulfilments(order["id"]),
+            "payments": self.payments(order["id"]),
+            "payment_method": method,
+            "returns": self.returns_for_order(order["id"]),
+            "outbox": self.outbox(order_id=order["id"]),
+        }
 
     # -- returns -------------------------------------------------------------------
     def returns_for_order(self, order_id: int) -> list[dict[str, Any]]:

@@ -283,3 +283,94 @@ def demo_store(_demo_db_file, tmp_path):
     s = Store.open(path)
     yield s
     s.close()
+
+
+# --------------------------------------------------------------------------- issue 13 data
+#: variant id, product id, sku, options, price, stock
+TINY_VARIANTS = [
+    (1, 1, "RUN-00001-BLUE-41", {"colour": "blue", "size": "41"}, 119.0, 4),
+    (2, 1, "RUN-00001-BLUE-42", {"colour": "blue", "size": "42"}, 119.0, 6),
+    (3, 1, "RUN-00001-BLUE-43", {"colour": "blue", "size": "43"}, 119.0, 2),
+    (4, 1, "RUN-00001-RED-42", {"colour": "red", "size": "42"}, 124.0, 3),
+    (5, 1, "RUN-00001-BLUE-44", {"colour": "blue", "size": "44"}, 119.0, 0),
+    (6, 3, "JAC-00003-RED-M", {"colour": "red", "size": "M"}, 89.5, 5),
+    (7, 3, "JAC-00003-RED-L", {"colour": "red", "size": "L"}, 89.5, 2),
+    (8, 3, "JAC-00003-BLACK-M", {"colour": "black", "size": "M"}, 79.5, 4),
+    (9, 4, "TSH-00004-S", {"size": "S"}, 19.9, 10),
+    (10, 4, "TSH-00004-M", {"size": "M"}, 19.9, 10),
+    (11, 4, "TSH-00004-L", {"size": "L"}, 19.9, 10),
+]
+#: order item id -> variant id (the variant each tiny order item was ordered in)
+TINY_ITEM_VARIANTS = {1: 2, 2: 6, 3: 10, 5: 2, 7: 10, 10: 6, 11: 10}
+GIFT_CARD_SMALL = "1111-2222-3333-4444"  # Alice, 20.00 left
+GIFT_CARD_BIG = "5555-6666-7777-8888"  # Alice, 500.00 left
+
+
+def seed_commerce(store) -> dict[str, int]:
+    """Variants, default addresses, payment methods and payment history for the tiny shop.
+
+    Returns:
+        Payment method ids: ``visa``, ``paypal``, ``gift_small``, ``gift_big`` (Alice),
+        ``mastercard`` (Bob).
+    """
+    db = store.db
+    stamp = f"{TODAY.isoformat()}T09:00:00+00:00"
+    with store.transaction():
+        for vid, pid, sku, options, price, stock in TINY_VARIANTS:
+            db.execute(
+                "INSERT INTO product_variants (id, product_id, sku, options, price, stock, position,"
+                " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [vid, pid, sku, json.dumps(options), price, stock, vid, stamp],
+            )
+        db.execute('UPDATE products SET options = \'["colour","size"]\' WHERE id IN (1, 3)')
+        db.execute("UPDATE products SET options = '[\"size\"]' WHERE id = 4")
+        for item_id, vid in TINY_ITEM_VARIANTS.items():
+            variant = store.get_variant(vid)
+            db.execute(
+                "UPDATE order_items SET variant_id = ?, sku = ?, options = ? WHERE id = ?",
+                [vid, variant["sku"], json.dumps(variant["options"]), item_id],
+            )
+        db.execute(
+            "UPDATE customers SET address_name = 'Alice Martin', address_street = 'Hauptstrasse 5',"
+            " address_city = 'Berlin', address_postcode = '10115', address_country = 'DE'"
+            " WHERE id = 1"
+        )
+        db.execute(
+            "UPDATE customers SET address_name = 'Bob Nguyen', address_street = 'Rue de Rivoli 10',"
+            " address_city = 'Paris', address_postcode = '75001', address_country = 'FR'"
+            " WHERE id = 2"
+        )
+        ids = {
+            "visa": store.insert_payment_method(
+                1, "card", brand="Visa", last4="4242", is_default=True, created_at=stamp
+            ),
+            "paypal": store.insert_payment_method(
+                1, "paypal", paypal_email="alice.martin@example.com", created_at=stamp
+            ),
+            "gift_small": store.insert_payment_method(
+                1, "gift_card", gift_card_code=GIFT_CARD_SMALL, balance=20.0, created_at=stamp
+            ),
+            "gift_big": store.insert_payment_method(
+                1, "gift_card", gift_card_code=GIFT_CARD_BIG, balance=500.0, created_at=stamp
+            ),
+            "mastercard": store.insert_payment_method(
+                2, "card", brand="Mastercard", last4="5555", is_default=True, created_at=stamp
+            ),
+        }
+        for order in store.query("SELECT * FROM orders"):
+            method_id = ids["visa"] if order["customer_id"] == 1 else ids["mastercard"]
+            db.execute(
+                "UPDATE orders SET payment_method_id = ? WHERE id = ?", [method_id, order["id"]]
+            )
+            method = store.get_payment_method(method_id)
+            store.insert_payment(order["id"], "payment", method, order["total"], at=stamp)
+            if order["status"] == "cancelled":
+                store.insert_payment(order["id"], "refund", method, order["total"], at=stamp)
+    return ids
+
+
+@pytest.fixture
+def commerce(store) -> dict[str, int]:
+    """The tiny shop with variants, addresses, payment methods and payments; returns the
+    payment method ids of :func:`seed_commerce`."""
+    return seed_commerce(store)

@@ -12,7 +12,18 @@ from knowledge.schema import LATEST_VERSION, MIGRATIONS, Migration, current_vers
 from knowledge.store import Store
 
 EXPECTED_COLUMNS = {
-    "customers": ["id", "email", "name", "phone", "created_at"],
+    "customers": [
+        "id",
+        "email",
+        "name",
+        "phone",
+        "created_at",
+        "address_name",
+        "address_street",
+        "address_city",
+        "address_postcode",
+        "address_country",
+    ],
     "products": [
         "id",
         "sku",
@@ -29,6 +40,7 @@ EXPECTED_COLUMNS = {
         "product_url",
         "returnable",
         "updated_at",
+        "options",
     ],
     "orders": [
         "id",
@@ -52,6 +64,8 @@ EXPECTED_COLUMNS = {
         "total",
         "currency",
         "updated_at",
+        "payment_method_id",
+        "changes",
     ],
     "order_items": [
         "id",
@@ -62,6 +76,8 @@ EXPECTED_COLUMNS = {
         "quantity",
         "unit_price",
         "returned_quantity",
+        "variant_id",
+        "options",
     ],
     "returns": [
         "id",
@@ -74,6 +90,65 @@ EXPECTED_COLUMNS = {
         "refund_status",
         "created_at",
         "updated_at",
+        "refund_payment_method_id",
+    ],
+    "product_variants": [
+        "id",
+        "product_id",
+        "sku",
+        "options",
+        "price",
+        "stock",
+        "position",
+        "updated_at",
+    ],
+    "payment_methods": [
+        "id",
+        "customer_id",
+        "kind",
+        "brand",
+        "last4",
+        "paypal_email",
+        "gift_card_code",
+        "balance",
+        "currency",
+        "is_default",
+        "active",
+        "created_at",
+    ],
+    "fulfilments": [
+        "id",
+        "order_id",
+        "carrier",
+        "tracking_number",
+        "status",
+        "shipped_at",
+        "delivered_at",
+        "items",
+    ],
+    "payments": [
+        "id",
+        "order_id",
+        "payment_method_id",
+        "kind",
+        "method",
+        "method_label",
+        "amount",
+        "currency",
+        "status",
+        "note",
+        "at",
+    ],
+    "outbox": [
+        "id",
+        "customer_id",
+        "order_id",
+        "to_email",
+        "subject",
+        "body",
+        "kind",
+        "status",
+        "created_at",
     ],
     "faq": ["id", "key", "question", "answer", "category", "alternatives", "updated_at"],
     "audit": ["id", "at", "actor", "action", "entity", "entity_id", "details"],
@@ -227,3 +302,68 @@ def _open_and_report(path: str) -> int:
     version = store.schema_version
     store.close()
     return version
+
+
+def test_v4_shop_upgrades_to_v5_keeping_orders_items_and_returns(tmp_path):
+    path = tmp_path / "v4.db"
+    db = Database(path)
+    assert migrate(db, target=4) == [1, 2, 3, 4]
+    db.execute(
+        "INSERT INTO customers (id, email, name, created_at) VALUES (1, 'a@example.com', 'A', '2024')"
+    )
+    db.execute(
+        "INSERT INTO products (id, sku, title, price, updated_at) VALUES (1, 'P', 'P', 5, 'x')"
+    )
+    db.execute(
+        "INSERT INTO orders (id, order_number, customer_id, status, placed_at, total, updated_at)"
+        " VALUES (7, 'SB-000007', 1, 'returned', '2024-01-01', 5, '2024')"
+    )
+    db.execute(
+        "INSERT INTO order_items (order_id, product_id, sku, title, quantity, unit_price)"
+        " VALUES (7, 1, 'P', 'P', 1, 5)"
+    )
+    db.execute(
+        "INSERT INTO returns (rma_id, order_id, created_at, updated_at)"
+        " VALUES ('RMA-000007-1', 7, '2024', '2024')"
+    )
+    db.conn.commit()
+    db.close()
+
+    store = Store.open(path)
+    assert store.schema_version == LATEST_VERSION >= 5
+    order = store.get_order("SB-000007")
+    assert order["status"] == "returned" and order["changes"] == [] and order["total"] == 5
+    assert store.order_items(7)[0]["variant_id"] is None
+    assert store.returns_for_order(7)[0]["rma_id"] == "RMA-000007-1"
+    assert store.db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    assert store.db.execute("PRAGMA foreign_key_check").fetchall() == []
+    # the widened status list is enforced, children still cascade from the rebuilt table
+    store.db.execute("UPDATE orders SET status = 'exchange_requested' WHERE id = 7")
+    with pytest.raises(sqlite3.IntegrityError):
+        store.db.execute("UPDATE orders SET status = 'teleported' WHERE id = 7")
+    store.db.execute("DELETE FROM orders WHERE id = 7")
+    assert store.count("order_items") == 0 and store.count("returns") == 0
+    store.close()
+
+
+def test_v5_constraints_on_payment_methods(tmp_path):
+    db = Database(tmp_path / "a.db")
+    migrate(db)
+    db.execute(
+        "INSERT INTO customers (id, email, name, created_at) VALUES (1, 'a@example.com', 'A', '2024')"
+    )
+    bad = [
+        "INSERT INTO payment_methods (customer_id, kind, created_at) VALUES (1, 'card', 'x')",
+        "INSERT INTO payment_methods (customer_id, kind, brand, last4, created_at)"
+        " VALUES (1, 'card', 'Visa', '12a4', 'x')",
+        "INSERT INTO payment_methods (customer_id, kind, gift_card_code, balance, created_at)"
+        " VALUES (1, 'gift_card', 'GC', -1, 'x')",
+        "INSERT INTO payment_methods (customer_id, kind, created_at) VALUES (1, 'cash', 'x')",
+    ]
+    for sql in bad:
+        with pytest.raises(sqlite3.IntegrityError):
+            db.execute(sql)
+    db.execute(
+        "INSERT INTO payment_methods (customer_id, kind, brand, last4, created_at)"
+        " VALUES (1, 'card', 'Visa', '4242', 'x')"
+    )
