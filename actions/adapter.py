@@ -18,7 +18,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.context import get_context
 from knowledge.journeys.inputs import Policy, Shop, Shopper, Turn
 from knowledge.journeys.reply import TEMPLATE, Message, Reply
-from knowledge.journeys.text import clean_text
+from knowledge.journeys.text import clean_text, extract_email, extract_order_number
 
 logger = logging.getLogger(__name__)
 
@@ -73,11 +73,19 @@ def turn(tracker: Tracker) -> Turn:
         for entry in latest.get("intent_ranking") or []
         if isinstance(entry, dict) and entry.get("name")
     )
+    text = clean_text(latest.get("text"), limit=limit)
+    if not text.startswith("/"):
+        # The order number and email are read from the words too, not only from what
+        # the entity model tagged ("no I meant sb 204964", "its jo@example.com").
+        found = {"order_number": extract_order_number(text), "email": extract_email(text)}
+        for name, value in found.items():
+            if value and name not in entities:
+                entities[name] = value
     slots = dict(tracker.current_slot_values())
     if not _orders_listed_last(tracker):
         slots["listed_orders"] = None  # "the first one" points only at the list just shown
     return Turn(
-        text=clean_text(latest.get("text"), limit=limit),
+        text=text,
         intent=(latest.get("intent") or {}).get("name"),
         entities=entities,
         slots=slots,

@@ -109,6 +109,7 @@ class StoppableFormValidation(FormValidationAction, ABC):
             undo = [SlotSet(asked, before.get(asked))] if filled else []
             return [*undo, ActionExecutionRejected(self.form_name())]
         events = await super().run(dispatcher, tracker, domain)
+        events += await self.answers_in_words(dispatcher, tracker, domain, turn, events)
         events += await self.after_validation(dispatcher, tracker, domain, events)
         confirm = self.confirm_slot
         if confirm and tracker.get_slot("requested_slot") == confirm:
@@ -119,6 +120,27 @@ class StoppableFormValidation(FormValidationAction, ABC):
         if _sets(events, "form_outcome", STOP_OUTCOMES):
             events.append(SlotSet("requested_slot", None))
         return events
+
+    async def answers_in_words(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+        turn: Turn,
+        events: list[EventType],
+    ) -> list[EventType]:
+        """An order number or email the message holds but no slot mapping took (the entity
+        model missed it in "no I meant sb 204964"), validated like any answer."""
+        out: list[EventType] = []
+        set_now = {e.get("name") for e in events if e.get("event") == "slot"}
+        for slot in ("order_number", "email"):
+            value = turn.entity(slot)
+            validate = getattr(self, f"validate_{slot}", None)
+            if not value or validate is None or slot in set_now or tracker.get_slot(slot) == value:
+                continue
+            values = await validate(value, dispatcher, tracker, domain)
+            out += [SlotSet(k, v) for k, v in values.items()]
+        return out
 
     async def validate_confirmation(
         self, slot: str, slot_value: Any, dispatcher: CollectingDispatcher

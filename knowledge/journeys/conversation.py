@@ -162,6 +162,11 @@ def start_journey(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
     words = "" if turn.text.startswith("/") else turn.text
     slots: dict[str, Any] = dict.fromkeys(JOURNEY_SLOTS)
     slots.update(journey=journey, request_text=words or None)
+    # What the request named (also when only the words held it, not an entity).
+    if turn.entity("order_number"):
+        slots["order_number"] = turn.entity("order_number")
+    if turn.entity("email") and not shopper.verified:
+        slots["email"] = turn.entity("email")
     picked = pick_listed(words, turn.slot("listed_orders"))
     if not turn.entity("order_number") and picked and shopper.verified:
         slots["order_number"] = picked  # "the first one" of the orders just listed
