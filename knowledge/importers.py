@@ -3,7 +3,10 @@
 Formats: CSV, JSON (an array, or an object ``{"products": [...], "customers": [...],
 "orders": [...], "faq": [...]}``), JSON Lines, the Shopify product CSV export, and FAQ
 from YAML or CSV. Rows are upserted by natural key (``sku``, ``email``,
-``order_number``, FAQ ``key``).
+``order_number``, FAQ ``key``; variants by their SKU). Products may carry options and
+variants, customers a default address and payment methods (cards, PayPal, gift cards
+with a balance), orders variant SKUs, their paying method, fulfilments and payment
+history (counted in the report as ``variants``).
 
 Every problem is reported with file, line and field. Without ``skip_invalid`` an import
 with any error changes nothing: all files are validated and written in one transaction,
@@ -17,6 +20,7 @@ update the search indexes (``SearchIndexes.update(kind, ids)``).
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import logging
@@ -175,10 +179,11 @@ class ImportFailed(Exception):
 
 
 class _RowInvalid(Exception):
-    def __init__(self, field_name: str | None, message: str) -> None:
+    def __init__(self, field_name: str | None, message: str, line: int | None = None) -> None:
         super().__init__(message)
         self.field = field_name
         self.message = message
+        self.line = line  # when the problem is on another line than the record's first
 
 
 # --------------------------------------------------------------------------- reading
@@ -664,13 +669,15 @@ def parse_product(data: dict[str, Any], limit: int) -> dict[str, Any]:
     rating = _number(data, "rating")
     if rating is not None and rating > 5:
         raise _RowInvalid("rating", f"must be between 0 and 5 (got {rating:g})")
-    return {
+    price = _number(data, "price", required=True)
+    options, variants = _parse_variants(data, price)
+    record: dict[str, Any] = {
         "sku": sku,
         "title": _str(data, "title", required=True, limit=500),
         "description": _str(data, "description", limit=limit) or "",
         "brand": _str(data, "brand", limit=200) or "",
         "category": (_str(data, "category", limit=200) or "").lower(),
-        "price": _number(data, "price", required=True),
+        "price": price,
         "currency": currency,
         "attributes": to_json(attributes),
         "stock": _int(data, "stock") or 0,
@@ -679,6 +686,91 @@ def parse_product(data: dict[str, Any], limit: int) -> dict[str, Any]:
         "product_url": _str(data, "product_url", limit=2000) or f"/products/{sku}",
         "returnable": int(_bool(data, "returnable", True)),
     }
+    if variants is not None:
+        record["options"] = to_json(options)
+        record["_variants"] = variants
+        if _blank(data.get("stock")):  # a product's stock is its variants' stock
+            record["stock"] = sum(v["stock"] for v in variants)
+    return record
+
+
+_SKU_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-/]*$")
+
+
+def _parse_variants(
+    data: dict[str, Any], price: float | None
+) -> tuple[list[str], list[dict[str, Any]] | None]:
+    """The ``options`` (names) and ``variants`` of a product record (``None``: not given).
+
+    Each variant: ``sku`` (required), ``options`` (``{name: value}`` over the product's
+    options, every option given, no two variants with the same values), ``price``
+    (default: the product's) and ``stock`` (default 0).
+    """
+    raw = data.get("variants")
+    if _blank(raw):
+        return [], None
+    if isinstance(raw, str):
+        raw = _json_field(data, "variants", list)
+    if not isinstance(raw, list) or not raw:
+        raise _RowInvalid("variants", "expected a non-empty list of variants")
+    names = _json_field(data, "options", list) if isinstance(data.get("options"), str) else None
+    names = names if names is not None else data.get("options")
+    if names is None:
+        first = raw[0].get("options") if isinstance(raw[0], dict) else None
+        names = list(first) if isinstance(first, dict) else []
+    if not isinstance(names, list) or not all(isinstance(n, str) and n.strip() for n in names):
+        raise _RowInvalid("options", "expected a list of option names")
+    names = [n.strip().lower() for n in names]
+    out: list[dict[str, Any]] = []
+    skus: set[str] = set()
+    combos: set[tuple[str, ...]] = set()
+    for n, variant in enumerate(raw):
+        where = f"variants[{n + 1}]"
+        if not isinstance(variant, dict):
+            raise _RowInvalid(where, "must be an object")
+        try:
+            vsku = _str(variant, "sku", required=True, limit=64)
+            if not _SKU_RE.match(vsku):  # type: ignore[arg-type]
+                raise _RowInvalid(
+                    "sku", f"may hold only letters, digits and . _ - / (got {vsku!r})"
+                )
+            if vsku in skus:
+                raise _RowInvalid("sku", f"{vsku!r} appears twice in this product")
+            skus.add(vsku)  # type: ignore[arg-type]
+            values = variant.get("options") or {}
+            if not isinstance(values, dict):
+                raise _RowInvalid("options", "expected an object of option values")
+            values = {str(k).strip().lower(): str(v).strip() for k, v in values.items()}
+            unknown = sorted(set(values) - set(names))
+            if unknown:
+                raise _RowInvalid(
+                    "options",
+                    f"unknown option {unknown[0]!r} (the product has {', '.join(names) or 'none'})",
+                )
+            missing = [k for k in names if not values.get(k)]
+            if missing:
+                raise _RowInvalid("options", f"the value of {missing[0]!r} is missing")
+            combo = tuple(values[k] for k in names)
+            if combo in combos:
+                raise _RowInvalid("options", f"another variant already has {' / '.join(combo)}")
+            combos.add(combo)
+            vprice = _number(variant, "price")
+            out.append(
+                {
+                    "sku": vsku,
+                    "options": {k: values[k] for k in names},
+                    "price": vprice if vprice is not None else price,
+                    "stock": _int(variant, "stock") or 0,
+                    "position": n,
+                }
+            )
+        except _RowInvalid as exc:
+            exc.field = f"{where}.{exc.field}" if exc.field else where
+            lines = data.get("__variant_lines__") or []
+            if n < len(lines):
+                exc.line = lines[n]
+            raise
+    return names, out
 
 
 def parse_customer(data: dict[str, Any], limit: int) -> dict[str, Any]:
@@ -687,7 +779,7 @@ def parse_customer(data: dict[str, Any], limit: int) -> dict[str, Any]:
     email = normalise_email(_str(data, "email", required=True, limit=254))
     if not _EMAIL_RE.match(email):
         raise _RowInvalid("email", f"is not a valid email address ({email!r})")
-    row = {
+    row: dict[str, Any] = {
         "email": email,
         "name": _str(data, "name", required=True, limit=200),
         "phone": _str(data, "phone", limit=40),
@@ -695,7 +787,170 @@ def parse_customer(data: dict[str, Any], limit: int) -> dict[str, Any]:
     created = _iso(data, "created_at")
     if created is not None:
         row["created_at"] = created
+    address = data.get("address")
+    if isinstance(address, dict):
+        source = {f"address_{k}": v for k, v in address.items()}
+        prefix = "address."
+    elif address is not None and not _blank(address):
+        raise _RowInvalid(
+            "address", "expected an object with name, street, city, postcode, country"
+        )
+    else:
+        source, prefix = data, ""
+    fields = ("name", "street", "city", "postcode", "country")
+    values = {f: _str(source, f"address_{f}", limit=200) for f in fields}
+    if any(values.values()):
+        from knowledge.rules import validate_address
+
+        problems = validate_address({f: values[f] or "" for f in fields})
+        if problems:
+            name = sorted(problems)[0]
+            raise _RowInvalid(f"{prefix or 'address_'}{name}", problems[name])
+        row.update({f"address_{f}": v for f, v in values.items()})
+        row["address_country"] = (values["country"] or "").upper()
+    row["_methods"] = _parse_payment_methods(data, email)
     return row
+
+
+def _parse_payment_methods(data: dict[str, Any], email: str) -> list[dict[str, Any]] | None:
+    """The customer's payment methods: a ``payment_methods`` list (JSON), or the CSV columns
+    ``card_brand``/``card_last4``, ``paypal_email``, ``gift_card_code``/``gift_card_balance``
+    (one of each). ``None`` when the record names none."""
+    raw = data.get("payment_methods")
+    if isinstance(raw, str) and not _blank(raw):
+        raw = _json_field(data, "payment_methods", list)
+    if _blank(raw):
+        raw = []
+        if not _blank(data.get("card_last4")) or not _blank(data.get("card_brand")):
+            raw.append(
+                {
+                    "kind": "card",
+                    "brand": data.get("card_brand"),
+                    "last4": data.get("card_last4"),
+                    "default": True,
+                    "__column__": "card_",
+                }
+            )
+        if not _blank(data.get("paypal_email")):
+            raw.append(
+                {"kind": "paypal", "email": data.get("paypal_email"), "__column__": "paypal_"}
+            )
+        if not _blank(data.get("gift_card_code")) or not _blank(data.get("gift_card_balance")):
+            raw.append(
+                {
+                    "kind": "gift_card",
+                    "code": data.get("gift_card_code"),
+                    "balance": data.get("gift_card_balance"),
+                    "__column__": "gift_card_",
+                }
+            )
+        if not raw:
+            return None
+    if not isinstance(raw, list):
+        raise _RowInvalid("payment_methods", "expected a list")
+    out = []
+    for n, method in enumerate(raw, 1):
+        where = f"payment_methods[{n}]"
+        if not isinstance(method, dict):
+            raise _RowInvalid(where, "must be an object")
+        column = method.get("__column__")
+        bad = functools.partial(_method_error, column, where)
+        kind = str(method.get("kind") or "").strip().lower()
+        if kind not in ("card", "paypal", "gift_card"):
+            raise bad("kind", f"must be card, paypal or gift_card (got {kind!r})")
+        entry: dict[str, Any] = {"kind": kind, "default": bool(method.get("default"))}
+        if kind == "card":
+            brand = str(method.get("brand") or "").strip()
+            last4 = str(method.get("last4") or "").strip()
+            if not brand:
+                raise bad("brand", "is required for a card")
+            if not re.fullmatch(r"\d{4}", last4):
+                raise bad("last4", f"expected the last four digits, got {last4!r}")
+            entry.update(brand=brand[:40], last4=last4)
+        elif kind == "paypal":
+            paypal = normalise_email(str(method.get("email") or email))
+            if not _EMAIL_RE.match(paypal):
+                raise bad("email", f"is not a valid email address ({paypal!r})")
+            entry["paypal_email"] = paypal
+        else:
+            code = str(method.get("code") or "").strip().upper()
+            if not re.fullmatch(r"[A-Z0-9][A-Z0-9 \-]{3,38}", code):
+                raise bad("code", f"expected a gift card code of letters and digits, got {code!r}")
+            try:
+                balance = _number({"balance": method.get("balance")}, "balance", required=True)
+            except _RowInvalid as exc:
+                raise bad("balance", exc.message) from None
+            entry.update(gift_card_code=code, balance=balance)
+        out.append(entry)
+    if out and not any(m["default"] for m in out):
+        out[0]["default"] = True
+    return out
+
+
+def _method_error(column: str | None, where: str, key: str, message: str) -> _RowInvalid:
+    """An error in one payment method: its CSV column (``card_last4``) or JSON path."""
+    if column:
+        return _RowInvalid(f"{column}{key}", message)
+    return _RowInvalid(f"{where}.{key}", message)
+
+
+def _method_key(method: dict[str, Any]) -> tuple[Any, ...]:
+    kind = method["kind"]
+    if kind == "card":
+        return (kind, str(method.get("brand") or "").lower(), method.get("last4"))
+    if kind == "paypal":
+        return (kind, method.get("paypal_email"))
+    return (kind, re.sub(r"[\s-]", "", str(method.get("gift_card_code") or "")).upper())
+
+
+def _write_customer(store: Store, record: dict[str, Any], report: ImportReport, stamp: str) -> None:
+    methods = record.pop("_methods", None)
+    row_id, outcome = _upsert(store, "customers", "email", record, None, {"created_at": stamp})
+    if methods is not None:
+        existing = {_method_key(m): m for m in store.payment_methods(row_id, include_inactive=True)}
+        for method in methods:
+            old = existing.get(_method_key(method))
+            if method["kind"] == "gift_card":
+                other = store.get_gift_card(method["gift_card_code"])
+                if other is not None and other["customer_id"] != row_id:
+                    raise _RowInvalid(
+                        "payment_methods.code",
+                        f"gift card {method['gift_card_code']!r} belongs to another customer",
+                    )
+            if old is None:
+                store.insert_payment_method(
+                    row_id,
+                    method["kind"],
+                    brand=method.get("brand"),
+                    last4=method.get("last4"),
+                    paypal_email=method.get("paypal_email"),
+                    gift_card_code=method.get("gift_card_code"),
+                    balance=method.get("balance"),
+                    is_default=method["default"],
+                    created_at=stamp,
+                )
+                outcome = "updated" if outcome == "unchanged" else outcome
+                continue
+            new = {"is_default": int(method["default"]), "active": 1}
+            if method["kind"] == "gift_card":
+                new["balance"] = method["balance"]
+            diff = {k: v for k, v in new.items() if old.get(k) != v}
+            if diff:
+                store.db.execute(
+                    f"UPDATE payment_methods SET {', '.join(f'{k} = ?' for k in diff)} WHERE id = ?",
+                    [*diff.values(), old["id"]],
+                )
+                outcome = "updated" if outcome == "unchanged" else outcome
+        if sum(m["default"] for m in methods) and any(m["default"] for m in methods):
+            keep = {_method_key(m) for m in methods if m["default"]}
+            for old in store.payment_methods(row_id, include_inactive=True):
+                if old["is_default"] and _method_key(old) not in keep:
+                    store.db.execute(
+                        "UPDATE payment_methods SET is_default = 0 WHERE id = ?", [old["id"]]
+                    )
+    report.count("customers", outcome)
+    if outcome != "unchanged":
+        report.mark_changed("customers", row_id)
 
 
 def parse_faq(data: dict[str, Any], limit: int) -> dict[str, Any]:
@@ -799,6 +1054,9 @@ def parse_order(
             exc.field = f"items.{exc.field}" if exc.field else "items"
             raise
     order["_items"] = parsed_items
+    order["_payment_method"] = _str(data, "payment_method", limit=60)
+    order["_payments"] = _parse_payments(data)
+    order["_fulfilments"] = _parse_fulfilments(data, skus)
     order["_subtotal"] = _number(data, "subtotal")
     order["shipping_cost"] = _number(data, "shipping_cost") or 0.0
     order["tax"] = _number(data, "tax") or 0.0
@@ -806,13 +1064,131 @@ def parse_order(
     return order
 
 
+def _list_field(data: dict[str, Any], key: str) -> list[Any] | None:
+    raw = data.get(key)
+    if _blank(raw):
+        return None
+    if isinstance(raw, str):
+        raw = _json_field(data, key, list)
+    if not isinstance(raw, list):
+        raise _RowInvalid(key, "expected a list")
+    return raw
+
+
+def _parse_payments(data: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """An order's payment history: ``[{kind payment|refund, method, amount, at, status,
+    note}]`` (``method``: a reference such as ``card:4242``, see :func:`_find_method`)."""
+    raw = _list_field(data, "payments")
+    if raw is None:
+        return None
+    out = []
+    for n, entry in enumerate(raw, 1):
+        where = f"payments[{n}]"
+        if not isinstance(entry, dict):
+            raise _RowInvalid(where, "must be an object")
+        try:
+            kind = (_str(entry, "kind", limit=10) or "payment").lower()
+            if kind not in ("payment", "refund"):
+                raise _RowInvalid("kind", f"must be payment or refund (got {kind!r})")
+            status = (_str(entry, "status", limit=10) or "completed").lower()
+            if status not in ("pending", "completed", "failed"):
+                raise _RowInvalid(
+                    "status", f"must be pending, completed or failed (got {status!r})"
+                )
+            out.append(
+                {
+                    "kind": kind,
+                    "method": _str(entry, "method", required=True, limit=60),
+                    "amount": _number(entry, "amount", required=True),
+                    "at": _iso(entry, "at"),
+                    "status": status,
+                    "note": _str(entry, "note", limit=500),
+                }
+            )
+        except _RowInvalid as exc:
+            exc.field = f"{where}.{exc.field}" if exc.field else where
+            raise
+    return out
+
+
+def _parse_fulfilments(data: dict[str, Any], skus: set[str]) -> list[dict[str, Any]] | None:
+    """An order's shipments: ``[{carrier, tracking_number, status, shipped_at,
+    delivered_at, items: [{sku, quantity}]}]`` (items default to the whole order)."""
+    raw = _list_field(data, "fulfilments")
+    if raw is None:
+        return None
+    out = []
+    for n, entry in enumerate(raw, 1):
+        where = f"fulfilments[{n}]"
+        if not isinstance(entry, dict):
+            raise _RowInvalid(where, "must be an object")
+        try:
+            status = (_str(entry, "status", limit=20) or "in_transit").lower()
+            if status not in ("in_transit", "delivered", "returned"):
+                raise _RowInvalid(
+                    "status", f"must be in_transit, delivered or returned (got {status!r})"
+                )
+            items = entry.get("items")
+            lines = []
+            for m, item in enumerate(items or [], 1):
+                if not isinstance(item, dict):
+                    raise _RowInvalid(f"items[{m}]", "must be an object")
+                sku = _str(item, "sku", required=True, limit=64)
+                if sku not in skus:
+                    raise _RowInvalid(f"items[{m}].sku", f"{sku!r} is not an item of this order")
+                lines.append({"sku": sku, "quantity": _int(item, "quantity", minimum=1)})
+            out.append(
+                {
+                    "carrier": _str(entry, "carrier", limit=100),
+                    "tracking_number": _str(entry, "tracking_number", limit=100),
+                    "status": status,
+                    "shipped_at": _iso(entry, "shipped_at"),
+                    "delivered_at": _iso(entry, "delivered_at"),
+                    "items": lines,
+                }
+            )
+        except _RowInvalid as exc:
+            exc.field = f"{where}.{exc.field}" if exc.field else where
+            raise
+    return out
+
+
+def _find_method(store: Store, customer_id: int, ref: str, field_name: str) -> dict[str, Any]:
+    """The customer's payment method a reference names: ``card:4242`` (last four digits),
+    ``paypal`` (or ``paypal:<email>``), ``gift_card:<code>``."""
+    kind, _, value = ref.partition(":")
+    kind, value = kind.strip().lower(), value.strip()
+    for method in store.payment_methods(customer_id, include_inactive=True):
+        if method["kind"] != kind:
+            continue
+        if kind == "card" and value and method["last4"] != value[-4:]:
+            continue
+        if kind == "paypal" and value and method["paypal_email"] != normalise_email(value):
+            continue
+        if kind == "gift_card" and _method_key(method) != _method_key(
+            {"kind": kind, "gift_card_code": value}
+        ):
+            continue
+        return method
+    raise _RowInvalid(
+        field_name,
+        f"the customer has no payment method {ref!r} (use card:<last4>, paypal or "
+        "gift_card:<code>, imported with the customer)",
+    )
+
+
 # --------------------------------------------------------------------------- Shopify
 def shopify_products(
     rows: list[SourceRow], limit: int, errors: list[RowError], skip_invalid: bool
 ) -> list[tuple[SourceRow, dict[str, Any]]]:
-    """Turn Shopify export rows into documented-schema product records (one per variant SKU)."""
+    """Turn Shopify export rows into documented-schema product records: one product per
+    ``Handle`` with one variant per ``Variant SKU`` (option names from ``OptionN Name``,
+    values from ``OptionN Value``). A product with only Shopify's "Default Title" variant
+    has no variants and takes that variant's SKU; otherwise its SKU is the handle."""
     out: list[tuple[SourceRow, dict[str, Any]]] = []
     parents: dict[str, dict[str, Any]] = {}
+    first_row: dict[str, SourceRow] = {}
+    order: list[str] = []
     for row in rows:
         d = {k: (v or "").strip() if isinstance(v, str) else v for k, v in row.data.items()}
         handle = d.get("Handle", "")
@@ -856,13 +1232,11 @@ def shopify_products(
             )
             continue
         values = [d.get(f"Option{i} Value", "") for i in (1, 2, 3)]
-        attributes = {}
-        for name, value in zip(parent["options"], values, strict=False):
-            if name and value and value != "Default Title":
-                attributes[name.strip().lower()] = value
-        if parent["tags"]:
-            attributes["tags"] = [t.strip() for t in parent["tags"].split(",") if t.strip()]
-        suffix = " / ".join(v for v in values if v and v != "Default Title")
+        options = {
+            name.strip().lower(): value
+            for name, value in zip(parent["options"], values, strict=False)
+            if name and value and value != "Default Title"
+        }
         qty = d.get("Variant Inventory Qty", "")
         try:
             stock = max(int(float(qty)), 0) if qty else 0
@@ -876,20 +1250,55 @@ def shopify_products(
                 )
             )
             continue
-        record = {
-            "sku": sku,
-            "title": f"{parent['title']} - {suffix}" if suffix else parent["title"],
+        if handle not in first_row:
+            first_row[handle] = row
+            order.append(handle)
+        parent.setdefault("variants", []).append(
+            {
+                "sku": sku,
+                "options": options,
+                "price": d.get("Variant Price", ""),
+                "stock": stock,
+                "image": d.get("Variant Image") or "",
+                "line": row.line,
+            }
+        )
+    for handle in order:
+        parent = parents[handle]
+        variants = parent["variants"]
+        names = [n.strip().lower() for n in parent["options"] if n and n != "Title"]
+        names = [n for n in names if any(n in v["options"] for v in variants)]
+        attributes: dict[str, Any] = {}
+        if parent["tags"]:
+            attributes["tags"] = [t.strip() for t in parent["tags"].split(",") if t.strip()]
+        single = len(variants) == 1 and not variants[0]["options"]
+        prices = []
+        for v in variants:
+            try:
+                prices.append(float(str(v["price"]).replace(",", ".")))
+            except ValueError:
+                prices.append(math.inf)
+        record: dict[str, Any] = {
+            "sku": variants[0]["sku"] if single else handle,
+            "title": parent["title"],
             "description": strip_html(parent["body"]),
             "brand": parent["vendor"],
             "category": parent["category"],
-            "price": d.get("Variant Price", ""),
-            "stock": stock,
+            "price": variants[0]["price"] if single or math.isinf(min(prices)) else min(prices),
+            "stock": sum(v["stock"] for v in variants),
             "attributes": attributes,
-            "image_url": d.get("Variant Image") or parent["image"] or None,
+            "image_url": variants[0]["image"] or parent["image"] or None,
             "returnable": not parent["gift_card"],
             "rating": parent["rating"] or None,
         }
-        out.append((row, record))
+        if not single:
+            record["options"] = names
+            record["variants"] = [
+                {"sku": v["sku"], "options": v["options"], "price": v["price"], "stock": v["stock"]}
+                for v in variants
+            ]
+            record["__variant_lines__"] = [v["line"] for v in variants]
+        out.append((first_row[handle], record))
     return out
 
 
@@ -936,11 +1345,14 @@ def _write_order(store: Store, order: dict[str, Any], report: ImportReport, stam
     items = []
     for item in order["_items"]:
         product = store.get_product(item["sku"])
+        variant = store.get_variant(item["sku"]) if product is None else None
+        if variant is not None:
+            product = store.get_product(int(variant["product_id"]))
         title = item["title"] or (product["title"] if product else None)
         price = (
             item["unit_price"]
             if item["unit_price"] is not None
-            else (product["price"] if product else None)
+            else (variant["price"] if variant else product["price"] if product else None)
         )
         if title is None or price is None:
             raise _RowInvalid(
@@ -953,6 +1365,8 @@ def _write_order(store: Store, order: dict[str, Any], report: ImportReport, stam
                 "title": title,
                 "unit_price": price,
                 "product_id": product["id"] if product else None,
+                "variant_id": variant["id"] if variant else None,
+                "options": to_json(variant["options"] if variant else {}),
             }
         )
     subtotal = order["_subtotal"]
@@ -963,6 +1377,10 @@ def _write_order(store: Store, order: dict[str, Any], report: ImportReport, stam
         total = round(subtotal + order["shipping_cost"] + order["tax"], 2)
     row = {k: v for k, v in order.items() if not k.startswith("_")}
     row.update({"customer_id": customer["id"], "subtotal": subtotal, "total": total})
+    if order["_payment_method"]:
+        row["payment_method_id"] = _find_method(
+            store, customer["id"], order["_payment_method"], "payment_method"
+        )["id"]
     order_id, outcome = _upsert(store, "orders", "order_number", row, stamp)
     existing = {i["sku"]: i for i in store.order_items(order_id)}
     item_changed = False
@@ -971,8 +1389,8 @@ def _write_order(store: Store, order: dict[str, Any], report: ImportReport, stam
         old = existing.pop(item["sku"], None)
         if old is None:
             cur = store.db.execute(
-                "INSERT INTO order_items (order_id, product_id, sku, title, quantity, unit_price, returned_quantity)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO order_items (order_id, product_id, sku, title, quantity, unit_price,"
+                " returned_quantity, variant_id, options) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     order_id,
                     data["product_id"],
@@ -981,11 +1399,14 @@ def _write_order(store: Store, order: dict[str, Any], report: ImportReport, stam
                     data["quantity"],
                     data["unit_price"],
                     data["returned_quantity"],
+                    data["variant_id"],
+                    data["options"],
                 ],
             )
             report.mark_changed("order_items", last_id(cur))
             item_changed = True
         else:
+            old = {**old, "options": to_json(old.get("options") or {})}
             changes = {k: v for k, v in data.items() if old.get(k) != v}
             if changes:
                 store.db.execute(
@@ -998,12 +1419,88 @@ def _write_order(store: Store, order: dict[str, Any], report: ImportReport, stam
         store.db.execute("DELETE FROM order_items WHERE id = ?", [old["id"]])
         report.removed.setdefault("order_items", []).append(old["id"])
         item_changed = True
+    if _write_history(store, order_id, customer["id"], order):
+        item_changed = True
     if outcome == "unchanged" and item_changed:
         outcome = "updated"
         store.db.execute("UPDATE orders SET updated_at = ? WHERE id = ?", [stamp, order_id])
     if outcome != "unchanged":
         report.mark_changed("orders", order_id)
     report.count("orders", outcome)
+
+
+def _write_history(store: Store, order_id: int, customer_id: int, order: dict[str, Any]) -> bool:
+    """Replace an order's fulfilments and payment history when the record gives them."""
+    changed = False
+    if order["_fulfilments"] is not None:
+        items = {i["sku"]: i for i in store.order_items(order_id)}
+        old = [
+            {
+                k: f[k]
+                for k in (
+                    "carrier",
+                    "tracking_number",
+                    "status",
+                    "shipped_at",
+                    "delivered_at",
+                    "items",
+                )
+            }
+            for f in store.fulfilments(order_id)
+        ]
+        new = []
+        for entry in order["_fulfilments"]:
+            lines = entry["items"] or [{"sku": sku, "quantity": None} for sku in items]
+            new.append(
+                {
+                    **{k: v for k, v in entry.items() if k != "items"},
+                    "items": [
+                        {
+                            "order_item_id": items[line["sku"]]["id"],
+                            "quantity": line["quantity"] or items[line["sku"]]["quantity"],
+                        }
+                        for line in lines
+                    ],
+                }
+            )
+        if new != old:
+            store.db.execute("DELETE FROM fulfilments WHERE order_id = ?", [order_id])
+            for entry in new:
+                store.insert_fulfilment(
+                    order_id,
+                    entry["items"],
+                    entry["carrier"],
+                    entry["tracking_number"],
+                    entry["status"],
+                    entry["shipped_at"],
+                    entry["delivered_at"],
+                )
+            changed = True
+    if order["_payments"] is not None:
+        rows = []
+        for n, entry in enumerate(order["_payments"], 1):
+            method = _find_method(store, customer_id, entry["method"], f"payments[{n}].method")
+            rows.append({**entry, "payment_method_id": method["id"], "_method": method})
+        old_rows = [
+            (p["kind"], p["payment_method_id"], p["amount"], p["status"])
+            for p in store.payments(order_id)
+        ]
+        new_rows = [(r["kind"], r["payment_method_id"], r["amount"], r["status"]) for r in rows]
+        if old_rows != new_rows:
+            store.db.execute("DELETE FROM payments WHERE order_id = ?", [order_id])
+            for r in rows:
+                store.insert_payment(
+                    order_id,
+                    r["kind"],
+                    r["_method"],
+                    r["amount"],
+                    order["currency"],
+                    r["status"],
+                    r["note"],
+                    r["at"] or order["placed_at"],
+                )
+            changed = True
+    return changed
 
 
 def _group_order_rows(
@@ -1040,7 +1537,96 @@ def _row_error(row: SourceRow, exc: _RowInvalid) -> RowError:
     fieldname = exc.field
     if row.line is None and "__record__" in row.data:
         fieldname = f"{row.data['__record__']}.{exc.field}" if exc.field else row.data["__record__"]
-    return RowError(row.file, row.line, fieldname, exc.message)
+    return RowError(row.file, exc.line or row.line, fieldname, exc.message)
+
+
+def _group_product_rows(rows: list[SourceRow]) -> list[SourceRow]:
+    """Products from CSV lines with variant columns: lines with the same ``sku`` form one
+    product (its fields from the first line), each line one variant (``variant_sku``,
+    ``variant_price``, ``variant_stock``, ``option.<name>``)."""
+    if not any("variant_sku" in r.data for r in rows):
+        return rows
+    grouped: dict[str, SourceRow] = {}
+    out = []
+    for row in rows:
+        key = str(row.data.get("sku") or "").strip() or f"__line{row.line}"
+        variant = {
+            "sku": row.data.get("variant_sku"),
+            "price": row.data.get("variant_price"),
+            "stock": row.data.get("variant_stock"),
+            "options": {
+                k[7:]: v for k, v in row.data.items() if k.startswith("option.") and not _blank(v)
+            },
+        }
+        if key not in grouped:
+            names = [k[7:] for k in row.data if k.startswith("option.")]
+            data = {k: v for k, v in row.data.items() if not k.startswith(("variant_", "option."))}
+            data["options"] = names
+            data["variants"] = []
+            data["__variant_lines__"] = []
+            grouped[key] = SourceRow(row.file, row.line, data, row.kind)
+            out.append(grouped[key])
+        if _blank(variant["sku"]) and not variant["options"]:
+            continue  # a product line without a variant
+        grouped[key].data["variants"].append(variant)
+        grouped[key].data["__variant_lines__"].append(row.line)
+    for row in out:
+        if not row.data["variants"]:
+            row.data.pop("variants")
+            row.data.pop("options")
+    return out
+
+
+def _write_variants(
+    store: Store,
+    product_id: int,
+    variants: list[dict[str, Any]],
+    stamp: str,
+    report: ImportReport,
+) -> bool:
+    """Upsert a product's variants by SKU (variants not listed are kept); True if any changed."""
+    changed = False
+    for variant in variants:
+        old = store.get_variant(variant["sku"])
+        if old is None:
+            vid = store.insert_variant(
+                product_id,
+                variant["sku"],
+                variant["options"],
+                variant["price"],
+                variant["stock"],
+                variant["position"],
+                stamp,
+            )
+            report.count("variants", "inserted")
+            report.mark_changed("variants", vid)
+            changed = True
+            continue
+        if old["product_id"] != product_id:
+            raise _RowInvalid(
+                "variants.sku",
+                f"variant SKU {variant['sku']!r} belongs to another product (id {old['product_id']})",
+            )
+        new = {
+            "options": variant["options"],
+            "price": variant["price"],
+            "stock": variant["stock"],
+            "position": variant["position"],
+        }
+        diff = {k: v for k, v in new.items() if old.get(k) != v}
+        if not diff:
+            report.count("variants", "unchanged")
+            continue
+        values = [to_json(v) if k == "options" else v for k, v in diff.items()]
+        store.db.execute(
+            f"UPDATE product_variants SET {', '.join(f'{k} = ?' for k in diff)}, updated_at = ?"
+            " WHERE id = ?",
+            [*values, stamp, old["id"]],
+        )
+        report.count("variants", "updated")
+        report.mark_changed("variants", old["id"])
+        changed = True
+    return changed
 
 
 def import_files(
@@ -1122,6 +1708,8 @@ def import_files(
             for row, items in _group_order_rows([r for r in rows if r.kind == "orders"]):
                 by_kind["orders"].append((row, items))
         else:
+            if file_kind == "products":
+                rows = _group_product_rows(rows)
             for row in rows:
                 if row.kind not in KINDS:
                     errors.append(
@@ -1201,6 +1789,10 @@ def import_files(
                             if k == "orders":
                                 _write_order(store, record, report, stamp)
                                 continue
+                            if k == "customers":
+                                _write_customer(store, record, report, stamp)
+                                continue
+                            variants = record.pop("_variants", None)
                             table = {
                                 "products": "products",
                                 "customers": "customers",
@@ -1214,6 +1806,12 @@ def import_files(
                                 None if k == "customers" else stamp,
                                 {"created_at": stamp} if k == "customers" else None,
                             )
+                            if (
+                                variants is not None
+                                and _write_variants(store, row_id, variants, stamp, report)
+                                and outcome == "unchanged"
+                            ):
+                                outcome = "updated"
                             report.count(k, outcome)
                             if outcome != "unchanged":
                                 report.mark_changed(k, row_id)

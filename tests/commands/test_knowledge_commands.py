@@ -116,7 +116,9 @@ def test_import_shopify_with_explicit_format_and_json_report(tmp_path, capsys):
     )
     assert code == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["counts"]["products"]["inserted"] == 5
+    # one product per Shopify handle, one variant per Variant SKU (issue 13)
+    assert report["counts"]["products"]["inserted"] == 3
+    assert report["counts"]["variants"]["inserted"] == 4
 
 
 def test_import_failure_exits_non_zero_with_the_errors(tmp_path, capsys):

@@ -140,26 +140,27 @@ def test_shopify_export(empty_store):
     )
     report = import_files(empty_store, [fx("shopify_products.csv")], progress=False)
     assert report.ok, report.errors
-    assert (
-        report.counts["products"]["inserted"] == 5
-    )  # one product per variant SKU, image rows ignored
-    grey = empty_store.get_product("BEANIE-GRY")
-    assert grey["title"] == "Merino Beanie - Grey"
-    assert grey["description"] == "Soft merino beanie. 100% merino One size"
-    assert grey["brand"] == "Fjellmark" and grey["category"] == "hats"
-    assert grey["attributes"] == {"color": "Grey", "tags": ["winter", "wool"]}
-    assert grey["image_url"] == "https://cdn.example.com/beanie-grey.jpg"
-    navy = empty_store.get_product("BEANIE-NVY")
-    assert navy["stock"] == 0 and navy["image_url"].endswith(
-        "beanie-navy.jpg"
-    )  # negative stock clamps to 0
-    sock = empty_store.get_product("SOCK-M-BLK")
-    assert (
-        sock["title"] == "Trail Sock - M / Black" and sock["description"] == "Cushioned & durable."
-    )
-    assert sock["attributes"]["size"] == "M" and sock["price"] == 12.5
-    gift = empty_store.get_product("GIFT-25")
+    # one product per handle, one variant per Variant SKU, image rows ignored
+    assert report.counts["products"]["inserted"] == 3
+    assert report.counts["variants"]["inserted"] == 4
+    beanie = empty_store.get_product("merino-beanie")
+    assert beanie["title"] == "Merino Beanie"
+    assert beanie["description"] == "Soft merino beanie. 100% merino One size"
+    assert beanie["brand"] == "Fjellmark" and beanie["category"] == "hats"
+    assert beanie["attributes"] == {"tags": ["winter", "wool"]}
+    assert beanie["options"] == ["color"] and beanie["stock"] == 12
+    assert beanie["image_url"] == "https://cdn.example.com/beanie-grey.jpg"
+    grey, navy = empty_store.variants(beanie["id"])
+    assert grey["sku"] == "BEANIE-GRY" and grey["options"] == {"color": "Grey"}
+    assert navy["stock"] == 0 and navy["price"] == 29.0  # negative stock clamps to 0
+    sock = empty_store.get_product("trail-sock")
+    assert sock["title"] == "Trail Sock" and sock["description"] == "Cushioned & durable."
+    assert sock["options"] == ["size", "color"] and sock["price"] == 12.5
+    m_black = empty_store.get_variant("SOCK-M-BLK")
+    assert m_black["options"] == {"size": "M", "color": "Black"} and m_black["stock"] == 25
+    gift = empty_store.get_product("GIFT-25")  # only the default variant: no variants
     assert gift["title"] == "Gift Card" and gift["returnable"] == 0
+    assert empty_store.variants(gift["id"]) == []
 
 
 def test_faq_yaml_and_csv(empty_store):
