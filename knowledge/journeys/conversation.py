@@ -37,6 +37,8 @@ FORM_ANSWERS = (
     "return_reason",
     "return_confirm",
 )
+#: The order forms' yes/no questions.
+CONFIRM_SLOTS = ("cancel_confirm", "address_confirm", "return_confirm")
 #: Slots a stopped form leaves empty again.
 FORM_SLOTS = (
     "order_number",
@@ -123,6 +125,8 @@ def interrupts(turn: Turn, journey: str | None) -> bool:
     order number or an email (then it is an answer): the fallback then asks "Do you want
     to ...?" instead of the form calling it a bad answer.
     """
+    if turn.slot("requested_slot") in CONFIRM_SLOTS and yes_or_no(turn.text) is not None:
+        return False  # "ok do it" answers the form's yes/no, whatever the NLU read
     requested = journey_of(turn.intent)
     if turn.intent == "nlu_fallback" and not _holds_an_answer(turn.text):
         requested = journey_of(suggested_intent(turn))

@@ -239,3 +239,68 @@ def test_no_i_meant_an_order_that_is_not_theirs_asks_which_order_again(shop, exa
     assert slots_set["order_number"] is None and slots_set["cancel_confirm"] is None
     assert "couldn't find an order with that number on your account" in texts(dispatcher)
     assert other not in texts(dispatcher) and not dispatcher.messages[0]["buttons"]
+
+
+def test_a_yes_in_words_the_nlu_did_not_read_as_affirm_confirms(shop, examples):
+    number = examples["pending"]["order_number"]
+    slots = verified_slots(shop, number) | {"order_number": number}
+    for intent in ("inform", "nlu_fallback", "thank"):
+        tracker = form_tracker(
+            "cancel_form",
+            {},
+            slots=slots | {"requested_slot": "cancel_confirm"},
+            text="yep, go for it",
+            intent=intent,
+        )
+        _, events = run(ValidateCancelForm(), tracker)
+        assert slot_events(events)["cancel_confirm"] is True, intent
+        assert not any(e["event"] == "action_execution_rejected" for e in events)
+
+
+def test_a_correction_the_entity_model_missed_is_read_from_the_words(shop, examples):
+    first, second = examples["pending"]["order_number"], examples["processing"]["order_number"]
+    slots = verified_slots(shop, second) | {"order_number": first}
+    digits = second.split("-")[1]
+    tracker = form_tracker(
+        "cancel_form",
+        {"cancel_confirm": False},
+        slots=slots | {"requested_slot": "cancel_confirm"},
+        text=f"no sorry i meant sb {digits}",
+        intent="deny",
+    )
+    _, events = run(ValidateCancelForm(), tracker)
+    slots_set = slot_events(events)
+    assert slots_set["order_number"] == second and slots_set["cancel_confirm"] is None
+
+
+def test_the_first_one_answers_which_order_from_the_buttons_just_shown(shop, examples):
+    number = examples["shipped"]["order_number"]
+    slots = verified_slots(shop, number)
+    mine = shop.store.orders_for_customer(int(slots["customer_id"]))
+    listed = ",".join(o["order_number"] for o in mine[:5])
+    bot = {
+        "event": "bot",
+        "text": "Which order is it about?",
+        "data": {"buttons": [{"title": listed, "payload": '/inform{"order_number":"x"}'}]},
+    }
+    events = [
+        bot,
+        {"event": "action", "name": "action_listen"},
+        {"event": "user", "text": "the first one", "parse_data": {}},
+        {"event": "active_loop", "name": "cancel_form"},
+        {"event": "slot", "name": "order_number", "value": "the first one"},
+    ]
+    tracker = make_tracker(
+        "the first one",
+        "inform",
+        slots=slots
+        | {
+            "order_number": "the first one",
+            "listed_orders": listed,
+            "requested_slot": "order_number",
+        },
+        events=events,
+        active_loop="cancel_form",
+    )
+    _, out = run(ValidateCancelForm(), tracker)
+    assert slot_events(out)["order_number"] == mine[0]["order_number"]
