@@ -251,6 +251,10 @@ http {{
   uwsgi_temp_path {tmp}/uwsgi;
   scgi_temp_path {tmp}/scgi;
   client_max_body_size 1m;
+  # Bodies and answers stay in memory: no temp files (workers of an nginx started as root
+  # run as nobody and could not write them under a private folder).
+  client_body_buffer_size 4m;
+  proxy_max_temp_file_size 0;
   proxy_read_timeout 300s;
   proxy_send_timeout 300s;
   # A replica that refuses the connection is skipped; a request already sent to a replica
@@ -302,10 +306,13 @@ http {{
   }}
   server {{
     listen 127.0.0.1:{api_port};
+    client_max_body_size 4m;
     location / {{ proxy_pass http://rasa_api; }}
   }}
   server {{
     listen 127.0.0.1:{actions_port};
+    # Rasa posts whole trackers here (the action server takes up to 2 MB).
+    client_max_body_size 4m;
     location / {{ proxy_pass http://actions; }}
   }}
 }}
@@ -577,10 +584,6 @@ def start_scaleout(
     prefix = data_dir / "nginx"
     for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
         (prefix / "tmp" / sub).mkdir(parents=True, exist_ok=True)
-    # Workers of an nginx started as root run as nobody: they write their temp files here.
-    with contextlib.suppress(OSError):
-        for path in [prefix / "tmp", *(prefix / "tmp").iterdir()]:
-            path.chmod(0o777)
     nginx = Proc(
         "nginx",
         [nginx_bin, "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-g", "daemon off;"],
