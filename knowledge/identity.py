@@ -240,3 +240,64 @@ def record_identity_failure(
         db.execute("DELETE FROM identity_failures WHERE at < ?", [at - keep_s])
         for key in keys:
             db.execute("INSERT INTO identity_failures (key, at) VALUES (?, ?)", [key, at])
+
+
+# --------------------------------------------------------------------------- postcode checks
+#: Values of the setting ``identity_postcode``: which postcode checks a shop allows.
+POSTCODE_MODES = ("off", "email", "name")
+
+
+def _fold(text: object) -> str:
+    """Lower case, accents and punctuation dropped, blanks collapsed ("Zoë  O'Neil" ->
+    "zoe oneil")."""
+    import unicodedata
+
+    folded = unicodedata.normalize("NFKD", str(text or "")).encode("ascii", "ignore").decode()
+    return " ".join(re.sub(r"[^a-z0-9 ]", "", folded.lower()).split())
+
+
+def _postcode(text: object) -> str:
+    return re.sub(r"[\s-]", "", str(text or "")).upper()
+
+
+def customer_by_postcode(
+    store: Store,
+    postcode: object,
+    email: object = None,
+    name: object = None,
+    mode: str = "email",
+) -> dict[str, Any] | None:
+    """The customer whose default address has ``postcode`` and who has ``email`` (or, when
+    ``mode`` is ``name``, this full name): the lost-order-number check.
+
+    Comparisons use :func:`hmac.compare_digest` on normalised values. A full name shared
+    by two customers with the same postcode proves nobody (``None``).
+
+    Args:
+        store: The shop store.
+        postcode: The postcode given (blanks, dashes and case ignored).
+        email: The email given.
+        name: The full name given (only with ``mode="name"``).
+        mode: ``off`` (no postcode checks), ``email`` (email + postcode) or ``name``
+            (email + postcode, or full name + postcode).
+
+    Returns:
+        The customer row, or ``None``.
+    """
+    if mode not in POSTCODE_MODES:
+        raise ValueError(f"unknown postcode mode {mode!r}; use one of {', '.join(POSTCODE_MODES)}")
+    wanted = _postcode(postcode)
+    if mode == "off" or len(wanted) < 3:
+        return None
+    candidates = store.customers_by_postcode(wanted)
+    if isinstance(email, str) and email.strip():
+        given = normalise_email(email).encode()
+        for customer in candidates:
+            if hmac.compare_digest(given, normalise_email(customer["email"]).encode()):
+                return customer
+        return None
+    if mode != "name" or not _fold(name) or len(_fold(name).split()) < 2:
+        return None
+    given = _fold(name).encode()
+    matches = [c for c in candidates if hmac.compare_digest(given, _fold(c["name"]).encode())]
+    return matches[0] if len(matches) == 1 else None

@@ -1,0 +1,337 @@
+"""Money on an order: cancel with a reason (refund to the original method, with when it
+arrives), change a pending order's payment method, pick a method for a price difference.
+
+The rules (statuses, reasons, refund times, how often an order may change) come from the
+shop's policy through :mod:`knowledge.rules`; changes go through :mod:`knowledge.operations`
+(one audited transaction each). Every refusal says why and what is possible instead.
+
+Slots read: ``order_number``, ``cancel_reason``, ``cancel_confirm``, ``payment_method_id``,
+``payment_confirm``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from knowledge.journeys.account import order_of
+from knowledge.journeys.common import YES_NO, human_button, money
+from knowledge.journeys.inputs import Shop, Shopper, Turn
+from knowledge.journeys.reply import Reply
+from knowledge.store import payment_label
+
+logger = logging.getLogger(__name__)
+
+CANCEL_RESET = ("cancel_reason", "cancel_confirm", "form_outcome")
+PAYMENT_RESET = ("payment_method_id", "payment_confirm", "form_outcome")
+
+
+def _policy() -> Any:
+    from knowledge.policy import current_policy
+
+    return current_policy()
+
+
+# --------------------------------------------------------------------------- wording
+def refunds_text(refunds: list[dict[str, Any]], currency: str | None) -> str:
+    """``€20.00 to Visa ending 4242 (in 3-5 business days)`` for every refund line."""
+    parts = [f"{money(r['amount'], currency)} to {r['label']} ({r['arrives']})" for r in refunds]
+    return " and ".join(parts)
+
+
+def alternatives(order: dict[str, Any]) -> str:
+    """What the shopper can do instead when a change of this order is refused."""
+    from knowledge.rules import can_cancel, can_change
+
+    status = order["status"]
+    if status in ("shipped",):
+        return "Once it has arrived you can return or exchange the items."
+    if can_change("exchange", order).ok or can_change("return", order).ok:
+        return "You can still return items or exchange them for another size or colour."
+    if can_cancel(order).ok:
+        return "You can still cancel it and place a new order."
+    return "A person from our team can look at it with you."
+
+
+def method_buttons(
+    methods: list[dict[str, Any]], payload: str = "/choose_payment_method"
+) -> list[dict[str, str]]:
+    """One button per payment method (its id travels as ``payment_method_id``)."""
+    return [
+        {
+            "title": payment_label(m),
+            "payload": f'{payload}{{"payment_method_id":"{m["id"]}"}}',
+        }
+        for m in methods
+    ]
+
+
+def read_method(shop: Shop, shopper: Shopper, value: Any) -> dict[str, Any] | None:
+    """The shopper's payment method a message or button names: an id, "paypal", "gift card"
+    (the one, or the one whose last four digits are given), "visa", "card ending 4242"."""
+    if shopper.customer_id is None:
+        return None
+    methods = shop.store.payment_methods(shopper.customer_id)
+    text = str(value or "").strip().lower()
+    if text.isdigit():
+        return next((m for m in methods if m["id"] == int(text)), None)
+    digits = re.findall(r"\b\d{4}\b", text)
+
+    def ends(method: dict[str, Any]) -> str:
+        if method["kind"] == "card":
+            return str(method["last4"])
+        return re.sub(r"\D", "", str(method.get("gift_card_code") or ""))[-4:]
+
+    if digits:
+        found = [m for m in methods if ends(m) in digits]
+        return found[0] if len(found) == 1 else None
+    if "paypal" in text:
+        kind = "paypal"
+    elif re.search(r"gift ?card|voucher", text):
+        kind = "gift_card"
+    elif re.search(r"card|visa|master|amex|american express", text):
+        kind = "card"
+    else:
+        return None
+    found = [m for m in methods if m["kind"] == kind]
+    brand = (
+        [m for m in found if str(m.get("brand") or "").lower() in text] if kind == "card" else []
+    )
+    found = brand or found
+    return found[0] if len(found) == 1 else None
+
+
+# --------------------------------------------------------------------------- cancel
+def check_cancel(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
+    """Go on when the policy allows cancelling the order; otherwise say why and what else."""
+    from knowledge.rules import can_cancel
+
+    order, refusal = order_of(shop, shopper, turn.slot("order_number"))
+    if refusal is not None:
+        return refusal.with_slots(form_outcome="refused")
+    assert order is not None
+    decision = can_cancel(order)
+    if decision.ok:
+        return Reply.nothing(order_number=order["order_number"])
+    return Reply.say(
+        f"Sorry, I can't cancel order {order['order_number']}: {decision.reason} {alternatives(order)}",
+        [human_button()],
+        order_number=order["order_number"],
+        form_outcome="refused",
+    )
+
+
+def ask_cancel_reason() -> Reply:
+    """Why the order is cancelled: the policy's reasons as buttons."""
+    reasons = _policy().cancellation_reasons
+    return Reply.say(
+        "May I ask why you'd like to cancel?", [{"title": r, "payload": r} for r in reasons]
+    )
+
+
+def read_cancel_reason(value: Any) -> Reply:
+    """A reason the policy accepts, or the list of reasons again."""
+    from knowledge.rules import check_cancellation_reason
+
+    decision = check_cancellation_reason(str(value or ""))
+    if decision.ok:
+        return Reply.nothing(cancel_reason=decision.reason)
+    return Reply.say(
+        f"I can cancel an order for these reasons only: {'; '.join(_policy().cancellation_reasons)}. "
+        "Which one fits best?",
+        [{"title": r, "payload": r} for r in _policy().cancellation_reasons],
+        cancel_reason=None,
+    )
+
+
+def ask_cancel_confirm(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
+    """List the order, the reason and where the refund goes (and when), then ask."""
+    from knowledge.operations import net_paid, refund_line
+
+    order, refusal = order_of(shop, shopper, turn.slot("order_number"))
+    if refusal is not None:
+        return refusal
+    assert order is not None
+    items = ", ".join(
+        f"{i['quantity']} x {i['title']}" for i in shop.store.order_items(order["id"])
+    )
+    method = (
+        shop.store.get_payment_method(order["payment_method_id"])
+        if order.get("payment_method_id")
+        else None
+    )
+    refund = refund_line(method, net_paid(shop.store, order), _policy())
+    return Reply.say(
+        f"To confirm: cancel order {order['order_number']} ({items}) because "
+        f'"{turn.slot("cancel_reason")}". You\'d get {money(refund["amount"], order["currency"])} '
+        f"back to {refund['label']}, {refund['arrives']}. Shall I cancel it?",
+        YES_NO,
+    )
+
+
+def cancel(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
+    """Cancel the confirmed order with its reason; say where the refund goes and when."""
+    from knowledge.operations import OperationError, cancel_order
+
+    reset: dict[str, Any] = dict.fromkeys(CANCEL_RESET)
+    order, refusal = order_of(shop, shopper, turn.slot("order_number"))
+    if refusal is not None:
+        return refusal.with_slots(**reset)
+    assert order is not None
+    number = order["order_number"]
+    if turn.slot("cancel_confirm") is not True:
+        return Reply.say(f"Okay, I've left order {number} as it is.", **reset)
+    try:
+        updated = cancel_order(
+            shop.store,
+            number,
+            shopper.actor,
+            on_change=shop.index_updater(),
+            reason=turn.slot("cancel_reason"),
+        )
+    except OperationError as err:
+        logger.info("cancel of %s refused: %s", number, err.code)
+        current = shop.store.get_order(number) or order
+        return Reply.say(
+            f"Sorry, I couldn't cancel order {number}: {err.reason} {alternatives(current)}",
+            [human_button()],
+            **reset,
+        )
+    refunds = updated["changes"][-1]["refunds"]
+    text = f"Order {number} is cancelled."
+    if refunds:
+        text += f" You'll get {refunds_text(refunds, updated['currency'])}."
+    return Reply.say(text, **reset)
+
+
+# --------------------------------------------------------------------------- payment method
+def check_payment_change(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
+    """Go on when the order's payment method may change; otherwise say why and what else."""
+    from knowledge.rules import can_change_payment
+
+    order, refusal = order_of(shop, shopper, turn.slot("order_number"))
+    if refusal is not None:
+        return refusal.with_slots(form_outcome="refused")
+    assert order is not None
+    decision = can_change_payment(order)
+    if decision.ok:
+        return Reply.nothing(order_number=order["order_number"])
+    return Reply.say(
+        f"Sorry, I can't change how order {order['order_number']} is paid: {decision.reason} "
+        f"{alternatives(order)}",
+        [human_button()],
+        order_number=order["order_number"],
+        form_outcome="refused",
+    )
+
+
+def ask_payment_method(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
+    """The shopper's other payment methods as buttons (gift cards with their balance)."""
+    from knowledge.journeys.account import describe_method
+
+    order, refusal = order_of(shop, shopper, turn.slot("order_number"))
+    if refusal is not None:
+        return refusal
+    assert order is not None
+    methods = [
+        m
+        for m in shop.store.payment_methods(order["customer_id"])
+        if m["id"] != order.get("payment_method_id")
+    ]
+    if not methods:
+        return Reply.say(
+            "You have no other payment method saved on your account, so there's nothing to "
+            "switch to. You can add one in your account.",
+            form_outcome="refused",
+        )
+    lines = "\n".join(f"- {describe_method(m)}" for m in methods)
+    return Reply.say(
+        f"Order {order['order_number']} costs {money(order['total'], order['currency'])}. "
+        f"Which payment method should it use instead?\n{lines}",
+        method_buttons(methods),
+    )
+
+
+def choose_payment_method(shop: Shop, shopper: Shopper, turn: Turn, value: Any) -> Reply:
+    """A payment method of the shopper for the order; a gift card must cover the total."""
+    from knowledge.operations import net_paid
+
+    order, refusal = order_of(shop, shopper, turn.slot("order_number"))
+    if refusal is not None:
+        return refusal.with_slots(payment_method_id=None)
+    assert order is not None
+    method = read_method(shop, shopper, value)
+    if method is None:
+        return Reply.say(
+            "I couldn't tell which of your payment methods you mean. Please pick one of the "
+            "buttons.",
+            payment_method_id=None,
+        )
+    if method["id"] == order.get("payment_method_id"):
+        return Reply.say(
+            f"Order {order['order_number']} is already paid with {payment_label(method)}.",
+            payment_method_id=None,
+        )
+    amount = net_paid(shop.store, order)
+    if method["kind"] == "gift_card" and float(method["balance"]) + 0.004 < amount:
+        return Reply.say(
+            f"Your {payment_label(method)} has {money(method['balance'], order['currency'])} left, "
+            f"which doesn't cover the order's {money(amount, order['currency'])}. "
+            "A gift card must cover the whole order; please choose another method.",
+            payment_method_id=None,
+        )
+    return Reply.nothing(payment_method_id=str(method["id"]))
+
+
+def ask_payment_confirm(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
+    """List the order, the new method, and the refund of the old one with its timing."""
+    from knowledge.operations import net_paid, refund_line
+
+    order, refusal = order_of(shop, shopper, turn.slot("order_number"))
+    if refusal is not None:
+        return refusal
+    assert order is not None
+    method = read_method(shop, shopper, turn.slot("payment_method_id"))
+    if method is None:
+        return Reply.say("Which payment method should the order use?")
+    old = (
+        shop.store.get_payment_method(order["payment_method_id"])
+        if order.get("payment_method_id")
+        else None
+    )
+    amount = net_paid(shop.store, order)
+    refund = refund_line(old, amount, _policy())
+    return Reply.say(
+        f"To confirm: order {order['order_number']} will be paid with {payment_label(method)} "
+        f"({money(amount, order['currency'])}), and {refund['label']} gets "
+        f"{money(amount, order['currency'])} back, {refund['arrives']}. Shall I change it?",
+        YES_NO,
+    )
+
+
+def change_payment(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
+    """Switch the confirmed order to the chosen method (``change_payment_method``)."""
+    from knowledge.operations import OperationError, change_payment_method
+
+    reset: dict[str, Any] = dict.fromkeys(PAYMENT_RESET)
+    order, refusal = order_of(shop, shopper, turn.slot("order_number"))
+    if refusal is not None:
+        return refusal.with_slots(**reset)
+    assert order is not None
+    number = order["order_number"]
+    method = read_method(shop, shopper, turn.slot("payment_method_id"))
+    if turn.slot("payment_confirm") is not True or method is None:
+        return Reply.say(f"Okay, order {number} keeps its payment method.", **reset)
+    try:
+        updated = change_payment_method(shop.store, number, method["id"], shopper.actor)
+    except OperationError as err:
+        logger.info("payment change of %s refused: %s", number, err.code)
+        return Reply.say(
+            f"Sorry, I couldn't change the payment method: {err.reason}", [human_button()], **reset
+        )
+    change = updated["changes"][-1]
+    text = f"Done: order {number} is now paid with {change['to']}."
+    if change["refunds"]:
+        text += f" You'll get {refunds_text(change['refunds'], updated['currency'])}."
+    return Reply.say(text, **reset)

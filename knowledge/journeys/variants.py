@@ -1,0 +1,490 @@
+"""Variants: which sizes and colours a product has and which are in stock, and changing
+the items of a pending order to other variants of the same products.
+
+Item changes follow the shop's policy: only in the statuses ``changes.item_change`` lists,
+only as often as ``modifications.item_changes_per_order`` allows (with one change, every
+item is gathered first and the shopper is reminded that no later change is possible), only
+to an available variant of the same product (never another product), with the price
+difference charged to or refunded on a payment method the shopper picks (a gift card must
+cover a charge).
+
+Slots read: ``order_number``, ``item_changes`` (``"<order item id>:<variant id>,..."``,
+gathered so far), ``payment_method_id`` (for the difference), ``items_confirm``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from knowledge.journeys.account import order_of
+from knowledge.journeys.common import YES_NO, human_button, money
+from knowledge.journeys.inputs import Shop, Shopper, Turn
+from knowledge.journeys.reply import Reply
+from knowledge.journeys.text import clean_text, list_position
+from knowledge.store import payment_label
+
+logger = logging.getLogger(__name__)
+
+ITEM_RESET = ("item_changes", "payment_method_id", "items_confirm", "form_outcome")
+_WORD_RE = re.compile(r"[a-z0-9][a-z0-9/.-]*")
+_NOISE = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "to",
+        "for",
+        "in",
+        "into",
+        "of",
+        "my",
+        "one",
+        "it",
+        "its",
+        "size",
+        "colour",
+        "color",
+        "change",
+        "swap",
+        "switch",
+        "make",
+        "instead",
+        "please",
+        "and",
+        "with",
+        "item",
+        "items",
+        "order",
+        "want",
+        "would",
+        "like",
+        "i",
+        "can",
+        "could",
+        "you",
+        "them",
+        "that",
+        "this",
+    ]
+)
+_ITEM_NUMBER_RE = re.compile(r"^\s*(?:item|no\.?|number|#)?\s*(\d{1,2})\b", re.IGNORECASE)
+
+
+# --------------------------------------------------------------------------- reading
+def variant_label(variant: dict[str, Any]) -> str:
+    """``"blue / 42"``: the variant's option values in the product's order."""
+    options = variant.get("options") or {}
+    return " / ".join(str(v) for v in options.values()) or str(variant.get("sku"))
+
+
+def options_in(text: str, variants: list[dict[str, Any]]) -> dict[str, str]:
+    """The option values of ``variants`` a message names ("in red, size 43" ->
+    ``{"colour": "red", "size": "43"}``). One-letter sizes count only written as a
+    capital ("an M") or after "size"."""
+    found: dict[str, str] = {}
+    lowered = text.lower()
+    values: dict[str, set[str]] = {}
+    for variant in variants:
+        for name, value in (variant.get("options") or {}).items():
+            values.setdefault(name, set()).add(str(value))
+    for name, candidates in values.items():
+        # longest first: "light blue" before "blue", "XXL" before "XL"
+        for value in sorted(candidates, key=len, reverse=True):
+            if len(value) == 1:
+                # "size m" in any case; a lone letter only as a capital ("an M", not "I'm")
+                hit = re.search(rf"\bsize\s+{re.escape(value)}\b", lowered, re.IGNORECASE)
+                if hit is None and value.isalpha():
+                    hit = re.search(rf"(?<![\w'’]){re.escape(value.upper())}(?![\w'’])", text)
+            else:
+                hit = re.search(rf"(?<![\w/]){re.escape(value.lower())}(?![\w/])", lowered)
+            if hit:
+                found[name] = value
+                break
+    return found
+
+
+def pick_variant(
+    variants: list[dict[str, Any]], wanted: dict[str, str], current: dict[str, str] | None
+) -> dict[str, Any] | None:
+    """The variant with the wanted option values, the others kept from ``current``."""
+    if not wanted:
+        return None
+    target = {**(current or {}), **wanted}
+    exact = [v for v in variants if (v.get("options") or {}) == target]
+    if exact:
+        return exact[0]
+    loose = [
+        v for v in variants if all((v.get("options") or {}).get(k) == w for k, w in wanted.items())
+    ]
+    return loose[0] if len(loose) == 1 else None
+
+
+def pick_item(text: str, items: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The order item a message means: a position ("the second", "2") or title words."""
+    if len(items) == 1:
+        return items[0]
+    position = list_position(text, len(items))
+    if position is not None:
+        return items[position]
+    number = _ITEM_NUMBER_RE.match(text)
+    if number and 1 <= int(number.group(1)) <= len(items) and len(text.split()) <= 3:
+        return items[int(number.group(1)) - 1]
+    words = {
+        w.rstrip("s") for w in _WORD_RE.findall(text.lower()) if w not in _NOISE and len(w) > 2
+    }
+    scored = []
+    for item in items:
+        title = str(item["title"]).lower()
+        score = sum(1 for w in words if re.search(rf"\b{re.escape(w)}", title))
+        scored.append((score, item))
+    scored.sort(key=lambda pair: -pair[0])
+    if scored and scored[0][0] > 0 and (len(scored) == 1 or scored[0][0] > scored[1][0]):
+        return scored[0][1]
+    return None
+
+
+_SKU_TOKEN_RE = re.compile(
+    r"\b[A-Za-z]{2,}-\d[A-Za-z0-9-]*|\b[A-Za-z]{2,}-[A-Za-z0-9]+-[A-Za-z0-9-]+"
+)
+
+
+def named_product(shop: Shop, text: str) -> tuple[int | None, str]:
+    """The product a SKU in the message belongs to (a variant's or a product's SKU), and
+    the message without SKUs (so "JAC-00003-RED-M" is not read as the colour red)."""
+    product_id = None
+    for token in _SKU_TOKEN_RE.findall(text or ""):
+        variant = shop.store.get_variant(token.upper()) or shop.store.get_variant(token)
+        product = shop.store.get_product(token.upper()) or shop.store.get_product(token)
+        if variant is not None:
+            product_id = int(variant["product_id"])
+        elif product is not None:
+            product_id = int(product["id"])
+    return product_id, _SKU_TOKEN_RE.sub(" ", text or "")
+
+
+def another_product(title: str, what: str) -> Reply:
+    """The refusal of a change to a different product, with what is possible instead."""
+    return Reply.say(
+        f"I can only {what} {title} for another size or colour of the same product, not for a "
+        "different product. To get a different product, cancel the order while it hasn't "
+        "shipped, or return the item once it has arrived, and place a new order."
+    )
+
+
+def parse_changes(value: Any) -> list[dict[str, int]]:
+    """``"5:3,7:10"`` -> ``[{"order_item_id": 5, "variant_id": 3}, ...]``."""
+    out = []
+    for part in str(value or "").split(","):
+        item, _, variant = part.partition(":")
+        if item.strip().isdigit() and variant.strip().isdigit():
+            out.append({"order_item_id": int(item), "variant_id": int(variant)})
+    return out
+
+
+def format_changes(swaps: list[dict[str, int]]) -> str:
+    """The ``item_changes`` slot value of a list of swaps."""
+    return ",".join(f"{s['order_item_id']}:{s['variant_id']}" for s in swaps)
+
+
+# --------------------------------------------------------------------------- product questions
+def availability(shop: Shop, product: dict[str, Any], text: str) -> Reply:
+    """ "Do you have it in M?", "is the blue one in stock?", "how many options?": the
+    product's variants that match, in stock or not, and what else there is."""
+    variants = shop.store.variants(product["id"])
+    if not variants:
+        stock = int(product.get("stock") or 0)
+        return Reply.say(
+            f"The {product['title']} comes in one version"
+            + (", and it's in stock." if stock > 0 else ", and it's sold out right now.")
+        )
+    in_stock = [v for v in variants if int(v["stock"]) > 0]
+    wanted = options_in(clean_text(text, limit=300), variants)
+    if not wanted:
+        names = " and ".join(product.get("options") or [])
+        listed = ", ".join(variant_label(v) for v in in_stock[:12])
+        return Reply.say(
+            f"The {product['title']} has {len(variants)} options by {names}; "
+            f"{len(in_stock)} are in stock right now"
+            + (f": {listed}" if listed else "")
+            + ("…" if len(in_stock) > 12 else "")
+            + "."
+        )
+    matching = [
+        v for v in variants if all((v.get("options") or {}).get(k) == w for k, w in wanted.items())
+    ]
+    available = [v for v in matching if int(v["stock"]) > 0]
+    asked = " / ".join(wanted.values())
+    if available:
+        price = money(available[0]["price"], product.get("currency"))
+        labels = ", ".join(variant_label(v) for v in available[:10])
+        return Reply.say(
+            f"Yes, the {product['title']} in {asked} is in stock ({labels}), from {price}."
+        )
+    others = ", ".join(variant_label(v) for v in in_stock[:10])
+    return Reply.say(
+        f"Sorry, the {product['title']} in {asked} is sold out right now."
+        + (f" In stock: {others}." if others else " No option of it is in stock at the moment.")
+    )
+
+
+# --------------------------------------------------------------------------- item changes
+def _changeable(shop: Shop, order: dict[str, Any]) -> list[dict[str, Any]]:
+    """The order's items that have other variants to change to."""
+    out = []
+    for item in shop.store.order_items(order["id"]):
+        if item.get("product_id") is None:
+            continue
+        others = [
+            v for v in shop.store.variants(item["product_id"]) if v["id"] != item.get("variant_id")
+        ]
+        if others:
+            out.append({**item, "_variants": others})
+    return out
+
+
+def reminder() -> str:
+    """What the shopper must know before the first change (the policy's count)."""
+    from knowledge.policy import current_policy
+
+    allowed = current_policy().item_changes_per_order
+    if allowed == 1:
+        return (
+            "Please tell me every change now: the items of an order can be changed only once, "
+            "so I can't change them again afterwards."
+        )
+    return f"The items of an order can be changed {allowed} times."
+
+
+def check_item_change(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
+    """Go on when the policy allows changing the order's items, with the reminder and the
+    items that can change; otherwise say why and what is possible instead."""
+    from knowledge.journeys.payments import alternatives
+    from knowledge.rules import can_change_items
+
+    order, refusal = order_of(shop, shopper, turn.slot("order_number"))
+    if refusal is not None:
+        return refusal.with_slots(form_outcome="refused")
+    assert order is not None
+    number = order["order_number"]
+    decision = can_change_items(order)
+    if not decision.ok:
+        return Reply.say(
+            f"Sorry, I can't change the items of order {number}: {decision.reason} "
+            f"{alternatives(order)}",
+            [human_button()],
+            order_number=number,
+            form_outcome="refused",
+        )
+    items = _changeable(shop, order)
+    if not items:
+        return Reply.say(
+            f"The items of order {number} don't come in other sizes or colours, so there's "
+            "nothing to change them to. I can only change an item to another version of the "
+            "same product, never to a different product.",
+            order_number=number,
+            form_outcome="refused",
+        )
+    lines = "\n".join(
+        f"{n}. {i['quantity']} x {i['title']} ({variant_label({'options': i.get('options'), 'sku': i['sku']})}); "
+        f"also available: {', '.join(variant_label(v) for v in i['_variants'] if int(v['stock']) >= i['quantity']) or 'none in stock'}"
+        for n, i in enumerate(items, 1)
+    )
+    return Reply.say(
+        f"These items of order {number} can change to another size or colour:\n{lines}\n"
+        f"{reminder()} Which item should change, and to what?",
+        order_number=number,
+    )
+
+
+def add_item_change(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
+    """Read one change ("the shoes in 43") and add it to ``item_changes``; refuse another
+    product's variant, an unavailable one, or the current one."""
+    order, refusal = order_of(shop, shopper, turn.slot("order_number"))
+    if refusal is not None:
+        return refusal
+    assert order is not None
+    text = clean_text(turn.text, limit=300)
+    items = _changeable(shop, order)
+    item = pick_item(text, items)
+    if item is None:
+        return Reply.say("Which item do you mean? Please name it or give its number in the list.")
+    named, text = named_product(shop, text)
+    if named is not None and named != item["product_id"]:
+        return another_product(item["title"], "change")
+    all_variants = shop.store.variants(item["product_id"])
+    variant = pick_variant(all_variants, options_in(text, all_variants), item.get("options") or {})
+    if variant is None:
+        return Reply.say(
+            f"Which size or colour should {item['title']} be? Available: "
+            + ", ".join(
+                variant_label(v) for v in item["_variants"] if int(v["stock"]) >= item["quantity"]
+            )
+            + "."
+        )
+    if variant["id"] == item.get("variant_id"):
+        return Reply.say(f"{item['title']} is already {variant_label(variant)}.")
+    if int(variant["stock"]) < int(item["quantity"]):
+        return Reply.say(
+            f"Sorry, {item['title']} in {variant_label(variant)} isn't available right now. "
+            "Available: "
+            + (
+                ", ".join(
+                    variant_label(v)
+                    for v in item["_variants"]
+                    if int(v["stock"]) >= item["quantity"]
+                )
+                or "none"
+            )
+            + "."
+        )
+    swaps = [
+        s for s in parse_changes(turn.slot("item_changes")) if s["order_item_id"] != item["id"]
+    ]
+    swaps.append({"order_item_id": item["id"], "variant_id": variant["id"]})
+    return Reply.say(
+        f"Noted: {item['title']} in {variant_label(variant)}. Anything else to change in this "
+        f"order? {reminder()}",
+        [{"title": "That's all", "payload": "/deny"}],
+        item_changes=format_changes(swaps),
+    )
+
+
+def difference(shop: Shop, order: dict[str, Any], swaps: list[dict[str, int]]) -> float:
+    """The price difference of the gathered swaps, tax included (positive: to pay)."""
+    subtotal = float(order.get("subtotal") or 0)
+    vat = float(order.get("tax") or 0) / subtotal if subtotal > 0 else 0.0
+    items = {i["id"]: i for i in shop.store.order_items(order["id"])}
+    total = 0.0
+    for swap in swaps:
+        item, variant = items.get(swap["order_item_id"]), shop.store.get_variant(swap["variant_id"])
+        if item and variant:
+            total += (
+                (float(variant["price"]) - float(item["unit_price"]))
+                * int(item["quantity"])
+                * (1 + vat)
+            )
+    return round(total + 1e-9, 2)
+
+
+def ask_difference_method(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
+    """When the swaps change the price: which payment method pays or gets the difference."""
+    from knowledge.journeys.payments import method_buttons
+
+    order, refusal = order_of(shop, shopper, turn.slot("order_number"))
+    if refusal is not None:
+        return refusal
+    assert order is not None
+    diff = difference(shop, order, parse_changes(turn.slot("item_changes")))
+    if abs(diff) < 0.005:
+        return Reply.nothing()
+    methods = shop.store.payment_methods(order["customer_id"])
+    if diff > 0:
+        methods = [
+            m for m in methods if m["kind"] != "gift_card" or float(m["balance"]) + 0.004 >= diff
+        ]
+        ask = f"The new items cost {money(diff, order['currency'])} more. Which payment method should pay it?"
+    else:
+        ask = f"The new items cost {money(-diff, order['currency'])} less. Where should the difference go?"
+    return Reply.say(ask, method_buttons(methods))
+
+
+def choose_difference_method(shop: Shop, shopper: Shopper, turn: Turn, value: Any) -> Reply:
+    """The method for the difference; a gift card must cover a charge."""
+    from knowledge.journeys.payments import read_method
+
+    order, refusal = order_of(shop, shopper, turn.slot("order_number"))
+    if refusal is not None:
+        return refusal.with_slots(payment_method_id=None)
+    assert order is not None
+    method = read_method(shop, shopper, value)
+    if method is None:
+        return Reply.say(
+            "Please pick one of your payment methods from the buttons.", payment_method_id=None
+        )
+    diff = difference(shop, order, parse_changes(turn.slot("item_changes")))
+    if diff > 0 and method["kind"] == "gift_card" and float(method["balance"]) + 0.004 < diff:
+        return Reply.say(
+            f"Your {payment_label(method)} has {money(method['balance'], order['currency'])} left, "
+            f"which doesn't cover the {money(diff, order['currency'])} difference. Please choose "
+            "another method.",
+            payment_method_id=None,
+        )
+    return Reply.nothing(payment_method_id=str(method["id"]))
+
+
+def ask_items_confirm(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
+    """List every change, the difference and its payment method, and the once-only rule."""
+    order, refusal = order_of(shop, shopper, turn.slot("order_number"))
+    if refusal is not None:
+        return refusal
+    assert order is not None
+    swaps = parse_changes(turn.slot("item_changes"))
+    items = {i["id"]: i for i in shop.store.order_items(order["id"])}
+    lines = []
+    for swap in swaps:
+        item, variant = items.get(swap["order_item_id"]), shop.store.get_variant(swap["variant_id"])
+        if item and variant:
+            was = variant_label({"options": item.get("options"), "sku": item["sku"]})
+            lines.append(
+                f"- {item['quantity']} x {item['title']}: {was} -> {variant_label(variant)}"
+            )
+    diff = difference(shop, order, swaps)
+    money_line = "The price stays the same."
+    if abs(diff) >= 0.005:
+        method = shop.store.get_payment_method(int(turn.slot("payment_method_id") or 0))
+        where = payment_label(method) if method else "your payment method"
+        money_line = (
+            f"{money(diff, order['currency'])} will be charged to {where}."
+            if diff > 0
+            else f"{money(-diff, order['currency'])} will be refunded to {where}."
+        )
+    return Reply.say(
+        f"To confirm, order {order['order_number']} changes like this:\n"
+        + "\n".join(lines)
+        + f"\n{money_line} {reminder()} Shall I make the change?",
+        YES_NO,
+    )
+
+
+def change(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
+    """Make the confirmed changes in one go (``knowledge.operations.change_items``)."""
+    from knowledge.journeys.payments import refunds_text
+    from knowledge.operations import OperationError, change_items
+
+    reset: dict[str, Any] = dict.fromkeys(ITEM_RESET)
+    order, refusal = order_of(shop, shopper, turn.slot("order_number"))
+    if refusal is not None:
+        return refusal.with_slots(**reset)
+    assert order is not None
+    number = order["order_number"]
+    swaps = parse_changes(turn.slot("item_changes"))
+    if turn.slot("items_confirm") is not True or not swaps:
+        return Reply.say(f"Okay, I haven't changed anything in order {number}.", **reset)
+    method = turn.slot("payment_method_id")
+    try:
+        updated = change_items(
+            shop.store,
+            number,
+            swaps,
+            shopper.actor,
+            int(method) if method else None,
+            on_change=shop.index_updater(),
+        )
+    except OperationError as err:
+        logger.info("item change of %s refused: %s", number, err.code)
+        return Reply.say(
+            f"Sorry, I couldn't change the items: {err.reason}", [human_button()], **reset
+        )
+    entry = updated["changes"][-1]
+    done = "; ".join(
+        f"{line['title']} is now {variant_label(line['to'])}" for line in entry["items"]
+    )
+    text = f"Done: in order {number}, {done}. The new total is {money(updated['total'], updated['currency'])}."
+    settlement = entry.get("settlement") or {}
+    if "charged" in settlement:
+        text += f" {money(settlement['charged']['amount'], updated['currency'])} was charged to {settlement['charged']['label']}."
+    if "refunded" in settlement:
+        text += f" You'll get {refunds_text([settlement['refunded']], updated['currency'])}."
+    return Reply.say(text, **reset)

@@ -1,0 +1,88 @@
+"""Returns with a refund destination and exchanges for other variants, against a real
+SQLite file."""
+
+from __future__ import annotations
+
+import pytest
+
+from knowledge.journeys import exchanges
+from tests.knowledge.journeys.commerce import ALICE, BOB, last_change, shop_of, turn
+
+
+@pytest.fixture
+def shop(store, commerce):
+    return shop_of(store)
+
+
+def test_return_journey_to_a_gift_card(shop, store, commerce):
+    slots: dict = {"order_number": "SB-100004"}
+    start = exchanges.check_return(shop, ALICE, turn(**slots))
+    assert "Trailblazer" in start.text and "Boxer" not in start.text  # underwear not returnable
+    slots["return_items"] = exchanges.choose_return_items(shop, ALICE, turn(**slots), "1").slots[
+        "return_items"
+    ]
+    slots["return_reason"] = "Too small"
+    ask = exchanges.ask_refund_method(shop, ALICE, turn(**slots))
+    titles = [b["title"] for b in ask.buttons]
+    assert titles == ["Visa ending 4242", "gift card ending 4444", "gift card ending 8888"]
+    assert "gift card ending 4444: at once" in ask.text
+    paypal = exchanges.choose_refund_method(shop, ALICE, turn(**slots), "paypal")
+    assert "can go only to" in paypal.text and paypal.slots["refund_method_id"] is None
+    slots["refund_method_id"] = exchanges.choose_refund_method(
+        shop, ALICE, turn(**slots), "gift card 4444"
+    ).slots["refund_method_id"]
+    confirm = exchanges.ask_return_confirm(shop, ALICE, turn(**slots))
+    assert (
+        "return 1 x Trailblazer" in confirm.text
+        and "gift card ending 4444, at once" in confirm.text
+    )
+    done = exchanges.register_return(shop, ALICE, turn(**slots, return_confirm=True))
+    assert "RMA-100004-1 is registered" in done.text and "return requested" in done.text
+    assert "gift card ending 4444, at once" in done.text
+    order = store.get_order("SB-100004")
+    assert order["status"] == "return_requested"
+    [mail] = store.outbox(order_id=order["id"])
+    assert "RMA-100004-1" in mail["body"] and mail["kind"] == "return_instructions"
+
+
+def test_return_refusals(shop, store):
+    pending = exchanges.check_return(shop, ALICE, turn(order_number="SB-100001"))
+    assert "can't start a return" in pending.text and "not been delivered" in pending.text
+    assert "cancel it" in pending.text
+    old = exchanges.check_return(shop, BOB, turn(order_number="SB-100005"))
+    assert "return window is 30 days" in old.text
+    other = exchanges.check_return(shop, ALICE, turn(order_number="SB-100005"))
+    assert "account verified in this conversation" in other.text
+
+
+def test_exchange_journey(shop, store):
+    slots: dict = {"order_number": "SB-100004"}
+    start = exchanges.check_exchange(shop, ALICE, turn(**slots))
+    assert "Trailblazer 5 Trail Running Shoe: blue / 41, blue / 43, red / 42" in start.text
+    added = exchanges.add_exchange_item(shop, ALICE, turn("the trail shoes for a 43", **slots))
+    assert "Noted: Trailblazer 5 Trail Running Shoe for blue / 43" in added.text
+    slots["exchange_items"] = added.slots["exchange_items"]
+    confirm = exchanges.ask_exchange_confirm(shop, ALICE, turn(**slots))
+    assert "blue / 42 -> blue / 43" in confirm.text and "no price difference" in confirm.text
+    done = exchanges.register_exchange(
+        shop, ALICE, turn(**slots, exchange_reason="Too small", exchange_confirm=True)
+    )
+    assert "EXC-100004-1 is registered" in done.text and "exchange requested" in done.text
+    assert store.get_order("SB-100004")["status"] == "exchange_requested"
+    assert last_change(store, "SB-100004")["items"][0]["to"]["sku"] == "RUN-00001-BLUE-43"
+
+
+def test_exchange_refusals(shop, store):
+    slots = {"order_number": "SB-100004"}
+    product = exchanges.add_exchange_item(
+        shop, ALICE, turn("the shoe for JAC-00003-RED-M", **slots)
+    )
+    assert "same product" in product.text and "exchange_items" not in product.slots
+    underwear = exchanges.add_exchange_item(shop, ALICE, turn("the boxer briefs in L", **slots))
+    assert "can't be exchanged" in underwear.text
+    sold_out = exchanges.add_exchange_item(shop, ALICE, turn("the shoes in 44", **slots))
+    assert "isn't available" in sold_out.text
+    shipped = exchanges.check_exchange(shop, BOB, turn(order_number="SB-100003"))
+    assert "can't start an exchange" in shipped.text
+    other = exchanges.check_exchange(shop, BOB, turn(order_number="SB-100004"))
+    assert "account verified in this conversation" in other.text
