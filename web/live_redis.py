@@ -196,12 +196,23 @@ class RedisLiveHub:
         return self.subscriber_count(sender_id) > 0
 
     def subscriber_count(self, sender_id: str) -> int:
-        """How many live listeners ``sender_id`` has across processes."""
-        return int(self._redis.zcount(self._who(sender_id), time.time(), "+inf"))
+        """How many live listeners ``sender_id`` has across processes (0 without Redis)."""
+        try:
+            return int(self._redis.zcount(self._who(sender_id), time.time(), "+inf"))
+        except redis.RedisError as exc:
+            logger.warning("live hub: Redis unavailable for presence (%s)", exc)
+            return 0
 
     def recent(self, sender_id: str, after_id: str | None = None) -> list[dict[str, Any]]:
-        """The conversation's remembered events (after ``after_id`` if given), oldest first."""
-        raw = self._redis.lrange(self._key("log", sender_id), 0, -1)
+        """The conversation's remembered events (after ``after_id`` if given), oldest first.
+
+        Without Redis: an empty list (the widget's history then shows the tracker alone).
+        """
+        try:
+            raw = self._redis.lrange(self._key("log", sender_id), 0, -1)
+        except redis.RedisError as exc:
+            logger.warning("live hub: Redis unavailable for replay (%s)", exc)
+            return []
         return events_after(_decode_all(raw), after_id)
 
     def close_all(self) -> None:

@@ -200,3 +200,19 @@ async def _read_event(resp) -> dict:
         line = (await resp.content.readline()).decode()
         if line.startswith("data: "):
             return dict(json.loads(line[6:]))
+
+
+def test_reads_degrade_and_publish_fails_loudly_without_redis():
+    """History and presence go on without Redis; a lost agent message is an error."""
+    import redis
+
+    from web.live_redis import RedisLiveHub
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    hub = RedisLiveHub(f"redis://127.0.0.1:{port}/0", timeout_s=0.2)
+    assert hub.recent("conv") == []
+    assert not hub.is_connected("conv") and hub.subscriber_count("conv") == 0
+    with pytest.raises(redis.RedisError):
+        hub.publish("conv", {"type": "agent_message", "text": "hello"})
