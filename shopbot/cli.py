@@ -31,6 +31,10 @@ COMMANDS: dict[tuple[str, str], tuple[str, str]] = {
         "bench_retrieval",
         "retrieval quality and speed: dense vs BM25 vs hybrid",
     ),
+    ("bench", "embed"): (
+        "bench_embed",
+        "product texts embedded per second: old path against new, same run",
+    ),
     ("bench", "nlu"): ("bench_nlu", "NLU accuracy: project pipeline vs Rasa's default"),
     ("bench", "heldout"): ("bench_heldout", "a trained model on the held-out shopper messages"),
     ("bench", "conversations"): (

@@ -7,6 +7,11 @@ row, is killed and restarted with backoff (2, 4, 8 ... up to 30 s); the backoff 
 again from the beginning once the service has been healthy for ``healthy_reset_s``. One
 service that keeps failing is restarted for as long as it takes (with an error line each
 time), never a reason to stop the others. Ctrl-C stops them all.
+
+A *job* (``Service(oneshot=True)``) runs once beside the services: the generator's
+training when no trained model exists (:func:`generator_training_job`), so shoppers get
+template replies at once and model replies once the generator service has loaded the new
+model (it watches its folder). A job that ends is not restarted; its exit is logged.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import contextlib
 import json
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -53,6 +59,10 @@ class Service:
     last_check_at: float = 0.0
     #: The current process has answered its health URL at least once.
     up: bool = False
+    #: A job: run once, never restarted (its exit is logged), no health URL.
+    oneshot: bool = False
+    #: Exit code of a finished job (None while it runs or for a service).
+    exit_code: int | None = None
 
 
 def write_endpoints(settings: Settings) -> Path:
@@ -141,6 +151,20 @@ def demo_services(settings: Settings, venv_bin: Path | None = None) -> list[Serv
             f"http://{_local(settings.web_host)}:{settings.web_port}/health",
         ),
     ]
+
+
+def generator_training_job(settings: Settings, venv_bin: Path | None = None) -> Service:
+    """The background job that trains the generator (``nice``, log lines, no progress bar).
+
+    ``shopbot run all`` adds it when ``settings.generator_dir`` holds no trained model; the
+    generator service serves templates until the job's ``metrics.json`` appears and then
+    loads the model without a restart.
+    """
+    bin_dir = venv_bin or Path(sys.executable).parent
+    argv = [str(bin_dir / "shopbot"), "generator", "train", "--no-progress"]
+    if shutil.which("nice"):
+        argv = ["nice", "-n", "10", *argv]  # the services keep the CPU when they need it
+    return Service("train-gen", argv, PROJECT_ROOT, None, oneshot=True)
 
 
 def _pump(service: Service) -> None:
@@ -291,6 +315,22 @@ class Supervisor:
             if service.process is None:
                 continue
             code = service.process.poll()
+            if code is not None and service.oneshot:
+                if service.exit_code is None:
+                    service.exit_code = code
+                    elapsed = now - service.started_at
+                    if code == 0:
+                        logger.info("%s finished in %.0f s", service.name, elapsed)
+                    else:
+                        logger.error(
+                            "%s failed (exit %d) after %.0f s and is not restarted; see its "
+                            "lines above, or run it by hand: %s",
+                            service.name,
+                            code,
+                            elapsed,
+                            " ".join(service.argv),
+                        )
+                continue
             if code is not None:
                 self._schedule_restart(service, now, f"exited ({code})")
                 continue

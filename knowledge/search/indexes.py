@@ -368,11 +368,18 @@ class SearchIndexes:
                 # Order items repeat product titles: embed each distinct text once.
                 unique = list(dict.fromkeys(texts))
                 position = {t: i for i, t in enumerate(unique)}
-                unique_vectors = embedder.encode(unique, progress=progress)
+                # The bulk path: sorted by length, bf16 where the CPU has it (models/embeddings.py).
+                encode = getattr(embedder, "encode_documents", None) or embedder.encode
+                unique_vectors = encode(unique, progress=progress)
                 vectors = unique_vectors[[position[t] for t in texts]] if texts else unique_vectors
                 index = DenseIndex(embedder.dim, embedder.name, params=self.params)
                 index.index(ids, vectors)
                 index.extra["build_seconds"] = round(time.perf_counter() - start, 3)
+                index.extra["texts_per_s"] = round(
+                    len(unique) / max(1e-9, index.extra["build_seconds"]), 1
+                )
+                if getattr(embedder, "document_precision", None):
+                    index.extra["embedding_precision"] = embedder.document_precision
                 old = self._dense.get(kind)
                 if kind == "faq" and old is not None and "threshold" in old.extra and not calibrate:
                     for key in ("threshold", "threshold_source", "calibration"):

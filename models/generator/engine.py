@@ -174,6 +174,10 @@ class GeneratorEngine:
             correction_tasks=train_config.get("correction_tasks", []),
         )
 
+    def reseed(self, seed: int | None) -> None:
+        """Restart the style choice from ``seed`` (evaluations compare like with like)."""
+        self._rng = random.Random(seed)
+
     # ------------------------------------------------------------------ raw generation
 
     def raw_candidates(

@@ -7,7 +7,10 @@ Concurrent requests are put on a bounded queue; one worker gathers up to ``max_b
 of them, waiting at most ``max_wait_ms`` for more, and generates them together in a
 worker thread (so the event loop keeps answering). A full queue answers 503 at once, so
 the client falls back to its template instead of waiting. Bad requests get a 4xx with a
-JSON ``{"error": ...}``. Without a trained model the service serves templates.
+JSON ``{"error": ...}``. Without a trained model the service serves templates, and
+(``watch_s``) it watches the model folder: when ``metrics.json`` appears or changes (the
+trainer writes it last), the new model is loaded in the background and swapped in
+without a restart, so ``shopbot run all`` can serve shoppers while the generator trains.
 
 Needs only torch, transformers and aiohttp (runs as is on a Python 3.12 GPU image).
 """
@@ -274,10 +277,98 @@ def _template(task: Task, facts: dict[str, Any], reason: str) -> Generated:
     )
 
 
+# --------------------------------------------------------------------------- model watch
+
+MODEL_MARKER = "metrics.json"  # written last (and atomically) by models/generator/train.py
+
+
+def marker_signature(model_dir: str | Path) -> tuple[int, int] | None:
+    """``(mtime_ns, size)`` of the model folder's ``metrics.json``; None when absent."""
+    try:
+        st = (Path(model_dir) / MODEL_MARKER).stat()
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size)
+
+
+class ModelWatcher:
+    """Loads a newly trained model into a running service (no restart).
+
+    Every ``interval_s`` the folder's ``metrics.json`` is checked; when it appeared or
+    changed since the model in service was loaded, ``loader(model_dir)`` runs in a
+    thread and the batcher's engine is swapped for the result. A load that fails is
+    logged and tried again at the next change; the service keeps what it had.
+
+    Args:
+        model_dir: The folder the trainer writes.
+        batcher: Whose ``engine`` is replaced.
+        loader: ``model_dir -> GeneratorEngine | None`` (e.g. :func:`load_engine`).
+        interval_s: Seconds between two checks.
+        seen: Signature of the model already in service (None: nothing loaded yet).
+    """
+
+    def __init__(
+        self,
+        model_dir: str | Path,
+        batcher: Batcher,
+        loader: Any,
+        interval_s: float = 5.0,
+        seen: tuple[int, int] | None = None,
+    ) -> None:
+        self.model_dir = Path(model_dir)
+        self.batcher = batcher
+        self.loader = loader
+        self.interval_s = interval_s
+        self.seen = seen
+        self.loads = 0
+        self.loaded_at: float | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def check(self) -> bool:
+        """Load the model if its marker changed; True when a new engine went into service."""
+        signature = marker_signature(self.model_dir)
+        if signature is None or signature == self.seen or not model_exists(self.model_dir):
+            return False
+        self.seen = signature
+        logger.info("new generator model in %s: loading it", self.model_dir)
+        loop = asyncio.get_running_loop()
+        try:
+            engine = await loop.run_in_executor(None, self.loader, self.model_dir)
+        except Exception:  # noqa: BLE001 - keep serving what we have
+            logger.exception(
+                "could not load the new model from %s; still serving the old one", self.model_dir
+            )
+            return False
+        if engine is None:
+            return False
+        self.batcher.engine = engine
+        self.loads += 1
+        self.loaded_at = time.time()
+        logger.info(
+            "generator model loaded from %s: replies now come from the model", self.model_dir
+        )
+        return True
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval_s)
+            await self.check()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+
 # --------------------------------------------------------------------------- HTTP
 
 METRICS_KEY = web.AppKey("metrics", Metrics)
 BATCHER_KEY = web.AppKey("batcher", Batcher)
+WATCHER_KEY = web.AppKey("watcher", ModelWatcher)
 
 
 MAX_JSON_DEPTH = 8
@@ -325,6 +416,7 @@ def create_app(
     config: ServiceConfig | None = None,
     info: dict[str, Any] | None = None,
     token: str | None = None,
+    watcher: dict[str, Any] | None = None,
 ) -> web.Application:
     """Build the aiohttp application.
 
@@ -335,6 +427,8 @@ def create_app(
         token: Bearer token required on ``/generate`` and ``/metrics``
             (``settings.generator_token``; :func:`serve` always sets one, ``None`` only
             for in-process tests).
+        watcher: ``{"model_dir", "loader", "interval_s", "seen"}``: watch the model folder
+            and swap a newly trained model in (see :class:`ModelWatcher`); None: no watch.
     """
     config = config or ServiceConfig()
     metrics = Metrics()
@@ -342,11 +436,18 @@ def create_app(
     app = web.Application(client_max_size=config.max_body_bytes)
     app[METRICS_KEY] = metrics
     app[BATCHER_KEY] = batcher
+    model_watcher = ModelWatcher(batcher=batcher, **watcher) if watcher else None
+    if model_watcher is not None:
+        app[WATCHER_KEY] = model_watcher
 
     async def on_startup(_: web.Application) -> None:
         await batcher.start()
+        if model_watcher is not None:
+            model_watcher.start()
 
     async def on_cleanup(_: web.Application) -> None:
+        if model_watcher is not None:
+            await model_watcher.stop()
         await batcher.stop()
 
     # aiohttp 3.9 types its signals for aiosignal < 1.4 (installed: 1.4, TypeVarTuple).
@@ -412,14 +513,18 @@ def create_app(
         return web.json_response(results[0])
 
     async def health(_: web.Request) -> web.Response:
-        body = {
+        current = batcher.engine  # swapped by the watcher when a trained model appears
+        body: dict[str, Any] = {
             "status": "ok",
-            "model": engine is not None,
-            "device": engine.device if engine else None,
-            "backend": engine.backend if engine else None,
+            "model": current is not None,
+            "device": current.device if current else None,
+            "backend": current.backend if current else None,
             "max_batch": config.max_batch,
             "queue_size": config.queue_size,
         }
+        if model_watcher is not None:
+            body["watching"] = True
+            body["model_loads"] = model_watcher.loads
         body.update(info or {})
         return web.json_response(body)
 
@@ -628,17 +733,37 @@ def serve(
     backend: str = "torch",
     config: ServiceConfig | None = None,
     threads: int | None = None,
+    watch_s: float = 5.0,
 ) -> None:
-    """Load the model (if any) and serve until interrupted (``token`` guards every call)."""
+    """Load the model (if any) and serve until interrupted (``token`` guards every call).
+
+    With ``watch_s`` > 0 the model folder is watched and a newly trained model is loaded
+    without a restart (:class:`ModelWatcher`).
+    """
     if not token:
         raise ValueError("the generator service needs a token (settings.generator_token)")
+    seen = marker_signature(model_dir)
     engine = load_engine(model_dir, device=device, backend=backend, threads=threads)
-    app = create_app(engine, config, info={"model_dir": Path(model_dir).name}, token=token)
+    watcher = None
+    if watch_s > 0:
+
+        def loader(folder: Path) -> GeneratorEngine | None:
+            return load_engine(folder, device=device, backend=backend, threads=threads)
+
+        watcher = {
+            "model_dir": model_dir,
+            "loader": loader,
+            "interval_s": watch_s,
+            "seen": seen if engine is not None else None,
+        }
+    app = create_app(
+        engine, config, info={"model_dir": Path(model_dir).name}, token=token, watcher=watcher
+    )
     logger.info(
         "generator service on http://%s:%d (model: %s, batching: max %d / %.1f ms)",
         host,
         port,
-        "yes" if engine else "no, templates",
+        "yes" if engine else f"no, templates until one appears in {model_dir}",
         (config or ServiceConfig()).max_batch,
         (config or ServiceConfig()).max_wait_ms,
     )

@@ -5,6 +5,16 @@ and ``max_steps`` for quick runs, a tqdm progress bar, and model + tokenizer + c
 ``metrics.json`` saved together. :func:`main` is importable (a test calls it on the tiny
 configuration).
 
+When training stops does not depend on the machine: it stops at the step budget
+(``max_steps``), or earlier on convergence measured on a fixed held-out dev split of
+fact sets (every ``eval_steps`` steps the first-candidate guard pass rate and the
+teacher-forced loss on the dev pairs are measured; after ``patience`` evaluations in a
+row without improvement it stops, and the best evaluated weights are kept), or once the
+dev pass rate reaches ``target_pass_rate``. Wall time (``max_minutes``) is only a safety
+limit; when it is hit, ``metrics.json`` says so (``stop_reason: "max_minutes"``,
+``reproducible: false``). Same command, same seed, same database: same steps, same
+weights and the same pass rates on one torch thread (the default).
+
 From scratch (the default) a tokenizer is trained on the pairs and a small T5 is built
 from one of :data:`MODEL_CONFIGS`. With ``base`` a pretrained T5 checkpoint is fine-tuned
 instead; its tokenizer gets the placeholder tokens added.
@@ -15,6 +25,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import random
 import time
 from collections import Counter
@@ -40,7 +51,7 @@ from models.generator.tokenizer import add_placeholders, train_tokenizer
 
 logger = logging.getLogger(__name__)
 
-#: T5 shapes. ``small`` trains on 2 CPU cores in about ten minutes; ``gpu`` is T5-small
+#: T5 shapes. ``small`` trains on 2 CPU cores in 10-30 minutes; ``gpu`` is T5-small
 #: sized; ``tiny`` is for tests. Encoder and decoder depths are equal: transformers 5.3
 #: sizes the generation cache by ``num_layers`` and fails on a deeper decoder.
 MODEL_CONFIGS: dict[str, dict[str, Any]] = {
@@ -86,17 +97,28 @@ class TrainArguments:
         targets_per_set: Drawn target texts per training fact set.
         max_train_samples: Cap on training pairs (quick runs).
         max_eval_samples: Held-out fact sets evaluated at the end.
-        max_steps: Optimisation steps (upper bound; see ``max_minutes`` and early stopping).
-        max_minutes: Stop training after this much wall time (0 = no limit).
+        max_steps: The step budget: training never runs more optimisation steps (the
+            learning-rate schedule is laid out over it).
+        max_minutes: Safety limit on wall time (0 = none). Not a budget: a run stopped by
+            it depends on the machine, and its metrics say so.
         batch_size / learning_rate / warmup_steps / weight_decay: Optimisation.
-        eval_steps: Check the guard pass rate on a dev set this often (0 = never).
+        eval_steps: Evaluate on the dev split this often (0 = never, no early stop).
+        dev_samples: Held-out fact sets of the dev split (disjoint from the final eval).
+        patience: Stop after this many dev evaluations in a row without improvement
+            (0 = never stop early on convergence).
+        min_delta: A dev pass rate higher than the best by at least this is an improvement.
+        min_loss_delta: A dev loss lower than the best by at least this share (0.02 = 2 %)
+            is also an improvement (the loss still falling means the model still learns).
         target_pass_rate: Stop early once first candidates on the dev set pass this often.
+        keep_best: Save the weights of the best dev evaluation (pass rate, then loss)
+            rather than the last ones.
         styles: Train with wording styles (see :data:`patterns.NUM_STYLES`).
         vocab_size: Tokenizer vocabulary (from scratch only).
         num_candidates: Sampled candidates per reply when serving (saved in the config).
         threads: torch CPU threads (0 = torch's default). One by default: on a shared
             2-core machine two threads spin against other processes and run ~5x slower.
         progress: Show the tqdm bar.
+        log_every_s: Without the bar, log the step and an estimate of the time left this often.
     """
 
     output_dir: str
@@ -109,20 +131,25 @@ class TrainArguments:
     targets_per_set: int = 4
     max_train_samples: int | None = None
     max_eval_samples: int = 400
-    max_steps: int = 6000
-    max_minutes: float = 10.0
+    max_steps: int = 3000
+    max_minutes: float = 120.0
     batch_size: int = 32
     learning_rate: float = 2e-3
     warmup_steps: int = 200
     weight_decay: float = 0.01
-    eval_steps: int = 400
-    dev_samples: int = 150
+    eval_steps: int = 250
+    dev_samples: int = 200
+    patience: int = 3
+    min_delta: float = 0.01
+    min_loss_delta: float = 0.02
     target_pass_rate: float = 0.99
+    keep_best: bool = True
     vocab_size: int = 2000
     num_candidates: int = 4
     styles: bool = True
     threads: int = 1
     progress: bool = True
+    log_every_s: float = 30.0
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -373,11 +400,27 @@ def main(args: TrainArguments | Sequence[str] | None = None) -> dict[str, Any]:
     )
     use_amp = device == "cuda" and torch.cuda.is_bf16_supported()
 
+    dev_pairs = make_pairs(dev_sets, per_set=1, seed=args.seed + 2, styles=args.styles)
+
+    def dev_loss() -> float:
+        """Teacher-forced loss on the dev pairs (no dropout; fixed pairs, fixed order)."""
+        total, n = 0.0, 0
+        with torch.inference_mode():
+            for i in range(0, len(dev_pairs), 64):
+                chunk = dev_pairs[i : i + 64]
+                total += float(model(**encode(chunk)).loss) * len(chunk)
+                n += len(chunk)
+        return total / n if n else math.nan
+
     step = 0
     losses: list[float] = []
     dev_history: list[dict[str, float]] = []
     stop_reason = "max_steps"
+    best: dict[str, Any] = {}
+    best_state: dict[str, Any] | None = None
+    since_best = 0
     train_started = time.perf_counter()
+    last_log = train_started
     bar = tqdm(total=args.max_steps, desc="train generator", disable=not args.progress)
     batches = _batches(train_pairs, min(args.batch_size, len(train_pairs)), rng)
     model.train()
@@ -395,25 +438,70 @@ def main(args: TrainArguments | Sequence[str] | None = None) -> dict[str, Any]:
         bar.update(1)
         if step % 20 == 0:
             bar.set_postfix(loss=f"{sum(losses[-20:]) / 20:.3f}")
-        if args.eval_steps and step % args.eval_steps == 0 and dev_sets:
-            model.eval()
-            dev = evaluate(engine, dev_sets, seed=args.seed, candidates=1)
-            model.train()
-            dev_history.append({"step": step, "pass_rate": dev["first_candidate_pass_rate"]})
+        now = time.perf_counter()
+        if not args.progress and now - last_log >= args.log_every_s:
+            last_log = now
+            per_step = (now - train_started) / step
             logger.info(
-                "step %d: dev guard pass rate %.3f, loss %.3f",
+                "training: step %d/%d (%.0f %%), loss %.3f, %.2f s a step, at most %.0f min left",
                 step,
-                dev["first_candidate_pass_rate"],
+                args.max_steps,
+                100.0 * step / args.max_steps,
                 sum(losses[-50:]) / len(losses[-50:]),
+                per_step,
+                per_step * (args.max_steps - step) / 60,
             )
-            if dev["first_candidate_pass_rate"] >= args.target_pass_rate:
+        if args.eval_steps and (step % args.eval_steps == 0 or step == args.max_steps) and dev_sets:
+            model.eval()
+            engine.reseed(args.seed)  # the same styles at every evaluation
+            dev = evaluate(engine, dev_sets, seed=args.seed, candidates=1)
+            loss_dev = dev_loss()
+            model.train()
+            rate = float(dev["first_candidate_pass_rate"])
+            point = {"step": step, "pass_rate": round(rate, 4), "dev_loss": round(loss_dev, 4)}
+            improved = not best or (
+                rate >= best["pass_rate"] + args.min_delta
+                or loss_dev <= best["dev_loss"] * (1.0 - args.min_loss_delta)
+            )
+            if not best or (rate, -loss_dev) > (best["pass_rate"], -best["dev_loss"]):
+                best = {"step": step, "pass_rate": rate, "dev_loss": loss_dev}
+                if args.keep_best:
+                    best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            since_best = 0 if improved else since_best + 1
+            point["improved"] = improved
+            dev_history.append(point)
+            logger.info(
+                "step %d/%d: dev guard pass rate %.3f, dev loss %.4f, train loss %.3f%s",
+                step,
+                args.max_steps,
+                rate,
+                loss_dev,
+                sum(losses[-50:]) / len(losses[-50:]),
+                "" if improved else f" (no improvement {since_best}/{args.patience or '-'})",
+            )
+            if rate >= args.target_pass_rate:
                 stop_reason = "target_pass_rate"
+                break
+            if args.patience and since_best >= args.patience:
+                stop_reason = "converged"
                 break
         if args.max_minutes and time.perf_counter() - train_started > args.max_minutes * 60:
             stop_reason = "max_minutes"
+            logger.warning(
+                "safety limit hit: %.0f minutes of wall time after %d of %d steps; this "
+                "model depends on the machine's speed (raise --max-minutes to train to the budget)",
+                args.max_minutes,
+                step,
+                args.max_steps,
+            )
             break
     bar.close()
     train_seconds = time.perf_counter() - train_started
+    kept_step = step
+    if best_state is not None and best.get("step") != step and stop_reason != "max_minutes":
+        model.load_state_dict(best_state)
+        kept_step = int(best["step"])
+        logger.info("keeping the weights of step %d (best dev evaluation)", kept_step)
 
     # Evaluate and save --------------------------------------------------------
     model.eval()
@@ -424,7 +512,14 @@ def main(args: TrainArguments | Sequence[str] | None = None) -> dict[str, Any]:
             "parameters": n_params,
             "device": device,
             "steps": step,
+            "kept_step": kept_step,
+            "max_steps": args.max_steps,
             "stop_reason": stop_reason,
+            # A run cut by the wall-time safety limit depends on the machine's speed.
+            "reproducible": stop_reason != "max_minutes",
+            "best_dev": {k: round(float(v), 4) for k, v in best.items()},
+            "dev_fact_sets": len(dev_sets),
+            "seed": args.seed,
             "train_seconds": round(train_seconds, 1),
             "total_seconds": round(time.perf_counter() - started, 1),
             "final_loss": round(sum(losses[-50:]) / max(1, len(losses[-50:])), 4),
@@ -450,16 +545,21 @@ def main(args: TrainArguments | Sequence[str] | None = None) -> dict[str, Any]:
     config["num_styles"] = patterns.NUM_STYLES if args.styles else 0
     config["correction_tasks"] = sorted({p.task for p in corrections})
     (out_dir / "training_config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
-    (out_dir / "metrics.json").write_text(
-        json.dumps(metrics, indent=2, ensure_ascii=False), encoding="utf-8"
-    )
+    # metrics.json is written last and atomically: a service watching the folder loads the
+    # model once it appears (see models/generator/service.py, ModelWatcher).
+    tmp = out_dir / "metrics.json.tmp"
+    tmp.write_text(json.dumps(metrics, indent=2, ensure_ascii=False), encoding="utf-8")
+    os.replace(tmp, out_dir / "metrics.json")
     logger.info(
-        "saved to %s: first-candidate pass %.3f, served model %.3f, chrF %.1f, %d steps in %.0f s",
+        "saved to %s: first-candidate pass %.3f, served model %.3f, chrF %.1f, "
+        "%d steps (stop: %s, kept step %d) in %.0f s",
         out_dir,
         metrics["first_candidate_pass_rate"],
         metrics["served_model_rate"],
         metrics["chrf"],
         step,
+        stop_reason,
+        kept_step,
         train_seconds,
     )
     return metrics
@@ -473,6 +573,26 @@ def parse_args(argv: Sequence[str] | None = None) -> TrainArguments:
     add_arguments(parser, required_output=True)
     ns = parser.parse_args(list(argv) if argv is not None else None)
     return arguments_from_namespace(ns)
+
+
+#: Help of the flags that decide when training stops (the rest say their default).
+FLAG_HELP = {
+    "max_steps": "step budget: training never runs more optimisation steps; the "
+    "learning-rate schedule is laid out over it",
+    "eval_steps": "evaluate the dev split (guard pass rate of first candidates and "
+    "teacher-forced loss) every N steps; 0 = never, so no early stop",
+    "dev_samples": "held-out fact sets in the fixed dev split (disjoint from the final eval)",
+    "patience": "stop ('converged') after N dev evaluations in a row without improvement; "
+    "0 = train to the step budget",
+    "min_delta": "a dev pass rate at least this much above the best counts as an improvement",
+    "min_loss_delta": "a dev loss at least this share below the best (0.02 = 2 %%) also counts",
+    "target_pass_rate": "stop ('target_pass_rate') once the dev pass rate reaches this",
+    "max_minutes": "safety limit on wall time, not a budget (0 = none); a run it stops "
+    "depends on the machine and its metrics.json says so ('reproducible': false)",
+    "keep_best": "save the weights of the best dev evaluation rather than the last ones",
+    "seed": "random seed: same seed, database and command give the same steps and pass rates",
+    "log_every_s": "with --no-progress, log the step and the time left this often",
+}
 
 
 def add_arguments(parser: Any, required_output: bool = False) -> None:
@@ -491,7 +611,7 @@ def add_arguments(parser: Any, required_output: bool = False) -> None:
             )
         elif isinstance(value, bool):
             parser.add_argument(
-                flag, action=argparse_bool(), default=value, help=f"(default {value})"
+                flag, action=argparse_bool(), default=value, help=_help(name, value)
             )
         elif name == "config":
             parser.add_argument(
@@ -508,7 +628,12 @@ def add_arguments(parser: Any, required_output: bool = False) -> None:
             kind = type(value) if value is not None else str
             if name == "max_train_samples":
                 kind = int
-            parser.add_argument(flag, type=kind, default=value, help=f"(default {value})")
+            parser.add_argument(flag, type=kind, default=value, help=_help(name, value))
+
+
+def _help(name: str, value: Any) -> str:
+    text = FLAG_HELP.get(name, "")
+    return f"{text} (default {value})" if text else f"(default {value})"
 
 
 def argparse_bool() -> Any:

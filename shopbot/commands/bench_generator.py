@@ -6,6 +6,11 @@ replies per second at several concurrency levels. Then it sends random fact sets
 from the demo shop and reports the share of model candidates that pass the guard, the
 share of replies served from the model, and the share of served replies that are wrong
 according to an independent checker (must be 0). Writes ``bench-results/generator.json``.
+
+``--device cuda`` (a GPU deployment) runs the same levels on the GPU, where the service
+holds the model in bf16 (fp16 without bf16 support) and batches requests, and, in the same
+run, the torch CPU service with batching as the baseline beside it (``--no-cpu-baseline``
+skips that). Without CUDA it stops at once with a clear message.
 """
 
 from __future__ import annotations
@@ -46,6 +51,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads of the service")
     parser.add_argument("--output", default=None, help="default bench-results/generator.json")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--no-cpu-baseline",
+        action="store_true",
+        help="with --device cuda: do not measure the CPU service in the same run",
+    )
 
 
 # --------------------------------------------------------------------------- service
@@ -281,7 +291,42 @@ def _payloads(
     return [{"task": t, "facts": f} for t, f in (rng.choice(sets) for _ in range(n))]
 
 
+def cuda_problem() -> str | None:
+    """Why ``--device cuda`` cannot run here (None when it can)."""
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - torch is a dependency
+        return "torch is not installed"
+    if not torch.cuda.is_available():
+        build = getattr(torch.version, "cuda", None)
+        return (
+            "CUDA is not available: this torch build has no CUDA support (a CPU wheel)"
+            if not build
+            else f"CUDA is not available (torch built for CUDA {build}, but no GPU is visible)"
+        )
+    return None
+
+
+def _plan(device: str, backends: list[str], cpu_baseline: bool) -> list[tuple[str, bool, str]]:
+    """``(backend, batching, device)`` of each service run, in order."""
+    plan = []
+    if device == "cuda" and cpu_baseline:
+        plan.append(("torch", True, "cpu"))
+    for backend in backends:
+        for batching in (True, False):
+            plan.append((backend, batching, device))
+    return plan
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.device == "cuda":
+        problem = cuda_problem()
+        if problem:
+            print(
+                f"error: --device cuda asked for, but {problem}. Run it on a GPU machine "
+                "with a CUDA build of torch (see docs/generator.md), or use --device cpu."
+            )
+            return 2
     settings = get_settings()
     model_dir = str(args.model_dir or settings.generator_dir)
     db_path = str(args.db_path or settings.db_path)
@@ -301,47 +346,52 @@ def run(args: argparse.Namespace) -> int:
         "requests_per_level": n_requests,
         "runs": [],
     }
-    for backend in backends:
+    skipped_ct2 = False
+    for backend, batching, device in _plan(args.device, backends, not args.no_cpu_baseline):
         if backend == "ct2":
             try:
                 import ctranslate2  # noqa: F401
             except ImportError:
-                print("ctranslate2 is not installed: skipping the ct2 backend")
-                results["runs"].append({"backend": "ct2", "skipped": "ctranslate2 not installed"})
+                if not skipped_ct2:
+                    print("ctranslate2 is not installed: skipping the ct2 backend")
+                    results["runs"].append(
+                        {"backend": "ct2", "skipped": "ctranslate2 not installed"}
+                    )
+                skipped_ct2 = True
                 continue
-        for batching in (True, False):
-            service = Service(model_dir, args.device, 32 if batching else 1, backend, args.threads)
-            try:
-                health = service.wait_ready()
-                run_result: dict[str, Any] = {
-                    "backend": backend,
-                    "batching": batching,
-                    "device": health.get("device"),
-                    "model": health.get("model"),
-                    "levels": [],
-                }
-                # Warm-up, then the levels.
-                asyncio.run(_load(service.url, _payloads(sets, 8, rng), 4))
-                for level in levels:
-                    res = asyncio.run(_load(service.url, _payloads(sets, n_requests, rng), level))
-                    run_result["levels"].append(res)
-                    print(
-                        f"{backend:5} batching={'on ' if batching else 'off'} c={level:<3} "
-                        f"p50={res['p50_ms']:8.1f} ms p95={res['p95_ms']:8.1f} ms "
-                        f"{res['replies_per_s']:7.2f} replies/s {res['statuses']}"
-                    )
-                if batching:
-                    safety = asyncio.run(_safety(service.url, safety_sets))
-                    run_result["safety"] = safety
-                    print(
-                        f"{backend:5} safety on {safety['fact_sets']} fact sets ({origin}): "
-                        f"served from model {safety['served_from_model']:.1%}, "
-                        f"candidate guard pass {safety['candidate_guard_pass_rate']}, "
-                        f"served wrong {safety['served_wrong']:.2%}"
-                    )
-                results["runs"].append(run_result)
-            finally:
-                service.stop()
+        service = Service(model_dir, device, 32 if batching else 1, backend, args.threads)
+        try:
+            health = service.wait_ready()
+            run_result: dict[str, Any] = {
+                "backend": backend,
+                "batching": batching,
+                "device": health.get("device"),
+                "model": health.get("model"),
+                "levels": [],
+            }
+            # Warm-up, then the levels.
+            asyncio.run(_load(service.url, _payloads(sets, 8, rng), 4))
+            for level in levels:
+                res = asyncio.run(_load(service.url, _payloads(sets, n_requests, rng), level))
+                run_result["levels"].append(res)
+                print(
+                    f"{backend:5} {health.get('device') or device:4} "
+                    f"batching={'on ' if batching else 'off'} c={level:<3} "
+                    f"p50={res['p50_ms']:8.1f} ms p95={res['p95_ms']:8.1f} ms "
+                    f"{res['replies_per_s']:7.2f} replies/s {res['statuses']}"
+                )
+            if batching and device == args.device:
+                safety = asyncio.run(_safety(service.url, safety_sets))
+                run_result["safety"] = safety
+                print(
+                    f"{backend:5} safety on {safety['fact_sets']} fact sets ({origin}): "
+                    f"served from model {safety['served_from_model']:.1%}, "
+                    f"candidate guard pass {safety['candidate_guard_pass_rate']}, "
+                    f"served wrong {safety['served_wrong']:.2%}"
+                )
+            results["runs"].append(run_result)
+        finally:
+            service.stop()
     try:
         import torch
 

@@ -31,6 +31,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--threads", type=int, default=1, help="torch CPU threads (default 1; 0 = torch's choice)"
     )
+    parser.add_argument(
+        "--watch-s",
+        type=float,
+        default=5.0,
+        help="check the model folder this often and load a newly trained model without a "
+        "restart (its metrics.json appearing or changing); 0 = off (default 5)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -53,5 +60,6 @@ def run(args: argparse.Namespace) -> int:
             queue_size=args.queue_size,
         ),
         threads=args.threads or None,
+        watch_s=args.watch_s,
     )
     return 0

@@ -13,9 +13,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
     add_arguments(parser)
     parser.epilog = (
+        "When it stops: at the step budget (--max-steps), or earlier once the dev split stops "
+        "improving (--eval-steps, --patience, --min-delta, --min-loss-delta) or reaches "
+        "--target-pass-rate; --max-minutes is only a safety limit, reported in metrics.json "
+        "when hit. Same seed and database: same steps and pass rates on any machine. "
         "Fact sets come from the shop database (settings.db_path; synthetic facts when it is "
         "missing) and staff-approved corrections from <data_dir>/corrections/generator_pairs.jsonl. "
-        "Output: settings.generator_dir unless --output-dir is given."
+        "Output: settings.generator_dir unless --output-dir is given; metrics.json (steps, "
+        "stop_reason, dev_history, pass rates) is written last, and a running generator "
+        "service loads the model when it appears."
     )
 
 
@@ -36,7 +42,9 @@ def run(args: argparse.Namespace) -> int:
             "model",
             "parameters",
             "steps",
+            "kept_step",
             "stop_reason",
+            "reproducible",
             "train_seconds",
             "first_candidate_pass_rate",
             "served_model_rate",

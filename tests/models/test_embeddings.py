@@ -52,3 +52,51 @@ def test_missing_model_path_is_a_clear_error(tmp_path):
 def test_from_settings(settings):
     built = Embedder.from_settings(settings)
     assert built.name == DEFAULT_MODEL_NAME and built.device == "cpu"
+
+
+def test_documents_path_keeps_order_and_matches_the_query_path(embedder):
+    texts = [
+        "a long product text " * 12,
+        "short",
+        "",
+        "How do I return an item?",
+        "red trail running shoes with a grippy outsole",
+    ]
+    docs = embedder.encode_documents(texts, batch_size=2)
+    exact = embedder.encode(texts)
+    assert docs.shape == exact.shape and docs.dtype == np.float32
+    assert np.allclose(np.linalg.norm(docs, axis=1), 1.0, atol=1e-5)
+    # Sorted by length inside, returned in the caller's order; bf16 costs < 0.01 cosine.
+    assert float(np.min(np.sum(docs * exact, axis=1))) > 0.99
+    assert embedder.encode_documents([]).shape == (0, 384)
+    with_bar = embedder.encode_documents(texts, batch_size=2, progress=True)
+    assert np.allclose(with_bar, docs, atol=1e-6)
+
+
+def test_fp32_documents_are_the_query_vectors():
+    from models.embeddings import Embedder
+
+    exact = Embedder(document_precision="fp32")
+    texts = ["where is my parcel", "track my package and tell me when it arrives"]
+    assert np.allclose(exact.encode_documents(texts), exact.encode(texts), atol=1e-5)
+
+
+def test_precision_and_threads_settings(monkeypatch):
+    import torch
+
+    from models import embeddings
+    from models.embeddings import Embedder, resolve_precision
+
+    assert resolve_precision("fp32", "cpu") == "fp32"
+    assert resolve_precision("bf16", "cpu") == "bf16"
+    assert resolve_precision("auto", "cuda") == "bf16"
+    monkeypatch.setattr(embeddings, "native_bf16", lambda: False)
+    assert resolve_precision("auto", "cpu") == "fp32"
+    monkeypatch.setattr(embeddings, "native_bf16", lambda: True)
+    assert resolve_precision("auto", "cpu") == "bf16"
+    with pytest.raises(ValueError, match="precision"):
+        resolve_precision("int4", "cpu")
+    before = torch.get_num_threads()
+    one = Embedder(threads=1, document_precision="fp32")
+    one.encode_documents(["x"])
+    assert torch.get_num_threads() == before  # set for the call only

@@ -67,3 +67,31 @@ def test_quick_bench_against_a_real_service(tmp_path):
         for lvl in run["levels"]:
             assert lvl["statuses"] == {"200": 16} and lvl["p95_ms"] >= lvl["p50_ms"] > 0
     assert runs[0]["safety"]["served_wrong"] == 0.0
+
+
+def test_cuda_without_a_gpu_fails_at_once_with_a_clear_message(monkeypatch, capsys):
+    import torch
+
+    from shopbot.cli import main
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert main(["bench", "generator", "--device", "cuda"]) == 2
+    out = capsys.readouterr().out
+    assert "CUDA is not available" in out and "--device cpu" in out
+
+
+def test_cuda_runs_put_the_cpu_baseline_first():
+    from shopbot.commands.bench_generator import _plan
+
+    assert _plan("cuda", ["torch"], True) == [
+        ("torch", True, "cpu"),
+        ("torch", True, "cuda"),
+        ("torch", False, "cuda"),
+    ]
+    assert _plan("cuda", ["torch"], False)[0] == ("torch", True, "cuda")
+    assert _plan("cpu", ["torch", "ct2"], True) == [
+        ("torch", True, "cpu"),
+        ("torch", False, "cpu"),
+        ("ct2", True, "cpu"),
+        ("ct2", False, "cpu"),
+    ]
