@@ -4,13 +4,21 @@ stopping a form, interruptions and corrections inside forms, the fallback prompt
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from knowledge.journeys.common import human_button, pick_listed
 from knowledge.journeys.inputs import Shop, Shopper, Turn
 from knowledge.journeys.orders import find_by_description, other_orders, refers_to_other_order
 from knowledge.journeys.reply import Message, Reply
-from knowledge.journeys.text import extract_email, extract_order_number, has_words, yes_or_no
+from knowledge.journeys.text import (
+    EMAIL_RE,
+    ORDER_TOKEN_RE,
+    extract_email,
+    extract_order_number,
+    has_words,
+    yes_or_no,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -115,21 +123,204 @@ def journey_of(intent: str | None) -> str | None:
     return JOURNEYS.get(intent or "")
 
 
+#: Words that say which journey a message asks for when the NLU read it as a bare answer
+#: or was unsure ("hi, where is SB-209039? email ...", "x@y.com i wanna retrun smth").
+_JOURNEY_WORDS = (
+    (
+        "change_address",
+        re.compile(
+            r"\b(?:ad+res+e?|(?:send|ship|deliver|post)\s+(?:it|them|the order|my order|order|"
+            r"the parcel|the package|sb-?\d+)?\s*to|sent somewhere|somewhere else|"
+            r"to my (?:office|work|home|new)|new flat|(?:i )?moved)\b",
+            re.IGNORECASE,
+        ),
+    ),
+    ("cancel", re.compile(r"\b(?:cancel+\w*|cancl\w*|cansel\w*|canel\w*|cacnel\w*)\b", re.I)),
+    (
+        "return",
+        re.compile(
+            r"\b(?:return(?!ed\b)\w*|retrun\w*|retur\b|send (?:\w+ ){0,2}back|"
+            r"give (?:\w+ ){0,2}back|bring (?:\w+ ){0,2}back)\b",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "refund_status",
+        re.compile(
+            r"\b(?:refu?n?d|refnd|money back|reimburse\w*)\b.*\b(?:when|status|yet|through|"
+            r"arriv\w*|received?|get|got|where|still)\b|\b(?:when|wheres?|status|still|yet)\b.*"
+            r"\b(?:refu?n?d|refnd|money back|reimburse\w*)\b",
+            re.IGNORECASE,
+        ),
+    ),
+    ("refund", re.compile(r"\b(?:refund|refnd|money back)\b", re.IGNORECASE)),
+    ("invoice", re.compile(r"\b(?:invoi\w*|invoce|receipt|reciept|bill)\b", re.IGNORECASE)),
+    (
+        "track",
+        re.compile(
+            r"\b(?:wh?e?re?'?s?|wher)\s+(?:is\s+|are\s+|r\s+)?(?:my|the|it|this|that|sb|order|"
+            r"parcel|package|stuff|\#?\d)|\btrack\w*|\btrak\w*|\bstatus\b|\bhas (?:it|my \w+|"
+            r"the \w+|sb-?\d+) (?:been )?(?:shipped|sent|left|arrived|dispatched)|\bgoing on with\b|"
+            r"\blook up (?:my |the )?order|\bcheck\s+(?:on\s+)?(?:my\s+|the\s+)?(?:order|sb|\#?\d{6}|"
+            r"parcel|package|delivery)|\bwhen will\b",
+            re.IGNORECASE,
+        ),
+    ),
+)
+#: Words of a message that only gives an answer ("ok. my order is SB-209263").
+_ANSWER_WORDS = frozenset(
+    [
+        "ok",
+        "okay",
+        "k",
+        "sure",
+        "yes",
+        "yeah",
+        "yep",
+        "ya",
+        "right",
+        "so",
+        "um",
+        "uh",
+        "erm",
+        "hmm",
+        "here",
+        "you",
+        "go",
+        "it",
+        "its",
+        "it's",
+        "is",
+        "my",
+        "the",
+        "a",
+        "an",
+        "order",
+        "orders",
+        "number",
+        "no",
+        "nr",
+        "num",
+        "id",
+        "email",
+        "e-mail",
+        "mail",
+        "and",
+        "or",
+        "this",
+        "that",
+        "hi",
+        "hello",
+        "hey",
+        "thanks",
+        "thank",
+        "thx",
+        "please",
+        "pls",
+        "plz",
+        "i",
+        "im",
+        "i'm",
+        "am",
+        "sorry",
+        "oops",
+        "meant",
+        "mean",
+        "wrong",
+        "one",
+        "use",
+        "actually",
+        "wait",
+        "oh",
+        "ah",
+        "then",
+        "also",
+        "too",
+        "of",
+        "for",
+        "with",
+        "was",
+        "be",
+        "should",
+        "sb",
+    ]
+)
+
+
+def journeys_named(text: str) -> list[str]:
+    """The journeys a message's words ask for, most specific first (none: no request words).
+
+    An address inside the message ("sent somewhere else: Rosenweg 5, 01067 Dresden") asks
+    for an address change.
+    """
+    from knowledge.journeys.addresses import find_address
+
+    found: list[str] = []
+    if find_address(text).get("ship_street"):
+        found.append("change_address")
+    for journey, pattern in _JOURNEY_WORDS:
+        if journey == "refund":  # a refund asked for without a status word: a return
+            if "refund_status" not in found and "return" not in found and pattern.search(text):
+                found.append("return")
+        elif journey not in found and pattern.search(text):
+            found.append(journey)
+    if "refund_status" in found:
+        # "where's my refund": the refund of a return or cancellation, not a parcel
+        found = [j for j in found if j != "track"]
+    return found
+
+
+def answer_only(text: str) -> bool:
+    """Whether a message holds an order number or email and nothing that asks for something."""
+    if not _holds_an_answer(text):
+        return False
+    rest = ORDER_TOKEN_RE.sub(" ", EMAIL_RE.sub(" ", text.lower()))
+    words = re.findall(r"[a-z][a-z'-]*", rest)
+    return all(w in _ANSWER_WORDS for w in words)
+
+
+def likely_journey(turn: Turn) -> str | None:
+    """The journey a message the NLU read as an answer (``inform``) or was unsure about asks
+    for, from its words; among several, the one the NLU ranked highest."""
+    if turn.text.startswith("/"):
+        return None
+    named = journeys_named(turn.text)
+    if not named:
+        return None
+    current = turn.slot("journey")
+    if current in named:
+        return str(current)
+    ranked = [JOURNEYS[i] for i in turn.ranking if i in JOURNEYS and JOURNEYS[i] in named]
+    return ranked[0] if ranked else named[0]
+
+
 def interrupts(turn: Turn, journey: str | None) -> bool:
     """Whether the message is another request than the journey a form is collecting for.
 
     A form's answer is never read out of such a message ("cancle my order plz" is no order
     number): the form lets go and the new request starts (``start_journey``). The same
-    request again ("cancel SB-204964") is a correction and stays with the form. A message
-    the NLU is unsure about counts as the request it most likely is, unless it holds an
-    order number or an email (then it is an answer): the fallback then asks "Do you want
-    to ...?" instead of the form calling it a bad answer.
+    request again ("cancel SB-204964") is a correction and stays with the form, and so is
+    a bare answer whatever the NLU called it ("order SB-209189"). A message the NLU read as
+    an answer or was unsure about counts as the request its words make (an address in the
+    middle of a cancel is an address change); an unsure one without such words as the
+    request the NLU ranked highest, unless it holds an order number or an email (then it
+    is an answer): the fallback then asks "Do you want to ...?" instead of the form
+    calling it a bad answer.
     """
     if turn.slot("requested_slot") in CONFIRM_SLOTS and yes_or_no(turn.text) is not None:
         return False  # "ok do it" answers the form's yes/no, whatever the NLU read
+    if answer_only(turn.text):
+        return False
     requested = journey_of(turn.intent)
-    if turn.intent == "nlu_fallback" and not _holds_an_answer(turn.text):
-        requested = journey_of(suggested_intent(turn))
+    unsure_answer = turn.intent == "nlu_fallback" and _holds_an_answer(turn.text)
+    if turn.intent in ("inform", "nlu_fallback") and not unsure_answer:
+        named = likely_journey(
+            Turn(turn.text, turn.intent, turn.entities, {"journey": journey}, turn.ranking)
+        )
+        if named is not None:
+            requested = named
+        elif turn.intent == "nlu_fallback":
+            requested = journey_of(suggested_intent(turn))
     return requested is not None and journey is not None and requested != journey
 
 
@@ -159,7 +350,17 @@ def start_journey(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
         the question what to do with a bare answer when no journey is under way.
     """
     previous = turn.slot("journey")
-    journey = journey_of(turn.intent) or previous
+    journey = journey_of(turn.intent)
+    if journey is None and turn.intent in ("inform", "nlu_fallback"):
+        journey = likely_journey(turn)
+    if (
+        journey is None
+        and turn.intent == "nlu_fallback"
+        and not previous
+        and not answer_only(turn.text)
+    ):
+        journey = journey_of(suggested_intent(turn))
+    journey = journey or previous
     if journey is None:
         return Reply([Message(response="utter_what_next")], {"journey": None})
     # A button sends its payload ("/cancel_order{...}"): no words of the shopper's to read.
