@@ -307,3 +307,26 @@ def verify_by_postcode(shop: Shop, shopper: Shopper, turn: Turn, mode: str) -> R
             form_outcome="failed",
         )
     return Reply.say(POSTCODE_MISMATCH, postcode=None, verification_failures=failures)
+
+
+# --------------------------------------------------------------------------- Rasa entry point
+#: The account question each intent asks, and the FAQ entry that answers it in general.
+ACCOUNT_INTENTS = {
+    "ask_gift_card_balance": ("gift-card-balance", gift_card_balance),
+    "ask_payment_methods": ("payment-methods", payment_methods),
+}
+VERIFY_OFFER = (
+    "To see what's on your own account, log in on the shop's site or tell me one of your "
+    "order numbers and its email address."
+)
+
+
+def account_facts(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
+    """The account question of ``turn.intent`` for a verified shopper; for anyone else the
+    shop's general FAQ answer and how to get their own facts."""
+    faq_key, journey = ACCOUNT_INTENTS.get(turn.intent or "", ("payment-methods", payment_methods))
+    if shopper.verified:
+        return journey(shop, shopper, turn)
+    entry = shop.store.get_faq(faq_key)
+    general = f"{entry['answer']} " if entry else ""
+    return Reply.say(general + VERIFY_OFFER)

@@ -6,6 +6,7 @@ import inspect
 
 import rasa_sdk
 
+import actions.account
 import actions.common
 import actions.faq
 import actions.feedback
@@ -24,6 +25,7 @@ from knowledge.journeys.text import clean_text, echo_text, extract_email, extrac
 from tests.actions.conftest import DOMAIN, make_tracker, run, slot_events, texts
 
 MODULES = (
+    actions.account,
     actions.common,
     actions.faq,
     actions.feedback,
