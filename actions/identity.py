@@ -17,7 +17,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import adapter
-from actions.forms import StoppableFormValidation
+from actions.forms import StoppableFormValidation, journey_texts
 from knowledge.journeys import identity
 from knowledge.journeys.identity import BAD_EMAIL, BAD_ORDER_NUMBER, MISMATCH
 
@@ -42,13 +42,17 @@ class ValidateIdentityForm(StoppableFormValidation):
     ) -> dict[str, Any]:
         """A well-formed order number (existence is not checked here); an email given
         first is kept, words are answered with where to find the number."""
-        return await adapter.say(dispatcher, identity.read_order_number(value))
+        tried = tracker.get_slot("tried_email") if not tracker.get_slot("email") else None
+        reply = identity.read_order_number(value, tracker.get_slot("candidate_order"), tried)
+        return await adapter.say(dispatcher, reply)
 
     async def validate_email(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         """One email address (an order number given instead is taken as the number)."""
-        return await adapter.say(dispatcher, identity.read_email(value))
+        return await adapter.say(
+            dispatcher, identity.read_email(value, tracker.get_slot("tried_email"))
+        )
 
     async def after_validation(
         self,
@@ -57,8 +61,13 @@ class ValidateIdentityForm(StoppableFormValidation):
         domain: DomainDict,
         events: list[EventType],
     ) -> list[EventType]:
-        """Once both are known, check ownership and count failures (``identity.verify``)."""
-        reply = identity.verify(adapter.shop(), adapter.shopper(tracker), adapter.turn(tracker))
+        """Once both are known, check ownership and count failures (``identity.verify``);
+        a no to "is it the order with ...?" asks for the number instead."""
+        turn = adapter.turn(tracker)
+        refused = identity.refuses_candidate(turn, events)
+        if refused:
+            return await adapter.send(dispatcher, refused)
+        reply = identity.verify(adapter.shop(), adapter.shopper(tracker), turn)
         return await adapter.send(dispatcher, reply)
 
 
@@ -72,7 +81,7 @@ class ActionAskOrderNumber(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         reply = identity.ask_order_number(
-            adapter.shop(), adapter.shopper(tracker), adapter.turn(tracker)
+            adapter.shop(), adapter.shopper(tracker), adapter.turn(tracker), journey_texts(tracker)
         )
         return await adapter.send(dispatcher, reply)
 

@@ -54,6 +54,8 @@ FORM_SLOTS = (
     *FORM_ANSWERS,
     "ticket_message",
     "ticket_email",
+    "candidate_order",
+    "tried_email",
     "form_outcome",
     "requested_slot",
     "journey",
@@ -79,7 +81,7 @@ JOURNEY_WORDS = {
 }
 #: The answers one journey's form collected; a new journey starts without them (the order
 #: under discussion and the shopper's identity are kept).
-JOURNEY_SLOTS = (*FORM_ANSWERS, "form_outcome", "requested_slot")
+JOURNEY_SLOTS = (*FORM_ANSWERS, "candidate_order", "form_outcome", "requested_slot")
 SWITCHED = "Okay, let's {what} instead."
 FORM_STOPPED = "No problem, I've stopped that and changed nothing. What else can I do for you?"
 #: What each intent the fallback may guess means, in the shopper's words.

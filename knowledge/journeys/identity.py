@@ -19,7 +19,7 @@ from typing import Any
 from knowledge.journeys.common import human_button, listed, order_buttons
 from knowledge.journeys.inputs import Shop, Shopper, Turn
 from knowledge.journeys.reply import Reply
-from knowledge.journeys.text import extract_email, extract_order_number
+from knowledge.journeys.text import extract_email, extract_order_number, yes_or_no
 
 logger = logging.getLogger(__name__)
 
@@ -67,17 +67,27 @@ def _attempted_number(text: str) -> bool:
     return any(ch.isdigit() for ch in text) or bool(re.search(r"\bsb\b|^sb", text, re.I))
 
 
-def read_order_number(value: Any) -> Reply:
+def read_order_number(value: Any, candidate: Any = None, tried_email: Any = None) -> Reply:
     """An answer where the order number was asked: the number, or what to do.
 
     An email given instead is kept for later (no complaint); a malformed number is
     refused; words ("the backpack") and "I don't have it" are answered with where to
-    find the number.
+    find the number. A yes to "is it the order with ...?" takes that order (``candidate``);
+    a no asks for the number. A new number after a mismatch is checked with the email
+    tried then (``tried_email``), so it need not be typed again.
     """
-    number = extract_order_number(value)
-    if number is not None:
-        return Reply.nothing(order_number=number)
     text = value if isinstance(value, str) else ""
+    number = extract_order_number(value)
+    if number is None and candidate and candidate != REFUSED_CANDIDATE:
+        answer = yes_or_no(text)
+        if answer is True:
+            return Reply.nothing(order_number=candidate, candidate_order=None)
+        if answer is False:
+            return Reply.nothing(order_number=None, candidate_order=REFUSED_CANDIDATE)
+    if number is not None:
+        if tried_email:
+            return Reply.nothing(order_number=number, email=tried_email, tried_email=None)
+        return Reply.nothing(order_number=number)
     email = extract_email(text)
     if email is not None:
         return Reply.nothing(order_number=None, email=email)
@@ -88,16 +98,32 @@ def read_order_number(value: Any) -> Reply:
     return Reply.say(NEED_NUMBER, order_number=None)
 
 
-def read_email(value: Any) -> Reply:
+def read_email(value: Any, tried_email: Any = None) -> Reply:
     """Keep only something that looks like one email address; an order number given
-    instead (a correction, or the pieces swapped) is taken as the order number."""
+    instead (a correction, or the pieces swapped) is taken as the order number, checked
+    with the email of a failed check (``tried_email``) when there was one."""
     email = extract_email(value)
     if email is not None:
         return Reply.nothing(email=email)
     number = extract_order_number(value)
+    if number is not None and tried_email:
+        return Reply.nothing(email=tried_email, order_number=number, tried_email=None)
     if number is not None:
         return Reply.nothing(email=None, order_number=number)
     return Reply.say(BAD_EMAIL, email=None)
+
+
+def refuses_candidate(turn: Turn, events: list[dict[str, Any]]) -> Reply | None:
+    """A no to "is it the order with ...?" that no slot mapping took (a plain "no"): the
+    number is asked for instead."""
+    candidate = turn.slot("candidate_order")
+    if not candidate or candidate == REFUSED_CANDIDATE:
+        return None
+    if turn.slot("requested_slot") != "order_number" or yes_or_no(turn.text) is not False:
+        return None
+    if any(e.get("event") == "slot" and e.get("name") == "order_number" for e in events):
+        return None
+    return Reply.nothing(candidate_order=REFUSED_CANDIDATE, order_number=None)
 
 
 def verify(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
@@ -142,6 +168,8 @@ def verify(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
             customer_id=str(order["customer_id"]),
             customer_email=email,
             verification_failures=0,
+            candidate_order=None,
+            tried_email=None,
         )
     record_identity_failure(shop.store, keys)
     failures = int(turn.slot("verification_failures") or 0) + 1
@@ -151,17 +179,56 @@ def verify(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
             order_number=None, email=None, verification_failures=failures, form_outcome="failed"
         )
     # The number stays (the message is the same whether the order exists or not): a
-    # mistyped email is the usual mistake, and a new number replaces this one.
-    return Reply.say(MISMATCH, email=None, verification_failures=failures)
+    # mistyped email is the usual mistake, and a new number replaces this one (checked
+    # with this email again, ``tried_email``).
+    return Reply.say(MISMATCH, email=None, verification_failures=failures, tried_email=email)
 
 
-def ask_order_number(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
+#: The answer to "is it the order with ...?" was no.
+REFUSED_CANDIDATE = "-"
+
+
+def candidate_order(shop: Shop, email: Any, said: str) -> tuple[dict[str, Any], str] | None:
+    """The one order of the customer with ``email`` holding the item the shopper described
+    (``said``: everything said since the request), with the item's title; else ``None``.
+
+    Several matching orders, an unknown email or no item named all give ``None`` (the
+    number is asked for as usual, and nothing says whether the email is known).
+    """
+    from knowledge.journeys.orders import described_orders
+
+    address = extract_email(email) if isinstance(email, str) else None
+    if address is None or not said:
+        return None
+    customer = shop.store.get_customer_by_email(address)
+    if customer is None:
+        return None
+    found = described_orders(shop, Shopper(customer_id=int(customer["id"])), said)
+    return found[0] if len(found) == 1 else None
+
+
+def ask_order_number(shop: Shop, shopper: Shopper, turn: Turn, said: str = "") -> Reply:
     """Which order: the verified shopper's orders as buttons, else the number.
 
     When the form asks again (``requested_slot`` is already one of its slots) the
     message before said what was wrong, so the opening is not repeated; when the shopper
-    just gave the email first, it is thanked for.
+    just gave the email first, it is thanked for. With the email known and an item
+    described instead of the number ("cancel the order with the pink t-shirt"), the one
+    order of that email holding it is offered ("Is it the order with ...?"): a yes is the
+    order number, checked against the email as usual.
     """
+    email = turn.slot("email")
+    if shopper.customer_id is None and email and not turn.slot("candidate_order"):
+        found = candidate_order(shop, email, said)
+        if found is not None:
+            order, title = found
+            placed = str(order.get("placed_at") or "")[:10]
+            when = f" placed on {placed}" if placed else ""
+            return Reply.say(
+                f"Is it the order with the {title}{when}?",
+                [{"title": "Yes", "payload": "yes"}, {"title": "No", "payload": "no"}],
+                candidate_order=order["order_number"],
+            )
     if shopper.customer_id is not None:
         orders = shop.store.orders_for_customer(shopper.customer_id)
         if orders:
@@ -171,7 +238,8 @@ def ask_order_number(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
                 **listed(orders),
             )
         return Reply.say("I can't see any orders on your account. What's the order number?")
-    email = turn.slot("email")
+    if turn.slot("candidate_order") == REFUSED_CANDIDATE:
+        return Reply.say(ASK_AGAIN)
     if email and str(email).lower() in turn.text.lower():
         return Reply.say(ASK_AFTER_EMAIL)
     if turn.slot("requested_slot") in ("order_number", "email"):
@@ -180,10 +248,13 @@ def ask_order_number(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
 
 
 def ask_email(turn: Turn) -> Reply:
-    """Ask for the email address used for the order (no "Thanks" after a wrong answer)."""
+    """Ask for the email address used for the order, naming it (no "Thanks" after a wrong
+    answer)."""
+    number = extract_order_number(turn.slot("order_number"))
+    which = f"order {number}" if number else "that order"
     if turn.slot("requested_slot") == "email":
-        return Reply.say("Which email address did you use for that order?")
-    return Reply.say("Thanks. And which email address did you use for that order?")
+        return Reply.say(f"Which email address did you use for {which}?")
+    return Reply.say(f"Thanks. And which email address did you use for {which}?")
 
 
 #: Session metadata keys the widget may use for the signed customer token.

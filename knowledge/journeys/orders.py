@@ -268,13 +268,21 @@ def list_orders(shop: Shop, shopper: Shopper, intent: str, lead: str = "") -> Re
 
 def find_by_description(shop: Shop, shopper: Shopper, text: str) -> dict[str, Any] | None:
     """The shopper's order that an item description points to ("the jacket I ordered in May")."""
+    found = described_orders(shop, shopper, text)
+    return found[0][0] if found else None
+
+
+def described_orders(shop: Shop, shopper: Shopper, text: str) -> list[tuple[dict[str, Any], str]]:
+    """The shopper's orders holding an item the text describes, best match first, each with
+    the title of the item that matched (``[]`` when the text names no item)."""
     text = ORDER_TOKEN_RE.sub(" ", EMAIL_RE.sub(" ", text))
     words = [w for w in re.findall(r"[a-zA-Z][a-zA-Z'-]+", text.lower()) if w not in STOPWORDS]
     month = next((MONTHS.index(w) + 1 for w in words if w in MONTHS), None)
     content = [w.rstrip("s") for w in words if w not in MONTHS and len(w) >= 3]
     if not content or shopper.customer_id is None or shop.search is None:
-        return None
+        return []
     hits = shop.search.search_order_items(" ".join(content), shopper.customer_id, k=10)
+    found: list[tuple[dict[str, Any], str]] = []
     for hit in hits:
         row = hit.row
         haystack = f"{row.get('title', '')} {row.get('category') or ''} {row.get('brand') or ''}"
@@ -284,9 +292,9 @@ def find_by_description(shop: Shop, shopper: Shopper, text: str) -> dict[str, An
         if month is not None and int(str(row.get("placed_at") or "0000-00")[5:7] or 0) != month:
             continue
         order = owned_order(shop, shopper, row["order_number"])
-        if order is not None:
-            return order
-    return None
+        if order is not None and all(o["order_number"] != order["order_number"] for o, _ in found):
+            found.append((order, str(row.get("title") or "")))
+    return found
 
 
 # --------------------------------------------------------------------------- track, invoice

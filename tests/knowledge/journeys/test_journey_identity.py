@@ -111,3 +111,49 @@ def test_asking_again_does_not_repeat_the_opening(shop, examples):
     assert identity.ask_email(Turn()).text.startswith("Thanks")
     mine = identity.ask_order_number(shop, owner(shop, examples["pending"]["order_number"]), Turn())
     assert mine.buttons
+
+
+def test_an_item_described_with_the_email_offers_that_order(shop, examples):
+    number = examples["pending"]["order_number"]
+    email = examples["pending"]["email"]
+    shopper = owner(shop, number)
+    mine = shop.store.orders_for_customer(shopper.customer_id)
+    titles = {
+        o["order_number"]: [i["title"] for i in shop.store.order_items(o["id"])] for o in mine
+    }
+    # an item only this order holds among the customer's orders
+    others = {t for n, ts in titles.items() if n != number for t in ts}
+    title = next(t for t in titles[number] if t not in others)
+    said = f"my email is {email}, i want to cancel the order with the {title}"
+    asked = identity.ask_order_number(shop, Shopper(), Turn(slots={"email": email}), said)
+    assert asked.slots == {"candidate_order": number}
+    assert title in asked.text and number not in asked.text
+    taken = identity.read_order_number("yes that one", number)
+    assert taken.slots == {"order_number": number, "candidate_order": None}
+    refused = identity.read_order_number("no", number)
+    assert refused.slots["candidate_order"] == identity.REFUSED_CANDIDATE
+    again = identity.ask_order_number(
+        shop, Shopper(), Turn(slots={"email": email, "candidate_order": "-"}), said
+    )
+    assert again.text == identity.ASK_AGAIN
+    # an unknown email or no item named: the number is asked for as usual
+    unknown = Turn(slots={"email": "nobody@example.com"})
+    assert "candidate_order" not in identity.ask_order_number(shop, Shopper(), unknown, said).slots
+    plain = identity.ask_order_number(shop, Shopper(), Turn(slots={"email": email}), "cancel it")
+    assert "candidate_order" not in plain.slots
+
+
+def test_a_corrected_number_after_a_mismatch_is_checked_with_the_email_tried(shop, examples):
+    right, email = examples["pending"]["order_number"], examples["pending"]["email"]
+    wrong = examples["shipped"]["order_number"]
+    first = identity.verify(shop, Shopper(), _turn(wrong, email))
+    assert first.slots["tried_email"] == email and first.slots["email"] is None
+    corrected = identity.read_order_number(f"sorry, I meant {right}", None, email)
+    assert corrected.slots == {"order_number": right, "email": email, "tried_email": None}
+    at_email_prompt = identity.read_email(f"no i meant {right}", email)
+    assert at_email_prompt.slots["email"] == email
+    assert identity.verify(shop, Shopper(), _turn(right, email)).slots["verified"] is True
+    assert (
+        "order" in identity.ask_email(_turn(right, None)).text
+        and right in identity.ask_email(_turn(right, None)).text
+    )
