@@ -145,7 +145,7 @@ class GeneratorEngine:
             import ctranslate2
 
             ct2_path = model_dir / CT2_DIR
-            if not ct2_path.exists():
+            if not _ct2_current(model_dir, ct2_path):
                 convert_to_ct2(model_dir, ct2_path)
             compute = "int8" if device == "cpu" else "bfloat16"
             translator = ctranslate2.Translator(
@@ -305,6 +305,18 @@ class GeneratorEngine:
         return [
             self.choose(task, facts, c) for (task, facts), c in zip(items, candidates, strict=True)
         ]
+
+
+def _ct2_current(model_dir: Path, ct2_path: Path) -> bool:
+    """Whether the CTranslate2 copy exists and is newer than the weights (a retrained
+    model in the same folder must not be served from the old copy)."""
+    try:
+        converted = (ct2_path / "model.bin").stat().st_mtime_ns
+    except OSError:
+        return False
+    weights = [model_dir / n for n in ("model.safetensors", "pytorch_model.bin")]
+    newest = max((w.stat().st_mtime_ns for w in weights if w.exists()), default=0)
+    return converted >= newest
 
 
 def convert_to_ct2(

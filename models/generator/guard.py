@@ -323,6 +323,8 @@ class FactGuard:
         if not re.search(r"([.!?:]|\])\s*$", delex):
             return GuardResult(False, "unfinished sentence")
         words = WORD_RE.findall(rest.lower())
+        if not words and not found:  # "....." from an undertrained model is no reply
+            return GuardResult(False, "no words")
         for a, b, c in zip(words, words[1:], words[2:], strict=False):
             if a == b == c:
                 return GuardResult(False, f"repeated word {a!r}")

@@ -158,3 +158,8 @@ def test_known_words_reject_subword_garbage():
     assert not result.ok and "unknown word" in result.reason
     result, _ = guard.check(task, {}, "Sorry sorry sorry.")
     assert not result.ok and "repeated" in result.reason
+
+
+def test_punctuation_alone_is_no_reply(guard):
+    result, _ = guard.check(get_task("dont_know"), {}, "..........")
+    assert not result.ok and result.reason == "no words"

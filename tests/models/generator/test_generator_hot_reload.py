@@ -84,3 +84,19 @@ def test_marker_signature(tmp_path):
     assert marker_signature(tmp_path) is None
     _write_model(tmp_path, 1)
     assert marker_signature(tmp_path) is not None
+
+
+def test_a_retrained_model_is_not_served_from_the_old_ctranslate2_copy(tmp_path):
+    import os
+
+    from models.generator.engine import _ct2_current
+
+    ct2 = tmp_path / "ct2"
+    assert not _ct2_current(tmp_path, ct2)
+    (tmp_path / "model.safetensors").write_bytes(b"old")
+    ct2.mkdir()
+    (ct2 / "model.bin").write_bytes(b"converted")
+    os.utime(tmp_path / "model.safetensors", ns=(1_000_000_000, 1_000_000_000))
+    assert _ct2_current(tmp_path, ct2)
+    os.utime(tmp_path / "model.safetensors", ns=(2**62, 2**62))  # retrained after converting
+    assert not _ct2_current(tmp_path, ct2)
