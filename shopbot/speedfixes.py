@@ -20,6 +20,12 @@ The fixes:
 ``torch-threads``
     The action server caps torch at one CPU thread, as the NLU featurizer does
     (:mod:`shopbot.commands.actions_serve`).
+``tracker-pool``
+    Rasa's SQLite tracker store keeps its connections open instead of opening and closing
+    (and checkpointing) one per retrieve and save (:mod:`shopbot.rasa_sqlite`).
+``tracker-sync``
+    Rasa's SQLite connections commit with ``synchronous = NORMAL`` (WAL: no fsync per
+    commit; :mod:`shopbot.rasa_sqlite`).
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from __future__ import annotations
 import os
 
 ENV = "SHOPBOT_TURN_FIXES"
-FIXES = ("validator", "faq-vector", "torch-threads")
+FIXES = ("validator", "faq-vector", "torch-threads", "tracker-pool", "tracker-sync")
 
 
 def enabled(name: str, environ: dict[str, str] | None = None) -> bool:

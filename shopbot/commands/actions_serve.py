@@ -1,8 +1,14 @@
-"""``shopbot actions serve``: the rasa-sdk action server, guarded by the action-server token."""
+"""``shopbot actions serve``: the rasa-sdk action server, guarded by the action-server token.
+
+Torch (the query embeddings of product and FAQ search) gets one CPU thread: the server
+embeds one short query at a time, and torch's default of one spinning thread per core
+fights Rasa and the generator for the same cores (docs/performance.md).
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -13,6 +19,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--port", type=int, default=None, help="port (default SHOPBOT_ACTIONS_PORT, 5055)"
     )
     parser.add_argument("--workers", type=int, default=1, help="Sanic worker processes")
+    parser.add_argument(
+        "--torch-threads",
+        type=int,
+        default=1,
+        help="torch CPU threads per process (default 1; 0 = torch's choice)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -22,6 +34,7 @@ def run(args: argparse.Namespace) -> int:
     settings = settings_for_command("shopbot actions serve")
     if settings is None:
         return 2
+    limit_torch_threads(args.torch_threads)
     serve(
         settings.action_server_token,
         host=args.host or settings.internal_host,
@@ -29,3 +42,16 @@ def run(args: argparse.Namespace) -> int:
         workers=max(1, args.workers),
     )
     return 0
+
+
+def limit_torch_threads(threads: int) -> None:
+    """Cap torch's CPU threads before any model loads (``0``, or the fix off: torch's choice)."""
+    from shopbot.speedfixes import enabled
+
+    if threads <= 0 or not enabled("torch-threads"):
+        return
+    import torch
+
+    torch.set_num_threads(threads)
+    with contextlib.suppress(RuntimeError):  # only settable before parallel work started
+        torch.set_num_interop_threads(threads)

@@ -13,7 +13,8 @@ Prints p50/p95 per turn and throughput per bot and load, the ratios (full p50 / 
 with one shopper, full throughput / plain throughput back to back) against issue 14's goals,
 and writes ``bench-results/turns.json`` and a PNG of latency against concurrency
 (``bench-results/turns.png``). ``--unfixed`` adds a third bot: the full stack with
-``SHOPBOT_TURN_FIXES=off`` (the code paths before the speed fixes, docs/performance.md).
+``SHOPBOT_TURN_FIXES=off`` (the code paths before the speed fixes, docs/performance.md), or
+with the fixes named after it switched off.
 """
 
 from __future__ import annotations
@@ -75,8 +76,19 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--unfixed",
+        nargs="?",
+        const="off",
+        default=None,
+        metavar="FIXES",
+        help="also load a second full stack with the speed fixes off (before/after in one "
+        "run); FIXES: 'off' (default: all) or e.g. '-tracker-sync,-validator' "
+        "(shopbot/speedfixes.py)",
+    )
+    parser.add_argument(
+        "--profile",
         action="store_true",
-        help="also load the full stack with SHOPBOT_TURN_FIXES=off (before/after in one run)",
+        help="sample every server with py-spy during the load (pip install py-spy) and print "
+        "where their CPU went; stacks in bench-results/turns-profile/",
     )
     parser.add_argument(
         "--out",
@@ -105,6 +117,15 @@ def run(args: argparse.Namespace) -> int:
     scenarios = default_scenarios(args.duration, args.shoppers, args.think_shoppers, args.think)
     if args.only:
         scenarios = [s for s in scenarios if s.key in args.only]
+    if args.unfixed and args.unfixed != "off":
+        from shopbot.speedfixes import FIXES
+
+        unknown = [
+            n for n in (p.strip().lstrip("-") for p in args.unfixed.split(",")) if n not in FIXES
+        ]
+        if unknown:
+            print(f"unknown fix {', '.join(unknown)}; known: {', '.join(FIXES)}")
+            return 2
     source = Path(args.data) if args.data else None
     if source is not None and not (source / "shop.db").exists():
         print(f"no shop in {source} (build one with `shopbot knowledge demo`)")
@@ -128,6 +149,7 @@ def run(args: argparse.Namespace) -> int:
             unfixed=args.unfixed,
             progress=not args.no_progress,
             say=log.info,
+            profile_dir=Path(args.out).with_name("turns-profile") if args.profile else None,
         )
         ok = True
     except RuntimeError as exc:
@@ -146,9 +168,19 @@ def run(args: argparse.Namespace) -> int:
         f"{bench.meta['cpus']} CPUs; generator: {bench.meta['generator']}; shop: "
         f"{bench.meta['shop']}; total {bench.meta['total_s']:.0f} s"
     )
+    data = to_json(bench)
+    if bench.meta["profiles"]:
+        from shopbot.turnbench.profile import format_summary, summarise
+
+        data["profiles"] = {}
+        for path in map(Path, bench.meta["profiles"]):
+            summary = summarise(path)
+            data["profiles"][path.stem] = summary
+            print(format_summary(path.stem, summary))
+        print()
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(to_json(bench), indent=1) + "\n")
+    out.write_text(json.dumps(data, indent=1) + "\n")
     chart = write_chart(bench, out.with_suffix(".png"))
     print(f"figures in {out}, chart in {chart}" + (f"; work folder {workdir}" if args.keep else ""))
     return 0

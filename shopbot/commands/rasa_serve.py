@@ -72,11 +72,13 @@ def run(args: argparse.Namespace) -> int:
     timeout_s = int(settings.action_timeout_s)
     rasa.core.actions.action.DEFAULT_REQUEST_TIMEOUT = timeout_s
     rasa.utils.endpoints.DEFAULT_REQUEST_TIMEOUT = timeout_s
-    from shopbot import rasa_action_validation
+    from shopbot import rasa_action_validation, rasa_sqlite
 
-    # One JSON-schema validator for the action server's replies instead of a schema check
-    # per reply (issue 14: a fifth of Rasa's CPU under load; docs/performance.md).
+    # Speed fixes of issue 14 (docs/performance.md): one JSON-schema validator for the
+    # action server's replies instead of a schema check per reply, and SQLite tracker
+    # store connections that stay open and commit without an fsync.
     rasa_action_validation.install()
+    rasa_sqlite.install()
     from rasa.__main__ import main as rasa_main
 
     rasa_main()

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from shopbot.turnbench.load import Scenario, ScenarioResult, Target, run_scenario, warm_up
+from shopbot.turnbench.profile import Profiler
 
 logger = logging.getLogger(__name__)
 
@@ -69,9 +70,9 @@ class StackTarget:
         """Each conversation comes from its own client address, as shoppers would."""
         return {"X-Forwarded-For": self.stack.client_address(label)}
 
-    def pids(self) -> list[int]:
-        """Process ids of the stack's servers (Rasa last)."""
-        return [p.pid for p in self.stack.processes]
+    def pids(self) -> dict[str, int]:
+        """Process id per server (``rasa``, ``actions``, ``generator``)."""
+        return {str(p.args[1]): p.pid for p in self.stack.processes}
 
     def stop(self) -> None:
         """Stop every server of the stack."""
@@ -118,10 +119,10 @@ def run_turn_bench(
     source: Path | None = None,
     size: str = "small",
     generator: Path | None = None,
-    unfixed: bool = False,
+    unfixed: str | None = None,
     progress: bool = True,
     say: Callable[[str], None] = logger.info,
-    on_started: Callable[[dict[str, Any]], None] | None = None,
+    profile_dir: Path | None = None,
 ) -> BenchRun:
     """Start the bots, warm them up, run every scenario on each, stop them.
 
@@ -132,12 +133,13 @@ def run_turn_bench(
         source: A built shop to copy (default: build the demo shop of ``size``).
         size: ``small`` or ``demo`` when building.
         generator: A trained generator folder (``None``: the actions' templates answer).
-        unfixed: Also run a second full stack with ``SHOPBOT_TURN_FIXES=off`` (the code
-            paths as before the speed fixes), loaded in the same rounds.
+        unfixed: Also run a second full stack with ``SHOPBOT_TURN_FIXES`` set to this
+            (``off``: the code paths as before the speed fixes; ``-name,...``: those fixes
+            off, :mod:`shopbot.speedfixes`), loaded in the same rounds.
         progress: Show a progress bar.
         say: Where progress lines go.
-        on_started: Called with ``{target name: [pids]}`` once every server is up (a
-            profiler can attach).
+        profile_dir: Sample every server with py-spy during the load and write the
+            collapsed stacks here (:mod:`shopbot.turnbench.profile`).
 
     Returns:
         The :class:`BenchRun`.
@@ -157,8 +159,11 @@ def run_turn_bench(
     if unfixed:
         unfixed_dir = workdir / "data-unfixed"
         shutil.copytree(data_dir, unfixed_dir, ignore=shutil.ignore_patterns("logs", "tracker*"))
-        variants.append(("full-unfixed", unfixed_dir, {FIXES_ENV: "off"}))
+        name = "full-unfixed" if unfixed == "off" else f"full({unfixed})"
+        variants.append((name, unfixed_dir, {FIXES_ENV: unfixed}))
     targets: list[Any] = []
+    profiler: Profiler | None = None
+    profiles: list[Path] = []
     try:
         say(f"starting plain Rasa ({plain_model.name})")
         targets.append(start_plain(plain_dir, plain_model, workdir / "plain-rasa.log"))
@@ -176,8 +181,6 @@ def run_turn_bench(
             )
             targets.append(StackTarget(name, stack))
         servers_s = time.monotonic() - started
-        if on_started is not None:
-            on_started({t.name: t.pids() for t in targets})
         for target in targets:
             warm = warm_up(target, run_id)
             say(
@@ -185,8 +188,15 @@ def run_turn_bench(
                 f"{warm.elapsed_s:.1f} s"
                 + (f" ({'; '.join(warm.error_samples)})" if warm.errors else "")
             )
+        if profile_dir is not None:
+            profiler = Profiler(profile_dir)
+            for target in targets:
+                for server, pid in target.pids().items():
+                    profiler.attach(f"{target.name}-{server}", pid)
         results, load = _run_rounds(targets, scenarios, run_id, progress, say)
     finally:
+        if profiler is not None:
+            profiles = profiler.stop()
         for target in targets:
             target.stop()
     meta = {
@@ -198,6 +208,7 @@ def run_turn_bench(
         "servers_s": round(servers_s, 1),
         "total_s": round(time.monotonic() - started, 1),
         "cpus": os.cpu_count(),
+        "profiles": [str(p) for p in profiles],
     }
     return BenchRun(results, list(scenarios), [t.name for t in targets], meta, load)
 

@@ -124,9 +124,9 @@ class PlainBot:
         """No extra headers."""
         return dict(self.extra_headers)
 
-    def pids(self) -> list[int]:
+    def pids(self) -> dict[str, int]:
         """The server's process id."""
-        return [self.process.pid]
+        return {"rasa": self.process.pid}
 
     def stop(self) -> None:
         """Stop the server."""
