@@ -108,6 +108,12 @@ class StoppableFormValidation(FormValidationAction, ABC):
             filled = asked is not None and text and tracker.get_slot(asked) == text
             undo = [SlotSet(asked, before.get(asked))] if filled else []
             return [*undo, ActionExecutionRejected(self.form_name())]
+        if self.journey is not None and turn.intent != "stop" and conversation.stops(turn.text):
+            # "never mind, the old one is fine" read as an answer: the form ends, nothing
+            # changes (its submit action finds no yes and does nothing).
+            logger.info("conversation %s: %s called off", tracker.sender_id, self.form_name())
+            stopped = conversation.stop_form().with_slots(form_outcome="nothing_to_do")
+            return await adapter.send(dispatcher, stopped)
         events = await super().run(dispatcher, tracker, domain)
         events += await self.answers_in_words(dispatcher, tracker, domain, turn, events)
         events += await self.after_validation(dispatcher, tracker, domain, events)

@@ -36,6 +36,18 @@ class ValidateReturnForm(OrderJourneyValidation):
         """Items and reason the request named (``knowledge.journeys.returns.prefill``)."""
         return returns.prefill(shop, shopper, turn)
 
+    async def after_validation(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+        events: list[EventType],
+    ) -> list[EventType]:
+        """At the read-back, another reason (``returns.reason_correction``)."""
+        if tracker.get_slot("requested_slot") != "return_confirm":
+            return await super().after_validation(dispatcher, tracker, domain, events)
+        return await adapter.send(dispatcher, returns.reason_correction(adapter.turn(tracker)))
+
     async def validate_return_confirm(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:

@@ -360,3 +360,38 @@ def find_fields(text: str) -> dict[str, str]:
     normalised = normalise_address(found)
     errors = validate_address(normalised)
     return {s: normalised[s] for s in found if s.removeprefix("ship_") not in errors}
+
+
+_SWAP_RE = re.compile(
+    r"(?P<new>[\w .'/-]+?)\s*,?\s+(?:not|instead of|rather than)\s+(?P<old>[\w .'/-]+?)[.!]*$",
+    re.IGNORECASE,
+)
+_SWAP_LEAD_RE = re.compile(
+    r"^(?:(?:no|nope|wait|sorry|oops|oh|actually|hmm|my bad|i meant|it'?s|its|it should be|"
+    r"should be|the \w+ is|make it)\b[\s,.!:]*)+",
+    re.IGNORECASE,
+)
+
+
+def swap_correction(text: str, address: dict[str, str]) -> dict[str, str]:
+    """A correction that says what replaces what ("Bergweg 14 not 41", "no wait, it's 80333
+    not 80331"): the field holding the old value, with the new one in its place."""
+    match = _SWAP_RE.search(clean_text(text, limit=300).strip())
+    if match is None:
+        return {}
+    new = _SWAP_LEAD_RE.sub("", match.group("new").strip()).strip(" ,.")
+    old = match.group("old").strip(" ,.")
+    if not new or not old:
+        return {}
+    for slot in ADDRESS_SLOTS:
+        value = str(address.get(slot) or "")
+        hit = re.search(rf"(?<![\w]){re.escape(old)}(?![\w])", value, re.IGNORECASE)
+        if hit is None:
+            continue
+        words_new = set(re.findall(r"[a-z]{3,}", new.lower()))
+        if words_new and words_new & set(re.findall(r"[a-z]{3,}", value.lower())):
+            replaced = new  # the whole field again ("Bergweg 14")
+        else:
+            replaced = value[: hit.start()] + new + value[hit.end() :]
+        return {slot: replaced}
+    return {}

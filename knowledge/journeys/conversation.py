@@ -368,6 +368,11 @@ def start_journey(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
     # A button sends its payload ("/cancel_order{...}"): no words of the shopper's to read.
     words = "" if turn.text.startswith("/") else turn.text
     slots: dict[str, Any] = dict.fromkeys(JOURNEY_SLOTS)
+    named = turn.entity("order_number")
+    if journey == previous and (not named or named == turn.slot("order_number")):
+        # The same request again about the same order ("ok then just return it") goes on
+        # with what its form already has.
+        slots = {"form_outcome": None, "requested_slot": None}
     slots.update(journey=journey, request_text=words or None)
     # What the request named (also when only the words held it, not an entity).
     if turn.entity("order_number"):
@@ -436,6 +441,20 @@ def read_confirmation(turn: Turn, slot: str, events: list[dict[str, Any]]) -> li
     if answer is None:
         return []
     return [{"event": "slot", "timestamp": None, "name": slot, "value": answer}]
+
+
+_STOP_RE = re.compile(
+    r"^\W*(?:(?:hmm+|oh|ah|ok|okay|actually|wait|no|nah|sorry|um+|uh|erm|ugh)\W+){0,3}"
+    r"(?:never\s?mind|nvm|forget (?:it|about it|that|this|the \w+)|no need|scratch that|"
+    r"don'?t bother|leave it|not needed any ?more)\b",
+    re.IGNORECASE,
+)
+
+
+def stops(text: str) -> bool:
+    """Whether a message starts by calling the task off ("hmm never mind, the old one is
+    fine after all"), whatever the NLU read."""
+    return bool(_STOP_RE.search(text))
 
 
 def stop_form() -> Reply:

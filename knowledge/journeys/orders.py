@@ -18,6 +18,7 @@ from knowledge.journeys.addresses import (
     format_address,
     infer_country,
     read_field,
+    swap_correction,
 )
 from knowledge.journeys.common import (
     NOT_ON_ACCOUNT,
@@ -552,9 +553,9 @@ def address_answer(shop: Shop, shopper: Shopper, turn: Turn, slot: str, value: A
     """An answer to an address prompt: the other known address, a whole or partial address
     in one message (every field it holds), or the one field asked for."""
     text = value if isinstance(value, str) else ""
-    if _OTHER_ADDRESS_RE.search(text) and "address" in text.lower():
-        return other_address(shop, shopper, turn)
     found = find_address(text)
+    if _OTHER_ADDRESS_RE.search(text) and "address" in text.lower() and len(found) < 2:
+        return other_address(shop, shopper, turn)
     if len(found) >= 2:
         if "ship_name" not in found and not turn.slot("ship_name"):
             # As in a request with the address inside: the order's recipient stays
@@ -582,11 +583,14 @@ def address_correction(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
     """A change to the address read back ("no, the postcode is 10117", "actually the other
     address", a whole new address): the changed fields, and the question asked again."""
     text = turn.text
-    if _OTHER_ADDRESS_RE.search(text):
+    whole = find_address(text)
+    if _OTHER_ADDRESS_RE.search(text) and len(whole) < 2:
         return other_address(shop, shopper, turn)
-    found = find_address(text) or find_fields(text)
+    found = whole or find_fields(text) or swap_correction(text, new_address(turn))
     if not found:
         return Reply.nothing()
+    if len(whole) >= 2:
+        found = _with_country(shop, shopper, turn, whole)
     return Reply.nothing(**found, address_confirm=None)
 
 

@@ -209,6 +209,15 @@ def choose_items(shop: Shop, shopper: Shopper, turn: Turn, value: Any) -> Reply:
     return Reply.nothing(**slots)
 
 
+def reason_correction(turn: Turn) -> Reply:
+    """At the read-back, another reason ("oh wait, the real reason is it arrived damaged"):
+    the new reason, and the question asked again."""
+    reason = reason_in(turn.text)
+    if reason is None or not turn.slot("return_reason") or reason == turn.slot("return_reason"):
+        return Reply.nothing()
+    return Reply.nothing(return_reason=reason, return_confirm=None)
+
+
 def give_reason(value: Any) -> Reply:
     """A short reason in words."""
     text = clean_text(value, limit=500)
@@ -321,11 +330,27 @@ def _returns(
     return sorted(found, key=lambda pair: str(pair[0].get("created_at") or ""), reverse=True)
 
 
+def _cancelled_order(shop: Shop, shopper: Shopper, turn: Turn) -> dict[str, Any] | None:
+    """The cancelled order a refund question is about (named, or the one under discussion)."""
+    order = owned_order(shop, shopper, turn.entity("order_number") or turn.slot("order_number"))
+    return order if order is not None and order["status"] == "cancelled" else None
+
+
 def refund_status(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
     """Refund status of the shopper's returns (one RMA, one order, or the latest three)."""
     if not shopper.verified:
         return not_verified()
     found = _returns(shop, shopper, turn)
+    cancelled = _cancelled_order(shop, shopper, turn)
+    if not found and cancelled is not None:
+        # A cancelled order is refunded in full when it is cancelled (no return needed).
+        number = cancelled["order_number"]
+        return Reply.say(
+            f"Order {number} was cancelled, so it was refunded in full: "
+            f"{money(cancelled['total'], cancelled['currency'])} back to the way you paid. "
+            "Depending on your bank it can take a few days to show on your account.",
+            order_number=number,
+        )
     if not found:
         return Reply.say(
             "I can't find any returns on your orders. Would you like to start one?",

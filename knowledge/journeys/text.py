@@ -76,7 +76,8 @@ def extract_email(text: Any) -> str | None:
 
 
 _YES_RE = re.compile(
-    r"^(?:yes|yess+|yeah?|yep|yup|ya|yah|ye|y|sure|ok|okay|okey|okie|k|kk|alright|aye|correct|"
+    r"^(?:yes|yess+|yse|ys|yeah?|yeh|yh|yep|yup|ya|yah|ye|y|ja|si|oui|sure|ok|okay|okey|okie|k|kk|"
+    r"alright|aye|correct|"
     r"right|exactly|absolutely|definitely|of course|fine|perfect|great|good|cool|confirm(?:ed)?|"
     r"(?:please |pls |plz )?(?:go ahead|go on|go for it|do it|do that|proceed|continue)|"
     r"please do|that'?s (?:right|correct|it|fine|good)|thats (?:right|correct|it|fine|good)|"

@@ -173,3 +173,57 @@ def test_the_reason_given_with_the_items_is_kept(shop, examples):
         "return_items": str(eligible[0]["order_item_id"]),
         "return_reason": "it doesn't fit",
     }
+
+
+def test_a_correction_that_says_what_replaces_what():
+    from knowledge.journeys.addresses import swap_correction
+
+    address = {
+        "ship_name": "Rafael Hoffmann",
+        "ship_street": "Bergweg 41",
+        "ship_city": "Munchen",
+        "ship_postcode": "80331",
+        "ship_country": "DE",
+    }
+    assert swap_correction("no wait, Bergweg 14 not 41", address) == {"ship_street": "Bergweg 14"}
+    assert swap_correction("sorry, it's 80333 not 80331", address) == {"ship_postcode": "80333"}
+    assert swap_correction("yes that's right", address) == {}
+
+
+def test_calling_a_task_off_in_words():
+    assert conversation.stops("hmm never mind, the old one is fine after all")
+    assert conversation.stops("oh forget it")
+    assert not conversation.stops("Hauptstr. 5, 10115 Berlin")
+    assert not conversation.stops("i don't mind which one")
+
+
+def test_another_reason_at_the_read_back():
+    slots = {"return_reason": "too small", "requested_slot": "return_confirm"}
+    changed = returns.reason_correction(
+        Turn("oh wait, the real reason is it arrived damaged, not the size", "inform", slots=slots)
+    )
+    assert changed.slots["return_confirm"] is None and "damaged" in changed.slots["return_reason"]
+    assert returns.reason_correction(Turn("yes", "affirm", slots=slots)).slots == {}
+
+
+def test_the_refund_of_a_cancelled_order(shop, examples):
+    number = examples["cancelled"]["order_number"]
+    shopper = owner(shop, number)
+    reply = returns.refund_status(
+        shop, shopper, Turn("has my refund gone through", entities={"order_number": number})
+    )
+    assert number in reply.text and "refunded in full" in reply.text
+
+
+def test_the_same_request_again_keeps_what_the_form_has(shop, examples):
+    number = examples["delivered_recent"]["order_number"]
+    shopper = owner(shop, number)
+    slots = {"journey": "return", "order_number": number, "return_items": "7"}
+    again = conversation.start_journey(
+        shop, shopper, Turn("ok then just return it", "request_refund", slots=slots)
+    )
+    assert "return_items" not in again.slots and again.slots["journey"] == "return"
+    other = conversation.start_journey(
+        shop, shopper, Turn("cancel it", "cancel_order", slots=slots)
+    )
+    assert other.slots["return_items"] is None
