@@ -24,7 +24,7 @@ from rasa_sdk.types import DomainDict
 
 from actions import adapter
 from actions.context import get_context
-from knowledge.journeys import conversation, identity
+from knowledge.journeys import conversation, feedback, identity
 
 logger = logging.getLogger(__name__)
 
@@ -110,8 +110,20 @@ class ActionDefaultAskAffirmation(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        reply = conversation.ask_affirmation(adapter.turn(tracker))
+        turn = adapter.turn(tracker)
+        rated = feedback.rating_answer(
+            adapter.shop(), adapter.shopper(tracker), turn, _rating_asked(tracker)
+        )
+        reply = rated or conversation.ask_affirmation(turn)
         return await adapter.send(dispatcher, reply)
+
+
+def _rating_asked(tracker: Tracker) -> bool:
+    """Whether the assistant's last message asked for the 1-5 rating."""
+    for event in reversed(list(tracker.events)):
+        if event.get("event") == "bot":
+            return feedback.RATING_QUESTION in str(event.get("text") or "")
+    return False
 
 
 class ActionDefaultAskRephrase(Action):

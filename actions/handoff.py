@@ -17,7 +17,7 @@ from rasa_sdk.types import DomainDict
 from actions import adapter
 from actions.context import get_context
 from actions.forms import StoppableFormValidation
-from knowledge.journeys import handoff
+from knowledge.journeys import feedback, handoff
 from knowledge.journeys.text import clean_text
 
 logger = logging.getLogger(__name__)
@@ -43,6 +43,8 @@ class ActionHandoff(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         online = handoff.agent_available(get_context().settings.data_dir)
+        # "worst experience ever, I'm giving you one star": the rating is kept too
+        feedback.rating_in_words(adapter.shop(), adapter.shopper(tracker), adapter.turn(tracker))
         reply = handoff.handoff(
             adapter.shop(),
             adapter.shopper(tracker),

@@ -55,11 +55,16 @@ _RATING_RES = (
     re.compile(_WORD_OR_DIGIT + r"\s*(?:stars?|\u2b50|\u2605)", re.IGNORECASE),
     re.compile(r"^(?:a\s+|an\s+)?" + _WORD_OR_DIGIT + r"[.!]*$", re.IGNORECASE),
     re.compile(
-        r"\b(?:rate (?:it|this|you|the chat)?|give (?:it|you|this)(?: a)?|rating(?: is)?:?)\s*"
+        r"\b(?:rate (?:it|this|you|the chat)?|give (?:it|you|this)(?: a)?|rating(?: is)?:?|"
+        r"make (?:it|that)(?: a)?|change (?:it |that )?to(?: a)?|i'?d say(?: a)?)\s*"
         + _WORD_OR_DIGIT
         + r"\b",
         re.IGNORECASE,
     ),
+)
+#: Right after the rating question: a number with a word or two around it ("ok then 2").
+_LOOSE_RATING_RE = re.compile(
+    r"^\W*(?:[a-z']+\W+){0,2}" + _WORD_OR_DIGIT + r"(?:\W+[a-z']+){0,2}\W*$", re.I
 )
 _SCALE = {"5": 5, "five": 5, "10": 10, "ten": 10}
 
@@ -90,15 +95,48 @@ def rating_value(raw: str | None) -> int | None:
     return digits[0] if len(digits) == 1 and 1 <= digits[0] <= 5 else None
 
 
-def rating_in_text(text: str) -> int | None:
-    """A 1-5 rating a message gives without the NLU tagging it ("4/5", "id give it a 4")."""
+def rating_in_text(text: str, asked: bool = False) -> int | None:
+    """A 1-5 rating a message gives without the NLU tagging it ("4/5", "id give it a 4";
+    right after the question (``asked``) also "ok then 2")."""
     if not text or text.startswith("/"):
         return None
     text = text.strip().lower()
     for pattern in _RATING_RES:
         if pattern.search(text):
             return rating_value(text)
+    match = _LOOSE_RATING_RE.search(text) if asked else None
+    if match:
+        value = _number(match.group(1))
+        return value if 1 <= value <= 5 else None
     return None
+
+
+RATING_QUESTION = "How would you rate this chat from 1 (bad) to 5 (great)?"
+
+
+def rating_in_words(shop: Shop, shopper: Shopper, turn: Turn, asked: bool = False) -> int | None:
+    """Store a rating given inside another message ("worst experience ever, I'm giving you
+    one star" said as a complaint); the rating, or ``None`` when there was none."""
+    from knowledge.operations import OperationError, record_feedback
+
+    rating = rating_value(turn.entity("rating")) or rating_in_text(turn.text, asked)
+    if rating is None or turn.text.startswith("/"):
+        return None
+    try:
+        record_feedback(shop.store, shopper.sender_id, "rating", rating=rating)
+    except OperationError as err:
+        logger.warning("rating not recorded: %s", err)
+        return None
+    return rating
+
+
+def rating_answer(shop: Shop, shopper: Shopper, turn: Turn, asked: bool) -> Reply | None:
+    """The answer to the rating question the NLU was unsure about ("ok then 2"): stored
+    and thanked for; ``None`` when the rating was not just asked or none was given."""
+    if not asked:
+        return None
+    rating = rating_in_words(shop, shopper, turn, asked=True)
+    return Reply.say(f"Thanks for rating this chat {rating}/5!") if rating else None
 
 
 def frustrated(text: str) -> bool:
@@ -141,7 +179,7 @@ def record(shop: Shop, shopper: Shopper, turn: Turn, message_id: str | None) -> 
     if frustrated(turn.text):
         in_form = turn.slot("requested_slot") is not None
         return Reply.say(FRUSTRATED_IN_FORM if in_form else FRUSTRATED, [human_button()])
-    return Reply.say("How would you rate this chat from 1 (bad) to 5 (great)?", rating_buttons())
+    return Reply.say(RATING_QUESTION, rating_buttons())
 
 
 def ask_rating(shop: Shop, shopper: Shopper) -> Reply:

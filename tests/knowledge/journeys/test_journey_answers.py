@@ -227,3 +227,19 @@ def test_the_same_request_again_keeps_what_the_form_has(shop, examples):
         shop, shopper, Turn("cancel it", "cancel_order", slots=slots)
     )
     assert other.slots["return_items"] is None
+
+
+def test_a_rating_right_after_the_question_or_inside_a_complaint(shop):
+    from knowledge.journeys.inputs import Shopper
+
+    assert feedback.rating_in_text("ok then 2") is None  # not asked: no rating
+    assert feedback.rating_in_text("ok then 2", asked=True) == 2
+    assert feedback.rating_in_text("actually make it 4, the support was nice") == 4
+    shopper = Shopper(sender_id="rating-asked")
+    thanked = feedback.rating_answer(shop, shopper, Turn("ok then 2", "nlu_fallback"), True)
+    assert thanked is not None and "2/5" in thanked.text
+    assert feedback.rating_answer(shop, shopper, Turn("ok then 2"), False) is None
+    angry = Shopper(sender_id="rating-complaint")
+    said = Turn("worst shopping experience ever, I'm giving you one star", "complaint")
+    assert feedback.rating_in_words(shop, angry, said) == 1
+    assert [r["rating"] for r in shop.store.feedback("rating-complaint")] == [1]
