@@ -85,6 +85,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "(shopbot/speedfixes.py)",
     )
     parser.add_argument(
+        "--console",
+        action="store_true",
+        help="run the support console's sync (every 2 s) beside each full stack, as the web "
+        "app does under make demo",
+    )
+    parser.add_argument(
         "--profile",
         action="store_true",
         help="sample every server with py-spy during the load (pip install py-spy) and print "
@@ -150,6 +156,7 @@ def run(args: argparse.Namespace) -> int:
             progress=not args.no_progress,
             say=log.info,
             profile_dir=Path(args.out).with_name("turns-profile") if args.profile else None,
+            console=args.console,
         )
         ok = True
     except RuntimeError as exc:

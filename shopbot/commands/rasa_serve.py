@@ -43,8 +43,9 @@ def run(args: argparse.Namespace) -> int:
         "rasa",
         "run",
         "--enable-api",
-        "--auth-token",
-        settings.rasa_token,
+        # One argument: a random token may start with "-", which argparse would take for
+        # an option (Rasa then refused to start, now and then).
+        f"--auth-token={settings.rasa_token}",
         "--interface",
         args.host or settings.internal_host,
         "--port",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import subprocess
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -123,6 +124,7 @@ def run_turn_bench(
     progress: bool = True,
     say: Callable[[str], None] = logger.info,
     profile_dir: Path | None = None,
+    console: bool = False,
 ) -> BenchRun:
     """Start the bots, warm them up, run every scenario on each, stop them.
 
@@ -140,6 +142,8 @@ def run_turn_bench(
         say: Where progress lines go.
         profile_dir: Sample every server with py-spy during the load and write the
             collapsed stacks here (:mod:`shopbot.turnbench.profile`).
+        console: Run the support console's sync beside each full stack during the load
+            (:mod:`shopbot.turnbench.console`), as the web app does under ``make demo``.
 
     Returns:
         The :class:`BenchRun`.
@@ -164,6 +168,7 @@ def run_turn_bench(
     targets: list[Any] = []
     profiler: Profiler | None = None
     profiles: list[Path] = []
+    syncers: list[subprocess.Popen] = []
     try:
         say(f"starting plain Rasa ({plain_model.name})")
         targets.append(start_plain(plain_dir, plain_model, workdir / "plain-rasa.log"))
@@ -188,6 +193,10 @@ def run_turn_bench(
                 f"{warm.elapsed_s:.1f} s"
                 + (f" ({'; '.join(warm.error_samples)})" if warm.errors else "")
             )
+        if console:
+            for target in targets:
+                if isinstance(target, StackTarget):
+                    syncers.append(_start_console_sync(target, workdir))
         if profile_dir is not None:
             profiler = Profiler(profile_dir)
             for target in targets:
@@ -197,6 +206,9 @@ def run_turn_bench(
     finally:
         if profiler is not None:
             profiles = profiler.stop()
+        for proc in syncers:
+            proc.terminate()
+            proc.wait(timeout=30)
         for target in targets:
             target.stop()
     meta = {
@@ -209,8 +221,21 @@ def run_turn_bench(
         "total_s": round(time.monotonic() - started, 1),
         "cpus": os.cpu_count(),
         "profiles": [str(p) for p in profiles],
+        "console_sync": console,
     }
     return BenchRun(results, list(scenarios), [t.name for t in targets], meta, load)
+
+
+def _start_console_sync(target: StackTarget, workdir: Path) -> subprocess.Popen:
+    """The console's sync loop on ``target``'s tracker store, in a process of its own."""
+    import sys
+
+    from shopbot.stack import REPO, _env, _spawn
+
+    data_dir = target.stack.data_dir
+    argv = [sys.executable, "-m", "shopbot.turnbench.console", str(target.stack.tracker_db)]
+    argv += [str(data_dir / "console.db"), str(data_dir / "shop.db")]
+    return _spawn(argv, REPO, _env({}), workdir / f"console-sync-{target.name}.log")
 
 
 def _run_rounds(

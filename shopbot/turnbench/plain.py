@@ -157,8 +157,7 @@ def start_plain(
         RASA,
         "run",
         "--enable-api",  # only for /status, to know when the model is loaded
-        "--auth-token",
-        token,
+        f"--auth-token={token}",  # one argument: the token may start with "-"
         "--interface",
         "127.0.0.1",
         "--port",

@@ -187,3 +187,23 @@ def test_plain_project_is_rasa_init_and_its_key_is_stable(tmp_path: Path) -> Non
         assert (project / name).is_file(), name
     assert "rest:" in (project / "credentials.yml").read_text()
     assert plain_key() == plain_key() and len(plain_key()) == 16
+
+
+def test_console_sync_process_folds_the_tracker_events(tmp_path: Path) -> None:
+    from shopbot.turnbench.console import sync_loop
+    from web.console.tracker import create_events_table, write_events
+
+    engine = create_events_table(tmp_path / "tracker.db")
+    events = [
+        {"event": "action", "name": "action_listen", "timestamp": 1.0},
+        {
+            "event": "user",
+            "text": "hi",
+            "timestamp": 2.0,
+            "parse_data": {"intent": {"name": "greet"}},
+        },
+        {"event": "bot", "text": "Hello!", "timestamp": 3.0},
+    ]
+    write_events(engine, "conversation-1", events)
+    engine.dispose()
+    assert sync_loop(tmp_path / "tracker.db", tmp_path / "console.db", None, 0.0, rounds=2) == 3
