@@ -313,6 +313,13 @@ def interrupts(turn: Turn, journey: str | None) -> bool:
         return False  # "ok do it" answers the form's yes/no, whatever the NLU read
     if answer_only(turn.text):
         return False
+    if journey is None:
+        # A form for no journey (the message for the team) lets go only of a request about
+        # an order it names ("actually, where is SB-209290? ..."): anything else is the message.
+        wanted = journey_of(turn.intent)
+        if turn.intent in ("inform", "nlu_fallback"):
+            wanted = likely_journey(Turn(turn.text, turn.intent, turn.entities, {}, turn.ranking))
+        return wanted is not None and extract_order_number(turn.text) is not None
     requested = journey_of(turn.intent)
     unsure_answer = turn.intent == "nlu_fallback" and _holds_an_answer(turn.text)
     if turn.intent in ("inform", "nlu_fallback") and not unsure_answer:

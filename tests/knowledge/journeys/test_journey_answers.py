@@ -243,3 +243,28 @@ def test_a_rating_right_after_the_question_or_inside_a_complaint(shop):
     said = Turn("worst shopping experience ever, I'm giving you one star", "complaint")
     assert feedback.rating_in_words(shop, angry, said) == 1
     assert [r["rating"] for r in shop.store.feedback("rating-complaint")] == [1]
+
+
+def test_the_message_for_the_team_lets_go_only_of_a_request_about_a_named_order():
+    asked = {"requested_slot": "ticket_email"}
+    track = Turn("actually wait, where is SB-209290? jo@example.com", "inform", slots=asked)
+    assert conversation.interrupts(track, None)
+    message = Turn("my parcel never came and nobody answers", "inform", slots=asked)
+    assert not conversation.interrupts(message, None)
+    assert not conversation.interrupts(Turn("jo@example.com", "inform", slots=asked), None)
+
+
+def test_words_name_the_journey_the_nlu_missed():
+    assert conversation.journeys_named("hi, where is SB-209039? email ben@example.org") == ["track"]
+    assert conversation.journeys_named("jo@example.org i wanna retrun smth") == ["return"]
+    assert conversation.journeys_named("jo@example.org - wheres my refnd") == ["refund_status"]
+    assert conversation.journeys_named("jo@example.org, i need the invoce") == ["invoice"]
+    moved = "hmm wait, actually i just need it sent somewhere else: Rosenweg 5, 01067 Dresden"
+    assert conversation.journeys_named(moved)[0] == "change_address"
+    assert conversation.answer_only("ok. my order is SB-209263")
+    assert not conversation.answer_only("where is SB-209263")
+    # a bare answer never interrupts, whatever the NLU called it
+    bare = Turn("order SB-209189", "track_order", slots={"requested_slot": "order_number"})
+    assert not conversation.interrupts(bare, "return")
+    inside = Turn(moved, "inform", slots={"requested_slot": "cancel_confirm"})
+    assert conversation.interrupts(inside, "cancel")
