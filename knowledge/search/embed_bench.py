@@ -60,7 +60,7 @@ class EmbedBenchConfig:
     Attributes:
         limit: Products embedded (0: all of them).
         batch_size: Texts per forward pass (the index build's 64).
-        threads: torch threads of the new path (None: torch's default).
+        threads: torch threads of the new path (None: :func:`document_threads`).
         seed: Which products are sampled when ``limit`` is below the catalog.
     """
 
@@ -99,7 +99,7 @@ def run_embed_bench(
         ``{"runs": [{"path", "texts", "seconds", "texts_per_s", "tokens_mean", ...}], ...}``
         with ``speedup`` = after / before.
     """
-    from models.embeddings import Embedder
+    from models.embeddings import Embedder, document_threads
 
     say = progress or logger.info
     if not products:
@@ -176,7 +176,7 @@ def run_embed_bench(
         vectors,
         seconds,
         precision="fp32",
-        threads=config.threads or _threads(),
+        threads=config.threads or document_threads() or _threads(),
         cosine_to_fp32={"min": 1.0, "mean": 1.0},
     )
 
@@ -188,7 +188,7 @@ def run_embed_bench(
         vectors,
         seconds,
         precision=emb.document_precision,
-        threads=config.threads or _threads(),
+        threads=config.threads or document_threads() or _threads(),
         cosine_to_fp32=_cosines(vectors, reference["new_fp32"]),
     )
     before, after = runs[0]["texts_per_s"], runs[-1]["texts_per_s"]

@@ -25,7 +25,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--threads",
         type=int,
         default=0,
-        help="torch threads of the new path (default 0 = torch's choice, one per core)",
+        help="torch threads of the new path (default 0 = auto: one on a busy machine, else one per core)",
     )
     parser.add_argument("--db", metavar="PATH", help="shop database (default: settings.db_path)")
     parser.add_argument(

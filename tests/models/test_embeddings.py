@@ -100,3 +100,15 @@ def test_precision_and_threads_settings(monkeypatch):
     one = Embedder(threads=1, document_precision="fp32")
     one.encode_documents(["x"])
     assert torch.get_num_threads() == before  # set for the call only
+
+
+def test_one_thread_on_a_busy_machine(monkeypatch):
+    import os
+
+    from models.embeddings import document_threads
+
+    cores = len(os.sched_getaffinity(0))
+    monkeypatch.setattr(os, "getloadavg", lambda: (float(cores), 0.0, 0.0))
+    assert document_threads() == 1
+    monkeypatch.setattr(os, "getloadavg", lambda: (cores - 0.5, 0.0, 0.0))
+    assert document_threads() is None
