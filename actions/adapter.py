@@ -78,6 +78,9 @@ def turn(tracker: Tracker) -> Turn:
         # The order number and email are read from the words too, not only from what
         # the entity model tagged ("no I meant sb 204964", "its jo@example.com").
         found = {"order_number": extract_order_number(text), "email": extract_email(text)}
+        tagged = entities.get("order_number")
+        if tagged and extract_order_number(tagged) is None:
+            del entities["order_number"]  # a postcode or house number tagged as an order
         for name, value in found.items():
             if value and name not in entities:
                 entities[name] = value

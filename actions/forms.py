@@ -31,6 +31,7 @@ from knowledge.journeys.common import NOT_ON_ACCOUNT
 from knowledge.journeys.inputs import Shop, Shopper, Turn
 from knowledge.journeys.orders import choose_order
 from knowledge.journeys.reply import Reply
+from knowledge.journeys.text import extract_email, extract_order_number
 
 logger = logging.getLogger(__name__)
 
@@ -140,7 +141,8 @@ class StoppableFormValidation(FormValidationAction, ABC):
         out: list[EventType] = []
         set_now = {e.get("name") for e in events if e.get("event") == "slot"}
         for slot in ("order_number", "email"):
-            value = turn.entity(slot)
+            read = extract_order_number if slot == "order_number" else extract_email
+            value = read(turn.entity(slot))
             validate = getattr(self, f"validate_{slot}", None)
             if not value or validate is None or slot in set_now or tracker.get_slot(slot) == value:
                 continue
@@ -186,6 +188,12 @@ class OrderJourneyValidation(StoppableFormValidation, ABC):
         """Accept only an order of the verified shopper (named or described), then run
         the journey's check."""
         shop = adapter.shop()
+        asked = tracker.get_slot("requested_slot")
+        current = slots_before_turn(tracker).get("order_number")
+        if asked not in (None, "order_number") and extract_order_number(slot_value) is None:
+            # Something the entity model took for an order number ("1100-053" in an
+            # address) while the form asks for something else: the order stays.
+            return {"order_number": current}
         listed_orders = adapter.turn(tracker).slot("listed_orders")
         order, reply = choose_order(shop, adapter.shopper(tracker), slot_value, listed_orders)
         if order is not None:

@@ -43,8 +43,13 @@ class ValidateReturnForm(OrderJourneyValidation):
         domain: DomainDict,
         events: list[EventType],
     ) -> list[EventType]:
-        """At the read-back, another reason (``returns.reason_correction``)."""
-        if tracker.get_slot("requested_slot") != "return_confirm":
+        """At the read-back, another reason (``returns.reason_correction``); where the reason
+        is asked, a reason the NLU read as another intent ("changed my mind" as stop)."""
+        asked = tracker.get_slot("requested_slot")
+        if asked == "return_reason":
+            reply = returns.reason_in_other_words(adapter.turn(tracker), events)
+            return await adapter.send(dispatcher, reply)
+        if asked != "return_confirm":
             return await super().after_validation(dispatcher, tracker, domain, events)
         return await adapter.send(dispatcher, returns.reason_correction(adapter.turn(tracker)))
 

@@ -218,6 +218,17 @@ def reason_correction(turn: Turn) -> Reply:
     return Reply.nothing(return_reason=reason, return_confirm=None)
 
 
+def reason_in_other_words(turn: Turn, events: list[dict[str, Any]]) -> Reply:
+    """Where the reason is asked, a message the slot mapping did not take because the NLU
+    read it as another intent ("changed my mind" as stop) but that gives a reason."""
+    if any(e.get("event") == "slot" and e.get("name") == "return_reason" for e in events):
+        return Reply.nothing()
+    reason = reason_in(turn.text)
+    return (
+        Reply.nothing(return_reason=clean_text(turn.text, limit=200)) if reason else Reply.nothing()
+    )
+
+
 def give_reason(value: Any) -> Reply:
     """A short reason in words."""
     text = clean_text(value, limit=500)

@@ -304,3 +304,45 @@ def test_the_first_one_answers_which_order_from_the_buttons_just_shown(shop, exa
     )
     _, out = run(ValidateCancelForm(), tracker)
     assert slot_events(out)["order_number"] == mine[0]["order_number"]
+
+
+def test_a_postcode_tagged_as_an_order_number_keeps_the_order(shop, examples):
+    number = examples["pending"]["order_number"]
+    slots = verified_slots(shop, number) | {"order_number": number}
+    text = "Ana Lima, Rua Augusta 100, 1100-053 Lisbon, Portugal"
+    events = [
+        {"event": "slot", "name": "order_number", "value": number},
+        {"event": "action", "name": "action_listen"},
+        {"event": "user", "text": text, "parse_data": {}},
+        {"event": "active_loop", "name": "address_form"},
+        {"event": "slot", "name": "order_number", "value": "1100-053"},
+        {"event": "slot", "name": "ship_name", "value": text},
+    ]
+    tracker = make_tracker(
+        text,
+        "inform",
+        entities={"order_number": "1100-053"},
+        slots=slots
+        | {"order_number": "1100-053", "ship_name": text, "requested_slot": "ship_name"},
+        events=events,
+        active_loop="address_form",
+    )
+    dispatcher, out = run(ValidateAddressForm(), tracker)
+    values = slot_events(out)
+    assert values["order_number"] == number and values["ship_street"] == "Rua Augusta 100"
+    assert "couldn't find an order" not in texts(dispatcher)
+
+
+def test_a_reason_the_nlu_read_as_stop_is_the_reason(shop, examples):
+    number = examples["delivered_recent"]["order_number"]
+    slots = verified_slots(shop, number) | {"order_number": number, "return_items": "1"}
+    tracker = form_tracker(
+        "return_form",
+        {},
+        slots=slots | {"requested_slot": "return_reason"},
+        text="changed my mind",
+        intent="stop",
+    )
+    _, events = run(ValidateReturnForm(), tracker)
+    assert slot_events(events)["return_reason"] == "changed my mind"
+    assert not any(e["event"] == "action_execution_rejected" for e in events)
