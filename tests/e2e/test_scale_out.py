@@ -165,6 +165,9 @@ def test_conversation_stored_in_postgres_with_redis_lock(services, rasa_model, t
         "SHOPBOT_REDIS_HOST": "127.0.0.1",
         "SHOPBOT_REDIS_PORT": "6379",
         "SHOPBOT_REDIS_DB": REDIS_DB,
+        # As in docker/compose.yml: the console reads this; `shopbot rasa serve` then leaves
+        # the SQLite tracker file alone (it puts one in WAL mode otherwise).
+        "SHOPBOT_TRACKER_STORE_URL": "postgresql://postgres@127.0.0.1:5432/test",
     }
     sender = f"e2e-pg-{uuid.uuid4().hex[:8]}"
     with start_stack(
