@@ -26,6 +26,12 @@ The fixes:
 ``tracker-sync``
     Rasa's SQLite connections commit with ``synchronous = NORMAL`` (WAL: no fsync per
     commit; :mod:`shopbot.rasa_sqlite`).
+``tf-threads``
+    Rasa's TensorFlow runs one intra-op and one inter-op thread
+    (:mod:`shopbot.commands.rasa_serve`).
+``nlu-thread``
+    Rasa runs the NLU graph in one worker thread instead of on its event loop
+    (:mod:`shopbot.rasa_nlu_thread`).
 """
 
 from __future__ import annotations
@@ -33,7 +39,15 @@ from __future__ import annotations
 import os
 
 ENV = "SHOPBOT_TURN_FIXES"
-FIXES = ("validator", "faq-vector", "torch-threads", "tracker-pool", "tracker-sync")
+FIXES = (
+    "validator",
+    "faq-vector",
+    "torch-threads",
+    "tracker-pool",
+    "tracker-sync",
+    "tf-threads",
+    "nlu-thread",
+)
 
 
 def enabled(name: str, environ: dict[str, str] | None = None) -> bool:
