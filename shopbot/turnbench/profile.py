@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import shutil
 import signal
 import subprocess
@@ -102,6 +103,7 @@ class Profiler:
             logger.warning("py-spy not installed (.venv/bin/pip install py-spy); no profile")
             return None
         self.out_dir.mkdir(parents=True, exist_ok=True)
+        name = re.sub(r"[^A-Za-z0-9_.+-]+", "_", name).strip("_")
         out = self.out_dir / f"{name}.txt"
         log = open(self.out_dir / f"{name}.log", "w")  # noqa: SIM115 - closed with the process
         proc = subprocess.Popen(
