@@ -248,13 +248,13 @@ def ask_order_number(shop: Shop, shopper: Shopper, turn: Turn, said: str = "") -
 
 
 def ask_email(turn: Turn) -> Reply:
-    """Ask for the email address used for the order, naming it (no "Thanks" after a wrong
-    answer)."""
-    number = extract_order_number(turn.slot("order_number"))
-    which = f"order {number}" if number else "that order"
+    """Ask for the email address used for the order (no "Thanks" after a wrong answer).
+
+    The number is not repeated: until the check passes it may be someone else's order.
+    """
     if turn.slot("requested_slot") == "email":
-        return Reply.say(f"Which email address did you use for {which}?")
-    return Reply.say(f"Thanks. And which email address did you use for {which}?")
+        return Reply.say("Which email address did you use for that order?")
+    return Reply.say("Thanks. And which email address did you use for that order?")
 
 
 #: Session metadata keys the widget may use for the signed customer token.
