@@ -153,7 +153,5 @@ def test_a_corrected_number_after_a_mismatch_is_checked_with_the_email_tried(sho
     at_email_prompt = identity.read_email(f"no i meant {right}", email)
     assert at_email_prompt.slots["email"] == email
     assert identity.verify(shop, Shopper(), _turn(right, email)).slots["verified"] is True
-    assert (
-        "order" in identity.ask_email(_turn(right, None)).text
-        and right in identity.ask_email(_turn(right, None)).text
-    )
+    # the number is not repeated before the check passes (it may be someone else's)
+    assert right not in identity.ask_email(_turn(right, None)).text
