@@ -169,7 +169,6 @@ _JOURNEY_WORDS = (
         ),
     ),
 )
-_RETURN_VERBS = next(p for j, p in _JOURNEY_WORDS if j == "return")
 #: Words of a message that only gives an answer ("ok. my order is SB-209263").
 _ANSWER_WORDS = frozenset(
     [
@@ -363,13 +362,6 @@ def start_journey(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
     journey = journey_of(turn.intent)
     if journey is None and turn.intent in ("inform", "nlu_fallback"):
         journey = likely_journey(turn)
-    elif journey is not None and not turn.text.startswith("/"):
-        # "i want to send something back" read as an address change: the words name one
-        # journey and it is not the one the NLU chose.
-        named = journeys_named(turn.text)
-        money_back_only = named == ["return"] and not _RETURN_VERBS.search(turn.text)
-        if len(named) == 1 and journey not in named and not money_back_only:
-            journey = named[0]
     if (
         journey is None
         and turn.intent == "nlu_fallback"
