@@ -96,9 +96,19 @@ class ActionStartJourney(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         reply = conversation.start_journey(
-            adapter.shop(), adapter.shopper(tracker), adapter.turn(tracker)
+            adapter.shop(), adapter.shopper(tracker), adapter.turn(tracker), _earlier(tracker)
         )
         return [ActiveLoop(None), *await adapter.send(dispatcher, reply)]
+
+
+def _earlier(tracker: Tracker) -> str:
+    """The shopper's message before the latest one (typed, not a button)."""
+    said = [
+        str(e.get("text") or "")
+        for e in tracker.events
+        if e.get("event") == "user" and not str(e.get("text") or "").startswith("/")
+    ]
+    return said[-2] if len(said) >= 2 else ""
 
 
 class ActionDefaultAskAffirmation(Action):

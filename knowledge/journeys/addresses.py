@@ -101,6 +101,23 @@ _REQUEST_WORDS = frozenset(
         "move",
         "parcel",
         "package",
+        # fillers before an address ("hmm wait, ...")
+        "hmm",
+        "wait",
+        "actually",
+        "oh",
+        "ok",
+        "okay",
+        "no",
+        "yes",
+        "sorry",
+        "um",
+        "so",
+        "well",
+        "hi",
+        "hello",
+        "hey",
+        "oops",
     ]
 )
 #: A piece with a number that is a request, not a street ("return 2 shirts").
@@ -256,6 +273,11 @@ def _address_parts(text: str) -> list[str]:
     sentences = re.split(r"(?<=[a-z]{3})[.!?]\s+(?=[A-Za-z])|\n", text)
     text = max(sentences, key=lambda t: (any(ch.isdigit() for ch in t), t.count(",")))
     text = re.sub(r"\b(?:my\s+)?e-?mail(?:\s+is)?\s*:?\s*$", "", text.strip(), flags=re.I)
+    if ":" in text:
+        # "... sent somewhere else: Rosenweg 5, 01067 Dresden": the address follows the colon
+        after = text.rsplit(":", 1)[1]
+        if any(ch.isdigit() for ch in after):
+            text = after
     text = _LEAD_IN_RE.sub("", text, count=1)
     parts = [p.strip(" .;:!?") for p in text.split(",")]
     parts = [p for p in parts if p]

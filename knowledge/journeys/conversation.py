@@ -160,7 +160,7 @@ _JOURNEY_WORDS = (
     (
         "track",
         re.compile(
-            r"\b(?:wh?e?re?'?s?|wher)\s+(?:is\s+|are\s+|r\s+)?(?:my|the|it|this|that|sb|order|"
+            r"\b(?:wh?e?re?(?:'s|s|\s+is|\s+are|\s+r)|wher\s+(?:is|are))\s+(?:my|the|it|this|that|sb|order|"
             r"parcel|package|stuff|\#?\d)|\btrack\w*|\btrak\w*|\bstatus\b|\bhas (?:it|my \w+|"
             r"the \w+|sb-?\d+) (?:been )?(?:shipped|sent|left|arrived|dispatched)|\bgoing on with\b|"
             r"\blook up (?:my |the )?order|\bcheck\s+(?:on\s+)?(?:my\s+|the\s+)?(?:order|sb|\#?\d{6}|"
@@ -337,7 +337,7 @@ def _holds_an_answer(text: str) -> bool:
     return extract_order_number(text) is not None or extract_email(text) is not None
 
 
-def start_journey(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
+def start_journey(shop: Shop, shopper: Shopper, turn: Turn, earlier: str = "") -> Reply:
     """Start the journey a request names, or go on with the one under way.
 
     A request (track, cancel, return, ...) names its journey; a bare answer ("SB-204966",
@@ -362,6 +362,10 @@ def start_journey(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
     journey = journey_of(turn.intent)
     if journey is None and turn.intent in ("inform", "nlu_fallback"):
         journey = likely_journey(turn)
+    if journey is None and not previous and earlier and answer_only(turn.text):
+        # "its SB-209357" after a request the assistant did not take as one ("hi i want to
+        # know where my parcel is, my email is ..." answered from the FAQ): that request.
+        journey = likely_journey(Turn(earlier, "inform", {}, {}, turn.ranking))
     if (
         journey is None
         and turn.intent == "nlu_fallback"
@@ -475,8 +479,15 @@ def suggested_intent(turn: Turn) -> str | None:
 
 
 def ask_affirmation(turn: Turn) -> Reply:
-    """First fallback: "did you mean ...?" in words, not intent names."""
+    """First fallback: "did you mean ...?" in words, not intent names; a shopper who most
+    likely wants a person or to complain ("this is ridiculous, i want someone to sort this
+    out") is offered a person (a yes takes that guess, as for any other)."""
     intent = suggested_intent(turn)
+    if intent in ("human_handoff", "complaint"):
+        return Reply.say(
+            "I'm sorry about this. Would you like me to pass you to a person from our team?",
+            [human_button(), {"title": "No thanks", "payload": "/deny"}],
+        )
     if not has_words(turn.text) or intent is None:
         return Reply.say(
             "Sorry, I didn't catch that. Could you tell me in a few words what you need? "

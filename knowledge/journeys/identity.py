@@ -203,8 +203,16 @@ def candidate_order(shop: Shop, email: Any, said: str) -> tuple[dict[str, Any], 
     customer = shop.store.get_customer_by_email(address)
     if customer is None:
         return None
-    found = described_orders(shop, Shopper(customer_id=int(customer["id"])), said)
-    return found[0] if len(found) == 1 else None
+    shopper = Shopper(customer_id=int(customer["id"]))
+    found = described_orders(shop, shopper, said)
+    if len(found) > 1 and _matched(found[0][1], said) == _matched(found[1][1], said):
+        return None  # two orders fit as well: the number is asked for
+    return found[0] if found else None
+
+
+def _matched(title: str, said: str) -> int:
+    words = {w.rstrip("s") for w in re.findall(r"[a-z][a-z'-]{2,}", said.lower())}
+    return sum(w.rstrip("s") in words for w in re.findall(r"[a-z][a-z'-]{2,}", title.lower()))
 
 
 def ask_order_number(shop: Shop, shopper: Shopper, turn: Turn, said: str = "") -> Reply:

@@ -283,19 +283,24 @@ def described_orders(shop: Shop, shopper: Shopper, text: str) -> list[tuple[dict
     if not content or shopper.customer_id is None or shop.search is None:
         return []
     hits = shop.search.search_order_items(" ".join(content), shopper.customer_id, k=10)
-    found: list[tuple[dict[str, Any], str]] = []
+    scored: dict[str, tuple[int, dict[str, Any], str]] = {}
     for hit in hits:
         row = hit.row
         haystack = f"{row.get('title', '')} {row.get('category') or ''} {row.get('brand') or ''}"
         # Whole words (a plural "s" allowed): "net" from an email must not match "cabinet".
-        if not any(re.search(rf"\b{re.escape(w)}", haystack.lower()) for w in content):
+        score = sum(bool(re.search(rf"\b{re.escape(w)}", haystack.lower())) for w in content)
+        if not score:
             continue
         if month is not None and int(str(row.get("placed_at") or "0000-00")[5:7] or 0) != month:
             continue
         order = owned_order(shop, shopper, row["order_number"])
-        if order is not None and all(o["order_number"] != order["order_number"] for o, _ in found):
-            found.append((order, str(row.get("title") or "")))
-    return found
+        number = order["order_number"] if order else None
+        if order is not None and (number not in scored or scored[number][0] < score):
+            scored[number] = (score, order, str(row.get("title") or ""))
+    # Most words matched first ("Basic Threads Studio 2 Pocket T-Shirt, Yellow" named in
+    # full beats another Basic Threads item); the search's order among equals.
+    ranked = sorted(scored.values(), key=lambda item: -item[0])
+    return [(order, title) for _, order, title in ranked]
 
 
 # --------------------------------------------------------------------------- track, invoice
@@ -557,7 +562,7 @@ def address_answer(shop: Shop, shopper: Shopper, turn: Turn, slot: str, value: A
     if _OTHER_ADDRESS_RE.search(text) and "address" in text.lower() and len(found) < 2:
         return other_address(shop, shopper, turn)
     if len(found) >= 2:
-        if "ship_name" not in found and not turn.slot("ship_name"):
+        if "ship_name" not in found and (slot == "ship_name" or not turn.slot("ship_name")):
             # As in a request with the address inside: the order's recipient stays
             # unless the shopper names another one (the read-back shows it).
             order = owned_order(shop, shopper, turn.slot("order_number"))
@@ -572,7 +577,9 @@ def _with_country(
 ) -> dict[str, str]:
     """An address found without a country gets the one its postcode or the order implies
     (``infer_country``), so the form does not ask for it; the read-back shows it."""
-    if "ship_country" in found or turn.slot("ship_country"):
+    if "ship_country" in found or (
+        turn.slot("ship_country") and turn.slot("requested_slot") != "ship_country"
+    ):
         return found
     order = owned_order(shop, shopper, turn.slot("order_number"))
     country = infer_country(found, str(order.get("ship_country") or "") if order else None)
