@@ -9,6 +9,7 @@ counted as a failed verification). The signed customer token is checked in
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -62,11 +63,20 @@ class ValidateIdentityForm(StoppableFormValidation):
         events: list[EventType],
     ) -> list[EventType]:
         """Once both are known, check ownership and count failures (``identity.verify``);
-        a no to "is it the order with ...?" asks for the number instead."""
+        a yes or no to "is it the order with ...?" the slot mapping missed is read here."""
         turn = adapter.turn(tracker)
-        refused = identity.refuses_candidate(turn, events)
-        if refused:
-            return await adapter.send(dispatcher, refused)
+        answered = identity.answers_candidate(turn, events)
+        if (
+            answered is not None
+            and "order_number" in answered.slots
+            and answered.slots["order_number"]
+        ):
+            # the yes names the order: check it with the email now
+            turn = replace(turn, slots={**turn.slots, **answered.slots})
+            checked = identity.verify(adapter.shop(), adapter.shopper(tracker), turn)
+            return await adapter.send(dispatcher, answered.then(checked))
+        if answered is not None:
+            return await adapter.send(dispatcher, answered)
         reply = identity.verify(adapter.shop(), adapter.shopper(tracker), turn)
         return await adapter.send(dispatcher, reply)
 

@@ -113,16 +113,19 @@ def read_email(value: Any, tried_email: Any = None) -> Reply:
     return Reply.say(BAD_EMAIL, email=None)
 
 
-def refuses_candidate(turn: Turn, events: list[dict[str, Any]]) -> Reply | None:
-    """A no to "is it the order with ...?" that no slot mapping took (a plain "no"): the
-    number is asked for instead."""
+def answers_candidate(turn: Turn, events: list[dict[str, Any]]) -> Reply | None:
+    """A yes or no to "is it the order with ...?" that no slot mapping took (a plain "no",
+    or "yes that order" read as a question): the order, or the number asked for instead."""
     candidate = turn.slot("candidate_order")
     if not candidate or candidate == REFUSED_CANDIDATE:
         return None
-    if turn.slot("requested_slot") != "order_number" or yes_or_no(turn.text) is not False:
+    answer = yes_or_no(turn.text)
+    if turn.slot("requested_slot") != "order_number" or answer is None:
         return None
     if any(e.get("event") == "slot" and e.get("name") == "order_number" for e in events):
         return None
+    if answer:
+        return Reply.nothing(order_number=candidate, candidate_order=None)
     return Reply.nothing(candidate_order=REFUSED_CANDIDATE, order_number=None)
 
 

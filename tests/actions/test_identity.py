@@ -205,3 +205,26 @@ def test_one_client_guessing_many_orders_is_locked_out(shop, examples):
     assert slot_events(events).get("verified") is not True
     _, events = _attempt(delivered["order_number"], delivered["email"], "s-ok", client="c-good")
     assert slot_events(events)["verified"] is True
+
+
+def test_yes_that_order_read_as_a_question_takes_the_order_offered(shop, examples):
+    from actions.identity import ValidateIdentityForm
+    from tests.actions.conftest import form_tracker, run, slot_events
+
+    number, email = examples["pending"]["order_number"], examples["pending"]["email"]
+    tracker = form_tracker(
+        "identity_form",
+        {},
+        slots={
+            "journey": "invoice",
+            "email": email,
+            "candidate_order": number,
+            "requested_slot": "order_number",
+        },
+        text="yes that order",
+        intent="ask_faq",
+    )
+    _, events = run(ValidateIdentityForm(), tracker)
+    values = slot_events(events)
+    assert values["order_number"] == number and values["verified"] is True
+    assert not any(e["event"] == "action_execution_rejected" for e in events)
