@@ -208,6 +208,13 @@ def topology(services, rasa_model, tmp_path_factory):
     topo.senders_used = []  # type: ignore[attr-defined]
     yield topo
     topo.stop()
+    import redis
+
+    client = redis.Redis(host=backing.redis_host, port=backing.redis_port, db=backing.redis_db)
+    keys = list(client.scan_iter(match=f"{backing.hub_prefix}:*"))
+    if keys:
+        client.delete(*keys)
+    client.close()
 
 
 def _sender(topo, label: str) -> str:
