@@ -78,11 +78,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--unfixed",
         nargs="?",
         const="off",
-        default=None,
+        action="append",
+        default=[],
         metavar="FIXES",
-        help="also load a second full stack with the speed fixes off (before/after in one "
-        "run); FIXES: 'off' (default: all) or e.g. '-tracker-sync,-validator' "
-        "(shopbot/speedfixes.py)",
+        help="also load a full stack with the speed fixes off (before/after in one run); "
+        "FIXES: 'off' (default: all) or e.g. '-tracker-sync,-validator' "
+        "(shopbot/speedfixes.py); repeatable, one more stack each",
     )
     parser.add_argument(
         "--console",
@@ -123,12 +124,11 @@ def run(args: argparse.Namespace) -> int:
     scenarios = default_scenarios(args.duration, args.shoppers, args.think_shoppers, args.think)
     if args.only:
         scenarios = [s for s in scenarios if s.key in args.only]
-    if args.unfixed and args.unfixed != "off":
-        from shopbot.speedfixes import FIXES
+    from shopbot.speedfixes import FIXES
 
-        unknown = [
-            n for n in (p.strip().lstrip("-") for p in args.unfixed.split(",")) if n not in FIXES
-        ]
+    for spec in args.unfixed:
+        names = [p.strip().lstrip("-") for p in spec.split(",") if p.strip()]
+        unknown = [n for n in names if n not in FIXES] if spec != "off" else []
         if unknown:
             print(f"unknown fix {', '.join(unknown)}; known: {', '.join(FIXES)}")
             return 2

@@ -99,6 +99,14 @@ def _loadavg() -> tuple[float, float, float]:
     return (round(one, 2), round(five, 2), round(fifteen, 2))
 
 
+def variant_name(spec: str) -> str:
+    """``full-unfixed`` for ``off``, else ``full-no-<fix>+<fix>`` for ``-fix,-fix``."""
+    if spec.strip() == "off":
+        return "full-unfixed"
+    names = [p.strip().lstrip("-") for p in spec.split(",") if p.strip()]
+    return "full-no-" + "+".join(names)
+
+
 def prepare_shop(data_dir: Path, source: Path | None, size: str) -> str:
     """Copy ``source`` (a built shop) or build the demo shop of ``size`` into ``data_dir``."""
     from shopbot.convbench.bench import build_shop, copy_shop
@@ -120,7 +128,7 @@ def run_turn_bench(
     source: Path | None = None,
     size: str = "small",
     generator: Path | None = None,
-    unfixed: str | None = None,
+    unfixed: Sequence[str] = (),
     progress: bool = True,
     say: Callable[[str], None] = logger.info,
     profile_dir: Path | None = None,
@@ -135,7 +143,7 @@ def run_turn_bench(
         source: A built shop to copy (default: build the demo shop of ``size``).
         size: ``small`` or ``demo`` when building.
         generator: A trained generator folder (``None``: the actions' templates answer).
-        unfixed: Also run a second full stack with ``SHOPBOT_TURN_FIXES`` set to this
+        unfixed: For each item, one more full stack with ``SHOPBOT_TURN_FIXES`` set to it
             (``off``: the code paths as before the speed fixes; ``-name,...``: those fixes
             off, :mod:`shopbot.speedfixes`), loaded in the same rounds.
         progress: Show a progress bar.
@@ -160,11 +168,11 @@ def run_turn_bench(
     say(f"full stack: building the shop in {data_dir}" if source is None else "copying the shop")
     shop = prepare_shop(data_dir, source, size)
     variants: list[tuple[str, Path, dict[str, str]]] = [("full", data_dir, {})]
-    if unfixed:
-        unfixed_dir = workdir / "data-unfixed"
-        shutil.copytree(data_dir, unfixed_dir, ignore=shutil.ignore_patterns("logs", "tracker*"))
-        name = "full-unfixed" if unfixed == "off" else f"full({unfixed})"
-        variants.append((name, unfixed_dir, {FIXES_ENV: unfixed}))
+    for spec in unfixed:
+        name = variant_name(spec)
+        folder = workdir / f"data-{name}"
+        shutil.copytree(data_dir, folder, ignore=shutil.ignore_patterns("logs", "tracker*"))
+        variants.append((name, folder, {FIXES_ENV: spec}))
     targets: list[Any] = []
     profiler: Profiler | None = None
     profiles: list[Path] = []

@@ -122,7 +122,7 @@ def write_chart(run: BenchRun, path: Path) -> Path:
 
     fig, ax = plt.subplots(figsize=(8, 5), dpi=110)
     colours = {"plain": "tab:blue", "full": "tab:orange", "full-unfixed": "tab:red"}
-    for target in run.targets:
+    for i, target in enumerate(run.targets):
         points = sorted(
             (r.scenario.shoppers, r.percentile_ms(50), r.percentile_ms(95), r.scenario)
             for r in run.results
@@ -131,7 +131,7 @@ def write_chart(run: BenchRun, path: Path) -> Path:
         if not points:
             continue
         xs = [p[0] for p in points]
-        colour = colours.get(target)
+        colour = colours.get(target) or f"C{(i + 3) % 10}"
         ax.plot(xs, [p[1] for p in points], "o-", color=colour, label=f"{target} p50")
         ax.plot(xs, [p[2] for p in points], "s--", color=colour, label=f"{target} p95")
     for scenario in run.scenarios:

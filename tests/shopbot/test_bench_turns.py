@@ -207,3 +207,10 @@ def test_console_sync_process_folds_the_tracker_events(tmp_path: Path) -> None:
     write_events(engine, "conversation-1", events)
     engine.dispose()
     assert sync_loop(tmp_path / "tracker.db", tmp_path / "console.db", None, 0.0, rounds=2) == 3
+
+
+def test_variant_names() -> None:
+    from shopbot.turnbench.bench import variant_name
+
+    assert variant_name("off") == "full-unfixed"
+    assert variant_name("-nlu-thread,-tf-threads") == "full-no-nlu-thread+tf-threads"
