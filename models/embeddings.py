@@ -70,7 +70,7 @@ def document_threads() -> int | None:
         return None
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     if cores and load >= cores:
-        logger.info("load %.1f on %d cores: embedding on one thread", load, cores)
+        logger.debug("load %.1f on %d cores: embedding on one thread", load, cores)
         return 1
     return None
 
