@@ -133,7 +133,7 @@ _JOURNEY_WORDS = (
         re.compile(
             r"\b(?:ad+res+e?|(?:send|ship|deliver|post)\s+(?:it|them|the order|my order|order|"
             r"the parcel|the package|sb-?\d+)?\s*to|sent somewhere|somewhere else|"
-            r"to my (?:office|work|home|new)|new flat|(?:i )?moved)\b",
+            r"to my (?:office|work|home|new)|new flat|(?:i )?moved|change where)\b",
             re.IGNORECASE,
         ),
     ),
@@ -161,7 +161,8 @@ _JOURNEY_WORDS = (
         "track",
         re.compile(
             r"\b(?:wh?e?re?(?:'s|s|\s+is|\s+are|\s+r)|wher\s+(?:is|are))\s+(?:my|the|it|this|that|sb|order|"
-            r"parcel|package|stuff|\#?\d)|\btrack\w*|\btrak\w*|\bstatus\b|\bhas (?:it|my \w+|"
+            r"parcel|package|stuff|\#?\d)|\bwhere (?:my|the) (?:parcel|package|order|stuff|delivery)\b|"
+            r"\btrack\w*|\btrak\w*|\bstatus\b|\bhas (?:it|my \w+|"
             r"the \w+|sb-?\d+) (?:been )?(?:shipped|sent|left|arrived|dispatched)|\bgoing on with\b|"
             r"\blook up (?:my |the )?order|\bcheck\s+(?:on\s+)?(?:my\s+|the\s+)?(?:order|sb|\#?\d{6}|"
             r"parcel|package|delivery)|\bwhen will\b",
@@ -272,13 +273,15 @@ def journeys_named(text: str) -> list[str]:
     return found
 
 
+def _request_words(text: str) -> list[str]:
+    """The words of a message besides order numbers, emails and answer fillers."""
+    rest = ORDER_TOKEN_RE.sub(" ", EMAIL_RE.sub(" ", text.lower()))
+    return [w for w in re.findall(r"[a-z][a-z'-]*", rest) if w not in _ANSWER_WORDS]
+
+
 def answer_only(text: str) -> bool:
     """Whether a message holds an order number or email and nothing that asks for something."""
-    if not _holds_an_answer(text):
-        return False
-    rest = ORDER_TOKEN_RE.sub(" ", EMAIL_RE.sub(" ", text.lower()))
-    words = re.findall(r"[a-z][a-z'-]*", rest)
-    return all(w in _ANSWER_WORDS for w in words)
+    return _holds_an_answer(text) and not _request_words(text)
 
 
 def likely_journey(turn: Turn) -> str | None:
@@ -321,7 +324,11 @@ def interrupts(turn: Turn, journey: str | None) -> bool:
             wanted = likely_journey(Turn(turn.text, turn.intent, turn.entities, {}, turn.ranking))
         return wanted is not None and extract_order_number(turn.text) is not None
     requested = journey_of(turn.intent)
-    unsure_answer = turn.intent == "nlu_fallback" and _holds_an_answer(turn.text)
+    unsure_answer = (
+        turn.intent == "nlu_fallback"
+        and _holds_an_answer(turn.text)
+        and len(_request_words(turn.text)) < 3  # "refnd SB-204966" is an answer
+    )
     if turn.intent in ("inform", "nlu_fallback") and not unsure_answer:
         named = likely_journey(
             Turn(turn.text, turn.intent, turn.entities, {"journey": journey}, turn.ranking)

@@ -196,6 +196,11 @@ def choose_items(shop: Shop, shopper: Shopper, turn: Turn, value: Any) -> Reply:
     not asked for again.
     """
     _, eligible = _order_eligible(shop, shopper, turn)
+    ids = {str(r["order_item_id"]) for r in eligible}
+    kept = str(value or "").split(",")
+    if value and value == turn.slot("return_items") and all(i in ids for i in kept):
+        # the items already chosen, validated again when the form starts again
+        return Reply.nothing(return_items=value)
     picked = parse_item_choice(str(value or ""), eligible)
     if not picked:
         return Reply.say(

@@ -268,3 +268,23 @@ def test_words_name_the_journey_the_nlu_missed():
     assert not conversation.interrupts(bare, "return")
     inside = Turn(moved, "inform", slots={"requested_slot": "cancel_confirm"})
     assert conversation.interrupts(inside, "cancel")
+
+
+def test_items_already_chosen_survive_the_form_starting_again(shop, examples):
+    number = examples["delivered_recent"]["order_number"]
+    shopper = owner(shop, number)
+    eligible, _ = returns.eligible_items(shop, shop.store.get_order(number))
+    chosen = str(eligible[0]["order_item_id"])
+    turn = Turn(slots={"order_number": number, "return_items": chosen})
+    assert returns.choose_items(shop, shopper, turn, chosen).slots == {"return_items": chosen}
+
+
+def test_an_unsure_request_naming_an_item_and_order_interrupts():
+    unsure = ("nlu_fallback", "request_refund")
+    long = Turn(
+        "ok then i want to return the Alpine Hat from SB-208828", "nlu_fallback", ranking=unsure
+    )
+    assert conversation.interrupts(long, "refund_status")
+    assert not conversation.interrupts(
+        Turn("refnd SB-204966", "nlu_fallback", ranking=unsure), "cancel"
+    )
