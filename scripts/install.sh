@@ -11,15 +11,18 @@ STAMP="$VENV/.shopbot-install"
 want=$(cat requirements/*.txt pyproject.toml scripts/install.sh | sha256sum | cut -d' ' -f1)
 
 system_packages() {
-  # Debian's Chromium drives the browser tests (no browser download is possible here).
-  if ! command -v chromium >/dev/null 2>&1; then
-    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-      echo "[install] apt-get install chromium"
-      (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
-        || echo "[install] WARNING: could not install chromium; browser tests will be skipped"
-    else
-      echo "[install] WARNING: chromium missing and not root; run: sudo apt-get install chromium"
-    fi
+  # Debian's Chromium drives the browser tests (no browser download is possible here);
+  # nginx-light fronts the scale-out topology (`shopbot bench scale-out`, docs/scale-out.md).
+  local missing=()
+  command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+  command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "[install] apt-get install ${missing[*]}"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null) \
+      || echo "[install] WARNING: could not install ${missing[*]}; the tests that need them will be skipped"
+  else
+    echo "[install] WARNING: ${missing[*]} missing and not root; run: sudo apt-get install ${missing[*]}"
   fi
 }
 
