@@ -294,8 +294,10 @@ def described_orders(shop: Shop, shopper: Shopper, text: str) -> list[tuple[dict
         if month is not None and int(str(row.get("placed_at") or "0000-00")[5:7] or 0) != month:
             continue
         order = owned_order(shop, shopper, row["order_number"])
-        number = order["order_number"] if order else None
-        if order is not None and (number not in scored or scored[number][0] < score):
+        if order is None:
+            continue
+        number = str(order["order_number"])
+        if number not in scored or scored[number][0] < score:
             scored[number] = (score, order, str(row.get("title") or ""))
     # Most words matched first ("Basic Threads Studio 2 Pocket T-Shirt, Yellow" named in
     # full beats another Basic Threads item); the search's order among equals.
