@@ -26,12 +26,6 @@ The fixes:
 ``tracker-sync``
     Rasa's SQLite connections commit with ``synchronous = NORMAL`` (WAL: no fsync per
     commit; :mod:`shopbot.rasa_sqlite`).
-``tf-threads``
-    Rasa's TensorFlow runs one intra-op and one inter-op thread
-    (:mod:`shopbot.commands.rasa_serve`).
-``nlu-thread``
-    Rasa runs the NLU graph in one worker thread instead of on its event loop
-    (:mod:`shopbot.rasa_nlu_thread`).
 """
 
 from __future__ import annotations
@@ -45,8 +39,6 @@ FIXES = (
     "torch-threads",
     "tracker-pool",
     "tracker-sync",
-    "tf-threads",
-    "nlu-thread",
 )
 
 

@@ -62,14 +62,6 @@ def run(args: argparse.Namespace) -> int:
 
         # WAL before Rasa opens the file: the console's reads then never block its writes.
         ensure_wal(settings.tracker_db)
-    from shopbot.speedfixes import enabled
-
-    if enabled("tf-threads"):
-        # TensorFlow (DIET, TED) predicts one small batch at a time; its default of one
-        # pool thread per core only adds hand-offs on cores Rasa shares with torch, the
-        # action server and the generator (docs/performance.md). Rasa reads these.
-        os.environ.setdefault("TF_INTRA_OP_PARALLELISM_THREADS", "1")
-        os.environ.setdefault("TF_INTER_OP_PARALLELISM_THREADS", "1")
     os.chdir(bot)
     sys.argv = argv
     import rasa.core.actions.action
@@ -81,14 +73,13 @@ def run(args: argparse.Namespace) -> int:
     timeout_s = int(settings.action_timeout_s)
     rasa.core.actions.action.DEFAULT_REQUEST_TIMEOUT = timeout_s
     rasa.utils.endpoints.DEFAULT_REQUEST_TIMEOUT = timeout_s
-    from shopbot import rasa_action_validation, rasa_nlu_thread, rasa_sqlite
+    from shopbot import rasa_action_validation, rasa_sqlite
 
     # Speed fixes of issue 14 (docs/performance.md): one JSON-schema validator for the
-    # action server's replies instead of a schema check per reply, SQLite tracker store
-    # connections that stay open and commit without an fsync, NLU off the event loop.
+    # action server's replies instead of a schema check per reply, and SQLite tracker
+    # store connections that stay open and commit without an fsync.
     rasa_action_validation.install()
     rasa_sqlite.install()
-    rasa_nlu_thread.install()
     from rasa.__main__ import main as rasa_main
 
     rasa_main()
