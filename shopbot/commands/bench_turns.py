@@ -181,6 +181,8 @@ def run(args: argparse.Namespace) -> int:
 
         data["profiles"] = {}
         for path in map(Path, bench.meta["profiles"]):
+            if not path.exists():
+                continue
             summary = summarise(path)
             data["profiles"][path.stem] = summary
             print(format_summary(path.stem, summary))

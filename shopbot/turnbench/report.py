@@ -73,14 +73,15 @@ def format_table(run: BenchRun) -> str:
         "turns (errors)": lambda r: f"{r.turns} ({r.errors})",
     }
     width = max(len(s.title) for s in run.scenarios) + 2
-    lines = [f"{'load':<{width}}{'figure':<16}" + "".join(f"{t:>18}" for t in run.targets)]
+    col = max([18] + [len(t) + 2 for t in run.targets])
+    lines = [f"{'load':<{width}}{'figure':<16}" + "".join(f"{t:>{col}}" for t in run.targets)]
     lines.append("-" * len(lines[0]))
     for scenario in run.scenarios:
         for i, (what, cell) in enumerate(cells.items()):
             row = f"{scenario.title if i == 0 else '':<{width}}{what:<16}"
             for target in run.targets:
                 result = _find(run, target, scenario.key)
-                row += f"{cell(result) if result else '-':>18}"
+                row += f"{cell(result) if result else '-':>{col}}"
             lines.append(row)
     lines.append("")
     for target in run.targets:
