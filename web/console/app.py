@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
 from datetime import date
@@ -20,10 +21,12 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 import jinja2
+import markupsafe
 from aiohttp import web
 
+from knowledge.normalise import normalise_order_number
 from shopbot.config import PROJECT_ROOT
-from web.console import analytics, auth, queries, review, transcript
+from web.console import analytics, auth, queries, review, shop, transcript
 from web.console.db import ConsoleDB
 from web.console.handoff import HandoffError, LiveDesk, RasaClient
 from web.console.sync import Syncer
@@ -60,6 +63,7 @@ K_SYNC = web.AppKey("console_syncer", Syncer)
 K_DESK = web.AppKey("console_desk", LiveDesk)
 K_JINJA = web.AppKey("console_jinja", jinja2.Environment)
 K_CONF = web.AppKey("console_conf", dict)
+K_SHOP = web.AppKey("console_shop", shop.ShopReader)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -170,6 +174,7 @@ def create_console_app(
     env.filters["utc"] = lambda ts: time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(float(ts or 0)))
     env.globals["base"] = app[K_CONF]["prefix"]
     env.globals["flag_names"] = queries.FLAGS
+    env.filters["order_links"] = lambda text: _order_links(app[K_CONF]["prefix"], text)
     app[K_JINJA] = env
     app.on_startup.append(_startup)  # type: ignore[arg-type]
     app.on_cleanup.append(_cleanup)  # type: ignore[arg-type]
@@ -214,7 +219,25 @@ def create_console_app(
     r.add_get("/api/live/{sid}/messages", api_live_messages)
     r.add_post("/api/live/{sid}/messages", api_live_send)
     r.add_get("/api/analytics", api_analytics)
+    r.add_get("/orders", orders_search)
+    r.add_get("/orders/{number}", order_page)
+    r.add_get("/outbox", outbox_page)
+    r.add_get("/policy", policy_page)
+    r.add_get("/api/orders/{number}", api_order)
+    r.add_get("/api/outbox", api_outbox)
+    r.add_get("/api/policy", api_policy)
     return app
+
+
+def _order_links(prefix: str, text: Any) -> markupsafe.Markup:
+    """Escape ``text`` and link every order number in it to the console's order view."""
+    escaped = str(markupsafe.escape(text or ""))
+
+    def link(match: re.Match[str]) -> str:
+        number = f"SB-{match.group(1)}"
+        return f'<a class="order-link" href="{prefix}/orders/{number}">{match.group(0)}</a>'
+
+    return markupsafe.Markup(shop.ORDER_NUMBER_RE.sub(link, escaped))
 
 
 # -- lifecycle -----------------------------------------------------------------------------
@@ -227,6 +250,7 @@ async def _startup(app: web.Application) -> None:
     app[K_READER] = reader
     app[K_SYNC] = Syncer(db, reader, float(settings.low_confidence), settings.db_path)
     app[K_DESK] = LiveDesk(db, reader, conf["rasa"], conf["hub"])
+    app[K_SHOP] = shop.ShopReader(settings.db_path, getattr(settings, "policy_path", None))
     await _sync(app)
     if conf["sync_interval_s"] > 0:
         conf["sync_task"] = asyncio.get_running_loop().create_task(_sync_loop(app))
@@ -239,6 +263,7 @@ async def _cleanup(app: web.Application) -> None:
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await task
     app[K_SYNC].close()
+    app[K_SHOP].close()
     app[K_READER].dispose()
     app[K_DB].close()
 
@@ -1106,3 +1131,86 @@ async def api_reveal(request: web.Request) -> web.Response:
 
 
 __all__ = ["create_console_app", "FaqWriter", "public", "admin_only"]
+
+
+# -- the shop: an order for agents, the outbox, the policy (read-only, via web.console.shop) --
+async def _read_shop(request: web.Request, what: str, *args: Any) -> Any:
+    """Call ``ShopReader.<what>(*args)`` in a worker thread; a missing shop database is a
+    503 (a JSON body for the API, the error page otherwise)."""
+    try:
+        return await asyncio.to_thread(getattr(request.app[K_SHOP], what), *args)
+    except shop.ShopUnavailable as exc:
+        if _is_api(request):
+            raise web.HTTPServiceUnavailable(
+                text=json.dumps({"error": str(exc)}), content_type="application/json"
+            ) from exc
+        raise web.HTTPServiceUnavailable(
+            text=_render(
+                request, "error.html", {"message": f"The shop is not set up: {exc}."}
+            ).text,
+            content_type="text/html",
+        ) from exc
+
+
+def _order_number(request: web.Request) -> str | None:
+    raw = request.match_info["number"]
+    return normalise_order_number(raw) if len(raw) <= 32 else None
+
+
+async def orders_search(request: web.Request) -> web.StreamResponse:
+    """The order search box: a known order number goes to its page."""
+    query = request.query.get("number", "").strip()
+    if not query:
+        return _render(request, "order.html", {"view": None, "query": "", "error": None})
+    number = normalise_order_number(query) if len(query) <= 32 else None
+    if number is None:
+        error = "That is not an order number (SB- and six digits)."
+        return _render(
+            request, "order.html", {"view": None, "query": query, "error": error}, status=400
+        )
+    raise _back(request, f"/orders/{number}")
+
+
+async def order_page(request: web.Request) -> web.Response:
+    """One order as an agent needs it: customer, status and what was changed, items with
+    their variants, fulfilments, payment history, returns and the outbox."""
+    number = _order_number(request)
+    view = await _read_shop(request, "order", number) if number else None
+    if view is None:
+        raw = request.match_info["number"][:32]
+        ctx = {"view": None, "query": raw, "error": f"No order {raw}."}
+        return _render(request, "order.html", ctx, status=404)
+    logger.info("staff %s viewed order %s", request["session"].staff.id, number)
+    return _render(request, "order.html", {"view": view, "query": number, "error": None})
+
+
+async def api_order(request: web.Request) -> web.Response:
+    """JSON of :func:`order_page`."""
+    number = _order_number(request)
+    view = await _read_shop(request, "order", number) if number else None
+    if view is None:
+        return web.json_response({"error": "no such order"}, status=404)
+    return web.json_response(view)
+
+
+async def outbox_page(request: web.Request) -> web.Response:
+    """Messages the shop would have emailed (return instructions, ...), newest first."""
+    rows = await _read_shop(request, "outbox")
+    return _render(request, "outbox.html", {"rows": rows})
+
+
+async def api_outbox(request: web.Request) -> web.Response:
+    """JSON of :func:`outbox_page`."""
+    return web.json_response({"items": await _read_shop(request, "outbox")})
+
+
+async def policy_page(request: web.Request) -> web.Response:
+    """The shop's policy in force (read-only) and the file it was read from."""
+    data = await asyncio.to_thread(request.app[K_SHOP].policy)
+    return _render(request, "policy.html", data)
+
+
+async def api_policy(request: web.Request) -> web.Response:
+    """JSON of :func:`policy_page`."""
+    data = await asyncio.to_thread(request.app[K_SHOP].policy)
+    return web.json_response(data, status=200 if data["policy"] is not None else 500)
