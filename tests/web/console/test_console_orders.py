@@ -189,3 +189,38 @@ def test_order_numbers_in_text_and_unknown_change_kinds():
     ]
     described = describe_change({"kind": "address", "at": "t", "to": "Berlin"})
     assert described["title"] == "Shipping address changed" and described["lines"] == ["to: Berlin"]
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_order_view_in_chromium(shop, context):
+    """Log in from a deep link to an order, read its state, search another order."""
+    from pathlib import Path
+
+    from browser_support import ServerThread
+
+    from web.console import create_console_app
+
+    servers = ServerThread()
+    try:
+        url = servers.serve(lambda: create_console_app(shop, prefix="", sync_interval_s=0))
+        page = context.new_page()
+        page.goto(url + "/orders/SB-100004")
+        page.wait_for_selector("#email")  # a deep link asks for a login first
+        page.fill("#email", AGENT[0])
+        page.fill("#password", AGENT[1])
+        page.click("button:text('Log in')")
+        page.wait_for_selector("#order-status")
+        assert page.inner_text("#order-status") == "return requested"
+        assert "00340434999900000004" in page.inner_text("#order-fulfilments")
+        assert "Return RMA-100004-1" in page.inner_text("#order-changes")
+        page.fill("input[name=number]", "sb 100001")
+        page.click("button:text('Find order')")
+        page.wait_for_selector("h1:has-text('SB-100001')")
+        assert page.inner_text("#order-status") == "items modified"
+        assert "Charged 5.95 EUR on PayPal" in page.inner_text("#order-changes")
+        artifacts = Path(__file__).resolve().parents[3] / "test-artifacts" / "console"
+        artifacts.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(artifacts / "order-view.png"), full_page=True)
+    finally:
+        servers.stop()
