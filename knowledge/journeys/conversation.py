@@ -141,7 +141,7 @@ _JOURNEY_WORDS = (
     (
         "return",
         re.compile(
-            r"\b(?:return(?!ed\b)\w*|retrun\w*|retur\b|send (?:\w+ ){0,2}back|"
+            r"\b(?:return(?!ed\b)\w*|retrun\w*|retur\b|send\b[^.!?]{0,80}?\bback|"
             r"give (?:\w+ ){0,2}back|bring (?:\w+ ){0,2}back)\b",
             re.IGNORECASE,
         ),
