@@ -12,9 +12,10 @@ product search, where is my order, the return policy, a recommendation).
 Prints p50/p95 per turn and throughput per bot and load, the ratios (full p50 / plain p50
 with one shopper, full throughput / plain throughput back to back) against issue 14's goals,
 and writes ``bench-results/turns.json`` and a PNG of latency against concurrency
-(``bench-results/turns.png``). ``--unfixed`` adds a third bot: the full stack with
+(``bench-results/turns.png``). Each ``--unfixed`` adds one more full stack with
 ``SHOPBOT_TURN_FIXES=off`` (the code paths before the speed fixes, docs/performance.md), or
-with the fixes named after it switched off.
+with the fixes named after it switched off. ``--console`` runs the console's sync beside
+each full stack; ``--profile`` samples every server with py-spy.
 """
 
 from __future__ import annotations
