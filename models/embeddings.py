@@ -57,9 +57,11 @@ def native_bf16() -> bool:
 def document_threads() -> int | None:
     """torch threads for a bulk embedding: one on a busy machine, else torch's default.
 
-    On a machine whose 1-minute load is at or above its core count, torch's threads spin
-    waiting for each other against the other processes: `shopbot bench embed` measured one
-    thread 3x faster than two on 2 busy cores (55 against 19 texts/s, fp32 and bf16 alike).
+    Busy means the 1-minute load is at or above the cores plus torch's own threads (the
+    load counts this process too, so a bulk embedding alone must not look busy): there
+    torch's threads spin waiting for each other against the other processes, and `shopbot
+    bench embed` measured one thread 3x faster than two (load 7.5 on 2 cores: 55 against
+    19 texts/s). At load 2.2 two threads were faster (222 against 140 texts/s).
 
     Returns:
         1 on a busy machine, ``None`` (no change) otherwise.
@@ -68,8 +70,10 @@ def document_threads() -> int | None:
         load = os.getloadavg()[0]
     except OSError:  # pragma: no cover - not on Linux
         return None
+    import torch
+
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    if cores and load >= cores:
+    if cores and load >= cores + torch.get_num_threads():
         logger.debug("load %.1f on %d cores: embedding on one thread", load, cores)
         return 1
     return None
