@@ -191,55 +191,18 @@ def verify(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
 REFUSED_CANDIDATE = "-"
 
 
-def candidate_order(shop: Shop, email: Any, said: str) -> tuple[dict[str, Any], str] | None:
-    """The one order of the customer with ``email`` holding the item the shopper described
-    (``said``: everything said since the request), with the item's title; else ``None``.
-
-    Several matching orders, an unknown email or no item named all give ``None`` (the
-    number is asked for as usual, and nothing says whether the email is known).
-    """
-    from knowledge.journeys.orders import described_orders
-
-    address = extract_email(email) if isinstance(email, str) else None
-    if address is None or not said:
-        return None
-    customer = shop.store.get_customer_by_email(address)
-    if customer is None:
-        return None
-    shopper = Shopper(customer_id=int(customer["id"]))
-    found = described_orders(shop, shopper, said)
-    if len(found) > 1 and _matched(found[0][1], said) == _matched(found[1][1], said):
-        return None  # two orders fit as well: the number is asked for
-    return found[0] if found else None
-
-
-def _matched(title: str, said: str) -> int:
-    words = {w.rstrip("s") for w in re.findall(r"[a-z][a-z'-]{2,}", said.lower())}
-    return sum(w.rstrip("s") in words for w in re.findall(r"[a-z][a-z'-]{2,}", title.lower()))
-
-
 def ask_order_number(shop: Shop, shopper: Shopper, turn: Turn, said: str = "") -> Reply:
     """Which order: the verified shopper's orders as buttons, else the number.
 
     When the form asks again (``requested_slot`` is already one of its slots) the
     message before said what was wrong, so the opening is not repeated; when the shopper
-    just gave the email first, it is thanked for. With the email known and an item
-    described instead of the number ("cancel the order with the pink t-shirt"), the one
-    order of that email holding it is offered ("Is it the order with ...?"): a yes is the
-    order number, checked against the email as usual.
+    just gave the email first, it is thanked for. An email and an item described instead
+    of the number ("cancel the order with the pink t-shirt") are not proof of ownership:
+    anyone who knows an email could name an item, so an unverified shopper is never told
+    which orders that email holds (the number is asked for; a verified shopper picks from
+    their own orders).
     """
     email = turn.slot("email")
-    if shopper.customer_id is None and email and not turn.slot("candidate_order"):
-        found = candidate_order(shop, email, said)
-        if found is not None:
-            order, title = found
-            placed = str(order.get("placed_at") or "")[:10]
-            when = f" placed on {placed}" if placed else ""
-            return Reply.say(
-                f"Is it the order with the {title}{when}?",
-                [{"title": "Yes", "payload": "yes"}, {"title": "No", "payload": "no"}],
-                candidate_order=order["order_number"],
-            )
     if shopper.customer_id is not None:
         orders = shop.store.orders_for_customer(shopper.customer_id)
         if orders:
