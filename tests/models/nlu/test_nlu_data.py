@@ -37,7 +37,7 @@ INTERFACE_INTENTS = {
     "give_feedback",
     "out_of_scope",
 }
-EXTRA_INTENTS = {"stop", "show_more", "inform"}
+EXTRA_INTENTS = {"stop", "show_more", "inform", "ask_gift_card_balance", "ask_payment_methods"}
 ENTITIES = {
     "order_number",
     "email",
