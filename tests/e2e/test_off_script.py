@@ -123,13 +123,11 @@ def test_an_address_change_in_one_message(rasa_stack, spare_orders):
     assert tuple(row) == ("12 Baker Street", "NW1 6XE", "GB")
 
 
-# Phrasings found by talking to the assistant that it still misreads (issue 12, open).
-@pytest.mark.xfail(reason="issue 12: 'where is SB-…' alone is split between track_order and inform")
+# Phrasings found by talking to the assistant that it used to misread (issue 12).
 def test_where_is_with_only_an_order_number_is_tracking(rasa_stack):
     number = rasa_stack.examples["shipped"]["order_number"]
     assert rasa_stack.parse(f"where is {number}")["intent"]["name"] == "track_order"
 
 
-@pytest.mark.xfail(reason="issue 12: an item named instead of the order falls back")
 def test_an_item_instead_of_the_order_is_tracking(rasa_stack):
     assert rasa_stack.parse("wheres my backpack")["intent"]["name"] == "track_order"
