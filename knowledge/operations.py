@@ -22,6 +22,7 @@ from knowledge.rules import (
     can_cancel,
     can_change_address,
     check_cancellation_reason,
+    covers,
     item_return_status,
     normalise_address,
     policy_or_current,
@@ -889,7 +890,7 @@ def change_payment_method(
                 "same_method", f"Order {order['order_number']} is already paid with that method."
             )
         amount = net_paid(store, order)
-        if method["kind"] == "gift_card" and float(method["balance"] or 0) + 0.004 < amount:
+        if not covers(method, amount):
             raise OperationError(
                 "gift_card_insufficient",
                 f"The {payment_label(method)} has {method['balance']:.2f} left, "
@@ -1017,7 +1018,7 @@ def _settle_difference(
         )
     method = customer_method(store, order, payment_method_id)
     if difference > 0:
-        if method["kind"] == "gift_card" and float(method["balance"] or 0) + 0.004 < difference:
+        if not covers(method, difference):
             raise OperationError(
                 "gift_card_insufficient",
                 f"The {payment_label(method)} has {method['balance']:.2f} left, "

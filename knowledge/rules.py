@@ -270,6 +270,12 @@ def can_change_payment(order: dict[str, Any] | None, policy: ShopPolicy | None =
     return Decision(True, "The payment method of this order can change.", "ok")
 
 
+def covers(method: dict[str, Any], amount: float) -> bool:
+    """Whether ``method`` can pay ``amount``: a gift card only up to its balance (a tenth of
+    a cent of rounding allowed); cards and PayPal always."""
+    return method["kind"] != "gift_card" or float(method["balance"] or 0) + 0.004 >= amount
+
+
 def refund_eta(kind: str, policy: ShopPolicy | None = None) -> str:
     """When a refund to a payment method of ``kind`` arrives (``"at once"``, ``"in 3-5
     business days"``)."""

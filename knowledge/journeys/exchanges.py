@@ -31,6 +31,7 @@ from knowledge.journeys.variants import (
     parse_changes,
     pick_item,
     pick_variant,
+    swap_summary,
     variant_label,
 )
 from knowledge.store import payment_label
@@ -345,30 +346,18 @@ def add_exchange_item(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
 
 def ask_exchange_confirm(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
     """List every exchange, the price difference and its method; then ask."""
-    from knowledge.journeys.variants import difference
-
     order, refusal = order_of(shop, shopper, turn.slot("order_number"))
     if refusal is not None:
         return refusal
     assert order is not None
-    swaps = parse_changes(turn.slot("exchange_items"))
-    items = {i["id"]: i for i in shop.store.order_items(order["id"])}
-    lines = []
-    for swap in swaps:
-        item, variant = items.get(swap["order_item_id"]), shop.store.get_variant(swap["variant_id"])
-        if item and variant:
-            was = variant_label({"options": item.get("options"), "sku": item["sku"]})
-            lines.append(f"- {item['title']}: {was} -> {variant_label(variant)}")
-    diff = difference(shop, order, swaps)
-    money_line = "There's no price difference."
-    if abs(diff) >= 0.005:
-        method = shop.store.get_payment_method(int(turn.slot("payment_method_id") or 0))
-        where = payment_label(method) if method else "your payment method"
-        money_line = (
-            f"{money(diff, order['currency'])} will be charged to {where}."
-            if diff > 0
-            else f"{money(-diff, order['currency'])} will be refunded to {where}."
-        )
+    lines, money_line = swap_summary(
+        shop,
+        order,
+        parse_changes(turn.slot("exchange_items")),
+        turn.slot("payment_method_id"),
+        quantities=False,
+        same_price="There's no price difference.",
+    )
     return Reply.say(
         f"To confirm the exchange for order {order['order_number']}:\n"
         + "\n".join(lines)

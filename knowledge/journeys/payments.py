@@ -19,6 +19,7 @@ from knowledge.journeys.account import order_of
 from knowledge.journeys.common import YES_NO, human_button, money
 from knowledge.journeys.inputs import Shop, Shopper, Turn
 from knowledge.journeys.reply import Reply
+from knowledge.rules import covers
 from knowledge.store import payment_label
 
 logger = logging.getLogger(__name__)
@@ -274,7 +275,7 @@ def choose_payment_method(shop: Shop, shopper: Shopper, turn: Turn, value: Any) 
             payment_method_id=None,
         )
     amount = net_paid(shop.store, order)
-    if method["kind"] == "gift_card" and float(method["balance"]) + 0.004 < amount:
+    if not covers(method, amount):
         return Reply.say(
             f"Your {payment_label(method)} has {money(method['balance'], order['currency'])} left, "
             f"which doesn't cover the order's {money(amount, order['currency'])}. "

@@ -23,6 +23,7 @@ from knowledge.journeys.common import YES_NO, human_button, money
 from knowledge.journeys.inputs import Shop, Shopper, Turn
 from knowledge.journeys.reply import Reply
 from knowledge.journeys.text import clean_text, list_position
+from knowledge.rules import covers
 from knowledge.store import payment_label
 
 logger = logging.getLogger(__name__)
@@ -381,9 +382,7 @@ def ask_difference_method(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
         return Reply.nothing()
     methods = shop.store.payment_methods(order["customer_id"])
     if diff > 0:
-        methods = [
-            m for m in methods if m["kind"] != "gift_card" or float(m["balance"]) + 0.004 >= diff
-        ]
+        methods = [m for m in methods if covers(m, diff)]
         ask = f"The new items cost {money(diff, order['currency'])} more. Which payment method should pay it?"
     else:
         ask = f"The new items cost {money(-diff, order['currency'])} less. Where should the difference go?"
@@ -404,7 +403,7 @@ def choose_difference_method(shop: Shop, shopper: Shopper, turn: Turn, value: An
             "Please pick one of your payment methods from the buttons.", payment_method_id=None
         )
     diff = difference(shop, order, parse_changes(turn.slot("item_changes")))
-    if diff > 0 and method["kind"] == "gift_card" and float(method["balance"]) + 0.004 < diff:
+    if diff > 0 and not covers(method, diff):
         return Reply.say(
             f"Your {payment_label(method)} has {money(method['balance'], order['currency'])} left, "
             f"which doesn't cover the {money(diff, order['currency'])} difference. Please choose "
@@ -414,32 +413,50 @@ def choose_difference_method(shop: Shop, shopper: Shopper, turn: Turn, value: An
     return Reply.nothing(payment_method_id=str(method["id"]))
 
 
-def ask_items_confirm(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
-    """List every change, the difference and its payment method, and the once-only rule."""
-    order, refusal = order_of(shop, shopper, turn.slot("order_number"))
-    if refusal is not None:
-        return refusal
-    assert order is not None
-    swaps = parse_changes(turn.slot("item_changes"))
+def swap_summary(
+    shop: Shop,
+    order: dict[str, Any],
+    swaps: list[dict[str, Any]],
+    payment_method_id: Any,
+    *,
+    quantities: bool,
+    same_price: str,
+) -> tuple[list[str], str]:
+    """The confirmation's lines for item swaps (item: old variant -> new variant) and its
+    money line (the difference charged to or refunded on the chosen method, or
+    ``same_price``). Shared by item changes and exchanges."""
     items = {i["id"]: i for i in shop.store.order_items(order["id"])}
     lines = []
     for swap in swaps:
         item, variant = items.get(swap["order_item_id"]), shop.store.get_variant(swap["variant_id"])
         if item and variant:
             was = variant_label({"options": item.get("options"), "sku": item["sku"]})
-            lines.append(
-                f"- {item['quantity']} x {item['title']}: {was} -> {variant_label(variant)}"
-            )
+            count = f"{item['quantity']} x " if quantities else ""
+            lines.append(f"- {count}{item['title']}: {was} -> {variant_label(variant)}")
     diff = difference(shop, order, swaps)
-    money_line = "The price stays the same."
-    if abs(diff) >= 0.005:
-        method = shop.store.get_payment_method(int(turn.slot("payment_method_id") or 0))
-        where = payment_label(method) if method else "your payment method"
-        money_line = (
-            f"{money(diff, order['currency'])} will be charged to {where}."
-            if diff > 0
-            else f"{money(-diff, order['currency'])} will be refunded to {where}."
-        )
+    if abs(diff) < 0.005:
+        return lines, same_price
+    method = shop.store.get_payment_method(int(payment_method_id or 0))
+    where = payment_label(method) if method else "your payment method"
+    if diff > 0:
+        return lines, f"{money(diff, order['currency'])} will be charged to {where}."
+    return lines, f"{money(-diff, order['currency'])} will be refunded to {where}."
+
+
+def ask_items_confirm(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
+    """List every change, the difference and its payment method, and the once-only rule."""
+    order, refusal = order_of(shop, shopper, turn.slot("order_number"))
+    if refusal is not None:
+        return refusal
+    assert order is not None
+    lines, money_line = swap_summary(
+        shop,
+        order,
+        parse_changes(turn.slot("item_changes")),
+        turn.slot("payment_method_id"),
+        quantities=True,
+        same_price="The price stays the same.",
+    )
     return Reply.say(
         f"To confirm, order {order['order_number']} changes like this:\n"
         + "\n".join(lines)
