@@ -80,7 +80,8 @@ class Settings:
         messages_per_minute: Per-client message rate limit of the chat channels.
         max_message_chars: Longer shopper messages are cut to this length before NLU.
         max_verification_attempts: Failed ownership checks before a human is offered.
-        identity_postcode: Which lost-order-number checks are allowed: ``off``, ``email``
+        identity_postcode: Which lost-order-number checks the shop allows: ``off`` (default:
+            an email and a postcode are weaker proof than the order number), ``email``
             (email + the default address's postcode) or ``name`` (also full name + postcode).
         retention_days: Conversations, transcripts, feedback, handoffs and tickets older than
             this many days are deleted by ``shopbot privacy purge`` and daily by ``shopbot run
@@ -145,7 +146,7 @@ class Settings:
     max_verification_attempts: int = field(
         default_factory=lambda: int(_env("MAX_VERIFICATION_ATTEMPTS", "3"))
     )
-    identity_postcode: str = field(default_factory=lambda: _env("IDENTITY_POSTCODE", "email"))
+    identity_postcode: str = field(default_factory=lambda: _env("IDENTITY_POSTCODE", "off"))
     retention_days: int = field(default_factory=lambda: int(_env("RETENTION_DAYS", "365")))
 
     def __post_init__(self) -> None:
