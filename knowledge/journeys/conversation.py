@@ -44,9 +44,29 @@ FORM_ANSWERS = (
     "return_items",
     "return_reason",
     "return_confirm",
+    # the support desk's journeys (issue 13): cancel reason, payment method, item and
+    # exchange swaps, refund method, default address
+    "cancel_reason",
+    "payment_method_id",
+    "payment_confirm",
+    "item_changes",
+    "items_confirm",
+    "refund_method_id",
+    "exchange_items",
+    "exchange_reason",
+    "exchange_confirm",
+    "default_address_confirm",
 )
 #: The order forms' yes/no questions.
-CONFIRM_SLOTS = ("cancel_confirm", "address_confirm", "return_confirm")
+CONFIRM_SLOTS = (
+    "cancel_confirm",
+    "address_confirm",
+    "return_confirm",
+    "payment_confirm",
+    "items_confirm",
+    "exchange_confirm",
+    "default_address_confirm",
+)
 #: Slots a stopped form leaves empty again.
 FORM_SLOTS = (
     "order_number",
@@ -69,6 +89,10 @@ JOURNEYS = {
     "request_refund": "return",
     "refund_status": "refund_status",
     "get_invoice": "invoice",
+    "change_payment_method": "change_payment",
+    "change_items": "change_items",
+    "exchange_item": "exchange",
+    "change_default_address": "default_address",
 }
 #: What each journey does, in the shopper's words (said when a request replaces another).
 JOURNEY_WORDS = {
@@ -78,6 +102,10 @@ JOURNEY_WORDS = {
     "return": "set up a return",
     "refund_status": "check on your refund",
     "invoice": "get the invoice",
+    "change_payment": "change the payment method",
+    "change_items": "change the items of the order",
+    "exchange": "set up an exchange",
+    "default_address": "change your default address",
 }
 #: The answers one journey's form collected; a new journey starts without them (the order
 #: under discussion and the shopper's identity are kept).
@@ -92,6 +120,10 @@ FRIENDLY_INTENTS = {
     "request_refund": "return something or get a refund",
     "refund_status": "check on a refund",
     "get_invoice": "get an invoice",
+    "change_payment_method": "change the payment method of an order",
+    "change_items": "change the size or colour of an item in an order",
+    "exchange_item": "exchange an item",
+    "change_default_address": "change your default address",
     "payment_issue": "sort out a payment problem",
     "ask_faq": "ask about our shop policies",
     "product_search": "find a product",
