@@ -36,6 +36,10 @@ COMMANDS: dict[tuple[str, str], tuple[str, str]] = {
         "product texts embedded per second: old path against new, same run",
     ),
     ("bench", "nlu"): ("bench_nlu", "NLU accuracy: project pipeline vs Rasa's default"),
+    ("bench", "entities"): (
+        "bench_entities",
+        "entity extractors: training time against F1 (DIET vs a lighter DIET vs CRF)",
+    ),
     ("bench", "heldout"): ("bench_heldout", "a trained model on the held-out shopper messages"),
     ("bench", "conversations"): (
         "bench_conversations",
