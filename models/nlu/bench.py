@@ -55,6 +55,15 @@ PIPELINE_HELP = {
     "rasa_default": "the pipeline Rasa uses when config.yml names none (rasa init)",
 }
 REPO_ROOT = Path(__file__).resolve().parents[2]
+#: DIET as the compared pipelines use it for intents (entities stay with the project's CRF).
+DIET_INTENTS: dict[str, Any] = {
+    "name": "DIETClassifier",
+    "intent_classification": True,
+    "entity_recognition": False,
+    "epochs": 30,
+    "constrain_similarities": True,
+    "random_seed": 42,
+}
 
 
 @dataclass
@@ -211,22 +220,18 @@ def pipeline_config(name: str, project_config: Path, epochs: int | None = None) 
     if name == "project":
         pipeline = copy.deepcopy(project["pipeline"])
     elif name == "project_diet":
-        pipeline = []
-        for component in copy.deepcopy(project["pipeline"]):
-            if component["name"] == CLASSIFIER_NAME:
-                continue
-            if component["name"] == "DIETClassifier":
-                component["intent_classification"] = True
-            pipeline.append(component)
+        # The embedding classifier's place taken by DIET classifying intents (the CRF keeps
+        # the entities).
+        pipeline = [
+            DIET_INTENTS if c["name"] == CLASSIFIER_NAME else c
+            for c in copy.deepcopy(project["pipeline"])
+        ]
     elif name == "project_sparse":
         pipeline = [
-            c
+            DIET_INTENTS if c["name"] == CLASSIFIER_NAME else c
             for c in copy.deepcopy(project["pipeline"])
-            if c["name"] not in (FEATURIZER_NAME, CLASSIFIER_NAME)
+            if c["name"] != FEATURIZER_NAME
         ]
-        for component in pipeline:
-            if component["name"] == "DIETClassifier":
-                component["intent_classification"] = True
     elif name == "rasa_default":
         pipeline = rasa_default_pipeline()
     else:

@@ -7,7 +7,8 @@ benchmark trains each candidate extractor on the same split of ``bot/data/nlu`` 
 scores it on the examples held back from that split and on the annotated messages of
 ``bot/eval/nlu_heldout.yml`` (never trained on):
 
-* ``diet``: the project's pipeline as configured (``DIETClassifier`` with entities only);
+* ``diet``: the project's featurisers and ``DIETClassifier`` tagging entities only (30
+  epochs), the extractor bot/config.yml used before the CRF;
 * ``diet_lite``: the same DIET with one small transformer layer;
 * ``crf``: Rasa's ``CRFEntityExtractor`` (a linear-chain CRF on word shape, prefixes,
   suffixes and the regex/lookup patterns).
@@ -40,7 +41,7 @@ logger = logging.getLogger(__name__)
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CANDIDATES = ("diet", "diet_lite", "crf")
 CANDIDATE_HELP = {
-    "diet": "the project's DIETClassifier (entities only) as bot/config.yml sets it",
+    "diet": "DIETClassifier tagging entities only (30 epochs), as bot/config.yml had it",
     "diet_lite": "the same DIET with one transformer layer of 128 units",
     "crf": "Rasa's CRFEntityExtractor on word features and the regex/lookup patterns",
 }
@@ -51,6 +52,7 @@ _NOT_ENTITY = (
     "FallbackClassifier",
     "models.nlu.message_guard.BlankMessageClassifier",
 )
+_EXTRACTORS = ("DIETClassifier", "CRFEntityExtractor")
 
 
 @dataclass
@@ -111,24 +113,31 @@ def pipeline_for(name: str, project_config: Path, epochs: int | None = None) -> 
     if name not in CANDIDATES:
         raise ValueError(f"unknown candidate {name!r}; choose from {CANDIDATES}")
     project = yaml.safe_load(Path(project_config).read_text(encoding="utf-8"))
-    base = [c for c in copy.deepcopy(project["pipeline"]) if c["name"] not in _NOT_ENTITY]
+    base = [
+        c
+        for c in copy.deepcopy(project["pipeline"])
+        if c["name"] not in (*_NOT_ENTITY, *_EXTRACTORS)
+    ]
     if name == "crf":
         keep = ("models.nlu.message_guard.MessageGuard", "WhitespaceTokenizer", "RegexFeaturizer")
         pipeline = [c for c in base if c["name"] in keep]
         pipeline.append({"name": "CRFEntityExtractor"})
-        pipeline.append({"name": "EntitySynonymMapper"})
     else:
-        pipeline = base
-        for component in pipeline:
-            if component["name"] != "DIETClassifier":
-                continue
-            component["intent_classification"] = False
-            component["entity_recognition"] = True
-            if name == "diet_lite":
-                component["number_of_transformer_layers"] = 1
-                component["transformer_size"] = 128
-            if epochs is not None:
-                component["epochs"] = epochs
+        diet: dict[str, Any] = {
+            "name": "DIETClassifier",
+            "intent_classification": False,
+            "entity_recognition": True,
+            "epochs": 30 if epochs is None else epochs,
+            "constrain_similarities": True,
+            "random_seed": 42,
+        }
+        if name == "diet_lite":
+            diet["number_of_transformer_layers"] = 1
+            diet["transformer_size"] = 128
+        synonyms = next(i for i, c in enumerate(base) if c["name"] == "EntitySynonymMapper")
+        pipeline = [*base[:synonyms], diet, *base[synonyms:]]
+    if not any(c["name"] == "EntitySynonymMapper" for c in pipeline):
+        pipeline.append({"name": "EntitySynonymMapper"})
     return {
         "recipe": "default.v1",
         "assistant_id": f"entities_{name}",
