@@ -91,8 +91,8 @@ def run(args: argparse.Namespace) -> int:
         load_conversations,
         select,
     )
-    from shopbot.convbench.conversations import SUITES, file_settings, settings_env
     from shopbot.convbench.bench import run_bench
+    from shopbot.convbench.conversations import SUITES, file_settings, settings_env
     from shopbot.convbench.report import format_summary, report
     from shopbot.stack import ensure_model, trained_generator
 
