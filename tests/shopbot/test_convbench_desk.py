@@ -373,3 +373,26 @@ def test_another_customers_gift_card_code_is_their_data(facts):
     private = PrivateData(facts, [mine])
     assert private.leaks(f"your card {code} has 20 left")
     assert not PrivateData(facts, [theirs]).leaks(f"your card {code} has 20 left")
+
+
+# --------------------------------------------------------------------------- the command
+def _args(*argv: str):
+    import argparse
+
+    from shopbot.commands import bench_conversations
+
+    parser = argparse.ArgumentParser()
+    bench_conversations.configure(parser)
+    return bench_conversations, parser.parse_args(list(argv))
+
+
+def test_suite_and_file_are_exclusive(capsys):
+    command, args = _args("--suite", "desk", "--file", "x.yml")
+    assert command.run(args) == 2
+    assert "not both" in capsys.readouterr().out
+
+
+def test_a_suite_selection_that_matches_nothing_stops_before_the_servers(capsys):
+    command, args = _args("--suite", "desk", "--only", "no-such-conversation")
+    assert command.run(args) == 2
+    assert str(DESK_CONVERSATIONS) in capsys.readouterr().out
