@@ -1423,7 +1423,10 @@ def add_commerce(
     today: date,
 ) -> list[str]:
     """Variants, default addresses, payment methods, payment history, fulfilments and the
-    change scenarios (:data:`CHANGE_SCENARIOS`) of an inserted demo shop.
+    change scenarios (:data:`CHANGE_SCENARIOS`) of an inserted demo shop; cancelled orders
+    get their ``cancel`` entry (a policy reason, the refund), returns and exchange
+    requests their instructions in the outbox, and a few customers with a pending order a
+    gift card (:func:`_gift_card_scenarios`).
 
     Runs inside the build's transaction on its own random stream. Returns the orders'
     scenarios with the changed orders renamed.
