@@ -6,6 +6,12 @@ mapping) and an ``outcome`` mapping. Texts and values may hold placeholders
 (``{order:pending}``, ``{other_order}``...) that :mod:`shopbot.convbench.shop` fills from
 the shop before the conversation runs.
 
+The support desk's suite (``bot/eval/desk/``, issue 13) adds to the one vocabulary: desk
+scenarios (an order of a demo scenario that also has what a journey needs, e.g.
+``pending_gift_card``), placeholders for the customer's and the item's facts
+(``{variant:S}``, ``{balance:S}``...), outcomes for each change it makes, and a file-level
+``settings`` mapping (the shop settings its servers run with).
+
 Loading is lenient on purpose: a shop owner's typo (an unknown key, a missing ``user``)
 makes that one conversation fail with the reason (:func:`vocabulary_errors`), it does not
 stop the run or vanish from it.
