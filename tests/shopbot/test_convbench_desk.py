@@ -21,6 +21,7 @@ from shopbot.convbench.conversations import (
     file_settings,
     load_conversations,
     placeholders_in,
+    select,
     settings_env,
 )
 from shopbot.convbench.shop import (
@@ -396,3 +397,67 @@ def test_a_suite_selection_that_matches_nothing_stops_before_the_servers(capsys)
     command, args = _args("--suite", "desk", "--only", "no-such-conversation")
     assert command.run(args) == 2
     assert str(DESK_CONVERSATIONS) in capsys.readouterr().out
+
+
+# --------------------------------------------------------------------------- a whole run
+class _DeskStack:
+    """Stands in for Rasa + the action server: the shopper's gift card pays the order on
+    "yes" (the payment journey at its simplest), everything else is a question back."""
+
+    def __init__(self, store, facts: ShopFacts) -> None:
+        self.store, self.facts = store, facts
+        self.events: dict[str, list[dict[str, Any]]] = {}
+        self.number: str | None = None
+
+    def sender(self, label: str) -> str:
+        return f"id-{label}"
+
+    def chat(self, label: str, text: str) -> list[dict[str, Any]]:
+        import re
+
+        sid = self.sender(label)
+        found = re.search(r"SB-\d{6}", text)
+        if found:
+            self.number = found.group(0)
+            said = f"To confirm: order {self.number} will be paid with your gift card. Shall I change it?"
+            buttons = [{"title": "Yes", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}]
+        elif text.startswith("yes") and self.number:
+            order = self.store.get_order(self.number)
+            card = self.facts.gift_cards(order["customer_id"])[0]
+            ops.change_payment_method(self.store, self.number, card["id"], f"assistant:{sid}")
+            said, buttons = f"Done: order {self.number} is now paid with your gift card.", []
+        else:
+            said, buttons = "Which order do you mean?", []
+        bot = {"event": "bot", "text": said, "data": {"buttons": buttons}}
+        events = self.events.setdefault(sid, [])
+        events += [
+            {
+                "event": "user",
+                "text": text,
+                "parse_data": {"intent": {"name": "x", "confidence": 1}},
+            },
+            {"event": "action", "name": "action_change_payment"},
+            bot,
+            {"event": "action", "name": "action_listen"},
+        ]
+        return [{"text": said, "buttons": buttons}]
+
+    def tracker(self, label: str) -> dict[str, Any]:
+        return {"events": self.events.get(self.sender(label), []), "slots": {}}
+
+
+def test_a_desk_conversation_runs_through_the_runner_and_its_outcome_is_judged(shop, facts):
+    from shopbot.convbench.runner import ConversationRunner
+
+    convs = select(
+        load_conversations(DESK_CONVERSATIONS),
+        ["desk-payment-gift-card-all-in-one", "desk-payment-gift-card-short-refused"],
+    )
+    runner = ConversationRunner(_DeskStack(shop, facts), shop)
+    done, short = [runner.run(c) for c in convs]
+    assert done.completed, done.failures()
+    assert [c.key for c in done.checks if c.turn is None] == ["payment_changed"]
+    # the stand-in never says the gift card's balance; "never mind" changed nothing
+    assert not short.completed
+    assert {c.key for c in short.failures()} == {"mentions"}
+    assert [c.ok for c in short.checks if c.key == "store"] == [True]
