@@ -401,13 +401,14 @@ class Allocator:
                 out[f"{{{name}:{scenario}}}"] = str(value)
 
         line = focus.get("line")
-        if line is None and "variant" not in focus:
-            line = next(
-                (ln for ln in order.lines if ln.get("variant_id") and facts.swaps(ln)), None
-            )
-        swaps = facts.swaps(line) if line is not None and "variant" not in focus else []
+        if line is None and scenario not in DESK_SCENARIOS and order.lines:
+            # a demo scenario: {item:S} stays the first line, {variant:S} is one of its
+            line = order.lines[0]
+        swaps = (
+            facts.swaps(line) if line and line.get("variant_id") and "variant" not in focus else []
+        )
         variant = focus.get("variant") or (swaps[0] if swaps else None)
-        if line is not None:
+        if line is not None and scenario in DESK_SCENARIOS:
             put("item", line["title"])
         if line is not None and variant is not None:
             put("variant", option_words(line, variant))
