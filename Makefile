@@ -12,7 +12,7 @@ export PYTHONUNBUFFERED := 1
 
 .DEFAULT_GOAL := help
 .PHONY: help install demo data generator rasa-model run test test-fast test-conversations test-slow lint format bench clean
-.PHONY: bench-conversations bench-turns
+.PHONY: bench-conversations bench-desk bench-turns
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
@@ -57,6 +57,9 @@ bench: install data ## run every benchmark; figures are printed and written to b
 
 bench-conversations: install ## scripted multi-turn conversations against real servers (bot/eval/heldout/conversations.yml)
 	@$(SHOPBOT) bench conversations
+
+bench-desk: install ## the support desk's conversations (payments, item changes, exchanges, account; bot/eval/desk/)
+	@$(SHOPBOT) bench conversations --suite desk --out bench-results/desk.json
 
 bench-turns: install ## whole turns: the full stack vs a plain rasa init bot (table, ratios, bench-results/turns.png)
 	@$(SHOPBOT) bench turns

@@ -1423,12 +1423,16 @@ def add_commerce(
     today: date,
 ) -> list[str]:
     """Variants, default addresses, payment methods, payment history, fulfilments and the
-    change scenarios (:data:`CHANGE_SCENARIOS`) of an inserted demo shop.
+    change scenarios (:data:`CHANGE_SCENARIOS`) of an inserted demo shop; cancelled orders
+    get their ``cancel`` entry (a policy reason, the refund), returns and exchange
+    requests their instructions in the outbox, and a few customers with a pending order a
+    gift card (:func:`_gift_card_scenarios`).
 
     Runs inside the build's transaction on its own random stream. Returns the orders'
     scenarios with the changed orders renamed.
     """
     stamp = f"{today.isoformat()}T06:00:00+00:00"
+    emails = {c["id"]: c["email"] for c in customers}
     variants_of: dict[int, list[dict[str, Any]]] = {}
     for product in products:
         product["_attributes"] = json.loads(product["attributes"])
@@ -1535,6 +1539,9 @@ def add_commerce(
                 note="cancelled",
                 at=order["updated_at"],
             )
+            _record_cancel(store, order, row)
+        if ret is not None:
+            _queue_return_instructions(store, order, ret, emails[order["customer_id"]], today)
         if ret is not None and ret["refund_status"] == "issued":
             store.insert_payment(
                 order["id"],
@@ -1558,7 +1565,138 @@ def add_commerce(
                     order["shipped_at"],
                     delivered,
                 )
-    return _change_scenarios(store, rng, orders, items, scenarios, variants_of, stamp)
+    out = _change_scenarios(store, rng, orders, items, scenarios, variants_of, stamp)
+    for order, name in zip(orders, out, strict=True):
+        if name in ("return_requested", "exchange_requested"):
+            _queue_change_instructions(store, order, emails[order["customer_id"]], stamp)
+    _gift_card_scenarios(
+        store, random.Random(f"{stamp}:gift cards"), orders, items, out, variants_of, methods_of
+    )
+    return out
+
+
+def _record_cancel(store: Store, order: dict[str, Any], method: dict[str, Any] | None) -> None:
+    """The ``cancel`` entry of a cancelled demo order: a reason of the policy, the refund."""
+    from knowledge.operations import refund_line
+    from knowledge.policy import current_policy
+
+    policy = current_policy()
+    reasons = policy.cancellation_reasons
+    change = {
+        "kind": "cancel",
+        "at": order["updated_at"],
+        "reason": reasons[order["id"] % len(reasons)],
+        "refunds": [refund_line(method, order["total"], policy)],
+    }
+    store.db.execute("UPDATE orders SET changes = ? WHERE id = ?", [to_json([change]), order["id"]])
+
+
+def _outbox_status(created_at: str, today: date) -> str:
+    return "sent" if created_at[:10] < today.isoformat() else "queued"
+
+
+def _queue_return_instructions(
+    store: Store, order: dict[str, Any], ret: dict[str, Any], email: str, today: date
+) -> None:
+    """The return instructions a built return would have emailed (the console's outbox)."""
+    items = "\n".join(f"- {i['quantity']} x {i['title']}" for i in ret["items"])
+    body = (
+        f"Your return {ret['rma_id']} for order {order['order_number']}:\n{items}\n\n"
+        f"Pack the items with a note of {ret['rma_id']}, stick the prepaid label from your "
+        "account on the parcel and drop it at any DHL or Hermes shop within 14 days."
+    )
+    oid = store.insert_outbox(
+        email,
+        f"Your return {ret['rma_id']}",
+        body,
+        "return_instructions",
+        order["customer_id"],
+        order["id"],
+        ret["created_at"],
+    )
+    if _outbox_status(ret["created_at"], today) == "sent":
+        store.db.execute("UPDATE outbox SET status = 'sent' WHERE id = ?", [oid])
+
+
+def _queue_change_instructions(store: Store, order: dict[str, Any], email: str, at: str) -> None:
+    """Instructions for a return or exchange request made by :func:`_change_scenarios`."""
+    row = store.get_order_by_id(order["id"]) or {}
+    change = (row.get("changes") or [{}])[-1]
+    if change.get("kind") == "return":
+        ret = {"rma_id": change["rma_id"], "items": change["items"], "created_at": at}
+        _queue_return_instructions(store, order, ret, email, date.fromisoformat(at[:10]))
+        return
+    ref = change.get("exchange_id", "")
+    lines = "\n".join(f"- {i['quantity']} x {i['title']}" for i in change.get("items") or [])
+    store.insert_outbox(
+        email,
+        f"Your exchange {ref}",
+        f"Your exchange {ref} for order {order['order_number']}:\n{lines}\n\n"
+        f"Send the items back with a note of {ref} using the prepaid label from your account "
+        "within 14 days; the new ones ship as soon as we have them.",
+        "exchange_instructions",
+        order["customer_id"],
+        order["id"],
+        at,
+    )
+
+
+def _gift_card_scenarios(
+    store: Store,
+    rng: random.Random,
+    orders: list[dict[str, Any]],
+    items: list[list[dict[str, Any]]],
+    scenarios: list[str],
+    variants_of: dict[int, list[dict[str, Any]]],
+    methods_of: dict[int, list[dict[str, Any]]],
+) -> None:
+    """Gift cards for a few customers with a pending order and none yet, so every build
+    has orders a gift card covers, orders it does not, and an item change whose price
+    difference a small gift card does not cover (the support desk's refusals).
+
+    Runs on its own random stream after everything else: the rest of the build is as it
+    was without it.
+    """
+    first: dict[str, int] = {}
+    for n, name in enumerate(scenarios):
+        first.setdefault(name, n)
+    pending = [
+        n
+        for n, name in enumerate(scenarios)
+        if name == "pending"
+        and n not in first.values()
+        and not any(m["kind"] == "gift_card" for m in methods_of[orders[n]["customer_id"]])
+    ]
+
+    def dearer(n: int) -> bool:
+        return any(
+            v["stock"] >= line["quantity"] and v["price"] > line["unit_price"] + 0.005
+            for line in items[n]
+            if line.get("variant_id") is not None
+            for v in variants_of.get(line["product_id"], [])
+        )
+
+    pending.sort(key=lambda n: (not dearer(n), n))
+    wanted = max(MIN_PER_SCENARIO, len(orders) // 400)
+    done: set[int] = set()
+    for k, n in enumerate(pending[: 2 * wanted]):
+        order = orders[n]
+        if order["customer_id"] in done:
+            continue
+        done.add(order["customer_id"])
+        # the dearer-swap orders come first and get the small card that covers neither the
+        # order nor the difference; the others a card that covers the whole order
+        small = k < wanted
+        balance = min(GIFT_CARD_BALANCES) if small else float(int(order["total"] / 10) * 10 + 50)
+        code = "-".join(f"{rng.randint(0, 9999):04d}" for _ in range(4))
+        mid = store.insert_payment_method(
+            order["customer_id"],
+            "gift_card",
+            gift_card_code=code,
+            balance=balance,
+            created_at=order["placed_at"],
+        )
+        methods_of[order["customer_id"]].append({"id": mid, "kind": "gift_card"})
 
 
 def _change_scenarios(

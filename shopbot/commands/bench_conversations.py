@@ -2,7 +2,8 @@
 
 Builds a demo shop (or copies ``--data``), starts Rasa, the action server and, when one is
 trained, the generator on free loopback ports, runs every conversation of ``--file`` (the
-held-out ``bot/eval/heldout/conversations.yml`` by default; any file in that format works)
+held-out ``bot/eval/heldout/conversations.yml`` by default, ``--suite desk`` for the support
+desk's; any file in that format works, and its ``settings`` go to the servers)
 and checks each turn and each outcome. Prints the completion rate overall, per journey and
 per behaviour, the turn pass rate and the most frequent failures, and writes every failure
 (conversation, turn, check, what the assistant said, the intent) to ``--out``.
@@ -24,6 +25,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--file",
         default=None,
         help="conversation file in the held-out format (default: bot/eval/heldout/conversations.yml)",
+    )
+    parser.add_argument(
+        "--suite",
+        choices=["heldout", "desk", "dev"],
+        default=None,
+        help="a named file instead of --file: heldout (issue 12, the default), desk (the "
+        "support desk's journeys: bot/eval/desk/conversations.yml) or dev",
     )
     parser.add_argument(
         "--only",
@@ -84,12 +92,17 @@ def run(args: argparse.Namespace) -> int:
         select,
     )
     from shopbot.convbench.bench import run_bench
+    from shopbot.convbench.conversations import SUITES, file_settings, settings_env
     from shopbot.convbench.report import format_summary, report
     from shopbot.stack import ensure_model, trained_generator
 
-    path = Path(args.file) if args.file else HELDOUT_CONVERSATIONS
+    if args.file and args.suite:
+        print("give --file or --suite, not both")
+        return 2
+    path = Path(args.file) if args.file else SUITES.get(args.suite or "", HELDOUT_CONVERSATIONS)
     try:
         conversations = select(load_conversations(path), args.only, args.limit)
+        env = settings_env(file_settings(path))
     except ConversationFileError as exc:
         print(exc)
         return 2
@@ -108,6 +121,8 @@ def run(args: argparse.Namespace) -> int:
         model = ensure_model()
     generator = None if args.no_generator else trained_generator()
     print(f"{len(conversations)} conversations from {path}, model {model.name}")
+    if env:
+        print("shop settings: " + ", ".join(f"{k}={v}" for k, v in env.items()))
     workdir = Path(tempfile.mkdtemp(prefix="shopbot-conversations-"))
     try:
         results, meta = run_bench(
@@ -119,6 +134,7 @@ def run(args: argparse.Namespace) -> int:
             generator=generator,
             progress=not args.no_progress,
             say=print,
+            env=env,
         )
     except RuntimeError as exc:
         print(f"error: {exc}")

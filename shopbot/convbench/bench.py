@@ -82,6 +82,7 @@ def run_bench(
     generator: Path | None = None,
     progress: bool = True,
     say: Callable[[str], None] = logger.info,
+    env: dict[str, str] | None = None,
 ) -> tuple[list[ConversationResult], dict[str, Any]]:
     """Build (or copy) a shop in ``workdir``, start the servers on it, run the conversations.
 
@@ -94,6 +95,7 @@ def run_bench(
         generator: A trained generator to serve (``None``: templates answer).
         progress: Show a progress bar.
         say: Where progress lines go.
+        env: Settings for the servers (``SHOPBOT_*``; a file's ``settings``).
 
     Returns:
         The results and the run's metadata (model, shop, generator, times).
@@ -119,7 +121,9 @@ def run_bench(
         f"starting Rasa ({model.name}), the action server"
         + (" and the generator" if generator else " (no trained generator: templates answer)")
     )
-    stack = start_stack(data_dir, model=model, generator=generator, start_timeout_s=600)
+    stack = start_stack(
+        data_dir, model=model, generator=generator, start_timeout_s=600, env=env or None
+    )
     store = Store.open(data_dir / "shop.db")
     try:
         servers_s = time.monotonic() - started - shop_s
@@ -134,6 +138,7 @@ def run_bench(
         "model": model.name,
         "shop": shop,
         "generator": str(generator) if generator else "templates (no trained generator)",
+        "settings": dict(env or {}),
         "date": date.today().isoformat(),
         "shop_s": round(shop_s, 1),
         "servers_s": round(servers_s, 1),

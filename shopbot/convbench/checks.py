@@ -63,11 +63,22 @@ FALLBACK_TEXTS = (
 ASKS_FOR_SLOTS: dict[str, tuple[str, ...]] = {
     "order_number": ("order_number",),
     "email": ("email", "ticket_email"),
-    "items": ("return_items",),
-    "reason": ("return_reason",),
+    "items": ("return_items", "item_changes", "exchange_items"),
+    "reason": ("return_reason", "cancel_reason", "exchange_reason"),
     "new_address": ("ship_name", "ship_street", "ship_city", "ship_postcode", "ship_country"),
-    "confirmation": ("cancel_confirm", "address_confirm", "return_confirm"),
+    "confirmation": (
+        "cancel_confirm",
+        "address_confirm",
+        "return_confirm",
+        "payment_confirm",
+        "items_confirm",
+        "exchange_confirm",
+        "default_address_confirm",
+    ),
     "rating": ("rating",),
+    "payment_method": ("payment_method_id",),
+    "refund_method": ("refund_method_id",),
+    "postcode": ("postcode", "full_name"),
 }
 #: Words of a sentence that asks for each piece.
 ASKS_FOR_WORDS: dict[str, tuple[str, ...]] = {
@@ -84,6 +95,9 @@ ASKS_FOR_WORDS: dict[str, tuple[str, ...]] = {
         r"\bconfirm",
     ),
     "rating": (r"\brate\b", r"\brating\b", r"1 to 5", r"\bstars?\b"),
+    "payment_method": (r"payment method", r"pay (?:it |for it )?with", r"\bwhich (?:card|method)"),
+    "refund_method": (r"\brefund\b.*\b(?:to|go|method)\b", r"where should .*refund", r"gift card"),
+    "postcode": (r"post ?code", r"\bzip\b", r"full name"),
 }
 _REQUEST = re.compile(
     r"\?|\b(?:please|could you|can you|would you|let me know|tell me|what's your|what is your)\b"
@@ -102,6 +116,9 @@ STATUS_WORDS: dict[str, tuple[str, ...]] = {
     "delivered": ("delivered", "arrived"),
     "cancelled": ("cancelled", "canceled"),
     "returned": ("returned",),
+    "return_requested": ("return requested", "return is requested", "return has been requested"),
+    "exchange_requested": ("exchange requested", "exchange is requested"),
+    "items_modified": ("items changed", "items modified", "items were changed", "pending"),
 }
 #: Return reasons that mean the same (a shopper's words vs the shop's reason buttons).
 REASON_GROUPS: tuple[tuple[str, ...], ...] = (
@@ -643,6 +660,254 @@ def check_no_other_customer_data_anywhere(ctx: Context, value: Any) -> Result:
     return not leaks, "; ".join(leaks) if leaks else "nothing of others"
 
 
+# --------------------------------------------------------------------------- desk outcomes
+def _desk_order(ctx: Context, value: Any) -> tuple[ShopOrder | None, str]:
+    number = str(value.get("order", ""))
+    order = ctx.facts.order(number)
+    return order, number
+
+
+def _paid_in(state: StoreState, order_id: int) -> dict[Any, float]:
+    """What each payment method has paid for an order and not got back, in ``state``."""
+    out: dict[Any, float] = {}
+    for row in state.payments.values():
+        if row[0] != order_id or row[5] == "failed":
+            continue
+        sign = 1 if row[2] == "payment" else -1
+        out[row[1]] = round(out.get(row[1], 0.0) + sign * float(row[4]), 2)
+    return {k: v for k, v in out.items() if v > 0.004}
+
+
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"[a-z0-9/]+", _low(text).replace("’", "'")))
+
+
+def words_match(stored: str, wanted: str) -> bool:
+    """``wanted`` is part of ``stored``, or every word of it of three letters or more is."""
+    stored_l, wanted_l = _low(stored), _low(wanted)
+    if wanted_l in stored_l:
+        return True
+    needed = {w for w in _words(wanted) if len(w) >= 3}
+    return bool(needed) and needed <= _words(stored)
+
+
+def options_match(options: Any, wanted: str) -> bool:
+    """Every word of ``wanted`` (``"navy L"``) is one of the variant's option values."""
+    if isinstance(options, str):
+        import json
+
+        try:
+            options = json.loads(options)
+        except ValueError:
+            options = {}
+    values = {_low(str(v)) for v in (options or {}).values()}
+    words = _low(str(wanted)).split()
+    return bool(words) and all(w in values or any(w in v.split() for v in values) for w in words)
+
+
+def check_cancelled_with(ctx: Context, value: Any) -> Result:
+    """The order is cancelled with a reason that matches, and what was paid went back to
+    the methods that paid it (refund lines in the payment history and on the change)."""
+    before, after = _states(ctx)
+    order, number = _desk_order(ctx, value)
+    if order is None:
+        return False, f"no order {number} in the shop"
+    if after.status(number) != "cancelled":
+        return False, f"order {number} is {after.status(number)}, not cancelled"
+    entries = after.new_changes(before, number, "cancel")
+    if not entries:
+        return False, f"no cancel entry recorded on {number}"
+    reason = str(entries[-1].get("reason") or "")
+    if not words_match(reason, str(value["reason"])):
+        return False, f"reason {reason!r} does not match {value['reason']!r}"
+    paid = _paid_in(before, order.id)
+    refunds = [r for r in after.new_payments(before, order.id) if r[2] == "refund"]
+    owed = round(sum(paid.values()), 2)
+    got = round(sum(float(r[4]) for r in refunds), 2)
+    if owed and abs(got - owed) > 0.01:
+        return False, f"refunded {got:.2f} of the {owed:.2f} paid"
+    wrong = [r for r in refunds if r[1] not in paid]
+    if wrong:
+        return False, f"refund to method {wrong[0][1]}, which did not pay the order"
+    if owed and not entries[-1].get("refunds"):
+        return False, "the cancel entry lists no refund"
+    return True, f"cancelled ({reason}), {got:.2f} refunded to {sorted(map(str, paid))}"
+
+
+def check_payment_changed(ctx: Context, value: Any) -> Result:
+    """The order is paid with another method of its customer (``to``: a kind or the last
+    four digits), the new method was charged and the original one refunded."""
+    before, after = _states(ctx)
+    order, number = _desk_order(ctx, value)
+    if order is None:
+        return False, f"no order {number} in the shop"
+    old_id = (before.paying.get(number) or (None,))[0]
+    new_id = (after.paying.get(number) or (None,))[0]
+    if new_id is None or new_id == old_id:
+        return False, f"order {number} is still paid with method {old_id}"
+    method = ctx.store.get_payment_method(int(new_id)) or {}
+    if method.get("customer_id") != order.customer_id:
+        return False, f"method {new_id} is not the customer's"
+    to = str(value["to"]).strip().lower()
+    digits = re.sub(r"\D", "", str(method.get("last4") or method.get("gift_card_code") or ""))
+    if to.isdigit() and not digits.endswith(to):
+        return False, f"paid with method ending {digits[-4:]}, not {to}"
+    if not to.isdigit() and method.get("kind") != to:
+        return False, f"paid with a {method.get('kind')}, not {to}"
+    if after.status(number) != before.status(number):
+        return False, f"status changed to {after.status(number)}"
+    if not after.new_changes(before, number, "payment"):
+        return False, "no payment change recorded on the order"
+    paid = _paid_in(before, order.id)
+    added = after.new_payments(before, order.id)
+    refunded = round(sum(float(r[4]) for r in added if r[2] == "refund" and r[1] in paid), 2)
+    charged = round(sum(float(r[4]) for r in added if r[2] == "payment" and r[1] == new_id), 2)
+    owed = round(sum(paid.values()), 2)
+    if abs(refunded - owed) > 0.01:
+        return False, f"original method refunded {refunded:.2f} of {owed:.2f}"
+    if abs(charged - owed) > 0.01:
+        return False, f"new method charged {charged:.2f}, not {owed:.2f}"
+    return True, f"now paid with {method.get('kind')} {new_id}; {owed:.2f} refunded"
+
+
+def _lines_by_title(order: ShopOrder, title: str) -> list[dict[str, Any]]:
+    return [ln for ln in order.lines if _low(str(ln["title"])) == _low(title)]
+
+
+def check_items_changed(ctx: Context, value: Any) -> Result:
+    """The order is ``items_modified``; each named item is now the variant with these
+    option values of the same product, and no other line changed."""
+    before, after = _states(ctx)
+    order, number = _desk_order(ctx, value)
+    if order is None:
+        return False, f"no order {number} in the shop"
+    if after.status(number) != "items_modified":
+        return False, f"order {number} is {after.status(number)}, not items_modified"
+    if not after.new_changes(before, number, "items"):
+        return False, "no item change recorded on the order"
+    named: set[int] = set()
+    for title, words in value["items"].items():
+        lines = _lines_by_title(order, str(title))
+        if not lines:
+            return False, f"{title!r} is not an item of {number}"
+        line = lines[0]
+        named.add(int(line["id"]))
+        now = after.lines.get(int(line["id"]))
+        if now is None or now == before.lines.get(int(line["id"])):
+            return False, f"{title} did not change"
+        variant = ctx.store.get_variant(now[1]) if now[1] is not None else None
+        if variant is None or variant["product_id"] != line["product_id"]:
+            return False, f"{title} became a variant of another product"
+        if not options_match(now[3], str(words)):
+            return False, f"{title} is now {now[3]}, not {words}"
+    others = [
+        i
+        for i, row in after.lines.items()
+        if row[0] == order.id and i not in named and before.lines.get(i) != row
+    ]
+    if others:
+        return False, f"{len(others)} other line(s) changed too"
+    return True, f"{len(named)} item(s) changed"
+
+
+def _titles_of(ctx: Context, order: ShopOrder, raw: Any) -> set[str]:
+    import json
+
+    lines = json.loads(raw) if isinstance(raw, str) else raw
+    titles = {int(ln["id"]): str(ln["title"]) for ln in order.lines}
+    return {_low(titles.get(int(i.get("order_item_id") or 0), "?")) for i in lines or []}
+
+
+def check_return_requested(ctx: Context, value: Any) -> Result:
+    """The order is ``return_requested`` with a new return of exactly these items whose
+    refund goes where asked (``original`` or ``gift_card``), and return instructions are
+    in the outbox."""
+    before, after = _states(ctx)
+    order, number = _desk_order(ctx, value)
+    if order is None:
+        return False, f"no order {number} in the shop"
+    if after.status(number) != "return_requested":
+        return False, f"order {number} is {after.status(number)}, not return_requested"
+    new = [
+        ret
+        for rma, ret in after.returns.items()
+        if rma not in before.returns and ret[0] == order.id
+    ]
+    if not new:
+        return False, f"no return created for {number}"
+    wanted = {
+        _low(ctx.first_listed.get(number, "") if item == "first" else str(item))
+        for item in value["items"]
+    }
+    ret = new[-1]
+    got = _titles_of(ctx, order, ret[1])
+    if got != wanted:
+        return False, f"items {sorted(got)} instead of {sorted(wanted)}"
+    if "reason" in value and not reason_matches(str(ret[2] or ""), str(value["reason"])):
+        return False, f"reason {ret[2]!r} does not match {value['reason']!r}"
+    target = ret[5]
+    original = (before.paying.get(number) or (None,))[0]
+    kind = (after.balances.get(int(target)) or (None, None))[1] if target is not None else None
+    if value["refund_to"] == "gift_card":
+        owner = (after.balances.get(int(target)) or (None,))[0] if target is not None else None
+        if kind != "gift_card" or owner != order.customer_id:
+            return False, f"refund goes to {kind or 'the original method'}, not a gift card"
+    elif target is not None and target != original:
+        return False, f"refund goes to method {target} ({kind}), not the original"
+    if not after.new_outbox(before, order.id):
+        return False, "no return instructions in the outbox"
+    return True, f"return of {sorted(got)}, refund to {kind or 'the original method'}"
+
+
+def check_exchange_requested(ctx: Context, value: Any) -> Result:
+    """The order is ``exchange_requested`` with these items swapped for the variants with
+    these option values, and exchange instructions are in the outbox."""
+    before, after = _states(ctx)
+    order, number = _desk_order(ctx, value)
+    if order is None:
+        return False, f"no order {number} in the shop"
+    if after.status(number) != "exchange_requested":
+        return False, f"order {number} is {after.status(number)}, not exchange_requested"
+    entries = after.new_changes(before, number, "exchange")
+    if not entries:
+        return False, "no exchange recorded on the order"
+    swaps = {_low(str(i.get("title"))): i for i in entries[-1].get("items") or []}
+    for title, words in value["items"].items():
+        swap = swaps.get(_low(str(title)))
+        if swap is None:
+            return False, f"{title} is not in the exchange ({sorted(swaps)})"
+        new = swap.get("to") or {}
+        if not options_match(new.get("options"), str(words)):
+            return False, f"{title} goes to {new.get('options')}, not {words}"
+        lines = _lines_by_title(order, str(title))
+        variant = ctx.store.get_variant(new.get("variant_id")) if new.get("variant_id") else None
+        if variant is None or (lines and variant["product_id"] != lines[0]["product_id"]):
+            return False, f"{title} goes to a variant of another product"
+    if len(swaps) != len(value["items"]):
+        return False, f"{len(swaps)} item(s) exchanged, {len(value['items'])} named"
+    if not after.new_outbox(before, order.id):
+        return False, "no exchange instructions in the outbox"
+    return True, f"exchange of {sorted(swaps)}"
+
+
+def check_default_address_changed(ctx: Context, value: Any) -> Result:
+    """The customer's default address now holds the text; no order's address changed."""
+    before, after = _states(ctx)
+    customer = ctx.store.get_customer_by_email(str(value["email"]))
+    if customer is None:
+        return False, f"no customer {value['email']}"
+    cid = int(customer["id"])
+    address = after.default_address(cid)
+    if before.defaults.get(cid) == after.defaults.get(cid):
+        return False, f"default address unchanged ({address})"
+    if _low(str(value["contains"])) not in _low(address):
+        return False, f"default address is {address!r}"
+    moved = [n for n, row in after.orders.items() if before.orders.get(n) not in (None, row)]
+    if moved:
+        return False, f"order(s) changed too: {', '.join(moved[:3])}"
+    return True, f"default address now {address!r}"
+
+
 OUTCOME_CHECKS: dict[str, Callable[[Context, Any], Result]] = {
     "store": check_store,
     "says_status_of": check_says_status_of,
@@ -652,4 +917,10 @@ OUTCOME_CHECKS: dict[str, Callable[[Context, Any], Result]] = {
     "handoff": check_handoff,
     "feedback_stored": check_feedback_stored,
     "no_other_customer_data": check_no_other_customer_data_anywhere,
+    "cancelled_with": check_cancelled_with,
+    "payment_changed": check_payment_changed,
+    "items_changed": check_items_changed,
+    "return_requested": check_return_requested,
+    "exchange_requested": check_exchange_requested,
+    "default_address_changed": check_default_address_changed,
 }

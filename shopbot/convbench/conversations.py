@@ -6,6 +6,12 @@ mapping) and an ``outcome`` mapping. Texts and values may hold placeholders
 (``{order:pending}``, ``{other_order}``...) that :mod:`shopbot.convbench.shop` fills from
 the shop before the conversation runs.
 
+The support desk's suite (``bot/eval/desk/``, issue 13) adds to the one vocabulary: desk
+scenarios (an order of a demo scenario that also has what a journey needs, e.g.
+``pending_gift_card``), placeholders for the customer's and the item's facts
+(``{variant:S}``, ``{balance:S}``...), outcomes for each change it makes, and a file-level
+``settings`` mapping (the shop settings its servers run with).
+
 Loading is lenient on purpose: a shop owner's typo (an unknown key, a missing ``user``)
 makes that one conversation fail with the reason (:func:`vocabulary_errors`), it does not
 stop the run or vanish from it.
@@ -25,6 +31,14 @@ from shopbot.config import PROJECT_ROOT
 
 #: The held-out conversations (issue 12), the default file.
 HELDOUT_CONVERSATIONS = PROJECT_ROOT / "bot" / "eval" / "heldout" / "conversations.yml"
+#: The support desk's conversations (issue 13): payments, item changes, exchanges, account.
+DESK_CONVERSATIONS = PROJECT_ROOT / "bot" / "eval" / "desk" / "conversations.yml"
+#: Named suites for ``shopbot bench conversations --suite``.
+SUITES = {
+    "heldout": HELDOUT_CONVERSATIONS,
+    "desk": DESK_CONVERSATIONS,
+    "dev": PROJECT_ROOT / "bot" / "eval" / "dev" / "conversations.yml",
+}
 
 #: ``{name}`` or ``{name:scenario}``; a JSON object such as ``{"a":"b"}`` never matches.
 PLACEHOLDER = re.compile(r"\{([a-z_]+)(?::([a-z_]+))?\}")
@@ -32,6 +46,32 @@ PLACEHOLDER = re.compile(r"\{([a-z_]+)(?::([a-z_]+))?\}")
 SCENARIO_PLACEHOLDERS = ("order", "order_digits", "email", "item")
 #: Placeholders without a scenario.
 PLAIN_PLACEHOLDERS = ("other_order", "other_email", "product")
+#: Scenario placeholders of the support desk's suite (``bot/eval/desk/README.md``): facts of
+#: the order's customer and of the order's item the scenario is about.
+DESK_PLACEHOLDERS = (
+    "variant",
+    "other_product",
+    "gift_card",
+    "balance",
+    "card",
+    "postcode",
+    "name",
+    "street",
+)
+#: Scenarios of the support desk's suite: an order of a demo scenario that also has what a
+#: journey needs (:data:`shopbot.convbench.shop.DESK_SCENARIOS` says what each is).
+DESK_SCENARIO_NAMES = (
+    "pending_swappable",
+    "pending_gift_card",
+    "pending_gift_card_short",
+    "pending_dearer_swap",
+    "returnable_gift_card",
+    "exchangeable",
+    "modified_swappable",
+)
+#: Keys a file may hold besides ``version`` and ``conversations``: ``settings`` (the shop
+#: settings its servers run with, e.g. ``identity_postcode: name``).
+FILE_SETTINGS = ("identity_postcode",)
 
 #: Per-turn ``expect`` keys (each has a checker in :data:`shopbot.convbench.checks.TURN_CHECKS`).
 EXPECT_KEYS = (
@@ -50,7 +90,18 @@ EXPECT_KEYS = (
     "no_other_customer_data",
 )
 #: The pieces ``asks_for`` may name.
-ASKS_FOR = ("order_number", "email", "items", "reason", "new_address", "confirmation", "rating")
+ASKS_FOR = (
+    "order_number",
+    "email",
+    "items",
+    "reason",
+    "new_address",
+    "confirmation",
+    "rating",
+    "payment_method",
+    "refund_method",
+    "postcode",
+)
 #: Keys of a ``shows_products`` mapping.
 SHOWS_PRODUCTS_KEYS = ("colour", "size", "brand", "max_price", "max_price_below_previous")
 #: ``outcome`` keys (each has a checker in :data:`shopbot.convbench.checks.OUTCOME_CHECKS`).
@@ -63,10 +114,28 @@ OUTCOME_KEYS = (
     "handoff",
     "feedback_stored",
     "no_other_customer_data",
+    # the support desk's journeys (bot/eval/desk/README.md)
+    "cancelled_with",
+    "payment_changed",
+    "items_changed",
+    "return_requested",
+    "exchange_requested",
+    "default_address_changed",
 )
 #: Keys of a ``store`` mapping (``store: none`` is the other form).
 STORE_KEYS = ("order_status", "address_changed")
 RETURN_KEYS = ("order", "items", "reason")
+#: Required and optional keys of each support desk outcome.
+DESK_OUTCOME_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "cancelled_with": (("order", "reason"), ()),
+    "payment_changed": (("order", "to"), ()),
+    "items_changed": (("order", "items"), ()),
+    "return_requested": (("order", "items", "refund_to"), ("reason",)),
+    "exchange_requested": (("order", "items"), ()),
+    "default_address_changed": (("email", "contains"), ()),
+}
+PAYMENT_TARGETS = ("card", "paypal", "gift_card")
+REFUND_TARGETS = ("original", "gift_card")
 
 
 class ConversationFileError(ValueError):
@@ -196,19 +265,58 @@ def _outcome_problems(outcome: dict[str, Any]) -> list[str]:
     for key in ("handoff", "no_other_customer_data"):
         if key in outcome and outcome[key] is not True:
             problems.append(f"{key} takes only `true`")
+    for key, (required, optional) in DESK_OUTCOME_KEYS.items():
+        if key in outcome:
+            problems += _desk_outcome_problems(key, outcome[key], required, optional)
     return problems
 
 
-def _placeholder_problems(conv_values: Iterable[Any]) -> list[str]:
-    from knowledge.demo import SCENARIOS
+def _desk_outcome_problems(
+    key: str, value: Any, required: tuple[str, ...], optional: tuple[str, ...]
+) -> list[str]:
+    if not isinstance(value, dict):
+        return [f"{key} needs a mapping of {', '.join(required)}"]
+    problems = []
+    missing = [k for k in required if k not in value]
+    unknown = [k for k in value if k not in required + optional]
+    if missing:
+        problems.append(f"{key} needs {', '.join(missing)}")
+    if unknown:
+        problems.append(f"{key}: unknown key(s) {', '.join(map(str, unknown))}")
+    items = value.get("items")
+    swaps = key in ("items_changed", "exchange_requested") and "items" in value
+    if swaps and (
+        not isinstance(items, dict)
+        or not all(isinstance(k, str) and isinstance(v, str) for k, v in items.items())
+    ):
+        problems.append(f"{key}.items must map item titles to the new option values")
+    if key == "return_requested" and "items" in value and not _is_list_of_str(items):
+        problems.append("return_requested.items must be a list of item titles")
+    if key == "return_requested" and value.get("refund_to", "original") not in REFUND_TARGETS:
+        problems.append(f"return_requested.refund_to is one of {', '.join(REFUND_TARGETS)}")
+    return problems
 
-    scenarios = {name for name, _ in SCENARIOS}
+
+def all_scenarios() -> tuple[str, ...]:
+    """Every scenario a placeholder may name: the demo shop's order scenarios, the orders
+    its change scenarios made (``items_modified``...) and the desk suite's."""
+    from knowledge.demo import CHANGE_SCENARIOS, SCENARIOS
+
+    return (
+        *(name for name, _ in SCENARIOS),
+        *(name for name, _, _ in CHANGE_SCENARIOS),
+        *DESK_SCENARIO_NAMES,
+    )
+
+
+def _placeholder_problems(conv_values: Iterable[Any]) -> list[str]:
+    scenarios = set(all_scenarios())
     problems = []
     for name, scenario in placeholders_in(list(conv_values)):
         if scenario is None and name not in PLAIN_PLACEHOLDERS:
             problems.append(f"unknown placeholder {{{name}}}")
         elif scenario is not None and (
-            name not in SCENARIO_PLACEHOLDERS or scenario not in scenarios
+            name not in SCENARIO_PLACEHOLDERS + DESK_PLACEHOLDERS or scenario not in scenarios
         ):
             problems.append(f"unknown placeholder {{{name}:{scenario}}}")
     return sorted(set(problems))
@@ -273,6 +381,7 @@ def load_conversations(path: str | Path = HELDOUT_CONVERSATIONS) -> list[Convers
         raise ConversationFileError(f"{path}: expected a mapping with a `conversations` list")
     if data.get("version", 1) != 1:
         raise ConversationFileError(f"{path}: unknown version {data.get('version')!r}")
+    file_settings(path, data)
     convs = [_conversation(raw, n) for n, raw in enumerate(data["conversations"], 1)]
     seen: set[str] = set()
     out = []
@@ -289,6 +398,39 @@ def load_conversations(path: str | Path = HELDOUT_CONVERSATIONS) -> list[Convers
         seen.add(conv.id)
         out.append(conv)
     return out
+
+
+def file_settings(path: str | Path, data: Any = None) -> dict[str, str]:
+    """The shop settings a conversation file asks its servers to run with.
+
+    A file may hold ``settings: {identity_postcode: name}``; the bench passes each as the
+    ``SHOPBOT_<NAME>`` environment variable to the servers it starts.
+
+    Raises:
+        ConversationFileError: ``settings`` is not a mapping or names an unknown setting.
+    """
+    if data is None:
+        try:
+            data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as exc:
+            raise ConversationFileError(f"{path}: {exc}") from exc
+    raw = (data or {}).get("settings") if isinstance(data, dict) else None
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ConversationFileError(f"{path}: settings must be a mapping")
+    unknown = [k for k in raw if k not in FILE_SETTINGS]
+    if unknown:
+        raise ConversationFileError(
+            f"{path}: unknown setting(s) {', '.join(map(str, unknown))} "
+            f"(known: {', '.join(FILE_SETTINGS)})"
+        )
+    return {str(k): str(v) for k, v in raw.items()}
+
+
+def settings_env(settings: dict[str, str]) -> dict[str, str]:
+    """``{"identity_postcode": "name"}`` -> ``{"SHOPBOT_IDENTITY_POSTCODE": "name"}``."""
+    return {f"SHOPBOT_{k.upper()}": v for k, v in settings.items()}
 
 
 def select(

@@ -167,13 +167,14 @@ class ConversationRunner:
         label = f"convbench-{self.run_id}-{conv.id}"
         result.sender_id = self.stack.sender(label)
         private = PrivateData(self.facts, filled.customers, [t.user for t in conv.turns])
-        ret = conv.outcome.get("return_created_for")
         first_listed = {}
-        if isinstance(ret, dict) and "first" in ret.get("items", []):
-            number = str(ret["order"])
-            first_listed[number] = first_listed_item(
-                self.store, number, self.today, self.window_days
-            )
+        for key in ("return_created_for", "return_requested"):
+            ret = conv.outcome.get(key)
+            if isinstance(ret, dict) and "first" in ret.get("items", []):
+                number = str(ret["order"])
+                first_listed[number] = first_listed_item(
+                    self.store, number, self.today, self.window_days
+                )
         ctx = Context(
             facts=self.facts,
             private=private,

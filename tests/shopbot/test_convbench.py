@@ -14,6 +14,8 @@ import pytest
 from shopbot.convbench.checks import ASKS_FOR_SLOTS, OUTCOME_CHECKS, TURN_CHECKS
 from shopbot.convbench.conversations import (
     ASKS_FOR,
+    DESK_CONVERSATIONS,
+    DESK_PLACEHOLDERS,
     EXPECT_KEYS,
     HELDOUT_CONVERSATIONS,
     OUTCOME_KEYS,
@@ -31,6 +33,8 @@ from shopbot.convbench.runner import PLACEHOLDERS, ConversationRunner
 from shopbot.convbench.shop import Allocator, PlaceholderError, ShopFacts, StoreState
 
 README = HELDOUT_CONVERSATIONS.parent / "README.md"
+#: The support desk suite documents the vocabulary it added (issue 13).
+DESK_README = DESK_CONVERSATIONS.parent / "README.md"
 
 
 @pytest.fixture(scope="module")
@@ -64,10 +68,14 @@ def _conv(turns: list[tuple[str, dict[str, Any]]], outcome: dict[str, Any] | Non
 
 # --------------------------------------------------------------------------- vocabulary
 def _readme_section(title: str) -> str:
-    text = README.read_text(encoding="utf-8")
-    start = text.index(title)
-    end = text.find("\n#### ", start + len(title))
-    return text[start : end if end > 0 else None]
+    """The section of both READMEs (held-out and desk) under ``title``, one after the other."""
+    parts = []
+    for readme in (README, DESK_README):
+        text = readme.read_text(encoding="utf-8")
+        start = text.index(title)
+        end = text.find("\n#### ", start + len(title))
+        parts.append(text[start : end if end > 0 else None])
+    return "\n".join(parts)
 
 
 def _table_keys(section: str) -> set[str]:
@@ -83,16 +91,19 @@ def test_every_documented_key_has_a_checker():
 
 def test_every_documented_value_is_known():
     expect = _readme_section("#### `expect`")
-    slots = re.search(r"Slots for `asks_for`: (.*?)\.\n", expect, re.DOTALL)
-    assert slots is not None
-    assert set(re.findall(r"`([a-z_]+)`", slots.group(1))) == set(ASKS_FOR) == set(ASKS_FOR_SLOTS)
+    slots = re.findall(r"Slots for `asks_for`: (.*?)\.\n", expect, re.DOTALL)
+    assert slots
+    named = {s for found in slots for s in re.findall(r"`([a-z_]+)`", found)}
+    assert named == set(ASKS_FOR) == set(ASKS_FOR_SLOTS)
     shows = next(line for line in expect.splitlines() if line.startswith("| `shows_products`"))
     assert set(SHOWS_PRODUCTS_KEYS) <= set(re.findall(r"`([a-z_]+)[`:]", shows))
     outcome = _readme_section("#### `outcome`")
     assert {k for k in STORE_KEYS if f"{{{k}:" in outcome} == set(STORE_KEYS)
     placeholders = _readme_section("#### Placeholders")
     documented = set(re.findall(r"`\{([a-z_]+)(?::S)?\}`", placeholders))
-    assert documented == set(SCENARIO_PLACEHOLDERS) | set(PLAIN_PLACEHOLDERS)
+    assert documented == set(SCENARIO_PLACEHOLDERS) | set(PLAIN_PLACEHOLDERS) | set(
+        DESK_PLACEHOLDERS
+    )
 
 
 def test_the_heldout_conversations_load_without_problems():
