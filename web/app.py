@@ -489,6 +489,7 @@ async def product_page(request: web.Request) -> web.Response:
     if not isinstance(attributes, dict):
         attributes = {}
     similar = store.best_in_category(product.get("category"), exclude_id=product["id"], limit=4)
+    variants = store.variants(product["id"])
     return _render(
         request,
         "product.html",
@@ -497,8 +498,32 @@ async def product_page(request: web.Request) -> web.Response:
             "product": product,
             "attributes": attributes,
             "similar": similar,
+            "variants": variants,
+            "variant_options": variant_options(variants),
         },
     )
+
+
+def variant_options(variants: list[dict[str, Any]]) -> dict[str, Any]:
+    """What the product page shows of a product's variants: the option names (table
+    columns), each option's values with whether any variant of it is in stock, whether
+    any variant is in stock, and whether the variants' prices differ."""
+    names: list[str] = []
+    values: dict[str, dict[str, bool]] = {}
+    for variant in variants:
+        stocked = int(variant.get("stock") or 0) > 0
+        for name, value in (variant.get("options") or {}).items():
+            if name not in names:
+                names.append(name)
+            seen = values.setdefault(name, {})
+            seen[str(value)] = seen.get(str(value), False) or stocked
+    return {
+        "names": names,
+        "values": values,
+        "in_stock": any(int(v.get("stock") or 0) > 0 for v in variants),
+        "prices_differ": len({round(float(v["price"]), 2) for v in variants}) > 1,
+        "min_price": min((float(v["price"]) for v in variants), default=None),
+    }
 
 
 async def search_page(request: web.Request) -> web.Response:
