@@ -315,7 +315,9 @@ def asked_options(
     size_name = next((n for n in names if option_kind(n) == "size"), None)
     out: dict[str, tuple[str, frozenset[str]]] = {}
     if colour:
-        accepted = frozenset(c.lower() for c in (colours or (colour,)))
+        # "red" is red when the product comes in red; else its family ("burgundy" too)
+        exact = colour.lower() in {v.lower() for v in names.get(colour_name or "", [])}
+        accepted = frozenset(c.lower() for c in ((colour,) if exact else colours or (colour,)))
         out[colour_name or "colour"] = (colour, accepted)
     if size:
         wanted = size.strip().upper()
