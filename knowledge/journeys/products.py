@@ -47,6 +47,7 @@ from knowledge.journeys.variants import (
     category_stock,
     option_answer,
     option_kind,
+    options_summary,
     overview,
     price_facts,
 )
@@ -642,14 +643,25 @@ def field_value(product: dict[str, Any], field_name: str) -> str | None:
     return str(value)
 
 
-def describe_product(product: dict[str, Any]) -> str:
-    """A short catalog summary of one product."""
+def describe_product(product: dict[str, Any], variants: list[dict[str, Any]] | None = None) -> str:
+    """A short catalog summary of one product (with ``variants``: what it comes in and
+    how many of its options are in stock, which say whether it is in stock)."""
     price = money(product["price"], product.get("currency"))
     parts = [f"{product['title']} by {product.get('brand')}: {price}"]
     if product.get("rating") is not None:
         parts.append(f"rated {product['rating']}/5")
-    parts.append("in stock" if int(product.get("stock") or 0) > 0 else "out of stock")
+    if variants:
+        stocked = [v for v in variants if int(v.get("stock") or 0) > 0]
+        parts.append(
+            f"{len(stocked)} of its {len(variants)} options in stock"
+            if stocked
+            else "out of stock in every option"
+        )
+    else:
+        parts.append("in stock" if int(product.get("stock") or 0) > 0 else "out of stock")
     text = ", ".join(parts) + "."
+    if variants:
+        text += f" It comes in {options_summary(variants)}."
     if product.get("description"):
         text += " " + str(product["description"])
     return text
@@ -734,7 +746,8 @@ def answer_question(shop: Shop, turn: Turn) -> Reply:
         if w not in QUESTION_STOPWORDS and w not in title
     ]
     if not words:
-        return Reply.say(describe_product(product)).then(viewed)
+        variants = shop.store.variants(product["id"])
+        return Reply.say(describe_product(product, variants)).then(viewed)
     sentences = re.split(r"(?<=[.!?])\s+", str(product.get("description") or ""))
     found = next((s for s in sentences if any(w.rstrip("s") in s.lower() for w in words)), None)
     if found:
