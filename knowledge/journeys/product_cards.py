@@ -45,11 +45,17 @@ def product_card(
     }
     if variants:
         stocked = [v for v in variants if int(v.get("stock") or 0) > 0]
+        in_stock = {
+            (str(name), str(value))
+            for variant in stocked
+            for name, value in (variant.get("options") or {}).items()
+        }
         values: dict[str, list[str]] = {}
-        for variant in stocked:
+        for variant in variants:  # in the variants' order ("39, 40, 41"), in stock only
             for name, value in (variant.get("options") or {}).items():
-                if str(value) not in values.setdefault(str(name), []):
-                    values[str(name)].append(str(value))
+                kept = values.setdefault(str(name), [])
+                if (str(name), str(value)) in in_stock and str(value) not in kept:
+                    kept.append(str(value))
         prices = sorted({round(float(v["price"]), 2) for v in stocked or variants})
         card["options"] = [{"name": n, "values": v} for n, v in values.items()]
         card["in_stock"] = bool(stocked)

@@ -216,15 +216,19 @@ def option_kind(name: str) -> str:
 
 def option_values(variants: list[dict[str, Any]], stocked: bool = False) -> dict[str, list[str]]:
     """``{option name: values}`` in the variants' order (``stocked``: in-stock ones only)."""
+    kept = {
+        (str(name), str(value))
+        for variant in variants
+        if in_stock(variant) or not stocked
+        for name, value in (variant.get("options") or {}).items()
+    }
     out: dict[str, list[str]] = {}
-    for variant in variants:
-        if stocked and not in_stock(variant):
-            continue
+    for variant in variants:  # the variants' order ("39, 40, 41"), whatever is in stock
         for name, value in (variant.get("options") or {}).items():
             values = out.setdefault(str(name), [])
-            if str(value) not in values:
+            if (str(name), str(value)) in kept and str(value) not in values:
                 values.append(str(value))
-    return out
+    return {name: values for name, values in out.items() if values}
 
 
 def and_list(values: list[str]) -> str:
