@@ -392,6 +392,7 @@ def _render(
     page["demo_mode"] = bool(request.app[SETTINGS].demo_mode)
     page["widget_config_json"] = json_for_script(widget_config(request, token))
     page["current_path"] = request.path
+    page.setdefault("card_options", lambda product: card_options(store, product))
     html = request.app["jinja"].get_template(template).render(**page)
     return web.Response(text=html, content_type="text/html", status=status)
 
@@ -502,6 +503,27 @@ async def product_page(request: web.Request) -> web.Response:
             "variant_options": variant_options(variants),
         },
     )
+
+
+def card_options(store: Any, product: dict[str, Any]) -> dict[str, Any] | None:
+    """What a storefront card says of a product's variants ("3 colours · 7 sizes" and
+    whether any is in stock); None for a product without variants."""
+    if store is None or product.get("id") is None:
+        return None
+    try:
+        variants = store.variants(product["id"])
+    except Exception:  # noqa: BLE001 - a card without options beats a broken page
+        logger.exception("variants of product %s unavailable", product.get("id"))
+        return None
+    if not variants:
+        return None
+    shown = variant_options(variants)
+    counts = []
+    for name in shown["names"]:
+        n = len(shown["values"][name])
+        word = "colour" if name.lower() in ("colour", "color") else name.lower()
+        counts.append(f"{n} {word}{'s' if n != 1 else ''}")
+    return {"text": " · ".join(counts), "in_stock": shown["in_stock"]}
 
 
 def variant_options(variants: list[dict[str, Any]]) -> dict[str, Any]:

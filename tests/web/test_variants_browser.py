@@ -49,9 +49,10 @@ def test_product_page_lists_variants_with_price_and_stock(variant_settings):
         async with TestClient(TestServer(app)) as client:
             page = await client.get("/products/SKU-002")
             plain = await client.get("/products/SKU-001")
-            return page.status, await page.text(), await plain.text()
+            grid = await client.get("/category/Outdoor")
+            return page.status, await page.text(), await plain.text(), await grid.text()
 
-    status, html, plain = asyncio.run(scenario())
+    status, html, plain, grid = asyncio.run(scenario())
     assert status == 200
     assert "From €59.50" in html and "Options" in html
     assert '<tr data-sku="SKU-002-RED-L">' in html
@@ -61,6 +62,8 @@ def test_product_page_lists_variants_with_price_and_stock(variant_settings):
     assert "In stock" in row and "€64.50" in row
     assert "variant-table" not in plain  # a product without variants has no options
     assert ">Sizes<" in plain
+    assert '<span class="card-options">2 colours · 2 sizes</span>' in grid  # the grid card
+    assert grid.count("card-options") == 1
 
 
 @pytest.mark.browser
