@@ -10,6 +10,13 @@ black", "is it available in M?" are about the products shown. The message is rea
 :func:`knowledge.journeys.product_request.read_request` (typos in the filter words
 included), whichever of the product intents NLU chose.
 
+A product with variants (sizes, colours) is answered from its variants
+(:mod:`knowledge.journeys.variants`): "do you have it in M?", "is the blue one in stock?",
+"what sizes does it come in?", "how much is the black one in L?", "how many t-shirt options
+do you have right now?". After an answer about one product, a message that names only a
+colour or a size ("in black?") is about that product (``last_search["focus"]``), until the
+next search is shown.
+
 Category and brand names are matched with the catalogue's own names, so a filter the
 journey names is the filter the index applies. Generated wording comes only from the
 generator's tasks (``product_search_intro``, ``product_answer``, ``recommendation``); a
