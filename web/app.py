@@ -392,6 +392,7 @@ def _render(
     page["demo_mode"] = bool(request.app[SETTINGS].demo_mode)
     page["widget_config_json"] = json_for_script(widget_config(request, token))
     page["current_path"] = request.path
+    page.setdefault("card_options", lambda product: card_options(store, product))
     html = request.app["jinja"].get_template(template).render(**page)
     return web.Response(text=html, content_type="text/html", status=status)
 
@@ -489,6 +490,7 @@ async def product_page(request: web.Request) -> web.Response:
     if not isinstance(attributes, dict):
         attributes = {}
     similar = store.best_in_category(product.get("category"), exclude_id=product["id"], limit=4)
+    variants = store.variants(product["id"])
     return _render(
         request,
         "product.html",
@@ -497,8 +499,53 @@ async def product_page(request: web.Request) -> web.Response:
             "product": product,
             "attributes": attributes,
             "similar": similar,
+            "variants": variants,
+            "variant_options": variant_options(variants),
         },
     )
+
+
+def card_options(store: Any, product: dict[str, Any]) -> dict[str, Any] | None:
+    """What a storefront card says of a product's variants ("3 colours · 7 sizes" and
+    whether any is in stock); None for a product without variants."""
+    if store is None or product.get("id") is None:
+        return None
+    try:
+        variants = store.variants(product["id"])
+    except Exception:  # noqa: BLE001 - a card without options beats a broken page
+        logger.exception("variants of product %s unavailable", product.get("id"))
+        return None
+    if not variants:
+        return None
+    shown = variant_options(variants)
+    counts = []
+    for name in shown["names"]:
+        n = len(shown["values"][name])
+        word = "colour" if name.lower() in ("colour", "color") else name.lower()
+        counts.append(f"{n} {word}{'s' if n != 1 else ''}")
+    return {"text": " · ".join(counts), "in_stock": shown["in_stock"]}
+
+
+def variant_options(variants: list[dict[str, Any]]) -> dict[str, Any]:
+    """What the product page shows of a product's variants: the option names (table
+    columns), each option's values with whether any variant of it is in stock, whether
+    any variant is in stock, and whether the variants' prices differ."""
+    names: list[str] = []
+    values: dict[str, dict[str, bool]] = {}
+    for variant in variants:
+        stocked = int(variant.get("stock") or 0) > 0
+        for name, value in (variant.get("options") or {}).items():
+            if name not in names:
+                names.append(name)
+            seen = values.setdefault(name, {})
+            seen[str(value)] = seen.get(str(value), False) or stocked
+    return {
+        "names": names,
+        "values": values,
+        "in_stock": any(int(v.get("stock") or 0) > 0 for v in variants),
+        "prices_differ": len({round(float(v["price"]), 2) for v in variants}) > 1,
+        "min_price": min((float(v["price"]) for v in variants), default=None),
+    }
 
 
 async def search_page(request: web.Request) -> web.Response:

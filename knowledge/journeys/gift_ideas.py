@@ -14,7 +14,7 @@ from typing import Any
 
 from knowledge.journeys.common import money
 from knowledge.journeys.inputs import Shop, Turn
-from knowledge.journeys.product_cards import product_card, remember_viewed, shown_products
+from knowledge.journeys.product_cards import product_cards, remember_viewed, shown_products
 from knowledge.journeys.product_request import ProductRequest
 from knowledge.journeys.reply import Message, Reply
 from knowledge.search.gifts import GiftPick, GiftRequest, rank_gifts, theme
@@ -158,7 +158,7 @@ def gift_reply(
         )
         messages.append(Message(text=line))
     rows = [p.row for p in picks]
-    messages.append(Message(products=[product_card(r) for r in rows]))
+    messages.append(Message(products=product_cards(shop, rows)))
     return Reply(messages, {"last_search": context, **remember_viewed(turn, rows)})
 
 

@@ -19,10 +19,18 @@ logger = logging.getLogger(__name__)
 MAX_VIEWED = 20
 
 
-def product_card(product: dict[str, Any]) -> dict[str, Any]:
-    """One carousel item (the widget renders these)."""
+def product_card(
+    product: dict[str, Any], variants: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """One carousel item (the widget renders these).
+
+    A product with variants also carries ``options`` (``[{"name": "size", "values":
+    [...]}]``, the values with at least one variant in stock), ``in_stock`` (any variant in
+    stock), ``price`` (the lowest price in stock) and ``price_to`` (the highest, only when
+    the prices differ).
+    """
     sku = product["sku"]
-    return {
+    card: dict[str, Any] = {
         "sku": sku,
         "title": product["title"],
         "price": product["price"],
@@ -35,6 +43,33 @@ def product_card(product: dict[str, Any]) -> dict[str, Any]:
             {"title": "More like this", "payload": f'/recommend_products{{"sku":"{sku}"}}'},
         ],
     }
+    if variants:
+        stocked = [v for v in variants if int(v.get("stock") or 0) > 0]
+        in_stock = {
+            (str(name), str(value))
+            for variant in stocked
+            for name, value in (variant.get("options") or {}).items()
+        }
+        values: dict[str, list[str]] = {}
+        for variant in variants:  # in the variants' order ("39, 40, 41"), in stock only
+            for name, value in (variant.get("options") or {}).items():
+                kept = values.setdefault(str(name), [])
+                if (str(name), str(value)) in in_stock and str(value) not in kept:
+                    kept.append(str(value))
+        prices = sorted({round(float(v["price"]), 2) for v in stocked or variants})
+        card["options"] = [{"name": n, "values": v} for n, v in values.items()]
+        card["in_stock"] = bool(stocked)
+        card["price"] = prices[0]
+        if len(prices) > 1:
+            card["price_to"] = prices[-1]
+    elif product.get("stock") is not None:
+        card["in_stock"] = int(product.get("stock") or 0) > 0
+    return card
+
+
+def product_cards(shop: Shop, products: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The carousel items of ``products``, each with its variants' options."""
+    return [product_card(p, shop.store.variants(p["id"]) if "id" in p else None) for p in products]
 
 
 def viewed_skus(turn: Turn) -> list[str]:

@@ -152,7 +152,7 @@ _MORE = re.compile(
 )
 _NOT_MORE = re.compile(r"\bmore\s+(?:expensive|like|about|details?|info|than|affordable)\b")
 _SIZE_EXPLICIT = re.compile(
-    r"\bsize[sd]?\s*(?:is\s+|of\s+)?"
+    r"\bsize[sd]?(?:\s+|(?=\d))(?:is\s+|of\s+)?"
     r"(w\s?\d{2}(?:\s*/?\s*l\s?\d{2})?|\d{1,3}(?:[.,]5)?(?:\s*x\s*\d{2,3}(?:\s*cm)?)?|"
     r"xxs|xs|s|m|l|xl|xxl|xxxl|extra\s+small|small|medium|large|extra\s+large|x-large|xx-large)\b"
 )

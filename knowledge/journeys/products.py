@@ -10,6 +10,13 @@ black", "is it available in M?" are about the products shown. The message is rea
 :func:`knowledge.journeys.product_request.read_request` (typos in the filter words
 included), whichever of the product intents NLU chose.
 
+A product with variants (sizes, colours) is answered from its variants
+(:mod:`knowledge.journeys.variants`): "do you have it in M?", "is the blue one in stock?",
+"what sizes does it come in?", "how much is the black one in L?", "how many t-shirt options
+do you have right now?". After an answer about one product, a message that names only a
+colour or a size ("in black?") is about that product (``last_search["focus"]``), until the
+next search is shown.
+
 Category and brand names are matched with the catalogue's own names, so a filter the
 journey names is the filter the index applies. Generated wording comes only from the
 generator's tasks (``product_search_intro``, ``product_answer``, ``recommendation``); a
@@ -32,6 +39,7 @@ from knowledge.journeys.product_cards import (
     MAX_VIEWED,
     last_context,
     product_card,
+    product_cards,
     product_under_discussion,
     remember_viewed,
     shown_products,
@@ -40,6 +48,16 @@ from knowledge.journeys.product_cards import (
 from knowledge.journeys.product_request import ProductRequest, read_request
 from knowledge.journeys.reply import Message, Reply, clean_facts
 from knowledge.journeys.text import echo_text
+from knowledge.journeys.variants import (
+    asked_options,
+    availability,
+    category_stock,
+    option_answer,
+    option_kind,
+    options_summary,
+    overview,
+    price_facts,
+)
 from knowledge.search.gifts import read_gift_request
 from knowledge.search.text import STOPWORDS
 
@@ -107,6 +125,11 @@ SIZE_UNKNOWN = "The catalog doesn't list sizes for {title}, sorry."
 SIZE_IN_STOCK = ", and it's in stock"
 SIZE_OUT_OF_STOCK = ", but it's out of stock at the moment"
 COLOUR_IS = "{title} is {colour}."
+COUNT = "Right now {in_stock} of our {products} {kind} are in stock"
+COUNT_ALL = "Right now all {products} of our {kind} are in stock"
+COUNT_OPTIONS = ", in {options} options (sizes and colours) in all"
+#: "how many t-shirts do you have", "how many options are there".
+HOW_MANY = re.compile(r"\bhow\s+many\b", re.IGNORECASE)
 #: The fixed line before recommendations of one reason (``{}`` is the product's title).
 REASONS = {
     "viewed": "These are similar to {}, which you looked at:",
@@ -250,7 +273,8 @@ def results(
     """One page of a product search: the intro, the carousel, the "show more" hint."""
     if products is None:
         products = fetch(shop, search)
-    search = {**search, "shown": [p["sku"] for p in products]}
+    search = {k: v for k, v in search.items() if k != "focus"}
+    search["shown"] = [p["sku"] for p in products]
     slots: dict[str, Any] = {"last_search": search}
     lead = Reply.say(note) if note else Reply.nothing()
     if not products:
@@ -267,7 +291,7 @@ def results(
     intro = Message(
         task="product_search_intro",
         facts=clean_facts({"query": label, "count": len(products)}),
-        products=[product_card(p) for p in products],
+        products=product_cards(shop, products),
     )
     reply = lead.then(Reply([intro], {**slots, **remember_viewed(turn, products)}))
     if len(products) == PAGE_SIZE:
@@ -414,6 +438,8 @@ def search(shop: Shop, turn: Turn) -> Reply:
         and (gift.gift or gift.person or gift.occasion or gift.age is not None)
     ):
         return gift_ideas(shop, turn, request, text)
+    if request.category and HOW_MANY.search(text) and not request.refers:
+        return count_answer(shop, turn, request)
     if not request.names_a_product:
         if (
             request.points_at_one()
@@ -422,7 +448,17 @@ def search(shop: Shop, turn: Turn) -> Reply:
         ):
             return answer_question(shop, turn)
         product = product_under_discussion(shop, turn)
+        # "in black?" right after a question about one product is about that product
+        # (its variants), not a narrower search.
+        if (
+            (request.colour or request.size)
+            and focused_product(shop, turn) is not None
+            and only_options(request)
+        ):
+            return answer_question(shop, turn)
         if request.refers and request.colour and product is not None and last is not None:
+            if shop.store.variants(product["id"]):
+                return answer_question(shop, turn)
             return variant(shop, turn, product, request)
         if last is not None and request.is_refinement():
             return refine(shop, turn, last, request)
@@ -439,6 +475,48 @@ def search(shop: Shop, turn: Turn) -> Reply:
     if request.brand and not request.brand_known and not request.names_a_product:
         return no_such_brand(shop, {}, request.brand)
     return results(shop, turn, new_search(request, text))
+
+
+def only_options(request: ProductRequest) -> bool:
+    """The message names a colour or size and nothing else that narrows a search."""
+    return not (
+        request.brand
+        or request.min_price is not None
+        or request.max_price is not None
+        or request.cheaper
+        or request.pricier
+        or request.cheapest
+        or request.more
+    )
+
+
+def count_answer(shop: Shop, turn: Turn, request: ProductRequest) -> Reply:
+    """ "How many t-shirt options do you have right now?": the category's products in
+    stock and their options (variants) in stock, then the category's carousel."""
+    category = str(request.category)
+    counts = category_stock(shop, category)
+    if not counts["products"]:
+        return Reply.say(NOT_FOUND.format(label=echo_text(category)))
+    if counts["in_stock"] == counts["products"]:
+        text = COUNT_ALL.format(products=counts["products"], kind=category)
+    else:
+        text = COUNT.format(in_stock=counts["in_stock"], products=counts["products"], kind=category)
+    if counts["options"] > counts["in_stock"]:
+        text += COUNT_OPTIONS.format(options=counts["options"])
+    browse = ProductRequest(category=category, colour=request.colour, size=request.size)
+    return results(shop, turn, new_search(browse, category), note=text + ".")
+
+
+def focused_product(shop: Shop, turn: Turn) -> dict[str, Any] | None:
+    """The product the last answer was about ("the cheaper one", "tell me about the
+    second one"), while no search has been shown since; None after a search."""
+    product = product_under_discussion(shop, turn)
+    if product is None:
+        return None
+    last = last_context(turn)
+    if last is None or last.get("focus") == product["sku"]:
+        return product
+    return None
 
 
 def show_more(shop: Shop, turn: Turn) -> Reply:
@@ -493,6 +571,21 @@ def product_in_context(
         product: dict[str, Any] | None = shop.store.get_product(sku)
         return product
     request = request or read(shop, turn)
+    focus = focused_product(shop, turn)
+    if (
+        focus is not None
+        and request.described
+        and request.colour
+        and request.ordinal is None
+        and request.pick is None
+    ):
+        accepted = {c.lower() for c in request.colours}
+        if any(
+            str(value).lower() in accepted
+            for v in shop.store.variants(focus["id"])
+            for value in (v.get("options") or {}).values()
+        ):
+            return focus  # "is the blue one in stock?" about the product under discussion
     pointed = pointed_at(shop, turn, request)
     if pointed is not None:
         return pointed
@@ -557,31 +650,87 @@ def field_value(product: dict[str, Any], field_name: str) -> str | None:
     return str(value)
 
 
-def describe_product(product: dict[str, Any]) -> str:
-    """A short catalog summary of one product."""
+def describe_product(product: dict[str, Any], variants: list[dict[str, Any]] | None = None) -> str:
+    """A short catalog summary of one product (with ``variants``: what it comes in and
+    how many of its options are in stock, which say whether it is in stock)."""
     price = money(product["price"], product.get("currency"))
     parts = [f"{product['title']} by {product.get('brand')}: {price}"]
     if product.get("rating") is not None:
         parts.append(f"rated {product['rating']}/5")
-    parts.append("in stock" if int(product.get("stock") or 0) > 0 else "out of stock")
+    if variants:
+        stocked = [v for v in variants if int(v.get("stock") or 0) > 0]
+        parts.append(
+            f"{len(stocked)} of its {len(variants)} options in stock"
+            if stocked
+            else "out of stock in every option"
+        )
+    else:
+        parts.append("in stock" if int(product.get("stock") or 0) > 0 else "out of stock")
     text = ", ".join(parts) + "."
+    if variants:
+        text += f" It comes in {options_summary(variants)}."
     if product.get("description"):
         text += " " + str(product["description"])
     return text
 
 
+def variant_answer(
+    shop: Shop, turn: Turn, product: dict[str, Any], request: ProductRequest
+) -> Reply | None:
+    """A question about a product with variants, answered from its variants: "do you
+    have it in M?", "is the blue one in stock?", "what sizes does it come in?", "how much
+    is the black one in L?", "how many options are there?". None when the product has no
+    variants or the question is about something else (its material, its rating)."""
+    variants = shop.store.variants(product["id"])
+    if not variants:
+        return None
+    question = _said(turn)
+    ask = asked_options(variants, question, request.colours, request.colour, request.size)
+    if HOW_MANY.search(question) and not ask:
+        return overview(product, variants)
+    field_name = asked_field(question, product)
+    if field_name == "price":
+        found = price_facts(product, variants, ask)
+        if found is not None:
+            facts, scope = found
+            reply = Reply.phrase("product_answer", facts)
+            if not any(int(v.get("stock") or 0) > 0 for v in scope):
+                reply = reply.then(availability(shop, product, question, request))
+            return reply
+        if not ask:
+            return None
+    kinds = {"sizes": "size", "size": "size", "colour": "colour", "color": "colour"}
+    kind = kinds.get(field_name or "")
+    if kind and not any((k == kind) for k in (option_kind(name) for name in ask)):
+        listed = option_answer(product, variants, kind, ask)
+        if listed is not None:
+            return listed
+    if ask or field_name == "stock":
+        return availability(shop, product, question, request)
+    return None
+
+
 def answer_question(shop: Shop, turn: Turn) -> Reply:
     """Answer about the product in context from its catalog (or say the catalog doesn't)."""
     request = read(shop, turn)
+    question = _said(turn)
+    if request.category and HOW_MANY.search(question) and not request.refers:
+        return count_answer(shop, turn, request)
     product = product_in_context(shop, turn, request)
     if product is None:
         return Reply.say(WHICH_PRODUCT)
-    viewed = Reply.nothing(**remember_viewed(turn, [product]))
+    slots = remember_viewed(turn, [product])
+    last = last_context(turn)
+    if last is not None:  # follow-ups ("in black?") are about this product now
+        slots["last_search"] = {**last, "focus": product["sku"]}
+    viewed = Reply.nothing(**slots)
+    variant_reply = variant_answer(shop, turn, product, request)
+    if variant_reply is not None:
+        return variant_reply.then(viewed)
     if request.size:
         return Reply.say(size_answer(product, request.size)).then(viewed)
     if request.colour and not request.described:
         return variant(shop, turn, product, request)
-    question = _said(turn)
     field_name = asked_field(question, product)
     if field_name is not None:
         value = field_value(product, field_name)
@@ -604,7 +753,8 @@ def answer_question(shop: Shop, turn: Turn) -> Reply:
         if w not in QUESTION_STOPWORDS and w not in title
     ]
     if not words:
-        return Reply.say(describe_product(product)).then(viewed)
+        variants = shop.store.variants(product["id"])
+        return Reply.say(describe_product(product, variants)).then(viewed)
     sentences = re.split(r"(?<=[.!?])\s+", str(product.get("description") or ""))
     found = next((s for s in sentences if any(w.rstrip("s") in s.lower() for w in words)), None)
     if found:
@@ -703,7 +853,7 @@ def best_rated(shop: Shop, turn: Turn, request: ProductRequest) -> Reply:
     for row in rows:
         facts = {"product": row["title"], "price": row["price"], "currency": row.get("currency")}
         messages.append(Message(task="recommendation", facts=clean_facts(facts)))
-    messages.append(Message(products=[product_card(r) for r in rows]))
+    messages.append(Message(products=product_cards(shop, rows)))
     return Reply(messages, remember_viewed(turn, rows))
 
 
@@ -759,5 +909,5 @@ def recommend(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
         }
         messages.append(Message(task="recommendation", facts=clean_facts(facts)))
     products = [p for p, _, _ in picks]
-    messages.append(Message(products=[product_card(p) for p in products]))
+    messages.append(Message(products=product_cards(shop, products)))
     return Reply(messages, remember_viewed(turn, products))

@@ -21,6 +21,7 @@ from typing import Any
 from knowledge.journeys.account import order_of
 from knowledge.journeys.common import YES_NO, human_button, money
 from knowledge.journeys.inputs import Shop, Shopper, Turn
+from knowledge.journeys.product_request import ProductRequest
 from knowledge.journeys.reply import Reply
 from knowledge.journeys.text import clean_text, list_position
 from knowledge.rules import covers
@@ -190,44 +191,370 @@ def format_changes(swaps: list[dict[str, int]]) -> str:
 
 
 # --------------------------------------------------------------------------- product questions
-def availability(shop: Shop, product: dict[str, Any], text: str) -> Reply:
+#: Option names that hold a colour or a size (catalogues and Shopify exports spell them
+#: differently).
+COLOUR_OPTIONS = frozenset(["colour", "color", "farbe", "couleur"])
+SIZE_OPTIONS = frozenset(["size", "größe", "groesse", "taille"])
+#: In-stock options listed in one answer before "…".
+LISTED = 12
+
+
+def in_stock(variant: dict[str, Any]) -> bool:
+    """Whether a variant has stock."""
+    return int(variant.get("stock") or 0) > 0
+
+
+def option_kind(name: str) -> str:
+    """``"colour"``, ``"size"`` or the option's own name in lower case."""
+    lowered = str(name).strip().lower()
+    if lowered in COLOUR_OPTIONS:
+        return "colour"
+    if lowered in SIZE_OPTIONS:
+        return "size"
+    return lowered
+
+
+def option_values(variants: list[dict[str, Any]], stocked: bool = False) -> dict[str, list[str]]:
+    """``{option name: values}`` in the variants' order (``stocked``: in-stock ones only)."""
+    kept = {
+        (str(name), str(value))
+        for variant in variants
+        if in_stock(variant) or not stocked
+        for name, value in (variant.get("options") or {}).items()
+    }
+    out: dict[str, list[str]] = {}
+    for variant in variants:  # the variants' order ("39, 40, 41"), whatever is in stock
+        for name, value in (variant.get("options") or {}).items():
+            values = out.setdefault(str(name), [])
+            if (str(name), str(value)) in kept and str(value) not in values:
+                values.append(str(value))
+    return {name: values for name, values in out.items() if values}
+
+
+def and_list(values: list[str]) -> str:
+    """``["a", "b", "c"]`` -> ``"a, b and c"``."""
+    values = [str(v) for v in values]
+    if len(values) <= 1:
+        return "".join(values)
+    return ", ".join(values[:-1]) + " and " + values[-1]
+
+
+def _plural(name: str) -> str:
+    kind = option_kind(name)
+    word = kind if kind in ("colour", "size") else str(name).lower()
+    return word if word.endswith("s") else word + ("es" if word.endswith(("ch", "sh")) else "s")
+
+
+def price_span(variants: list[dict[str, Any]], currency: str | None) -> str:
+    """``"€12.99"`` when the variants cost the same, else ``"€12.99 to €17.99"``."""
+    prices = sorted({round(float(v["price"]), 2) for v in variants})
+    if not prices:
+        return ""
+    if len(prices) == 1:
+        return money(prices[0], currency)
+    return f"{money(prices[0], currency)} to {money(prices[-1], currency)}"
+
+
+def listing(
+    variants: list[dict[str, Any]],
+    currency: str | None,
+    limit: int = LISTED,
+    drop: frozenset[str] = frozenset(),
+) -> str:
+    """The variants grouped by their first option ("black in XS, S and M; white in L"),
+    each group's price added when the prices differ; the options in ``drop`` (already
+    said) left out."""
+    shown = variants[:limit]
+    prices_differ = len({round(float(v["price"]), 2) for v in shown}) > 1
+
+    def values(variant: dict[str, Any]) -> list[str]:
+        options = variant.get("options") or {}
+        kept = [str(v) for k, v in options.items() if k not in drop]
+        return kept or [str(v) for v in options.values()] or [str(variant.get("sku"))]
+
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for variant in shown:
+        groups.setdefault(values(variant)[0], []).append(variant)
+    if all(len(values(v)) < 2 for v in shown):
+        parts = [
+            " / ".join(values(v)) + (f" ({money(v['price'], currency)})" if prices_differ else "")
+            for v in shown
+        ]
+        text = and_list(parts)
+    else:
+        parts = []
+        for head, members in groups.items():
+            rest = [" / ".join(values(m)[1:]) for m in members]
+            part = f"{head} in {and_list(rest)}"
+            if prices_differ:
+                part += f" ({price_span(members, currency)})"
+            parts.append(part)
+        text = "; ".join(parts)
+    return text + ("…" if len(variants) > limit else "")
+
+
+def options_summary(variants: list[dict[str, Any]]) -> str:
+    """``"colours black and white and sizes S, M and L"``."""
+    return and_list(
+        [f"{_plural(name)} {and_list(values)}" for name, values in option_values(variants).items()]
+    )
+
+
+def asked_options(
+    variants: list[dict[str, Any]],
+    text: str,
+    colours: tuple[str, ...] = (),
+    colour: str | None = None,
+    size: str | None = None,
+) -> dict[str, tuple[str, frozenset[str]]]:
+    """The options a question names: ``{option name: (as said, accepted values)}``.
+
+    ``colour``/``colours`` and ``size`` are what the request reader found ("blue" accepts
+    navy too; "medium" is "M"); other option values (a material, a colour outside the
+    colour words) are read from the text with :func:`options_in`. A value the product
+    does not have is kept (under the colour or size option), so the answer can say so.
+    """
+    names = option_values(variants)
+    colour_name = next((n for n in names if option_kind(n) == "colour"), None)
+    size_name = next((n for n in names if option_kind(n) == "size"), None)
+    out: dict[str, tuple[str, frozenset[str]]] = {}
+    if colour:
+        # "red" is red when the product comes in red; else its family ("burgundy" too)
+        exact = colour.lower() in {v.lower() for v in names.get(colour_name or "", [])}
+        accepted = frozenset(c.lower() for c in ((colour,) if exact else colours or (colour,)))
+        out[colour_name or "colour"] = (colour, accepted)
+    if size:
+        wanted = size.strip().upper()
+        matches = frozenset(
+            v.lower()
+            for v in names.get(size_name or "", [])
+            if v.upper() == wanted or v.upper().startswith(f"{wanted}/")
+        )
+        out[size_name or "size"] = (size, matches or frozenset([wanted.lower()]))
+    for name, value in options_in(clean_text(text, limit=300), variants).items():
+        out.setdefault(name, (value, frozenset([value.lower()])))
+    return out
+
+
+def _said(ask: dict[str, tuple[str, frozenset[str]]]) -> str:
+    """How the asked options read in a sentence: "black, size M"."""
+    parts = []
+    for name, (said, _) in ask.items():
+        parts.append(f"size {said}" if option_kind(name) == "size" else said)
+    return ", ".join(parts)
+
+
+def matching(
+    variants: list[dict[str, Any]], ask: dict[str, tuple[str, frozenset[str]]]
+) -> list[dict[str, Any]]:
+    """The variants with every asked option value."""
+    return [
+        v
+        for v in variants
+        if all(
+            str((v.get("options") or {}).get(name, "")).lower() in accepted
+            for name, (_, accepted) in ask.items()
+        )
+    ]
+
+
+def _instead(
+    variants: list[dict[str, Any]], ask: dict[str, tuple[str, frozenset[str]]]
+) -> list[dict[str, Any]]:
+    """In-stock variants to offer instead: those sharing an asked value first."""
+    stocked = [v for v in variants if in_stock(v)]
+    near = [
+        v
+        for v in stocked
+        if any(
+            str((v.get("options") or {}).get(name, "")).lower() in accepted
+            for name, (_, accepted) in ask.items()
+        )
+    ]
+    return near or stocked
+
+
+def availability(
+    shop: Shop,
+    product: dict[str, Any],
+    text: str,
+    request: ProductRequest | None = None,
+) -> Reply:
     """ "Do you have it in M?", "is the blue one in stock?", "how many options?": the
-    product's variants that match, in stock or not, and what else there is."""
+    product's variants that match, in stock or not, and what else there is.
+
+    Every size, colour and price said comes from the product's variants; an option the
+    product does not come in, or one that is sold out, is said so with the ones in stock.
+    """
     variants = shop.store.variants(product["id"])
+    title, currency = product["title"], product.get("currency")
     if not variants:
         stock = int(product.get("stock") or 0)
         return Reply.say(
-            f"The {product['title']} comes in one version"
+            f"The {title} comes in one version"
             + (", and it's in stock." if stock > 0 else ", and it's sold out right now.")
         )
-    in_stock = [v for v in variants if int(v["stock"]) > 0]
-    wanted = options_in(clean_text(text, limit=300), variants)
-    if not wanted:
-        names = " and ".join(product.get("options") or [])
-        listed = ", ".join(variant_label(v) for v in in_stock[:12])
-        return Reply.say(
-            f"The {product['title']} has {len(variants)} options by {names}; "
-            f"{len(in_stock)} are in stock right now"
-            + (f": {listed}" if listed else "")
-            + ("…" if len(in_stock) > 12 else "")
-            + "."
-        )
-    matching = [
-        v for v in variants if all((v.get("options") or {}).get(k) == w for k, w in wanted.items())
-    ]
-    available = [v for v in matching if int(v["stock"]) > 0]
-    asked = " / ".join(wanted.values())
-    if available:
-        price = money(available[0]["price"], product.get("currency"))
-        labels = ", ".join(variant_label(v) for v in available[:10])
-        return Reply.say(
-            f"Yes, the {product['title']} in {asked} is in stock ({labels}), from {price}."
-        )
-    others = ", ".join(variant_label(v) for v in in_stock[:10])
-    return Reply.say(
-        f"Sorry, the {product['title']} in {asked} is sold out right now."
-        + (f" In stock: {others}." if others else " No option of it is in stock at the moment.")
+    stocked = [v for v in variants if in_stock(v)]
+    ask = asked_options(
+        variants,
+        text,
+        request.colours if request else (),
+        request.colour if request else None,
+        request.size if request else None,
     )
+    if not ask:
+        return overview(product, variants)
+    said = _said(ask)
+    found = matching(variants, ask)
+    if not found:
+        missing = [
+            (name, s)
+            for name, (s, accepted) in ask.items()
+            if not any(
+                str((v.get("options") or {}).get(name, "")).lower() in accepted for v in variants
+            )
+        ]
+        lead = (
+            f"Sorry, the {title} doesn't come in "
+            + " or ".join(f"size {s}" if option_kind(n) == "size" else s for n, s in missing)
+            if missing
+            else f"Sorry, the {title} doesn't come in {said}"
+        )
+        offer = _instead(variants, {} if missing == list(ask) else ask) if stocked else []
+        return Reply.say(
+            f"{lead}. It comes in {options_summary(variants)}."
+            + (f" In stock right now: {listing(offer, currency)}." if offer else "")
+        )
+    available = [v for v in found if in_stock(v)]
+    if available:
+        if len(available) == 1:
+            only = available[0]
+            left = int(only["stock"])
+            return Reply.say(
+                f"Yes, the {title} in {variant_label(only)} is in stock "
+                f"({money(only['price'], currency)}"
+                + (f", only {left} left" if left <= 3 else "")
+                + ")."
+            )
+        # an option said and shared by every match is not repeated ("in M: beige, navy")
+        drop = frozenset(
+            name
+            for name, (s, _) in ask.items()
+            if {str((v.get("options") or {}).get(name, "")).lower() for v in available}
+            == {s.lower()}
+        )
+        listed = listing(available, currency, drop=drop)
+        same_price = len({round(float(v["price"]), 2) for v in available}) == 1
+        return Reply.say(
+            f"Yes, the {title} in {said} is in stock: {listed}"
+            + (f", {price_span(available, currency)}." if same_price else ".")
+        )
+    offer = [v for v in _instead(variants, ask) if v not in found]
+    return Reply.say(
+        f"Sorry, the {title} in {said} is sold out right now."
+        + (
+            f" In stock instead: {listing(offer, currency)}."
+            if offer
+            else " No option of it is in stock at the moment."
+        )
+    )
+
+
+def overview(product: dict[str, Any], variants: list[dict[str, Any]]) -> Reply:
+    """What a product comes in and which of its options are in stock."""
+    stocked = [v for v in variants if in_stock(v)]
+    currency = product.get("currency")
+    text = (
+        f"The {product['title']} comes in {options_summary(variants)}. "
+        f"{len(stocked)} of its {len(variants)} options are in stock right now"
+    )
+    if stocked:
+        same_price = len({round(float(v["price"]), 2) for v in stocked}) == 1
+        text += f": {listing(stocked, currency)}" + (
+            f", {price_span(stocked, currency)}." if same_price else "."
+        )
+    else:
+        text += "."
+    return Reply.say(text)
+
+
+def option_answer(
+    product: dict[str, Any], variants: list[dict[str, Any]], kind: str, ask: dict[str, Any]
+) -> Reply | None:
+    """ "What sizes does it come in?", "which colours does the black one have?": the
+    values of one option (``kind`` ``size``/``colour``), those in stock said apart. None
+    when the product has no such option."""
+    name = next((n for n in option_values(variants) if option_kind(n) == kind), None)
+    if name is None:
+        return None
+    ask = {k: v for k, v in ask.items() if k != name}
+    scope = matching(variants, ask) if ask else variants
+    where = f" in {_said(ask)}" if ask else ""
+    if not scope:
+        return None
+    values = option_values(scope).get(name, [])
+    stocked = option_values(scope, stocked=True).get(name, [])
+    text = f"The {product['title']}{where} comes in {_plural(name)} {and_list(values)}"
+    if not stocked:
+        text += ", but none of them is in stock right now."
+    elif stocked == values:
+        others = [_plural(n)[:-1] for n in option_values(scope) if n != name]
+        text += (
+            f", each in stock right now in at least one {' and '.join(others)}."
+            if others
+            else ", all in stock right now."
+        )
+    else:
+        text += f"; in stock right now: {and_list(stocked)}."
+    return Reply.say(text)
+
+
+def price_facts(
+    product: dict[str, Any], variants: list[dict[str, Any]], ask: dict[str, Any]
+) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
+    """The ``product_answer`` facts of a price question about a product with variants
+    ("how much is the black one in L?"), and the variants it is about; None when the
+    variants all cost the product's price and nothing was asked."""
+    currency = product.get("currency")
+    scope = matching(variants, ask) if ask else variants
+    if not scope:
+        return None
+    if not ask and {round(float(v["price"]), 2) for v in scope} == {
+        round(float(product["price"]), 2)
+    }:
+        return None
+    title = f"{product['title']} in {_said(ask)}" if ask else product["title"]
+    by_price: dict[float, list[str]] = {}
+    for variant in scope:
+        head = str(next(iter((variant.get("options") or {}).values()), variant["sku"]))
+        heads = by_price.setdefault(round(float(variant["price"]), 2), [])
+        if head not in heads:
+            heads.append(head)
+    if len(by_price) == 1:
+        value = money(next(iter(by_price)), currency)
+    else:
+        value = "; ".join(
+            f"{money(price, currency)} for {and_list(heads)}"
+            for price, heads in sorted(by_price.items())
+        )
+    return {"product": title, "attribute": "price", "value": value}, scope
+
+
+def category_stock(shop: Shop, category: str) -> dict[str, int]:
+    """How many products of a category there are, how many are in stock and in how many
+    options (variants in stock; a product without variants counts as one)."""
+    products = [p for p in shop.store.products() if p.get("category") == category]
+    stocked = options = 0
+    for product in products:
+        variants = shop.store.variants(product["id"])
+        count = (
+            sum(1 for v in variants if in_stock(v))
+            if variants
+            else (1 if int(product.get("stock") or 0) > 0 else 0)
+        )
+        stocked += 1 if count else 0
+        options += count
+    return {"products": len(products), "in_stock": stocked, "options": options}
 
 
 # --------------------------------------------------------------------------- item changes

@@ -47,6 +47,17 @@ from knowledge.search.text import (
 
 logger = logging.getLogger(__name__)
 
+#: Variant option names that hold a colour or a size (lower case; see
+#: :mod:`knowledge.journeys.variants`).
+_COLOUR_OPTIONS = ("colour", "color", "farbe", "couleur")
+_SIZE_OPTIONS = ("size", "größe", "groesse", "taille")
+
+
+def _option_keys(names: tuple[str, ...]) -> str:
+    """An SQL list of option names (fixed words, not input)."""
+    return ",".join("'" + n.replace("'", "''") + "'" for n in names)
+
+
 EVAL_DIR = Path(__file__).resolve().parents[1] / "eval"
 FAQ_EVAL_FILE = EVAL_DIR / "faq_queries.jsonl"
 MODES = ("hybrid", "dense", "bm25")
@@ -586,28 +597,61 @@ class SearchIndexes:
         if max_price is not None:
             where.append("price <= ?")
             params.append(float(max_price))
-        if in_stock:
-            where.append("stock > 0")
+        # A product with variants is in stock, in a colour or in a size when one of its
+        # variants in stock is (with both, the same variant); the product's own columns
+        # and attributes speak for a product without variants.
+        has_variants = "EXISTS (SELECT 1 FROM product_variants v WHERE v.product_id = products.id)"
+        variant_where = ["v.product_id = products.id", "v.stock > 0", "json_valid(v.options)"]
+        variant_params: list[Any] = []
+        plain_where: list[str] = []
+        plain_params: list[Any] = []
         wanted_colours = sorted({c.strip().lower() for c in colours or () if c and c.strip()})
         if wanted_colours:
             marks = ",".join("?" * len(wanted_colours))
             titled = " OR ".join("(' ' || lower(title) || ' ') LIKE ?" for _ in wanted_colours)
-            where.append(
+            attribute = (
                 "(CASE WHEN json_valid(attributes) AND json_extract(attributes, '$.colour') "
                 f"IS NOT NULL THEN lower(json_extract(attributes, '$.colour')) IN ({marks}) "
                 f"ELSE ({titled}) END)"
             )
-            params.extend(wanted_colours)
-            params.extend(f"% {c}%" for c in wanted_colours)
+            attribute_params = [*wanted_colours, *(f"% {c}%" for c in wanted_colours)]
+            plain_where.append(attribute)
+            plain_params.extend(attribute_params)
+            keys = _option_keys(_COLOUR_OPTIONS)
+            variant_where.append(
+                f"(EXISTS (SELECT 1 FROM json_each(v.options) o WHERE lower(o.key) IN ({keys}) "
+                f"AND lower(o.value) IN ({marks})) OR (NOT EXISTS (SELECT 1 FROM "
+                f"json_each(v.options) o WHERE lower(o.key) IN ({keys})) AND {attribute}))"
+            )
+            variant_params.extend([*wanted_colours, *attribute_params])
         if size and size.strip():
             wanted = size.strip().upper()
             # json_each only runs on valid JSON: the CASE keeps a bad row from failing the query.
-            where.append(
+            attribute = (
                 "(CASE WHEN json_valid(attributes) THEN EXISTS (SELECT 1 FROM "
                 "json_each(products.attributes, '$.sizes') s WHERE upper(s.value) = ? "
                 "OR upper(s.value) LIKE ?) ELSE 0 END)"
             )
-            params.extend([wanted, f"{wanted}/%"])
+            plain_where.append(attribute)
+            plain_params.extend([wanted, f"{wanted}/%"])
+            keys = _option_keys(_SIZE_OPTIONS)
+            variant_where.append(
+                f"(EXISTS (SELECT 1 FROM json_each(v.options) o WHERE lower(o.key) IN ({keys}) "
+                "AND (upper(o.value) = ? OR upper(o.value) LIKE ?)) OR (NOT EXISTS (SELECT 1 "
+                f"FROM json_each(v.options) o WHERE lower(o.key) IN ({keys})) AND {attribute}))"
+            )
+            variant_params.extend([wanted, f"{wanted}/%", wanted, f"{wanted}/%"])
+        if in_stock:
+            plain_where.append("stock > 0")
+        if plain_where:
+            variant_sql = (
+                f"EXISTS (SELECT 1 FROM product_variants v WHERE {' AND '.join(variant_where)})"
+            )
+            where.append(
+                f"(CASE WHEN {has_variants} THEN {variant_sql} "
+                f"ELSE ({' AND '.join(plain_where)}) END)"
+            )
+            params.extend([*variant_params, *plain_params])
         if not where:
             return None
         rows = self.store.db.execute(f"SELECT id FROM products WHERE {' AND '.join(where)}", params)

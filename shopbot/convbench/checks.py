@@ -432,6 +432,18 @@ def _product_matches(facts: ShopFacts, card: dict[str, Any], key: str, want: Any
         return float(card.get("price") or product.get("price") or 0) <= float(want)
     if key == "brand":
         return str(product.get("brand", "")).lower() == str(want).lower()
+    # A card of a product with variants lists the option values in stock (the search
+    # keeps products with a variant in stock in the colour and size asked).
+    options = {
+        str(o.get("name", "")).lower().replace("color", "colour"): [
+            str(v).lower().replace("gray", "grey") for v in o.get("values") or []
+        ]
+        for o in card.get("options") or []
+        if isinstance(o, dict)
+    }
+    if key in ("colour", "size") and key in options:
+        accepted = colour_family(str(want)) if key == "colour" else {str(want).lower()}
+        return bool(accepted & set(options[key]))
     if key == "colour":
         accepted = colour_family(str(want))
         colour = str(attrs.get("colour", "")).lower().replace("gray", "grey")

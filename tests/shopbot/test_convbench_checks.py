@@ -389,3 +389,18 @@ def test_no_other_customer_data_over_the_whole_conversation(facts):
     assert not ok and detail.startswith("turn 2:")
     ctx.history = turns[:1]
     assert _outcome("no_other_customer_data", ctx, True)[0]
+
+
+def test_a_card_with_options_matches_by_its_options_in_stock(facts):
+    sku = next(iter(facts.products))
+    card = {
+        **_cards(facts, [sku])[0],
+        "options": [
+            {"name": "colour", "values": ["white", "Burgundy"]},
+            {"name": "size", "values": ["41", "42"]},
+        ],
+    }
+    one = _ctx(facts, _turn(messages=[Message(products=[card])]))
+    assert _check("shows_products", one, {"colour": "red", "size": "42"})  # burgundy is red
+    assert not _check("shows_products", one, {"colour": "black"})
+    assert not _check("shows_products", one, {"size": "44"})

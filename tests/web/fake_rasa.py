@@ -47,6 +47,39 @@ def reply_for(text: str) -> list[dict]:
                 ],
             }
         ]
+    if "fleece" in low:  # a product with variants (knowledge/journeys/product_cards.py)
+        return [
+            {"text": "Here is what I found for fleece:"},
+            {
+                "type": "carousel",
+                "items": [
+                    {
+                        "sku": "SKU-002",
+                        "title": "Summit Fleece",
+                        "price": 59.5,
+                        "price_to": 64.5,
+                        "currency": "EUR",
+                        "url": "/products/SKU-002",
+                        "options": [
+                            {"name": "colour", "values": ["red", "navy"]},
+                            {"name": "size", "values": ["M", "L"]},
+                        ],
+                        "in_stock": True,
+                        "buttons": [],
+                    },
+                    {
+                        "sku": "SKU-004",
+                        "title": "City Sneaker",
+                        "price": 74.0,
+                        "currency": "EUR",
+                        "url": "/products/SKU-004",
+                        "options": [{"name": "size", "values": []}],
+                        "in_stock": False,
+                        "buttons": [],
+                    },
+                ],
+            },
+        ]
     if "jacket" in low or "shoe" in low:
         return [
             {"text": "Here are some products you may like:"},

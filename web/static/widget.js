@@ -544,6 +544,8 @@
       h.appendChild(url ? link(url, title) : document.createTextNode(title));
       card.appendChild(h);
       var price = formatPrice(item.price, item.currency);
+      // Variants: "€12.99–€17.99" when the options' prices differ.
+      if (price && item.price_to != null && formatPrice(item.price_to, item.currency)) price += "–" + formatPrice(item.price_to, item.currency);
       var meta = el("p", { className: "sbw-card-meta" });
       if (price) meta.appendChild(el("span", { className: "sbw-price", text: price }));
       if (item.rating != null && !isNaN(Number(item.rating))) {
@@ -552,6 +554,17 @@
       }
       if (item.subtitle && !price) meta.appendChild(el("span", { text: String(item.subtitle) }));
       card.appendChild(meta);
+      // Variants: the options in stock ("Colour: black, white"), or "Sold out".
+      if (Array.isArray(item.options) && item.options.length) {
+        var opts = el("ul", { className: "sbw-card-options", "aria-label": "Options in stock" });
+        item.options.slice(0, 4).forEach(function (o) {
+          if (!o || typeof o !== "object" || !Array.isArray(o.values) || !o.values.length) return;
+          var name = String(o.name || "");
+          opts.appendChild(el("li", { text: name.charAt(0).toUpperCase() + name.slice(1) + ": " + o.values.slice(0, 12).map(String).join(", ") }));
+        });
+        if (opts.childNodes.length) card.appendChild(opts);
+      }
+      if (item.in_stock === false) card.appendChild(el("p", { className: "sbw-card-stock", text: "Sold out" }));
       var actions = el("div", { className: "sbw-card-actions" });
       var buttons = Array.isArray(item.buttons) ? item.buttons : [];
       var hasDetails = false;

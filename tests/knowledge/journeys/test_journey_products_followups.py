@@ -57,6 +57,23 @@ def _colour(product):
     return (product.get("attributes") or {}).get("colour")
 
 
+def _offers(shop, product, colour=None, size=None):
+    """Whether the product is sold in ``colour`` and ``size``: by a variant in stock when
+    it has variants (both on the same variant), else by its attributes."""
+    variants = shop.store.variants(product["id"])
+    if variants:
+        return any(
+            v["stock"] > 0
+            and (colour is None or v["options"].get("colour") == colour)
+            and (size is None or v["options"].get("size") == size)
+            for v in variants
+        )
+    attributes = product.get("attributes") or {}
+    return (colour is None or attributes.get("colour") == colour) and (
+        size is None or size in (attributes.get("sizes") or [])
+    )
+
+
 def test_cheaper_ones_are_cheaper_than_what_was_shown(shop):
     chat = Chat(shop)
     chat.say("t-shirts please", category="t-shirts")
@@ -114,7 +131,7 @@ def test_a_colour_refinement(shop):
     chat = Chat(shop)
     chat.say("t-shirts", category="t-shirts")
     chat.say(f"in {colour}", colour=colour)
-    assert chat.cards and all(_colour(p) == colour for p in chat.cards)
+    assert chat.cards and all(_offers(shop, p, colour=colour) for p in chat.cards)
     assert all(p["category"] == "t-shirts" for p in chat.cards)
 
 
@@ -124,7 +141,7 @@ def test_a_size_refinement(shop):
     chat = Chat(shop)
     chat.say("running shoes", category="running shoes")
     chat.say(f"size {size}")
-    assert chat.cards and all(size in p["attributes"]["sizes"] for p in chat.cards)
+    assert chat.cards and all(_offers(shop, p, size=size) for p in chat.cards)
     assert chat.slots["last_search"]["size"] == size
 
 
@@ -144,7 +161,10 @@ def test_every_filter_of_one_message(shop):
     target = next(
         p
         for p in shop.store.products()
-        if p["stock"] and _colour(p) and (p["attributes"] or {}).get("sizes")
+        if _colour(p)
+        and (p["attributes"] or {}).get("sizes")
+        and _offers(shop, p, _colour(p), p["attributes"]["sizes"][0])
+        and (p["stock"] or shop.store.variants(p["id"]))
     )
     colour, size = _colour(target), target["attributes"]["sizes"][0]
     limit = int(target["price"]) + 1
@@ -153,7 +173,7 @@ def test_every_filter_of_one_message(shop):
     assert target["sku"] in {p["sku"] for p in chat.cards}
     for product in chat.cards:
         assert product["category"] == target["category"] and product["price"] <= limit
-        assert _colour(product) == colour and size in product["attributes"]["sizes"]
+        assert _offers(shop, product, colour, size)
 
 
 def test_show_more_pages_the_narrowed_search(shop):
@@ -181,27 +201,55 @@ def test_questions_about_shown_products(shop):
 
 
 def test_is_it_available_in_a_size(shop):
+    """A product with variants answers from its variants (in stock or sold out, with the
+    sizes there are); one without answers from its ``sizes`` attribute."""
     chat = Chat(shop)
     chat.say("t-shirts", category="t-shirts")
     first = chat.cards[0]
-    sizes = first["attributes"]["sizes"]
-    yes = chat.say(f"is it available in {sizes[0]}?", "product_question", size=sizes[0])
-    assert yes.text.startswith(f"Yes, {first['title']} comes in size {sizes[0]}")
+    variants = shop.store.variants(first["id"])
+    stocked = next(v for v in variants if v["stock"] > 0)
+    size = stocked["options"]["size"]
+    yes = chat.say(f"is it available in {size}?", "product_question", size=size)
+    assert yes.text.startswith(f"Yes, the {first['title']} in")
+    assert stocked["options"]["colour"] in yes.text
     no = chat.say("do you have it in XXS?", "product_question")
-    assert "doesn't come in size XXS" in no.text and sizes[-1] in no.text
+    assert "doesn't come in size XXS" in no.text
+    assert all(v["options"]["size"] in no.text for v in variants)
+    plain = next(
+        p
+        for p in _in(shop, "bedding")
+        if not shop.store.variants(p["id"]) and (p["attributes"] or {}).get("sizes")
+    )
+    sizes = plain["attributes"]["sizes"]
+    chat = Chat(shop)
+    chat.say("bedding", category="bedding")
+    chat.slots["last_product"] = plain["sku"]
+    yes = chat.say(f"is it available in size {sizes[0]}?", "product_question", size=sizes[0])
+    assert yes.text.startswith(f"Yes, {plain['title']} comes in size {sizes[0]}")
 
 
 def test_that_one_in_another_colour(shop):
+    """A product without variants in another colour: it says its colour and shows others
+    like it in the colour asked; one with variants says whether it comes in it."""
     chat = Chat(shop)
-    chat.say("t-shirts", category="t-shirts")
+    chat.say("bedding", category="bedding")
     first = chat.cards[0]
-    other = next(_colour(p) for p in _in(shop, "t-shirts") if _colour(p) != _colour(first))
+    assert not shop.store.variants(first["id"])
+    other = next(_colour(p) for p in _in(shop, "bedding") if _colour(p) != _colour(first))
     chat.say(f"that one in {other}", colour=other)
     assert chat.text.startswith(f"{first['title']} is {_colour(first)}.")
     assert chat.cards and all(
-        _colour(p) == other and p["category"] == "t-shirts" for p in chat.cards
+        _offers(shop, p, colour=other) and p["category"] == "bedding" for p in chat.cards
     )
     assert first["sku"] not in {p["sku"] for p in chat.cards}
+    chat = Chat(shop)
+    chat.say("t-shirts", category="t-shirts")
+    tee = chat.cards[0]
+    colours = {v["options"]["colour"] for v in shop.store.variants(tee["id"])}
+    missing = next(c for c in ("yellow", "red", "brown", "white") if c not in colours)
+    chat.say(f"that one in {missing}", colour=missing)
+    assert f"the {tee['title']} doesn't come in {missing}" in chat.text
+    assert all(c in chat.text for c in colours)
 
 
 def test_follow_ups_without_a_search_ask_what(shop):
