@@ -1461,6 +1461,11 @@ def add_commerce(
                 }
             )
         variants_of[product["id"]] = rows
+        # A product with variants has what its variants have in stock.
+        product["stock"] = sum(r["stock"] for r in rows)
+        store.db.execute(
+            "UPDATE products SET stock = ? WHERE id = ?", [product["stock"], product["id"]]
+        )
     methods_of: dict[int, list[dict[str, Any]]] = {}
     for customer in customers:
         address = customer["_address"]

@@ -1250,6 +1250,13 @@ def request_exchange(
                 "UPDATE product_variants SET stock = stock - ?, updated_at = ? WHERE id = ?",
                 [line["quantity"], now, line["to"]["variant_id"]],
             )
+            # The product's stock is the sum of its variants'; the item sent back counts
+            # again only when it arrives.
+            store.db.execute(
+                "UPDATE products SET stock = MAX(stock - ?, 0), updated_at = ?"
+                " WHERE id = (SELECT product_id FROM product_variants WHERE id = ?)",
+                [line["quantity"], now, line["to"]["variant_id"]],
+            )
         exchange_id = f"EXC-{order['order_number'][3:]}-{sum(1 for c in order.get('changes') or [] if c.get('kind') == 'exchange') + 1}"
         change = {
             "kind": "exchange",
