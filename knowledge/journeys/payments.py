@@ -143,7 +143,6 @@ def read_method(shop: Shop, shopper: Shopper, value: Any) -> dict[str, Any] | No
 # --------------------------------------------------------------------------- cancel
 def check_cancel(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
     """Go on when the policy allows cancelling the order; otherwise say why and what else."""
-    from knowledge.rules import can_cancel
 
     order, refusal = order_of(shop, shopper, turn.slot("order_number"))
     if refusal is not None:
@@ -165,7 +164,8 @@ def check_cancel_order(order: dict[str, Any]) -> Reply:
     buttons = [human_button()]
     if order["status"] == "delivered":
         buttons.insert(
-            0, {"title": "Start a return", "payload": f'/request_refund{{"order_number":"{number}"}}'}
+            0,
+            {"title": "Start a return", "payload": f'/request_refund{{"order_number":"{number}"}}'},
         )
     return Reply.say(
         f"Sorry, I can't cancel order {number}: {decision.reason} {alternatives(order)}",
@@ -214,10 +214,13 @@ def reason_in_words(text: Any, reasons: tuple[str, ...] | list[str] | None = Non
     return found[0] if best and len(found) == 1 else None
 
 
-def ask_cancel_reason() -> Reply:
-    """Why the order is cancelled: the policy's reasons as buttons."""
+def ask_cancel_reason(turn: Turn | None = None) -> Reply:
+    """Why the order (the ``order_number`` slot, when known) is cancelled: the policy's
+    reasons as buttons."""
     reasons = _policy().cancellation_reasons
-    return Reply.say("May I ask why you'd like to cancel?", reason_buttons(reasons))
+    number = extract_order_number(str(turn.slot("order_number") or "")) if turn else None
+    what = f" order {number}" if number else ""
+    return Reply.say(f"May I ask why you'd like to cancel{what}?", reason_buttons(reasons))
 
 
 def read_cancel_reason(value: Any) -> Reply:
@@ -237,8 +240,7 @@ def read_cancel_reason(value: Any) -> Reply:
     if extract_order_number(text) is not None or extract_email(text) is not None:
         return Reply.nothing(cancel_reason=None)
     return Reply.say(
-        f"I can cancel an order for these reasons only: {'; '.join(reasons)}. "
-        "Which one fits best?",
+        f"I can cancel an order for these reasons only: {'; '.join(reasons)}. Which one fits best?",
         reason_buttons(reasons),
         cancel_reason=None,
     )
@@ -330,7 +332,6 @@ def cancel(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
 # --------------------------------------------------------------------------- payment method
 def check_payment_change(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
     """Go on when the order's payment method may change; otherwise say why and what else."""
-    from knowledge.rules import can_change_payment
 
     order, refusal = order_of(shop, shopper, turn.slot("order_number"))
     if refusal is not None:
