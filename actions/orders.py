@@ -65,6 +65,10 @@ class ValidateCancelForm(OrderJourneyValidation):
         """``knowledge.journeys.payments.check_cancel_order``."""
         return payments.check_cancel_order(order)
 
+    def answers_the_question(self, turn: Turn) -> bool:
+        """A reason in words where the reason is asked (``payments.gives_reason``)."""
+        return payments.gives_reason(turn)
+
     def prefill(self, shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
         """A reason the request gave (``knowledge.journeys.payments.prefill_cancel``)."""
         return payments.prefill_cancel(turn)

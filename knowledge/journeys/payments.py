@@ -246,6 +246,14 @@ def read_cancel_reason(value: Any) -> Reply:
     )
 
 
+def gives_reason(turn: Turn) -> bool:
+    """Whether the message answers the reason question with one of the policy's reasons
+    ("found it cheaper somewhere else" is no address change, whatever its words suggest)."""
+    if turn.slot("requested_slot") != "cancel_reason" or turn.text.startswith("/"):
+        return False
+    return reason_in_words(turn.text) is not None
+
+
 def prefill_cancel(turn: Turn) -> Reply:
     """The reason the request already gave ("cancel SB-204966, I ordered the wrong size"),
     so the form does not ask for it; nothing when the words give no single reason."""

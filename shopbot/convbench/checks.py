@@ -64,9 +64,9 @@ ASKS_FOR_SLOTS: dict[str, tuple[str, ...]] = {
     "order_number": ("order_number",),
     "email": ("email", "ticket_email"),
     "items": ("return_items",),
-    "reason": ("return_reason",),
+    "reason": ("return_reason", "cancel_reason"),
     "new_address": ("ship_name", "ship_street", "ship_city", "ship_postcode", "ship_country"),
-    "confirmation": ("cancel_confirm", "address_confirm", "return_confirm"),
+    "confirmation": ("cancel_confirm", "address_confirm", "return_confirm", "payment_confirm"),
     "rating": ("rating",),
 }
 #: Words of a sentence that asks for each piece.
