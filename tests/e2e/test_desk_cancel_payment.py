@@ -3,7 +3,7 @@ payment method change, against the real Rasa and action servers over a real SQLi
 
 The demo shop has few pending orders and other e2e tests cancel or change them, so this
 module imports its own shoppers and orders into the stack's shop first, through the
-documented importer (``docs/import-format.md``): nothing here meets another test's order.
+documented importer (``tests/support/desk.py``): nothing here meets another test's order.
 Button-style messages (``/intent{...}``) pin the path where the dialogue is under test;
 plain text where reading the shopper's words is the point.
 """
@@ -17,20 +17,9 @@ from typing import Any
 
 import pytest
 
-pytestmark = [pytest.mark.timeout(1800)]
+from tests.support.desk import BIG_GIFT, CANCELLER, ORDERS, PAYER, SMALL_GIFT, import_desk_shop
 
-CANCELLER = "desk.cancel.e2e@example.com"
-PAYER = "desk.pay.e2e@example.com"
-SMALL_GIFT = "GC-3900-0000-0005"
-BIG_GIFT = "GC-3900-0000-0500"
-#: The orders this module imports (numbers checked to be free first).
-ORDERS = {
-    "cancel_card": "SB-390001",
-    "shipped": "SB-390002",
-    "cancel_gift": "SB-390003",
-    "switch": "SB-390011",
-    "gift_small": "SB-390012",
-}
+pytestmark = [pytest.mark.timeout(1800)]
 
 
 def _sender(name: str) -> str:
@@ -83,74 +72,7 @@ def _method(stack, email: str, kind: str, code: str | None = None) -> dict[str, 
 @pytest.fixture(scope="module")
 def desk(rasa_stack, tmp_path_factory) -> dict[str, Any]:  # noqa: F811 - the fixture
     """Two shoppers of this module with their orders, imported into the stack's shop."""
-    from knowledge.importers import import_files
-    from knowledge.store import Store
-
-    store = Store.open(rasa_stack.db_path)
-    try:
-        taken = [n for n in ORDERS.values() if store.get_order(n) is not None]
-        assert not taken, f"order numbers already in the demo shop: {taken}"
-        product = store.query(
-            "SELECT sku, price FROM products WHERE category != 'gift cards' AND price > 40 "
-            "ORDER BY id LIMIT 1"
-        )[0]
-        folder = tmp_path_factory.mktemp("desk-import")
-        customers = [
-            {
-                "email": CANCELLER,
-                "name": "Dana Desk",
-                "payment_methods": [
-                    {"kind": "card", "brand": "Visa", "last4": "4242", "default": True},
-                    {"kind": "gift_card", "code": BIG_GIFT, "balance": 500},
-                ],
-            },
-            {
-                "email": PAYER,
-                "name": "Pat Payer",
-                "payment_methods": [
-                    {"kind": "card", "brand": "Mastercard", "last4": "5555", "default": True},
-                    {"kind": "paypal"},
-                    {"kind": "gift_card", "code": SMALL_GIFT, "balance": 5},
-                ],
-            },
-        ]
-        total = float(product["price"])
-
-        def order(number: str, email: str, status: str, method: str) -> dict[str, Any]:
-            row: dict[str, Any] = {
-                "order_number": number,
-                "customer_email": email,
-                "status": status,
-                "placed_at": "2026-12-01",
-                "ship_name": "Dana Desk",
-                "ship_street": "Hauptstr. 5",
-                "ship_city": "Berlin",
-                "ship_postcode": "10115",
-                "ship_country": "DE",
-                "payment_method": method,
-                "items": [{"sku": product["sku"], "quantity": 1}],
-                "payments": [{"kind": "payment", "method": method, "amount": total}],
-            }
-            if status == "shipped":
-                row.update(shipped_at="2026-12-03", carrier="DHL", tracking_number="00340434390002")
-            return row
-
-        orders = [
-            order(ORDERS["cancel_card"], CANCELLER, "pending", "card:4242"),
-            order(ORDERS["shipped"], CANCELLER, "shipped", "card:4242"),
-            order(ORDERS["cancel_gift"], CANCELLER, "pending", f"gift_card:{BIG_GIFT}"),
-            order(ORDERS["switch"], PAYER, "pending", "card:5555"),
-            order(ORDERS["gift_small"], PAYER, "pending", "card:5555"),
-        ]
-        (folder / "customers.jsonl").write_text("\n".join(json.dumps(c) for c in customers))
-        (folder / "orders.jsonl").write_text("\n".join(json.dumps(o) for o in orders))
-        report = import_files(
-            store, [folder / "customers.jsonl", folder / "orders.jsonl"], progress=False
-        )
-        assert report.ok, report.summary()
-    finally:
-        store.close()
-    return {"total": total}
+    return import_desk_shop(rasa_stack.db_path, tmp_path_factory.mktemp("desk-import"))
 
 
 def _verify(stack, sender: str, first: str, email: str) -> str:

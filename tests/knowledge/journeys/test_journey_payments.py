@@ -203,3 +203,11 @@ def test_read_method(shop, commerce):
     assert payments.read_method(shop, ALICE, "card ending 4242")["id"] == commerce["visa"]
     assert payments.read_method(shop, ALICE, "gift card") is None  # two gift cards: ambiguous
     assert payments.read_method(shop, ALICE, str(commerce["mastercard"])) is None  # Bob's
+
+
+def test_a_reason_where_the_reason_is_asked_is_an_answer_not_a_new_request():
+    asked = {"requested_slot": "cancel_reason"}
+    assert payments.gives_reason(turn("found it cheaper somewhere else", **asked))
+    assert not payments.gives_reason(turn("actually send it to my office", **asked))
+    assert not payments.gives_reason(turn("found it cheaper somewhere else"))  # not asked
+    assert not payments.gives_reason(turn('/inform{"cancel_reason": "Other"}', **asked))
