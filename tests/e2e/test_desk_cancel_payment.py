@@ -51,7 +51,7 @@ def _payments(stack, number: str) -> list[dict[str, Any]]:
 def _audit(stack, number: str) -> list[dict[str, Any]]:
     with _db(stack) as con:
         rows = con.execute(
-            "SELECT * FROM audit WHERE entity_type = 'order' AND entity_id = ? ORDER BY id",
+            "SELECT * FROM audit WHERE entity = 'order' AND entity_id = ? ORDER BY id",
             [number],
         ).fetchall()
     return [dict(r) for r in rows]
@@ -70,8 +70,13 @@ def _method(stack, email: str, kind: str, code: str | None = None) -> dict[str, 
 
 
 @pytest.fixture(scope="module")
-def desk(rasa_stack, tmp_path_factory) -> dict[str, Any]:  # noqa: F811 - the fixture
-    """Two shoppers of this module with their orders, imported into the stack's shop."""
+def desk(rasa_stack, spare_orders, tmp_path_factory) -> dict[str, Any]:  # noqa: F811
+    """Two shoppers of this module with their orders, imported into the stack's shop.
+
+    ``spare_orders`` is chosen first: the shoppers imported here have the highest customer
+    ids and pending orders, so a later choice would pick them for other tests.
+    """
+    assert all(o["order_number"] not in ORDERS.values() for o in spare_orders.values())
     return import_desk_shop(rasa_stack.db_path, tmp_path_factory.mktemp("desk-import"))
 
 

@@ -4,7 +4,9 @@ importer (``docs/import-format.md``).
 
 The demo shop has few pending orders and other tests cancel or change them; these
 shoppers and order numbers are used by no other test. Each test module imports them into
-its own stack's shop (a private copy), so one module's cancel never meets another's.
+its own stack's shop (a private copy), so one module's cancel never meets another's. The
+imported shoppers have the highest customer ids: a module that also uses ``spare_orders``
+(``tests/e2e/conftest.py``) must let it choose first.
 """
 
 from __future__ import annotations
@@ -46,7 +48,12 @@ def _order(number: str, email: str, status: str, method: str, sku: str, total: f
         "payments": [{"kind": "payment", "method": method, "amount": total}],
     }
     if status == "shipped":
-        row.update(shipped_at="2026-12-03", carrier="DHL", tracking_number="00340434390002")
+        row.update(
+            shipped_at="2026-12-03",
+            estimated_delivery="2026-12-30",
+            carrier="DHL",
+            tracking_number="00340434390002",
+        )
     return row
 
 
