@@ -90,12 +90,20 @@ class StoppableFormValidation(FormValidationAction, ABC):
         """The journey of the running form (:attr:`journey` unless a subclass knows better)."""
         return self.journey
 
+    def answers_the_question(self, turn: Turn) -> bool:
+        """Whether the message answers what the form asks whatever request its words seem
+        to name ("found it cheaper somewhere else" is a cancel reason, not an address
+        change); such a message never interrupts the form (see subclasses)."""
+        return False
+
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         turn = adapter.turn(tracker)
         before = slots_before_turn(tracker)
-        if conversation.interrupts(turn, self.form_journey(tracker)):
+        if not self.answers_the_question(turn) and conversation.interrupts(
+            turn, self.form_journey(tracker)
+        ):
             logger.info(
                 "conversation %s: %s interrupted by %s",
                 tracker.sender_id,

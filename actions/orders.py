@@ -1,4 +1,5 @@
-"""Orders: adapters for ``knowledge.journeys.orders`` (track, invoice, cancel, address).
+"""Orders: adapters for ``knowledge.journeys.orders`` (track, invoice, address) and the
+cancel journey of ``knowledge.journeys.payments`` (reason, refund and when it arrives).
 
 Each class turns the tracker into the journey's inputs and its Reply into messages and
 slot events (``actions.adapter``); nothing here decides or words anything.
@@ -17,7 +18,7 @@ from rasa_sdk.types import DomainDict
 
 from actions import adapter
 from actions.forms import OrderJourneyValidation
-from knowledge.journeys import orders
+from knowledge.journeys import orders, payments
 from knowledge.journeys.inputs import Shop, Shopper, Turn
 from knowledge.journeys.reply import Reply
 
@@ -51,7 +52,8 @@ class ActionGetInvoice(Action):
 
 
 class ValidateCancelForm(OrderJourneyValidation):
-    """The order must be the shopper's and still pending or processing."""
+    """The order must be the shopper's and not shipped yet; the reason one of the policy's
+    (in words, or taken from the request); another reason at the read-back is taken."""
 
     journey = "cancel"
     confirm_slot = "cancel_confirm"
@@ -60,8 +62,34 @@ class ValidateCancelForm(OrderJourneyValidation):
         return "validate_cancel_form"
 
     def check_order(self, shop: Shop, order: dict[str, Any]) -> Reply:
-        """``knowledge.journeys.orders.check_cancel``."""
-        return orders.check_cancel(shop, order)
+        """``knowledge.journeys.payments.check_cancel_order``."""
+        return payments.check_cancel_order(order)
+
+    def answers_the_question(self, turn: Turn) -> bool:
+        """A reason in words where the reason is asked (``payments.gives_reason``)."""
+        return payments.gives_reason(turn)
+
+    def prefill(self, shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
+        """A reason the request gave (``knowledge.journeys.payments.prefill_cancel``)."""
+        return payments.prefill_cancel(turn)
+
+    async def after_validation(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+        events: list[EventType],
+    ) -> list[EventType]:
+        """At the read-back, another reason in words (``payments.reason_correction``)."""
+        if tracker.get_slot("requested_slot") != "cancel_confirm":
+            return await super().after_validation(dispatcher, tracker, domain, events)
+        return await adapter.send(dispatcher, payments.reason_correction(adapter.turn(tracker)))
+
+    async def validate_cancel_reason(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """One of the policy's reasons (``payments.read_cancel_reason``)."""
+        return await adapter.say(dispatcher, payments.read_cancel_reason(value))
 
     async def validate_cancel_confirm(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -70,8 +98,20 @@ class ValidateCancelForm(OrderJourneyValidation):
         return await adapter.say(dispatcher, orders.confirmation("cancel_confirm", value))
 
 
+class ActionAskCancelReason(Action):
+    """Ask why, with the policy's reasons as buttons."""
+
+    def name(self) -> str:
+        return "action_ask_cancel_reason"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        return await adapter.send(dispatcher, payments.ask_cancel_reason(adapter.turn(tracker)))
+
+
 class ActionAskCancelConfirm(Action):
-    """Read the order back and ask before cancelling."""
+    """Read the order, the reason and the refund (where, when) back and ask before cancelling."""
 
     def name(self) -> str:
         return "action_ask_cancel_confirm"
@@ -79,14 +119,14 @@ class ActionAskCancelConfirm(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        reply = orders.ask_cancel_confirm(
+        reply = payments.ask_cancel_confirm(
             adapter.shop(), adapter.shopper(tracker), adapter.turn(tracker)
         )
         return await adapter.send(dispatcher, reply)
 
 
 class ActionCancelOrder(Action):
-    """Cancel the confirmed order (``knowledge.journeys.orders.cancel``)."""
+    """Cancel the confirmed order (``knowledge.journeys.payments.cancel``)."""
 
     def name(self) -> str:
         return "action_cancel_order"
@@ -94,7 +134,7 @@ class ActionCancelOrder(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        reply = orders.cancel(adapter.shop(), adapter.shopper(tracker), adapter.turn(tracker))
+        reply = payments.cancel(adapter.shop(), adapter.shopper(tracker), adapter.turn(tracker))
         return await adapter.send(dispatcher, reply)
 
 

@@ -1,4 +1,5 @@
-"""Orders: track, "my orders", invoice, cancel (confirm first), change the delivery address.
+"""Orders: track, "my orders", invoice, change the delivery address (the cancel journey, with
+its reason and refund, is in :mod:`knowledge.journeys.payments`).
 
 Every order passes :func:`knowledge.journeys.common.owned_order`; the rules come from
 ``knowledge.rules`` and changes go through ``knowledge.operations`` (audited).
@@ -420,75 +421,6 @@ def choose_order(
 def confirmation(slot: str, value: Any) -> Reply:
     """A yes/no answer (set from affirm/deny by the slot mapping) is kept as it is."""
     return Reply.nothing(**{slot: value if isinstance(value, bool) else None})
-
-
-# --------------------------------------------------------------------------- cancel
-def check_cancel(shop: Shop, order: dict[str, Any]) -> Reply:
-    """Go on when ``knowledge.rules.can_cancel`` allows it; otherwise refuse (offer a return)."""
-    from knowledge.rules import can_cancel
-
-    number = order["order_number"]
-    if can_cancel(order).ok:
-        return Reply.nothing(order_number=number)
-    refused = Reply.phrase(
-        "cancel_refused", {"order_number": number, "status": order["status"]}, [human_button()]
-    )
-    if order["status"] in ("shipped", "delivered"):
-        refused = Reply.phrase(
-            "cancel_refused", {"order_number": number, "status": order["status"]}
-        ).then(
-            Reply.say(
-                "Once it has arrived you can send the items back for a refund.",
-                [
-                    {
-                        "title": "Start a return",
-                        "payload": f'/request_refund{{"order_number":"{number}"}}',
-                    },
-                    human_button(),
-                ],
-            )
-        )
-    return refused.with_slots(order_number=number, form_outcome="refused")
-
-
-def ask_cancel_confirm(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
-    """Read the order back and ask before cancelling."""
-    order = owned_order(shop, shopper, turn.slot("order_number"))
-    if order is None:  # the validator keeps only owned orders
-        return Reply.say("Which order should I cancel?")
-    items = ", ".join(f"{i['quantity']} x {i['title']}" for i in order_items(shop, order))
-    return Reply.say(
-        f"Order {order['order_number']} ({items}; total {money(order['total'], order['currency'])}) "
-        f"is {order['status']}. Shall I cancel it?",
-        YES_NO,
-    )
-
-
-def cancel(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
-    """Cancel the confirmed order through ``knowledge.operations.cancel_order``."""
-    from knowledge.operations import OperationError, cancel_order
-
-    reset = {"cancel_confirm": None, "form_outcome": None}
-    confirmed = turn.slot("cancel_confirm")
-    order = owned_order(shop, shopper, turn.slot("order_number"))
-    if confirmed is None or order is None:
-        return Reply.nothing(**reset)
-    number = order["order_number"]
-    if confirmed is False:
-        return Reply.say(f"Okay, I've left order {number} as it is.", **reset)
-    try:
-        updated = cancel_order(shop.store, number, shopper.actor, on_change=shop.index_updater())
-    except OperationError as err:
-        logger.info("cancel of %s refused: %s", number, err.code)
-        current = shop.store.get_order(number) or order
-        facts = {"order_number": number, "status": current["status"]}
-        return Reply.phrase("cancel_refused", facts, [human_button()], **reset)
-    facts = {
-        "order_number": updated["order_number"],
-        "refund_amount": updated["total"],
-        "currency": updated["currency"],
-    }
-    return Reply.phrase("cancel_done", facts, **reset)
 
 
 # --------------------------------------------------------------------------- address

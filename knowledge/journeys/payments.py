@@ -6,11 +6,13 @@ shop's policy through :mod:`knowledge.rules`; changes go through :mod:`knowledge
 (one audited transaction each). Every refusal says why and what is possible instead.
 
 Slots read: ``order_number``, ``cancel_reason``, ``cancel_confirm``, ``payment_method_id``,
-``payment_confirm``.
+``payment_confirm``, ``request_text`` (a reason the cancel request already gave),
+``requested_slot``.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from typing import Any
@@ -19,6 +21,7 @@ from knowledge.journeys.account import order_of
 from knowledge.journeys.common import YES_NO, human_button, money
 from knowledge.journeys.inputs import Shop, Shopper, Turn
 from knowledge.journeys.reply import Reply
+from knowledge.journeys.text import extract_email, extract_order_number
 from knowledge.rules import covers
 from knowledge.store import payment_label
 
@@ -26,6 +29,40 @@ logger = logging.getLogger(__name__)
 
 CANCEL_RESET = ("cancel_reason", "cancel_confirm", "form_outcome")
 PAYMENT_RESET = ("payment_method_id", "payment_confirm", "form_outcome")
+
+#: What a shopper's words say about why they cancel, keyed by a word a policy reason
+#: holds ("mistake" in "I ordered by mistake"): a reason the shop words differently keeps
+#: the key word, so these still find it; a reason with no key word is taken only as typed
+#: or picked.
+REASON_WORDS: dict[str, re.Pattern[str]] = {
+    "mistake": re.compile(
+        r"\b(?:mistak\w*|accident\w*|wrong|by error|misclick\w*|didn'?t mean|"
+        r"ordered (?:it )?twice|double order\w*|duplicate)",
+        re.IGNORECASE,
+    ),
+    "price": re.compile(
+        r"\b(?:price\w*|cheaper|cheap|for less|better deal|too expensive|costs? (?:less|too))",
+        re.IGNORECASE,
+    ),
+    "late": re.compile(
+        r"\b(?:late|in time|on time|too long|takes? (?:so |too )?long|delay\w*|too slow|"
+        r"won'?t (?:get here|arrive|come)|not (?:arrive|get here|come) (?:before|until|till))",
+        re.IGNORECASE,
+    ),
+    "change": re.compile(
+        r"\b(?:chang(?!ed? my mind|e of mind)\w*|swap\w*|different (?:size|colou?r|one|model)|"
+        r"another (?:size|colou?r|one|model)|modif\w*)",
+        re.IGNORECASE,
+    ),
+    "need": re.compile(
+        r"\b(?:no longer (?:need|want)|(?:don'?t|do not|dont|won'?t) (?:need|want)|"
+        r"not needed|needn'?t|changed? my mind|change of mind|(?:need|want) it any ?more)",
+        re.IGNORECASE,
+    ),
+    "other": re.compile(
+        r"\b(?:other reasons?|another reason|something else)\b|^\W*other\W*$", re.IGNORECASE
+    ),
+}
 
 
 def _policy() -> Any:
@@ -106,44 +143,134 @@ def read_method(shop: Shop, shopper: Shopper, value: Any) -> dict[str, Any] | No
 # --------------------------------------------------------------------------- cancel
 def check_cancel(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
     """Go on when the policy allows cancelling the order; otherwise say why and what else."""
-    from knowledge.rules import can_cancel
 
     order, refusal = order_of(shop, shopper, turn.slot("order_number"))
     if refusal is not None:
         return refusal.with_slots(form_outcome="refused")
     assert order is not None
+    return check_cancel_order(order)
+
+
+def check_cancel_order(order: dict[str, Any]) -> Reply:
+    """:func:`check_cancel` for an order already known to be the shopper's (the form's
+    validation has checked ownership): go on, or say why not and what is possible instead
+    (a delivered order gets a button that starts its return)."""
+    from knowledge.rules import can_cancel
+
+    number = order["order_number"]
     decision = can_cancel(order)
     if decision.ok:
-        return Reply.nothing(order_number=order["order_number"])
+        return Reply.nothing(order_number=number)
+    buttons = [human_button()]
+    if order["status"] == "delivered":
+        buttons.insert(
+            0,
+            {"title": "Start a return", "payload": f'/request_refund{{"order_number":"{number}"}}'},
+        )
     return Reply.say(
-        f"Sorry, I can't cancel order {order['order_number']}: {decision.reason} {alternatives(order)}",
-        [human_button()],
-        order_number=order["order_number"],
+        f"Sorry, I can't cancel order {number}: {decision.reason} {alternatives(order)}",
+        buttons,
+        order_number=number,
         form_outcome="refused",
     )
 
 
-def ask_cancel_reason() -> Reply:
-    """Why the order is cancelled: the policy's reasons as buttons."""
+def reason_buttons(reasons: tuple[str, ...] | list[str]) -> list[dict[str, str]]:
+    """One button per policy reason; the reason travels as the ``cancel_reason`` entity, so
+    no reading of the words can take "I no longer need it" for a "no"."""
+    return [
+        {"title": r, "payload": "/inform" + json.dumps({"cancel_reason": r}, ensure_ascii=False)}
+        for r in reasons
+    ]
+
+
+def reason_in_words(text: Any, reasons: tuple[str, ...] | list[str] | None = None) -> str | None:
+    """The policy reason a shopper's words give ("I ordered the wrong size" is "I ordered by
+    mistake"), or ``None`` when they give none or could mean several.
+
+    Args:
+        text: The shopper's words (a whole request may hold the reason among other words).
+        reasons: The accepted reasons (default: the policy's).
+
+    Returns:
+        One of ``reasons`` as the policy words it, or ``None``.
+    """
+    reasons = list(_policy().cancellation_reasons if reasons is None else reasons)
+    words = str(text or "")
+    exact = {" ".join(r.lower().split()): r for r in reasons}
+    typed = " ".join(words.lower().split()).strip(" .!")
+    if typed in exact:
+        return exact[typed]
+    said = {key for key, pattern in REASON_WORDS.items() if pattern.search(words)}
+    if not said:
+        return None
+    if said - {"other"}:
+        said.discard("other")  # "another size" or "the other colour" is no "Other"
+    scores = {
+        r: sum(1 for key in said if re.search(rf"\b{key}", r, re.IGNORECASE)) for r in reasons
+    }
+    best = max(scores.values(), default=0)
+    found = [r for r, score in scores.items() if score == best]
+    return found[0] if best and len(found) == 1 else None
+
+
+def ask_cancel_reason(turn: Turn | None = None) -> Reply:
+    """Why the order (the ``order_number`` slot, when known) is cancelled: the policy's
+    reasons as buttons."""
     reasons = _policy().cancellation_reasons
-    return Reply.say(
-        "May I ask why you'd like to cancel?", [{"title": r, "payload": r} for r in reasons]
-    )
+    number = extract_order_number(str(turn.slot("order_number") or "")) if turn else None
+    what = f" order {number}" if number else ""
+    return Reply.say(f"May I ask why you'd like to cancel{what}?", reason_buttons(reasons))
 
 
 def read_cancel_reason(value: Any) -> Reply:
-    """A reason the policy accepts, or the list of reasons again."""
+    """A reason the policy accepts (as listed, or in the shopper's words), or the list of
+    reasons again. A message that only corrects the order number or the email ("no, I meant
+    SB-204964") is no reason: the question is asked again without a complaint."""
     from knowledge.rules import check_cancellation_reason
 
-    decision = check_cancellation_reason(str(value or ""))
+    text = str(value or "")
+    decision = check_cancellation_reason(text)
     if decision.ok:
         return Reply.nothing(cancel_reason=decision.reason)
+    reasons = _policy().cancellation_reasons
+    found = reason_in_words(text, reasons)
+    if found is not None:
+        return Reply.nothing(cancel_reason=found)
+    if extract_order_number(text) is not None or extract_email(text) is not None:
+        return Reply.nothing(cancel_reason=None)
     return Reply.say(
-        f"I can cancel an order for these reasons only: {'; '.join(_policy().cancellation_reasons)}. "
-        "Which one fits best?",
-        [{"title": r, "payload": r} for r in _policy().cancellation_reasons],
+        f"I can cancel an order for these reasons only: {'; '.join(reasons)}. Which one fits best?",
+        reason_buttons(reasons),
         cancel_reason=None,
     )
+
+
+def gives_reason(turn: Turn) -> bool:
+    """Whether the message answers the reason question with one of the policy's reasons
+    ("found it cheaper somewhere else" is no address change, whatever its words suggest)."""
+    if turn.slot("requested_slot") != "cancel_reason" or turn.text.startswith("/"):
+        return False
+    return reason_in_words(turn.text) is not None
+
+
+def prefill_cancel(turn: Turn) -> Reply:
+    """The reason the request already gave ("cancel SB-204966, I ordered the wrong size"),
+    so the form does not ask for it; nothing when the words give no single reason."""
+    request = str(turn.slot("request_text") or "")
+    if not request or turn.slot("cancel_reason") or turn.slot("form_outcome"):
+        return Reply.nothing()
+    found = reason_in_words(request)
+    return Reply.nothing(cancel_reason=found) if found else Reply.nothing()
+
+
+def reason_correction(turn: Turn) -> Reply:
+    """At the read-back, another reason in words ("no, it's because it will arrive too
+    late"): the new reason, and the question asked again."""
+    found = reason_in_words(turn.text)
+    if found is None or found == turn.slot("cancel_reason"):
+        return Reply.nothing()
+    return Reply.nothing(cancel_reason=found, cancel_confirm=None)
 
 
 def ask_cancel_confirm(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
@@ -176,12 +303,16 @@ def cancel(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
     from knowledge.operations import OperationError, cancel_order
 
     reset: dict[str, Any] = dict.fromkeys(CANCEL_RESET)
+    confirmed = turn.slot("cancel_confirm")
+    if not isinstance(confirmed, bool):
+        # the form ended without the question answered (refused, stopped): it said why
+        return Reply.nothing(**reset)
     order, refusal = order_of(shop, shopper, turn.slot("order_number"))
     if refusal is not None:
         return refusal.with_slots(**reset)
     assert order is not None
     number = order["order_number"]
-    if turn.slot("cancel_confirm") is not True:
+    if confirmed is not True:
         return Reply.say(f"Okay, I've left order {number} as it is.", **reset)
     try:
         updated = cancel_order(
@@ -209,22 +340,42 @@ def cancel(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
 # --------------------------------------------------------------------------- payment method
 def check_payment_change(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
     """Go on when the order's payment method may change; otherwise say why and what else."""
-    from knowledge.rules import can_change_payment
 
     order, refusal = order_of(shop, shopper, turn.slot("order_number"))
     if refusal is not None:
         return refusal.with_slots(form_outcome="refused")
     assert order is not None
+    return check_payment_order(shop, order)
+
+
+def check_payment_order(shop: Shop, order: dict[str, Any]) -> Reply:
+    """:func:`check_payment_change` for an order already known to be the shopper's: the
+    policy must allow the change and the customer must hold another method to switch to."""
+    from knowledge.rules import can_change_payment
+
+    number = order["order_number"]
     decision = can_change_payment(order)
-    if decision.ok:
-        return Reply.nothing(order_number=order["order_number"])
-    return Reply.say(
-        f"Sorry, I can't change how order {order['order_number']} is paid: {decision.reason} "
-        f"{alternatives(order)}",
-        [human_button()],
-        order_number=order["order_number"],
-        form_outcome="refused",
-    )
+    if not decision.ok:
+        return Reply.say(
+            f"Sorry, I can't change how order {number} is paid: {decision.reason} "
+            f"{alternatives(order)}",
+            [human_button()],
+            order_number=number,
+            form_outcome="refused",
+        )
+    others = [
+        m
+        for m in shop.store.payment_methods(order["customer_id"])
+        if m["id"] != order.get("payment_method_id")
+    ]
+    if not others:
+        return Reply.say(
+            "You have no other payment method saved on your account, so there's nothing to "
+            f"switch order {number} to. You can add one in your account and ask me again.",
+            order_number=number,
+            form_outcome="refused",
+        )
+    return Reply.nothing(order_number=number)
 
 
 def ask_payment_method(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
@@ -285,6 +436,26 @@ def choose_payment_method(shop: Shop, shopper: Shopper, turn: Turn, value: Any) 
     return Reply.nothing(payment_method_id=str(method["id"]))
 
 
+def method_in_words(shop: Shop, shopper: Shopper, turn: Turn, taken: bool) -> Reply:
+    """Where the payment method is asked, one named in words ("PayPal please", "the gift
+    card ending 8888") that no button sent: chosen as if its button had been pressed.
+
+    Args:
+        shop: The shop.
+        shopper: The verified shopper.
+        turn: The message and the slots (``requested_slot``, ``order_number``).
+        taken: Whether this turn already set ``payment_method_id`` (a button).
+
+    Returns:
+        :func:`choose_payment_method`'s reply, or nothing when no method is named.
+    """
+    if taken or turn.slot("requested_slot") != "payment_method_id" or turn.text.startswith("/"):
+        return Reply.nothing()
+    if read_method(shop, shopper, turn.text) is None:
+        return Reply.nothing()
+    return choose_payment_method(shop, shopper, turn, turn.text)
+
+
 def ask_payment_confirm(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
     """List the order, the new method, and the refund of the old one with its timing."""
     from knowledge.operations import net_paid, refund_line
@@ -316,6 +487,9 @@ def change_payment(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
     from knowledge.operations import OperationError, change_payment_method
 
     reset: dict[str, Any] = dict.fromkeys(PAYMENT_RESET)
+    if not isinstance(turn.slot("payment_confirm"), bool):
+        # the form ended without the question answered (refused, stopped): it said why
+        return Reply.nothing(**reset)
     order, refusal = order_of(shop, shopper, turn.slot("order_number"))
     if refusal is not None:
         return refusal.with_slots(**reset)

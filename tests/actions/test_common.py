@@ -13,6 +13,7 @@ import actions.feedback
 import actions.handoff
 import actions.identity
 import actions.orders
+import actions.payments
 import actions.products
 import actions.returns
 from actions.common import (
@@ -32,6 +33,7 @@ MODULES = (
     actions.handoff,
     actions.identity,
     actions.orders,
+    actions.payments,
     actions.products,
     actions.returns,
 )

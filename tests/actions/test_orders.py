@@ -6,6 +6,7 @@ from actions.forms import NOT_ON_ACCOUNT
 from actions.orders import (
     ActionAskAddressConfirm,
     ActionAskCancelConfirm,
+    ActionAskCancelReason,
     ActionCancelOrder,
     ActionChangeAddress,
     ActionGetInvoice,
@@ -99,7 +100,7 @@ def test_invoice_totals(shop, examples):
 
 
 # --------------------------------------------------------------------------- cancel
-def test_cancel_refused_for_shipped_order_offers_a_return(shop, examples):
+def test_cancel_refused_for_shipped_order_says_why_and_what_else(shop, examples):
     number = examples["shipped"]["order_number"]
     tracker = form_tracker(
         "cancel_form", {"order_number": number}, slots=verified_slots(shop, number)
@@ -107,30 +108,46 @@ def test_cancel_refused_for_shipped_order_offers_a_return(shop, examples):
     dispatcher, events = run(ValidateCancelForm(), tracker)
     slots = slot_events(events)
     assert slots["form_outcome"] == "refused" and slots["requested_slot"] is None
-    assert "cancel" in texts(dispatcher) and "shipped" in texts(dispatcher)
-    # The return offer is its own fixed message, never appended to the phrased refusal.
-    buttons = [b for m in dispatcher.messages for b in m.get("buttons") or []]
-    assert any("request_refund" in b["payload"] for b in buttons)
+    text = texts(dispatcher)
+    assert f"can't cancel order {number}" in text and "shipped" in text
+    assert "return or exchange" in text  # what is possible instead
     # the submit action does nothing without a confirmation
     submit = make_tracker(slots=verified_slots(shop, number) | {"order_number": number})
     d2, _ = run(ActionCancelOrder(), submit)
     assert shop.store.get_order(number)["status"] == "shipped" and texts(d2) == ""
 
 
-def test_cancel_pending_order_after_confirmation(shop, examples):
+def test_cancel_pending_order_with_a_reason_after_confirmation(shop, examples):
     number = examples["pending"]["order_number"]
     slots = verified_slots(shop, number)
     tracker = form_tracker("cancel_form", {"order_number": number}, slots=slots)
     _, events = run(ValidateCancelForm(), tracker)
     assert slot_events(events) == {"order_number": number}
-    ask, _ = run(ActionAskCancelConfirm(), make_tracker(slots=slots | {"order_number": number}))
-    assert "Shall I cancel it?" in texts(ask)
-    dispatcher, events = run(
-        ActionCancelOrder(),
-        make_tracker(slots=slots | {"order_number": number, "cancel_confirm": True}),
+    slots = slots | {"order_number": number}
+    asked, _ = run(ActionAskCancelReason(), make_tracker(slots=slots))
+    assert f"why you'd like to cancel order {number}" in texts(asked)
+    buttons = asked.messages[0]["buttons"]
+    assert buttons[0]["payload"].startswith('/inform{"cancel_reason": ')
+    # a reason in words is mapped to the policy's
+    tracker = form_tracker(
+        "cancel_form",
+        {"cancel_reason": "found it cheaper somewhere else"},
+        slots=slots | {"requested_slot": "cancel_reason"},
+        text="found it cheaper somewhere else",
     )
-    assert shop.store.get_order(number)["status"] == "cancelled"
-    assert "cancelled" in texts(dispatcher)
+    _, events = run(ValidateCancelForm(), tracker)
+    assert slot_events(events)["cancel_reason"] == "I found a better price"
+    slots = slots | {"cancel_reason": "I found a better price"}
+    ask, _ = run(ActionAskCancelConfirm(), make_tracker(slots=slots))
+    assert "Shall I cancel it?" in texts(ask) and "I found a better price" in texts(ask)
+    assert "business days" in texts(ask)  # when the refund arrives
+    dispatcher, events = run(
+        ActionCancelOrder(), make_tracker(slots=slots | {"cancel_confirm": True})
+    )
+    order = shop.store.get_order(number)
+    assert order["status"] == "cancelled"
+    assert order["changes"][-1]["reason"] == "I found a better price"
+    assert "is cancelled" in texts(dispatcher) and "business days" in texts(dispatcher)
     audit = shop.store.audit_log("order", number)
     assert (
         audit
@@ -138,11 +155,52 @@ def test_cancel_pending_order_after_confirmation(shop, examples):
         and audit[0]["actor"] == "assistant:shopper-1"
     )
     assert slot_events(events)["cancel_confirm"] is None
+    assert slot_events(events)["cancel_reason"] is None
+
+
+def test_a_reason_outside_the_policy_is_asked_again_with_the_list(shop, examples):
+    number = examples["pending"]["order_number"]
+    slots = verified_slots(shop, number) | {"order_number": number}
+    tracker = form_tracker(
+        "cancel_form",
+        {"cancel_reason": "the weather"},
+        slots=slots | {"requested_slot": "cancel_reason"},
+        text="the weather",
+    )
+    dispatcher, events = run(ValidateCancelForm(), tracker)
+    assert slot_events(events)["cancel_reason"] is None
+    assert "for these reasons only" in texts(dispatcher)
+
+
+def test_a_reason_in_the_request_is_not_asked_again(shop, examples):
+    number = examples["pending"]["order_number"]
+    text = f"cancel {number}, I ordered the wrong size"
+    events = [
+        {"event": "action", "name": "action_listen"},
+        {"event": "user", "text": text, "parse_data": {"intent": {"name": "cancel_order"}}},
+        {"event": "action", "name": "action_start_journey"},
+        {"event": "active_loop", "name": "cancel_form"},
+        {"event": "slot", "name": "order_number", "value": number},
+    ]
+    slots = verified_slots(shop, number) | {
+        "order_number": number,
+        "journey": "cancel",
+        "request_text": text,
+    }
+    tracker = make_tracker(
+        text, "cancel_order", slots=slots, events=events, active_loop="cancel_form"
+    )
+    _, out = run(ValidateCancelForm(), tracker)
+    assert slot_events(out)["cancel_reason"] == "I ordered by mistake"
 
 
 def test_cancel_denied_changes_nothing(shop, examples):
     number = examples["processing"]["order_number"]
-    slots = verified_slots(shop, number) | {"order_number": number, "cancel_confirm": False}
+    slots = verified_slots(shop, number) | {
+        "order_number": number,
+        "cancel_reason": "Other",
+        "cancel_confirm": False,
+    }
     dispatcher, _ = run(ActionCancelOrder(), make_tracker(slots=slots))
     assert shop.store.get_order(number)["status"] == "processing"
     assert "left order" in texts(dispatcher)

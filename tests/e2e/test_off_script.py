@@ -46,20 +46,21 @@ def test_a_new_request_during_the_identity_check_replaces_the_old_one(rasa_stack
     assert "cancel the order instead" in reply and BAD_ORDER_NUMBER not in reply
     rasa_stack.say(sender, f'/inform{{"order_number":"{pending}"}}')
     reply = rasa_stack.say(sender, _email(spare_orders, "pending"))
-    assert "Shall I cancel it?" in reply and pending in reply
+    assert "why you'd like to cancel" in reply and pending in reply
 
 
 def test_return_instead_of_cancel_keeps_the_order_and_identity(rasa_stack, spare_orders):
     sender = _sender("switch-form")
     pending = spare_orders["pending"]["order_number"]
     rasa_stack.say(sender, _ask(pending, "cancel_order"))
-    assert "Shall I cancel it?" in rasa_stack.say(sender, _email(spare_orders, "pending"))
+    assert "why you'd like to cancel" in rasa_stack.say(sender, _email(spare_orders, "pending"))
     reply = rasa_stack.say(sender, "/request_refund")
     # the same order, no identity check again; a pending order cannot go back yet
     assert "set up a return instead" in reply and f"return for order {pending}" in reply
     slots = rasa_stack.tracker(sender)["slots"]
     assert slots["verified"] is True and slots["journey"] == "return"
-    assert slots["cancel_confirm"] is None and slots["order_number"] == pending
+    assert slots["cancel_confirm"] is None and slots["cancel_reason"] is None
+    assert slots["order_number"] == pending
 
 
 def test_cancel_it_after_tracking_uses_the_tracked_order(rasa_stack, spare_orders):
@@ -68,7 +69,7 @@ def test_cancel_it_after_tracking_uses_the_tracked_order(rasa_stack, spare_order
     rasa_stack.say(sender, _ask(pending, "track_order"))
     rasa_stack.say(sender, _email(spare_orders, "pending"))
     reply = rasa_stack.say(sender, "/cancel_order")
-    assert "Shall I cancel it?" in reply and pending in reply
+    assert "why you'd like to cancel" in reply and pending in reply
 
 
 def test_a_question_in_the_middle_is_answered_and_the_piece_asked_again(rasa_stack):

@@ -135,6 +135,8 @@ def _ask_to_cancel(stack, sender: str, example: dict) -> None:
     asked = stack.say(sender, f'/cancel_order{{"order_number":"{example["order_number"]}"}}')
     assert "email" in asked.lower()
     reply = stack.say(sender, f'/inform{{"email":"{example["email"]}"}}')
+    assert "why you'd like to cancel" in reply
+    reply = stack.say(sender, '/inform{"cancel_reason": "I ordered by mistake"}')
     assert "Shall I cancel it?" in reply
 
 

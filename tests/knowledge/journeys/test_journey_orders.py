@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from knowledge.journeys import orders
+from knowledge.journeys import orders, payments
 from knowledge.journeys.addresses import parse_full_address
 from knowledge.journeys.common import NOT_ON_ACCOUNT
 from knowledge.journeys.inputs import Shopper, Turn
@@ -72,42 +72,17 @@ def test_invoice_facts(shop, examples):
     assert message.facts["products"]
 
 
-def test_cancel_flow(shop, examples):
-    number = examples["pending"]["order_number"]
-    shopper = owner(shop, number)
-    order = shop.store.get_order(number)
-    assert orders.check_cancel(shop, order).slots == {"order_number": number}
-    asked = orders.ask_cancel_confirm(shop, shopper, Turn(slots={"order_number": number}))
-    assert "Shall I cancel it?" in asked.text
-    kept = orders.cancel(
-        shop, shopper, Turn(slots={"order_number": number, "cancel_confirm": False})
-    )
-    assert "left order" in kept.text and shop.store.get_order(number)["status"] == "pending"
-    done = orders.cancel(
-        shop, shopper, Turn(slots={"order_number": number, "cancel_confirm": True})
-    )
-    assert done.messages[0].task == "cancel_done"
-    assert shop.store.get_order(number)["status"] == "cancelled"
-    assert done.slots == {"cancel_confirm": None, "form_outcome": None}
-
-
-def test_cancel_refused_offers_a_return_in_its_own_message(shop, examples):
-    number = examples["shipped"]["order_number"]
-    reply = orders.check_cancel(shop, shop.store.get_order(number))
-    refusal, offer = reply.messages
-    assert refusal.task == "cancel_refused" and not refusal.buttons
-    assert offer.source == "fixed" and any("request_refund" in b["payload"] for b in offer.buttons)
-    assert reply.slots["form_outcome"] == "refused"
-
-
 def test_cancel_of_someone_elses_order_does_nothing(shop, examples):
     shopper = owner(shop, examples["pending"]["order_number"])
     other = other_order(shop, shopper.customer_id)
     before = shop.store.get_order(other)["status"]
-    reply = orders.cancel(
-        shop, shopper, Turn(slots={"order_number": other, "cancel_confirm": True})
+    reply = payments.cancel(
+        shop,
+        shopper,
+        Turn(slots={"order_number": other, "cancel_reason": "Other", "cancel_confirm": True}),
     )
-    assert reply.messages == [] and shop.store.get_order(other)["status"] == before
+    assert other in reply.text and "verified" in reply.text
+    assert shop.store.get_order(other)["status"] == before
     order, asked = orders.choose_order(shop, shopper, other)
     assert order is None and NOT_ON_ACCOUNT in asked.text
     order, refused = orders.choose_order(shop, Shopper(), other)

@@ -19,9 +19,15 @@ def test_cancel_journey_with_reason_and_refund_time(shop, store):
     assert payments.check_cancel(shop, ALICE, turn(order_number="SB-100001")).slots == {
         "order_number": "SB-100001"
     }
-    reasons = payments.ask_cancel_reason()
-    assert {"title": "I ordered by mistake", "payload": "I ordered by mistake"} in reasons.buttons
-    assert payments.read_cancel_reason("found a better price").slots["cancel_reason"] is None
+    reasons = payments.ask_cancel_reason(turn(order_number="SB-100001"))
+    assert "why you'd like to cancel order SB-100001" in reasons.text
+    assert {
+        "title": "I ordered by mistake",
+        "payload": '/inform{"cancel_reason": "I ordered by mistake"}',
+    } in reasons.buttons
+    assert payments.read_cancel_reason("found a cheaper one").slots["cancel_reason"] == (
+        "I found a better price"
+    )
     reason = payments.read_cancel_reason("I found a better price").slots["cancel_reason"]
     slots = {"order_number": "SB-100001", "cancel_reason": reason}
     ask = payments.ask_cancel_confirm(shop, ALICE, turn(**slots))
@@ -46,6 +52,61 @@ def test_cancel_refused_after_shipping_offers_a_return(shop, store):
     assert "return or exchange" in reply.text and reply.slots["form_outcome"] == "refused"
     delivered = payments.check_cancel(shop, ALICE, turn(order_number="SB-100004"))
     assert "exchange them for another size or colour" in delivered.text
+    # a delivered order can go back: its return is one button away
+    assert '/request_refund{"order_number":"SB-100004"}' in [
+        b["payload"] for b in delivered.buttons
+    ]
+
+
+def test_reasons_in_the_shoppers_words():
+    reasons = [
+        "I ordered by mistake",
+        "I found a better price",
+        "It will arrive too late",
+        "I want to change my order",
+        "I no longer need it",
+        "Other",
+    ]
+    said = {
+        "cancel SB-100001, I ordered the wrong size": "I ordered by mistake",
+        "bought it by accident": "I ordered by mistake",
+        "found it cheaper elsewhere": "I found a better price",
+        "it won't get here in time for the party": "It will arrive too late",
+        "i changed my mind": "I no longer need it",
+        "dont need it anymore": "I no longer need it",
+        "i'd like another size": "I want to change my order",
+        "other": "Other",
+        "i no longer need it": "I no longer need it",
+    }
+    for text, reason in said.items():
+        assert payments.reason_in_words(text, reasons) == reason, text
+    for text in ("cancel SB-100001 please", "i need to cancel my order", "cancel my other order"):
+        assert payments.reason_in_words(text, reasons) is None, text
+    # a reason the shop words differently is found by its key word
+    assert payments.reason_in_words("ordered twice by accident", ["Mistake", "Other"]) == "Mistake"
+
+
+def test_a_reason_in_the_request_is_taken_and_a_correction_asks_again():
+    prefilled = payments.prefill_cancel(
+        turn(request_text="cancel SB-100001, I ordered the wrong size", order_number="SB-100001")
+    )
+    assert prefilled.slots == {"cancel_reason": "I ordered by mistake"}
+    assert payments.prefill_cancel(turn(request_text="cancel SB-100001")).slots == {}
+    corrected = payments.reason_correction(
+        turn("no, it's because it will arrive too late", cancel_reason="I ordered by mistake")
+    )
+    assert corrected.slots == {"cancel_reason": "It will arrive too late", "cancel_confirm": None}
+    # an order number alone at the reason question is a correction, not a bad reason
+    again = payments.read_cancel_reason("no I meant SB-100002")
+    assert again.slots == {"cancel_reason": None} and not again.text
+
+
+def test_a_refused_or_stopped_form_leaves_the_submit_silent(shop, store):
+    reply = payments.cancel(shop, ALICE, turn(order_number="SB-100001", form_outcome="refused"))
+    assert reply.text == "" and reply.slots["cancel_reason"] is None
+    assert store.get_order("SB-100001")["status"] == "pending"
+    paid = payments.change_payment(shop, ALICE, turn(order_number="SB-100001"))
+    assert paid.text == "" and paid.slots["payment_method_id"] is None
 
 
 def test_cancel_of_another_customers_order_is_refused(shop, store):
@@ -111,8 +172,42 @@ def test_payment_change_refusals(shop, store, commerce):
     assert "can't be changed again" in again.text
 
 
+def test_cancel_of_an_order_paid_by_gift_card_is_refunded_at_once(shop, store, commerce):
+    slots = {"order_number": "SB-100001", "payment_method_id": str(commerce["gift_big"])}
+    payments.change_payment(shop, ALICE, turn(**slots, payment_confirm=True))
+    balance = store.get_payment_method(commerce["gift_big"])["balance"]
+    reason = {"order_number": "SB-100001", "cancel_reason": "I no longer need it"}
+    ask = payments.ask_cancel_confirm(shop, ALICE, turn(**reason))
+    assert "back to gift card ending 8888, at once" in ask.text
+    done = payments.cancel(shop, ALICE, turn(**reason, cancel_confirm=True))
+    assert "gift card ending 8888 (at once)" in done.text
+    assert store.get_payment_method(commerce["gift_big"])["balance"] > balance
+
+
+def test_method_in_words_and_an_account_with_nothing_to_switch_to(shop, store, commerce):
+    asked = turn("PayPal please", order_number="SB-100001", requested_slot="payment_method_id")
+    chosen = payments.method_in_words(shop, ALICE, asked, taken=False)
+    assert chosen.slots == {"payment_method_id": str(commerce["paypal"])}
+    assert payments.method_in_words(shop, ALICE, asked, taken=True).slots == {}
+    vague = turn("hmm not sure", order_number="SB-100001", requested_slot="payment_method_id")
+    assert payments.method_in_words(shop, ALICE, vague, taken=False).slots == {}
+    # Bob holds one method only: nothing to switch to, the form ends at once
+    store.db.execute("UPDATE orders SET status = 'pending' WHERE order_number = 'SB-100003'")
+    refused = payments.check_payment_order(shop, store.get_order("SB-100003"))
+    assert "no other payment method" in refused.text
+    assert refused.slots["form_outcome"] == "refused"
+
+
 def test_read_method(shop, commerce):
     assert payments.read_method(shop, ALICE, "PayPal please")["id"] == commerce["paypal"]
     assert payments.read_method(shop, ALICE, "card ending 4242")["id"] == commerce["visa"]
     assert payments.read_method(shop, ALICE, "gift card") is None  # two gift cards: ambiguous
     assert payments.read_method(shop, ALICE, str(commerce["mastercard"])) is None  # Bob's
+
+
+def test_a_reason_where_the_reason_is_asked_is_an_answer_not_a_new_request():
+    asked = {"requested_slot": "cancel_reason"}
+    assert payments.gives_reason(turn("found it cheaper somewhere else", **asked))
+    assert not payments.gives_reason(turn("actually send it to my office", **asked))
+    assert not payments.gives_reason(turn("found it cheaper somewhere else"))  # not asked
+    assert not payments.gives_reason(turn('/inform{"cancel_reason": "Other"}', **asked))
