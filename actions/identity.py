@@ -1,4 +1,5 @@
-"""Identity: adapters for ``knowledge.journeys.identity`` (order number + email on the order).
+"""Identity: adapters for ``knowledge.journeys.identity`` (order number + email on the order;
+where the shop allows it, email or full name + the postcode of the account).
 
 The checks, the lockout across conversations and the wording live in the journey; a
 store error raises through here so ``RecoveryPolicy`` undoes the step (an outage is never
@@ -13,7 +14,7 @@ from dataclasses import replace
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -38,14 +39,55 @@ class ValidateIdentityForm(StoppableFormValidation):
         journey = tracker.get_slot("journey")
         return str(journey) if journey else None
 
+    async def required_slots(
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> list[str]:
+        """Order number and email; or email (or full name) and postcode in the postcode
+        check (``identity.required_slots``)."""
+        mode = adapter.shop().policy.identity_postcode
+        wanted = identity.required_slots(adapter.turn(tracker), mode)
+        return domain_slots if wanted == ["order_number", "email"] else wanted
+
     async def validate_order_number(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         """A well-formed order number (existence is not checked here); an email given
-        first is kept, words are answered with where to find the number."""
+        first is kept, words are answered with where to find the number (or, where the
+        shop allows it, the postcode check is offered)."""
         tried = tracker.get_slot("tried_email") if not tracker.get_slot("email") else None
-        reply = identity.read_order_number(value, tracker.get_slot("candidate_order"), tried)
+        mode = adapter.shop().policy.identity_postcode
+        reply = identity.read_order_number(
+            value, tracker.get_slot("candidate_order"), tried, postcode_mode=mode
+        )
         return await adapter.say(dispatcher, reply)
+
+    async def extract_postcode(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """The answer while the postcode is asked for."""
+        return identity.answer_for("postcode", adapter.turn(tracker)).slots
+
+    async def extract_full_name(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """The answer while the full name (or email) is asked for."""
+        return identity.answer_for("full_name", adapter.turn(tracker)).slots
+
+    async def validate_postcode(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """A postcode (checked with the email or name once both are known)."""
+        return await adapter.say(dispatcher, identity.read_postcode(value))
+
+    async def validate_full_name(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """The full name on the account, or an email given instead."""
+        return await adapter.say(dispatcher, identity.read_full_name(value))
 
     async def validate_email(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -65,6 +107,8 @@ class ValidateIdentityForm(StoppableFormValidation):
         """Once both are known, check ownership and count failures (``identity.verify``);
         a yes or no to "is it the order with ...?" the slot mapping missed is read here."""
         turn = adapter.turn(tracker)
+        if turn.slot("identity_method") == identity.BY_POSTCODE:
+            return await self._postcode_check(dispatcher, tracker, turn, events)
         answered = identity.answers_candidate(turn, events)
         if (
             answered is not None
@@ -79,6 +123,52 @@ class ValidateIdentityForm(StoppableFormValidation):
             return await adapter.send(dispatcher, answered)
         reply = identity.verify(adapter.shop(), adapter.shopper(tracker), turn)
         return await adapter.send(dispatcher, reply)
+
+    async def _postcode_check(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        turn: Any,
+        events_so_far: list[EventType],
+    ) -> list[EventType]:
+        """Email (or name) + postcode (``identity.verify_postcode``); after a mismatch the
+        form asks again for what the check emptied."""
+        reply = identity.verify_postcode(adapter.shop(), adapter.shopper(tracker), turn)
+        events = await adapter.send(dispatcher, reply)
+        if reply.slots.get("verified") is True or reply.slots.get("form_outcome"):
+            return events
+        after = replace(turn, slots={**turn.slots, **reply.slots})
+        mode = adapter.shop().policy.identity_postcode
+        missing = [s for s in identity.required_slots(after, mode) if not after.slot(s)]
+        ending = [e.get("value") for e in events_so_far if e.get("name") == "requested_slot"]
+        if missing and ending and ending[-1] is None:
+            # both were given and the form was about to end: ask again for what was wrong
+            events.append(SlotSet("requested_slot", missing[0]))
+        return events
+
+
+class ActionAskPostcode(Action):
+    """Ask for the postcode of the account's default address."""
+
+    def name(self) -> str:
+        return "action_ask_postcode"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        return await adapter.send(dispatcher, identity.ask_postcode())
+
+
+class ActionAskFullName(Action):
+    """Ask for the email address or full name of the account."""
+
+    def name(self) -> str:
+        return "action_ask_full_name"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        return await adapter.send(dispatcher, identity.ask_full_name())
 
 
 class ActionAskOrderNumber(Action):

@@ -327,6 +327,11 @@ def track(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
     """Where an order is (phrased status and the order card), or the shopper's orders."""
     if not shopper.verified:
         return not_verified()
+    from knowledge.journeys.account import order_list, other_customer_in
+
+    other = other_customer_in(shopper, turn)
+    if other is not None:
+        return other  # one customer per conversation: another's email is refused
     named = turn.entity("order_number")
     if named:
         order = owned_order(shop, shopper, named)
@@ -345,7 +350,7 @@ def track(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
         request = str(turn.slot("request_text") or "")
         return describe(shop, find_by_description(shop, shopper, request) or slot_order)
     if _ALL_ORDERS_RE.search(turn.text.lower()):
-        return list_orders(shop, shopper, "track_order")
+        return order_list(shop, shopper, turn)  # every order with its status
     order = find_by_description(shop, shopper, turn.text) or slot_order
     if order is None:
         return list_orders(shop, shopper, "track_order")
