@@ -271,6 +271,15 @@ def _with_name_and_country(
     return found
 
 
+_ADDRESS_LEAD_RE = re.compile(r"^.*\baddress(?:\s+is|\s+to|\s*:)\s*", re.IGNORECASE | re.DOTALL)
+
+
+def _address_part(text: str) -> str:
+    """The words after "... address is" ("I moved, my new address is Torstrasse 1, ...")."""
+    rest = _ADDRESS_LEAD_RE.sub("", text)
+    return rest if any(ch.isdigit() for ch in rest) else text
+
+
 def default_address_answer(
     shop: Shop, shopper: Shopper, turn: Turn, slot: str, value: Any
 ) -> Reply:
@@ -279,7 +288,7 @@ def default_address_answer(
     from knowledge.journeys.addresses import find_address
     from knowledge.journeys.orders import address_field
 
-    found = find_address(value if isinstance(value, str) else "")
+    found = find_address(_address_part(value if isinstance(value, str) else ""))
     if len(found) >= 2:
         return Reply.nothing(**_with_name_and_country(shop, shopper, turn, found))
     return address_field(slot, value)
@@ -293,7 +302,7 @@ def prefill_default_address(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
     request = str(turn.slot("request_text") or "")
     if any(turn.slot(slot) for slot in ADDRESS_SLOTS) or not request:
         return Reply.nothing()
-    found = find_address(request)
+    found = find_address(_address_part(request))
     if len(found) < 2:
         return Reply.nothing()
     return Reply.nothing(**_with_name_and_country(shop, shopper, turn, found))

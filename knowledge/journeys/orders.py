@@ -329,7 +329,7 @@ def track(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
         return not_verified()
     from knowledge.journeys.account import order_list, other_customer_in
 
-    other = other_customer_in(shopper, turn)
+    other = other_customer_in(shopper, turn) if turn.intent == "track_order" else None
     if other is not None:
         return other  # one customer per conversation: another's email is refused
     named = turn.entity("order_number")
