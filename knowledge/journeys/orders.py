@@ -625,8 +625,18 @@ def prefill_address(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
     return Reply.nothing(**_with_country(shop, shopper, turn, found))
 
 
-def ask_address_field(slot: str) -> Reply:
-    """The prompt for one address field."""
+#: The first prompt of the default address form (the profile's address, not a parcel's).
+DEFAULT_ADDRESS_PROMPT = (
+    "What's your new default address? You can type it all in one message: name, street, "
+    "postcode and city, country."
+)
+
+
+def ask_address_field(slot: str, journey: str | None = None) -> Reply:
+    """The prompt for one address field (of an order's or, for the ``default_address``
+    journey, the profile's address)."""
+    if journey == "default_address" and slot == "ship_name":
+        return Reply.say(DEFAULT_ADDRESS_PROMPT)
     return Reply.say(PROMPTS[slot])
 
 

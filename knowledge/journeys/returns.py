@@ -435,15 +435,20 @@ def register(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
             f"Sorry, I couldn't register the return: {err.reason}", [human_button()], **reset
         )
     refund = created["refund"]
-    return Reply.say(
-        f"Your return {created['rma_id']} is registered and order {order['order_number']} is now "
-        f'marked "return requested". I\'ve sent the return instructions to your email: pack '
-        f"the items with the number {created['rma_id']}, use the prepaid label and drop the "
-        f"parcel at a DHL or Hermes shop within 14 days. Once they arrive you get "
-        f"{money(refund['amount'], order['currency'])} back to {refund['label']}, "
-        f"{refund['arrives']}.",
+    facts = {
+        "rma_id": created["rma_id"],
+        "order_number": order["order_number"],
+        "refund_amount": created["refund_amount"],
+        "currency": order["currency"],
+        "products": [f"{i.get('quantity')} x {i.get('title')}" for i in created.get("items") or []],
+    }
+    next_steps = Reply.say(
+        f'Order {order["order_number"]} is now marked "return requested" and the return '
+        "instructions with a prepaid label are on their way to your email. The refund goes "
+        f"to {refund['label']}, {refund['arrives']}.",
         **reset,
     )
+    return Reply.phrase("return_created", facts).then(next_steps)
 
 
 # --------------------------------------------------------------------------- refund status

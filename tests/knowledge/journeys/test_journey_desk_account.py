@@ -130,3 +130,8 @@ def test_verify_postcode_uses_the_shops_setting(shop):
     )
     assert "don't match" in wrong.text and wrong.slots["postcode"] is None
     assert "identity_method" not in wrong.slots  # still the postcode check
+
+
+def test_the_default_address_form_asks_for_the_profiles_address():
+    assert "default address" in orders.ask_address_field("ship_name", "default_address").text
+    assert "parcel" in orders.ask_address_field("ship_name", "change_address").text
