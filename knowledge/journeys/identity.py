@@ -74,7 +74,7 @@ BAD_NAME = "Please type your full name as it is on your account (first and last 
 BY_POSTCODE = "postcode"
 _NO_NUMBER_RE = re.compile(
     r"\b(don'?t|do not|dont|can'?t|cannot|cant|didn'?t|never) (?:have|know|find|remember|got|get)\b"
-    r"|\b(no idea|lost it|not sure|forgot|forgotten)\b",
+    r"|\b(no idea|lost (?:it|my|the)|not sure|forgot|forgotten|no order number)\b",
     re.IGNORECASE,
 )
 
