@@ -14,7 +14,7 @@ from dataclasses import replace
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -80,8 +80,16 @@ class ValidateIdentityForm(StoppableFormValidation):
     async def validate_postcode(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        """A postcode (checked with the email or name once both are known)."""
-        return await adapter.say(dispatcher, identity.read_postcode(value))
+        """A postcode, checked at once with the email or name given before
+        (``identity.verify_postcode``): verified, or asked again after a mismatch."""
+        reply = identity.read_postcode(value)
+        if reply.slots.get("postcode"):
+            turn = adapter.turn(tracker)
+            turn = replace(turn, slots={**turn.slots, **reply.slots})
+            reply = reply.then(
+                identity.verify_postcode(adapter.shop(), adapter.shopper(tracker), turn)
+            )
+        return await adapter.say(dispatcher, reply)
 
     async def validate_full_name(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -108,7 +116,7 @@ class ValidateIdentityForm(StoppableFormValidation):
         a yes or no to "is it the order with ...?" the slot mapping missed is read here."""
         turn = adapter.turn(tracker)
         if turn.slot("identity_method") == identity.BY_POSTCODE:
-            return await self._postcode_check(dispatcher, tracker, turn, events)
+            return []  # checked when the postcode is given (validate_postcode)
         answered = identity.answers_candidate(turn, events)
         if (
             answered is not None
@@ -123,28 +131,6 @@ class ValidateIdentityForm(StoppableFormValidation):
             return await adapter.send(dispatcher, answered)
         reply = identity.verify(adapter.shop(), adapter.shopper(tracker), turn)
         return await adapter.send(dispatcher, reply)
-
-    async def _postcode_check(
-        self,
-        dispatcher: CollectingDispatcher,
-        tracker: Tracker,
-        turn: Any,
-        events_so_far: list[EventType],
-    ) -> list[EventType]:
-        """Email (or name) + postcode (``identity.verify_postcode``); after a mismatch the
-        form asks again for what the check emptied."""
-        reply = identity.verify_postcode(adapter.shop(), adapter.shopper(tracker), turn)
-        events = await adapter.send(dispatcher, reply)
-        if reply.slots.get("verified") is True or reply.slots.get("form_outcome"):
-            return events
-        after = replace(turn, slots={**turn.slots, **reply.slots})
-        mode = adapter.shop().policy.identity_postcode
-        missing = [s for s in identity.required_slots(after, mode) if not after.slot(s)]
-        ending = [e.get("value") for e in events_so_far if e.get("name") == "requested_slot"]
-        if missing and ending and ending[-1] is None:
-            # both were given and the form was about to end: ask again for what was wrong
-            events.append(SlotSet("requested_slot", missing[0]))
-        return events
 
 
 class ActionAskPostcode(Action):

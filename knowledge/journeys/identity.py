@@ -352,13 +352,16 @@ def ask_full_name() -> Reply:
 
 def verify_postcode(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
     """Once email (or full name) and postcode are known, check them
-    (``knowledge.journeys.account.verify_by_postcode``); a verified shopper leaves the
-    postcode check behind."""
+    (``knowledge.journeys.account.verify_by_postcode``)."""
     from knowledge.journeys.account import verify_by_postcode
 
     if turn.slot("verified") is True:
         return Reply.nothing()
     reply = verify_by_postcode(shop, shopper, turn, shop.policy.identity_postcode)
-    if reply.slots.get("verified") is True or reply.slots.get("form_outcome") == "failed":
+    if reply.slots.get("form_outcome") == "failed":
         return reply.with_slots(identity_method=None)
+    if reply.slots.get("verified") is True:
+        # the method and the postcode stay until the form has ended (they decide the
+        # form's slots: emptied now, the form would ask again)
+        return reply.with_slots(postcode=turn.slot("postcode"))
     return reply
