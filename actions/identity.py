@@ -1,4 +1,5 @@
-"""Identity: adapters for ``knowledge.journeys.identity`` (order number + email on the order).
+"""Identity: adapters for ``knowledge.journeys.identity`` (order number + email on the order;
+where the shop allows it, email or full name + the postcode of the account).
 
 The checks, the lockout across conversations and the wording live in the journey; a
 store error raises through here so ``RecoveryPolicy`` undoes the step (an outage is never
@@ -38,14 +39,63 @@ class ValidateIdentityForm(StoppableFormValidation):
         journey = tracker.get_slot("journey")
         return str(journey) if journey else None
 
+    async def required_slots(
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> list[str]:
+        """Order number and email; or email (or full name) and postcode in the postcode
+        check (``identity.required_slots``)."""
+        mode = adapter.shop().policy.identity_postcode
+        wanted = identity.required_slots(adapter.turn(tracker), mode)
+        return domain_slots if wanted == ["order_number", "email"] else wanted
+
     async def validate_order_number(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         """A well-formed order number (existence is not checked here); an email given
-        first is kept, words are answered with where to find the number."""
+        first is kept, words are answered with where to find the number (or, where the
+        shop allows it, the postcode check is offered)."""
         tried = tracker.get_slot("tried_email") if not tracker.get_slot("email") else None
-        reply = identity.read_order_number(value, tracker.get_slot("candidate_order"), tried)
+        mode = adapter.shop().policy.identity_postcode
+        reply = identity.read_order_number(
+            value, tracker.get_slot("candidate_order"), tried, postcode_mode=mode
+        )
         return await adapter.say(dispatcher, reply)
+
+    async def extract_postcode(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """The answer while the postcode is asked for."""
+        return identity.answer_for("postcode", adapter.turn(tracker)).slots
+
+    async def extract_full_name(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """The answer while the full name (or email) is asked for."""
+        return identity.answer_for("full_name", adapter.turn(tracker)).slots
+
+    async def validate_postcode(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """A postcode, checked at once with the email or name given before
+        (``identity.verify_postcode``): verified, or asked again after a mismatch."""
+        reply = identity.read_postcode(value)
+        if reply.slots.get("postcode"):
+            turn = adapter.turn(tracker)
+            turn = replace(turn, slots={**turn.slots, **reply.slots})
+            reply = reply.then(
+                identity.verify_postcode(adapter.shop(), adapter.shopper(tracker), turn)
+            )
+        return await adapter.say(dispatcher, reply)
+
+    async def validate_full_name(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """The full name on the account, or an email given instead."""
+        return await adapter.say(dispatcher, identity.read_full_name(value))
 
     async def validate_email(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -65,6 +115,8 @@ class ValidateIdentityForm(StoppableFormValidation):
         """Once both are known, check ownership and count failures (``identity.verify``);
         a yes or no to "is it the order with ...?" the slot mapping missed is read here."""
         turn = adapter.turn(tracker)
+        if turn.slot("identity_method") == identity.BY_POSTCODE:
+            return []  # checked when the postcode is given (validate_postcode)
         answered = identity.answers_candidate(turn, events)
         if (
             answered is not None
@@ -79,6 +131,30 @@ class ValidateIdentityForm(StoppableFormValidation):
             return await adapter.send(dispatcher, answered)
         reply = identity.verify(adapter.shop(), adapter.shopper(tracker), turn)
         return await adapter.send(dispatcher, reply)
+
+
+class ActionAskPostcode(Action):
+    """Ask for the postcode of the account's default address."""
+
+    def name(self) -> str:
+        return "action_ask_postcode"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        return await adapter.send(dispatcher, identity.ask_postcode())
+
+
+class ActionAskFullName(Action):
+    """Ask for the email address or full name of the account."""
+
+    def name(self) -> str:
+        return "action_ask_full_name"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        return await adapter.send(dispatcher, identity.ask_full_name())
 
 
 class ActionAskOrderNumber(Action):

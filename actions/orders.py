@@ -228,7 +228,8 @@ class ActionAskAddressField(Action, ABC):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        return await adapter.send(dispatcher, orders.ask_address_field(self.slot))
+        reply = orders.ask_address_field(self.slot, tracker.get_slot("journey"))
+        return await adapter.send(dispatcher, reply)
 
 
 class ActionAskShipName(ActionAskAddressField):

@@ -20,7 +20,8 @@ logger = logging.getLogger(__name__)
 
 
 class ValidateReturnForm(OrderJourneyValidation):
-    """Only delivered orders inside the window with returnable items; valid choices and reason."""
+    """Only delivered orders inside the window with returnable items; valid choices, reason
+    and refund destination."""
 
     journey = "return"
     confirm_slot = "return_confirm"
@@ -46,12 +47,18 @@ class ValidateReturnForm(OrderJourneyValidation):
         """At the read-back, another reason (``returns.reason_correction``); where the reason
         is asked, a reason the NLU read as another intent ("changed my mind" as stop)."""
         asked = tracker.get_slot("requested_slot")
+        turn = adapter.turn(tracker)
         if asked == "return_reason":
-            reply = returns.reason_in_other_words(adapter.turn(tracker), events)
-            return await adapter.send(dispatcher, reply)
-        if asked != "return_confirm":
-            return await super().after_validation(dispatcher, tracker, domain, events)
-        return await adapter.send(dispatcher, returns.reason_correction(adapter.turn(tracker)))
+            out = await adapter.send(dispatcher, returns.reason_in_other_words(turn, events))
+        elif asked == "return_confirm":
+            out = await adapter.send(dispatcher, returns.reason_correction(turn))
+        else:
+            out = await super().after_validation(dispatcher, tracker, domain, events)
+        if tracker.get_slot("order_number") and tracker.get_slot("form_outcome") is None:
+            # one place the refund can go: the question is skipped
+            single = returns.single_refund_option(adapter.shop(), adapter.shopper(tracker), turn)
+            out += await adapter.send(dispatcher, single)
+        return out
 
     async def validate_return_confirm(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -73,6 +80,17 @@ class ValidateReturnForm(OrderJourneyValidation):
     ) -> dict[str, Any]:
         """A short reason in words."""
         return await adapter.say(dispatcher, returns.give_reason(value))
+
+    async def validate_refund_method_id(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """The original method or one of the shopper's gift cards."""
+        if value == returns.ORIGINAL:
+            return {"refund_method_id": value}
+        reply = returns.choose_refund_method(
+            adapter.shop(), adapter.shopper(tracker), adapter.turn(tracker), value
+        )
+        return await adapter.say(dispatcher, reply)
 
 
 class ActionAskReturnItems(Action):
@@ -100,8 +118,23 @@ class ActionAskReturnReason(Action):
         return await adapter.send(dispatcher, returns.ask_reason())
 
 
+class ActionAskRefundMethodId(Action):
+    """Ask where the refund goes (original method or a gift card), as buttons."""
+
+    def name(self) -> str:
+        return "action_ask_refund_method_id"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        reply = returns.ask_refund_method(
+            adapter.shop(), adapter.shopper(tracker), adapter.turn(tracker)
+        )
+        return await adapter.send(dispatcher, reply)
+
+
 class ActionAskReturnConfirm(Action):
-    """Read the return back (items, reason, refund) and ask before creating it."""
+    """Read the return back (items, reason, refund and where it goes) and ask."""
 
     def name(self) -> str:
         return "action_ask_return_confirm"
@@ -114,7 +147,7 @@ class ActionAskReturnConfirm(Action):
 
 
 class ActionCreateReturn(Action):
-    """Create the RMA (``knowledge.journeys.returns.create``) and give instructions."""
+    """Register the return (``knowledge.journeys.returns.register``) and say what's next."""
 
     def name(self) -> str:
         return "action_create_return"
@@ -122,7 +155,7 @@ class ActionCreateReturn(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        reply = returns.create(adapter.shop(), adapter.shopper(tracker), adapter.turn(tracker))
+        reply = returns.register(adapter.shop(), adapter.shopper(tracker), adapter.turn(tracker))
         return await adapter.send(dispatcher, reply)
 
 

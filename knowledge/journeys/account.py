@@ -19,7 +19,7 @@ import re
 from typing import Any
 
 from knowledge.journeys.addresses import ADDRESS_SLOTS, format_address
-from knowledge.journeys.common import YES_NO, human_button, money, not_verified
+from knowledge.journeys.common import YES_NO, human_button, listed, money, not_verified
 from knowledge.journeys.inputs import Shop, Shopper, Turn
 from knowledge.journeys.reply import Reply
 from knowledge.journeys.text import EMAIL_RE, extract_order_number
@@ -169,6 +169,7 @@ def default_address(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
     customer, refusal = _account(shop, shopper, turn)
     if refusal is not None:
         return refusal
+    assert customer is not None
     address = shop.store.default_address(customer)
     change = {"title": "Change it", "payload": "/change_default_address"}
     if address is None:
@@ -198,7 +199,7 @@ def order_list(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
         }
         for o in orders[:5]
     ]
-    return Reply.say(f"Your orders:\n{lines}{more}", buttons)
+    return Reply.say(f"Your orders:\n{lines}{more}", buttons, **listed(orders))
 
 
 # --------------------------------------------------------------------------- default address
@@ -248,6 +249,77 @@ def change_default_address(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
         "delivery address; to change one of them, tell me its number.",
         **reset,
     )
+
+
+def _with_name_and_country(
+    shop: Shop, shopper: Shopper, turn: Turn, found: dict[str, str]
+) -> dict[str, str]:
+    """An address typed without a name keeps the account's name; without a country, the one
+    its postcode or the current default address implies (the read-back shows both)."""
+    from knowledge.journeys.addresses import infer_country
+
+    customer = shop.store.get_customer(shopper.customer_id) if shopper.verified else None
+    old = shop.store.default_address(customer) or {}
+    if "ship_name" not in found and not turn.slot("ship_name"):
+        name = old.get("ship_name") or (customer or {}).get("name")
+        if name:
+            found = {**found, "ship_name": str(name)}
+    if "ship_country" not in found and not turn.slot("ship_country"):
+        country = infer_country(found, old.get("ship_country"))
+        if country:
+            found = {**found, "ship_country": country}
+    return found
+
+
+_ADDRESS_LEAD_RE = re.compile(r"^.*\baddress(?:\s+is|\s+to|\s*:)\s*", re.IGNORECASE | re.DOTALL)
+
+
+def _address_part(text: str) -> str:
+    """The words after "... address is" ("I moved, my new address is Torstrasse 1, ...")."""
+    rest = _ADDRESS_LEAD_RE.sub("", text)
+    return rest if any(ch.isdigit() for ch in rest) else text
+
+
+def default_address_answer(
+    shop: Shop, shopper: Shopper, turn: Turn, slot: str, value: Any
+) -> Reply:
+    """An answer to an address prompt of the default address form: a whole or partial
+    address in one message (every field it holds), or the one field asked for."""
+    from knowledge.journeys.addresses import find_address
+    from knowledge.journeys.orders import address_field
+
+    found = find_address(_address_part(value if isinstance(value, str) else ""))
+    if len(found) >= 2:
+        return Reply.nothing(**_with_name_and_country(shop, shopper, turn, found))
+    return address_field(slot, value)
+
+
+def prefill_default_address(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
+    """The address the request already held ("I moved, my new address is ..."), so the form
+    asks only for what is missing."""
+    from knowledge.journeys.addresses import find_address
+
+    request = str(turn.slot("request_text") or "")
+    if any(turn.slot(slot) for slot in ADDRESS_SLOTS) or not request:
+        return Reply.nothing()
+    found = find_address(_address_part(request))
+    if len(found) < 2:
+        return Reply.nothing()
+    return Reply.nothing(**_with_name_and_country(shop, shopper, turn, found))
+
+
+def default_address_correction(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
+    """A change to the address read back ("no, the postcode is 10117", a whole new
+    address): the changed fields, and the question asked again."""
+    from knowledge.journeys.addresses import find_address, find_fields, swap_correction
+
+    whole = find_address(turn.text)
+    found = whole or find_fields(turn.text) or swap_correction(turn.text, new_default_address(turn))
+    if not found:
+        return Reply.nothing()
+    if len(whole) >= 2:
+        found = _with_name_and_country(shop, shopper, turn, whole)
+    return Reply.nothing(**found, default_address_confirm=None)
 
 
 # --------------------------------------------------------------------------- identity
@@ -314,6 +386,7 @@ def verify_by_postcode(shop: Shop, shopper: Shopper, turn: Turn, mode: str) -> R
 ACCOUNT_INTENTS = {
     "ask_gift_card_balance": ("gift-card-balance", gift_card_balance),
     "ask_payment_methods": ("payment-methods", payment_methods),
+    "ask_default_address": ("saved-addresses", default_address),
 }
 VERIFY_OFFER = (
     "To see what's on your own account, log in on the shop's site or tell me one of your "

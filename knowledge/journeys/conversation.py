@@ -80,6 +80,10 @@ FORM_SLOTS = (
     "requested_slot",
     "journey",
     "request_text",
+    # the lost-order-number check (identity by postcode)
+    "identity_method",
+    "postcode",
+    "full_name",
 )
 #: The journey each request starts (the ``journey`` slot's values).
 JOURNEYS = {
@@ -327,6 +331,8 @@ def likely_journey(turn: Turn) -> str | None:
     current = turn.slot("journey")
     if current in named:
         return str(current)
+    if current == "default_address" and "change_address" in named:
+        return str(current)  # an address typed for the profile, not an order's
     ranked = [JOURNEYS[i] for i in turn.ranking if i in JOURNEYS and JOURNEYS[i] in named]
     return ranked[0] if ranked else named[0]
 
@@ -369,6 +375,11 @@ def interrupts(turn: Turn, journey: str | None) -> bool:
             requested = named
         elif turn.intent == "nlu_fallback":
             requested = journey_of(suggested_intent(turn))
+    if journey == "default_address" and requested == "change_address":
+        from knowledge.journeys.addresses import find_address
+
+        if len(find_address(turn.text)) >= 2:
+            return False  # the new default address, read as an order's address change
     return requested is not None and journey is not None and requested != journey
 
 

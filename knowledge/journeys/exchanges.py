@@ -1,15 +1,10 @@
-"""Returns with a chosen refund destination, and exchanges of delivered items for other
-variants of the same products.
+"""Exchanges of delivered items for other variants of the same products.
 
-Return: the shopper names the items (not necessarily all), the refund goes to the original
-payment method or a gift card on the account (when the policy's ``returns.refund_to``
-allows it); the order becomes ``return_requested`` and the return instructions go to the
-outbox (the console shows it). Exchange: each item to another available variant of the
-same product, the price difference handled like an item change; the order becomes
-``exchange_requested``.
+Each item goes to another available variant of the same product, the price difference
+handled like an item change; the order becomes ``exchange_requested``. (Returns, with the
+refund to the original method or a gift card, are ``knowledge.journeys.returns``.)
 
-Slots read: ``order_number``, ``return_items`` (order item ids, ``"5,7"``), ``return_reason``,
-``refund_method_id``, ``return_confirm``; ``exchange_items`` (``"<item id>:<variant id>,..."``),
+Slots read: ``order_number``, ``exchange_items`` (``"<item id>:<variant id>,..."``),
 ``exchange_reason``, ``payment_method_id``, ``exchange_confirm``.
 """
 
@@ -34,17 +29,9 @@ from knowledge.journeys.variants import (
     swap_summary,
     variant_label,
 )
-from knowledge.store import payment_label
 
 logger = logging.getLogger(__name__)
 
-RETURN_RESET = (
-    "return_items",
-    "return_reason",
-    "refund_method_id",
-    "return_confirm",
-    "form_outcome",
-)
 EXCHANGE_RESET = (
     "exchange_items",
     "exchange_reason",
@@ -52,12 +39,6 @@ EXCHANGE_RESET = (
     "exchange_confirm",
     "form_outcome",
 )
-
-
-def _policy() -> Any:
-    from knowledge.policy import current_policy
-
-    return current_policy()
 
 
 def eligible(shop: Shop, order: dict[str, Any], change: str = "return") -> list[dict[str, Any]]:
@@ -80,187 +61,6 @@ def _refusal(order: dict[str, Any], rows: list[dict[str, Any]], what: str) -> Re
         [human_button()],
         order_number=order["order_number"],
         form_outcome="refused",
-    )
-
-
-# --------------------------------------------------------------------------- returns
-def check_return(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
-    """Go on when something in the order can be returned; list it; else say why."""
-    order, refusal = order_of(shop, shopper, turn.slot("order_number"))
-    if refusal is not None:
-        return refusal.with_slots(form_outcome="refused")
-    assert order is not None
-    rows = eligible(shop, order)
-    ok = [r for r in rows if r["ok"]]
-    if not ok:
-        return _refusal(order, rows, "a return")
-    lines = "\n".join(
-        f"{n}. {r['returnable_quantity']} x {r['title']} (refund {money(r['refund_amount'], order['currency'])})"
-        for n, r in enumerate(ok, 1)
-    )
-    return Reply.say(
-        f"These items of order {order['order_number']} can be returned:\n{lines}\nWhich ones?",
-        [{"title": "All of them", "payload": "all items"}] if len(ok) > 1 else [],
-        order_number=order["order_number"],
-    )
-
-
-def choose_return_items(shop: Shop, shopper: Shopper, turn: Turn, value: Any) -> Reply:
-    """The returnable items the shopper names (positions, "all", title words)."""
-    from knowledge.journeys.returns import parse_item_choice
-
-    order, refusal = order_of(shop, shopper, turn.slot("order_number"))
-    if refusal is not None:
-        return refusal.with_slots(return_items=None)
-    assert order is not None
-    ok = [r for r in eligible(shop, order) if r["ok"]]
-    picked = parse_item_choice(str(value or ""), ok)
-    if not picked:
-        return Reply.say(
-            'Please pick the items by their number (e.g. 1 or 1, 2), or say "all".',
-            return_items=None,
-        )
-    return Reply.nothing(return_items=",".join(str(i) for i in picked))
-
-
-def refund_options(shop: Shop, order: dict[str, Any]) -> list[dict[str, Any]]:
-    """Where a return's refund may go: the original method, then the customer's gift cards
-    (when the policy allows gift cards)."""
-    methods = []
-    original = (
-        shop.store.get_payment_method(order["payment_method_id"])
-        if order.get("payment_method_id")
-        else None
-    )
-    if original is not None and "original" in _policy().refund_to:
-        methods.append(original)
-    if "gift_card" in _policy().refund_to:
-        methods += [
-            m
-            for m in shop.store.payment_methods(order["customer_id"])
-            if m["kind"] == "gift_card" and (original is None or m["id"] != original["id"])
-        ]
-    return methods
-
-
-def ask_refund_method(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
-    """The refund destinations as buttons, each with when the money arrives (nothing to ask
-    when only the original method is possible)."""
-    from knowledge.journeys.payments import method_buttons
-
-    order, refusal = order_of(shop, shopper, turn.slot("order_number"))
-    if refusal is not None:
-        return refusal
-    assert order is not None
-    options = refund_options(shop, order)
-    if len(options) <= 1:
-        return Reply.nothing(refund_method_id=str(options[0]["id"]) if options else "original")
-    lines = "\n".join(
-        f"- {payment_label(m)}: {_policy().refund_time(m['kind']).describe()}" for m in options
-    )
-    return Reply.say(
-        f"Where should the refund go? It arrives after we receive the items:\n{lines}",
-        method_buttons(options, "/choose_refund_method"),
-    )
-
-
-def choose_refund_method(shop: Shop, shopper: Shopper, turn: Turn, value: Any) -> Reply:
-    """The original method or one of the shopper's gift cards; anything else is refused."""
-    from knowledge.journeys.payments import read_method
-
-    order, refusal = order_of(shop, shopper, turn.slot("order_number"))
-    if refusal is not None:
-        return refusal.with_slots(refund_method_id=None)
-    assert order is not None
-    method = read_method(shop, shopper, value)
-    options = refund_options(shop, order)
-    if method is None or method["id"] not in {m["id"] for m in options}:
-        allowed = " or ".join(payment_label(m) for m in options) or "the original payment method"
-        return Reply.say(
-            f"A refund can go only to {allowed}. Which one should it be?", refund_method_id=None
-        )
-    return Reply.nothing(refund_method_id=str(method["id"]))
-
-
-def _chosen(turn: Turn, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    ids = {int(x) for x in str(turn.slot("return_items") or "").split(",") if x.strip().isdigit()}
-    return [r for r in rows if r["ok"] and r["order_item_id"] in ids]
-
-
-def _refund_method(shop: Shop, order: dict[str, Any], turn: Turn) -> dict[str, Any] | None:
-    value = str(turn.slot("refund_method_id") or "")
-    if value.isdigit():
-        method = shop.store.get_payment_method(int(value))
-        if method is not None and method["customer_id"] == order["customer_id"]:
-            return dict(method)
-    return None
-
-
-def ask_return_confirm(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
-    """List the items, the reason, the refund, where it goes and when; then ask."""
-    order, refusal = order_of(shop, shopper, turn.slot("order_number"))
-    if refusal is not None:
-        return refusal
-    assert order is not None
-    rows = _chosen(turn, eligible(shop, order))
-    total = round(sum(r["refund_amount"] for r in rows), 2)
-    items = ", ".join(f"{r['returnable_quantity']} x {r['title']}" for r in rows)
-    method = _refund_method(shop, order, turn)
-    label = payment_label(method) if method else "your original payment method"
-    when = _policy().refund_time(method["kind"] if method else "card").describe()
-    return Reply.say(
-        f"To confirm: return {items} from order {order['order_number']} (reason: "
-        f"{turn.slot('return_reason')}). Once the items arrive you get "
-        f"{money(total, order['currency'])} back to {label}, {when}. Shall I register the return?",
-        YES_NO,
-    )
-
-
-def register_return(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
-    """Register the confirmed return (``knowledge.operations.request_return``): the RMA, the
-    refund destination, and what happens next."""
-    from knowledge.operations import OperationError, request_return
-
-    reset: dict[str, Any] = dict.fromkeys(RETURN_RESET)
-    order, refusal = order_of(shop, shopper, turn.slot("order_number"))
-    if refusal is not None:
-        return refusal.with_slots(**reset)
-    assert order is not None
-    if turn.slot("return_confirm") is not True:
-        return Reply.say("Okay, I haven't registered a return.", **reset)
-    rows = _chosen(turn, eligible(shop, order))
-    if not rows:
-        return Reply.say(
-            "Those items can't be returned any more, so I haven't registered a return.", **reset
-        )
-    method = _refund_method(shop, order, turn)
-    try:
-        created = request_return(
-            shop.store,
-            order["order_number"],
-            [
-                {"order_item_id": r["order_item_id"], "quantity": r["returnable_quantity"]}
-                for r in rows
-            ],
-            str(turn.slot("return_reason") or ""),
-            shopper.actor,
-            refund_payment_method_id=method["id"] if method else None,
-            today=shop.policy.today,
-            on_change=shop.index_updater(),
-        )
-    except OperationError as err:
-        logger.info("return for %s refused: %s", order["order_number"], err.code)
-        return Reply.say(
-            f"Sorry, I couldn't register the return: {err.reason}", [human_button()], **reset
-        )
-    refund = created["refund"]
-    return Reply.say(
-        f"Your return {created['rma_id']} is registered and order {order['order_number']} is now "
-        f'marked "return requested". I\'ve sent the return instructions to your email: pack '
-        f"the items with the number {created['rma_id']}, use the prepaid label and drop the "
-        f"parcel at a DHL or Hermes shop within 14 days. Once they arrive you get "
-        f"{money(refund['amount'], order['currency'])} back to {refund['label']}, {refund['arrives']}.",
-        **reset,
     )
 
 

@@ -55,9 +55,26 @@ NO_NUMBER = (
     "No problem. The order number is in your order confirmation email (it looks like "
     "SB-123456). If you can't find it, a colleague from our team can help."
 )
+#: The shop allows the lost-order-number check (``policy.identity_postcode``).
+POSTCODE_OFFER = {
+    "email": (
+        "No problem. I can also check who you are with the email address and the postcode "
+        "of your account's default address."
+    ),
+    "name": (
+        "No problem. I can also check who you are with your email address (or your full "
+        "name) and the postcode of your account's default address."
+    ),
+}
+ASK_NAME_OR_EMAIL = "What's the email address or the full name on your account?"
+ASK_POSTCODE = "And the postcode of the default address on your account?"
+BAD_POSTCODE = "That doesn't look like a postcode. Could you type it again, e.g. 10115 or NW1 6XE?"
+BAD_NAME = "Please type your full name as it is on your account (first and last name), or your email address."
+#: ``identity_method`` while the form checks email (or name) + postcode.
+BY_POSTCODE = "postcode"
 _NO_NUMBER_RE = re.compile(
     r"\b(don'?t|do not|dont|can'?t|cannot|cant|didn'?t|never) (?:have|know|find|remember|got|get)\b"
-    r"|\b(no idea|lost it|not sure|forgot|forgotten)\b",
+    r"|\b(no idea|lost (?:it|my|the)|not sure|forgot|forgotten|no order number)\b",
     re.IGNORECASE,
 )
 
@@ -67,14 +84,18 @@ def _attempted_number(text: str) -> bool:
     return any(ch.isdigit() for ch in text) or bool(re.search(r"\bsb\b|^sb", text, re.I))
 
 
-def read_order_number(value: Any, candidate: Any = None, tried_email: Any = None) -> Reply:
+def read_order_number(
+    value: Any, candidate: Any = None, tried_email: Any = None, postcode_mode: str = "off"
+) -> Reply:
     """An answer where the order number was asked: the number, or what to do.
 
     An email given instead is kept for later (no complaint); a malformed number is
     refused; words ("the backpack") and "I don't have it" are answered with where to
     find the number. A yes to "is it the order with ...?" takes that order (``candidate``);
     a no asks for the number. A new number after a mismatch is checked with the email
-    tried then (``tried_email``), so it need not be typed again.
+    tried then (``tried_email``), so it need not be typed again. Where the shop allows it
+    (``postcode_mode`` ``email`` or ``name``), "I don't have it" switches the check to the
+    email (or full name) and the postcode of the account.
     """
     text = value if isinstance(value, str) else ""
     number = extract_order_number(value)
@@ -93,6 +114,10 @@ def read_order_number(value: Any, candidate: Any = None, tried_email: Any = None
         return Reply.nothing(order_number=None, email=email)
     if _attempted_number(text):
         return Reply.say(BAD_ORDER_NUMBER, order_number=None)
+    if _NO_NUMBER_RE.search(text) and postcode_mode in POSTCODE_OFFER:
+        return Reply.say(
+            POSTCODE_OFFER[postcode_mode], order_number=None, identity_method=BY_POSTCODE
+        )
     if _NO_NUMBER_RE.search(text):
         return Reply.say(NO_NUMBER, [human_button()], order_number=None)
     return Reply.say(NEED_NUMBER, order_number=None)
@@ -225,7 +250,10 @@ def ask_email(turn: Turn) -> Reply:
     """Ask for the email address used for the order (no "Thanks" after a wrong answer).
 
     The number is not repeated: until the check passes it may be someone else's order.
+    In the postcode check the email of the account is asked for.
     """
+    if turn.slot("identity_method") == BY_POSTCODE:
+        return Reply.say("What's the email address of your account?")
     if turn.slot("requested_slot") == "email":
         return Reply.say("Which email address did you use for that order?")
     return Reply.say("Thanks. And which email address did you use for that order?")
@@ -271,3 +299,69 @@ def from_token(shop: Shop, token: str, secret: str) -> Reply:
         customer_email=customer["email"],
         verification_failures=0,
     )
+
+
+# --------------------------------------------------------------------------- postcode check
+def required_slots(turn: Turn, mode: str) -> list[str]:
+    """What the identity form asks for: order number and email, or (after "I don't have
+    the order number", where the shop allows it) email or full name, and the postcode."""
+    if turn.slot("identity_method") != BY_POSTCODE or mode not in POSTCODE_OFFER:
+        return ["order_number", "email"]
+    if mode == "name" and not turn.slot("email"):
+        return ["full_name", "postcode"]
+    return ["email", "postcode"]
+
+
+def answer_for(slot: str, turn: Turn) -> Reply:
+    """The message as the answer to ``slot`` while the form asks for it (a button's payload
+    is no answer)."""
+    if turn.slot("requested_slot") != slot or not turn.text or turn.text.startswith("/"):
+        return Reply.nothing()
+    return Reply.nothing(**{slot: turn.text})
+
+
+def read_postcode(value: Any) -> Reply:
+    """A postcode: 3 to 10 letters, digits, blanks or dashes with at least one digit."""
+    text = str(value or "").strip().strip(".")
+    if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9 -]{1,8}[A-Za-z0-9]", text) and re.search(r"\d", text):
+        return Reply.nothing(postcode=text.upper())
+    return Reply.say(BAD_POSTCODE, postcode=None)
+
+
+def read_full_name(value: Any) -> Reply:
+    """The full name on the account (two words or more), or an email given instead."""
+    text = str(value or "").strip()
+    email = extract_email(text)
+    if email is not None:
+        return Reply.nothing(email=email, full_name=None)
+    words = re.findall(r"[^\W\d_][^\W\d_'.-]*(?:['.-][^\W\d_]+)*", text)
+    if 2 <= len(words) <= 6 and not re.search(r"\d", text) and len(text) <= 80:
+        return Reply.nothing(full_name=" ".join(words))
+    return Reply.say(BAD_NAME, full_name=None)
+
+
+def ask_postcode() -> Reply:
+    """Ask for the postcode of the account's default address."""
+    return Reply.say(ASK_POSTCODE)
+
+
+def ask_full_name() -> Reply:
+    """Ask for the email address or full name of the account (name mode)."""
+    return Reply.say(ASK_NAME_OR_EMAIL)
+
+
+def verify_postcode(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
+    """Once email (or full name) and postcode are known, check them
+    (``knowledge.journeys.account.verify_by_postcode``)."""
+    from knowledge.journeys.account import verify_by_postcode
+
+    if turn.slot("verified") is True:
+        return Reply.nothing()
+    reply = verify_by_postcode(shop, shopper, turn, shop.policy.identity_postcode)
+    if reply.slots.get("form_outcome") == "failed":
+        return reply.with_slots(identity_method=None)
+    if reply.slots.get("verified") is True:
+        # the method and the postcode stay until the form has ended (they decide the
+        # form's slots: emptied now, the form would ask again)
+        return reply.with_slots(postcode=turn.slot("postcode"))
+    return reply

@@ -71,6 +71,8 @@ class Policy:
         max_verification_attempts: Failed identity checks before a person is offered.
         identity_max_failures: Failures per key (email, order, client) before lockout.
         identity_window_s: Window of those failures.
+        identity_postcode: Lost-order-number checks the shop allows (``off``, ``email``,
+            ``name``; setting ``SHOPBOT_IDENTITY_POSTCODE``).
         today: The date the rules use.
     """
 
@@ -78,6 +80,7 @@ class Policy:
     max_verification_attempts: int = 3
     identity_max_failures: int = 5
     identity_window_s: float = 900.0
+    identity_postcode: str = "off"
     today: date = field(default_factory=date.today)
 
     @classmethod
@@ -88,6 +91,7 @@ class Policy:
             max_verification_attempts=int(settings.max_verification_attempts),
             identity_max_failures=int(settings.identity_max_failures),
             identity_window_s=float(settings.identity_window_s),
+            identity_postcode=str(getattr(settings, "identity_postcode", "off") or "off"),
         )
 
 

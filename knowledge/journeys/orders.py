@@ -328,6 +328,11 @@ def track(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
     """Where an order is (phrased status and the order card), or the shopper's orders."""
     if not shopper.verified:
         return not_verified()
+    from knowledge.journeys.account import order_list, other_customer_in
+
+    other = other_customer_in(shopper, turn) if turn.intent == "track_order" else None
+    if other is not None:
+        return other  # one customer per conversation: another's email is refused
     named = turn.entity("order_number")
     if named:
         order = owned_order(shop, shopper, named)
@@ -346,7 +351,7 @@ def track(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
         request = str(turn.slot("request_text") or "")
         return describe(shop, find_by_description(shop, shopper, request) or slot_order)
     if _ALL_ORDERS_RE.search(turn.text.lower()):
-        return list_orders(shop, shopper, "track_order")
+        return order_list(shop, shopper, turn)  # every order with its status
     order = find_by_description(shop, shopper, turn.text) or slot_order
     if order is None:
         return list_orders(shop, shopper, "track_order")
@@ -552,8 +557,18 @@ def prefill_address(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
     return Reply.nothing(**_with_country(shop, shopper, turn, found))
 
 
-def ask_address_field(slot: str) -> Reply:
-    """The prompt for one address field."""
+#: The first prompt of the default address form (the profile's address, not a parcel's).
+DEFAULT_ADDRESS_PROMPT = (
+    "What's your new default address? You can type it all in one message: name, street, "
+    "postcode and city, country."
+)
+
+
+def ask_address_field(slot: str, journey: str | None = None) -> Reply:
+    """The prompt for one address field (of an order's or, for the ``default_address``
+    journey, the profile's address)."""
+    if journey == "default_address" and slot == "ship_name":
+        return Reply.say(DEFAULT_ADDRESS_PROMPT)
     return Reply.say(PROMPTS[slot])
 
 

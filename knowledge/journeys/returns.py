@@ -1,8 +1,15 @@
-"""Returns and refunds: eligible items only, choose items and reason, create the RMA;
-the refund status of existing returns.
+"""Returns and refunds: delivered, returnable items only; the shopper names which items
+(not necessarily all), the reason and where the refund goes (the original payment method or
+a gift card on the account, as the policy's ``returns.refund_to`` allows); the order
+becomes ``return_requested`` and the return instructions go to the outbox. Also the refund
+status of existing returns.
 
-Eligibility and amounts come from ``knowledge.rules``; the RMA is created by
-``knowledge.operations.create_return`` (audited).
+Eligibility and amounts come from ``knowledge.rules``; the return is registered by
+``knowledge.operations.request_return`` (one audited transaction).
+
+Slots read: ``order_number``, ``return_items`` (order item ids, ``"5,7"``),
+``return_reason``, ``refund_method_id`` (a payment method id, or ``original``),
+``return_confirm``.
 """
 
 from __future__ import annotations
@@ -16,13 +23,16 @@ from knowledge.journeys.inputs import Shop, Shopper, Turn
 from knowledge.journeys.orders import STOPWORDS
 from knowledge.journeys.reply import Reply
 from knowledge.journeys.text import EMAIL_RE, ORDER_TOKEN_RE, clean_text
+from knowledge.store import payment_label
 
 logger = logging.getLogger(__name__)
 
 REASONS = ("It doesn't fit", "It arrived damaged", "Not as described", "I changed my mind")
 _ALL_RE = re.compile(r"\b(all|everything|both|whole order|every item|all of them)\b", re.IGNORECASE)
 _RMA_RE = re.compile(r"\bRMA-\d{6}-\d{1,3}\b", re.IGNORECASE)
-FORM_RESET = ("return_items", "return_reason", "return_confirm", "form_outcome")
+FORM_RESET = ("return_items", "return_reason", "refund_method_id", "return_confirm", "form_outcome")
+#: ``refund_method_id`` when the refund can only go back the way the shopper paid.
+ORIGINAL = "original"
 #: Phrases that give a return reason inside a request ("..., they're too small").
 _REASON_RE = re.compile(
     r"\b((?:too|to) (?:small|big|large|tight|loose|long|short|narrow|wide)|(?:doesn'?t|does not|"
@@ -37,6 +47,12 @@ _REASON_RE = re.compile(
 _REASON_LEAD_RE = re.compile(
     r"\b(?:because|since|as|cause|cos|coz|reason(?: is)?:?)\s+", re.IGNORECASE
 )
+
+
+def _policy() -> Any:
+    from knowledge.policy import current_policy
+
+    return current_policy()
 
 
 def eligible_items(
@@ -172,7 +188,10 @@ def _order_eligible(shop: Shop, shopper: Shopper, turn: Turn) -> tuple[Any, list
 
 # --------------------------------------------------------------------------- form
 def check_return(shop: Shop, order: dict[str, Any]) -> Reply:
-    """Go on when something in the order can be returned; else refuse with the rule's reason."""
+    """Go on when something in the (delivered) order can be returned; else refuse with the
+    rule's reason and what the shopper can do instead."""
+    from knowledge.journeys.payments import alternatives
+
     eligible, rows = eligible_items(shop, order)
     number = order["order_number"]
     if eligible:
@@ -181,7 +200,7 @@ def check_return(shop: Shop, order: dict[str, Any]) -> Reply:
         (r["reason"] for r in rows if not r["ok"]), "There is nothing in this order to return."
     )
     return Reply.say(
-        f"Sorry, I can't start a return for order {number}. {reason} "
+        f"Sorry, I can't start a return for order {number}. {reason} {alternatives(order)} "
         "If it's about another order, just tell me its number.",
         [human_button()],
         order_number=number,
@@ -245,7 +264,8 @@ def give_reason(value: Any) -> Reply:
 
 
 def ask_items(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
-    """The returnable items of the order with their refund amounts."""
+    """The returnable items of the order with their refund amounts (any of them may go
+    back, not necessarily all)."""
     order, eligible = _order_eligible(shop, shopper, turn)
     lines = [
         f"{n}. {r['returnable_quantity']} x {r['title']} (refund {money(r['refund_amount'], order['currency'])})"
@@ -267,24 +287,120 @@ def ask_reason() -> Reply:
     )
 
 
+def refund_options(shop: Shop, order: dict[str, Any]) -> list[dict[str, Any]]:
+    """Where a return's refund may go: the original method, then the customer's gift cards
+    (each only when the policy's ``returns.refund_to`` allows it)."""
+    refund_to = _policy().refund_to
+    original = (
+        shop.store.get_payment_method(order["payment_method_id"])
+        if order.get("payment_method_id")
+        else None
+    )
+    methods = [dict(original)] if original is not None and "original" in refund_to else []
+    if "gift_card" in refund_to:
+        methods += [
+            dict(m)
+            for m in shop.store.payment_methods(order["customer_id"])
+            if m["kind"] == "gift_card" and (original is None or m["id"] != original["id"])
+        ]
+    return methods
+
+
+def single_refund_option(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
+    """When the refund can go to one place only, that place (nothing to ask); else nothing.
+
+    Run after every answer of the form so the question is skipped, not asked and answered
+    by itself.
+    """
+    order, _ = _order_eligible(shop, shopper, turn)
+    if order is None or turn.slot("refund_method_id"):
+        return Reply.nothing()
+    options = refund_options(shop, order)
+    if len(options) > 1:
+        return Reply.nothing()
+    return Reply.nothing(refund_method_id=str(options[0]["id"]) if options else ORIGINAL)
+
+
+def ask_refund_method(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
+    """The refund destinations as buttons, each with when the money arrives."""
+    from knowledge.journeys.payments import method_buttons
+
+    order, _ = _order_eligible(shop, shopper, turn)
+    options = refund_options(shop, order) if order else []
+    lines = "\n".join(
+        f"- {payment_label(m)}: {_policy().refund_time(m['kind']).describe()}" for m in options
+    )
+    return Reply.say(
+        f"Where should the refund go? It's paid once we receive the items:\n{lines}",
+        method_buttons(options, "/choose_refund_method"),
+    )
+
+
+def choose_refund_method(shop: Shop, shopper: Shopper, turn: Turn, value: Any) -> Reply:
+    """The original method or one of the shopper's gift cards (a button's id or words:
+    "the gift card", "my visa"); anything else is refused with where it may go."""
+    from knowledge.journeys.payments import read_method
+
+    order, _ = _order_eligible(shop, shopper, turn)
+    if order is None:
+        return Reply.nothing(refund_method_id=None)
+    options = refund_options(shop, order)
+    method = read_method(shop, shopper, value)
+    if re.search(r"\b(original|same|back to (?:my )?(?:card|account))\b", str(value or ""), re.I):
+        method = options[0] if options else None
+    if method is None or method["id"] not in {m["id"] for m in options}:
+        allowed = " or ".join(payment_label(m) for m in options) or "the original payment method"
+        return Reply.say(
+            f"A refund can go only to {allowed}. Which one should it be?",
+            method_buttons_of(options),
+            refund_method_id=None,
+        )
+    return Reply.nothing(refund_method_id=str(method["id"]))
+
+
+def method_buttons_of(options: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """The refund destinations as ``/choose_refund_method`` buttons."""
+    from knowledge.journeys.payments import method_buttons
+
+    return method_buttons(options, "/choose_refund_method")
+
+
+def refund_method(shop: Shop, order: dict[str, Any], turn: Turn) -> dict[str, Any] | None:
+    """The payment method of ``refund_method_id`` when it is the order's customer's
+    (``None``: the original method)."""
+    value = str(turn.slot("refund_method_id") or "")
+    if value.isdigit():
+        method = shop.store.get_payment_method(int(value))
+        if method is not None and method["customer_id"] == order["customer_id"]:
+            return dict(method)
+    return None
+
+
 def ask_confirm(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
-    """Read the return back (items, reason, refund) and ask before creating it."""
+    """Read the return back (items, reason, refund amount, where it goes and when) and ask
+    before registering it."""
     order, eligible = _order_eligible(shop, shopper, turn)
+    if order is None:
+        return Reply.say("Which order do you mean? Please give me its number (SB-...).")
     rows = chosen_rows(turn, eligible)
     total = round(sum(r["refund_amount"] for r in rows), 2)
     items = ", ".join(f"{r['returnable_quantity']} x {r['title']}" for r in rows)
-    currency = order["currency"] if order else None
+    method = refund_method(shop, order, turn)
+    label = payment_label(method) if method else "your original payment method"
+    when = _policy().refund_time(method["kind"] if method else "card").describe()
     return Reply.say(
-        f"To confirm: return {items} from order {turn.slot('order_number')} "
-        f"(reason: {turn.slot('return_reason')}), refund {money(total, currency)}. "
-        "Shall I register the return?",
+        f"To confirm: return {items} from order {order['order_number']} (reason: "
+        f"{turn.slot('return_reason')}). Once the items arrive you get "
+        f"{money(total, order['currency'])} back to {label}, {when}. Shall I register the return?",
         YES_NO,
     )
 
 
-def create(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
-    """Create the RMA through ``knowledge.operations.create_return`` and give instructions."""
-    from knowledge.operations import OperationError, create_return
+def register(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
+    """Register the confirmed return (``knowledge.operations.request_return``): the RMA,
+    the refund destination, the order "return requested", the instructions in the outbox;
+    then say what happens next."""
+    from knowledge.operations import OperationError, request_return
 
     reset: dict[str, Any] = dict.fromkeys(FORM_RESET)
     confirmed = turn.slot("return_confirm")
@@ -298,24 +414,27 @@ def create(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
         return Reply.say(
             "Those items can't be returned any more, so I haven't registered a return.", **reset
         )
-    items = [
-        {"order_item_id": r["order_item_id"], "quantity": r["returnable_quantity"]} for r in rows
-    ]
+    method = refund_method(shop, order, turn)
     try:
-        created = create_return(
+        created = request_return(
             shop.store,
             order["order_number"],
-            items,
-            turn.slot("return_reason"),
+            [
+                {"order_item_id": r["order_item_id"], "quantity": r["returnable_quantity"]}
+                for r in rows
+            ],
+            str(turn.slot("return_reason") or ""),
             shopper.actor,
+            refund_payment_method_id=method["id"] if method else None,
             today=shop.policy.today,
-            window_days=shop.policy.return_window_days,
+            on_change=shop.index_updater(),
         )
     except OperationError as err:
         logger.info("return for %s refused: %s", order["order_number"], err.code)
         return Reply.say(
             f"Sorry, I couldn't register the return: {err.reason}", [human_button()], **reset
         )
+    refund = created["refund"]
     facts = {
         "rma_id": created["rma_id"],
         "order_number": order["order_number"],
@@ -323,7 +442,13 @@ def create(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
         "currency": order["currency"],
         "products": [f"{i.get('quantity')} x {i.get('title')}" for i in created.get("items") or []],
     }
-    return Reply.phrase("return_created", facts, **reset)
+    next_steps = Reply.say(
+        f'Order {order["order_number"]} is now marked "return requested" and the return '
+        "instructions with a prepaid label are on their way to your email. The refund goes "
+        f"to {refund['label']}, {refund['arrives']}.",
+        **reset,
+    )
+    return Reply.phrase("return_created", facts).then(next_steps)
 
 
 # --------------------------------------------------------------------------- refund status

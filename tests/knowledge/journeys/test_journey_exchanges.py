@@ -1,5 +1,5 @@
-"""Returns with a refund destination and exchanges for other variants, against a real
-SQLite file."""
+"""Exchanges for other variants, against a real SQLite file (returns with a refund
+destination: test_journey_returns_refund.py)."""
 
 from __future__ import annotations
 
@@ -12,47 +12,6 @@ from tests.knowledge.journeys.commerce import ALICE, BOB, last_change, shop_of, 
 @pytest.fixture
 def shop(store, commerce):
     return shop_of(store)
-
-
-def test_return_journey_to_a_gift_card(shop, store, commerce):
-    slots: dict = {"order_number": "SB-100004"}
-    start = exchanges.check_return(shop, ALICE, turn(**slots))
-    assert "Trailblazer" in start.text and "Boxer" not in start.text  # underwear not returnable
-    slots["return_items"] = exchanges.choose_return_items(shop, ALICE, turn(**slots), "1").slots[
-        "return_items"
-    ]
-    slots["return_reason"] = "Too small"
-    ask = exchanges.ask_refund_method(shop, ALICE, turn(**slots))
-    titles = [b["title"] for b in ask.buttons]
-    assert titles == ["Visa ending 4242", "gift card ending 4444", "gift card ending 8888"]
-    assert "gift card ending 4444: at once" in ask.text
-    paypal = exchanges.choose_refund_method(shop, ALICE, turn(**slots), "paypal")
-    assert "can go only to" in paypal.text and paypal.slots["refund_method_id"] is None
-    slots["refund_method_id"] = exchanges.choose_refund_method(
-        shop, ALICE, turn(**slots), "gift card 4444"
-    ).slots["refund_method_id"]
-    confirm = exchanges.ask_return_confirm(shop, ALICE, turn(**slots))
-    assert (
-        "return 1 x Trailblazer" in confirm.text
-        and "gift card ending 4444, at once" in confirm.text
-    )
-    done = exchanges.register_return(shop, ALICE, turn(**slots, return_confirm=True))
-    assert "RMA-100004-1 is registered" in done.text and "return requested" in done.text
-    assert "gift card ending 4444, at once" in done.text
-    order = store.get_order("SB-100004")
-    assert order["status"] == "return_requested"
-    [mail] = store.outbox(order_id=order["id"])
-    assert "RMA-100004-1" in mail["body"] and mail["kind"] == "return_instructions"
-
-
-def test_return_refusals(shop, store):
-    pending = exchanges.check_return(shop, ALICE, turn(order_number="SB-100001"))
-    assert "can't start a return" in pending.text and "not been delivered" in pending.text
-    assert "cancel it" in pending.text
-    old = exchanges.check_return(shop, BOB, turn(order_number="SB-100005"))
-    assert "return window is 30 days" in old.text
-    other = exchanges.check_return(shop, ALICE, turn(order_number="SB-100005"))
-    assert "account verified in this conversation" in other.text
 
 
 def test_exchange_journey(shop, store):

@@ -37,10 +37,12 @@ def test_return_flow_creates_an_rma(shop, examples):
         "return_reason": "It doesn't fit",
         "return_confirm": True,
     }
+    slots.update(returns.single_refund_option(shop, shopper, Turn(slots=slots)).slots)
     assert "Shall I register" in returns.ask_confirm(shop, shopper, Turn(slots=slots)).text
-    created = returns.create(shop, shopper, Turn(slots=slots))
-    assert created.messages[0].task == "return_created"
+    created = returns.register(shop, shopper, Turn(slots=slots))
+    assert created.messages[0].task == "return_created" and "return requested" in created.text
     assert len(shop.store.returns_for_order(order["id"])) == 1
+    assert shop.store.get_order(number)["status"] == "return_requested"
     status = returns.refund_status(shop, shopper, Turn("where is my refund"))
     assert any(m.task == "refund_status" for m in status.messages)
 
@@ -61,7 +63,7 @@ def test_no_return_on_someone_elses_order(shop, examples):
         "return_reason": "x",
         "return_confirm": True,
     }
-    assert returns.create(shop, shopper, Turn(slots=slots)).messages == []
+    assert returns.register(shop, shopper, Turn(slots=slots)).messages == []
     assert returns.refund_status(shop, Shopper(), Turn()).text.startswith("I need to check")
     nothing = returns.refund_status(shop, shopper, Turn("refund", entities={"order_number": other}))
     assert "can't find any returns" in nothing.text

@@ -44,6 +44,8 @@ EXTRA_INTENTS = {
     "ask_gift_card_balance",
     "ask_payment_methods",
     "change_payment_method",
+    "change_default_address",
+    "ask_default_address",
 }
 ENTITIES = {
     "order_number",

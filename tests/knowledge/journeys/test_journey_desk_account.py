@@ -1,0 +1,137 @@
+"""The support desk's account journeys as wired into the conversation: the default address
+form's answers, the postcode identity check, account facts and one customer per
+conversation at every door, against a real SQLite file."""
+
+from __future__ import annotations
+
+import pytest
+
+from knowledge.journeys import account, conversation, identity, orders
+from knowledge.journeys.inputs import Turn
+from tests.knowledge.journeys.commerce import ALICE, NOBODY, shop_of, turn
+
+
+@pytest.fixture
+def shop(store, commerce):
+    return shop_of(store)
+
+
+def test_a_whole_default_address_keeps_the_accounts_name_and_finds_the_country(shop):
+    reply = account.default_address_answer(
+        shop, ALICE, turn(requested_slot="ship_name"), "ship_name", "Torstrasse 1, 10119 Berlin"
+    )
+    assert reply.slots["ship_street"] == "Torstrasse 1" and reply.slots["ship_city"] == "Berlin"
+    assert reply.slots["ship_name"] == "Alice Martin" and reply.slots["ship_country"] == "DE"
+    one = account.default_address_answer(shop, ALICE, turn(), "ship_city", "Hamburg")
+    assert one.slots == {"ship_city": "Hamburg"}
+
+
+def test_the_request_holding_the_address_fills_the_form(shop):
+    said = "I moved, my new default address is Torstrasse 1, 10119 Berlin"
+    reply = account.prefill_default_address(shop, ALICE, turn(request_text=said))
+    assert reply.slots["ship_street"] == "Torstrasse 1" and reply.slots["ship_name"]
+    assert account.prefill_default_address(shop, ALICE, turn(request_text="update it")).slots == {}
+
+
+def test_a_correction_at_the_read_back_asks_again(shop):
+    slots = {
+        "ship_name": "Alice Martin",
+        "ship_street": "Torstrasse 1",
+        "ship_city": "Berlin",
+        "ship_postcode": "10119",
+        "ship_country": "DE",
+        "default_address_confirm": None,
+    }
+    reply = account.default_address_correction(
+        shop, ALICE, turn("no, the postcode is 10117", **slots)
+    )
+    assert (
+        reply.slots["ship_postcode"] == "10117" and reply.slots["default_address_confirm"] is None
+    )
+    assert account.default_address_correction(shop, ALICE, turn("yes", **slots)).slots == {}
+
+
+def test_an_address_for_the_profile_is_no_order_address_change():
+    address = Turn(
+        "Torstrasse 1, 10119 Berlin",
+        "change_shipping_address",
+        slots={"journey": "default_address", "requested_slot": "ship_name"},
+    )
+    assert not conversation.interrupts(address, "default_address")
+    track = Turn("where is my order SB-100001", "track_order", slots={"journey": "default_address"})
+    assert conversation.interrupts(track, "default_address")
+
+
+def test_account_facts_default_address_only_when_verified(shop):
+    asked = Turn("what's my default address", "ask_default_address")
+    assert "Hauptstrasse 5" in account.account_facts(shop, ALICE, asked).text
+    anonymous = account.account_facts(shop, NOBODY, asked).text
+    assert "Hauptstrasse" not in anonymous and "order numbers" in anonymous
+
+
+def test_all_my_orders_are_listed_with_their_status(shop):
+    reply = orders.track(shop, ALICE, Turn("show me all my orders", "track_order"))
+    assert "SB-100001" in reply.text and "pending" in reply.text and "SB-100003" not in reply.text
+    assert reply.slots["listed_orders"].startswith("SB-")
+
+
+def test_one_customer_per_conversation_at_the_track_door(shop):
+    theirs = orders.track(shop, ALICE, Turn("track bob.nguyen@example.com's order", "track_order"))
+    assert "account verified in this conversation" in theirs.text
+    other = orders.track(
+        shop, ALICE, Turn("where is SB-100003", "track_order", {"order_number": "SB-100003"})
+    )
+    assert "SB-100003" in other.text or "couldn't find" in other.text
+    assert "Bob" not in other.text
+
+
+@pytest.mark.parametrize("mode", ["off", "email", "name"])
+def test_no_order_number_offers_the_postcode_check_only_when_allowed(mode):
+    reply = identity.read_order_number("i don't have the order number", postcode_mode=mode)
+    if mode == "off":
+        assert reply.text == identity.NO_NUMBER and "identity_method" not in reply.slots
+    else:
+        assert reply.slots["identity_method"] == identity.BY_POSTCODE
+        assert "postcode" in reply.text
+
+
+def test_the_postcode_check_asks_for_email_or_name_then_postcode():
+    plain = turn()
+    assert identity.required_slots(plain, "email") == ["order_number", "email"]
+    by_postcode = turn(identity_method=identity.BY_POSTCODE)
+    assert identity.required_slots(by_postcode, "off") == ["order_number", "email"]
+    assert identity.required_slots(by_postcode, "email") == ["email", "postcode"]
+    assert identity.required_slots(by_postcode, "name") == ["full_name", "postcode"]
+    with_email = turn(identity_method=identity.BY_POSTCODE, email="a@b.de")
+    assert identity.required_slots(with_email, "name") == ["email", "postcode"]
+    assert identity.read_postcode("nw1 6xe").slots == {"postcode": "NW1 6XE"}
+    assert identity.read_postcode("no idea").slots == {"postcode": None}
+    assert identity.read_full_name("Alice Martin").slots == {"full_name": "Alice Martin"}
+    assert identity.read_full_name("a@b.de").slots == {"email": "a@b.de", "full_name": None}
+    assert identity.read_full_name("alice").slots == {"full_name": None}
+    asked = turn(requested_slot="postcode")
+    assert identity.answer_for("postcode", Turn("10115", slots=asked.slots)).slots == {
+        "postcode": "10115"
+    }
+    assert identity.answer_for("full_name", Turn("10115", slots=asked.slots)).slots == {}
+
+
+def test_verify_postcode_uses_the_shops_setting(shop):
+    from dataclasses import replace
+
+    slots = {"identity_method": identity.BY_POSTCODE}
+    good = turn(**slots, email="alice.martin@example.com", postcode="10115")
+    assert "verified" not in identity.verify_postcode(shop, NOBODY, good).slots  # off
+    on = replace(shop, policy=replace(shop.policy, identity_postcode="email"))
+    done = identity.verify_postcode(on, NOBODY, good)
+    assert done.slots["verified"] is True
+    wrong = identity.verify_postcode(
+        on, NOBODY, turn(**slots, email="alice.martin@example.com", postcode="99999")
+    )
+    assert "don't match" in wrong.text and wrong.slots["postcode"] is None
+    assert "identity_method" not in wrong.slots  # still the postcode check
+
+
+def test_the_default_address_form_asks_for_the_profiles_address():
+    assert "default address" in orders.ask_address_field("ship_name", "default_address").text
+    assert "parcel" in orders.ask_address_field("ship_name", "change_address").text
