@@ -37,7 +37,15 @@ INTERFACE_INTENTS = {
     "give_feedback",
     "out_of_scope",
 }
-EXTRA_INTENTS = {"stop", "show_more", "inform", "ask_gift_card_balance", "ask_payment_methods"}
+EXTRA_INTENTS = {
+    "stop",
+    "show_more",
+    "inform",
+    "ask_gift_card_balance",
+    "ask_payment_methods",
+    "change_items",
+    "exchange_item",
+}
 ENTITIES = {
     "order_number",
     "email",
