@@ -15,6 +15,7 @@ import actions.identity
 import actions.orders
 import actions.products
 import actions.returns
+import actions.variants
 from actions.common import (
     ActionDefaultAskAffirmation,
     ActionDefaultAskRephrase,
@@ -34,6 +35,7 @@ MODULES = (
     actions.orders,
     actions.products,
     actions.returns,
+    actions.variants,
 )
 
 
