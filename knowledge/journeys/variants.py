@@ -269,11 +269,14 @@ def _changeable(shop: Shop, order: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def reminder() -> str:
-    """What the shopper must know before the first change (the policy's count)."""
+def reminder(confirming: bool = False) -> str:
+    """What the shopper must know before the first change (the policy's count); at the
+    read-back (``confirming``), that this is the last one."""
     from knowledge.policy import current_policy
 
     allowed = current_policy().item_changes_per_order
+    if allowed == 1 and confirming:
+        return "The items of an order can be changed only once, so this is the last change."
     if allowed == 1:
         return (
             "Please tell me every change now: the items of an order can be changed only once, "
@@ -613,7 +616,7 @@ def ask_items_confirm(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
     return Reply.say(
         f"To confirm, order {order['order_number']} changes like this:\n"
         + "\n".join(lines)
-        + f"\n{money_line} {reminder()} Shall I make the change?",
+        + f"\n{money_line} {reminder(confirming=True)} Shall I make the change?",
         YES_NO,
     )
 
