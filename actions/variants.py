@@ -21,7 +21,7 @@ from rasa_sdk.types import DomainDict
 
 from actions import adapter
 from actions.forms import OrderJourneyValidation, slots_before_turn
-from knowledge.journeys import exchanges, orders, variants
+from knowledge.journeys import conversation, exchanges, orders, variants
 from knowledge.journeys.inputs import Shop, Shopper, Turn
 from knowledge.journeys.reply import Reply
 
@@ -40,10 +40,19 @@ class SwapFormValidation(OrderJourneyValidation, ABC):
     price difference (only when there is one), then a yes/no."""
 
     swaps_slot = ""
+    #: The other swap journey: "the jeans in a 32" reads alike in both, so its intent is
+    #: an answer here, not another request.
+    sibling = ""
 
     @abstractmethod
     def name(self) -> str:
         """``validate_<form>``."""
+
+    def form_journey(self, tracker: Tracker) -> str | None:
+        """The sibling journey's request counts as this journey's (an answer)."""
+        if conversation.journey_of(adapter.turn(tracker).intent) == self.sibling:
+            return self.sibling
+        return self.journey
 
     def gathering_turn(self, tracker: Tracker) -> Turn:
         """The answer, with the swaps gathered before it (the from_text mapping put the
@@ -94,6 +103,7 @@ class ValidateChangeItemsForm(SwapFormValidation):
     journey = "change_items"
     confirm_slot = "items_confirm"
     swaps_slot = "item_changes"
+    sibling = "exchange"
 
     def name(self) -> str:
         return "validate_change_items_form"
@@ -206,6 +216,7 @@ class ValidateExchangeForm(SwapFormValidation):
     journey = "exchange"
     confirm_slot = "exchange_confirm"
     swaps_slot = "exchange_items"
+    sibling = "change_items"
 
     def name(self) -> str:
         return "validate_exchange_form"

@@ -207,3 +207,23 @@ def test_exchange_of_a_delivered_item(shop, examples):
     order = shop.store.get_order(number)
     assert order["status"] == "exchange_requested"
     assert order["changes"][-1]["items"][0]["to"]["variant_id"] == wanted["id"]
+
+
+def test_the_other_swap_journeys_intent_is_an_answer_in_the_exchange_form(shop, examples):
+    number = examples["delivered_recent"]["order_number"]
+    order = shop.store.get_order(number)
+    item = shop.store.order_items(order["id"])[0]
+    slots = verified_slots(shop, number) | {
+        "order_number": number,
+        "requested_slot": "exchange_items",
+    }
+    said = "can i change it to a different colour"
+    d, events = run(
+        ValidateExchangeForm(),
+        form_tracker(
+            "exchange_form", {"exchange_items": said}, slots=slots, text=said, intent="change_items"
+        ),
+    )
+    # read as an answer (asks which colour), not as a new request that leaves the form
+    assert not any(e.get("event") == "action_execution_rejected" for e in events)
+    assert f"instead of {item['title']}" in texts(d)
