@@ -21,7 +21,10 @@ from knowledge.journeys.text import clean_text
 from knowledge.journeys.variants import (
     another_product,
     format_changes,
+    gather,
+    method_id,
     named_product,
+    noted,
     options_in,
     parse_changes,
     pick_item,
@@ -65,18 +68,10 @@ def _refusal(order: dict[str, Any], rows: list[dict[str, Any]], what: str) -> Re
 
 
 # --------------------------------------------------------------------------- exchanges
-def check_exchange(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
-    """Go on when items of the order can be exchanged; list them with their other
-    variants in stock; else say why and what is possible instead."""
-    order, refusal = order_of(shop, shopper, turn.slot("order_number"))
-    if refusal is not None:
-        return refusal.with_slots(form_outcome="refused")
-    assert order is not None
-    rows = eligible(shop, order, "exchange")
-    ok = {r["order_item_id"]: r for r in rows if r["ok"]}
-    if not ok:
-        return _refusal(order, rows, "an exchange")
-    lines = []
+def _exchangeable(shop: Shop, order: dict[str, Any]) -> list[tuple[dict[str, Any], list[str]]]:
+    """The order's items that can be exchanged, each with its other variants in stock."""
+    ok = {r["order_item_id"]: r for r in eligible(shop, order, "exchange") if r["ok"]}
+    out = []
     for item in shop.store.order_items(order["id"]):
         if item["id"] not in ok or item.get("product_id") is None:
             continue
@@ -87,8 +82,17 @@ def check_exchange(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
             and int(v["stock"]) >= ok[item["id"]]["returnable_quantity"]
         ]
         if others:
-            lines.append(f"- {item['title']}: {', '.join(others[:12])}")
-    if not lines:
+            out.append((item, others))
+    return out
+
+
+def exchange_check(shop: Shop, order: dict[str, Any]) -> Reply:
+    """Go on (``order_number`` set) when items of the shopper's ``order`` can be exchanged
+    for another variant in stock; else say why and what is possible instead."""
+    rows = eligible(shop, order, "exchange")
+    if not any(r["ok"] for r in rows):
+        return _refusal(order, rows, "an exchange")
+    if not _exchangeable(shop, order):
         return Reply.say(
             f"The items of order {order['order_number']} have no other size or colour in stock "
             "right now, so I can't exchange them. You can return them for a refund instead.",
@@ -96,11 +100,95 @@ def check_exchange(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
             order_number=order["order_number"],
             form_outcome="refused",
         )
+    return Reply.nothing(order_number=order["order_number"])
+
+
+def check_exchange(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
+    """Go on when items of the order can be exchanged; list them with their other
+    variants in stock; else say why and what is possible instead."""
+    order, refusal = order_of(shop, shopper, turn.slot("order_number"))
+    if refusal is not None:
+        return refusal.with_slots(form_outcome="refused")
+    assert order is not None
+    checked = exchange_check(shop, order)
+    if checked.slots.get("form_outcome"):
+        return checked
+    return ask_exchange_items(shop, shopper, turn).with_slots(**checked.slots)
+
+
+def ask_exchange_items(shop: Shop, shopper: Shopper, turn: Turn, again: bool = False) -> Reply:
+    """The exchangeable items with their other variants in stock; once one is noted,
+    whether there is anything else; ``again`` (after an answer that was not taken): the
+    question alone."""
+    order, refusal = order_of(shop, shopper, turn.slot("order_number"))
+    if refusal is not None:
+        return refusal
+    assert order is not None
+    if parse_changes(turn.slot("exchange_items")):
+        return Reply.say(
+            "Anything else to exchange?", [{"title": "That's all", "payload": "/deny"}]
+        )
+    if again:
+        return Reply.say("Which item would you like to exchange, and for what?")
+    lines = [
+        f"- {item['title']}: {', '.join(others[:12])}"
+        for item, others in _exchangeable(shop, order)
+    ]
     return Reply.say(
         f"These items of order {order['order_number']} can be exchanged for another size or "
-        "colour of the same product:\n" + "\n".join(lines) + "\nWhich item, and for what?",
-        order_number=order["order_number"],
+        "colour of the same product:\n" + "\n".join(lines) + "\nWhich item, and for what?"
     )
+
+
+def gather_exchange_item(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
+    """An answer to "which item, and for what?" / "anything else?"
+    (:func:`knowledge.journeys.variants.gather`)."""
+    order, refusal = order_of(shop, shopper, turn.slot("order_number"))
+    if refusal is not None:
+        return refusal.with_slots(exchange_items=None)
+    assert order is not None
+    everything = len(_exchangeable(shop, order))
+    return gather(shop, shopper, turn, "exchange_items", add_exchange_item, everything)
+
+
+def prefill_exchange(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
+    """The item and the reason the request already named ("exchange the jacket from
+    SB-204966 for an L, it's too small"), so they are not asked again."""
+    from knowledge.journeys.returns import reason_in
+
+    request = str(turn.slot("request_text") or "")
+    if not request or turn.slot("form_outcome"):
+        return Reply.nothing()
+    order, _ = order_of(shop, shopper, turn.slot("order_number"))
+    if order is None:
+        return Reply.nothing()
+    reply = Reply.nothing()
+    reason = reason_in(request)
+    if reason and not turn.slot("exchange_reason"):
+        reply = reply.with_slots(exchange_reason=reason)
+    if not turn.slot("exchange_items"):
+        said = Turn(request, turn.intent, turn.entities, {**turn.slots, "exchange_items": None})
+        added = add_exchange_item(shop, shopper, said)
+        if added.slots.get("exchange_items"):
+            everything = len(_exchangeable(shop, order))
+            picked = noted(shop, shopper, said, "exchange_items", added, everything)
+            reply = Reply(picked.messages, {**picked.slots, **reply.slots})
+    return reply
+
+
+def ask_exchange_reason() -> Reply:
+    """Why the items are exchanged."""
+    return Reply.say("What's the reason for the exchange (e.g. too small, wrong colour)?")
+
+
+def read_exchange_reason(value: Any) -> Reply:
+    """A short reason in words."""
+    text = clean_text(value, limit=500)
+    if len(text) < 2 or not any(ch.isalpha() for ch in text):
+        return Reply.say(
+            "Could you tell me in a few words why you're exchanging them?", exchange_reason=None
+        )
+    return Reply.nothing(exchange_reason=text)
 
 
 def add_exchange_item(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
@@ -138,8 +226,7 @@ def add_exchange_item(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
     ]
     swaps.append({"order_item_id": item["id"], "variant_id": variant["id"]})
     return Reply.say(
-        f"Noted: {item['title']} for {variant_label(variant)}. Anything else to exchange?",
-        [{"title": "That's all", "payload": "/deny"}],
+        f"Noted: {item['title']} for {variant_label(variant)}.",
         exchange_items=format_changes(swaps),
     )
 
@@ -173,6 +260,8 @@ def register_exchange(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
     from knowledge.operations import OperationError, request_exchange
 
     reset: dict[str, Any] = dict.fromkeys(EXCHANGE_RESET)
+    if turn.slot("form_outcome") in ("refused", "failed"):
+        return Reply.nothing(**reset)  # the refusal already said why
     order, refusal = order_of(shop, shopper, turn.slot("order_number"))
     if refusal is not None:
         return refusal.with_slots(**reset)
@@ -180,7 +269,6 @@ def register_exchange(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
     swaps = parse_changes(turn.slot("exchange_items"))
     if turn.slot("exchange_confirm") is not True or not swaps:
         return Reply.say("Okay, I haven't registered an exchange.", **reset)
-    method = turn.slot("payment_method_id")
     try:
         updated = request_exchange(
             shop.store,
@@ -188,7 +276,7 @@ def register_exchange(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
             swaps,
             str(turn.slot("exchange_reason") or "exchange"),
             shopper.actor,
-            int(method) if method else None,
+            method_id(turn.slot("payment_method_id")),
             today=shop.policy.today,
         )
     except OperationError as err:

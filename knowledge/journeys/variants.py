@@ -30,6 +30,16 @@ from knowledge.store import payment_label
 logger = logging.getLogger(__name__)
 
 ITEM_RESET = ("item_changes", "payment_method_id", "items_confirm", "form_outcome")
+#: ``payment_method_id`` once the swaps are gathered and cost the same: no method to pick.
+NO_DIFFERENCE = "none"
+#: The answers to "anything else?" that end the gathering ("that's all", "no thanks").
+_DONE_RE = re.compile(
+    r"^\W*(?:(?:ok|okay|nope|nah|no+|thanks|thx)\W+)*(?:no+|nope|nah|that'?s (?:all|it|everything)|"
+    r"that is (?:all|it)|that'?ll be all|nothing(?: else| more)?|no more|done|all done|i'?m done|"
+    r"finished|all good|(?:just|only) (?:that|those|this|the one|these)|no thanks?|no thank you)"
+    r"(?:\W|$)",
+    re.IGNORECASE,
+)
 _WORD_RE = re.compile(r"[a-z0-9][a-z0-9/.-]*")
 _NOISE = frozenset(
     [
@@ -173,6 +183,20 @@ def another_product(title: str, what: str) -> Reply:
         "different product. To get a different product, cancel the order while it hasn't "
         "shipped, or return the item once it has arrived, and place a new order."
     )
+
+
+def method_id(value: Any) -> int | None:
+    """The payment method id of ``payment_method_id`` (``None`` for :data:`NO_DIFFERENCE`)."""
+    text = str(value or "").strip()
+    return int(text) if text.isdigit() else None
+
+
+def finished(turn: Turn) -> bool:
+    """Whether an answer to "anything else?" says there is nothing more to add (a no, or
+    "that's all", in a few words)."""
+    if len(turn.text.split()) > 6:
+        return False
+    return turn.intent == "deny" or bool(_DONE_RE.search(turn.text))
 
 
 def parse_changes(value: Any) -> list[dict[str, int]]:
@@ -572,11 +596,14 @@ def _changeable(shop: Shop, order: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def reminder() -> str:
-    """What the shopper must know before the first change (the policy's count)."""
+def reminder(confirming: bool = False) -> str:
+    """What the shopper must know before the first change (the policy's count); at the
+    read-back (``confirming``), that this is the last one."""
     from knowledge.policy import current_policy
 
     allowed = current_policy().item_changes_per_order
+    if allowed == 1 and confirming:
+        return "The items of an order can be changed only once, so this is the last change."
     if allowed == 1:
         return (
             "Please tell me every change now: the items of an order can be changed only once, "
@@ -585,16 +612,13 @@ def reminder() -> str:
     return f"The items of an order can be changed {allowed} times."
 
 
-def check_item_change(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
-    """Go on when the policy allows changing the order's items, with the reminder and the
-    items that can change; otherwise say why and what is possible instead."""
+def item_change_check(shop: Shop, order: dict[str, Any]) -> Reply:
+    """Go on (``order_number`` set) when the policy allows changing the items of the
+    shopper's ``order`` and some have other variants; otherwise say why and what is
+    possible instead (``form_outcome="refused"``)."""
     from knowledge.journeys.payments import alternatives
     from knowledge.rules import can_change_items
 
-    order, refusal = order_of(shop, shopper, turn.slot("order_number"))
-    if refusal is not None:
-        return refusal.with_slots(form_outcome="refused")
-    assert order is not None
     number = order["order_number"]
     decision = can_change_items(order)
     if not decision.ok:
@@ -605,8 +629,7 @@ def check_item_change(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
             order_number=number,
             form_outcome="refused",
         )
-    items = _changeable(shop, order)
-    if not items:
+    if not _changeable(shop, order):
         return Reply.say(
             f"The items of order {number} don't come in other sizes or colours, so there's "
             "nothing to change them to. I can only change an item to another version of the "
@@ -614,15 +637,49 @@ def check_item_change(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
             order_number=number,
             form_outcome="refused",
         )
-    lines = "\n".join(
+    return Reply.nothing(order_number=number)
+
+
+def _item_list(shop: Shop, order: dict[str, Any]) -> str:
+    return "\n".join(
         f"{n}. {i['quantity']} x {i['title']} ({variant_label({'options': i.get('options'), 'sku': i['sku']})}); "
         f"also available: {', '.join(variant_label(v) for v in i['_variants'] if int(v['stock']) >= i['quantity']) or 'none in stock'}"
-        for n, i in enumerate(items, 1)
+        for n, i in enumerate(_changeable(shop, order), 1)
     )
+
+
+def check_item_change(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
+    """Go on when the policy allows changing the order's items, with the reminder and the
+    items that can change; otherwise say why and what is possible instead."""
+    order, refusal = order_of(shop, shopper, turn.slot("order_number"))
+    if refusal is not None:
+        return refusal.with_slots(form_outcome="refused")
+    assert order is not None
+    checked = item_change_check(shop, order)
+    if checked.slots.get("form_outcome"):
+        return checked
+    return ask_item_changes(shop, shopper, turn).with_slots(**checked.slots)
+
+
+def ask_item_changes(shop: Shop, shopper: Shopper, turn: Turn, again: bool = False) -> Reply:
+    """The items that can change with their other variants in stock and the policy's
+    reminder; once a change is noted, whether there is anything else; ``again`` (right
+    after an answer that was not taken, which already said why): the question alone."""
+    order, refusal = order_of(shop, shopper, turn.slot("order_number"))
+    if refusal is not None:
+        return refusal
+    assert order is not None
+    number = order["order_number"]
+    if parse_changes(turn.slot("item_changes")):
+        return Reply.say(
+            f"Anything else to change in order {number}? {reminder()}",
+            [{"title": "That's all", "payload": "/deny"}],
+        )
+    if again:
+        return Reply.say("Which item should change, and to what?")
     return Reply.say(
-        f"These items of order {number} can change to another size or colour:\n{lines}\n"
-        f"{reminder()} Which item should change, and to what?",
-        order_number=number,
+        f"These items of order {number} can change to another size or colour:\n"
+        f"{_item_list(shop, order)}\n{reminder()} Which item should change, and to what?"
     )
 
 
@@ -672,11 +729,90 @@ def add_item_change(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
     ]
     swaps.append({"order_item_id": item["id"], "variant_id": variant["id"]})
     return Reply.say(
-        f"Noted: {item['title']} in {variant_label(variant)}. Anything else to change in this "
-        f"order? {reminder()}",
-        [{"title": "That's all", "payload": "/deny"}],
+        f"Noted: {item['title']} in {variant_label(variant)}.",
         item_changes=format_changes(swaps),
     )
+
+
+def gathered(shop: Shop, shopper: Shopper, turn: Turn, slot: str = "item_changes") -> Reply:
+    """Every swap is in: keep them, and ask for a payment method only when the price
+    changes (``payment_method_id`` empty) or skip it (:data:`NO_DIFFERENCE`)."""
+    order, refusal = order_of(shop, shopper, turn.slot("order_number"))
+    if refusal is not None:
+        return refusal
+    assert order is not None
+    swaps = parse_changes(turn.slot(slot))
+    same = abs(difference(shop, order, swaps)) < 0.005
+    return Reply.nothing(
+        **{slot: format_changes(swaps), "payment_method_id": NO_DIFFERENCE if same else None}
+    )
+
+
+def gather(
+    shop: Shop,
+    shopper: Shopper,
+    turn: Turn,
+    slot: str,
+    add: Any,
+    everything: int,
+) -> Reply:
+    """One answer while swaps are gathered: another swap (noted, then "anything else?"
+    again: ``requested_slot`` stays ``slot``), a refusal (asked again), or "that's all"
+    (:func:`gathered`; with nothing gathered the form ends with nothing to do).
+
+    Args:
+        turn: The answer, with ``slot`` holding the swaps gathered before it.
+        slot: ``item_changes`` or ``exchange_items``.
+        add: The journey's reader of one swap (:func:`add_item_change`...).
+        everything: How many items can change at all (all of them noted: done).
+    """
+    before = parse_changes(turn.slot(slot))
+    if finished(turn):
+        if not before:
+            return Reply.nothing(**{slot: None}, form_outcome="nothing_to_do")
+        return gathered(shop, shopper, turn, slot)
+    return noted(shop, shopper, turn, slot, add(shop, shopper, turn), everything)
+
+
+def noted(
+    shop: Shop, shopper: Shopper, turn: Turn, slot: str, added: Reply, everything: int
+) -> Reply:
+    """The reply of one swap read while gathering (``added``) with the swaps gathered so
+    far kept, and ``slot`` asked again ("anything else?") until all ``everything`` items
+    are noted."""
+    value = added.slots.get(slot) or turn.slot(slot) or None
+    reply = Reply(added.messages, {**added.slots, slot: value})
+    if value and len(parse_changes(value)) >= everything:
+        done = Turn(turn.text, turn.intent, turn.entities, {**turn.slots, slot: value})
+        return reply.with_slots(**gathered(shop, shopper, done, slot).slots)
+    return reply.with_slots(requested_slot=slot)
+
+
+def gather_item_change(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
+    """An answer to "which item, and to what?" / "anything else?" (:func:`gather`)."""
+    order, refusal = order_of(shop, shopper, turn.slot("order_number"))
+    if refusal is not None:
+        return refusal.with_slots(item_changes=None)
+    assert order is not None
+    return gather(
+        shop, shopper, turn, "item_changes", add_item_change, len(_changeable(shop, order))
+    )
+
+
+def prefill_item_change(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
+    """The change the request already named ("change the tee in SB-204966 to size L"),
+    noted so it is not asked again; then "anything else?"."""
+    request = str(turn.slot("request_text") or "")
+    if not request or turn.slot("form_outcome") or turn.slot("item_changes"):
+        return Reply.nothing()
+    order, _ = order_of(shop, shopper, turn.slot("order_number"))
+    if order is None:
+        return Reply.nothing()
+    said = Turn(request, turn.intent, turn.entities, {**turn.slots, "item_changes": None})
+    added = add_item_change(shop, shopper, said)
+    if not added.slots.get("item_changes"):
+        return Reply.nothing()
+    return noted(shop, shopper, said, "item_changes", added, len(_changeable(shop, order)))
 
 
 def difference(shop: Shop, order: dict[str, Any], swaps: list[dict[str, int]]) -> float:
@@ -696,15 +832,18 @@ def difference(shop: Shop, order: dict[str, Any], swaps: list[dict[str, int]]) -
     return round(total + 1e-9, 2)
 
 
-def ask_difference_method(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
-    """When the swaps change the price: which payment method pays or gets the difference."""
+def ask_difference_method(
+    shop: Shop, shopper: Shopper, turn: Turn, slot: str = "item_changes"
+) -> Reply:
+    """When the swaps (in ``slot``) change the price: which payment method pays or gets
+    the difference."""
     from knowledge.journeys.payments import method_buttons
 
     order, refusal = order_of(shop, shopper, turn.slot("order_number"))
     if refusal is not None:
         return refusal
     assert order is not None
-    diff = difference(shop, order, parse_changes(turn.slot("item_changes")))
+    diff = difference(shop, order, parse_changes(turn.slot(slot)))
     if abs(diff) < 0.005:
         return Reply.nothing()
     methods = shop.store.payment_methods(order["customer_id"])
@@ -716,8 +855,11 @@ def ask_difference_method(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
     return Reply.say(ask, method_buttons(methods))
 
 
-def choose_difference_method(shop: Shop, shopper: Shopper, turn: Turn, value: Any) -> Reply:
-    """The method for the difference; a gift card must cover a charge."""
+def choose_difference_method(
+    shop: Shop, shopper: Shopper, turn: Turn, value: Any, slot: str = "item_changes"
+) -> Reply:
+    """The method for the difference of the swaps in ``slot``; a gift card must cover a
+    charge."""
     from knowledge.journeys.payments import read_method
 
     order, refusal = order_of(shop, shopper, turn.slot("order_number"))
@@ -729,7 +871,7 @@ def choose_difference_method(shop: Shop, shopper: Shopper, turn: Turn, value: An
         return Reply.say(
             "Please pick one of your payment methods from the buttons.", payment_method_id=None
         )
-    diff = difference(shop, order, parse_changes(turn.slot("item_changes")))
+    diff = difference(shop, order, parse_changes(turn.slot(slot)))
     if diff > 0 and not covers(method, diff):
         return Reply.say(
             f"Your {payment_label(method)} has {money(method['balance'], order['currency'])} left, "
@@ -738,6 +880,19 @@ def choose_difference_method(shop: Shop, shopper: Shopper, turn: Turn, value: An
             payment_method_id=None,
         )
     return Reply.nothing(payment_method_id=str(method["id"]))
+
+
+def difference_method_in_words(
+    shop: Shop, shopper: Shopper, turn: Turn, slot: str = "item_changes"
+) -> Reply:
+    """Where the method for the difference is asked, one the message names in words
+    ("paypal please", "the gift card") rather than with a button; nothing when it names
+    none (another request or a question, left to the rules)."""
+    from knowledge.journeys.payments import read_method
+
+    if turn.text.startswith("/") or read_method(shop, shopper, turn.text) is None:
+        return Reply.nothing()
+    return choose_difference_method(shop, shopper, turn, turn.text, slot)
 
 
 def swap_summary(
@@ -763,7 +918,8 @@ def swap_summary(
     diff = difference(shop, order, swaps)
     if abs(diff) < 0.005:
         return lines, same_price
-    method = shop.store.get_payment_method(int(payment_method_id or 0))
+    chosen = method_id(payment_method_id)
+    method = shop.store.get_payment_method(chosen) if chosen is not None else None
     where = payment_label(method) if method else "your payment method"
     if diff > 0:
         return lines, f"{money(diff, order['currency'])} will be charged to {where}."
@@ -787,7 +943,7 @@ def ask_items_confirm(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
     return Reply.say(
         f"To confirm, order {order['order_number']} changes like this:\n"
         + "\n".join(lines)
-        + f"\n{money_line} {reminder()} Shall I make the change?",
+        + f"\n{money_line} {reminder(confirming=True)} Shall I make the change?",
         YES_NO,
     )
 
@@ -798,6 +954,8 @@ def change(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
     from knowledge.operations import OperationError, change_items
 
     reset: dict[str, Any] = dict.fromkeys(ITEM_RESET)
+    if turn.slot("form_outcome") in ("refused", "failed"):
+        return Reply.nothing(**reset)  # the refusal already said why
     order, refusal = order_of(shop, shopper, turn.slot("order_number"))
     if refusal is not None:
         return refusal.with_slots(**reset)
@@ -806,14 +964,13 @@ def change(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
     swaps = parse_changes(turn.slot("item_changes"))
     if turn.slot("items_confirm") is not True or not swaps:
         return Reply.say(f"Okay, I haven't changed anything in order {number}.", **reset)
-    method = turn.slot("payment_method_id")
     try:
         updated = change_items(
             shop.store,
             number,
             swaps,
             shopper.actor,
-            int(method) if method else None,
+            method_id(turn.slot("payment_method_id")),
             on_change=shop.index_updater(),
         )
     except OperationError as err:

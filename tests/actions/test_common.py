@@ -16,6 +16,7 @@ import actions.orders
 import actions.payments
 import actions.products
 import actions.returns
+import actions.variants
 from actions.common import (
     ActionDefaultAskAffirmation,
     ActionDefaultAskRephrase,
@@ -36,6 +37,7 @@ MODULES = (
     actions.payments,
     actions.products,
     actions.returns,
+    actions.variants,
 )
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from knowledge.journeys import variants
+from knowledge.journeys.inputs import Turn
 from tests.knowledge.journeys.commerce import ALICE, BOB, last_change, shop_of, turn
 
 
@@ -43,12 +44,17 @@ def test_item_change_journey_gathers_every_item_then_changes_once(shop, store, c
     start = variants.check_item_change(shop, ALICE, turn(**slots))
     assert "Stormshell" in start.text and "Organic Cotton" in start.text
     assert "changed only once" in start.text and "black / M" in start.text
-    first = variants.add_item_change(shop, ALICE, turn("the jacket in black", **slots))
+    first = variants.gather_item_change(shop, ALICE, turn("the jacket in black", **slots))
     assert "Noted: Stormshell Waterproof Rain Jacket in black / M" in first.text
-    assert "changed only once" in first.text  # reminded again before going on
+    assert first.slots["requested_slot"] == "item_changes"  # "anything else?" next
     slots["item_changes"] = first.slots["item_changes"]
-    second = variants.add_item_change(shop, ALICE, turn("and the t-shirts in L", **slots))
+    more = variants.ask_item_changes(shop, ALICE, turn(**slots))
+    assert "Anything else" in more.text and "changed only once" in more.text  # reminded again
+    assert more.buttons == [{"title": "That's all", "payload": "/deny"}]
+    second = variants.gather_item_change(shop, ALICE, turn("and the t-shirts in L", **slots))
     slots["item_changes"] = second.slots["item_changes"]
+    # every item that can change is noted: no "anything else?", the difference is asked
+    assert "requested_slot" not in second.slots and second.slots["payment_method_id"] is None
     assert variants.parse_changes(slots["item_changes"]) == [
         {"order_item_id": 2, "variant_id": 8},
         {"order_item_id": 3, "variant_id": 11},
@@ -114,3 +120,51 @@ def test_declined_item_change_changes_nothing(shop, store):
     )
     assert "haven't changed anything" in reply.text
     assert store.get_order("SB-100001")["status"] == "pending"
+
+
+def test_gathering_keeps_earlier_changes_and_ends_on_thats_all(shop, store, commerce):
+    store.db.execute("UPDATE orders SET status = 'pending' WHERE order_number = 'SB-100002'")
+    slots: dict = {"order_number": "SB-100002"}
+    first = variants.gather_item_change(shop, ALICE, turn("the t-shirts in M", **slots))
+    assert "already M" in first.text and first.slots["item_changes"] is None
+    assert first.slots["requested_slot"] == "item_changes"
+    again = variants.ask_item_changes(shop, ALICE, turn(**slots), again=True)
+    assert again.text == "Which item should change, and to what?"
+    slots["item_changes"] = variants.gather_item_change(
+        shop, ALICE, turn("jacket in size L please", **slots)
+    ).slots["item_changes"]
+    refused = variants.gather_item_change(shop, ALICE, turn("t-shirts to JAC-00003-RED-M", **slots))
+    assert "not for a different product" in refused.text
+    assert refused.slots["item_changes"] == slots["item_changes"]  # the jacket stays noted
+    done = variants.gather_item_change(shop, ALICE, Turn("no that's all", "deny", {}, slots))
+    assert done.slots == {"item_changes": "2:7", "payment_method_id": variants.NO_DIFFERENCE}
+    assert not done.messages
+    confirm = variants.ask_items_confirm(shop, ALICE, turn(**{**slots, **done.slots}))
+    assert "The price stays the same." in confirm.text
+    changed = variants.change(shop, ALICE, turn(**{**slots, **done.slots}, items_confirm=True))
+    assert "Done" in changed.text and "charged" not in changed.text
+
+
+def test_nothing_gathered_and_a_no_ends_with_nothing_to_do(shop):
+    reply = variants.gather_item_change(
+        shop, ALICE, Turn("nope", "deny", {}, {"order_number": "SB-100001"})
+    )
+    assert reply.slots == {"item_changes": None, "form_outcome": "nothing_to_do"}
+    assert variants.finished(Turn("that's all thanks", "inform"))
+    assert variants.finished(Turn("/deny", "deny"))
+    assert not variants.finished(Turn("the jacket in black", "change_items"))
+    assert not variants.finished(
+        Turn("no wait, I also want the t-shirts in a size L please", "deny")
+    )
+
+
+def test_prefill_takes_the_change_the_request_named(shop):
+    slots = {"order_number": "SB-100001", "request_text": "change my shoes in SB-100001 to 43 pls"}
+    reply = variants.prefill_item_change(shop, ALICE, turn(**slots))
+    assert "Noted: Trailblazer 5 Trail Running Shoe in blue / 43" in reply.text
+    # its only changeable item is noted: straight on to the payment method question
+    assert reply.slots["item_changes"] and "requested_slot" not in reply.slots
+    vague = variants.prefill_item_change(
+        shop, ALICE, turn(order_number="SB-100001", request_text="change my order")
+    )
+    assert vague == variants.Reply.nothing()

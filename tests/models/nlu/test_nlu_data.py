@@ -46,6 +46,8 @@ EXTRA_INTENTS = {
     "change_payment_method",
     "change_default_address",
     "ask_default_address",
+    "change_items",
+    "exchange_item",
 }
 ENTITIES = {
     "order_number",
