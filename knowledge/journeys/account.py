@@ -285,11 +285,15 @@ def default_address_answer(
 ) -> Reply:
     """An answer to an address prompt of the default address form: a whole or partial
     address in one message (every field it holds), or the one field asked for."""
-    from knowledge.journeys.addresses import find_address
+    from knowledge.journeys.addresses import find_address, one_part
     from knowledge.journeys.orders import address_field
 
-    found = find_address(_address_part(value if isinstance(value, str) else ""))
-    if len(found) >= 2:
+    text = _address_part(value if isinstance(value, str) else "")
+    found = find_address(text)
+    if slot == "ship_name" and not found:
+        # "What's your new default address?" answered with one part ("Kastanienweg 8").
+        found = one_part(text)
+    if len(found) >= 2 or (slot == "ship_name" and found):
         return Reply.nothing(**_with_name_and_country(shop, shopper, turn, found))
     return address_field(slot, value)
 

@@ -369,6 +369,31 @@ def infer_country(found: dict[str, str], current: str | None = None) -> str | No
     return current or None
 
 
+def one_part(text: str) -> dict[str, str]:
+    """A single address part typed on its own, for a prompt that asked for the whole address:
+    a country, a postcode with its city, or a street with its house number ({} otherwise,
+    e.g. for a name).
+
+    Examples: ``"Kastanienweg 8"`` -> street, ``"50667 Köln"`` -> postcode and city,
+    ``"Germany"`` -> country ``DE``.
+    """
+    part = clean_text(text, limit=200).strip(" ,.;")
+    if not part or "\n" in part or "," in part:
+        return {}
+    country = _country_of(part)
+    if country:
+        return {"ship_country": country}
+    postcode, city = _split_place(part)
+    if postcode and city and not re.search(r"\d", city):
+        return {"ship_postcode": postcode, "ship_city": city}
+    if re.search(r"[^\W\d_]{3,}", part) and (
+        re.match(r"^\d+[a-z]?\s+[^\W\d_]", part, re.IGNORECASE)
+        or re.search(r"[^\W\d_]\.?\s+\d+[a-z]?$", part, re.IGNORECASE)
+    ):
+        return {"ship_street": part}
+    return {}
+
+
 def find_fields(text: str) -> dict[str, str]:
     """Fields named one by one in a correction ("no, the postcode is 10117"), each valid."""
     from knowledge.rules import normalise_address, validate_address

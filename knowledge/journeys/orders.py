@@ -18,6 +18,7 @@ from knowledge.journeys.addresses import (
     find_fields,
     format_address,
     infer_country,
+    one_part,
     read_field,
     swap_correction,
 )
@@ -500,7 +501,11 @@ def address_answer(shop: Shop, shopper: Shopper, turn: Turn, slot: str, value: A
     found = find_address(text)
     if _OTHER_ADDRESS_RE.search(text) and "address" in text.lower() and len(found) < 2:
         return other_address(shop, shopper, turn)
-    if len(found) >= 2:
+    if slot == "ship_name" and not found:
+        # "What's the new address?" answered with one part ("Kastanienweg 8"): that part,
+        # not a recipient called "Kastanienweg 8".
+        found = one_part(text)
+    if len(found) >= 2 or (slot == "ship_name" and found):
         if "ship_name" not in found and (slot == "ship_name" or not turn.slot("ship_name")):
             # As in a request with the address inside: the order's recipient stays
             # unless the shopper names another one (the read-back shows it).

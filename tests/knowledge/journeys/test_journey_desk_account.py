@@ -26,6 +26,25 @@ def test_a_whole_default_address_keeps_the_accounts_name_and_finds_the_country(s
     assert one.slots == {"ship_city": "Hamburg"}
 
 
+def test_one_part_typed_to_the_first_question_is_that_part_not_a_name(shop):
+    first = turn(requested_slot="ship_name")
+    street = account.default_address_answer(shop, ALICE, first, "ship_name", "Kastanienweg 8")
+    assert street.slots["ship_street"] == "Kastanienweg 8"
+    assert street.slots["ship_name"] == "Alice Martin"
+    place = account.default_address_answer(shop, ALICE, first, "ship_name", "50667 Köln")
+    assert place.slots["ship_postcode"] == "50667" and place.slots["ship_city"] == "Köln"
+    name = account.default_address_answer(shop, ALICE, first, "ship_name", "Alice Martin-Ruiz")
+    assert name.slots == {"ship_name": "Alice Martin-Ruiz"}
+
+
+def test_one_part_to_an_orders_name_question_fills_that_part(shop):
+    reply = orders.address_answer(shop, ALICE, Turn(), "ship_name", "12 Baker Street")
+    assert reply.slots["ship_street"] == "12 Baker Street"
+    assert orders.address_answer(shop, ALICE, Turn(), "ship_name", "Bob Stone").slots == {
+        "ship_name": "Bob Stone"
+    }
+
+
 def test_the_request_holding_the_address_fills_the_form(shop):
     said = "I moved, my new default address is Torstrasse 1, 10119 Berlin"
     reply = account.prefill_default_address(shop, ALICE, turn(request_text=said))
