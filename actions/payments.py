@@ -18,7 +18,7 @@ from rasa_sdk.types import DomainDict
 from actions import adapter
 from actions.forms import OrderJourneyValidation
 from knowledge.journeys import orders, payments
-from knowledge.journeys.inputs import Shop
+from knowledge.journeys.inputs import Shop, Shopper, Turn
 from knowledge.journeys.reply import Reply
 
 logger = logging.getLogger(__name__)
@@ -37,6 +37,10 @@ class ValidatePaymentForm(OrderJourneyValidation):
     def check_order(self, shop: Shop, order: dict[str, Any]) -> Reply:
         """``knowledge.journeys.payments.check_payment_order``."""
         return payments.check_payment_order(shop, order)
+
+    def prefill(self, shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
+        """``knowledge.journeys.payments.prefill_payment``."""
+        return payments.prefill_payment(shop, shopper, turn)
 
     async def after_validation(
         self,

@@ -436,6 +436,17 @@ def choose_payment_method(shop: Shop, shopper: Shopper, turn: Turn, value: Any) 
     return Reply.nothing(payment_method_id=str(method["id"]))
 
 
+def prefill_payment(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
+    """The method the request already named ("can I pay SB-... with my gift card instead?"),
+    checked as if picked (a gift card must cover the order); nothing when none is named."""
+    request = str(turn.slot("request_text") or "")
+    if turn.slot("payment_method_id") or not request or shopper.customer_id is None:
+        return Reply.nothing()
+    if read_method(shop, shopper, request) is None:
+        return Reply.nothing()
+    return choose_payment_method(shop, shopper, turn, request)
+
+
 def method_in_words(shop: Shop, shopper: Shopper, turn: Turn, taken: bool) -> Reply:
     """Where the payment method is asked, one named in words ("PayPal please", "the gift
     card ending 8888") that no button sent: chosen as if its button had been pressed.

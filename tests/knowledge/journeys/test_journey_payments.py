@@ -148,6 +148,22 @@ def test_payment_change_journey_to_a_gift_card(shop, store, commerce):
     assert store.get_order("SB-100001")["payment_method_id"] == commerce["gift_big"]
 
 
+def test_a_method_named_in_the_request_is_taken_when_the_form_starts(shop, commerce):
+    slots = {"order_number": "SB-100001"}
+    said = "can I pay SB-100001 with paypal instead? email alice@example.com"
+    taken = payments.prefill_payment(shop, ALICE, turn(**slots, request_text=said))
+    assert taken.slots["payment_method_id"] == str(commerce["paypal"])
+    nothing = payments.prefill_payment(
+        shop, ALICE, turn(**slots, request_text="change how SB-100001 is paid")
+    )
+    assert nothing.slots == {} and not nothing.text
+    # a gift card that does not cover the order is said at once and the method asked
+    small = payments.prefill_payment(
+        shop, ALICE, turn(**slots, request_text="pay SB-100001 with gift card 4444")
+    )
+    assert "doesn't cover" in small.text and small.slots["payment_method_id"] is None
+
+
 def test_payment_change_refusals(shop, store, commerce):
     processing = payments.check_payment_change(shop, ALICE, turn(order_number="SB-100002"))
     assert "can't change how order SB-100002 is paid" in processing.text
