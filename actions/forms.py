@@ -96,12 +96,17 @@ class StoppableFormValidation(FormValidationAction, ABC):
         change); such a message never interrupts the form (see subclasses)."""
         return False
 
+    def answers_for(self, tracker: Tracker, turn: Turn) -> bool:
+        """:meth:`answers_the_question` for forms whose answers are the shopper's own data
+        (the items of their order): the tracker says who is talking (see subclasses)."""
+        return self.answers_the_question(turn)
+
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         turn = adapter.turn(tracker)
         before = slots_before_turn(tracker)
-        if not self.answers_the_question(turn) and conversation.interrupts(
+        if not self.answers_for(tracker, turn) and conversation.interrupts(
             turn, self.form_journey(tracker)
         ):
             logger.info(

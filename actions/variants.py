@@ -54,6 +54,22 @@ class SwapFormValidation(OrderJourneyValidation, ABC):
             return self.sibling
         return self.journey
 
+    def answers_for(self, tracker: Tracker, turn: Turn) -> bool:
+        """A message naming one of the order's items or an option or SKU of its products
+        while the swaps are asked is the answer, whatever the NLU read
+        (``variants.answers_swap_question``)."""
+        return variants.answers_swap_question(
+            adapter.shop(), adapter.shopper(tracker), turn, self.swaps_slot
+        )
+
+    def extract_swaps(self, tracker: Tracker) -> dict[str, Any]:
+        """Such an answer that the slot mapping left out (an FAQ-looking "the indigo size
+        W36/L34 please"), put in the swaps slot (``variants.swap_answer``)."""
+        reply = variants.swap_answer(
+            adapter.shop(), adapter.shopper(tracker), adapter.turn(tracker), self.swaps_slot
+        )
+        return reply.slots
+
     def gathering_turn(self, tracker: Tracker) -> Turn:
         """The answer, with the swaps gathered before it (the from_text mapping put the
         whole message in the slot)."""
@@ -115,6 +131,12 @@ class ValidateChangeItemsForm(SwapFormValidation):
     def prefill(self, shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
         """The change the request named (``variants.prefill_item_change``)."""
         return variants.prefill_item_change(shop, shopper, turn)
+
+    async def extract_item_changes(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """An answer the NLU misread (:meth:`SwapFormValidation.extract_swaps`)."""
+        return self.extract_swaps(tracker)
 
     async def validate_item_changes(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -228,6 +250,12 @@ class ValidateExchangeForm(SwapFormValidation):
     def prefill(self, shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
         """The item and reason the request named (``exchanges.prefill_exchange``)."""
         return exchanges.prefill_exchange(shop, shopper, turn)
+
+    async def extract_exchange_items(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """An answer the NLU misread (:meth:`SwapFormValidation.extract_swaps`)."""
+        return self.extract_swaps(tracker)
 
     async def validate_exchange_items(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

@@ -581,6 +581,133 @@ def category_stock(shop: Shop, category: str) -> dict[str, int]:
     return {"products": len(products), "in_stock": stocked, "options": options}
 
 
+# --------------------------------------------------------------------------- swap answers
+#: Intents that leave a swap form whatever the message names (the rules take them).
+_LEAVING_INTENTS = frozenset(["stop", "human_handoff", "complaint"])
+#: The journeys whose request reads as an answer while swaps are asked ("the jeans in a
+#: 32" reads alike in both).
+_SWAP_JOURNEYS = frozenset(["change_items", "exchange"])
+#: Words too common to name an item by themselves ("how long ..." is no Long Sleeve Tee).
+_NOT_ITEM_WORDS = frozenset(
+    [
+        "all",
+        "any",
+        "are",
+        "but",
+        "does",
+        "get",
+        "have",
+        "how",
+        "just",
+        "long",
+        "many",
+        "more",
+        "much",
+        "need",
+        "new",
+        "not",
+        "old",
+        "other",
+        "same",
+        "there",
+        "was",
+        "what",
+        "when",
+        "where",
+        "why",
+        "will",
+        "your",
+    ]
+)
+_QUESTION_RE = re.compile(
+    r"\?\s*$|^\W*(?:how|what|when|where|why|which|who|do|does|did|is|are|can|could|will|"
+    r"would|should)\b",
+    re.IGNORECASE,
+)
+
+
+def _names_item(text: str, items: list[dict[str, Any]]) -> bool:
+    """Whether a word of the message is a word of one of the items' titles ("the indigo",
+    "jeans", "the t-shirts")."""
+    words = {
+        w.rstrip("s")
+        for w in _WORD_RE.findall(text.lower())
+        if w not in _NOISE and w not in _NOT_ITEM_WORDS and len(w) > 2
+    }
+    titles = [str(i.get("title") or "").lower() for i in items]
+    return any(
+        re.search(rf"(?<![\w-]){re.escape(w)}(?:e?s)?(?![\w-])", title)
+        for w in words
+        for title in titles
+    )
+
+
+def answers_swap_question(shop: Shop, shopper: Shopper, turn: Turn, slot: str) -> bool:
+    """Whether the message answers "which item should change, and to what?" whatever the
+    NLU read it as.
+
+    While a swap form asks for ``slot`` (``item_changes`` or ``exchange_items``), answers
+    such as "the indigo to JAC-00013-NAVY-M" or "the indigo size W36/L34 please" come out of
+    the NLU as ``nlu_fallback`` or ``ask_faq``: then the fallback would ask "Do you want to
+    track an order?" or the FAQ would answer, and the form would never see the answer. A
+    message is the answer when it names a variant SKU of one of the order's products, an
+    option value (size, colour) of one of them, or another SKU together with one of the
+    order's items; or one of the items alone, unless it is a question ("how do I wash the
+    jeans?") or another request ("I don't want the jeans any more", read as a cancel).
+    Calling the task off ("stop", "never mind"), asking for a person or complaining, and a
+    message whose words ask for another journey (cancel, return, track...) are never
+    answers: they go on as before.
+
+    Args:
+        shop: The shop (the order's items and their products' variants).
+        shopper: Who is talking (the order must be theirs).
+        turn: The message, its intent and the slots before it (``requested_slot``,
+            ``order_number``).
+        slot: The form's swaps slot.
+
+    Returns:
+        ``True`` when the form should read the message as the swap answer.
+    """
+    from knowledge.journeys.conversation import JOURNEYS, journeys_named, stops
+    from knowledge.journeys.text import EMAIL_RE, ORDER_TOKEN_RE
+
+    text = clean_text(turn.text, limit=300)
+    if turn.slot("requested_slot") != slot or not text or text.startswith("/"):
+        return False
+    if turn.intent in _LEAVING_INTENTS or stops(text) or journeys_named(text):
+        return False
+    order, _ = order_of(shop, shopper, turn.slot("order_number"))
+    if order is None:
+        return False
+    items = [i for i in shop.store.order_items(order["id"]) if i.get("product_id") is not None]
+    if not items:
+        return False
+    # an order number or email in it is another answer (the order, who they are)
+    text = ORDER_TOKEN_RE.sub(" ", EMAIL_RE.sub(" ", text))
+    named, rest = named_product(shop, text)
+    products = {int(i["product_id"]) for i in items}
+    if named is not None and named in products:
+        return True
+    item = _names_item(rest, items)
+    if named is not None and item:
+        return True  # another product's SKU for one of the items: refused as such
+    choices = [v for product_id in sorted(products) for v in shop.store.variants(product_id)]
+    if options_in(rest, choices):
+        return True
+    requested = JOURNEYS.get(turn.intent or "")
+    if requested is not None and requested not in _SWAP_JOURNEYS:
+        return False
+    return item and not _QUESTION_RE.search(text.strip())
+
+
+def swap_answer(shop: Shop, shopper: Shopper, turn: Turn, slot: str) -> Reply:
+    """The message as the swaps slot's answer when :func:`answers_swap_question` says it is
+    one (the slot mapping leaves out FAQ-looking messages), else nothing."""
+    if not answers_swap_question(shop, shopper, turn, slot):
+        return Reply.nothing()
+    return Reply.nothing(**{slot: turn.text})
+
+
 # --------------------------------------------------------------------------- item changes
 def _changeable(shop: Shop, order: dict[str, Any]) -> list[dict[str, Any]]:
     """The order's items that have other variants to change to."""

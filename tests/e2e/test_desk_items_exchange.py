@@ -286,13 +286,9 @@ def test_item_change_in_words_charges_the_difference_and_changes_the_items(rasa_
     assert payment["payment_method_id"] == desk["card"]
 
 
-@pytest.mark.xfail(
-    reason="NLU (model 3f8b9f2d) reads this bare answer as nlu_fallback, so the form lets go of it; "
-    "to fix: while the swaps are asked, read a message naming an item and an option as the "
-    "answer whatever the intent",
-    strict=False,
-)
 def test_a_variant_of_another_product_is_refused(rasa_stack, desk):
+    """A bare answer the NLU may read as nlu_fallback is still the form's answer
+    (``variants.answers_swap_question``), refused as another product's variant."""
     sender = _sender("other-product")
     number = desk["orders"]["refusals"]["order_number"]
     listing = _start(rasa_stack, sender, number)
@@ -304,13 +300,9 @@ def test_a_variant_of_another_product_is_refused(rasa_stack, desk):
     rasa_stack.say(sender, "stop")
 
 
-@pytest.mark.xfail(
-    reason="NLU (model 3f8b9f2d) reads this bare answer as ask_faq (the FAQ router), so the form lets go of it; "
-    "to fix: while the swaps are asked, read a message naming an item and an option as the "
-    "answer whatever the intent",
-    strict=False,
-)
 def test_an_unavailable_variant_is_refused(rasa_stack, desk):
+    """A bare answer the NLU reads as ask_faq (the FAQ router) is still the form's
+    answer (``variants.answers_swap_question``), refused as sold out."""
     sender = _sender("sold-out")
     number = desk["orders"]["refusals"]["order_number"]
     _start(rasa_stack, sender, number)
