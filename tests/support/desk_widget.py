@@ -35,6 +35,7 @@ ORDERS = {
     "exchange": "SB-393104",  # CHANGER, delivered yesterday, product A
     "return": "SB-393105",  # RETURNER, delivered yesterday, product A + product B
     "address": "SB-393106",  # MOVER, processing
+    "exchange_words": "SB-393107",  # CHANGER, delivered yesterday, product A (a phrasing)
 }
 #: The shopper's noun for a product of each category (must be a word of its title).
 NOUNS = {
@@ -195,6 +196,9 @@ def import_widget_shop(db_path: str | Path, folder: Path) -> dict[str, Any]:
             _order(ORDERS["pay_refused"], PAYER, "pending", "card:5151", [plain_line], today),
             _order(ORDERS["items"], CHANGER, "pending", "card:4711", pair, today),
             _order(ORDERS["exchange"], CHANGER, "delivered", "card:4711", [a["current"]], today),
+            _order(
+                ORDERS["exchange_words"], CHANGER, "delivered", "card:4711", [a["current"]], today
+            ),
             _order(ORDERS["return"], RETURNER, "delivered", "card:1212", pair, today),
             _order(ORDERS["address"], MOVER, "processing", "card:8080", [plain_line], today),
         ]
