@@ -12,67 +12,26 @@ from __future__ import annotations
 import json
 
 import pytest
-from web_support import LiveWebApp, shot, wait_until
+from web_support import chips, open_widget, press, say, shot, stack_web_app, transcript
 
 from tests.support.desk import CANCELLER, ORDERS, import_desk_shop
 from tests.support.servers import rasa_model, rasa_stack  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-REPLY_TIMEOUT_MS = 60_000  # a shared 2-core machine can be slow to answer
-
 
 @pytest.fixture(scope="module")
 def desk_web(rasa_stack, tmp_path_factory):  # noqa: F811 - the fixture imported above
     """The web app over the stack's shop (with this module's shoppers imported)."""
-    from shopbot.config import Settings
-
     import_desk_shop(rasa_stack.db_path, tmp_path_factory.mktemp("desk-import"))
-    settings = Settings(data_dir=rasa_stack.data_dir).with_overrides(
-        rasa_url=rasa_stack.rasa_url, demo_mode=True, **rasa_stack.secrets
-    )
-    app = LiveWebApp(settings, mount_console=False, socket_url=rasa_stack.socketio_url).start()
+    app = stack_web_app(rasa_stack)
     yield app
     app.stop()
 
 
 @pytest.fixture
 def page(context, desk_web):
-    page = context.new_page()
-    page.set_default_timeout(REPLY_TIMEOUT_MS)
-    page.goto(desk_web.url)
-    page.click(".sbw-launcher")
-    page.wait_for_selector(".sbw-status:text-is('Orders, returns and products')")
-    return page
-
-
-def _answered(page, before: int) -> str:
-    """Wait for the assistant's answer to the last message; its text."""
-    replies = page.locator(".sbw-bot, .sbw-agent")
-    wait_until(page, lambda: replies.count() > before, REPLY_TIMEOUT_MS)
-    count = -1
-    while True:  # answers come as several messages: wait until none arrived for a moment
-        page.wait_for_timeout(1500)
-        now = replies.count()
-        if now == count:
-            break
-        count = now
-    return "\n".join(replies.nth(i).inner_text() for i in range(before, count))
-
-
-def say(page, text: str) -> str:
-    """Type ``text``, send it and return what the assistant answered."""
-    before = page.locator(".sbw-bot, .sbw-agent").count()
-    page.fill("#sbw-input", text)
-    page.press("#sbw-input", "Enter")
-    return _answered(page, before)
-
-
-def press(page, title: str) -> str:
-    """Click the quick reply ``title`` and return what the assistant answered."""
-    before = page.locator(".sbw-bot, .sbw-agent").count()
-    page.locator(".sbw-quick button.sbw-chip", has_text=title).first.click()
-    return _answered(page, before)
+    return open_widget(context, desk_web.url)
 
 
 def _order(stack, number: str) -> dict:
@@ -92,15 +51,14 @@ def test_cancel_with_a_reason_button_in_the_widget(page, rasa_stack):  # noqa: F
     assert "email" in reply.lower(), reply
     reply = say(page, CANCELLER)
     assert f"why you'd like to cancel order {number}" in reply, reply
-    chips = page.locator(".sbw-quick button.sbw-chip")
-    assert "It will arrive too late" in [chips.nth(i).inner_text() for i in range(chips.count())]
+    assert "It will arrive too late" in chips(page)
     reply = press(page, "It will arrive too late")
     # the chip shows its title, never the payload with the entity
     assert page.locator(".sbw-user .sbw-bubble").last.inner_text() == "It will arrive too late"
     assert "It will arrive too late" in reply and "3-5 business days" in reply, reply
     reply = press(page, "Yes")
     shot(page, "journey-desk-cancel")
-    assert f"Order {number} is cancelled" in reply, page.locator(".sbw-log").inner_text()
+    assert f"Order {number} is cancelled" in reply, transcript(page)
     order = _order(rasa_stack, number)
     assert order["status"] == "cancelled"
     changes = (

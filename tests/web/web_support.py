@@ -208,3 +208,73 @@ def wait_until(page, predicate, timeout_ms: int = 15000, step_ms: int = 200) -> 
             raise TimeoutError(f"condition not met within {timeout_ms} ms")
         page.wait_for_timeout(step_ms)
         waited += step_ms
+
+
+# --------------------------------------------------------------------------- the widget, typed
+#: How long the widget may wait for an answer of the real Rasa stack (a shared 2-core
+#: machine can be slow to answer).
+REPLY_TIMEOUT_MS = 60_000
+_ASSISTANT = ".sbw-bot, .sbw-agent"
+
+
+def stack_web_app(stack) -> LiveWebApp:
+    """The web app (started) over a real Rasa stack's shop, talking to its Rasa."""
+    from shopbot.config import Settings
+
+    settings = Settings(data_dir=stack.data_dir).with_overrides(
+        rasa_url=stack.rasa_url, demo_mode=True, **stack.secrets
+    )
+    return LiveWebApp(settings, mount_console=False, socket_url=stack.socketio_url).start()
+
+
+def open_widget(context, url: str):
+    """A new page on ``url`` with the widget opened and connected; the page."""
+    page = context.new_page()
+    page.set_default_timeout(REPLY_TIMEOUT_MS)
+    page.goto(url)
+    page.click(".sbw-launcher")
+    page.wait_for_selector(".sbw-status:text-is('Orders, returns and products')")
+    return page
+
+
+def answered(page, before: int) -> str:
+    """Wait for the assistant's answer after its ``before``-th message; its text.
+
+    Answers come as several messages: this waits until none arrived for a moment.
+    """
+    replies = page.locator(_ASSISTANT)
+    wait_until(page, lambda: replies.count() > before, REPLY_TIMEOUT_MS)
+    count = -1
+    while True:
+        page.wait_for_timeout(1500)
+        now = replies.count()
+        if now == count:
+            break
+        count = now
+    return "\n".join(replies.nth(i).inner_text() for i in range(before, count))
+
+
+def say(page, text: str) -> str:
+    """Type ``text`` in the widget, send it and return what the assistant answered."""
+    before = page.locator(_ASSISTANT).count()
+    page.fill("#sbw-input", text)
+    page.press("#sbw-input", "Enter")
+    return answered(page, before)
+
+
+def chips(page) -> list[str]:
+    """The titles of the quick-reply buttons on show."""
+    buttons = page.locator(".sbw-quick button.sbw-chip")
+    return [buttons.nth(i).inner_text() for i in range(buttons.count())]
+
+
+def press(page, title: str) -> str:
+    """Click the quick reply whose title contains ``title``; what the assistant answered."""
+    before = page.locator(_ASSISTANT).count()
+    page.locator(".sbw-quick button.sbw-chip", has_text=title).first.click()
+    return answered(page, before)
+
+
+def transcript(page) -> str:
+    """The whole conversation as the widget shows it (for assertion messages)."""
+    return page.locator(".sbw-log").inner_text()
