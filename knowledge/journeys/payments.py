@@ -21,7 +21,7 @@ from knowledge.journeys.account import order_of
 from knowledge.journeys.common import YES_NO, human_button, money
 from knowledge.journeys.inputs import Shop, Shopper, Turn
 from knowledge.journeys.reply import Reply
-from knowledge.journeys.text import extract_email, extract_order_number
+from knowledge.journeys.text import extract_email, extract_order_number, yes_or_no
 from knowledge.rules import covers
 from knowledge.store import payment_label
 
@@ -223,6 +223,17 @@ def ask_cancel_reason(turn: Turn | None = None) -> Reply:
     return Reply.say(f"May I ask why you'd like to cancel{what}?", reason_buttons(reasons))
 
 
+#: The policy reasons that stand for "no particular reason".
+CATCH_ALL_REASONS = ("other", "other reason", "something else", "no reason")
+#: Answers to "why?" that give no reason.
+NO_REASON_RE = re.compile(
+    r"^\W*(?:just (?:do it|cancel(?: it| the (?:order|thing))?)|no (?:particular )?reason|"
+    r"none|doesn'?t matter|does not matter|whatever|skip(?: it)?|(?:i'?d )?rather not say|"
+    r"don'?t ask|not important|nothing)\b",
+    re.IGNORECASE,
+)
+
+
 def read_cancel_reason(value: Any) -> Reply:
     """A reason the policy accepts (as listed, or in the shopper's words), or the list of
     reasons again. A message that only corrects the order number or the email ("no, I meant
@@ -239,6 +250,11 @@ def read_cancel_reason(value: Any) -> Reply:
         return Reply.nothing(cancel_reason=found)
     if extract_order_number(text) is not None or extract_email(text) is not None:
         return Reply.nothing(cancel_reason=None)
+    catch_all = next((r for r in reasons if r.strip().lower() in CATCH_ALL_REASONS), None)
+    if catch_all and (yes_or_no(text) is True or NO_REASON_RE.search(text)):
+        # "yes" / "just cancel it" to "why?": no reason given, so the policy's catch-all
+        # reason rather than the same question again (the read-back still asks yes/no).
+        return Reply.nothing(cancel_reason=catch_all)
     return Reply.say(
         f"I can cancel an order for these reasons only: {'; '.join(reasons)}. Which one fits best?",
         reason_buttons(reasons),

@@ -22,7 +22,7 @@ from knowledge.journeys.common import YES_NO, human_button, money, not_verified,
 from knowledge.journeys.inputs import Shop, Shopper, Turn
 from knowledge.journeys.orders import STOPWORDS
 from knowledge.journeys.reply import Reply
-from knowledge.journeys.text import EMAIL_RE, ORDER_TOKEN_RE, clean_text
+from knowledge.journeys.text import EMAIL_RE, ORDER_TOKEN_RE, clean_text, yes_or_no
 from knowledge.store import payment_label
 
 logger = logging.getLogger(__name__)
@@ -336,6 +336,14 @@ def ask_refund_method(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
     )
 
 
+#: Answers to "where should the refund go?" that leave it to the shop.
+_ANY_PLACE_RE = re.compile(
+    r"^\W*(?:whatever|any(?: ?one| of them| is fine)?|either(?: one| is fine)?|doesn'?t matter|"
+    r"does not matter|don'?t care|default|as usual|the usual|normal(?:ly)?|you choose|up to you)\b",
+    re.IGNORECASE,
+)
+
+
 def choose_refund_method(shop: Shop, shopper: Shopper, turn: Turn, value: Any) -> Reply:
     """The original method or one of the shopper's gift cards (a button's id or words:
     "the gift card", "my visa"); anything else is refused with where it may go."""
@@ -348,6 +356,15 @@ def choose_refund_method(shop: Shop, shopper: Shopper, turn: Turn, value: Any) -
     method = read_method(shop, shopper, value)
     if re.search(r"\b(original|same|back to (?:my )?(?:card|account))\b", str(value or ""), re.I):
         method = options[0] if options else None
+    if (
+        method is None
+        and options
+        and options[0]["id"] == order.get("payment_method_id")
+        and (yes_or_no(value) is True or _ANY_PLACE_RE.search(str(value or "")))
+    ):
+        # "ok" / "whatever" to "where should the refund go?": the original method, where a
+        # refund goes unless the shopper picks a gift card (the read-back names it).
+        method = options[0]
     if method is None or method["id"] not in {m["id"] for m in options}:
         allowed = " or ".join(payment_label(m) for m in options) or "the original payment method"
         return Reply.say(

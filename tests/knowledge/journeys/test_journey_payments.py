@@ -86,6 +86,13 @@ def test_reasons_in_the_shoppers_words():
     assert payments.reason_in_words("ordered twice by accident", ["Mistake", "Other"]) == "Mistake"
 
 
+def test_a_yes_or_just_cancel_it_to_why_is_the_policys_catch_all_reason():
+    for answer in ("yes", "ya", "just cancel it", "whatever", "no reason"):
+        assert payments.read_cancel_reason(answer).slots == {"cancel_reason": "Other"}, answer
+    again = payments.read_cancel_reason("hmm")
+    assert again.slots == {"cancel_reason": None} and "these reasons only" in again.text
+
+
 def test_a_reason_in_the_request_is_taken_and_a_correction_asks_again():
     prefilled = payments.prefill_cancel(
         turn(request_text="cancel SB-100001, I ordered the wrong size", order_number="SB-100001")

@@ -64,6 +64,16 @@ def test_the_original_method_in_words(shop):
     )
 
 
+def test_ok_or_whatever_to_where_the_refund_goes_is_the_original_method(shop):
+    slots = {"order_number": "SB-100004", "return_items": "1", "return_reason": "x"}
+    original = str(shop.store.get_order("SB-100004")["payment_method_id"])
+    for answer in ("ok", "yes", "whatever", "doesn't matter"):
+        reply = returns.choose_refund_method(shop, ALICE, turn(**slots), answer)
+        assert reply.slots["refund_method_id"] == original, answer
+    unsure = returns.choose_refund_method(shop, ALICE, turn(**slots), "hmm the blue one")
+    assert unsure.slots["refund_method_id"] is None and "Which one" in unsure.text
+
+
 def test_no_is_no_return(shop, store):
     slots = {"order_number": "SB-100004", "return_items": "1", "return_reason": "x"}
     reply = returns.register(shop, ALICE, turn(**slots, return_confirm=False))
