@@ -24,7 +24,7 @@ from rasa_sdk.types import DomainDict
 
 from actions import adapter
 from actions.context import get_context
-from knowledge.journeys import conversation, feedback, identity
+from knowledge.journeys import conversation, feedback, identity, products
 
 logger = logging.getLogger(__name__)
 
@@ -124,7 +124,11 @@ class ActionDefaultAskAffirmation(Action):
         rated = feedback.rating_answer(
             adapter.shop(), adapter.shopper(tracker), turn, _rating_asked(tracker)
         )
-        reply = rated or conversation.ask_affirmation(turn)
+        reply = (
+            rated
+            or products.pointed_answer(adapter.shop(), turn)
+            or conversation.ask_affirmation(turn)
+        )
         return await adapter.send(dispatcher, reply)
 
 

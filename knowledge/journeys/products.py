@@ -547,10 +547,15 @@ def pointed_at(shop: Shop, turn: Turn, request: ProductRequest) -> dict[str, Any
     if request.ordinal is not None:
         index = request.ordinal
         return shown[index] if -len(shown) <= index < len(shown) else None
-    if request.pick == "cheapest":
-        return min(shown, key=lambda p: float(p["price"]))
-    if request.pick == "priciest":
-        return max(shown, key=lambda p: float(p["price"]))
+    if request.pick in ("cheapest", "priciest"):
+        # Compared at the price the cards showed (a product with variants: its lowest price
+        # in stock), not the catalogue's list price.
+        def shown_price(product: dict[str, Any]) -> float:
+            variants = shop.store.variants(product["id"]) if "id" in product else None
+            return float(product_card(product, variants)["price"])
+
+        pick = min if request.pick == "cheapest" else max
+        return pick(shown, key=shown_price)
     if request.described:
         for product in shown:
             colour = str((product.get("attributes") or {}).get("colour") or "").lower()
@@ -708,6 +713,18 @@ def variant_answer(
     if ask or field_name == "stock":
         return availability(shop, product, question, request)
     return None
+
+
+def pointed_answer(shop: Shop, turn: Turn) -> Reply | None:
+    """When the NLU was unsure but the message points at one of the products just shown ("the
+    cheaper one", "the second one"), the answer about that product; None otherwise (the
+    fallback asks as usual)."""
+    request = read(shop, turn)
+    if request.ordinal is None and request.pick is None:
+        return None
+    if len(turn.text.split()) > 8 or pointed_at(shop, turn, request) is None:
+        return None
+    return answer_question(shop, turn)
 
 
 def answer_question(shop: Shop, turn: Turn) -> Reply:
