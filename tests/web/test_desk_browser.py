@@ -15,7 +15,8 @@ them, and then checks what the store holds:
 6. a refusal shown in the widget (a gift card that doesn't cover the order) changing nothing.
 
 One phrasing of the exchange's answer ("the jacket in size M please") is read as a FAQ
-question by the NLU and is marked xfail with what the widget showed.
+question by the NLU; the exchange form takes it as the answer all the same
+(``variants.answers_swap_question``).
 
 The shoppers and orders are this module's own (``tests/support/desk_widget.py``), imported
 into the stack's shop, so no other test meets them. Screenshots:
@@ -202,16 +203,6 @@ def test_exchange_of_a_delivered_item(page, rasa_stack, desk):  # noqa: F811
     ]
 
 
-@pytest.mark.xfail(
-    reason="NLU (model 6c038a7abdbbb70b) reads 'the jacket in size M please' (and 'the jacket "
-    "size M') as ask_faq (0.80), so the exchange form lets go of the answer: the widget shows "
-    "the FAQ answer about fit ('Slim fit is cut close to the body, ...') and asks 'Which item "
-    "would you like to exchange, and for what?' again. 'size M please', 'I need it in an M' and "
-    "'the jacket for a size M' are taken. To fix: while the swaps are asked, read a message "
-    "naming an item and an option as the answer whatever the intent (as for the item change, "
-    "tests/e2e/test_desk_items_exchange.py)",
-    strict=False,
-)
 def test_exchange_answer_naming_the_item_and_the_size(page, rasa_stack, desk):  # noqa: F811
     number = ORDERS["exchange_words"]
     a = desk["a"]
