@@ -111,12 +111,6 @@ def test_how_many_of_a_category_are_in_stock(rasa_stack):
     assert _cards(messages)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="the main model (fingerprint a64aa89a130e1666) reads this as ask_faq (0.55) and "
-    "falls back; the product_question examples added to bot/data/nlu/products.yml for it "
-    "need a training",
-)
 def test_how_many_options_of_a_category(rasa_stack):
     sender = _sender("options")
     messages = rasa_stack.chat(sender, "how many t-shirt options do you have right now?")
