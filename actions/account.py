@@ -13,7 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import adapter
-from actions.forms import StoppableFormValidation, journey_texts
+from actions.forms import AddressFieldsValidation, StoppableFormValidation, journey_texts
 from knowledge.journeys import account, orders
 from knowledge.journeys.addresses import ADDRESS_SLOTS
 
@@ -36,7 +36,7 @@ class ActionAccountFacts(Action):
         return await adapter.send(dispatcher, reply)
 
 
-class ValidateDefaultAddressForm(StoppableFormValidation):
+class ValidateDefaultAddressForm(AddressFieldsValidation, StoppableFormValidation):
     """The new default address (one field, several, or all in one message), read back and
     confirmed (``account.default_address_answer``, ``account.default_address_correction``)."""
 
@@ -73,9 +73,10 @@ class ValidateDefaultAddressForm(StoppableFormValidation):
                 return await adapter.send(dispatcher, reply)
         return []
 
-    async def _answer(
+    async def address_answer(
         self, slot: str, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker
     ) -> dict[str, Any]:
+        """``knowledge.journeys.account.default_address_answer``."""
         reply = account.default_address_answer(
             adapter.shop(), adapter.shopper(tracker), adapter.turn(tracker), slot, value
         )
@@ -86,36 +87,6 @@ class ValidateDefaultAddressForm(StoppableFormValidation):
     ) -> dict[str, Any]:
         """Yes or no."""
         return await adapter.say(dispatcher, orders.confirmation("default_address_confirm", value))
-
-    async def validate_ship_name(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        """A name, or the whole address in one message."""
-        return await self._answer("ship_name", value, dispatcher, tracker)
-
-    async def validate_ship_street(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        """Street and house number."""
-        return await self._answer("ship_street", value, dispatcher, tracker)
-
-    async def validate_ship_city(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        """City."""
-        return await self._answer("ship_city", value, dispatcher, tracker)
-
-    async def validate_ship_postcode(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        """Postcode."""
-        return await self._answer("ship_postcode", value, dispatcher, tracker)
-
-    async def validate_ship_country(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        """Country we ship to (code or name)."""
-        return await self._answer("ship_country", value, dispatcher, tracker)
 
 
 class ActionAskDefaultAddressConfirm(Action):

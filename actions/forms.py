@@ -36,7 +36,12 @@ from knowledge.journeys.text import extract_email, extract_order_number
 logger = logging.getLogger(__name__)
 
 STOP_OUTCOMES = ("refused", "failed", "nothing_to_do")
-__all__ = ["NOT_ON_ACCOUNT", "OrderJourneyValidation", "StoppableFormValidation"]
+__all__ = [
+    "NOT_ON_ACCOUNT",
+    "AddressFieldsValidation",
+    "OrderJourneyValidation",
+    "StoppableFormValidation",
+]
 
 
 def _sets(events: list[EventType], name: str, values: tuple[Any, ...]) -> bool:
@@ -233,3 +238,45 @@ class OrderJourneyValidation(StoppableFormValidation, ABC):
             turn = replace(turn, slots={**turn.slots, "request_text": said})
         reply = self.prefill(adapter.shop(), adapter.shopper(tracker), turn)
         return await adapter.send(dispatcher, reply)
+
+
+class AddressFieldsValidation:
+    """The five ``ship_*`` validators of a form that collects an address (an order's
+    delivery address, the profile's default address); each hands its answer to
+    :meth:`address_answer`, the form's one reader of address answers."""
+
+    async def address_answer(
+        self, slot: str, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> dict[str, Any]:
+        """The slot values an answer to ``slot``'s prompt fills (one field, or several)."""
+        raise NotImplementedError
+
+    async def validate_ship_name(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """A name, or the whole address in one message."""
+        return await self.address_answer("ship_name", value, dispatcher, tracker)
+
+    async def validate_ship_street(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """Street and house number."""
+        return await self.address_answer("ship_street", value, dispatcher, tracker)
+
+    async def validate_ship_city(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """City."""
+        return await self.address_answer("ship_city", value, dispatcher, tracker)
+
+    async def validate_ship_postcode(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """Postcode."""
+        return await self.address_answer("ship_postcode", value, dispatcher, tracker)
+
+    async def validate_ship_country(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """Country we ship to (code or name)."""
+        return await self.address_answer("ship_country", value, dispatcher, tracker)

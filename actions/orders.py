@@ -17,7 +17,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import adapter
-from actions.forms import OrderJourneyValidation
+from actions.forms import AddressFieldsValidation, OrderJourneyValidation
 from knowledge.journeys import orders, payments
 from knowledge.journeys.inputs import Shop, Shopper, Turn
 from knowledge.journeys.reply import Reply
@@ -138,7 +138,7 @@ class ActionCancelOrder(Action):
         return await adapter.send(dispatcher, reply)
 
 
-class ValidateAddressForm(OrderJourneyValidation):
+class ValidateAddressForm(AddressFieldsValidation, OrderJourneyValidation):
     """Order not shipped yet; answers read by ``orders.address_answer`` (one field, several,
     or the shopper's other address); changes to the address read back taken."""
 
@@ -171,9 +171,10 @@ class ValidateAddressForm(OrderJourneyValidation):
         )
         return await adapter.send(dispatcher, reply)
 
-    async def _field(
+    async def address_answer(
         self, slot: str, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker
     ) -> dict[str, Any]:
+        """``knowledge.journeys.orders.address_answer``."""
         reply = orders.address_answer(
             adapter.shop(), adapter.shopper(tracker), adapter.turn(tracker), slot, value
         )
@@ -184,36 +185,6 @@ class ValidateAddressForm(OrderJourneyValidation):
     ) -> dict[str, Any]:
         """Yes or no."""
         return await adapter.say(dispatcher, orders.confirmation("address_confirm", value))
-
-    async def validate_ship_name(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        """A name, or the whole address in one message."""
-        return await self._field("ship_name", value, dispatcher, tracker)
-
-    async def validate_ship_street(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        """Street and house number."""
-        return await self._field("ship_street", value, dispatcher, tracker)
-
-    async def validate_ship_city(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        """City."""
-        return await self._field("ship_city", value, dispatcher, tracker)
-
-    async def validate_ship_postcode(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        """Postcode."""
-        return await self._field("ship_postcode", value, dispatcher, tracker)
-
-    async def validate_ship_country(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        """Country we ship to (code or name)."""
-        return await self._field("ship_country", value, dispatcher, tracker)
 
 
 class ActionAskAddressField(Action, ABC):
