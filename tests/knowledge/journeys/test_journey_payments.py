@@ -234,3 +234,16 @@ def test_a_reason_where_the_reason_is_asked_is_an_answer_not_a_new_request():
     assert not payments.gives_reason(turn("actually send it to my office", **asked))
     assert not payments.gives_reason(turn("found it cheaper somewhere else"))  # not asked
     assert not payments.gives_reason(turn('/inform{"cancel_reason": "Other"}', **asked))
+
+
+def test_a_forged_button_with_another_customers_method_is_refused(shop, store, commerce):
+    """The button payload carries a method id; one of another customer's is never used."""
+    forged = str(commerce["mastercard"])  # Bob's card
+    slots = {"order_number": "SB-100001"}  # Alice's pending order
+    reply = payments.choose_payment_method(shop, ALICE, turn(**slots), forged)
+    assert reply.slots["payment_method_id"] is None and "Mastercard" not in reply.text
+    before = store.get_order("SB-100001")["payment_method_id"]
+    done = payments.change_payment(
+        shop, ALICE, turn(**slots, payment_method_id=forged, payment_confirm=True)
+    )
+    assert store.get_order("SB-100001")["payment_method_id"] == before, done.text

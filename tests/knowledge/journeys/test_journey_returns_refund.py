@@ -93,3 +93,10 @@ def test_return_refusals(shop, store):
     assert returns.register(shop, ALICE, turn(**slots, return_confirm=True)).messages == []
     assert store.returns_for_order(store.get_order("SB-100005")["id"]) == []
     assert BOB.customer_id != ALICE.customer_id
+
+
+def test_a_forged_refund_button_with_another_customers_method_is_refused(shop, commerce):
+    slots = {"order_number": "SB-100004", "return_items": "1", "return_reason": "x"}
+    forged = str(commerce["mastercard"])  # Bob's card
+    reply = returns.choose_refund_method(shop, ALICE, turn(**slots), forged)
+    assert reply.slots["refund_method_id"] is None and "Mastercard" not in reply.text
