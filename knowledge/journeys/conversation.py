@@ -7,6 +7,7 @@ import logging
 import re
 from typing import Any
 
+from knowledge.journeys.account import ACCOUNT_WORDS_RE, account_question_in
 from knowledge.journeys.common import human_button, pick_listed
 from knowledge.journeys.inputs import Shop, Shopper, Turn
 from knowledge.journeys.orders import find_by_description, other_orders, refers_to_other_order
@@ -97,7 +98,14 @@ JOURNEYS = {
     "change_items": "change_items",
     "exchange_item": "exchange",
     "change_default_address": "default_address",
+    # account facts: answered at once for a verified shopper, after the identity check
+    # for anyone else (``account_question`` keeps which fact was asked for)
+    "ask_gift_card_balance": "account",
+    "ask_payment_methods": "account",
+    "ask_default_address": "account",
 }
+#: The account fact each account intent asks for (the ``account_question`` slot's values).
+ACCOUNT_QUESTIONS = ("ask_gift_card_balance", "ask_payment_methods", "ask_default_address")
 #: What each journey does, in the shopper's words (said when a request replaces another).
 JOURNEY_WORDS = {
     "track": "look at the order",
@@ -110,6 +118,7 @@ JOURNEY_WORDS = {
     "change_items": "change the items of the order",
     "exchange": "set up an exchange",
     "default_address": "change your default address",
+    "account": "look at your account",
 }
 #: The answers one journey's form collected; a new journey starts without them (the order
 #: under discussion and the shopper's identity are kept).
@@ -128,6 +137,9 @@ FRIENDLY_INTENTS = {
     "change_items": "change the size or colour of an item in an order",
     "exchange_item": "exchange an item",
     "change_default_address": "change your default address",
+    "ask_gift_card_balance": "check your gift card balance",
+    "ask_payment_methods": "see the payment methods saved on your account",
+    "ask_default_address": "see your default address",
     "payment_issue": "sort out a payment problem",
     "ask_faq": "ask about our shop policies",
     "product_search": "find a product",
@@ -173,6 +185,8 @@ _JOURNEY_WORDS = (
             re.IGNORECASE,
         ),
     ),
+    # an account fact ("how much is left on my gift card? SB-..., x@y.com"), not an order
+    ("account", re.compile(ACCOUNT_WORDS_RE, re.IGNORECASE)),
     ("cancel", re.compile(r"\b(?:cancel+\w*|cancl\w*|cansel\w*|canel\w*|cacnel\w*)\b", re.I)),
     (
         "return",
@@ -440,6 +454,10 @@ def start_journey(shop: Shop, shopper: Shopper, turn: Turn, earlier: str = "") -
         slots["order_number"] = turn.entity("order_number")
     if turn.entity("email") and not shopper.verified:
         slots["email"] = turn.entity("email")
+    if journey == "account":
+        question = turn.intent if turn.intent in ACCOUNT_QUESTIONS else account_question_in(words)
+        if question or not turn.slot("account_question"):
+            slots["account_question"] = question or "ask_payment_methods"
     picked = pick_listed(words, turn.slot("listed_orders"))
     if not turn.entity("order_number") and picked and shopper.verified:
         slots["order_number"] = picked  # "the first one" of the orders just listed
@@ -456,7 +474,7 @@ def _order_in_focus(
     shop: Shop, shopper: Shopper, text: str, current: Any, journey: str
 ) -> dict[str, Any]:
     """The order a request without an order number is about (nothing: keep the current)."""
-    if journey in ("track", "refund_status"):
+    if journey in ("track", "refund_status", "account"):
         return {}  # they read "the other order" and item descriptions themselves
     if refers_to_other_order(text):
         others = other_orders(shop, shopper, current)

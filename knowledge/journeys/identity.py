@@ -19,7 +19,7 @@ from typing import Any
 from knowledge.journeys.common import human_button, listed, order_buttons
 from knowledge.journeys.inputs import Shop, Shopper, Turn
 from knowledge.journeys.reply import Reply
-from knowledge.journeys.text import extract_email, extract_order_number, yes_or_no
+from knowledge.journeys.text import EMAIL_RE, extract_email, extract_order_number, yes_or_no
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +37,11 @@ MISMATCH = (
 FIRST_ASK = (
     "Sure. First I need to check the order is yours. What's the order number? "
     "It looks like SB-123456 and is in your confirmation email."
+)
+#: Asked first for an account fact (gift card balance, saved cards, default address).
+ACCOUNT_FIRST_ASK = (
+    "Sure, I can look that up once I know it's your account. What's the number of one of "
+    "your orders? It looks like SB-123456 and is in your confirmation email."
 )
 #: Asked again after a wrong answer: the message before already said what was wrong.
 ASK_AGAIN = "What's the order number?"
@@ -110,6 +115,18 @@ def read_order_number(
             return Reply.nothing(order_number=number, email=tried_email, tried_email=None)
         return Reply.nothing(order_number=number)
     email = extract_email(text)
+    if email is not None and postcode_mode in POSTCODE_OFFER and _NO_NUMBER_RE.search(text):
+        # "I lost my order number, my email is ... (and my postcode is ...)": the postcode
+        # check, asked only for what is missing
+        details = postcode_details(Turn(text), postcode_mode).slots
+        if details:
+            return Reply.nothing(order_number=None, **details)
+        return Reply.say(
+            POSTCODE_OFFER[postcode_mode],
+            order_number=None,
+            email=email,
+            identity_method=BY_POSTCODE,
+        )
     if email is not None:
         return Reply.nothing(order_number=None, email=email)
     if _attempted_number(text):
@@ -239,6 +256,8 @@ def ask_order_number(shop: Shop, shopper: Shopper, turn: Turn, said: str = "") -
         return Reply.say("I can't see any orders on your account. What's the order number?")
     if turn.slot("candidate_order") == REFUSED_CANDIDATE:
         return Reply.say(ASK_AGAIN)
+    if turn.slot("journey") == "account" and turn.slot("requested_slot") is None:
+        return Reply.say(ACCOUNT_FIRST_ASK)
     if email and str(email).lower() in turn.text.lower():
         return Reply.say(ASK_AFTER_EMAIL)
     if turn.slot("requested_slot") in ("order_number", "email"):
@@ -340,6 +359,60 @@ def read_full_name(value: Any) -> Reply:
     return Reply.say(BAD_NAME, full_name=None)
 
 
+_POSTCODE_VALUE = r"[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}|\d{4}\s?[A-Z]{2}|\d{3,5}(?:-\d{3,4})?"
+_POSTCODE_NAMED_RE = re.compile(
+    r"\b(?:post\s?-?code|postal\s+code|zip(?:\s?code)?|plz)\b[^A-Za-z0-9@]{0,3}"
+    r"(?:(?:is|was|it's|its|=)\s+)?(" + _POSTCODE_VALUE + r")\b",
+    re.IGNORECASE,
+)
+_POSTCODE_BARE_RE = re.compile(r"(?<![\w@.-])(" + _POSTCODE_VALUE + r")(?![\w@-])", re.IGNORECASE)
+_NAME_RE = re.compile(
+    r"\b(?:my (?:full )?name is|name(?: on the account)?\s*[:=]|i am|i'm|im|this is)\s+"
+    r"([^\W\d_][\w'.-]*(?:\s+[^\W\d_][\w'.-]*){1,4}?)"
+    r"(?=\s*(?:[,.;!?]|$|\band\b|\bmy\b|\bpost|\bzip|\bplz|\bfrom\b|\bliving\b))",
+    re.IGNORECASE,
+)
+
+
+def postcode_details(turn: Turn, mode: str) -> Reply:
+    """Email (or full name) and postcode typed together for the lost-order-number check
+    ("I lost my order number. my email is x@y.com and my postcode is 10115").
+
+    Read while the identity form runs, when the message says the order number is missing
+    or the form already checks by postcode, and the shop allows the check (``mode``
+    ``email`` or ``name``). A postcode needs its word ("postcode 10115"), unless the form
+    checks by postcode already and the message also holds the email or name.
+
+    Returns:
+        ``identity_method``, ``postcode`` and ``email`` (or ``full_name``), ready for
+        :func:`verify_postcode`; nothing when the message lacks one of the two pieces.
+    """
+    text = turn.text or ""
+    if mode not in POSTCODE_OFFER or not text or text.startswith("/"):
+        return Reply.nothing()
+    by_postcode = turn.slot("identity_method") == BY_POSTCODE
+    if not by_postcode and not _NO_NUMBER_RE.search(text):
+        return Reply.nothing()
+    if extract_order_number(text) is not None:
+        return Reply.nothing()  # an order number after all: the usual check
+    email = extract_email(text)
+    name = None
+    if email is None and mode == "name":
+        found = _NAME_RE.search(text)
+        name = read_full_name(found.group(1)).slots.get("full_name") if found else None
+    if email is None and name is None:
+        return Reply.nothing()
+    rest = EMAIL_RE.sub(" ", text)
+    match = _POSTCODE_NAMED_RE.search(rest) or (
+        _POSTCODE_BARE_RE.search(rest) if by_postcode else None
+    )
+    postcode = read_postcode(match.group(1)).slots.get("postcode") if match else None
+    if not postcode:
+        return Reply.nothing()
+    who = {"email": email, "full_name": None} if email else {"full_name": name}
+    return Reply.nothing(identity_method=BY_POSTCODE, postcode=postcode, **who)
+
+
 def ask_postcode() -> Reply:
     """Ask for the postcode of the account's default address."""
     return Reply.say(ASK_POSTCODE)
@@ -348,6 +421,18 @@ def ask_postcode() -> Reply:
 def ask_full_name() -> Reply:
     """Ask for the email address or full name of the account (name mode)."""
     return Reply.say(ASK_NAME_OR_EMAIL)
+
+
+def verify_postcode_message(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
+    """Email (or full name) and postcode in one message (:func:`postcode_details`), checked
+    at once (:func:`verify_postcode`); nothing when the message doesn't hold both."""
+    if turn.slot("verified") is True:
+        return Reply.nothing()
+    details = postcode_details(turn, shop.policy.identity_postcode)
+    if not details.slots:
+        return Reply.nothing()
+    merged = Turn(turn.text, turn.intent, turn.entities, {**turn.slots, **details.slots})
+    return details.then(verify_postcode(shop, shopper, merged))
 
 
 def verify_postcode(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
