@@ -129,9 +129,13 @@ def read_order_number(
         )
     if email is not None:
         return Reply.nothing(order_number=None, email=email)
+    lost = _NO_NUMBER_RE.search(text) and postcode_mode in POSTCODE_OFFER
+    details = postcode_details(Turn(text), postcode_mode).slots if lost else {}
+    if details:  # "... I'm Nora Kowalski, postcode 10115": checked at once
+        return Reply.nothing(order_number=None, **details)
     if _attempted_number(text):
         return Reply.say(BAD_ORDER_NUMBER, order_number=None)
-    if _NO_NUMBER_RE.search(text) and postcode_mode in POSTCODE_OFFER:
+    if lost:
         return Reply.say(
             POSTCODE_OFFER[postcode_mode], order_number=None, identity_method=BY_POSTCODE
         )
@@ -353,6 +357,7 @@ def read_full_name(value: Any) -> Reply:
     email = extract_email(text)
     if email is not None:
         return Reply.nothing(email=email, full_name=None)
+    text = _without_postcode(text)  # "Nora Kowalski, 10115": the postcode is read apart
     words = re.findall(r"[^\W\d_][^\W\d_'.-]*(?:['.-][^\W\d_]+)*", text)
     if 2 <= len(words) <= 6 and not re.search(r"\d", text) and len(text) <= 80:
         return Reply.nothing(full_name=" ".join(words))
@@ -372,6 +377,17 @@ _NAME_RE = re.compile(
     r"(?=\s*(?:[,.;!?]|$|\band\b|\bmy\b|\bpost|\bzip|\bplz|\bfrom\b|\bliving\b))",
     re.IGNORECASE,
 )
+
+
+def _without_postcode(text: str) -> str:
+    """The text without a postcode in it (and its word): "Nora Kowalski, postcode 10115"
+    is "Nora Kowalski"."""
+    if not re.search(r"\d", text):
+        return text
+    rest = _POSTCODE_NAMED_RE.sub(" ", text)
+    rest = _POSTCODE_BARE_RE.sub(" ", rest)
+    rest = re.sub(r"\b(?:and|my|is|the)\s*$", " ", rest.strip(" ,;.-"), flags=re.IGNORECASE)
+    return " ".join(rest.strip(" ,;.-").split())
 
 
 def postcode_details(turn: Turn, mode: str) -> Reply:
@@ -400,6 +416,9 @@ def postcode_details(turn: Turn, mode: str) -> Reply:
     if email is None and mode == "name":
         found = _NAME_RE.search(text)
         name = read_full_name(found.group(1)).slots.get("full_name") if found else None
+        if name is None and by_postcode:
+            # "Nora Kowalski, 10115" where the name (or email) is asked
+            name = read_full_name(text).slots.get("full_name")
     if email is None and name is None:
         return Reply.nothing()
     rest = EMAIL_RE.sub(" ", text)

@@ -259,3 +259,14 @@ def test_email_and_postcode_in_one_message_verify_at_once(shop):
     )
     assert alone.slots["identity_method"] == identity.BY_POSTCODE
     assert alone.slots["email"] == "alice.martin@example.com" and "postcode" in alone.text
+
+
+def test_name_and_postcode_together_where_the_name_is_asked():
+    asked = {"identity_method": identity.BY_POSTCODE, "requested_slot": "full_name"}
+    assert identity.read_full_name("Alice Martin, 10115").slots == {"full_name": "Alice Martin"}
+    found = identity.postcode_details(Turn("alice martin 10115", slots=asked), "name").slots
+    assert found["full_name"] == "alice martin" and found["postcode"] == "10115"
+    lost = identity.read_order_number(
+        "i lost the order number, i'm Alice Martin, postcode 10115", postcode_mode="name"
+    )
+    assert lost.slots["full_name"] == "Alice Martin" and not lost.text
