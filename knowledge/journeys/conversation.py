@@ -389,6 +389,8 @@ def interrupts(turn: Turn, journey: str | None) -> bool:
             requested = named
         elif turn.intent == "nlu_fallback":
             requested = journey_of(suggested_intent(turn))
+    if requested == "account":
+        return False  # "the gift card" misread as a balance question: the form's answer
     if journey == "default_address" and requested == "change_address":
         from knowledge.journeys.addresses import find_address
 
@@ -438,6 +440,10 @@ def start_journey(shop: Shop, shopper: Shopper, turn: Turn, earlier: str = "") -
     ):
         journey = journey_of(suggested_intent(turn))
     journey = journey or previous
+    if journey is None and not shopper.verified:
+        checked = _identity_by_postcode(shop, shopper, turn)
+        if checked is not None:
+            return checked
     if journey is None:
         return Reply([Message(response="utter_what_next")], {"journey": None})
     # A button sends its payload ("/cancel_order{...}"): no words of the shopper's to read.
@@ -468,6 +474,29 @@ def start_journey(shop: Shop, shopper: Shopper, turn: Turn, earlier: str = "") -
     if in_form and previous is not None and previous != journey:
         reply = Reply.say(SWITCHED.format(what=JOURNEY_WORDS[journey]), **slots)
     return reply
+
+
+#: Said once a message with no request in it proved who the shopper is (postcode check).
+VERIFIED_WHAT_NEXT = (
+    "Thanks, I've found your account. What can I do for you? I can show your orders, "
+    "track, cancel or change one, start a return, or tell you your gift card balance and "
+    "saved payment methods."
+)
+
+
+def _identity_by_postcode(shop: Shop, shopper: Shopper, turn: Turn) -> Reply | None:
+    """The postcode check of a message that asks for nothing yet ("I lost my order number,
+    my email is ... and my postcode is ..."), where the shop allows it: verified (and what
+    next?), or the mismatch; ``None`` when the message holds no such check."""
+    from knowledge.journeys.identity import verify_postcode_message
+
+    checked = verify_postcode_message(shop, shopper, turn)
+    if not checked.slots:
+        return None
+    done = {"journey": None, "identity_method": None, "postcode": None}
+    if checked.slots.get("verified") is True:
+        return Reply.say(VERIFIED_WHAT_NEXT, **{**checked.slots, **done})
+    return checked.with_slots(**done)
 
 
 def _order_in_focus(

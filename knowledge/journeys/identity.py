@@ -372,7 +372,8 @@ _POSTCODE_NAMED_RE = re.compile(
 )
 _POSTCODE_BARE_RE = re.compile(r"(?<![\w@.-])(" + _POSTCODE_VALUE + r")(?![\w@-])", re.IGNORECASE)
 _NAME_RE = re.compile(
-    r"\b(?:my (?:full )?name is|name(?: on the account)?\s*[:=]|i am|i'm|im|this is)\s+"
+    r"\b(?:(?:my )?(?:full )?name(?:'s| is)|name(?: on the account)?\s*[:=]|i am|i'm|im|"
+    r"this is)\s+"
     r"([^\W\d_][\w'.-]*(?:\s+[^\W\d_][\w'.-]*){1,4}?)"
     r"(?=\s*(?:[,.;!?]|$|\band\b|\bmy\b|\bpost|\bzip|\bplz|\bfrom\b|\bliving\b))",
     re.IGNORECASE,
@@ -390,14 +391,63 @@ def _without_postcode(text: str) -> str:
     return " ".join(rest.strip(" ,;.-").split())
 
 
+_NOT_NAME_WORDS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "the",
+        "my",
+        "me",
+        "i",
+        "is",
+        "are",
+        "where",
+        "what",
+        "when",
+        "how",
+        "which",
+        "show",
+        "order",
+        "orders",
+        "number",
+        "please",
+        "hi",
+        "hello",
+        "hey",
+        "thanks",
+        "to",
+        "for",
+        "of",
+        "in",
+        "on",
+        "it",
+        "its",
+        "this",
+        "that",
+        "with",
+        "want",
+        "need",
+    ]
+)
+
+
+def _looks_like_a_name(text: str) -> bool:
+    """Whether the words are a person's name and nothing else ("Nora Kowalski", not "where
+    is my order")."""
+    words = text.lower().split()
+    return 2 <= len(words) <= 4 and not any(w.strip(",.") in _NOT_NAME_WORDS for w in words)
+
+
 def postcode_details(turn: Turn, mode: str) -> Reply:
     """Email (or full name) and postcode typed together for the lost-order-number check
     ("I lost my order number. my email is x@y.com and my postcode is 10115").
 
-    Read while the identity form runs, when the message says the order number is missing
-    or the form already checks by postcode, and the shop allows the check (``mode``
-    ``email`` or ``name``). A postcode needs its word ("postcode 10115"), unless the form
-    checks by postcode already and the message also holds the email or name.
+    Read when the shop allows the check (``mode`` ``email`` or ``name``) and the message
+    says the order number is missing, names the postcode ("postcode 10115", "zip ...") or
+    answers the form's postcode check. A postcode needs its word, unless the form checks
+    by postcode already and the message also holds the email or name; a name without
+    "my name is" must be the message's only other words ("Nora Kowalski, postcode 10115").
 
     Returns:
         ``identity_method``, ``postcode`` and ``email`` (or ``full_name``), ready for
@@ -407,7 +457,9 @@ def postcode_details(turn: Turn, mode: str) -> Reply:
     if mode not in POSTCODE_OFFER or not text or text.startswith("/"):
         return Reply.nothing()
     by_postcode = turn.slot("identity_method") == BY_POSTCODE
-    if not by_postcode and not _NO_NUMBER_RE.search(text):
+    rest = EMAIL_RE.sub(" ", text)
+    named = _POSTCODE_NAMED_RE.search(rest)
+    if not by_postcode and not named and not _NO_NUMBER_RE.search(text):
         return Reply.nothing()
     if extract_order_number(text) is not None:
         return Reply.nothing()  # an order number after all: the usual check
@@ -416,15 +468,13 @@ def postcode_details(turn: Turn, mode: str) -> Reply:
     if email is None and mode == "name":
         found = _NAME_RE.search(text)
         name = read_full_name(found.group(1)).slots.get("full_name") if found else None
-        if name is None and by_postcode:
-            # "Nora Kowalski, 10115" where the name (or email) is asked
+        if name is None and (by_postcode or _looks_like_a_name(_without_postcode(text))):
+            # "Nora Kowalski, 10115" where the name (or email) is asked, or "Nora
+            # Kowalski, postcode 10115" as it is
             name = read_full_name(text).slots.get("full_name")
     if email is None and name is None:
         return Reply.nothing()
-    rest = EMAIL_RE.sub(" ", text)
-    match = _POSTCODE_NAMED_RE.search(rest) or (
-        _POSTCODE_BARE_RE.search(rest) if by_postcode else None
-    )
+    match = named or (_POSTCODE_BARE_RE.search(rest) if by_postcode else None)
     postcode = read_postcode(match.group(1)).slots.get("postcode") if match else None
     if not postcode:
         return Reply.nothing()

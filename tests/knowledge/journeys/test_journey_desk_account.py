@@ -228,7 +228,12 @@ def replace_slots(t: Turn, **slots) -> Turn:
             {},
         ),
         ("I lost my order number. my email is alice.martin@example.com", "email", {}),
-        ("my postcode is 10115, alice.martin@example.com", "email", {}),  # no lost number
+        (
+            "my postcode is 10115, alice.martin@example.com",
+            "email",
+            {"email": "alice.martin@example.com", "postcode": "10115"},
+        ),
+        ("alice.martin@example.com 10115", "email", {}),  # a bare number: no postcode word
     ],
 )
 def test_email_or_name_and_postcode_in_one_message(text, mode, expected):
@@ -270,3 +275,30 @@ def test_name_and_postcode_together_where_the_name_is_asked():
         "i lost the order number, i'm Alice Martin, postcode 10115", postcode_mode="name"
     )
     assert lost.slots["full_name"] == "Alice Martin" and not lost.text
+
+
+def test_a_message_with_no_request_that_proves_who_the_shopper_is(shop):
+    from dataclasses import replace
+
+    on = replace(shop, policy=replace(shop.policy, identity_postcode="name"))
+    said = "I lost my order number. my email is alice.martin@example.com and my postcode is 10115"
+    done = conversation.start_journey(on, NOBODY, Turn(said, "inform"))
+    assert done.slots["verified"] is True and done.slots["customer_id"] == "1"
+    assert done.slots["journey"] is None and done.slots["identity_method"] is None
+    assert "found your account" in done.text
+    named = conversation.start_journey(on, NOBODY, Turn("Alice Martin, postcode 10115", "inform"))
+    assert named.slots["verified"] is True
+    wrong = conversation.start_journey(on, NOBODY, Turn("Alice Martin, postcode 99999", "inform"))
+    assert "don't match" in wrong.text and "verified" not in wrong.slots
+    # the shop without the check: what to do with it, as before
+    plain = conversation.start_journey(shop, NOBODY, Turn(said, "inform"))
+    assert plain.messages[0].response == "utter_what_next"
+
+
+def test_an_account_question_inside_a_form_is_no_new_request():
+    paying = Turn(
+        "the gift card",
+        "ask_gift_card_balance",
+        slots={"journey": "change_payment", "requested_slot": "payment_method_id"},
+    )
+    assert not conversation.interrupts(paying, "change_payment")
