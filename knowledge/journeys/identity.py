@@ -79,7 +79,7 @@ BAD_NAME = "Please type your full name as it is on your account (first and last 
 BY_POSTCODE = "postcode"
 _NO_NUMBER_RE = re.compile(
     r"\b(don'?t|do not|dont|can'?t|cannot|cant|didn'?t|never) (?:have|know|find|remember|got|get)\b"
-    r"|\b(no idea|lost (?:it|my|the)|not sure|forgot|forgotten|no order number)\b",
+    r"|\b(no idea|no clue|lost (?:it|my|the)|not sure|forgot|forgotten|no order number)\b",
     re.IGNORECASE,
 )
 
@@ -375,7 +375,7 @@ _NAME_RE = re.compile(
     r"\b(?:(?:my )?(?:full )?name(?:'s| is)|name(?: on the account)?\s*[:=]|i am|i'm|im|"
     r"this is)\s+"
     r"([^\W\d_][\w'.-]*(?:\s+[^\W\d_][\w'.-]*){1,4}?)"
-    r"(?=\s*(?:[,.;!?]|$|\band\b|\bmy\b|\bpost|\bzip|\bplz|\bfrom\b|\bliving\b))",
+    r"(?=\s*(?:[,.;!?]|$|\d|\band\b|\bmy\b|\bpost|\bzip|\bplz|\bfrom\b|\bliving\b))",
     re.IGNORECASE,
 )
 
@@ -432,6 +432,11 @@ _NOT_NAME_WORDS = frozenset(
 )
 
 
+def _without_name(text: str, name: str | None) -> str:
+    """The text without the name given (a name holds no postcode)."""
+    return text.replace(name, " ") if name else text
+
+
 def _looks_like_a_name(text: str) -> bool:
     """Whether the words are a person's name and nothing else ("Nora Kowalski", not "where
     is my order")."""
@@ -474,7 +479,10 @@ def postcode_details(turn: Turn, mode: str) -> Reply:
             name = read_full_name(text).slots.get("full_name")
     if email is None and name is None:
         return Reply.nothing()
-    match = named or (_POSTCODE_BARE_RE.search(rest) if by_postcode else None)
+    # a bare number is the postcode only next to the name or email of a postcode check
+    # ("I don't know the number, I'm Nora Kowalski, 10115")
+    lost = by_postcode or _NO_NUMBER_RE.search(text)
+    match = named or (_POSTCODE_BARE_RE.search(_without_name(rest, name)) if lost else None)
     postcode = read_postcode(match.group(1)).slots.get("postcode") if match else None
     if not postcode:
         return Reply.nothing()

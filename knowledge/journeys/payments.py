@@ -359,7 +359,7 @@ def cancel(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
     refunds = updated["changes"][-1]["refunds"]
     text = f"Order {number} is cancelled."
     if refunds:
-        text += f" You'll get {refunds_text(refunds, updated['currency'])}."
+        text += f" You'll get your refund: {refunds_text(refunds, updated['currency'])}."
     return Reply.say(text, **reset)
 
 

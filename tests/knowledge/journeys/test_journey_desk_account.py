@@ -302,3 +302,11 @@ def test_an_account_question_inside_a_form_is_no_new_request():
         slots={"journey": "change_payment", "requested_slot": "payment_method_id"},
     )
     assert not conversation.interrupts(paying, "change_payment")
+
+
+def test_a_bare_postcode_next_to_the_name_when_the_number_is_lost():
+    said = "return something pls, no clue what the order number was. this is Alice Martin 10115"
+    found = identity.postcode_details(Turn(said, "request_refund"), "name").slots
+    assert found["full_name"] == "Alice Martin" and found["postcode"] == "10115"
+    # without the lost number or the postcode word a bare number is no postcode
+    assert identity.postcode_details(Turn("Alice Martin 10115", "inform"), "name").slots == {}
