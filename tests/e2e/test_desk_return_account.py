@@ -290,3 +290,21 @@ def test_postcode_identity_in_one_message(postcode_stack):
     slots = _slots(postcode_stack, sender)
     assert slots["verified"] is True and slots["customer_id"] == str(customer["id"]), done
     assert example["order_number"] in done or "orders" in done.lower()
+
+
+def test_postcode_identity_as_the_first_message_then_an_account_question(postcode_stack):
+    example = postcode_stack.examples["delivered_recent"]
+    customer = _one(
+        postcode_stack,
+        "SELECT id, address_postcode, address_street FROM customers WHERE email = ?",
+        [example["email"]],
+    )
+    sender = _sender("postcode-first")
+    said = (
+        f"hello, I can't find my order number. email {example['email']}, "
+        f"postcode {customer['address_postcode']}"
+    )
+    first = postcode_stack.say(sender, said)
+    assert "found your account" in first, first
+    assert _slots(postcode_stack, sender)["customer_id"] == str(customer["id"])
+    assert customer["address_street"] in postcode_stack.say(sender, "what's my default address")
