@@ -124,12 +124,14 @@ class ActionDefaultAskAffirmation(Action):
         rated = feedback.rating_answer(
             adapter.shop(), adapter.shopper(tracker), turn, _rating_asked(tracker)
         )
-        reply = (
-            rated
-            or products.pointed_answer(adapter.shop(), turn)
-            or conversation.ask_affirmation(turn)
-        )
-        return await adapter.send(dispatcher, reply)
+        pointed = None if rated else products.pointed_answer(adapter.shop(), turn)
+        reply = rated or pointed or conversation.ask_affirmation(turn)
+        events = await adapter.send(dispatcher, reply)
+        if pointed is not None:
+            # Answered ("the cheaper one"): the fallback ends here. Left running, the next
+            # message ("in black?") would end it by rewinding this answer and its slots.
+            events.append(ActiveLoop(None))
+        return events
 
 
 def _rating_asked(tracker: Tracker) -> bool:

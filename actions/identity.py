@@ -115,8 +115,12 @@ class ValidateIdentityForm(StoppableFormValidation):
         """Once both are known, check ownership and count failures (``identity.verify``);
         a yes or no to "is it the order with ...?" the slot mapping missed is read here."""
         turn = adapter.turn(tracker)
-        if turn.slot("identity_method") == identity.BY_POSTCODE:
-            return []  # checked when the postcode is given (validate_postcode)
+        # email (or name) and postcode in one message (also the request itself: "I lost
+        # my order number, ..."); one by one they are checked when the postcode is given
+        # (validate_postcode)
+        both = identity.verify_postcode_message(adapter.shop(), adapter.shopper(tracker), turn)
+        if both.slots or turn.slot("identity_method") == identity.BY_POSTCODE:
+            return await adapter.send(dispatcher, both)
         answered = identity.answers_candidate(turn, events)
         if (
             answered is not None

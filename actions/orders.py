@@ -85,6 +85,12 @@ class ValidateCancelForm(OrderJourneyValidation):
             return await super().after_validation(dispatcher, tracker, domain, events)
         return await adapter.send(dispatcher, payments.reason_correction(adapter.turn(tracker)))
 
+    async def extract_cancel_reason(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """A reason the NLU read as another intent (``payments.reason_answer``)."""
+        return payments.reason_answer(adapter.turn(tracker)).slots
+
     async def validate_cancel_reason(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:

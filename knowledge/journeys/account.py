@@ -56,6 +56,36 @@ STATUS_WORDS = {
 }
 
 
+#: Words that ask for an account fact whatever the NLU read ("how much is left on my gift
+#: card? order SB-..., email ..."), one pattern per question (``account_question_in``).
+_GIFT_CARD_WORDS = (
+    r"\bgift\s?-?cards?\b[^.?!]{0,40}\b(?:balance|left|remain\w*|worth|credit)\b"
+    r"|\b(?:balance|how much)\b[^.?!]{0,40}\bgift\s?-?cards?\b"
+)
+_SAVED_METHOD_WORDS = (
+    r"\b(?:cards?|payment\s+(?:methods?|options?|details))\b[^.?!]{0,30}"
+    r"\b(?:saved|on file|stored|registered|have on)\b"
+    r"|\b(?:saved|stored)\s+(?:cards?|payment)"
+)
+ACCOUNT_WORDS_RE = f"{_GIFT_CARD_WORDS}|{_SAVED_METHOD_WORDS}"
+_ACCOUNT_QUESTION_WORDS = (
+    ("ask_gift_card_balance", re.compile(_GIFT_CARD_WORDS, re.IGNORECASE)),
+    ("ask_payment_methods", re.compile(_SAVED_METHOD_WORDS, re.IGNORECASE)),
+    (
+        "ask_default_address",
+        re.compile(r"\b(?:default|saved|profile|account)\s+address\b", re.IGNORECASE),
+    ),
+)
+
+
+def account_question_in(text: str) -> str | None:
+    """The account fact a message's words ask for (an ``ask_*`` intent name), or ``None``."""
+    for question, pattern in _ACCOUNT_QUESTION_WORDS:
+        if pattern.search(text or ""):
+            return question
+    return None
+
+
 # --------------------------------------------------------------------------- one customer
 def refuse_other(what: str = "") -> Reply:
     """The refusal for another customer's order or profile (says nothing about whether it
@@ -399,9 +429,15 @@ VERIFY_OFFER = (
 
 
 def account_facts(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
-    """The account question of ``turn.intent`` for a verified shopper; for anyone else the
-    shop's general FAQ answer and how to get their own facts."""
-    faq_key, journey = ACCOUNT_INTENTS.get(turn.intent or "", ("payment-methods", payment_methods))
+    """The account question of ``turn.intent`` (or, after the identity check, of the
+    ``account_question`` slot) for a verified shopper; for anyone else the shop's general
+    FAQ answer and how to get their own facts (the rules ask for identity first)."""
+    # After the identity check the turn is the last answer: the question asked before it
+    # is kept in ``account_question`` (``conversation.start_journey``).
+    question = turn.intent if turn.intent in ACCOUNT_INTENTS else turn.slot("account_question")
+    faq_key, journey = ACCOUNT_INTENTS.get(
+        str(question or ""), ("payment-methods", payment_methods)
+    )
     if shopper.verified:
         return journey(shop, shopper, turn)
     entry = shop.store.get_faq(faq_key)

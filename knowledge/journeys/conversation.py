@@ -7,6 +7,7 @@ import logging
 import re
 from typing import Any
 
+from knowledge.journeys.account import ACCOUNT_WORDS_RE, account_question_in
 from knowledge.journeys.common import human_button, pick_listed
 from knowledge.journeys.inputs import Shop, Shopper, Turn
 from knowledge.journeys.orders import find_by_description, other_orders, refers_to_other_order
@@ -97,7 +98,14 @@ JOURNEYS = {
     "change_items": "change_items",
     "exchange_item": "exchange",
     "change_default_address": "default_address",
+    # account facts: answered at once for a verified shopper, after the identity check
+    # for anyone else (``account_question`` keeps which fact was asked for)
+    "ask_gift_card_balance": "account",
+    "ask_payment_methods": "account",
+    "ask_default_address": "account",
 }
+#: The account fact each account intent asks for (the ``account_question`` slot's values).
+ACCOUNT_QUESTIONS = ("ask_gift_card_balance", "ask_payment_methods", "ask_default_address")
 #: What each journey does, in the shopper's words (said when a request replaces another).
 JOURNEY_WORDS = {
     "track": "look at the order",
@@ -110,6 +118,7 @@ JOURNEY_WORDS = {
     "change_items": "change the items of the order",
     "exchange": "set up an exchange",
     "default_address": "change your default address",
+    "account": "look at your account",
 }
 #: The answers one journey's form collected; a new journey starts without them (the order
 #: under discussion and the shopper's identity are kept).
@@ -128,6 +137,9 @@ FRIENDLY_INTENTS = {
     "change_items": "change the size or colour of an item in an order",
     "exchange_item": "exchange an item",
     "change_default_address": "change your default address",
+    "ask_gift_card_balance": "check your gift card balance",
+    "ask_payment_methods": "see the payment methods saved on your account",
+    "ask_default_address": "see your default address",
     "payment_issue": "sort out a payment problem",
     "ask_faq": "ask about our shop policies",
     "product_search": "find a product",
@@ -173,6 +185,8 @@ _JOURNEY_WORDS = (
             re.IGNORECASE,
         ),
     ),
+    # an account fact ("how much is left on my gift card? SB-..., x@y.com"), not an order
+    ("account", re.compile(ACCOUNT_WORDS_RE, re.IGNORECASE)),
     ("cancel", re.compile(r"\b(?:cancel+\w*|cancl\w*|cansel\w*|canel\w*|cacnel\w*)\b", re.I)),
     (
         "return",
@@ -375,6 +389,8 @@ def interrupts(turn: Turn, journey: str | None) -> bool:
             requested = named
         elif turn.intent == "nlu_fallback":
             requested = journey_of(suggested_intent(turn))
+    if requested == "account":
+        return False  # "the gift card" misread as a balance question: the form's answer
     if journey == "default_address" and requested == "change_address":
         from knowledge.journeys.addresses import find_address
 
@@ -424,6 +440,10 @@ def start_journey(shop: Shop, shopper: Shopper, turn: Turn, earlier: str = "") -
     ):
         journey = journey_of(suggested_intent(turn))
     journey = journey or previous
+    if journey is None and not shopper.verified:
+        checked = _identity_by_postcode(shop, shopper, turn)
+        if checked is not None:
+            return checked
     if journey is None:
         return Reply([Message(response="utter_what_next")], {"journey": None})
     # A button sends its payload ("/cancel_order{...}"): no words of the shopper's to read.
@@ -440,6 +460,10 @@ def start_journey(shop: Shop, shopper: Shopper, turn: Turn, earlier: str = "") -
         slots["order_number"] = turn.entity("order_number")
     if turn.entity("email") and not shopper.verified:
         slots["email"] = turn.entity("email")
+    if journey == "account":
+        question = turn.intent if turn.intent in ACCOUNT_QUESTIONS else account_question_in(words)
+        if question or not turn.slot("account_question"):
+            slots["account_question"] = question or "ask_payment_methods"
     picked = pick_listed(words, turn.slot("listed_orders"))
     if not turn.entity("order_number") and picked and shopper.verified:
         slots["order_number"] = picked  # "the first one" of the orders just listed
@@ -452,11 +476,34 @@ def start_journey(shop: Shop, shopper: Shopper, turn: Turn, earlier: str = "") -
     return reply
 
 
+#: Said once a message with no request in it proved who the shopper is (postcode check).
+VERIFIED_WHAT_NEXT = (
+    "Thanks, I've found your account. What can I do for you? I can show your orders, "
+    "track, cancel or change one, start a return, or tell you your gift card balance and "
+    "saved payment methods."
+)
+
+
+def _identity_by_postcode(shop: Shop, shopper: Shopper, turn: Turn) -> Reply | None:
+    """The postcode check of a message that asks for nothing yet ("I lost my order number,
+    my email is ... and my postcode is ..."), where the shop allows it: verified (and what
+    next?), or the mismatch; ``None`` when the message holds no such check."""
+    from knowledge.journeys.identity import verify_postcode_message
+
+    checked = verify_postcode_message(shop, shopper, turn)
+    if not checked.slots:
+        return None
+    done = {"journey": None, "identity_method": None, "postcode": None}
+    if checked.slots.get("verified") is True:
+        return Reply.say(VERIFIED_WHAT_NEXT, **{**checked.slots, **done})
+    return checked.with_slots(**done)
+
+
 def _order_in_focus(
     shop: Shop, shopper: Shopper, text: str, current: Any, journey: str
 ) -> dict[str, Any]:
     """The order a request without an order number is about (nothing: keep the current)."""
-    if journey in ("track", "refund_status"):
+    if journey in ("track", "refund_status", "account"):
         return {}  # they read "the other order" and item descriptions themselves
     if refers_to_other_order(text):
         others = other_orders(shop, shopper, current)

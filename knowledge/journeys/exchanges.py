@@ -19,6 +19,7 @@ from knowledge.journeys.inputs import Shop, Shopper, Turn
 from knowledge.journeys.reply import Reply
 from knowledge.journeys.text import clean_text
 from knowledge.journeys.variants import (
+    add_each,
     another_product,
     format_changes,
     gather,
@@ -168,7 +169,7 @@ def prefill_exchange(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
         reply = reply.with_slots(exchange_reason=reason)
     if not turn.slot("exchange_items"):
         said = Turn(request, turn.intent, turn.entities, {**turn.slots, "exchange_items": None})
-        added = add_exchange_item(shop, shopper, said)
+        added = add_each(shop, shopper, said, "exchange_items", add_exchange_item)
         if added.slots.get("exchange_items"):
             everything = len(_exchangeable(shop, order))
             picked = noted(shop, shopper, said, "exchange_items", added, everything)

@@ -19,7 +19,7 @@ from typing import Any
 from knowledge.journeys.common import human_button, listed, order_buttons
 from knowledge.journeys.inputs import Shop, Shopper, Turn
 from knowledge.journeys.reply import Reply
-from knowledge.journeys.text import extract_email, extract_order_number, yes_or_no
+from knowledge.journeys.text import EMAIL_RE, extract_email, extract_order_number, yes_or_no
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +37,11 @@ MISMATCH = (
 FIRST_ASK = (
     "Sure. First I need to check the order is yours. What's the order number? "
     "It looks like SB-123456 and is in your confirmation email."
+)
+#: Asked first for an account fact (gift card balance, saved cards, default address).
+ACCOUNT_FIRST_ASK = (
+    "Sure, I can look that up once I know it's your account. What's the number of one of "
+    "your orders? It looks like SB-123456 and is in your confirmation email."
 )
 #: Asked again after a wrong answer: the message before already said what was wrong.
 ASK_AGAIN = "What's the order number?"
@@ -74,7 +79,7 @@ BAD_NAME = "Please type your full name as it is on your account (first and last 
 BY_POSTCODE = "postcode"
 _NO_NUMBER_RE = re.compile(
     r"\b(don'?t|do not|dont|can'?t|cannot|cant|didn'?t|never) (?:have|know|find|remember|got|get)\b"
-    r"|\b(no idea|lost (?:it|my|the)|not sure|forgot|forgotten|no order number)\b",
+    r"|\b(no idea|no clue|lost (?:it|my|the)|not sure|forgot|forgotten|no order number)\b",
     re.IGNORECASE,
 )
 
@@ -110,11 +115,27 @@ def read_order_number(
             return Reply.nothing(order_number=number, email=tried_email, tried_email=None)
         return Reply.nothing(order_number=number)
     email = extract_email(text)
+    if email is not None and postcode_mode in POSTCODE_OFFER and _NO_NUMBER_RE.search(text):
+        # "I lost my order number, my email is ... (and my postcode is ...)": the postcode
+        # check, asked only for what is missing
+        details = postcode_details(Turn(text), postcode_mode).slots
+        if details:
+            return Reply.nothing(order_number=None, **details)
+        return Reply.say(
+            POSTCODE_OFFER[postcode_mode],
+            order_number=None,
+            email=email,
+            identity_method=BY_POSTCODE,
+        )
     if email is not None:
         return Reply.nothing(order_number=None, email=email)
+    lost = _NO_NUMBER_RE.search(text) and postcode_mode in POSTCODE_OFFER
+    details = postcode_details(Turn(text), postcode_mode).slots if lost else {}
+    if details:  # "... I'm Nora Kowalski, postcode 10115": checked at once
+        return Reply.nothing(order_number=None, **details)
     if _attempted_number(text):
         return Reply.say(BAD_ORDER_NUMBER, order_number=None)
-    if _NO_NUMBER_RE.search(text) and postcode_mode in POSTCODE_OFFER:
+    if lost:
         return Reply.say(
             POSTCODE_OFFER[postcode_mode], order_number=None, identity_method=BY_POSTCODE
         )
@@ -239,6 +260,8 @@ def ask_order_number(shop: Shop, shopper: Shopper, turn: Turn, said: str = "") -
         return Reply.say("I can't see any orders on your account. What's the order number?")
     if turn.slot("candidate_order") == REFUSED_CANDIDATE:
         return Reply.say(ASK_AGAIN)
+    if turn.slot("journey") == "account" and turn.slot("requested_slot") is None:
+        return Reply.say(ACCOUNT_FIRST_ASK)
     if email and str(email).lower() in turn.text.lower():
         return Reply.say(ASK_AFTER_EMAIL)
     if turn.slot("requested_slot") in ("order_number", "email"):
@@ -334,10 +357,137 @@ def read_full_name(value: Any) -> Reply:
     email = extract_email(text)
     if email is not None:
         return Reply.nothing(email=email, full_name=None)
+    text = _without_postcode(text)  # "Nora Kowalski, 10115": the postcode is read apart
     words = re.findall(r"[^\W\d_][^\W\d_'.-]*(?:['.-][^\W\d_]+)*", text)
     if 2 <= len(words) <= 6 and not re.search(r"\d", text) and len(text) <= 80:
         return Reply.nothing(full_name=" ".join(words))
     return Reply.say(BAD_NAME, full_name=None)
+
+
+_POSTCODE_VALUE = r"[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}|\d{4}\s?[A-Z]{2}|\d{3,5}(?:-\d{3,4})?"
+_POSTCODE_NAMED_RE = re.compile(
+    r"\b(?:post\s?-?code|postal\s+code|zip(?:\s?code)?|plz)\b[^A-Za-z0-9@]{0,3}"
+    r"(?:(?:is|was|it's|its|=)\s+)?(" + _POSTCODE_VALUE + r")\b",
+    re.IGNORECASE,
+)
+_POSTCODE_BARE_RE = re.compile(r"(?<![\w@.-])(" + _POSTCODE_VALUE + r")(?![\w@-])", re.IGNORECASE)
+_NAME_RE = re.compile(
+    r"\b(?:(?:my )?(?:full )?name(?:'s| is)|name(?: on the account)?\s*[:=]|i am|i'm|im|"
+    r"this is)\s+"
+    r"([^\W\d_][\w'.-]*(?:\s+[^\W\d_][\w'.-]*){1,4}?)"
+    r"(?=\s*(?:[,.;!?]|$|\d|\band\b|\bmy\b|\bpost|\bzip|\bplz|\bfrom\b|\bliving\b))",
+    re.IGNORECASE,
+)
+
+
+def _without_postcode(text: str) -> str:
+    """The text without a postcode in it (and its word): "Nora Kowalski, postcode 10115"
+    is "Nora Kowalski"."""
+    if not re.search(r"\d", text):
+        return text
+    rest = _POSTCODE_NAMED_RE.sub(" ", text)
+    rest = _POSTCODE_BARE_RE.sub(" ", rest)
+    rest = re.sub(r"\b(?:and|my|is|the)\s*$", " ", rest.strip(" ,;.-"), flags=re.IGNORECASE)
+    return " ".join(rest.strip(" ,;.-").split())
+
+
+_NOT_NAME_WORDS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "the",
+        "my",
+        "me",
+        "i",
+        "is",
+        "are",
+        "where",
+        "what",
+        "when",
+        "how",
+        "which",
+        "show",
+        "order",
+        "orders",
+        "number",
+        "please",
+        "hi",
+        "hello",
+        "hey",
+        "thanks",
+        "to",
+        "for",
+        "of",
+        "in",
+        "on",
+        "it",
+        "its",
+        "this",
+        "that",
+        "with",
+        "want",
+        "need",
+    ]
+)
+
+
+def _without_name(text: str, name: str | None) -> str:
+    """The text without the name given (a name holds no postcode)."""
+    return text.replace(name, " ") if name else text
+
+
+def _looks_like_a_name(text: str) -> bool:
+    """Whether the words are a person's name and nothing else ("Nora Kowalski", not "where
+    is my order")."""
+    words = text.lower().split()
+    return 2 <= len(words) <= 4 and not any(w.strip(",.") in _NOT_NAME_WORDS for w in words)
+
+
+def postcode_details(turn: Turn, mode: str) -> Reply:
+    """Email (or full name) and postcode typed together for the lost-order-number check
+    ("I lost my order number. my email is x@y.com and my postcode is 10115").
+
+    Read when the shop allows the check (``mode`` ``email`` or ``name``) and the message
+    says the order number is missing, names the postcode ("postcode 10115", "zip ...") or
+    answers the form's postcode check. A postcode needs its word, unless the form checks
+    by postcode already and the message also holds the email or name; a name without
+    "my name is" must be the message's only other words ("Nora Kowalski, postcode 10115").
+
+    Returns:
+        ``identity_method``, ``postcode`` and ``email`` (or ``full_name``), ready for
+        :func:`verify_postcode`; nothing when the message lacks one of the two pieces.
+    """
+    text = turn.text or ""
+    if mode not in POSTCODE_OFFER or not text or text.startswith("/"):
+        return Reply.nothing()
+    by_postcode = turn.slot("identity_method") == BY_POSTCODE
+    rest = EMAIL_RE.sub(" ", text)
+    named = _POSTCODE_NAMED_RE.search(rest)
+    if not by_postcode and not named and not _NO_NUMBER_RE.search(text):
+        return Reply.nothing()
+    if extract_order_number(text) is not None:
+        return Reply.nothing()  # an order number after all: the usual check
+    email = extract_email(text)
+    name = None
+    if email is None and mode == "name":
+        found = _NAME_RE.search(text)
+        name = read_full_name(found.group(1)).slots.get("full_name") if found else None
+        if name is None and (by_postcode or _looks_like_a_name(_without_postcode(text))):
+            # "Nora Kowalski, 10115" where the name (or email) is asked, or "Nora
+            # Kowalski, postcode 10115" as it is
+            name = read_full_name(text).slots.get("full_name")
+    if email is None and name is None:
+        return Reply.nothing()
+    # a bare number is the postcode only next to the name or email of a postcode check
+    # ("I don't know the number, I'm Nora Kowalski, 10115")
+    lost = by_postcode or _NO_NUMBER_RE.search(text)
+    match = named or (_POSTCODE_BARE_RE.search(_without_name(rest, name)) if lost else None)
+    postcode = read_postcode(match.group(1)).slots.get("postcode") if match else None
+    if not postcode:
+        return Reply.nothing()
+    who = {"email": email, "full_name": None} if email else {"full_name": name}
+    return Reply.nothing(identity_method=BY_POSTCODE, postcode=postcode, **who)
 
 
 def ask_postcode() -> Reply:
@@ -348,6 +498,18 @@ def ask_postcode() -> Reply:
 def ask_full_name() -> Reply:
     """Ask for the email address or full name of the account (name mode)."""
     return Reply.say(ASK_NAME_OR_EMAIL)
+
+
+def verify_postcode_message(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
+    """Email (or full name) and postcode in one message (:func:`postcode_details`), checked
+    at once (:func:`verify_postcode`); nothing when the message doesn't hold both."""
+    if turn.slot("verified") is True:
+        return Reply.nothing()
+    details = postcode_details(turn, shop.policy.identity_postcode)
+    if not details.slots:
+        return Reply.nothing()
+    merged = Turn(turn.text, turn.intent, turn.entities, {**turn.slots, **details.slots})
+    return details.then(verify_postcode(shop, shopper, merged))
 
 
 def verify_postcode(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:

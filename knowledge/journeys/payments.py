@@ -270,6 +270,16 @@ def gives_reason(turn: Turn) -> bool:
     return reason_in_words(turn.text) is not None
 
 
+def reason_answer(turn: Turn) -> Reply:
+    """A reason in words that the slot mapping left out because the NLU read it as another
+    request or a question ("It will arrive too late" as tracking, "found it cheaper
+    elsewhere" as an FAQ): the message as the ``cancel_reason`` answer (its validation maps
+    it to the policy's reason), else nothing."""
+    if turn.slot("cancel_reason") or not gives_reason(turn):
+        return Reply.nothing()
+    return Reply.nothing(cancel_reason=turn.text)
+
+
 def prefill_cancel(turn: Turn) -> Reply:
     """The reason the request already gave ("cancel SB-204966, I ordered the wrong size"),
     so the form does not ask for it; nothing when the words give no single reason."""
@@ -349,7 +359,7 @@ def cancel(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
     refunds = updated["changes"][-1]["refunds"]
     text = f"Order {number} is cancelled."
     if refunds:
-        text += f" You'll get {refunds_text(refunds, updated['currency'])}."
+        text += f" You'll get your refund: {refunds_text(refunds, updated['currency'])}."
     return Reply.say(text, **reset)
 
 

@@ -861,6 +861,39 @@ def add_item_change(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
     )
 
 
+_PARTS_RE = re.compile(r"\s*(?:[,;&+]|\band\b|\bplus\b|\balso\b)\s*", re.IGNORECASE)
+
+
+def add_each(shop: Shop, shopper: Shopper, turn: Turn, slot: str, add: Any) -> Reply:
+    """Several swaps in one message ("the jacket in black and the tee in L"): each part read
+    with ``add`` in turn, the swaps of one part kept for the next; when fewer than two
+    parts name a swap ("the tee in black and white", "the jacket, size M") the whole
+    message is read as one.
+
+    Args:
+        turn: The answer, with ``slot`` holding the swaps gathered before it.
+        slot: ``item_changes`` or ``exchange_items``.
+        add: The journey's reader of one swap (:func:`add_item_change`...).
+    """
+    parts = [p for p in _PARTS_RE.split(turn.text or "") if p and p.strip()]
+    if len(parts) < 2 or turn.text.startswith("/"):
+        return add(shop, shopper, turn)
+    value = turn.slot(slot)
+    messages = []
+    added = 0
+    for part in parts:
+        one = add(
+            shop, shopper, Turn(part, turn.intent, turn.entities, {**turn.slots, slot: value})
+        )
+        if one.slots.get(slot) and one.slots.get(slot) != value:
+            value = one.slots[slot]
+            added += 1
+        messages += one.messages
+    if added < 2:
+        return add(shop, shopper, turn)
+    return Reply(messages, {slot: value})
+
+
 def gathered(shop: Shop, shopper: Shopper, turn: Turn, slot: str = "item_changes") -> Reply:
     """Every swap is in: keep them, and ask for a payment method only when the price
     changes (``payment_method_id`` empty) or skip it (:data:`NO_DIFFERENCE`)."""
@@ -898,7 +931,7 @@ def gather(
         if not before:
             return Reply.nothing(**{slot: None}, form_outcome="nothing_to_do")
         return gathered(shop, shopper, turn, slot)
-    return noted(shop, shopper, turn, slot, add(shop, shopper, turn), everything)
+    return noted(shop, shopper, turn, slot, add_each(shop, shopper, turn, slot, add), everything)
 
 
 def noted(
@@ -936,7 +969,7 @@ def prefill_item_change(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
     if order is None:
         return Reply.nothing()
     said = Turn(request, turn.intent, turn.entities, {**turn.slots, "item_changes": None})
-    added = add_item_change(shop, shopper, said)
+    added = add_each(shop, shopper, said, "item_changes", add_item_change)
     if not added.slots.get("item_changes"):
         return Reply.nothing()
     return noted(shop, shopper, said, "item_changes", added, len(_changeable(shop, order)))

@@ -206,3 +206,24 @@ def test_another_customers_order_is_refused(rasa_stack, desk):
     reply = rasa_stack.say(sender, f'/cancel_order{{"order_number":"{other}"}}')
     assert "couldn't find an order with that number on your account" in reply
     assert _order(rasa_stack, other)["status"] == before["status"]
+
+
+@pytest.mark.parametrize(
+    ("said", "reason"),
+    [
+        ("It will arrive too late", "It will arrive too late"),
+        ("found it cheaper elsewhere", "I found a better price"),
+    ],
+)
+def test_a_cancel_reason_the_nlu_reads_as_another_request_is_the_reason(
+    rasa_stack, desk, said, reason
+):
+    number = ORDERS["gift_small"]
+    sender = _sender("cancel-reason-words")
+    rasa_stack.say(sender, f'/cancel_order{{"order_number":"{number}"}}')
+    asked = rasa_stack.say(sender, f'/inform{{"email":"{PAYER}"}}')
+    assert "why you'd like to cancel" in asked, asked
+    reply = rasa_stack.say(sender, said)
+    assert f'because "{reason}"' in reply and "Shall I cancel it?" in reply, reply
+    rasa_stack.say(sender, "/deny")
+    assert _order(rasa_stack, number)["status"] == "pending"

@@ -345,6 +345,25 @@ def test_a_second_item_change_is_refused_when_the_policy_allows_one(rasa_stack, 
     assert not (rasa_stack.tracker(sender).get("active_loop") or {}).get("name")
 
 
+def test_two_item_changes_in_one_message(rasa_stack, desk):
+    """ "the jacket in black and the tee in L": both noted at once (``variants.add_each``),
+    then the price difference is asked; stopping changes nothing."""
+    sender = _sender("two-at-once")
+    number = desk["orders"]["refusals"]["order_number"]
+    a, b = desk["a"], desk["b"]
+    _start(rasa_stack, sender, number)
+    both = rasa_stack.say(
+        sender,
+        f"the {desk['word_a']} {_option_words(a, 'same')} and the {desk['word_b']} "
+        f"{_option_words(b, 'pricier')}",
+    )
+    assert f"Noted: {a['product']['title']} in {_label(a['same'])}" in both, both
+    assert f"Noted: {b['product']['title']} in {_label(b['pricier'])}" in both, both
+    assert "Which payment method should pay it?" in both, both
+    rasa_stack.say(sender, "stop")
+    assert _order(rasa_stack, number)["status"] == "pending"
+
+
 def test_exchange_of_a_delivered_item(rasa_stack, desk):
     sender = _sender("exchange")
     number = desk["orders"]["delivered"]["order_number"]

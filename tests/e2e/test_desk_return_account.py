@@ -17,6 +17,7 @@ import pytest
 
 from knowledge.journeys.account import ONE_CUSTOMER
 from knowledge.journeys.common import NOT_ON_ACCOUNT
+from knowledge.journeys.identity import ACCOUNT_FIRST_ASK
 
 pytestmark = [pytest.mark.timeout(1800)]
 
@@ -175,11 +176,40 @@ def test_account_facts_are_answered_only_when_verified(rasa_stack, spare_orders)
     )[0]
     sender = _sender("facts")
     anonymous = rasa_stack.say(sender, "what's my default address")
-    assert street not in anonymous
-    _verify(rasa_stack, sender, "track_order", mine["order_number"], mine["email"])
+    assert street not in anonymous and ACCOUNT_FIRST_ASK in anonymous
+    # the identity check, then the answer to the question asked before it
+    assert street not in rasa_stack.say(sender, mine["order_number"])
+    assert street in rasa_stack.say(sender, mine["email"])
     assert street in rasa_stack.say(sender, "what's my default address")
     listed = rasa_stack.say(sender, "show me all my orders")
     assert mine["order_number"] in listed and "pending" in listed
+
+
+def test_an_account_question_before_verification_is_answered_once_verified(
+    rasa_stack, spare_orders
+):
+    mine = spare_orders["processing"]
+    card = _add_gift_card(rasa_stack, mine["customer_id"])
+    assert card
+    sender = _sender("cards-first")
+    asked = rasa_stack.say(sender, "which cards do i have saved with you?")
+    assert ACCOUNT_FIRST_ASK in asked
+    rasa_stack.say(sender, f"it's {mine['order_number']}")
+    methods = rasa_stack.say(sender, mine["email"])
+    assert "payment methods are saved on your account" in methods, methods
+    assert "ending 7391: €10.00 left" in methods
+    assert "What would you like me to do" not in methods
+
+
+def test_an_account_question_with_the_identity_in_the_same_message(rasa_stack, spare_orders):
+    mine = spare_orders["processing"]
+    sender = _sender("gift-all-in-one")
+    said = f"how much is left on my gift card? order {mine['order_number']}, email {mine['email']}"
+    balance = rasa_stack.say(sender, said)
+    # the gift card added by the test before, or none: the balance question is answered
+    assert "gift card" in balance.lower() and "What would you like" not in balance, balance
+    assert "left" in balance or "no gift card" in balance
+    assert _slots(rasa_stack, sender)["verified"] is True
 
 
 def test_another_customers_order_is_refused_after_verification(rasa_stack, spare_orders):
@@ -241,3 +271,40 @@ def test_postcode_identity_works_when_the_shop_allows_it(postcode_stack):
         (m.get("text") or "") + " ".join(b["payload"] for b in m.get("buttons") or []) for m in done
     )
     assert example["order_number"] in shown  # the shopper's own orders, to pick one
+
+
+def test_postcode_identity_in_one_message(postcode_stack):
+    example = postcode_stack.examples["shipped"]
+    customer = _one(
+        postcode_stack,
+        "SELECT id, address_postcode FROM customers WHERE email = ?",
+        [example["email"]],
+    )
+    sender = _sender("postcode-one-message")
+    postcode_stack.say(sender, "where is my order")
+    said = (
+        f"I lost my order number. my email is {example['email']} and my postcode is "
+        f"{customer['address_postcode']}"
+    )
+    done = postcode_stack.say(sender, said)
+    slots = _slots(postcode_stack, sender)
+    assert slots["verified"] is True and slots["customer_id"] == str(customer["id"]), done
+    assert example["order_number"] in done or "orders" in done.lower()
+
+
+def test_postcode_identity_as_the_first_message_then_an_account_question(postcode_stack):
+    example = postcode_stack.examples["delivered_recent"]
+    customer = _one(
+        postcode_stack,
+        "SELECT id, address_postcode, address_street FROM customers WHERE email = ?",
+        [example["email"]],
+    )
+    sender = _sender("postcode-first")
+    said = (
+        f"hello, I can't find my order number. email {example['email']}, "
+        f"postcode {customer['address_postcode']}"
+    )
+    first = postcode_stack.say(sender, said)
+    assert "found your account" in first, first
+    assert _slots(postcode_stack, sender)["customer_id"] == str(customer["id"])
+    assert customer["address_street"] in postcode_stack.say(sender, "what's my default address")

@@ -133,12 +133,6 @@ def test_search_with_a_colour_and_size_keeps_products_with_it_in_stock(rasa_stac
     assert search["size"] == "42" and search["colour"] == "black"
 
 
-@pytest.mark.xfail(
-    reason="the CRF model reads 'the cheaper one' as nlu_fallback; the fallback now answers "
-    "about the product it points at (products.pointed_answer), but the 'in black?' that "
-    "follows the fallback step narrows the search instead of staying with that product",
-    strict=False,
-)
 def test_in_black_after_the_cheaper_one_answers_about_that_product(rasa_stack):
     sender = _sender("cheaper")
     shown = _cards(rasa_stack.chat(sender, "running shoes under 150"))

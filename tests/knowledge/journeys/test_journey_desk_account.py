@@ -154,3 +154,159 @@ def test_verify_postcode_uses_the_shops_setting(shop):
 def test_the_default_address_form_asks_for_the_profiles_address():
     assert "default address" in orders.ask_address_field("ship_name", "default_address").text
     assert "parcel" in orders.ask_address_field("ship_name", "change_address").text
+
+
+# --------------------------------------------------------------------------- account questions first
+@pytest.mark.parametrize(
+    ("text", "question"),
+    [
+        (
+            "how much is left on my gift card? order SB-100001, email a@b.com",
+            "ask_gift_card_balance",
+        ),
+        ("which cards do i have saved with you?", "ask_payment_methods"),
+        ("what's my default address", "ask_default_address"),
+        ("pay with my gift card instead", None),
+    ],
+)
+def test_the_account_question_in_words(text, question):
+    assert account.account_question_in(text) == question
+
+
+def test_an_account_question_starts_the_account_journey_and_keeps_the_question(shop):
+    asked = Turn("how much money is left on my gift card?", "ask_gift_card_balance")
+    started = conversation.start_journey(shop, NOBODY, asked)
+    assert started.slots["journey"] == "account"
+    assert started.slots["account_question"] == "ask_gift_card_balance"
+    # read as an answer, the words still name the question (and the identity is kept)
+    said = "which cards have you saved for me? SB-100001 alice.martin@example.com"
+    both = conversation.start_journey(shop, NOBODY, Turn(said, "inform", {"email": "x@y.z"}))
+    assert both.slots["journey"] == "account"
+    assert both.slots["account_question"] == "ask_payment_methods"
+    assert both.slots["email"] == "x@y.z"
+
+
+def test_the_identity_check_for_an_account_question_says_so(shop):
+    first = identity.ask_order_number(shop, NOBODY, turn(journey="account"))
+    assert first.text == identity.ACCOUNT_FIRST_ASK
+    again = identity.ask_order_number(shop, NOBODY, turn(journey="account", requested_slot="email"))
+    assert again.text == identity.ASK_AGAIN
+
+
+def test_after_the_identity_check_the_question_asked_before_is_answered(shop):
+    answer = Turn(
+        "alice.martin@example.com",
+        "inform",
+        slots={"journey": "account", "account_question": "ask_default_address"},
+    )
+    assert "Hauptstrasse 5" in account.account_facts(shop, ALICE, answer).text
+    balance = replace_slots(answer, account_question="ask_gift_card_balance")
+    assert "gift card" in account.account_facts(shop, ALICE, balance).text.lower()
+
+
+def replace_slots(t: Turn, **slots) -> Turn:
+    return Turn(t.text, t.intent, t.entities, {**t.slots, **slots})
+
+
+# --------------------------------------------------------------------------- postcode in one message
+@pytest.mark.parametrize(
+    ("text", "mode", "expected"),
+    [
+        (
+            "I lost my order number. my email is alice.martin@example.com and my postcode is 10115",
+            "email",
+            {"email": "alice.martin@example.com", "postcode": "10115"},
+        ),
+        (
+            "dont have the order number. my name is Alice Martin, postcode 10115",
+            "name",
+            {"full_name": "Alice Martin", "postcode": "10115"},
+        ),
+        (
+            "I lost my order number. my email is alice.martin@example.com and my postcode is 10115",
+            "off",
+            {},
+        ),
+        ("I lost my order number. my email is alice.martin@example.com", "email", {}),
+        (
+            "my postcode is 10115, alice.martin@example.com",
+            "email",
+            {"email": "alice.martin@example.com", "postcode": "10115"},
+        ),
+        ("alice.martin@example.com 10115", "email", {}),  # a bare number: no postcode word
+    ],
+)
+def test_email_or_name_and_postcode_in_one_message(text, mode, expected):
+    found = identity.postcode_details(Turn(text), mode).slots
+    for key, value in expected.items():
+        assert found[key] == value
+    if expected:
+        assert found["identity_method"] == identity.BY_POSTCODE
+    else:
+        assert found == {}
+
+
+def test_email_and_postcode_in_one_message_verify_at_once(shop):
+    from dataclasses import replace
+
+    said = "I lost my order number. my email is alice.martin@example.com and my postcode is 10115"
+    on = replace(shop, policy=replace(shop.policy, identity_postcode="email"))
+    read = identity.read_order_number(said, postcode_mode="email")
+    assert read.slots["identity_method"] == identity.BY_POSTCODE and not read.text
+    done = identity.verify_postcode_message(on, NOBODY, turn(said, **read.slots))
+    assert done.slots["verified"] is True and done.slots["customer_id"] == "1"
+    wrong = said.replace("10115", "99999")
+    assert "don't match" in identity.verify_postcode_message(on, NOBODY, turn(wrong)).text
+    assert identity.verify_postcode_message(shop, NOBODY, turn(said)).slots == {}  # off
+    # the email alone switches to the postcode check and asks for the postcode
+    alone = identity.read_order_number(
+        "lost my order number, email alice.martin@example.com", postcode_mode="email"
+    )
+    assert alone.slots["identity_method"] == identity.BY_POSTCODE
+    assert alone.slots["email"] == "alice.martin@example.com" and "postcode" in alone.text
+
+
+def test_name_and_postcode_together_where_the_name_is_asked():
+    asked = {"identity_method": identity.BY_POSTCODE, "requested_slot": "full_name"}
+    assert identity.read_full_name("Alice Martin, 10115").slots == {"full_name": "Alice Martin"}
+    found = identity.postcode_details(Turn("alice martin 10115", slots=asked), "name").slots
+    assert found["full_name"] == "alice martin" and found["postcode"] == "10115"
+    lost = identity.read_order_number(
+        "i lost the order number, i'm Alice Martin, postcode 10115", postcode_mode="name"
+    )
+    assert lost.slots["full_name"] == "Alice Martin" and not lost.text
+
+
+def test_a_message_with_no_request_that_proves_who_the_shopper_is(shop):
+    from dataclasses import replace
+
+    on = replace(shop, policy=replace(shop.policy, identity_postcode="name"))
+    said = "I lost my order number. my email is alice.martin@example.com and my postcode is 10115"
+    done = conversation.start_journey(on, NOBODY, Turn(said, "inform"))
+    assert done.slots["verified"] is True and done.slots["customer_id"] == "1"
+    assert done.slots["journey"] is None and done.slots["identity_method"] is None
+    assert "found your account" in done.text
+    named = conversation.start_journey(on, NOBODY, Turn("Alice Martin, postcode 10115", "inform"))
+    assert named.slots["verified"] is True
+    wrong = conversation.start_journey(on, NOBODY, Turn("Alice Martin, postcode 99999", "inform"))
+    assert "don't match" in wrong.text and "verified" not in wrong.slots
+    # the shop without the check: what to do with it, as before
+    plain = conversation.start_journey(shop, NOBODY, Turn(said, "inform"))
+    assert plain.messages[0].response == "utter_what_next"
+
+
+def test_an_account_question_inside_a_form_is_no_new_request():
+    paying = Turn(
+        "the gift card",
+        "ask_gift_card_balance",
+        slots={"journey": "change_payment", "requested_slot": "payment_method_id"},
+    )
+    assert not conversation.interrupts(paying, "change_payment")
+
+
+def test_a_bare_postcode_next_to_the_name_when_the_number_is_lost():
+    said = "return something pls, no clue what the order number was. this is Alice Martin 10115"
+    found = identity.postcode_details(Turn(said, "request_refund"), "name").slots
+    assert found["full_name"] == "Alice Martin" and found["postcode"] == "10115"
+    # without the lost number or the postcode word a bare number is no postcode
+    assert identity.postcode_details(Turn("Alice Martin 10115", "inform"), "name").slots == {}

@@ -247,3 +247,27 @@ def test_a_forged_button_with_another_customers_method_is_refused(shop, store, c
         shop, ALICE, turn(**slots, payment_method_id=forged, payment_confirm=True)
     )
     assert store.get_order("SB-100001")["payment_method_id"] == before, done.text
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "reason"),
+    [
+        ("It will arrive too late", "track_order", "It will arrive too late"),
+        ("found it cheaper elsewhere", "ask_faq", "I found a better price"),
+    ],
+)
+def test_a_reason_the_nlu_read_as_another_intent_is_taken_as_the_reason(text, intent, reason):
+    from knowledge.journeys.inputs import Turn
+
+    asked = Turn(text, intent, slots={"requested_slot": "cancel_reason"})
+    answer = payments.reason_answer(asked)
+    assert answer.slots == {"cancel_reason": text}
+    assert payments.read_cancel_reason(answer.slots["cancel_reason"]).slots == {
+        "cancel_reason": reason
+    }
+    taken = Turn(text, intent, slots={"requested_slot": "cancel_reason", "cancel_reason": text})
+    assert payments.reason_answer(taken).slots == {}  # the slot mapping took it
+    question = Turn(
+        "how long do refunds take?", "ask_faq", slots={"requested_slot": "cancel_reason"}
+    )
+    assert payments.reason_answer(question).slots == {}  # a real question stays one

@@ -168,3 +168,25 @@ def test_prefill_takes_the_change_the_request_named(shop):
         shop, ALICE, turn(order_number="SB-100001", request_text="change my order")
     )
     assert vague == variants.Reply.nothing()
+
+
+def test_two_item_changes_in_one_message(shop, store, commerce):
+    store.db.execute("UPDATE orders SET status = 'pending' WHERE order_number = 'SB-100002'")
+    slots: dict = {"order_number": "SB-100002"}
+    both = variants.gather_item_change(
+        shop, ALICE, turn("the jacket in black and the t-shirts in L", **slots)
+    )
+    assert "Noted: Stormshell Waterproof Rain Jacket in black / M" in both.text
+    assert "Organic Cotton Crew T-Shirt in L" in both.text
+    assert variants.parse_changes(both.slots["item_changes"]) == [
+        {"order_item_id": 2, "variant_id": 8},
+        {"order_item_id": 3, "variant_id": 11},
+    ]
+    assert "requested_slot" not in both.slots  # every item noted: the difference next
+    one = variants.gather_item_change(shop, ALICE, turn("the jacket in black, please", **slots))
+    assert variants.parse_changes(one.slots["item_changes"]) == [
+        {"order_item_id": 2, "variant_id": 8}
+    ]
+    request = "change the jacket in SB-100002 to black and the t-shirts to L"
+    prefilled = variants.prefill_item_change(shop, ALICE, turn(request_text=request, **slots))
+    assert len(variants.parse_changes(prefilled.slots["item_changes"])) == 2
