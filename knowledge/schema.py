@@ -31,6 +31,13 @@ Tables (see ``docs/architecture.md``):
   kind payment|refund, method, method_label, amount, currency, status, note, at)``;
   ``returns.refund_payment_method_id``; ``outbox(id, customer_id, order_id, to_email,
   subject, body, kind, status, created_at)`` (messages the demo shop would email).
+* v6 a connected shop (issue 15): ``external_ids(source, entity, external_id, local_id,
+  updated_at)`` maps the shop system's ids (e.g. Shopify's) to local rows;
+  ``webhook_events(id, source, topic, webhook_id, received_at, status
+  applied|duplicate|rejected|failed, error)`` logs every webhook received;
+  ``outgoing_changes(id, idempotency_key, source, kind, order_number, customer_id, payload
+  JSON, status pending|accepted|rejected|failed|dropped, attempts, last_error, response
+  JSON, ticket_id, actor, created_at, updated_at)`` holds every change sent to the shop.
 """
 
 from __future__ import annotations
@@ -58,6 +65,11 @@ REFUND_STATUSES = ("pending", "issued", "failed", "none")
 FEEDBACK_VALUES = ("up", "down", "rating")
 HANDOFF_STATUSES = ("open", "taken", "closed")
 TICKET_STATUSES = ("open", "pending", "closed")
+WEBHOOK_STATUSES = ("applied", "duplicate", "rejected", "failed")
+#: pending: not yet accepted by the shop (queued or to be retried); accepted: the shop
+#: carried it out; rejected: the shop said no (a 4xx); failed: gave up after retries;
+#: dropped: staff dropped it in the console.
+OUTGOING_STATUSES = ("pending", "accepted", "rejected", "failed", "dropped")
 
 
 def utc_now() -> str:
@@ -427,6 +439,60 @@ def _v5_variants_payments(db: Database) -> None:
         db.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {target}")
 
 
+def _v6_connected_shop(db: Database) -> None:
+    db.execute(
+        """CREATE TABLE external_ids (
+            source TEXT NOT NULL,
+            entity TEXT NOT NULL,
+            external_id TEXT NOT NULL,
+            local_id INTEGER NOT NULL,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (source, entity, external_id)
+        )"""
+    )
+    db.execute("CREATE INDEX idx_external_ids_local ON external_ids(source, entity, local_id)")
+    db.execute(
+        f"""CREATE TABLE webhook_events (
+            id INTEGER PRIMARY KEY,
+            source TEXT NOT NULL,
+            topic TEXT NOT NULL,
+            webhook_id TEXT,
+            received_at TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ({_quoted(WEBHOOK_STATUSES)})),
+            error TEXT
+        )"""
+    )
+    db.execute(
+        "CREATE UNIQUE INDEX idx_webhook_events_id ON webhook_events(source, webhook_id) "
+        "WHERE webhook_id IS NOT NULL AND status != 'duplicate'"
+    )
+    db.execute("CREATE INDEX idx_webhook_events_topic ON webhook_events(source, topic, id)")
+    db.execute(
+        f"""CREATE TABLE outgoing_changes (
+            id INTEGER PRIMARY KEY,
+            idempotency_key TEXT NOT NULL UNIQUE,
+            source TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            order_number TEXT,
+            customer_id INTEGER REFERENCES customers(id),
+            payload TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'pending'
+                CHECK (status IN ({_quoted(OUTGOING_STATUSES)})),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            response TEXT,
+            ticket_id INTEGER REFERENCES tickets(id),
+            actor TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX idx_outgoing_changes_status ON outgoing_changes(status)")
+    db.execute("CREATE INDEX idx_outgoing_changes_order ON outgoing_changes(order_number)")
+    db.execute("CREATE INDEX idx_outgoing_changes_customer ON outgoing_changes(customer_id)")
+    db.execute("CREATE INDEX idx_outgoing_changes_ticket ON outgoing_changes(ticket_id)")
+
+
 @dataclass(frozen=True)
 class Migration:
     """One schema step: ``apply(db)`` runs inside a transaction.
@@ -453,6 +519,7 @@ MIGRATIONS: list[Migration] = [
         _v5_variants_payments,
         rebuilds=True,
     ),
+    Migration(6, "connected shop: external ids, webhook log, outgoing changes", _v6_connected_shop),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1].version
