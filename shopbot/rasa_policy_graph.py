@@ -27,6 +27,13 @@ every case:
 
 The model file and its stored graph are not changed; ``rasa test`` and a bare ``rasa run``
 use Rasa's own graph.
+
+:func:`install_rule_lookup` (fix ``rule-lookup``) makes RulePolicy's search for matching
+rules look at the last *n* states of the conversation only, *n* being the length of its
+longest rule. Rasa walks the whole conversation back to its start and, for every earlier
+state, re-checks each remaining rule, although a rule shorter than that distance counts as
+matching there by definition (``RulePolicy._is_rule_applicable`` returns True for
+``turn_index >= len(rule)``); the set of matching rules is the same.
 """
 
 from __future__ import annotations
@@ -186,4 +193,38 @@ def install() -> bool:
 
     loader.load_predict_graph_runner = load_predict_graph_runner
     setattr(loader, _INSTALLED, True)
+    return True
+
+
+def _longest_rule(policy: Any, keys: Iterable[str]) -> int:
+    return max((len(policy._rule_key_to_state(key)) for key in keys), default=0)
+
+
+def _get_possible_keys(self: Any, lookup: dict[str, str], states: list[Any]) -> set[str]:
+    """``RulePolicy._get_possible_keys`` over the states a rule can still reject."""
+    possible_keys = set(lookup.keys())
+    # States further back than the longest rule leave every key in place (see the module
+    # doc), so they are not visited.
+    recent = states[max(0, len(states) - _longest_rule(self, possible_keys)) :]
+    for i, state in enumerate(reversed(recent)):
+        if not possible_keys:
+            break
+        possible_keys = {k for k in possible_keys if self._is_rule_applicable(k, i, state)}
+    return possible_keys
+
+
+def install_rule_lookup() -> bool:
+    """Make RulePolicy match its rules against the last states only (fix ``rule-lookup``).
+
+    Returns:
+        True when installed now or before; False when switched off.
+    """
+    from shopbot.speedfixes import enabled
+
+    if not enabled("rule-lookup"):
+        logger.info("rule lookup: Rasa's own (fix switched off)")
+        return False
+    from rasa.core.policies.rule_policy import RulePolicy
+
+    RulePolicy._get_possible_keys = _get_possible_keys
     return True

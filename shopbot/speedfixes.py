@@ -35,6 +35,10 @@ The fixes:
 ``action-keepalive``
     Rasa calls the action server over kept-alive connections instead of a new client
     session and TCP connection per call (:mod:`shopbot.rasa_action_http`).
+``rule-lookup``
+    RulePolicy matches its rules against the conversation's last states (as many as its
+    longest rule has) instead of every state back to the start
+    (:mod:`shopbot.rasa_policy_graph`).
 """
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ FIXES = (
     "ted-skip",
     "minilm-ct2",
     "action-keepalive",
+    "rule-lookup",
 )
 
 
