@@ -202,3 +202,48 @@ def test_the_skipping_method_runs_ted_only_when_undecided(monkeypatch, decided) 
         assert out == ("zeros", [0.0] * N_ACTIONS) and calls == []
     else:
         assert out == "ted" and calls == [{}]
+
+
+def _random_state(rng: random.Random, start: bool = False) -> dict:
+    state: dict = {"user": {"intent": f"i{rng.randrange(3)}"}}
+    if not start:
+        state["prev_action"] = {"action_name": f"a{rng.randrange(3)}"}
+    if rng.random() < 0.3:
+        state["slots"] = {"verified": (1.0,) if rng.random() < 0.5 else "should_not_be_set"}
+    return state
+
+
+def test_rules_are_matched_against_the_last_states_with_the_same_result() -> None:
+    import json
+
+    rng = random.Random(7)
+
+    class Policy:
+        _rule_key_to_state = staticmethod(RulePolicy._rule_key_to_state)
+        _is_rule_applicable = RulePolicy._is_rule_applicable
+        _does_rule_match_state = staticmethod(RulePolicy._does_rule_match_state)
+
+    policy = Policy()
+    original = RulePolicy._get_possible_keys
+    assert original is not rasa_policy_graph._get_possible_keys  # Rasa's own, not the fix
+    kinds = set()
+    for _ in range(400):
+        lookup = {}
+        for _ in range(rng.randrange(0, 30)):
+            n = rng.randrange(1, 5)
+            rule = [_random_state(rng, start=(i == 0 and rng.random() < 0.2)) for i in range(n)]
+            lookup[json.dumps(rule)] = "a0"
+        states = [_random_state(rng, start=(i == 0)) for i in range(rng.randrange(0, 12))]
+        expected = original(policy, lookup, states)
+        assert rasa_policy_graph._get_possible_keys(policy, lookup, states) == expected
+        kinds.add("none" if not expected else "all" if len(expected) == len(lookup) else "some")
+    assert kinds == {"none", "some", "all"}
+
+
+def test_the_rule_lookup_fix_can_be_switched_off(monkeypatch) -> None:
+    monkeypatch.setattr(RulePolicy, "_get_possible_keys", RulePolicy._get_possible_keys)
+    monkeypatch.setenv("SHOPBOT_TURN_FIXES", "-rule-lookup")
+    assert rasa_policy_graph.install_rule_lookup() is False
+    monkeypatch.delenv("SHOPBOT_TURN_FIXES")
+    assert rasa_policy_graph.install_rule_lookup() is True
+    assert RulePolicy._get_possible_keys is rasa_policy_graph._get_possible_keys
