@@ -127,9 +127,7 @@ def rewrite_schema(schema: Any) -> tuple[Any, list[str]]:
     policy_nodes = [
         name
         for name in ensembles[0].needs.values()
-        if name in nodes
-        and nodes[name].fn == PREDICT_FN
-        and issubclass(nodes[name].uses, Policy)
+        if name in nodes and nodes[name].fn == PREDICT_FN and issubclass(nodes[name].uses, Policy)
     ]
     rewritten = []
     for name in policy_nodes:

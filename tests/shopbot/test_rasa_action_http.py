@@ -48,9 +48,7 @@ def test_calls_reuse_one_connection_and_keep_rasas_behaviour(installed) -> None:
     async def scenario() -> None:
         runner, port = await _serve(peers, headers)
         try:
-            endpoint = EndpointConfig(
-                f"http://127.0.0.1:{port}/webhook", headers={"X-Token": "t"}
-            )
+            endpoint = EndpointConfig(f"http://127.0.0.1:{port}/webhook", headers={"X-Token": "t"})
             for _ in range(3):
                 reply = await endpoint.request(json={"next_action": "a"}, method="post")
                 assert reply == {"events": [], "responses": []}

@@ -133,9 +133,7 @@ def _schema(ted_needs: dict[str, str] | None = None) -> GraphSchema:
                 MemoizationPolicy, "predict_action_probabilities", common
             ),
             "run_RulePolicy1": _node(RulePolicy, "predict_action_probabilities", common),
-            "run_TEDPolicy2": _node(
-                TEDPolicy, "predict_action_probabilities", ted_needs or common
-            ),
+            "run_TEDPolicy2": _node(TEDPolicy, "predict_action_probabilities", ted_needs or common),
             "select_prediction": _node(
                 DefaultPolicyPredictionEnsemble,
                 "combine_predictions_from_kwargs",
