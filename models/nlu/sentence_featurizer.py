@@ -123,11 +123,8 @@ def load_sentence_model(
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
             if resolve_backend(backend, path, device) == "ctranslate2":
-                from models.nlu.ct2_encoder import Ct2SentenceModel
-
-                logger.info("Loading sentence embedding model from %s on CTranslate2", path)
-                model = Ct2SentenceModel(path, threads=max(1, torch_threads))
-            else:
+                model = _load_ct2(path, max(1, torch_threads))
+            if model is None:
                 from sentence_transformers import SentenceTransformer
 
                 if device == "cpu":
@@ -136,6 +133,24 @@ def load_sentence_model(
                 model = SentenceTransformer(path, device=device)
             _MODELS[key] = model
     return model
+
+
+def _load_ct2(path: str, threads: int) -> Any:
+    """The CTranslate2 model, or ``None`` (logged) when it cannot be converted or loaded.
+
+    A read-only checkout cannot hold the converted copy, for instance; sentence-transformers
+    then computes the same vectors, only slower.
+    """
+    from models.nlu.ct2_encoder import Ct2SentenceModel
+
+    logger.info("Loading sentence embedding model from %s on CTranslate2", path)
+    try:
+        return Ct2SentenceModel(path, threads=threads)
+    except Exception:  # noqa: BLE001 - any failure: fall back to the torch path
+        logger.warning(
+            "CTranslate2 unavailable for %s; using sentence-transformers", path, exc_info=True
+        )
+        return None
 
 
 def loaded_models() -> list[tuple[str, str]]:

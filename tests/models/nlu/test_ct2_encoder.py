@@ -73,3 +73,16 @@ def test_backend_choice(monkeypatch) -> None:
     assert resolve_backend("auto", path, "cpu") == "torch"
     with pytest.raises(ValueError):
         resolve_backend("onnx", path, "cpu")
+
+
+def test_a_failed_conversion_falls_back_to_sentence_transformers(monkeypatch) -> None:
+    from models.nlu import sentence_featurizer
+
+    def broken(*args, **kwargs):
+        raise OSError("read-only file system")
+
+    monkeypatch.setattr(sentence_featurizer, "_MODELS", {})
+    monkeypatch.setattr(ct2_encoder, "Ct2SentenceModel", broken)
+    monkeypatch.delenv("SHOPBOT_TURN_FIXES", raising=False)
+    model = sentence_featurizer.load_sentence_model()
+    assert type(model).__name__ == "SentenceTransformer"
