@@ -74,6 +74,9 @@ def create_action_app(token: str, package: str = "actions") -> Any:
                 return response.json(
                     {"error": "an action call needs 'next_action' and 'tracker'"}, status=400
                 )
+            # rasa-sdk reads ``request.json``: hand it this parse instead of a second one
+            # of the same 40 KB body (about a tenth of the server's CPU, docs/performance.md).
+            request.parsed_json = body
         return None
 
     @app.exception(Exception)

@@ -26,6 +26,19 @@ The fixes:
 ``tracker-sync``
     Rasa's SQLite connections commit with ``synchronous = NORMAL`` (WAL: no fsync per
     commit; :mod:`shopbot.rasa_sqlite`).
+``ted-skip``
+    TED runs only for predictions that no higher-priority policy has already decided
+    (:mod:`shopbot.rasa_policy_graph`).
+``minilm-ct2``
+    The NLU featurizer runs MiniLM on CTranslate2 instead of sentence-transformers on
+    torch: the same vectors in about half the time (:mod:`models.nlu.ct2_encoder`).
+``action-keepalive``
+    Rasa calls the action server over kept-alive connections instead of a new client
+    session and TCP connection per call (:mod:`shopbot.rasa_action_http`).
+``rule-lookup``
+    RulePolicy matches its rules against the conversation's last states (as many as its
+    longest rule has) instead of every state back to the start
+    (:mod:`shopbot.rasa_policy_graph`).
 """
 
 from __future__ import annotations
@@ -39,6 +52,10 @@ FIXES = (
     "torch-threads",
     "tracker-pool",
     "tracker-sync",
+    "ted-skip",
+    "minilm-ct2",
+    "action-keepalive",
+    "rule-lookup",
 )
 
 

@@ -67,8 +67,38 @@ def limit_torch_threads(threads: int) -> None:
             torch.set_num_threads(threads)
 
 
+BACKENDS = ("auto", "ctranslate2", "torch")
+
+
+def resolve_backend(backend: str, model_path: str, device: str) -> str:
+    """``auto`` -> ``ctranslate2`` on the CPU for a model it supports, else ``torch``.
+
+    CTranslate2 gives the same vectors at about half the time per message
+    (:mod:`models.nlu.ct2_encoder`); ``SHOPBOT_TURN_FIXES=-minilm-ct2`` keeps torch for a
+    before/after comparison (``shopbot bench turns --unfixed=-minilm-ct2``).
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; expected one of {BACKENDS}")
+    if backend != "auto":
+        return backend
+    from models.nlu import ct2_encoder
+    from shopbot.speedfixes import enabled
+
+    if (
+        device == "cpu"
+        and enabled("minilm-ct2")
+        and ct2_encoder.available()
+        and ct2_encoder.supported(model_path)
+    ):
+        return "ctranslate2"
+    return "torch"
+
+
 def load_sentence_model(
-    model_path: str | None = None, device: str = "cpu", torch_threads: int = 0
+    model_path: str | None = None,
+    device: str = "cpu",
+    torch_threads: int = 0,
+    backend: str = "auto",
 ) -> Any:
     """Load (once per process) a sentence-transformers model.
 
@@ -76,10 +106,14 @@ def load_sentence_model(
         model_path: Folder of a sentence-transformers model; ``None``/empty = packaged MiniLM.
         device: Torch device, e.g. ``cpu`` or ``cuda``.
         torch_threads: Cap of torch's CPU threads (see :func:`limit_torch_threads`);
-            ``0`` leaves torch's default.
+            ``0`` leaves torch's default. The CTranslate2 backend runs on this many
+            threads (at least one).
+        backend: ``auto``, ``ctranslate2`` or ``torch`` (see :func:`resolve_backend`).
+            The first load of a model path and device decides; later calls share it.
 
     Returns:
-        The cached ``SentenceTransformer`` instance.
+        The cached model: a ``SentenceTransformer``, or a
+        :class:`~models.nlu.ct2_encoder.Ct2SentenceModel` with the same ``encode``.
     """
     path = model_path or default_model_path()
     key = (path, device)
@@ -88,14 +122,35 @@ def load_sentence_model(
         if model is None:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-            from sentence_transformers import SentenceTransformer
+            if resolve_backend(backend, path, device) == "ctranslate2":
+                model = _load_ct2(path, max(1, torch_threads))
+            if model is None:
+                from sentence_transformers import SentenceTransformer
 
-            if device == "cpu":
-                limit_torch_threads(torch_threads)
-            logger.info("Loading sentence embedding model from %s on %s", path, device)
-            model = SentenceTransformer(path, device=device)
+                if device == "cpu":
+                    limit_torch_threads(torch_threads)
+                logger.info("Loading sentence embedding model from %s on %s", path, device)
+                model = SentenceTransformer(path, device=device)
             _MODELS[key] = model
     return model
+
+
+def _load_ct2(path: str, threads: int) -> Any:
+    """The CTranslate2 model, or ``None`` (logged) when it cannot be converted or loaded.
+
+    A read-only checkout cannot hold the converted copy, for instance; sentence-transformers
+    then computes the same vectors, only slower.
+    """
+    from models.nlu.ct2_encoder import Ct2SentenceModel
+
+    logger.info("Loading sentence embedding model from %s on CTranslate2", path)
+    try:
+        return Ct2SentenceModel(path, threads=threads)
+    except Exception:  # noqa: BLE001 - any failure: fall back to the torch path
+        logger.warning(
+            "CTranslate2 unavailable for %s; using sentence-transformers", path, exc_info=True
+        )
+        return None
 
 
 def loaded_models() -> list[tuple[str, str]]:
@@ -129,6 +184,9 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
             # Torch CPU threads of the process (0 = torch's default); 1 keeps one parse
             # fast when other services share the cores (see limit_torch_threads).
             "torch_threads": 1,
+            # auto: CTranslate2 on the CPU (same vectors, about half the time per
+            # message; models/nlu/ct2_encoder.py), else sentence-transformers on torch.
+            "backend": "auto",
         }
 
     @staticmethod
@@ -143,6 +201,10 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
             raise InvalidConfigException(
                 f"sequence_features must be one of {SEQUENCE_MODES}, "
                 f"got {config.get('sequence_features')!r}"
+            )
+        if config.get("backend", "auto") not in BACKENDS:
+            raise InvalidConfigException(
+                f"backend must be one of {BACKENDS}, got {config.get('backend')!r}"
             )
         if int(config.get("batch_size", 64)) < 1:
             raise InvalidConfigException("batch_size must be at least 1")
@@ -161,6 +223,7 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         self.sequence_mode = str(config.get("sequence_features", "token"))
         self.token_cache_size = int(config.get("token_cache_size", 50000))
         self.torch_threads = int(config.get("torch_threads", 1))
+        self.backend = str(config.get("backend") or "auto")
         self._token_cache: OrderedDict[str, np.ndarray] = OrderedDict()
 
     @classmethod
@@ -177,7 +240,7 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
     @property
     def model(self) -> Any:
         """The shared sentence-transformers model (loaded on first access)."""
-        return load_sentence_model(self.model_path, self.device, self.torch_threads)
+        return load_sentence_model(self.model_path, self.device, self.torch_threads, self.backend)
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
