@@ -154,6 +154,11 @@ TEMPLATES: dict[str, tuple[str, ...]] = {
         "is the {T} on its way",
         "tracking for the {T} please",
         "the {T} i ordered never showed up",
+        "where's my {T}",
+        "wheres my {T}??",
+        "did my {T} ship yet",
+        "{T} - where is it?",
+        "hi, where is the {T} i bought",
     ),
     "change_items": (
         "change the {T} in my order to size {S}",
@@ -220,7 +225,7 @@ TEMPLATES: dict[str, tuple[str, ...]] = {
 PER_INTENT = {
     "request_refund": 34,
     "cancel_order": 24,
-    "track_order": 24,
+    "track_order": 34,
     "change_items": 18,
     "exchange_item": 14,
     "get_invoice": 8,

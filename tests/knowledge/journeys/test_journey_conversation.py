@@ -127,14 +127,31 @@ def test_an_order_number_makes_a_catalogue_reading_an_order_request():
     assert conversation.order_request_intent(bare, ["product_question", "inform"]) == "inform"
 
 
-def test_a_search_without_an_order_number_or_led_by_an_order_intent_is_kept():
+def test_a_search_without_an_order_number_or_email_is_left_alone():
     search = "Stridewell Tempo 3 Road Running Shoe in black size 42"
     assert conversation.order_request_intent(search, ["product_search", "track_order"]) is None
-    assert conversation.order_request_intent("cancel SB-204518", ["cancel_order"]) is None
     assert conversation.order_request_intent("", []) is None
+    assert conversation.order_request_intent('/cancel_order{"x": 1}', ["cancel_order"]) is None
     # digits inside an email address are no order number
     mail = "running shoes for jo204518@example.com"
     assert conversation.order_request_intent(mail, ["product_search", "track_order"]) is None
+
+
+def test_an_email_with_request_words_is_that_request():
+    ranking = ["ask_faq", "track_order"]
+    said = "hi, my email is jo@example.com, where is my parcel"
+    assert conversation.order_request_intent(said, ranking) == "track_order"
+    # the email alone, or a question about the email address itself, asks for nothing
+    assert conversation.order_request_intent("jo@example.com", ["inform"]) is None
+    question = "how do i change the email address on my account? its jo@example.com"
+    assert conversation.order_request_intent(question, ["ask_faq"]) is None
+
+
+def test_a_request_the_classifier_read_is_vouched_for_never_swapped():
+    assert conversation.order_request_intent("cancel SB-204518", ["cancel_order"]) == "cancel_order"
+    both = "exchange the boots from SB-204518, return them for a bigger size"
+    assert conversation.order_request_intent(both, ["exchange_item", "request_refund"]) is None
+    assert conversation.order_request_intent("hi SB-204518", ["greet", "track_order"]) is None
 
 
 def test_a_catalogue_question_inside_a_form_is_an_aside():
