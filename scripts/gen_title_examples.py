@@ -5,8 +5,8 @@ Stridewell Tempo 3 Road Running Shoe, Black from SB-204518"). Brand, model, prod
 colour are the words product searches are made of, so without such examples the classifier
 reads these requests as ``product_search``. This script mixes realistic titles into order
 requests (return, cancel, track, change items, exchange, invoice, refund status, bare
-answers inside a form), and adds a smaller set of searches and product questions that name a
-title too, so a title alone decides nothing.
+answers inside a form), and adds a few searches that name a title too, so a title alone
+decides nothing.
 
 Half of the titles come from the demo catalogue's vocabulary (``knowledge.demo.CATEGORIES``,
 the way ``make_products`` builds them), half from an invented catalogue below, so the
@@ -205,20 +205,15 @@ TEMPLATES: dict[str, tuple[str, ...]] = {
         "the {T} one",
         "i mean the {T}",
     ),
-    # Searches and product questions that name a title too: a title decides nothing alone.
+    # Searches that name a title too: a title decides nothing alone. (Questions about a
+    # product, "is the ... in stock", were tried as well and left out: they pulled
+    # out-of-scope questions to product_question, held-out OOS recall 0.867 -> 0.851.)
     "product_search": (
         "do you have the {T} in size {S}",
         "show me the {T}",
         "looking for the {T}",
         "have you got the {T} in {C}",
         "something like the {T} but cheaper",
-    ),
-    "product_question": (
-        "is the {T} in stock",
-        "how much is the {T}",
-        "what sizes does the {T} come in",
-        "is the {T} waterproof",
-        "what is the {T} made of",
     ),
 }
 #: Examples per intent (the templates cycle; a title is drawn for each).
@@ -231,8 +226,7 @@ PER_INTENT = {
     "get_invoice": 8,
     "refund_status": 8,
     "inform": 20,
-    "product_search": 10,
-    "product_question": 10,
+    "product_search": 6,
 }
 
 

@@ -402,6 +402,8 @@ def order_request_intent(text: str, ranking: list[str]) -> str | None:
     "hi, my email is jo@example.com, where is my parcel" reads like the FAQ entry on lost
     parcels. The rule:
 
+    * a message that holds only an order number or email and filler words ("ok, it's
+      SB-204518") is a bare answer (``inform``);
     * a message that names an order number is about that order, never a catalogue
       search or product question: the request its words name, else the order intent
       (or ``inform``, a bare answer) ranked highest;
@@ -424,6 +426,8 @@ def order_request_intent(text: str, ranking: list[str]) -> str | None:
     number = ORDER_TOKEN_RE.search(EMAIL_RE.sub(" ", text)) is not None
     if not number and not EMAIL_RE.search(text):
         return None
+    if answer_only(text) and "inform" in ranking:
+        return "inform"  # "ok so the order is SB-209263": an answer, whatever else it looks like
     if top not in (*CATALOGUE_INTENTS, "ask_faq", "inform", *JOURNEYS):
         return None
     # "my email address is ..." names no address change

@@ -141,8 +141,8 @@ def test_an_email_with_request_words_is_that_request():
     ranking = ["ask_faq", "track_order"]
     said = "hi, my email is jo@example.com, where is my parcel"
     assert conversation.order_request_intent(said, ranking) == "track_order"
-    # the email alone, or a question about the email address itself, asks for nothing
-    assert conversation.order_request_intent("jo@example.com", ["inform"]) is None
+    # the email alone is an answer; a question about the email address itself no request
+    assert conversation.order_request_intent("jo@example.com", ["greet", "inform"]) == "inform"
     question = "how do i change the email address on my account? its jo@example.com"
     assert conversation.order_request_intent(question, ["ask_faq"]) is None
 
@@ -151,7 +151,18 @@ def test_a_request_the_classifier_read_is_vouched_for_never_swapped():
     assert conversation.order_request_intent("cancel SB-204518", ["cancel_order"]) == "cancel_order"
     both = "exchange the boots from SB-204518, return them for a bigger size"
     assert conversation.order_request_intent(both, ["exchange_item", "request_refund"]) is None
-    assert conversation.order_request_intent("hi SB-204518", ["greet", "track_order"]) is None
+    angry = "this is ridiculous SB-204518"
+    assert conversation.order_request_intent(angry, ["complaint", "track_order"]) is None
+
+
+def test_an_order_number_with_filler_words_is_a_bare_answer():
+    said = "ok so the order is SB-209263"
+    assert conversation.order_request_intent(said, ["track_order", "inform"]) == "inform"
+    assert conversation.order_request_intent("its jo@example.com", ["affirm", "inform"]) == "inform"
+    # request words make it a request, not an answer
+    assert conversation.order_request_intent("cancel SB-204518", ["inform", "cancel_order"]) == (
+        "cancel_order"
+    )
 
 
 def test_a_catalogue_question_inside_a_form_is_an_aside():
