@@ -120,13 +120,24 @@ class StoppableFormValidation(FormValidationAction, ABC):
                 self.form_name(),
                 turn.intent,
             )
-            # The whole message may already sit in the asked slot (taken as the answer by
-            # a from_text mapping): undo that; an order number it named stays.
-            asked = tracker.get_slot("requested_slot")
-            text = (tracker.latest_message or {}).get("text")
-            filled = asked is not None and text and tracker.get_slot(asked) == text
-            undo = [SlotSet(asked, before.get(asked))] if filled else []
-            return [*undo, ActionExecutionRejected(self.form_name())]
+            return [
+                *self._undo_text_answer(tracker, before),
+                ActionExecutionRejected(self.form_name()),
+            ]
+        if (
+            self.form_journey(tracker) is not None
+            and not self.answers_for(tracker, turn)
+            and conversation.asks_aside(turn)
+        ):
+            # A question about the catalogue in the middle ("btw do you have running shoes
+            # in 42?"): answered; nothing of it is kept as the answer, so the form asks its
+            # question again.
+            logger.info("conversation %s: question inside %s", tracker.sender_id, self.form_name())
+            reply = conversation.answer_aside(adapter.shop(), adapter.shopper(tracker), turn)
+            return [
+                *self._undo_text_answer(tracker, before),
+                *await adapter.send(dispatcher, reply),
+            ]
         if self.journey is not None and turn.intent != "stop" and conversation.stops(turn.text):
             # "never mind, the old one is fine" read as an answer: the form ends, nothing
             # changes (its submit action finds no yes and does nothing).
@@ -145,6 +156,15 @@ class StoppableFormValidation(FormValidationAction, ABC):
         if _sets(events, "form_outcome", STOP_OUTCOMES):
             events.append(SlotSet("requested_slot", None))
         return events
+
+    @staticmethod
+    def _undo_text_answer(tracker: Tracker, before: dict[str, Any]) -> list[EventType]:
+        """The whole message may already sit in the asked slot (taken as the answer by a
+        from_text mapping): undo that; an order number it named stays."""
+        asked = tracker.get_slot("requested_slot")
+        text = (tracker.latest_message or {}).get("text")
+        filled = asked is not None and text and tracker.get_slot(asked) == text
+        return [SlotSet(asked, before.get(asked))] if filled else []
 
     async def answers_in_words(
         self,

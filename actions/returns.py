@@ -29,6 +29,11 @@ class ValidateReturnForm(OrderJourneyValidation):
     def name(self) -> str:
         return "validate_return_form"
 
+    def answers_for(self, tracker: Tracker, turn: Turn) -> bool:
+        """An item of the order named where the items are asked is the answer, whatever
+        the NLU read (``returns.names_an_item``)."""
+        return returns.names_an_item(adapter.shop(), adapter.shopper(tracker), turn)
+
     def check_order(self, shop: Shop, order: dict[str, Any]) -> Reply:
         """``knowledge.journeys.returns.check_return``."""
         return returns.check_return(shop, order)

@@ -399,6 +399,119 @@ def interrupts(turn: Turn, journey: str | None) -> bool:
     return requested is not None and journey is not None and requested != journey
 
 
+#: Intents about the catalogue: a message naming an order number is none of them.
+CATALOGUE_INTENTS = ("product_search", "product_question", "recommend_products", "show_more")
+#: The request intent of each journey (``JOURNEYS`` the other way round).
+JOURNEY_INTENTS = {journey: intent for intent, journey in JOURNEYS.items()}
+
+
+_EMAIL_ADDRESS_RE = re.compile(r"\be-?mail\s+ad+res+e?s?\b", re.IGNORECASE)
+
+
+def order_request_intent(text: str, ranking: list[str]) -> str | None:
+    """The order request a message that gives an order number or an email makes, when
+    the classifier read it otherwise or was unsure; ``None`` when the rule has no say.
+
+    Shoppers copy the item's full title from their confirmation email ("return the
+    Stridewell Tempo 3 Road Running Shoe, Black from SB-204518"): brand, model, type and
+    colour are a search's words, so the classifier may rank ``product_search`` first; and
+    "hi, my email is jo@example.com, where is my parcel" reads like the FAQ entry on lost
+    parcels. The rule:
+
+    * a message that holds only an order number or email and filler words ("ok, it's
+      SB-204518") is a bare answer (``inform``);
+    * a message that names an order number is about that order, never a catalogue
+      search or product question: the request its words name, else the order intent
+      (or ``inform``, a bare answer) ranked highest;
+    * a message that gives an order number or an email and names a request in words
+      (:func:`journeys_named`) is that request, whether the classifier read it as an FAQ
+      question, a bare answer or that request with little confidence (another request
+      the classifier read is kept). Among several requests named, the one ranked highest.
+
+    Args:
+        text: The message.
+        ranking: Intent names, most likely first.
+
+    Returns:
+        The intent to put first (the classifier gives it a confident score; it may be
+        ``ranking[0]`` itself), or ``None`` to leave the ranking as it is.
+    """
+    if not ranking or not text or text.startswith("/"):
+        return None
+    top = ranking[0]
+    number = ORDER_TOKEN_RE.search(EMAIL_RE.sub(" ", text)) is not None
+    if not number and not EMAIL_RE.search(text):
+        return None
+    if answer_only(text) and "inform" in ranking:
+        return "inform"  # "ok so the order is SB-209263": an answer, whatever else it looks like
+    if top not in (*CATALOGUE_INTENTS, "ask_faq", "inform", *JOURNEYS):
+        return None
+    # "my email address is ..." names no address change
+    words = _EMAIL_ADDRESS_RE.sub("email", text)
+    named = [JOURNEY_INTENTS[j] for j in journeys_named(words) if j in JOURNEY_INTENTS]
+    if top in JOURNEYS:
+        # the classifier read a request: the rule only vouches for it, never swaps it
+        # ("exchange the boots from SB-..., return them for a bigger size")
+        return top if top in named else None
+    ranked = [name for name in ranking if name in named]
+    if ranked or named:
+        return (ranked or named)[0]
+    if top in CATALOGUE_INTENTS and number:
+        return next((name for name in ranking if name in JOURNEYS or name == "inform"), None)
+    return None
+
+
+#: Questions about the catalogue a shopper may ask in the middle of a form.
+ASIDE_INTENTS = ("product_question", "product_search", "recommend_products")
+#: How a question or a catalogue request opens ("btw do you have ...", "is it ...?").
+_QUESTION_RE = re.compile(
+    r"\?|^\W*(?:(?:btw|by the way|oh|also|and|quick question|one more thing|wait|hang on|"
+    r"actually|ok|okay|so|hey|sorry)\W+){0,4}(?:do|does|did|have|has|is|are|was|can|could|"
+    r"would|will|what|whats|what's|which|how|any|anything|show|got|looking|find|recommend|"
+    r"suggest|tell me)\b",
+    re.IGNORECASE,
+)
+
+
+_ASIDE_LEAD_RE = re.compile(
+    r"^\W*(?:(?:btw|by the way|oh|also|and|quick question|one more thing|wait|hang on|"
+    r"actually|ok|okay|so|hey|sorry)\b\W*)+",
+    re.IGNORECASE,
+)
+
+
+def asks_aside(turn: Turn) -> bool:
+    """Whether a message in the middle of a form is a question about the catalogue ("btw
+    do you have running shoes in 42?"), to be answered before the form asks again.
+
+    Only a message that reads as a question or a request for products: an item named as
+    the answer ("the Stridewell Tempo Road Running Shoe") or a reason ("the colour is
+    different from the picture") stays the form's answer, whatever the NLU read, and so
+    does anything with an order number or email in it.
+    """
+    if turn.intent not in ASIDE_INTENTS or turn.text.startswith("/"):
+        return False
+    if _holds_an_answer(turn.text):
+        return False
+    return bool(_QUESTION_RE.search(turn.text))
+
+
+def answer_aside(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
+    """The answer to a catalogue question asked in the middle of a form (the form then asks
+    its question again)."""
+    from dataclasses import replace
+
+    from knowledge.journeys import products
+
+    # "btw", "hang on" and the like are no search words
+    turn = replace(turn, text=_ASIDE_LEAD_RE.sub("", turn.text) or turn.text)
+    if turn.intent == "product_question":
+        return products.answer_question(shop, turn)
+    if turn.intent == "recommend_products":
+        return products.recommend(shop, shopper, turn)
+    return products.search(shop, turn)
+
+
 def _holds_an_answer(text: str) -> bool:
     return extract_order_number(text) is not None or extract_email(text) is not None
 

@@ -233,6 +233,18 @@ def choose_items(shop: Shop, shopper: Shopper, turn: Turn, value: Any) -> Reply:
     return Reply.nothing(**slots)
 
 
+def names_an_item(shop: Shop, shopper: Shopper, turn: Turn) -> bool:
+    """Whether a message read as a catalogue intent names one of the order's returnable
+    items while the items are asked for ("the Stridewell Tempo 3 Road Running Shoe, Black"
+    reads like a search): then it is the answer, not a question about the catalogue."""
+    if turn.slot("requested_slot") != "return_items":
+        return False
+    if turn.intent not in ("product_search", "product_question", "recommend_products"):
+        return False
+    _, eligible = _order_eligible(shop, shopper, turn)
+    return bool(eligible) and bool(items_named(turn.text, eligible))
+
+
 def reason_correction(turn: Turn) -> Reply:
     """At the read-back, another reason ("oh wait, the real reason is it arrived damaged"):
     the new reason, and the question asked again."""

@@ -45,6 +45,22 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 logger = logging.getLogger(__name__)
 
 MODEL_FILE = "embedding_intent_classifier.joblib"
+#: Confidence of an intent chosen by the order-number rule (:func:`_order_requests_first`):
+#: above the fallback threshold (0.4 in bot/config.yml).
+RULE_CONFIDENCE = 0.6
+
+
+def _order_requests_first(text: str, order: list[Any], classes: list[str]) -> list[Any]:
+    """The ranking (class indexes, most likely first) with the order request a message
+    giving an order number or email makes put first
+    (``knowledge.journeys.conversation.order_request_intent``)."""
+    from knowledge.journeys.conversation import order_request_intent
+
+    wanted = order_request_intent(text, [classes[i] for i in order])
+    if wanted is None or wanted not in classes:
+        return order
+    index = classes.index(wanted)
+    return [index, *(i for i in order if i != index)]
 
 
 def sentence_vector(message: Message, featurizers: list[str] | None) -> np.ndarray | None:
@@ -246,8 +262,23 @@ class EmbeddingIntentClassifier(GraphComponent, IntentClassifier):
         classes = self.model.classes
         limit = int(self.config.get("ranking_length") or 0) or len(classes)
         for message, row in zip(todo, probs, strict=True):
-            order = np.argsort(-row)[:limit]
-            ranking = [{"name": classes[i], "confidence": float(row[i])} for i in order]
+            best = int(np.argmax(row))
+            order = list(np.argsort(-row))
+            ruled = _order_requests_first(str(message.get(TEXT)), order, classes)
+            confidence = {int(i): float(row[i]) for i in order}
+            if ruled is not order:
+                # The rule decided, not the probabilities: the request takes the top
+                # confidence, at least RULE_CONFIDENCE (the fallback threshold must not
+                # undo the rule; "find a product?" is no question to ask about an order).
+                first = int(ruled[0])
+                confidence[first], confidence[best] = confidence[best], confidence[first]
+                confidence[first] = max(confidence[first], RULE_CONFIDENCE)
+                order = ruled
+            rest = sorted(order[1:], key=lambda i: -confidence[int(i)])
+            ranking = [
+                {"name": classes[i], "confidence": confidence[int(i)]}
+                for i in [order[0], *rest][:limit]
+            ]
             message.set(INTENT, ranking[0], add_to_output=True)
             message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
         return messages

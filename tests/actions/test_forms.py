@@ -346,3 +346,37 @@ def test_a_reason_the_nlu_read_as_stop_is_the_reason(shop, examples):
     _, events = run(ValidateReturnForm(), tracker)
     assert slot_events(events)["return_reason"] == "changed my mind"
     assert not any(e["event"] == "action_execution_rejected" for e in events)
+
+
+def test_a_catalogue_question_inside_a_form_is_answered_and_nothing_kept(shop, examples):
+    number = examples["pending"]["order_number"]
+    question = "btw do you have running shoes in size 42?"
+    tracker = form_tracker(
+        "address_form",
+        {"ship_name": question},  # the from_text mapping took the question as the name
+        slots=verified_slots(shop, number)
+        | {"order_number": number, "journey": "change_address", "requested_slot": "ship_name"},
+        text=question,
+        intent="product_search",
+    )
+    dispatcher, events = run(ValidateAddressForm(), tracker)
+    # the question is answered (products), the name stays unanswered: the form asks again
+    assert slot_events(events)["ship_name"] is None
+    assert texts(dispatcher).startswith("I found") and dispatcher.messages[-1]["custom"]
+    assert all(e["event"] != "action_execution_rejected" for e in events)
+
+
+def test_an_item_title_read_as_a_search_is_the_return_items_answer(shop, examples):
+    number = examples["delivered_recent"]["order_number"]
+    order = shop.store.get_order(number)
+    title = shop.store.order_items(order["id"])[0]["title"]
+    tracker = form_tracker(
+        "return_form",
+        {"return_items": f"the {title}"},
+        slots=verified_slots(shop, number)
+        | {"order_number": number, "journey": "return", "requested_slot": "return_items"},
+        text=f"the {title}",
+        intent="product_search",
+    )
+    _, events = run(ValidateReturnForm(), tracker)
+    assert slot_events(events)["return_items"]  # the item's id, not a search

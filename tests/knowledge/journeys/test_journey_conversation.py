@@ -110,3 +110,78 @@ def test_a_changed_answer_reopens_the_yes_no_question():
 def test_stopping_forgets_the_journey_and_the_request():
     slots = conversation.stop_form().slots
     assert slots["journey"] is None and slots["request_text"] is None
+
+
+def test_an_order_number_makes_a_catalogue_reading_an_order_request():
+    title = "return the Stridewell Tempo 3 Road Running Shoe, Black from SB-204518"
+    ranking = ["product_search", "product_question", "track_order", "request_refund"]
+    # the words name a return, although the classifier ranked track_order above it
+    assert conversation.order_request_intent(title, ranking) == "request_refund"
+    change = "change the Urbanline Metro Low-Top Sneaker, White in SB-204966 to size 42"
+    assert (
+        conversation.order_request_intent(change, ["product_search", "change_items", "inform"])
+        == "change_items"
+    )
+    # no request words: the order intent (or bare answer) ranked highest
+    bare = "SB-204518 the Sonara Pulse Wireless Headphones"
+    assert conversation.order_request_intent(bare, ["product_question", "inform"]) == "inform"
+
+
+def test_a_search_without_an_order_number_or_email_is_left_alone():
+    search = "Stridewell Tempo 3 Road Running Shoe in black size 42"
+    assert conversation.order_request_intent(search, ["product_search", "track_order"]) is None
+    assert conversation.order_request_intent("", []) is None
+    assert conversation.order_request_intent('/cancel_order{"x": 1}', ["cancel_order"]) is None
+    # digits inside an email address are no order number
+    mail = "running shoes for jo204518@example.com"
+    assert conversation.order_request_intent(mail, ["product_search", "track_order"]) is None
+
+
+def test_an_email_with_request_words_is_that_request():
+    ranking = ["ask_faq", "track_order"]
+    said = "hi, my email is jo@example.com, where is my parcel"
+    assert conversation.order_request_intent(said, ranking) == "track_order"
+    # the email alone is an answer; a question about the email address itself no request
+    assert conversation.order_request_intent("jo@example.com", ["greet", "inform"]) == "inform"
+    question = "how do i change the email address on my account? its jo@example.com"
+    assert conversation.order_request_intent(question, ["ask_faq"]) is None
+
+
+def test_a_request_the_classifier_read_is_vouched_for_never_swapped():
+    assert conversation.order_request_intent("cancel SB-204518", ["cancel_order"]) == "cancel_order"
+    both = "exchange the boots from SB-204518, return them for a bigger size"
+    assert conversation.order_request_intent(both, ["exchange_item", "request_refund"]) is None
+    angry = "this is ridiculous SB-204518"
+    assert conversation.order_request_intent(angry, ["complaint", "track_order"]) is None
+
+
+def test_an_order_number_with_filler_words_is_a_bare_answer():
+    said = "ok so the order is SB-209263"
+    assert conversation.order_request_intent(said, ["track_order", "inform"]) == "inform"
+    assert conversation.order_request_intent("its jo@example.com", ["affirm", "inform"]) == "inform"
+    # request words make it a request, not an answer
+    assert conversation.order_request_intent("cancel SB-204518", ["inform", "cancel_order"]) == (
+        "cancel_order"
+    )
+
+
+def test_a_catalogue_question_inside_a_form_is_an_aside():
+    def aside(text: str, intent: str) -> bool:
+        return conversation.asks_aside(Turn(text, intent, slots={"requested_slot": "email"}))
+
+    assert aside("btw do you have running shoes in 42?", "product_search")
+    assert aside("is the rain jacket waterproof", "product_question")
+    assert aside("hang on, any gift ideas for my dad?", "recommend_products")
+    # an item named as the answer, a reason, an answer with an order number, other intents
+    assert not aside("the Stridewell Tempo 3 Road Running Shoe, Black", "product_search")
+    assert not aside("the colour is different from the picture", "product_question")
+    assert not aside("is it SB-204518?", "product_question")
+    assert not aside("how long do refunds take?", "ask_faq")
+    assert not aside('/product_search{"brand":"Sonara"}', "product_search")
+
+
+def test_an_aside_is_answered_from_the_catalogue(shop):
+    turn = Turn("btw do you have running shoes?", "product_search", slots={})
+    reply = conversation.answer_aside(shop, Shopper(), turn)
+    assert reply.messages[0].task == "product_search_intro"
+    assert reply.messages[0].facts["query"] == "running shoes"  # "btw" is no search word

@@ -110,3 +110,21 @@ def test_a_refused_return_says_another_order_can_be_named(shop, examples):
     number = examples["delivered_old"]["order_number"]
     reply = returns.check_return(shop, shop.store.get_order(number))
     assert reply.slots["form_outcome"] == "refused" and "another order" in reply.text
+
+
+def test_an_item_title_read_as_a_search_answers_the_items_question(shop, examples):
+    number = examples["delivered_recent"]["order_number"]
+    shopper = owner(shop, number)
+    eligible, _ = returns.eligible_items(shop, shop.store.get_order(number))
+    title = eligible[0]["title"]
+    slots = {"order_number": number, "requested_slot": "return_items"}
+    assert returns.names_an_item(shop, shopper, Turn(f"the {title}", "product_search", slots=slots))
+    # not a catalogue reading, another question, or nothing named: not this rule's business
+    assert not returns.names_an_item(shop, shopper, Turn(title, "cancel_order", slots=slots))
+    asked_reason = {**slots, "requested_slot": "return_reason"}
+    assert not returns.names_an_item(
+        shop, shopper, Turn(title, "product_search", slots=asked_reason)
+    )
+    assert not returns.names_an_item(
+        shop, shopper, Turn("do you sell purple elephants?", "product_question", slots=slots)
+    )

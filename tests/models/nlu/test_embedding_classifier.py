@@ -114,3 +114,42 @@ def test_component_explains_a_missing_featurizer(tmp_path, training_data):
         component.train(bare)
     with pytest.raises(InvalidConfigException):
         EmbeddingIntentClassifier.validate_config({"C": 0})
+
+
+def test_an_order_number_moves_the_order_request_to_the_top(tmp_path):
+    texts = {
+        "product_search": ["show me running shoes", "black boots size 42", "sneakers pls"],
+        "request_refund": ["i want to return it", "refund please", "send it back"],
+        "track_order": ["where is my parcel", "track my order", "order status"],
+    }
+    rng = np.random.default_rng(3)
+
+    def vector(intent: str) -> np.ndarray:
+        base = np.zeros(8, dtype=np.float32)
+        base[list(texts).index(intent)] = 1.0
+        v = base + rng.normal(0, 0.1, 8).astype(np.float32)
+        return v / np.linalg.norm(v)
+
+    data = TrainingData(
+        training_examples=[
+            _message(t, vector(i), i) for i, examples in texts.items() for t in examples
+        ]
+    )
+    storage = LocalModelStorage(tmp_path)
+    context = ExecutionContext(GraphSchema({}), "test")
+    config = EmbeddingIntentClassifier.get_default_config()
+    component = EmbeddingIntentClassifier.create(config, storage, Resource("r"), context)
+    component.train(data)
+    # a title reads like a search; the order number and "return" make it a return
+    titled = _message(
+        "return the Kinetix Apex Trail Shoe, Black from SB-204518", vector("product_search")
+    )
+    search = _message("Kinetix Apex Trail Shoe in black", vector("product_search"))
+    component.process([titled, search])
+    assert titled.get("intent")["name"] == "request_refund"
+    ranking = titled.get("intent_ranking")
+    assert ranking[0]["confidence"] == max(r["confidence"] for r in ranking)
+    assert [r["confidence"] for r in ranking[1:]] == sorted(
+        (r["confidence"] for r in ranking[1:]), reverse=True
+    )
+    assert search.get("intent")["name"] == "product_search"
