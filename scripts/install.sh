@@ -17,6 +17,7 @@ STAMP="$VENV/.shopbot-install"
 #                                        index for cpu, the package index for cuda)
 #   SHOPBOT_PIP_FIND_LINKS               a folder of wheels to use as well (offline mirrors)
 #   SHOPBOT_PIP_ISOLATED=0               let pip read its configuration after all
+#   SHOPBOT_SYSTEM_PACKAGES=0            no apt-get (chromium, nginx-light)
 TORCH_VERSION=$(sed -n 's/^torch==//p' requirements/constraints.txt)
 SHOPBOT_TORCH=${SHOPBOT_TORCH:-cpu}
 INDEX_URL=${SHOPBOT_PIP_INDEX_URL:-https://pypi.org/simple}
@@ -40,6 +41,8 @@ want=$( (cat requirements/*.txt pyproject.toml scripts/install.sh; echo "$SHOPBO
 system_packages() {
   # Debian's Chromium drives the browser tests (no browser download is possible here);
   # nginx-light fronts the scale-out topology (`shopbot bench scale-out`, docs/scale-out.md).
+  # SHOPBOT_SYSTEM_PACKAGES=0 skips them (docker images, machines managed otherwise).
+  [ "${SHOPBOT_SYSTEM_PACKAGES:-1}" = 0 ] && return 0
   local missing=()
   command -v chromium >/dev/null 2>&1 || missing+=(chromium)
   command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
@@ -96,6 +99,8 @@ install_torch() {
     echo "[install] torch $TORCH_VERSION ($have) already installed"
     return 0
   fi
+  # The other build of the same version counts as installed for pip: remove it first.
+  [ -n "$have" ] && pip uninstall -q -y torch
   if index_reachable "$TORCH_INDEX"; then
     # The torch index first, the package index for torch's own dependencies; the exact
     # version (+cpu for the CPU build) keeps pip from taking PyPI's CUDA wheel instead.
