@@ -6,11 +6,11 @@ from the tracker's ``events`` table, so that listing, filtering, searching and p
 stay fast with hundreds of thousands of conversations.
 
 The schema is created and upgraded through numbered migrations, like the shop database's
-(:mod:`knowledge.schema`): :data:`MIGRATIONS` lists them, ``schema_migrations`` records the
+(:mod:`knowledge.schema`): :data:`MIGRATIONS` lists them, ``console_migrations`` records the
 ones applied, and opening a database applies the missing ones in order, each in its own
 transaction. Never edit a released migration (:data:`SCHEMA` is version 1): append one.
 
-* v1 the tables below. A console database from before versioning (no ``schema_migrations``)
+* v1 the tables below. A console database from before versioning (no ``console_migrations``)
   is adopted: missing tables and indexes are created, missing columns added, and the
   conversation summaries rebuilt by the next sync when their shape is too old to alter
   (they are derived from the tracker store, see :data:`DERIVED_TABLES`).
@@ -313,7 +313,7 @@ def _adopt_unversioned(conn: sqlite3.Connection, script: str) -> None:
 
 
 def _v1_base_tables(conn: sqlite3.Connection) -> None:
-    if _tables(conn) - {"schema_migrations"}:
+    if _tables(conn) - {"console_migrations"}:
         _adopt_unversioned(conn, SCHEMA)
     for statement in _statements(SCHEMA):
         conn.execute(statement)
@@ -336,10 +336,10 @@ LATEST_VERSION = MIGRATIONS[-1].version
 
 
 def applied_versions(conn: sqlite3.Connection) -> list[int]:
-    """Versions recorded in ``schema_migrations`` (empty for a new or unversioned file)."""
-    if "schema_migrations" not in _tables(conn):
+    """Versions recorded in ``console_migrations`` (empty for a new or unversioned file)."""
+    if "console_migrations" not in _tables(conn):
         return []
-    return [row[0] for row in conn.execute("SELECT version FROM schema_migrations ORDER BY 1")]
+    return [row[0] for row in conn.execute("SELECT version FROM console_migrations ORDER BY 1")]
 
 
 def migrate(
@@ -362,7 +362,7 @@ def migrate(
     """
     migrations = MIGRATIONS if migrations is None else migrations
     conn.execute(
-        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        "CREATE TABLE IF NOT EXISTS console_migrations ("
         "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)"
     )
     known = {m.version for m in migrations}
@@ -386,7 +386,7 @@ def migrate(
                 continue
             migration.apply(conn)
             conn.execute(
-                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                "INSERT INTO console_migrations (version, name, applied_at) VALUES (?, ?, ?)",
                 (migration.version, migration.name, time.time()),
             )
             conn.execute("COMMIT")

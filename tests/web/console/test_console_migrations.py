@@ -202,6 +202,6 @@ def test_a_failing_step_leaves_the_previous_version(tmp_path):
 def test_a_file_from_a_newer_shopbot_is_refused(tmp_path):
     path = tmp_path / "console.db"
     ConsoleDB(path).close()
-    _write(path, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (99, 'x', 0);")
+    _write(path, "INSERT INTO console_migrations (version, name, applied_at) VALUES (99, 'x', 0);")
     with pytest.raises(RuntimeError, match="upgrade shopbot"):
         ConsoleDB(path)
