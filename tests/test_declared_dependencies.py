@@ -1,4 +1,4 @@
-"""Every third-party module our packages import is declared, and versions agree.
+"""Every third-party module our code imports (packages, bot/, scripts/, tests/) is declared.
 
 Declared means: named in ``requirements/app.txt`` or ``requirements/rasa-deps.txt`` (what
 ``scripts/install.sh`` installs), ``rasa``/``rasa-sdk`` (installed by name there), or an
@@ -17,8 +17,10 @@ from importlib.metadata import packages_distributions
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("shopbot", "knowledge", "actions", "models", "web")
-FIRST_PARTY = {*PACKAGES, "tests", "bot"}
+PACKAGES = ("shopbot", "knowledge", "actions", "models", "web", "bot", "scripts", "tests")
+# Test helpers import each other by file name (pytest puts their folders on the path).
+FIRST_PARTY = {*PACKAGES, *(p.stem for p in (ROOT / "tests").rglob("*.py"))}
+FIRST_PARTY |= {p.name for p in (ROOT / "tests").rglob("*") if p.is_dir()}
 # Installed by scripts/install.sh by name (no deps, Requires-Python ignored).
 INSTALLED_BY_NAME = {"rasa", "rasa-sdk"}
 
