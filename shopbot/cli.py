@@ -13,6 +13,8 @@ import logging
 import os
 import sys
 
+from shopbot import __version__
+
 # (group, name) -> (module under shopbot.commands, one-line help)
 COMMANDS: dict[tuple[str, str], tuple[str, str]] = {
     ("knowledge", "demo"): (
@@ -100,6 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="shopbot", description="shopbot: a customer-service assistant for online shops."
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument(
+        "--version", action="version", version=f"shopbot {__version__}", help="print the version"
+    )
     groups = parser.add_subparsers(dest="group", metavar="COMMAND", required=True)
     group_parsers: dict[str, argparse._SubParsersAction] = {}
     for (group, name), (module_name, help_text) in COMMANDS.items():

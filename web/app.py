@@ -29,8 +29,6 @@ from urllib.parse import quote, urlsplit
 import aiohttp
 import jinja2
 from aiohttp import web
-from aiohttp.helpers import reify
-from yarl import URL
 
 from shopbot.config import Settings
 from web.history import RasaUnavailable, fetch_tracker, merge_live_events, messages_from_events
@@ -126,33 +124,6 @@ class RateLimiter:
         return True
 
 
-class _PortSafeRequest(web.Request):
-    """``request.url`` built from the Host header's authority (host *and* port).
-
-    aiohttp 3.9.5 builds ``request.url`` with ``URL.build(host="127.0.0.1:8000")``, which
-    yarl >= 1.10 (the pinned 1.25) rejects; sub-app routing (the console under
-    ``/console``) reads ``request.url`` and so failed with a 500. Harmless with any yarl;
-    drop it once aiohttp and yarl are a matching pair.
-    """
-
-    @reify
-    def url(self) -> URL:
-        try:
-            return URL.build(scheme=self.scheme, authority=self.host).join(self.rel_url)
-        except ValueError:
-            return URL.build(scheme=self.scheme, host="localhost").join(self.rel_url)
-
-
-def _use_port_safe_requests(app: web.Application) -> None:
-    make = app._make_request
-
-    def factory(*args: Any, **kwargs: Any) -> web.Request:
-        kwargs.setdefault("_cls", _PortSafeRequest)
-        return make(*args, **kwargs)
-
-    app._make_request = factory  # type: ignore[method-assign]
-
-
 def set_keys(app: web.Application, **values: Any) -> None:
     """Store values under plain string keys (the console reads ``app["live_hub"]`` by name)."""
     with warnings.catch_warnings():
@@ -196,7 +167,6 @@ def create_app(
     )
     # aiohttp 3.9 types its signals for aiosignal < 1.4 (installed: 1.4, TypeVarTuple).
     app.on_response_prepare.append(security_headers_hook(csp))  # type: ignore[arg-type]
-    _use_port_safe_requests(app)
     jinja = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
         autoescape=True,
@@ -254,8 +224,7 @@ def create_app(
     r.add_route("OPTIONS", "/api/{tail:.*}", api_preflight)
 
     # Unknown paths outside /console get the shop's 404 page here, before aiohttp reaches
-    # the console's sub-app resolver (which needs request.url: broken with the pinned
-    # aiohttp 3.9.5 + yarl 1.25 when the Host header carries a port).
+    # the console's sub-app resolver.
     r.add_route("*", r"/{tail:(?!console(?:/|$)).*}", _not_found)
     if mount_console:
         _mount_console(app, settings, hub)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -25,12 +26,36 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def yarl_matches_aiohttp() -> bool:
+    """False (with the fix printed) when the installed yarl cannot serve the console.
+
+    aiohttp 3.9.5 builds ``request.url`` with ``URL.build(host="host:port")``; yarl >= 1.10
+    rejects that, and every request to the console (a sub-app) then fails with a 500.
+    requirements/ pins a matching yarl; an environment installed before that pin needs
+    ``make install``.
+    """
+    from yarl import URL
+
+    try:
+        URL.build(scheme="http", host="127.0.0.1:8000")
+    except ValueError:
+        print(
+            "shopbot web: the installed yarl does not match aiohttp 3.9 "
+            "(requirements/constraints.txt pins it): run `make install`",
+            file=sys.stderr,
+        )
+        return False
+    return True
+
+
 def run(args: argparse.Namespace) -> int:
     from aiohttp import web
 
     from shopbot.secret_store import settings_for_command
     from web.app import create_app
 
+    if not yarl_matches_aiohttp():
+        return 2
     settings = settings_for_command("shopbot web serve")
     if settings is None:
         return 2

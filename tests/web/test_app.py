@@ -410,8 +410,8 @@ def test_console_is_mounted_with_the_shared_hub(shop_settings):
         # The shop's pages and its 404 keep working with the console mounted.
         assert (await client.get("/nope/deeper")).status == 404
         assert (await client.get("/products/SKU-001")).status == 200
-        # With the port in Host (as browsers send it): aiohttp 3.9.5 + the pinned yarl 1.25
-        # need web.app's request shim for sub-app routing.
+        # With the port in Host (as browsers send it): sub-app routing builds request.url
+        # from it, which needs a yarl that matches aiohttp 3.9.5 (requirements/).
         resp = await client.get("/console/", allow_redirects=False)
         assert resp.status not in (404, 500)
         resp = await client.get("/console/", allow_redirects=False, headers={"Host": "127.0.0.1"})

@@ -4,6 +4,16 @@ The console never writes to Rasa's tracker store. It keeps a summary row per
 conversation (``conversations``) that :mod:`web.console.sync` updates incrementally
 from the tracker's ``events`` table, so that listing, filtering, searching and paging
 stay fast with hundreds of thousands of conversations.
+
+The schema is created and upgraded through numbered migrations, like the shop database's
+(:mod:`knowledge.schema`): :data:`MIGRATIONS` lists them, ``console_migrations`` records the
+ones applied, and opening a database applies the missing ones in order, each in its own
+transaction. Never edit a released migration (:data:`SCHEMA` is version 1): append one.
+
+* v1 the tables below. A console database from before versioning (no ``console_migrations``)
+  is adopted: missing tables and indexes are created, missing columns added, and the
+  conversation summaries rebuilt by the next sync when their shape is too old to alter
+  (they are derived from the tracker store, see :data:`DERIVED_TABLES`).
 """
 
 from __future__ import annotations
@@ -11,10 +21,14 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
+# Version 1 of the console schema. Released: change it only through a new migration.
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS staff (
     id INTEGER PRIMARY KEY,
@@ -204,6 +218,189 @@ CREATE INDEX IF NOT EXISTS agent_messages_sender ON agent_messages(sender_id, id
 """
 
 
+# Tables the sync fills from the tracker store (and the shop's feedback): an unversioned
+# database whose summaries cannot be altered into shape gets them rebuilt instead.
+DERIVED_TABLES = (
+    "conv_fts",
+    "conv_text",
+    "conv_feedback",
+    "conv_intents",
+    "intent_counts",
+    "sync_gaps",
+    "conversations",
+)
+# The sync cursors over those tables' sources (reset with them).
+DERIVED_CURSORS = ("last_event_id", "last_store_feedback_id")
+
+
+def _statements(script: str) -> list[str]:
+    """Split a schema script into statements (``executescript`` would commit first)."""
+    out: list[str] = []
+    current = ""
+    for line in script.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            if current.strip():
+                out.append(current.strip())
+            current = ""
+    return out
+
+
+def _columns(conn: sqlite3.Connection, table: str) -> dict[str, sqlite3.Row | tuple]:
+    return {row[1]: row for row in conn.execute(f"PRAGMA table_info({table})")}
+
+
+def _tables(conn: sqlite3.Connection) -> set[str]:
+    rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+    return {row[0] for row in rows}
+
+
+def _adopt_unversioned(conn: sqlite3.Connection, script: str) -> None:
+    """Bring a console database from before versioning to ``script``'s shape.
+
+    Columns that SQLite can add (nullable, or NOT NULL with a default) are added; a derived
+    table that needs more (a new primary key, a new full-text layout) is dropped with the
+    other derived tables and its sync cursors, so the next sync rebuilds the summaries.
+
+    Raises:
+        RuntimeError: If a table holding staff work (not derived) cannot be upgraded.
+    """
+    target = sqlite3.connect(":memory:")
+    try:
+        for statement in _statements(script):
+            target.execute(statement)
+        wanted = {t: _columns(target, t) for t in _tables(target) if not t.startswith("conv_fts_")}
+    finally:
+        target.close()
+    existing = _tables(conn)
+    rebuild = False
+    additions: list[str] = []
+    for table, columns in sorted(wanted.items()):
+        if table not in existing:
+            continue
+        have = _columns(conn, table)
+        for name, (_cid, _name, ctype, notnull, default, pk) in columns.items():
+            if name in have:
+                continue
+            if pk or (notnull and default is None) or table == "conv_fts":
+                if table not in DERIVED_TABLES:
+                    raise RuntimeError(
+                        f"console database: cannot add column {table}.{name}; "
+                        "move the file aside and let the console create a new one"
+                    )
+                rebuild = True
+                continue
+            clause = f"ALTER TABLE {table} ADD COLUMN {name} {ctype}"
+            if notnull:
+                clause += " NOT NULL"
+            if default is not None:
+                clause += f" DEFAULT {default}"
+            additions.append(clause)
+        if table == "conv_fts" and set(have) != set(columns):
+            rebuild = True
+    if rebuild:
+        logger.warning("console database: rebuilding conversation summaries (older layout)")
+        for table in DERIVED_TABLES:
+            conn.execute(f"DROP TABLE IF EXISTS {table}")
+        if "sync_state" in existing:
+            marks = ", ".join("?" * len(DERIVED_CURSORS))
+            conn.execute(f"DELETE FROM sync_state WHERE key IN ({marks})", DERIVED_CURSORS)
+        additions = [a for a in additions if a.split()[2] not in DERIVED_TABLES]
+    for clause in additions:
+        conn.execute(clause)
+    # Replaced by the covering index conv_stats before versioning began.
+    conn.execute("DROP INDEX IF EXISTS conv_started")
+
+
+def _v1_base_tables(conn: sqlite3.Connection) -> None:
+    if _tables(conn) - {"console_migrations"}:
+        _adopt_unversioned(conn, SCHEMA)
+    for statement in _statements(SCHEMA):
+        conn.execute(statement)
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One console schema step: ``apply(conn)`` runs inside a transaction."""
+
+    version: int
+    name: str
+    apply: Callable[[sqlite3.Connection], None]
+
+
+MIGRATIONS: list[Migration] = [
+    Migration(1, "staff, sessions, summaries, reviews, corrections, live desk", _v1_base_tables),
+]
+
+LATEST_VERSION = MIGRATIONS[-1].version
+
+
+def applied_versions(conn: sqlite3.Connection) -> list[int]:
+    """Versions recorded in ``console_migrations`` (empty for a new or unversioned file)."""
+    if "console_migrations" not in _tables(conn):
+        return []
+    return [row[0] for row in conn.execute("SELECT version FROM console_migrations ORDER BY 1")]
+
+
+def migrate(
+    conn: sqlite3.Connection,
+    target: int | None = None,
+    migrations: list[Migration] | None = None,
+) -> list[int]:
+    """Apply every pending console migration up to ``target`` (default: the latest).
+
+    Args:
+        conn: A connection in autocommit mode (``isolation_level=None``).
+        target: Stop after this version (tests build old databases with it).
+        migrations: The list to apply (default :data:`MIGRATIONS`; tests pass a longer one).
+
+    Returns:
+        The versions applied by this call, in order.
+
+    Raises:
+        RuntimeError: If the database is newer than this code knows.
+    """
+    migrations = MIGRATIONS if migrations is None else migrations
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS console_migrations ("
+        "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)"
+    )
+    known = {m.version for m in migrations}
+    unknown = sorted(set(applied_versions(conn)) - known)
+    if unknown:
+        raise RuntimeError(
+            f"console database has schema versions {unknown} that this shopbot does not "
+            "know; upgrade shopbot"
+        )
+    target = migrations[-1].version if target is None else target
+    applied: list[int] = []
+    for migration in migrations:
+        if migration.version > target:
+            break
+        # BEGIN IMMEDIATE takes the write lock first: two processes opening the same file
+        # (web app replicas, `shopbot staff add`) cannot both apply a step.
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if migration.version in applied_versions(conn):
+                conn.execute("COMMIT")
+                continue
+            migration.apply(conn)
+            conn.execute(
+                "INSERT INTO console_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                (migration.version, migration.name, time.time()),
+            )
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        logger.info(
+            "console database: applied migration %d (%s)", migration.version, migration.name
+        )
+        applied.append(migration.version)
+    return applied
+
+
 class ConsoleDB:
     """A thread-safe wrapper around one SQLite connection to the console database.
 
@@ -228,7 +425,11 @@ class ConsoleDB:
             # Summaries of 100k+ conversations: keep the hot index pages in memory.
             self._conn.execute("PRAGMA cache_size=-65536")
             self._conn.execute("PRAGMA temp_store=MEMORY")
-            self._conn.executescript(SCHEMA)
+            try:
+                migrate(self._conn)
+            except BaseException:
+                self._conn.close()
+                raise
 
     @property
     def lock(self) -> threading.RLock:

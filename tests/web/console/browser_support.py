@@ -34,8 +34,9 @@ def free_port() -> int:
 
 
 def subapps_work() -> bool:
-    """False while aiohttp 3.9.5 runs with a yarl that rejects "host:port" in URL.build
-    (every request to a sub-app then fails; see /work/shared/notes/aiohttp-3.9-yarl-subapp.md)."""
+    """False when aiohttp 3.9.5 runs with a yarl that rejects "host:port" in URL.build
+    (yarl >= 1.10 there; every request to a sub-app then fails). requirements/ pins a
+    matching yarl, so this is a guard for a hand-made environment."""
     try:
         URL.build(scheme="http", host="127.0.0.1:8000")
     except ValueError:
@@ -218,10 +219,8 @@ class WebAndConsole:
         self.socket_url = socket_url
         self.bot_dir = bot_dir
         self.hub = LiveHub()
-        import web.app as web_app
 
-        # The web app carries a request shim for the pinned aiohttp/yarl pair.
-        self.mounted = subapps_work() or hasattr(web_app, "_PortSafeRequest")
+        self.mounted = subapps_work()
         self.web_url = servers.serve(self._web)
         self.console_url = (
             self.web_url + "/console"

@@ -207,9 +207,7 @@ def build_root(settings, **kwargs: Any) -> web.Application:
 @contextlib.asynccontextmanager
 async def console_client(settings, **kwargs: Any) -> AsyncIterator[TestClient]:
     """An aiohttp test client on the console."""
-    # Host without the port: aiohttp 3.9.5 with the pinned yarl 1.25 cannot build
-    # request.url from "host:port" (see /work/shared/notes/aiohttp-3.9-yarl-subapp.md).
-    client = TestClient(TestServer(build_root(settings, **kwargs)), headers={"Host": "127.0.0.1"})
+    client = TestClient(TestServer(build_root(settings, **kwargs)))
     await client.start_server()
     try:
         yield client

@@ -35,6 +35,7 @@ class Stack:
 
         from knowledge.store import Store
         from shopbot.config import Settings
+        from shopbot.secret_store import with_secrets
         from web.console import auth
         from web.console.db import ConsoleDB
         from web.console.tracker import create_events_table, write_events
@@ -51,7 +52,8 @@ class Stack:
         engine.dispose()
         self.stub_holder: dict = {}
         self.stub_url = self.servers.serve(lambda: self._stub(base))
-        self.settings = base.with_overrides(
+        # The web app issues conversation ids: it needs the generated secrets (as on a first start).
+        self.settings = with_secrets(base).with_overrides(
             rasa_url=self.stub_url, rasa_token=TOKEN, low_confidence=0.5
         )
         db = ConsoleDB(self.settings.console_db)
