@@ -1867,7 +1867,7 @@ def import_documents(
     Returns:
         The :class:`ImportReport`; raises :class:`ImportFailed` like :func:`import_files`.
     """
-    texts = {f"{name}.json": json.dumps(doc) for name, doc in documents.items()}
+    texts = {str(Path(f"{name}.json")): json.dumps(doc) for name, doc in documents.items()}
     options.setdefault("progress", False)
     return import_files(store, list(texts), fmt="json", texts=texts, **options)
 

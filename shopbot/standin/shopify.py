@@ -424,9 +424,10 @@ async def _admin_api(request: web.Request, handler: Any) -> web.StreamResponse:
     shop = request.app[SHOP]
     if not request.path.startswith("/admin/api/"):
         return await handler(request)
-    body_text = (await request.text())[:4000] if request.can_read_body else ""
+    request["raw"] = await request.text() if request.body_exists else ""
     call: dict[str, Any] = {"method": request.method, "path": request.path,
-                            "query": request.query_string, "body": body_text, "status": None}
+                            "query": request.query_string, "body": request["raw"][:4000],
+                            "status": None}
     shop.calls.append(call)
     response = await _guarded(request, handler, shop)
     call["status"] = response.status
@@ -460,7 +461,7 @@ async def _guarded(request: web.Request, handler: Any, shop: StandinShop) -> web
         )
         return _errors(status, failure.get("errors") or default, **headers)
     try:
-        body = await request.json() if request.can_read_body else {}
+        body = json.loads(request["raw"]) if request["raw"].strip() else {}
     except ValueError:
         return _errors(400, "the body is not JSON")
     request["json"] = body if isinstance(body, dict) else {}
