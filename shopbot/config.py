@@ -158,15 +158,9 @@ class Settings:
     # the generic adapter (docs/shop-api.openapi.yaml). No secret here has a default.
     shopify_shop: str = field(default_factory=lambda: _env("SHOPIFY_SHOP", ""))
     shopify_access_token: str = field(default_factory=lambda: _env("SHOPIFY_ACCESS_TOKEN", ""))
-    shopify_api_version: str = field(
-        default_factory=lambda: _env("SHOPIFY_API_VERSION", "2025-01")
-    )
-    shopify_webhook_secret: str = field(
-        default_factory=lambda: _env("SHOPIFY_WEBHOOK_SECRET", "")
-    )
-    shopify_timeout_s: float = field(
-        default_factory=lambda: float(_env("SHOPIFY_TIMEOUT_S", "10"))
-    )
+    shopify_api_version: str = field(default_factory=lambda: _env("SHOPIFY_API_VERSION", "2025-01"))
+    shopify_webhook_secret: str = field(default_factory=lambda: _env("SHOPIFY_WEBHOOK_SECRET", ""))
+    shopify_timeout_s: float = field(default_factory=lambda: float(_env("SHOPIFY_TIMEOUT_S", "10")))
     http_shop_url: str = field(default_factory=lambda: _env("HTTP_SHOP_URL", ""))
     http_shop_secret: str = field(default_factory=lambda: _env("HTTP_SHOP_SECRET", ""))
     http_shop_timeout_s: float = field(

@@ -792,7 +792,23 @@ async def shopify_webhook(request: web.Request) -> web.Response:
         return _json({"error": "body too large"}, status=413)
     try:
         outcome = receive_webhook(_store(request), secret, dict(request.headers), body)
-    except Exception:  # noqa: BLE001 - logged; Shopify retries a 5xx
+    except Exception as exc:  # noqa: BLE001 - logged; Shopify retries a 5xx
         logger.exception("shopify webhook could not be applied")
+        _log_failed_webhook(request, f"{type(exc).__name__}: {exc}")
         return _json({"error": "could not apply the webhook, retry later"}, status=500)
     return _json({"status": outcome.status, "message": outcome.message}, status=outcome.http_status)
+
+
+def _log_failed_webhook(request: web.Request, error: str) -> None:
+    from knowledge.backend.shopify_sync import log_webhook_event
+
+    try:
+        log_webhook_event(
+            _store(request),
+            request.headers.get("X-Shopify-Topic", "unknown"),
+            request.headers.get("X-Shopify-Webhook-Id"),
+            "failed",
+            error[:2000],
+        )
+    except Exception:  # noqa: BLE001 - the store itself may be what failed
+        logger.exception("could not log the failed webhook")

@@ -168,12 +168,10 @@ class HttpShopClient:
             except ValueError:
                 data = {}
             error = data.get("error") if isinstance(data, dict) else None
-            text = (
-                error.get("message") if isinstance(error, dict) else str(error or exc.reason)
-            )
+            text = error.get("message") if isinstance(error, dict) else str(error or exc.reason)
             where = f"{method} {path}: {exc.code} {text}"
             if exc.code == 429 or exc.code >= 500:
-                retry = (exc.headers or {}).get("Retry-After")
+                retry = exc.headers.get("Retry-After") if exc.headers else None
                 try:
                     retry_after = float(retry) if retry else None
                 except ValueError:

@@ -211,7 +211,9 @@ class ShopifyClient:
         if not order_number:
             raise ShopRejected("the change names no order")
         response = self.request(
-            "GET", "orders.json", params={"name": order_number, "status": "any", "fields": "id,name"}
+            "GET",
+            "orders.json",
+            params={"name": order_number, "status": "any", "fields": "id,name"},
         )
         for order in response.body.get("orders") or []:
             if str(order.get("name", "")).lstrip("#") == order_number.lstrip("#"):
@@ -227,18 +229,23 @@ class ShopifyClient:
         if order.get("cancelled_at"):
             return ShopAck(str(order_id), already_done=True, response={"order": order})
         payload = change.payload
-        refund_total = round(sum(float(r.get("amount") or 0) for r in payload.get("refunds") or []), 2)
+        refund_total = round(
+            sum(float(r.get("amount") or 0) for r in payload.get("refunds") or []), 2
+        )
         body: dict[str, Any] = {"reason": "customer", "email": True}
         if refund_total > 0:
             lines = [
                 {"line_item_id": li["id"], "quantity": li["quantity"], "restock_type": "cancel"}
                 for li in order.get("line_items") or []
             ]
-            calc = self.request(
-                "POST",
-                f"orders/{order_id}/refunds/calculate.json",
-                {"refund": {"shipping": {"full_refund": True}, "refund_line_items": lines}},
-            ).body.get("refund") or {}
+            calc = (
+                self.request(
+                    "POST",
+                    f"orders/{order_id}/refunds/calculate.json",
+                    {"refund": {"shipping": {"full_refund": True}, "refund_line_items": lines}},
+                ).body.get("refund")
+                or {}
+            )
             transactions = [
                 {
                     "parent_id": t.get("parent_id"),
@@ -264,8 +271,12 @@ class ShopifyClient:
 
     def _change_address(self, order_id: str, change: OutgoingChange) -> ShopAck:
         address = change.payload.get("address") or {}
-        body = {"order": {"id": int(order_id) if order_id.isdigit() else order_id,
-                          "shipping_address": to_shopify_address(address)}}
+        body = {
+            "order": {
+                "id": int(order_id) if order_id.isdigit() else order_id,
+                "shipping_address": to_shopify_address(address),
+            }
+        }
         response = self.request("PUT", f"orders/{order_id}.json", body)
         return ShopAck(str(order_id), response=response.body)
 
@@ -281,8 +292,13 @@ class ShopifyClient:
             tags.append(tag)
         value = json.dumps({"kind": change.kind, **change.payload}, sort_keys=True)
         notes.append({"name": name, "value": value})
-        body = {"order": {"id": order.get("id", order_id), "tags": ", ".join(tags),
-                          "note_attributes": notes}}
+        body = {
+            "order": {
+                "id": order.get("id", order_id),
+                "tags": ", ".join(tags),
+                "note_attributes": notes,
+            }
+        }
         response = self.request("PUT", f"orders/{order_id}.json", body)
         difference = float(change.payload.get("difference") or 0)
         if change.kind in ("change_items", "request_exchange") and difference < 0:
@@ -290,11 +306,14 @@ class ShopifyClient:
         return ShopAck(str(order_id), response=response.body)
 
     def _refund(self, order_id: str, amount: float, note: str) -> dict[str, Any]:
-        calc = self.request(
-            "POST",
-            f"orders/{order_id}/refunds/calculate.json",
-            {"refund": {"shipping": {"amount": 0}, "refund_line_items": []}},
-        ).body.get("refund") or {}
+        calc = (
+            self.request(
+                "POST",
+                f"orders/{order_id}/refunds/calculate.json",
+                {"refund": {"shipping": {"amount": 0}, "refund_line_items": []}},
+            ).body.get("refund")
+            or {}
+        )
         parents = calc.get("transactions") or []
         if not parents:
             raise ShopRejected(f"order {order_id} has no transaction to refund", 422)
@@ -324,9 +343,12 @@ class ShopifyClient:
         current = customer.get("default_address") or {}
         if all(str(current.get(k) or "") == str(v or "") for k, v in wanted.items()):
             return ShopAck(str(customer_id), already_done=True)
-        created = self.request(
-            "POST", f"customers/{customer_id}/addresses.json", {"address": wanted}
-        ).body.get("customer_address") or {}
+        created = (
+            self.request(
+                "POST", f"customers/{customer_id}/addresses.json", {"address": wanted}
+            ).body.get("customer_address")
+            or {}
+        )
         response = self.request(
             "PUT", f"customers/{customer_id}/addresses/{created.get('id')}/default.json", {}
         )

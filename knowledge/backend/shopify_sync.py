@@ -159,7 +159,11 @@ def _product_sku(product: dict[str, Any], store: Store | None) -> str:
         if row is not None:
             return str(row["sku"])
     variants = product.get("variants") or []
-    if len(variants) == 1 and variants[0].get("title") == "Default Title" and variants[0].get("sku"):
+    if (
+        len(variants) == 1
+        and variants[0].get("title") == "Default Title"
+        and variants[0].get("sku")
+    ):
         return str(variants[0]["sku"])
     return str(product.get("handle") or f"SHOPIFY-{product.get('id')}")
 
@@ -263,9 +267,9 @@ def map_order(order: dict[str, Any]) -> dict[str, Any]:
         entry["quantity"] += int(line.get("quantity") or 0)
     for refund in order.get("refunds") or []:
         for rl in refund.get("refund_line_items") or []:
-            sku = skus_by_line.get(rl.get("line_item_id"))
-            if sku and rl.get("restock_type") == "return":
-                entry = items[sku]
+            refunded_sku = skus_by_line.get(rl.get("line_item_id"))
+            if refunded_sku and rl.get("restock_type") == "return":
+                entry = items[refunded_sku]
                 entry["returned_quantity"] = min(
                     entry["quantity"], entry["returned_quantity"] + int(rl.get("quantity") or 0)
                 )
@@ -502,7 +506,9 @@ def receive_webhook(
         orders=[payload] if kind == "orders" else [],
     )
     try:
-        apply_batch(store, batch, actor=f"shopify:{topic}", name=f"shopify:{topic}", on_change=on_change)
+        apply_batch(
+            store, batch, actor=f"shopify:{topic}", name=f"shopify:{topic}", on_change=on_change
+        )
     except ImportFailed as exc:
         error = "; ".join(str(e) for e in exc.report.errors)[:2000]
         event = log_webhook_event(store, topic, webhook_id, "failed", error)

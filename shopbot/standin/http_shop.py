@@ -75,8 +75,11 @@ def _apply(shop: HttpStandinShop, kind: str, ref: str, body: dict[str, Any]) -> 
             return _error(422, "already_shipped", f"order {ref} has already shipped")
         order["shipping_address"] = body.get("address")
         return web.json_response({"id": ref, "status": "updated"})
-    status = {"request_return": "return_requested", "request_exchange": "exchange_requested",
-              "change_items": "items_modified"}.get(kind)
+    status = {
+        "request_return": "return_requested",
+        "request_exchange": "exchange_requested",
+        "change_items": "items_modified",
+    }.get(kind)
     if status:
         order["status"] = status
     return web.json_response({"id": ref, "status": order["status"]})
@@ -87,16 +90,19 @@ def _handler(kind: str) -> Any:
         shop = request.app[SHOP]
         raw = await request.read()
         path = request.raw_path
-        call = {"kind": kind, "method": request.method, "path": path, "status": None}
+        call: dict[str, Any] = {"kind": kind, "method": request.method, "path": path}
         shop.calls.append(call)
-        problem = verify_request(shop.secret, request.method, path, raw, request.headers,
-                                 now=shop.clock())
+        problem = verify_request(
+            shop.secret, request.method, path, raw, request.headers, now=shop.clock()
+        )
         if problem:
             response = _error(401, "unauthorized", problem)
         elif shop.failures:
             failure = shop.failures.pop(0)
             status = int(failure["status"])
-            extra = {"Retry-After": str(failure.get("retry_after", 2))} if status in (429, 503) else {}
+            extra = (
+                {"Retry-After": str(failure.get("retry_after", 2))} if status in (429, 503) else {}
+            )
             response = _error(status, "standin_failure", "the stand-in was told to fail", **extra)
         else:
             body = json.loads(raw or b"{}")
@@ -161,11 +167,18 @@ def run(args: argparse.Namespace) -> int:
 
         store = Store.open(args.from_db)
         try:
-            orders = {o["order_number"]: {"status": o["status"]}
-                      for o in store.query("SELECT order_number, status FROM orders")}
+            orders = {
+                o["order_number"]: {"status": o["status"]}
+                for o in store.query("SELECT order_number, status FROM orders")
+            }
         finally:
             store.close()
     print(f"shop API stand-in: http://{args.host}:{args.port}{args.prefix} ({len(orders)} orders)")
-    web.run_app(create_app(HttpStandinShop(orders, secret), args.prefix), host=args.host,
-                port=args.port, print=None, access_log=None)
+    web.run_app(
+        create_app(HttpStandinShop(orders, secret), args.prefix),
+        host=args.host,
+        port=args.port,
+        print=None,
+        access_log=None,
+    )
     return 0

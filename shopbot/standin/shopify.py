@@ -241,13 +241,23 @@ def _order_from_row(
         )
     refunds = []
     returned = [
-        {"line_item_id": LINE_BASE + it["id"], "quantity": it["returned_quantity"], "restock_type": "return"}
+        {
+            "line_item_id": LINE_BASE + it["id"],
+            "quantity": it["returned_quantity"],
+            "restock_type": "return",
+        }
         for it in items
         if it.get("returned_quantity")
     ]
     if returned:
-        refunds.append({"id": LINE_BASE + 900_000_000 + o["id"], "created_at": o["updated_at"],
-                        "refund_line_items": returned, "transactions": []})
+        refunds.append(
+            {
+                "id": LINE_BASE + 900_000_000 + o["id"],
+                "created_at": o["updated_at"],
+                "refund_line_items": returned,
+                "transactions": [],
+            }
+        )
     financial = {"pending": "pending", "cancelled": "voided", "returned": "refunded"}.get(
         status, "partially_refunded" if returned else "paid"
     )
@@ -378,7 +388,9 @@ class StandinShop:
         return f"{math.ceil(self._level)}/{self.bucket_size}"
 
     # -- webhooks
-    async def deliver(self, session: aiohttp.ClientSession, topic: str, payload: Any) -> dict[str, Any]:
+    async def deliver(
+        self, session: aiohttp.ClientSession, topic: str, payload: Any
+    ) -> dict[str, Any]:
         """POST one signed webhook to the configured URL; the delivery is logged."""
         body = json.dumps(payload).encode()
         webhook_id = str(uuid.uuid4())
@@ -400,7 +412,7 @@ class StandinShop:
         try:
             async with session.post(self.webhook_url, data=body, headers=headers) as resp:
                 entry["status"] = resp.status
-        except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             entry["error"] = str(exc) or type(exc).__name__
         return entry
 
@@ -425,9 +437,13 @@ async def _admin_api(request: web.Request, handler: Any) -> web.StreamResponse:
     if not request.path.startswith("/admin/api/"):
         return await handler(request)
     request["raw"] = await request.text() if request.body_exists else ""
-    call: dict[str, Any] = {"method": request.method, "path": request.path,
-                            "query": request.query_string, "body": request["raw"][:4000],
-                            "status": None}
+    call: dict[str, Any] = {
+        "method": request.method,
+        "path": request.path,
+        "query": request.query_string,
+        "body": request["raw"][:4000],
+        "status": None,
+    }
     shop.calls.append(call)
     response = await _guarded(request, handler, shop)
     call["status"] = response.status
@@ -440,7 +456,9 @@ async def _guarded(request: web.Request, handler: Any, shop: StandinShop) -> web
     import hmac as _hmac
 
     if not token or not _hmac.compare_digest(token.encode(), shop.access_token.encode()):
-        return _errors(401, "[API] Invalid API key or access token (unrecognized login or wrong password)")
+        return _errors(
+            401, "[API] Invalid API key or access token (unrecognized login or wrong password)"
+        )
     wait = shop.take_token()
     if wait is not None:
         return _errors(
@@ -456,8 +474,10 @@ async def _guarded(request: web.Request, handler: Any, shop: StandinShop) -> web
             shop.failures.pop(0)
         status = int(failure["status"])
         headers = {"Retry-After": str(failure.get("retry_after", 2.0))} if status == 429 else {}
-        default = {"base": ["the stand-in was told to reject this call"]} if status < 500 else (
-            "Internal Server Error"
+        default = (
+            {"base": ["the stand-in was told to reject this call"]}
+            if status < 500
+            else ("Internal Server Error")
         )
         return _errors(status, failure.get("errors") or default, **headers)
     try:
@@ -493,8 +513,13 @@ def _link(request: web.Request, offset: int, limit: int, filters: dict[str, str]
     return f'<{base}?limit={limit}&page_info={cursor}>; rel="{rel}"'
 
 
-def _list(request: web.Request, key: str, items: list[dict[str, Any]], filters: dict[str, str],
-          select: Any) -> web.Response:
+def _list(
+    request: web.Request,
+    key: str,
+    items: list[dict[str, Any]],
+    filters: dict[str, str],
+    select: Any,
+) -> web.Response:
     paged = _page(request, items, key, filters)
     if isinstance(paged, web.Response):
         return paged
@@ -520,9 +545,8 @@ def _order_matches(order: dict[str, Any], f: dict[str, str]) -> bool:
         return False
     if status == "cancelled" and not order.get("cancelled_at"):
         return False
-    if f.get("name") and str(order.get("name", "")).lstrip("#").upper() != f["name"].lstrip("#").upper():
-        return False
-    return True
+    wanted = f.get("name", "").lstrip("#").upper()
+    return not wanted or str(order.get("name", "")).lstrip("#").upper() == wanted
 
 
 # --------------------------------------------------------------------------- handlers
@@ -537,8 +561,9 @@ def _filters(request: web.Request, names: tuple[str, ...]) -> dict[str, str]:
 async def list_orders(request: web.Request) -> web.Response:
     shop = _shop(request)
     items = sorted(shop.orders.values(), key=lambda o: o["id"])
-    return _list(request, "orders", items, _filters(request, ("status", "name", "fields")),
-                 _order_matches)
+    return _list(
+        request, "orders", items, _filters(request, ("status", "name", "fields")), _order_matches
+    )
 
 
 async def list_products(request: web.Request) -> web.Response:
@@ -618,14 +643,18 @@ async def calculate_refund(request: web.Request) -> web.Response:
         amount += subtotal
         lines.append({**rl, "price": _money(price), "subtotal": _money(subtotal)})
     shipping = data.get("shipping") or {}
-    ship_total = float((order.get("total_shipping_price_set") or {}).get("shop_money", {}).get("amount") or 0)
+    ship_total = float(
+        (order.get("total_shipping_price_set") or {}).get("shop_money", {}).get("amount") or 0
+    )
     if shipping.get("full_refund"):
         amount += ship_total
     elif shipping.get("amount"):
         amount += float(shipping["amount"])
     if lines:  # tax in proportion to the items refunded
         subtotal = float(order.get("subtotal_price") or 0) or 1.0
-        amount += float(order.get("total_tax") or 0) * min(1.0, sum(float(x["subtotal"]) for x in lines) / subtotal)
+        amount += float(order.get("total_tax") or 0) * min(
+            1.0, sum(float(x["subtotal"]) for x in lines) / subtotal
+        )
     maximum, sale = _refundable(shop, order)
     transactions = []
     if sale is not None:
@@ -645,7 +674,9 @@ async def calculate_refund(request: web.Request) -> web.Response:
     )
 
 
-def _apply_refund(shop: StandinShop, order: dict[str, Any], data: dict[str, Any]) -> dict[str, Any] | web.Response:
+def _apply_refund(
+    shop: StandinShop, order: dict[str, Any], data: dict[str, Any]
+) -> dict[str, Any] | web.Response:
     maximum, _sale = _refundable(shop, order)
     total = round(sum(float(t.get("amount") or 0) for t in data.get("transactions") or []), 2)
     if total > maximum + 0.005:
@@ -659,9 +690,16 @@ def _apply_refund(shop: StandinShop, order: dict[str, Any], data: dict[str, Any]
         "transactions": [],
     }
     for t in data.get("transactions") or []:
-        tx = {"id": shop.new_id(), "order_id": order["id"], "kind": "refund", "status": "success",
-              "gateway": t.get("gateway"), "parent_id": t.get("parent_id"),
-              "amount": _money(t.get("amount")), "currency": order.get("currency")}
+        tx = {
+            "id": shop.new_id(),
+            "order_id": order["id"],
+            "kind": "refund",
+            "status": "success",
+            "gateway": t.get("gateway"),
+            "parent_id": t.get("parent_id"),
+            "amount": _money(t.get("amount")),
+            "currency": order.get("currency"),
+        }
         shop.transactions.setdefault(int(order["id"]), []).append(tx)
         refund["transactions"].append(tx)
     order.setdefault("refunds", []).append(refund)
@@ -772,8 +810,12 @@ async def admin_fail_next(request: web.Request) -> web.Response:
     status = int(data.get("status", 500))
     if status not in (400, 401, 403, 404, 409, 422, 429, 500, 502, 503, 504):
         return web.json_response({"error": "status must be a 4xx or 5xx"}, status=400)
-    entry = {"status": status, "count": int(data.get("count", 1)), "errors": data.get("errors"),
-             "retry_after": float(data.get("retry_after", 2.0))}
+    entry = {
+        "status": status,
+        "count": int(data.get("count", 1)),
+        "errors": data.get("errors"),
+        "retry_after": float(data.get("retry_after", 2.0)),
+    }
     request.app[SHOP].failures.append(entry)
     return web.json_response({"queued": entry})
 
@@ -786,7 +828,10 @@ async def admin_change_order(request: web.Request) -> web.Response:
     data = await request.json()
     topic = "orders/updated"
     if data.get("shipping_address"):
-        order["shipping_address"] = {**(order.get("shipping_address") or {}), **data["shipping_address"]}
+        order["shipping_address"] = {
+            **(order.get("shipping_address") or {}),
+            **data["shipping_address"],
+        }
     if "tags" in data:
         order["tags"] = data["tags"]
     fulfil = data.get("fulfil")
@@ -806,8 +851,10 @@ async def admin_change_order(request: web.Request) -> web.Response:
                     "shipment_status": fulfil.get("shipment_status", "in_transit"),
                     "created_at": now,
                     "updated_at": now,
-                    "line_items": [{"id": li["id"], "quantity": li["quantity"]}
-                                   for li in order.get("line_items") or []],
+                    "line_items": [
+                        {"id": li["id"], "quantity": li["quantity"]}
+                        for li in order.get("line_items") or []
+                    ],
                 }
             )
         order["fulfillment_status"] = "fulfilled"
@@ -849,8 +896,9 @@ def create_app(shop: StandinShop) -> web.Application:
             await asyncio.wait([task], timeout=5)
         await app[SESSION].close()
 
-    app.on_startup.append(start)
-    app.on_cleanup.append(stop)
+    # aiohttp 3.9 types its signals for aiosignal < 1.4 (installed: 1.4, TypeVarTuple).
+    app.on_startup.append(start)  # type: ignore[arg-type]
+    app.on_cleanup.append(stop)  # type: ignore[arg-type]
     base = "/admin/api/{version}"
     r = app.router
     r.add_get(f"{base}/orders.json", list_orders)
@@ -876,7 +924,9 @@ def create_app(shop: StandinShop) -> web.Application:
     return app
 
 
-def load_seed(seed: Path | None = None, from_db: Path | None = None) -> dict[str, list[dict[str, Any]]]:
+def load_seed(
+    seed: Path | None = None, from_db: Path | None = None
+) -> dict[str, list[dict[str, Any]]]:
     """The shop to start with: a Shopify-JSON file, a shopbot database, or a small demo shop."""
     from knowledge.store import Store
 
@@ -907,15 +957,26 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8091, help="port (default 8091)")
     source = parser.add_mutually_exclusive_group()
-    source.add_argument("--seed", type=Path, help="a JSON file {customers, products, orders} in Shopify's shapes")
-    source.add_argument("--from-db", type=Path, help="seed from a shopbot database (e.g. data/shop.db)")
+    source.add_argument(
+        "--seed", type=Path, help="a JSON file {customers, products, orders} in Shopify's shapes"
+    )
+    source.add_argument(
+        "--from-db", type=Path, help="seed from a shopbot database (e.g. data/shop.db)"
+    )
     parser.add_argument(
         "--webhook-url",
         default="",
         help="where to POST webhooks, e.g. http://127.0.0.1:8000/webhooks/shopify",
     )
-    parser.add_argument("--bucket-size", type=int, default=40, help="rate limit: calls in the bucket (default 40)")
-    parser.add_argument("--leak-rate", type=float, default=2.0, help="rate limit: calls per second leaked (default 2)")
+    parser.add_argument(
+        "--bucket-size", type=int, default=40, help="rate limit: calls in the bucket (default 40)"
+    )
+    parser.add_argument(
+        "--leak-rate",
+        type=float,
+        default=2.0,
+        help="rate limit: calls per second leaked (default 2)",
+    )
     parser.epilog = (
         "The access token and webhook secret come from SHOPBOT_SHOPIFY_ACCESS_TOKEN and "
         "SHOPBOT_SHOPIFY_WEBHOOK_SECRET (the same variables shopbot reads). Without --seed or "
@@ -936,8 +997,14 @@ def run(args: argparse.Namespace) -> int:
         print("set SHOPBOT_SHOPIFY_WEBHOOK_SECRET to sign webhooks")
         return 2
     data = load_seed(args.seed, args.from_db)
-    shop = StandinShop(data, token, secret, args.webhook_url,
-                       bucket_size=args.bucket_size, leak_per_s=args.leak_rate)
+    shop = StandinShop(
+        data,
+        token,
+        secret,
+        args.webhook_url,
+        bucket_size=args.bucket_size,
+        leak_per_s=args.leak_rate,
+    )
     print(
         f"Shopify stand-in: http://{args.host}:{args.port}/admin/api/{API_VERSION}/ "
         f"({len(shop.orders)} orders, {len(shop.products)} products, {len(shop.customers)} "

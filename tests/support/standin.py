@@ -6,8 +6,13 @@ import asyncio
 import json
 import socket
 import threading
+import urllib.error
 import urllib.request
 from typing import Any
+
+#: The stand-in's access token and webhook secret in the tests.
+TOKEN = "standin-token-" + "t" * 24
+SECRET = "standin-webhook-secret-" + "s" * 16
 
 
 def free_port() -> int:
@@ -68,7 +73,11 @@ def http(
     method: str, url: str, body: Any = None, headers: dict[str, str] | None = None
 ) -> tuple[int, dict[str, str], Any]:
     """One HTTP call: ``(status, headers, JSON body)``; error statuses come back too."""
-    data = body if isinstance(body, bytes) else (json.dumps(body).encode() if body is not None else None)
+    data = (
+        body
+        if isinstance(body, bytes)
+        else (json.dumps(body).encode() if body is not None else None)
+    )
     req = urllib.request.Request(url, data=data, method=method, headers=headers or {})
     if data is not None and "Content-Type" not in (headers or {}):
         req.add_header("Content-Type", "application/json")
@@ -83,3 +92,34 @@ def http(
         except ValueError:
             payload = raw.decode(errors="replace")
         return exc.code, dict(exc.headers), payload
+
+
+def start_standin(data: dict[str, Any], **options: Any) -> Any:
+    """The stand-in Shopify shop over ``data``, started (``.url``; ``.shop`` its state)."""
+    from shopbot.standin.shopify import StandinShop, create_app
+
+    shop = StandinShop(data, TOKEN, SECRET, **options)
+    server = ThreadedApp(create_app(shop)).start()
+    server.shop = shop  # type: ignore[attr-defined]
+    return server
+
+
+def order_by_status(shop: Any, **fields: Any) -> dict[str, Any]:
+    """The first stand-in order whose fields match (``cancelled_at=None`` ...)."""
+    for order in sorted(shop.orders.values(), key=lambda o: o["id"]):
+        if all(order.get(k) == v for k, v in fields.items()):
+            return order
+    raise LookupError(fields)
+
+
+def unfulfilled_paid(shop: Any) -> dict[str, Any]:
+    """The first stand-in order that is paid, not fulfilled, not cancelled, not tagged."""
+    for order in sorted(shop.orders.values(), key=lambda o: o["id"]):
+        if (
+            not order["cancelled_at"]
+            and not order["fulfillments"]
+            and order["financial_status"] == "paid"
+            and not order["tags"]
+        ):
+            return order
+    raise LookupError("no paid, unfulfilled order")

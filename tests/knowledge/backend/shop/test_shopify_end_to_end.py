@@ -13,14 +13,7 @@ from knowledge.backend.base import OutgoingChange
 from knowledge.backend.shopify import ShopifyClient
 from knowledge.backend.shopify_sync import sign_webhook
 from knowledge.store import Store
-from tests.knowledge.backend.shopify_fixtures import (  # noqa: F401 - fixtures
-    SECRET,
-    TOKEN,
-    standin_data,
-    start_standin,
-    unfulfilled_paid,
-)
-from tests.support.standin import ThreadedApp, http
+from tests.support.standin import SECRET, TOKEN, ThreadedApp, http, start_standin, unfulfilled_paid
 
 
 def _wait_for(check, timeout_s: float = 15.0):
@@ -44,7 +37,9 @@ def world(settings, standin_data, tmp_path, monkeypatch):
     web = ThreadedApp(create_app(web_settings, mount_console=False))
     standin = start_standin(standin_data, webhook_url=f"{web.url}/webhooks/shopify")
     monkeypatch.setenv("SHOPBOT_SHOPIFY_ACCESS_TOKEN", TOKEN)
-    code = main(["knowledge", "import-shopify", "--from", standin.url, "--db", str(db), "--no-index"])
+    code = main(
+        ["knowledge", "import-shopify", "--from", standin.url, "--db", str(db), "--no-index"]
+    )
     assert code == 0
     web.start()
     store = Store.open(db)
@@ -55,7 +50,7 @@ def world(settings, standin_data, tmp_path, monkeypatch):
 
 
 def test_import_then_webhook_then_cancel_round_trip(world):
-    standin, web, store = world["standin"], world["web"], world["store"]
+    standin, store = world["standin"], world["store"]
     shop = standin.shop
     assert store.counts()["orders"] == len(shop.orders)
 
@@ -65,8 +60,13 @@ def test_import_then_webhook_then_cancel_round_trip(world):
     status, _, answer = http(
         "POST",
         f"{standin.url}/_standin/orders/{order['name']}/change",
-        {"fulfil": {"tracking_company": "DHL", "tracking_number": "JJD000111222333",
-                    "shipment_status": "in_transit"}},
+        {
+            "fulfil": {
+                "tracking_company": "DHL",
+                "tracking_number": "JJD000111222333",
+                "shipment_status": "in_transit",
+            }
+        },
     )
     assert status == 200 and answer["delivery"]["status"] == 200
     row = store.get_order(order["name"])
@@ -87,7 +87,9 @@ def test_import_then_webhook_then_cancel_round_trip(world):
     client.send(OutgoingChange("cancel_order", "e2e-cancel", external_order_id=external))
     assert shop.orders[int(external)]["cancelled_at"]
     assert _wait_for(lambda: store.get_order(other["name"])["status"] == "cancelled")
-    topics = [e["topic"] for e in store.query("SELECT topic FROM webhook_events WHERE status = 'applied'")]
+    topics = [
+        e["topic"] for e in store.query("SELECT topic FROM webhook_events WHERE status = 'applied'")
+    ]
     assert topics == ["orders/updated", "orders/cancelled"]
 
 
@@ -97,8 +99,11 @@ def test_the_route_refuses_a_wrong_signature_and_ignores_a_repeat(world, standin
     order["note"] = "x"
     order["cancelled_at"] = "2026-03-16T09:00:00Z"
     body = json.dumps(order).encode()
-    headers = {"X-Shopify-Topic": "orders/cancelled", "X-Shopify-Webhook-Id": "dup-1",
-               "Content-Type": "application/json"}
+    headers = {
+        "X-Shopify-Topic": "orders/cancelled",
+        "X-Shopify-Webhook-Id": "dup-1",
+        "Content-Type": "application/json",
+    }
     forged = {**headers, "X-Shopify-Hmac-Sha256": sign_webhook("wrong-secret-" + "w" * 20, body)}
     status, _, _ = http("POST", f"{web.url}/webhooks/shopify", body, forged)
     assert status == 401
@@ -114,11 +119,15 @@ def test_the_route_refuses_a_wrong_signature_and_ignores_a_repeat(world, standin
 def test_webhooks_are_refused_while_no_secret_is_set(settings, tmp_path):
     from web.app import create_app
 
-    web = ThreadedApp(create_app(settings.with_overrides(db_path=tmp_path / "s.db"),
-                                 mount_console=False)).start()
+    web = ThreadedApp(
+        create_app(settings.with_overrides(db_path=tmp_path / "s.db"), mount_console=False)
+    ).start()
     try:
         body = b"{}"
-        headers = {"X-Shopify-Topic": "orders/updated", "X-Shopify-Hmac-Sha256": sign_webhook("", body)}
+        headers = {
+            "X-Shopify-Topic": "orders/updated",
+            "X-Shopify-Hmac-Sha256": sign_webhook("", body),
+        }
         assert http("POST", f"{web.url}/webhooks/shopify", body, headers)[0] == 503
     finally:
         web.stop()

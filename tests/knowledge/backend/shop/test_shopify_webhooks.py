@@ -16,10 +16,7 @@ from knowledge.backend.shopify_sync import (
     sign_webhook,
     verify_webhook,
 )
-from tests.knowledge.backend.shopify_fixtures import (  # noqa: F401 - fixtures
-    SECRET,
-    standin_data,
-)
+from tests.support.standin import SECRET
 
 
 def _headers(topic: str, body: bytes, webhook_id: str = "wh-1", secret: str = SECRET) -> dict:
@@ -58,21 +55,33 @@ def test_signature_is_base64_hmac_sha256_of_the_raw_body():
 
 def test_orders_updated_changes_the_order_in_the_store(demo_store, standin_data):
     order = _shop_order(standin_data, "processing")
-    order["shipping_address"].update(address1="12 Baker Street", city="London", zip="NW1 6XE",
-                                     country_code="GB")
-    order["fulfillments"] = [{
-        "id": 1, "status": "success", "tracking_company": "Royal Mail",
-        "tracking_number": "RM123456789GB", "shipment_status": "in_transit",
-        "created_at": "2026-03-15T10:00:00Z", "updated_at": "2026-03-15T10:00:00Z",
-        "line_items": [{"id": li["id"], "quantity": li["quantity"]} for li in order["line_items"]],
-    }]
+    order["shipping_address"].update(
+        address1="12 Baker Street", city="London", zip="NW1 6XE", country_code="GB"
+    )
+    order["fulfillments"] = [
+        {
+            "id": 1,
+            "status": "success",
+            "tracking_company": "Royal Mail",
+            "tracking_number": "RM123456789GB",
+            "shipment_status": "in_transit",
+            "created_at": "2026-03-15T10:00:00Z",
+            "updated_at": "2026-03-15T10:00:00Z",
+            "line_items": [
+                {"id": li["id"], "quantity": li["quantity"]} for li in order["line_items"]
+            ],
+        }
+    ]
     body = json.dumps(order).encode()
     outcome = receive_webhook(demo_store, SECRET, _headers("orders/updated", body), body)
     assert (outcome.http_status, outcome.status) == (200, "applied")
     row = demo_store.get_order(order["name"])
     assert row["status"] == "shipped"
     assert (row["ship_street"], row["ship_city"], row["ship_country"]) == (
-        "12 Baker Street", "London", "GB")
+        "12 Baker Street",
+        "London",
+        "GB",
+    )
     assert row["tracking_number"] == "RM123456789GB"
     fulfilments = demo_store.fulfilments(row["id"])
     assert [f["carrier"] for f in fulfilments] == ["Royal Mail"]
@@ -107,7 +116,10 @@ def test_a_duplicate_webhook_id_is_ignored(demo_store, standin_data):
     order = _shop_order(standin_data, "processing")
     order["cancelled_at"] = "2026-03-16T10:00:00Z"
     body = json.dumps(order).encode()
-    assert receive_webhook(demo_store, SECRET, _headers("orders/cancelled", body, "same"), body).status == "applied"
+    assert (
+        receive_webhook(demo_store, SECRET, _headers("orders/cancelled", body, "same"), body).status
+        == "applied"
+    )
     # the shop changes the order again, but the delivery repeats an id already applied
     order["cancelled_at"] = None
     body2 = json.dumps(order).encode()
@@ -132,25 +144,41 @@ def test_an_invalid_payload_is_logged_failed_and_changes_nothing(demo_store, sta
     fixed = _shop_order(standin_data, "processing")
     fixed["shipping_address"]["city"] = "Somewhere"
     body = json.dumps(fixed).encode()
-    assert receive_webhook(demo_store, SECRET, _headers("orders/updated", body, "bad-1"), body).status == "applied"
+    assert (
+        receive_webhook(demo_store, SECRET, _headers("orders/updated", body, "bad-1"), body).status
+        == "applied"
+    )
     assert demo_store.get_order(order["name"])["ship_city"] == "Somewhere"
 
 
 def test_unknown_topic_and_broken_json(demo_store):
     body = b"{}"
-    assert receive_webhook(demo_store, SECRET, _headers("app/uninstalled", body), body).http_status == 400
+    assert (
+        receive_webhook(demo_store, SECRET, _headers("app/uninstalled", body), body).http_status
+        == 400
+    )
     body = b"not json"
-    assert receive_webhook(demo_store, SECRET, _headers("orders/create", body, "j"), body).http_status == 400
+    assert (
+        receive_webhook(demo_store, SECRET, _headers("orders/create", body, "j"), body).http_status
+        == 400
+    )
     assert [e["status"] for e in _events(demo_store)] == ["failed", "failed"]
 
 
 def test_orders_create_brings_a_new_customer_along(demo_store, standin_data):
     order = _shop_order(standin_data, "processing")
     order.update(id=42, name="SB-777777", email="new.shopper@example.org")
-    order["customer"] = {"id": 4242, "email": "new.shopper@example.org",
-                         "first_name": "New", "last_name": "Shopper"}
+    order["customer"] = {
+        "id": 4242,
+        "email": "new.shopper@example.org",
+        "first_name": "New",
+        "last_name": "Shopper",
+    }
     body = json.dumps(order).encode()
-    assert receive_webhook(demo_store, SECRET, _headers("orders/create", body, "c1"), body).status == "applied"
+    assert (
+        receive_webhook(demo_store, SECRET, _headers("orders/create", body, "c1"), body).status
+        == "applied"
+    )
     row = demo_store.get_order("SB-777777")
     customer = demo_store.get_customer(row["customer_id"])
     assert (customer["email"], customer["name"]) == ("new.shopper@example.org", "New Shopper")
@@ -160,14 +188,21 @@ def test_orders_create_brings_a_new_customer_along(demo_store, standin_data):
 
 def test_customers_update_sets_the_default_address(demo_store, standin_data):
     customer = copy.deepcopy(next(c for c in standin_data["customers"] if c["default_address"]))
-    customer["default_address"].update(address1="1 New Road", city="Leeds", zip="LS1 1AA",
-                                       country_code="GB")
+    customer["default_address"].update(
+        address1="1 New Road", city="Leeds", zip="LS1 1AA", country_code="GB"
+    )
     customer["phone"] = "+44 113 496 0000"
     body = json.dumps(customer).encode()
-    assert receive_webhook(demo_store, SECRET, _headers("customers/update", body), body).status == "applied"
+    assert (
+        receive_webhook(demo_store, SECRET, _headers("customers/update", body), body).status
+        == "applied"
+    )
     row = demo_store.get_customer_by_email(customer["email"])
     assert (row["address_street"], row["address_city"], row["phone"]) == (
-        "1 New Road", "Leeds", "+44 113 496 0000")
+        "1 New Road",
+        "Leeds",
+        "+44 113 496 0000",
+    )
 
 
 def test_products_update_changes_price_and_stock(demo_store, standin_data):
@@ -176,7 +211,10 @@ def test_products_update_changes_price_and_stock(demo_store, standin_data):
     product["variants"][0]["price"] = "1.50"
     product["variants"][0]["inventory_quantity"] = 0
     body = json.dumps(product).encode()
-    assert receive_webhook(demo_store, SECRET, _headers("products/update", body), body).status == "applied"
+    assert (
+        receive_webhook(demo_store, SECRET, _headers("products/update", body), body).status
+        == "applied"
+    )
     row = demo_store.get_product(product["handle"])
     assert row["title"] == "Renamed in the shop"
     variant = demo_store.get_variant(product["variants"][0]["sku"])

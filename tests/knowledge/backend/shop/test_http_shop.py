@@ -18,7 +18,7 @@ from shopbot.standin.http_shop import HttpStandinShop, create_app
 from tests.support.standin import ThreadedApp, free_port, http
 
 SECRET = "http-shop-secret-" + "h" * 20
-SPEC = Path(__file__).resolve().parents[3] / "docs" / "shop-api.openapi.yaml"
+SPEC = Path(__file__).resolve().parents[4] / "docs" / "shop-api.openapi.yaml"
 
 
 @pytest.fixture
@@ -58,8 +58,12 @@ def test_signature_covers_timestamp_method_path_and_body():
 
 def test_cancel_is_accepted_then_already_done(shop_server):
     client = _client(shop_server)
-    change = OutgoingChange("cancel_order", "key-1", order_number="#1001",
-                            payload={"reason": "wrong size", "refunds": []})
+    change = OutgoingChange(
+        "cancel_order",
+        "key-1",
+        order_number="#1001",
+        payload={"reason": "wrong size", "refunds": []},
+    )
     ack = client.send(change)
     assert not ack.already_done and shop_server.shop.orders["#1001"]["status"] == "cancelled"
     assert client.send(change).already_done
@@ -88,8 +92,12 @@ def test_wrong_secret_and_stale_clock_are_refused(shop_server):
 
 
 def test_unavailable_answers_and_retry_after(shop_server):
-    change = OutgoingChange("request_return", "k-r", order_number="#1002",
-                            payload={"items": [{"sku": "A", "quantity": 1}], "reason": "x"})
+    change = OutgoingChange(
+        "request_return",
+        "k-r",
+        order_number="#1002",
+        payload={"items": [{"sku": "A", "quantity": 1}], "reason": "x"},
+    )
     http("POST", f"{shop_server.url}/_standin/fail-next", {"status": 429, "retry_after": 3})
     with pytest.raises(ShopUnavailable) as info:
         _client(shop_server).send(change)
@@ -103,9 +111,12 @@ def test_unavailable_answers_and_retry_after(shop_server):
 
 
 def test_default_address_uses_the_shops_customer_id(shop_server):
-    change = OutgoingChange("set_default_address", "k-a", external_customer_id="cust-9",
-                            payload={"address": {"street": "1 Road", "city": "X",
-                                                 "postcode": "1", "country": "DE"}})
+    change = OutgoingChange(
+        "set_default_address",
+        "k-a",
+        external_customer_id="cust-9",
+        payload={"address": {"street": "1 Road", "city": "X", "postcode": "1", "country": "DE"}},
+    )
     _client(shop_server).send(change)
     assert shop_server.shop.customers["cust-9"]["default_address"]["street"] == "1 Road"
 
@@ -117,4 +128,6 @@ def test_from_settings_needs_url_and_secret(settings):
         settings.with_overrides(http_shop_url="https://shop.example/api", http_shop_secret=SECRET)
     )
     assert client.path_for(OutgoingChange("cancel_order", "k", order_number="SB-1")) == (
-        "POST", "/api/orders/SB-1/cancel")
+        "POST",
+        "/api/orders/SB-1/cancel",
+    )

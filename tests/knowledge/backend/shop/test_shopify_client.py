@@ -8,16 +8,7 @@ import pytest
 
 from knowledge.backend.base import OutgoingChange, ShopAck, ShopRejected, ShopUnavailable
 from knowledge.backend.shopify import ShopifyClient, parse_link_header
-from tests.knowledge.backend.shopify_fixtures import (  # noqa: F401 - fixtures
-    TOKEN,
-    client,
-    order_by_status,
-    standin,
-    standin_data,
-    start_standin,
-    unfulfilled_paid,
-)
-from tests.support.standin import free_port, http
+from tests.support.standin import TOKEN, free_port, http, start_standin, unfulfilled_paid
 
 
 def _calls(standin, path_part: str) -> list[dict]:
@@ -59,7 +50,9 @@ def test_a_second_cancel_is_already_done_and_sends_no_cancel(standin, client):
 
 
 def test_cancel_of_a_fulfilled_order_is_rejected_with_the_shops_422(standin, client):
-    order = next(o for o in standin.shop.orders.values() if o["fulfillments"] and not o["cancelled_at"])
+    order = next(
+        o for o in standin.shop.orders.values() if o["fulfillments"] and not o["cancelled_at"]
+    )
     with pytest.raises(ShopRejected) as info:
         client.send(OutgoingChange("cancel_order", "k-3", external_order_id=str(order["id"])))
     assert info.value.status == 422
@@ -77,10 +70,19 @@ def test_order_found_by_name_when_its_shopify_id_is_unknown(standin, client):
 
 def test_address_change_is_a_put_of_the_shipping_address(standin, client):
     order = unfulfilled_paid(standin.shop)
-    address = {"name": "Ada L", "street": "12 Baker Street", "city": "London",
-               "postcode": "NW1 6XE", "country": "gb"}
-    change = OutgoingChange("change_shipping_address", "k-6", external_order_id=str(order["id"]),
-                            payload={"address": address})
+    address = {
+        "name": "Ada L",
+        "street": "12 Baker Street",
+        "city": "London",
+        "postcode": "NW1 6XE",
+        "country": "gb",
+    }
+    change = OutgoingChange(
+        "change_shipping_address",
+        "k-6",
+        external_order_id=str(order["id"]),
+        payload={"address": address},
+    )
     client.send(change)
     assert order["shipping_address"]["address1"] == "12 Baker Street"
     assert order["shipping_address"]["zip"] == "NW1 6XE"
@@ -88,19 +90,33 @@ def test_address_change_is_a_put_of_the_shipping_address(standin, client):
     (put,) = _calls(standin, f"/orders/{order['id']}.json")[-1:]
     assert put["method"] == "PUT"
     assert json.loads(put["body"])["order"]["shipping_address"]["city"] == "London"
-    bad = OutgoingChange("change_shipping_address", "k-7", external_order_id=str(order["id"]),
-                         payload={"address": {"street": "", "city": "X", "postcode": "1", "country": "GB"}})
+    bad = OutgoingChange(
+        "change_shipping_address",
+        "k-7",
+        external_order_id=str(order["id"]),
+        payload={"address": {"street": "", "city": "X", "postcode": "1", "country": "GB"}},
+    )
     with pytest.raises(ShopRejected) as info:
         client.send(bad)
     assert info.value.status == 422 and "address1" in info.value.message
 
 
 def test_return_request_is_recorded_on_the_order_once(standin, client):
-    order = next(o for o in standin.shop.orders.values()
-                 if o["fulfillments"] and not o["cancelled_at"] and not o["tags"])
-    change = OutgoingChange("request_return", "k-ret-1", external_order_id=str(order["id"]),
-                            payload={"items": [{"sku": order["line_items"][0]["sku"], "quantity": 1}],
-                                     "reason": "too small", "refund_to": "original"})
+    order = next(
+        o
+        for o in standin.shop.orders.values()
+        if o["fulfillments"] and not o["cancelled_at"] and not o["tags"]
+    )
+    change = OutgoingChange(
+        "request_return",
+        "k-ret-1",
+        external_order_id=str(order["id"]),
+        payload={
+            "items": [{"sku": order["line_items"][0]["sku"], "quantity": 1}],
+            "reason": "too small",
+            "refund_to": "original",
+        },
+    )
     assert not client.send(change).already_done
     assert "shopbot-return-requested" in order["tags"]
     (note,) = [n for n in order["note_attributes"] if n["name"] == "shopbot:k-ret-1"]
@@ -111,8 +127,12 @@ def test_return_request_is_recorded_on_the_order_once(standin, client):
 
 def test_an_item_change_that_costs_less_is_refunded(standin, client):
     order = unfulfilled_paid(standin.shop)
-    change = OutgoingChange("change_items", "k-items", external_order_id=str(order["id"]),
-                            payload={"swaps": [], "difference": -5.0})
+    change = OutgoingChange(
+        "change_items",
+        "k-items",
+        external_order_id=str(order["id"]),
+        payload={"swaps": [], "difference": -5.0},
+    )
     client.send(change)
     refunds = _calls(standin, "/refunds.json")
     assert [c["status"] for c in refunds] == [201]
@@ -122,10 +142,19 @@ def test_an_item_change_that_costs_less_is_refunded(standin, client):
 
 def test_default_address_is_set_and_then_already_done(standin, client):
     customer = next(c for c in standin.shop.customers.values() if c["default_address"])
-    address = {"name": "Ada L", "street": "1 New Road", "city": "Leeds",
-               "postcode": "LS1 1AA", "country": "GB"}
-    change = OutgoingChange("set_default_address", "k-addr", external_customer_id=str(customer["id"]),
-                            payload={"address": address})
+    address = {
+        "name": "Ada L",
+        "street": "1 New Road",
+        "city": "Leeds",
+        "postcode": "LS1 1AA",
+        "country": "GB",
+    }
+    change = OutgoingChange(
+        "set_default_address",
+        "k-addr",
+        external_customer_id=str(customer["id"]),
+        payload={"address": address},
+    )
     assert not client.send(change).already_done
     assert customer["default_address"]["address1"] == "1 New Road"
     assert client.send(change).already_done
@@ -144,8 +173,11 @@ def test_5xx_is_unavailable(standin, client, status):
 
 def test_an_injected_422_is_rejected_with_the_shops_errors(standin, client):
     order = unfulfilled_paid(standin.shop)
-    http("POST", f"{standin.url}/_standin/fail-next",
-         {"status": 422, "errors": {"base": ["the warehouse already packed it"]}})
+    http(
+        "POST",
+        f"{standin.url}/_standin/fail-next",
+        {"status": 422, "errors": {"base": ["the warehouse already packed it"]}},
+    )
     with pytest.raises(ShopRejected) as info:
         client.send(OutgoingChange("cancel_order", "k-422", external_order_id=str(order["id"])))
     assert info.value.status == 422
@@ -195,7 +227,8 @@ def test_paging_follows_link_headers(standin, client):
     ids = [o["id"] for page in pages for o in page]
     assert len(ids) == len(set(ids)) == total
     status, headers, body = http(
-        "GET", f"{standin.url}/admin/api/2025-01/orders.json?limit=7&status=any",
+        "GET",
+        f"{standin.url}/admin/api/2025-01/orders.json?limit=7&status=any",
         headers={"X-Shopify-Access-Token": TOKEN},
     )
     links = parse_link_header(headers["Link"])
