@@ -1407,6 +1407,12 @@ def _write_order(store: Store, order: dict[str, Any], report: ImportReport, stam
             item_changed = True
         else:
             old = {**old, "options": to_json(old.get("options") or {})}
+            if (
+                data["variant_id"] is None
+                and old.get("variant_id") is not None
+                and old.get("product_id") == data["product_id"]
+            ):  # named by its product's SKU: the item keeps the variant it was ordered in
+                data = {**data, "variant_id": old["variant_id"], "options": old["options"]}
             changes = {k: v for k, v in data.items() if old.get(k) != v}
             if changes:
                 store.db.execute(

@@ -187,6 +187,12 @@ def map_product(product: dict[str, Any], store: Store | None = None) -> dict[str
             attributes[key.strip().lower()] = value.strip()
     prices = [p for p in (_money(v.get("price")) for v in variants) if p is not None]
     image = product.get("image") or {}
+    local = store.get_product(sku) if store is not None else None
+    if local is not None:  # what Shopify's product has no field for stays as it was
+        kept = local.get("attributes") or {}
+        if isinstance(kept, str):
+            kept = json.loads(kept)
+        attributes = {**kept, **attributes}
     record: dict[str, Any] = {
         "sku": sku,
         "title": product.get("title") or sku,
@@ -197,6 +203,7 @@ def map_product(product: dict[str, Any], store: Store | None = None) -> dict[str
         "attributes": attributes,
         "image_url": image.get("src") if isinstance(image, dict) else None,
         "returnable": "final-sale" not in {t.lower() for t in tags},
+        "rating": local.get("rating") if local is not None else None,
     }
     single = len(variants) == 1 and variants[0].get("title") == "Default Title"
     if single:
@@ -245,14 +252,40 @@ def order_status(order: dict[str, Any]) -> str:
     return "processing"
 
 
-def map_order(order: dict[str, Any]) -> dict[str, Any]:
-    """A Shopify order as a documented-schema order record (items, fulfilments)."""
+def _local_items(store: Store | None, name: str) -> dict[str, str]:
+    """For an order already in the store: its items' SKUs by their variant's SKU."""
+    if store is None:
+        return {}
+    from knowledge.normalise import normalise_order_number
+
+    row = store.get_order(normalise_order_number(name) or name)
+    if row is None:
+        return {}
+    out = {}
+    for item in store.order_items(row["id"]):
+        out[item["sku"]] = item["sku"]
+        variant = store.get_variant(int(item["variant_id"])) if item.get("variant_id") else None
+        if variant is not None:
+            out.setdefault(variant["sku"], item["sku"])
+    return out
+
+
+def map_order(order: dict[str, Any], store: Store | None = None) -> dict[str, Any]:
+    """A Shopify order as a documented-schema order record (items, fulfilments).
+
+    A line item is named by its variant's SKU, as Shopify does; when the order is already
+    in the store and holds that variant under its product's SKU, that item's SKU is kept.
+    Fields Shopify's order has no place for (``estimated_delivery``) keep their local value.
+    """
     customer = order.get("customer") or {}
     email = normalise_email(order.get("email") or customer.get("email") or "")
+    name = str(order.get("name") or f"#{order.get('order_number')}")
+    local_skus = _local_items(store, name)
     items: dict[str, dict[str, Any]] = {}
     skus_by_line: dict[Any, str] = {}
     for line in order.get("line_items") or []:
         sku = _line_sku(line)
+        sku = local_skus.get(sku, sku)
         skus_by_line[line.get("id")] = sku
         entry = items.setdefault(
             sku,
@@ -295,8 +328,9 @@ def map_order(order: dict[str, Any]) -> dict[str, Any]:
                 "items": [{"sku": s, "quantity": q} for s, q in lines.items() if q > 0],
             }
         )
-        shipped_at = shipped_at or f.get("created_at")
-        carrier, tracking = f.get("tracking_company"), f.get("tracking_number")
+        if shipped_at is None:  # the order shows its first shipment
+            shipped_at = f.get("created_at")
+            carrier, tracking = f.get("tracking_company"), f.get("tracking_number")
         if f_delivered and (delivered_at is None or f_delivered > delivered_at):
             delivered_at = f_delivered
     status = order_status(order)
@@ -307,7 +341,7 @@ def map_order(order: dict[str, Any]) -> dict[str, Any]:
     if shipping is None:
         shipping = sum(_money(s.get("price")) or 0.0 for s in order.get("shipping_lines") or [])
     record: dict[str, Any] = {
-        "order_number": order.get("name") or f"#{order.get('order_number')}",
+        "order_number": name,
         "customer_email": email,
         "status": status,
         "placed_at": order.get("created_at") or order.get("processed_at"),
@@ -328,6 +362,12 @@ def map_order(order: dict[str, Any]) -> dict[str, Any]:
         "items": list(items.values()),
         "fulfilments": fulfilments,
     }
+    if store is not None:
+        from knowledge.normalise import normalise_order_number
+
+        local = store.get_order(normalise_order_number(name) or name)
+        if local is not None and local.get("estimated_delivery"):
+            record["estimated_delivery"] = local["estimated_delivery"]
     return record
 
 
@@ -363,7 +403,7 @@ def apply_batch(
     document = {
         "customers": [r for r in (map_customer(c) for c in customers) if r is not None],
         "products": [map_product(p, store) for p in batch.products],
-        "orders": [map_order(o) for o in batch.orders],
+        "orders": [map_order(o, store) for o in batch.orders],
     }
     with store.transaction():
         report = import_documents(store, {name: document}, actor=actor, on_change=on_change)
@@ -402,8 +442,10 @@ def _remember_ids(
         if order.get("id") is not None:
             set_external_id(store, "order", order["id"], row["id"])
         by_sku = {i["sku"]: i["id"] for i in store.order_items(row["id"])}
+        local_skus = _local_items(store, record["order_number"])
         for line in order.get("line_items") or []:
-            local = by_sku.get(_line_sku(line))
+            sku = _line_sku(line)
+            local = by_sku.get(local_skus.get(sku, sku))
             if local is not None and line.get("id") is not None:
                 set_external_id(store, "line_item", line["id"], local)
         embedded = order.get("customer") or {}

@@ -107,7 +107,11 @@ def shop_from_store(store: Any) -> dict[str, list[dict[str, Any]]]:
     variant_of: dict[str, tuple[int, int]] = {}
     for p in store.query("SELECT * FROM products ORDER BY id"):
         attrs = json.loads(p.get("attributes") or "{}")
-        tags = [f"{k}:{v}" for k, v in attrs.items() if isinstance(v, (str, int, float))]
+        tags = [
+            f"{k}:{v}"
+            for k, v in attrs.items()
+            if isinstance(v, (str, int, float)) and not isinstance(v, bool)
+        ]
         if not p.get("returnable", 1):
             tags.append("final-sale")
         option_names = json.loads(p.get("options") or "[]")
@@ -187,13 +191,15 @@ def _order_from_row(
         opts = it.get("options") or {}
         if isinstance(opts, str):
             opts = json.loads(opts)
-        variant_id, product_id = variant_of.get(it["sku"], (None, None))
+        variant = store.get_variant(int(it["variant_id"])) if it.get("variant_id") else None
+        sku = variant["sku"] if variant is not None else it["sku"]  # Shopify: the variant's
+        variant_id, product_id = variant_of.get(sku, (None, None))
         line_items.append(
             {
                 "id": LINE_BASE + it["id"],
                 "variant_id": variant_id,
                 "product_id": product_id,
-                "sku": it["sku"],
+                "sku": sku,
                 "title": it["title"],
                 "variant_title": " / ".join(str(v) for v in opts.values()) or None,
                 "quantity": it["quantity"],

@@ -233,3 +233,19 @@ def test_bulk_apply_of_the_whole_shop_is_all_or_nothing(empty_store, standin_dat
     assert empty_store.query("SELECT COUNT(*) AS n FROM external_ids") == [{"n": 0}]
     report = apply_batch(empty_store, Batch(**standin_data), actor="test")
     assert report.counts["orders"]["inserted"] == len(standin_data["orders"])
+
+
+def test_importing_the_shop_into_the_database_it_came_from_changes_no_order(demo_store):
+    from shopbot.standin.shopify import shop_from_store
+
+    tables = ("customers", "product_variants", "orders", "order_items", "fulfilments")
+    before = {t: demo_store.query(f"SELECT * FROM {t} ORDER BY id") for t in tables}
+    report = apply_batch(demo_store, Batch(**shop_from_store(demo_store)), actor="test")
+    assert report.counts["orders"]["unchanged"] == len(before["orders"])
+    assert report.counts["customers"]["unchanged"] == len(before["customers"])
+    for table in tables:
+        assert demo_store.query(f"SELECT * FROM {table} ORDER BY id") == before[table], table
+    order = before["orders"][0]
+    assert external_id_of(demo_store, "order", order["id"]) is not None
+    item = before["order_items"][0]
+    assert external_id_of(demo_store, "line_item", item["id"]) is not None
