@@ -173,18 +173,20 @@ def map_product(product: dict[str, Any], store: Store | None = None) -> dict[str
 
     One variant titled "Default Title" makes a product without variants (its SKU is the
     variant's); otherwise the product's SKU is its handle (as for the Shopify CSV export)
-    and each variant keeps its own SKU. Tags ``name:value`` become attributes; the tag
+    and each variant keeps its own SKU. Tags ``name:value`` become attributes (``a|b``: a
+    list); the tag
     ``final-sale`` marks the product not returnable.
     """
     sku = _product_sku(product, store)
     variants = product.get("variants") or []
     option_names = [str(o.get("name", "")).lower() for o in product.get("options") or []]
     tags = [t.strip() for t in str(product.get("tags") or "").split(",") if t.strip()]
-    attributes = {}
+    attributes: dict[str, Any] = {}
     for tag in tags:
         key, sep, value = tag.partition(":")
         if sep and key and value:
-            attributes[key.strip().lower()] = value.strip()
+            value = value.strip()
+            attributes[key.strip().lower()] = value.split("|") if "|" in value else value
     prices = [p for p in (_money(v.get("price")) for v in variants) if p is not None]
     image = product.get("image") or {}
     local = store.get_product(sku) if store is not None else None

@@ -108,9 +108,10 @@ def shop_from_store(store: Any) -> dict[str, list[dict[str, Any]]]:
     for p in store.query("SELECT * FROM products ORDER BY id"):
         attrs = json.loads(p.get("attributes") or "{}")
         tags = [
-            f"{k}:{v}"
+            f"{k}:{'|'.join(v) if isinstance(v, list) else v}"
             for k, v in attrs.items()
-            if isinstance(v, (str, int, float)) and not isinstance(v, bool)
+            if (isinstance(v, (str, int, float)) and not isinstance(v, bool))
+            or (isinstance(v, list) and v and all(isinstance(x, str) for x in v))
         ]
         if not p.get("returnable", 1):
             tags.append("final-sale")

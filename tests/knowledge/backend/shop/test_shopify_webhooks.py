@@ -249,3 +249,32 @@ def test_importing_the_shop_into_the_database_it_came_from_changes_no_order(demo
     assert external_id_of(demo_store, "order", order["id"]) is not None
     item = before["order_items"][0]
     assert external_id_of(demo_store, "line_item", item["id"]) is not None
+
+
+def test_map_product_reads_default_title_tags_and_html():
+    from knowledge.backend.shopify_sync import map_product
+
+    single = map_product(
+        {
+            "id": 1,
+            "handle": "gift-card",
+            "title": "Gift card",
+            "body_html": "<p>Give <b>joy</b></p>",
+            "vendor": "Shop",
+            "product_type": "Gift Cards",
+            "tags": "final-sale, colour:red, sizes:S|M",
+            "variants": [
+                {
+                    "id": 2,
+                    "sku": "GC-1",
+                    "title": "Default Title",
+                    "price": "25.00",
+                    "inventory_quantity": 9,
+                }
+            ],
+        }
+    )
+    assert (single["sku"], single["price"], single["stock"]) == ("GC-1", 25.0, 9)
+    assert single["returnable"] is False and "variants" not in single
+    assert single["attributes"] == {"colour": "red", "sizes": ["S", "M"]}
+    assert single["description"].split() == ["Give", "joy"]
