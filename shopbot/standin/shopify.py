@@ -496,7 +496,11 @@ async def _guarded(request: web.Request, handler: Any, shop: StandinShop) -> web
 
 
 # --------------------------------------------------------------------------- paging
-def _page(request: web.Request, items: list[dict[str, Any]], key: str, filters: dict[str, str]):
+def _page(
+    request: web.Request, filters: dict[str, str]
+) -> tuple[int, int, dict[str, str]] | web.Response:
+    """``(offset, limit, filters)`` of a list call; a ``page_info`` cursor carries the
+    filters of the first page (as on Shopify, other filters may not change between pages)."""
     try:
         limit = min(MAX_PAGE, max(1, int(request.query.get("limit", DEFAULT_PAGE))))
     except ValueError:
@@ -527,7 +531,7 @@ def _list(
     filters: dict[str, str],
     select: Any,
 ) -> web.Response:
-    paged = _page(request, items, key, filters)
+    paged = _page(request, filters)
     if isinstance(paged, web.Response):
         return paged
     offset, limit, filters = paged
