@@ -1407,6 +1407,12 @@ def _write_order(store: Store, order: dict[str, Any], report: ImportReport, stam
             item_changed = True
         else:
             old = {**old, "options": to_json(old.get("options") or {})}
+            if (
+                data["variant_id"] is None
+                and old.get("variant_id") is not None
+                and old.get("product_id") == data["product_id"]
+            ):  # named by its product's SKU: the item keeps the variant it was ordered in
+                data = {**data, "variant_id": old["variant_id"], "options": old["options"]}
             changes = {k: v for k, v in data.items() if old.get(k) != v}
             if changes:
                 store.db.execute(
@@ -1640,6 +1646,7 @@ def import_files(
     on_change: Callable[[str, list[int]], None] | None = None,
     actor: str = "import",
     now: str | None = None,
+    texts: dict[str, str] | None = None,
 ) -> ImportReport:
     """Import files into the store in one transaction.
 
@@ -1658,6 +1665,8 @@ def import_files(
         actor: Audit actor of the import's summary row.
         now: Timestamp written to ``updated_at``/``created_at`` and the audit row
             (default: the current UTC time; the demo passes a fixed one).
+        texts: Contents by path for sources that are not files on disk (see
+            :func:`import_documents`); such a path is not read.
 
     Returns:
         The :class:`ImportReport`.
@@ -1679,7 +1688,7 @@ def import_files(
         path = Path(path_like)
         name = str(path)
         try:
-            raw = path.read_bytes()
+            raw = texts[name].encode() if texts and name in texts else path.read_bytes()
         except OSError as exc:
             errors.append(
                 RowError(
@@ -1847,6 +1856,26 @@ def import_files(
                     logger.exception("on_change(%s) failed after import", k)
     logger.info("import done: %s", report.summary().replace("\n", "; "))
     return report
+
+
+def import_documents(
+    store: Store, documents: dict[str, dict[str, list[dict[str, Any]]]], **options: Any
+) -> ImportReport:
+    """Import in-memory documents (e.g. mapped from a shop's API) like JSON files.
+
+    Args:
+        store: The shop store.
+        documents: Name (used in error messages, e.g. ``shopify:orders/updated``) to a
+            JSON object of the documented schema ``{"customers": [...], "products":
+            [...], "orders": [...]}``.
+        **options: As for :func:`import_files` (``skip_invalid``, ``actor``, ...).
+
+    Returns:
+        The :class:`ImportReport`; raises :class:`ImportFailed` like :func:`import_files`.
+    """
+    texts = {str(Path(f"{name}.json")): json.dumps(doc) for name, doc in documents.items()}
+    options.setdefault("progress", False)
+    return import_files(store, list(texts), fmt="json", texts=texts, **options)
 
 
 def iter_errors(report: ImportReport) -> Iterator[str]:

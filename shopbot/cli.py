@@ -25,6 +25,10 @@ COMMANDS: dict[tuple[str, str], tuple[str, str]] = {
         "knowledge_import",
         "import products, orders, customers or FAQ from files",
     ),
+    ("knowledge", "import-shopify"): (
+        "knowledge_import_shopify",
+        "import a Shopify shop's customers, products and orders through its Admin API (paged)",
+    ),
     ("knowledge", "index"): ("knowledge_index", "update or rebuild the FAISS/BM25 search indexes"),
     ("knowledge", "search"): ("knowledge_search", "search products or FAQ from the command line"),
     ("generator", "train"): ("generator_train", "train the T5 reply generator"),
@@ -73,6 +77,14 @@ COMMANDS: dict[tuple[str, str], tuple[str, str]] = {
         "security_check",
         "attack the running stack from outside; print results",
     ),
+    ("standin", "shopify"): (
+        "standin_shopify",
+        "a local stand-in Shopify shop (Admin REST API, webhooks) for tests and the walk-through",
+    ),
+    ("standin", "http-shop"): (
+        "standin_http_shop",
+        "a local stand-in for a shop on its own platform (docs/shop-api.openapi.yaml)",
+    ),
     ("run", "all"): ("run_all", "start every service of the demo and supervise them"),
     ("config", "show"): ("config_show", "print the effective settings"),
     ("privacy", "export"): ("privacy_export", "write everything kept about a customer as JSON"),
@@ -90,6 +102,7 @@ GROUP_HELP = {
     "actions": "the rasa-sdk action server",
     "rasa": "the Rasa server",
     "security": "check a running deployment's defences",
+    "standin": "local stand-ins for a connected shop (tests, docs/connect-a-shop.md)",
     "run": "run the whole demo",
     "config": "settings",
     "privacy": "shoppers' data: export, erase, retention",

@@ -16,6 +16,8 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
 _TRUE = ("1", "true", "yes", "on")
+#: Connected-shop credentials, hidden by ``shopbot config show`` (issue 15).
+SHOP_SECRET_FIELDS = ("shopify_access_token", "shopify_webhook_secret", "http_shop_secret")
 
 
 def _env(name: str, default: str) -> str:
@@ -149,6 +151,23 @@ class Settings:
     identity_postcode: str = field(default_factory=lambda: _env("IDENTITY_POSTCODE", "off"))
     retention_days: int = field(default_factory=lambda: int(_env("RETENTION_DAYS", "365")))
 
+    # -- connected shop: Shopify and the generic signed-HTTP shop (issue 15) -------------
+    # shopify_shop: the shop's domain (example.myshopify.com) or a base URL (the stand-in's).
+    # shopify_access_token: Admin API access token; shopify_webhook_secret: the app's client
+    # secret that signs webhooks (empty = webhooks refused). http_shop_url / http_shop_secret:
+    # the generic adapter (docs/shop-api.openapi.yaml). No secret here has a default.
+    shopify_shop: str = field(default_factory=lambda: _env("SHOPIFY_SHOP", ""))
+    shopify_access_token: str = field(default_factory=lambda: _env("SHOPIFY_ACCESS_TOKEN", ""))
+    shopify_api_version: str = field(default_factory=lambda: _env("SHOPIFY_API_VERSION", "2025-01"))
+    shopify_webhook_secret: str = field(default_factory=lambda: _env("SHOPIFY_WEBHOOK_SECRET", ""))
+    shopify_timeout_s: float = field(default_factory=lambda: float(_env("SHOPIFY_TIMEOUT_S", "10")))
+    http_shop_url: str = field(default_factory=lambda: _env("HTTP_SHOP_URL", ""))
+    http_shop_secret: str = field(default_factory=lambda: _env("HTTP_SHOP_SECRET", ""))
+    http_shop_timeout_s: float = field(
+        default_factory=lambda: float(_env("HTTP_SHOP_TIMEOUT_S", "10"))
+    )
+    # -- end of the connected-shop block ---------------------------------------------------
+
     def __post_init__(self) -> None:
         # Paths derived from data_dir unless set explicitly (frozen: use object.__setattr__).
         derived = {
@@ -185,7 +204,7 @@ class Settings:
         out = {}
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name in SECRET_FIELDS:
+            if f.name in SECRET_FIELDS or f.name in SHOP_SECRET_FIELDS:
                 value = "***"
             out[f.name] = str(value)
         out["generator_dir"] = str(self.generator_dir)

@@ -223,6 +223,8 @@ def create_app(
     r.add_get("/api/live", api_live)
     r.add_route("OPTIONS", "/api/{tail:.*}", api_preflight)
 
+    add_shop_webhook_routes(app)  # issue 15: webhooks from a connected shop
+
     # Unknown paths outside /console get the shop's 404 page here, before aiohttp reaches
     # the console's sub-app resolver.
     r.add_route("*", r"/{tail:(?!console(?:/|$)).*}", _not_found)
@@ -725,3 +727,57 @@ def _sse(event: dict[str, Any]) -> bytes:
         lines.append(f"id: {event['id']}")
     lines.append(f"data: {data}")
     return ("\n".join(lines) + "\n\n").encode("utf-8")
+
+
+# -- webhooks from a connected shop (issue 15) -----------------------------------------
+# Public routes: every request is verified with the shop's HMAC header over the raw body
+# before anything in it is read (knowledge.backend.shopify_sync.receive_webhook), and
+# logged to webhook_events whatever the outcome.
+SHOPIFY_WEBHOOK_PATH = "/webhooks/shopify"
+
+
+def add_shop_webhook_routes(app: web.Application) -> None:
+    """Mount ``POST /webhooks/shopify`` (topic from ``X-Shopify-Topic``)."""
+    app.router.add_post(SHOPIFY_WEBHOOK_PATH, shopify_webhook)
+
+
+async def _raw_body(request: web.Request, limit: int) -> bytes | None:
+    """The request body as sent, or ``None`` when it is longer than ``limit``."""
+    if request.content_length is not None and request.content_length > limit:
+        return None
+    body = await request.content.read(limit + 1)
+    return None if len(body) > limit else body
+
+
+async def shopify_webhook(request: web.Request) -> web.Response:
+    """One Shopify webhook delivery: 401 on a bad signature, 200 once applied or a duplicate."""
+    from knowledge.backend.shopify_sync import MAX_WEBHOOK_BYTES, receive_webhook
+
+    secret = request.app[SETTINGS].shopify_webhook_secret
+    if not secret:
+        return _json({"error": "webhooks are not configured"}, status=503)
+    body = await _raw_body(request, MAX_WEBHOOK_BYTES)
+    if body is None:
+        return _json({"error": "body too large"}, status=413)
+    try:
+        outcome = receive_webhook(_store(request), secret, dict(request.headers), body)
+    except Exception as exc:  # noqa: BLE001 - logged; Shopify retries a 5xx
+        logger.exception("shopify webhook could not be applied")
+        _log_failed_webhook(request, f"{type(exc).__name__}: {exc}")
+        return _json({"error": "could not apply the webhook, retry later"}, status=500)
+    return _json({"status": outcome.status, "message": outcome.message}, status=outcome.http_status)
+
+
+def _log_failed_webhook(request: web.Request, error: str) -> None:
+    from knowledge.backend.shopify_sync import log_webhook_event
+
+    try:
+        log_webhook_event(
+            _store(request),
+            request.headers.get("X-Shopify-Topic", "unknown"),
+            request.headers.get("X-Shopify-Webhook-Id"),
+            "failed",
+            error[:2000],
+        )
+    except Exception:  # noqa: BLE001 - the store itself may be what failed
+        logger.exception("could not log the failed webhook")
