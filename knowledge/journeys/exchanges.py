@@ -257,8 +257,8 @@ def ask_exchange_confirm(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
 
 def register_exchange(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
     """Register the confirmed exchange (``knowledge.operations.request_exchange``)."""
-    from knowledge.journeys.payments import refunds_text
     from knowledge.journeys.common import shop_system_refusal
+    from knowledge.journeys.payments import refunds_text
     from knowledge.operations import OperationError
 
     reset: dict[str, Any] = dict.fromkeys(EXCHANGE_RESET)

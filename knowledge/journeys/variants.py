@@ -1110,8 +1110,8 @@ def ask_items_confirm(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
 
 def change(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
     """Make the confirmed changes in one go (``knowledge.operations.change_items``)."""
-    from knowledge.journeys.payments import refunds_text
     from knowledge.journeys.common import shop_system_refusal
+    from knowledge.journeys.payments import refunds_text
     from knowledge.operations import OperationError
 
     reset: dict[str, Any] = dict.fromkeys(ITEM_RESET)
