@@ -783,3 +783,42 @@ def drop_change(store: Store, change_id: int, actor: str) -> dict[str, Any]:
         )
         _note_ticket(store, row.get("ticket_id"), f"Dropped by {actor}; not sent to the shop.")
     return get_change(store, change_id) or row
+
+
+# --------------------------------------------------------------------------- status
+def sync_status(store: Store, limit: int = 200) -> dict[str, Any]:
+    """What the console's sync page shows: webhooks received and changes sent.
+
+    Returns:
+        ``{"webhooks": [{source, topic, received_at, status, error, received,
+        failures}]`` (the last webhook per topic, with counts), ``"failures"`` (the latest
+        rejected or failed webhooks), ``"changes"`` (outgoing changes still pending,
+        rejected or failed, oldest first) and ``"counts"`` (outgoing changes per status).
+    """
+    webhooks = store.query(
+        "SELECT w.source, w.topic, w.received_at, w.status, w.error, t.received, t.failures"
+        " FROM webhook_events w JOIN (SELECT source, topic, MAX(id) AS last_id,"
+        " COUNT(*) AS received, SUM(status IN ('rejected', 'failed')) AS failures"
+        " FROM webhook_events GROUP BY source, topic) t ON w.id = t.last_id"
+        " ORDER BY w.source, w.topic"
+    )
+    failures = store.query(
+        "SELECT id, source, topic, webhook_id, received_at, status, error FROM webhook_events"
+        " WHERE status IN ('rejected', 'failed') ORDER BY id DESC LIMIT ?",
+        [int(limit)],
+    )
+    counts = {
+        r["status"]: r["n"]
+        for r in store.query("SELECT status, COUNT(*) AS n FROM outgoing_changes GROUP BY status")
+    }
+    changes = []
+    for row in list_changes(store, RETRYABLE, limit):
+        payload = {k: v for k, v in (row.get("payload") or {}).items() if not k.startswith("_")}
+        changes.append(
+            {
+                **{k: v for k, v in row.items() if k != "payload"},
+                "payload": payload,
+                "what": describe(row["kind"], row.get("order_number")),
+            }
+        )
+    return {"webhooks": webhooks, "failures": failures, "changes": changes, "counts": counts}
