@@ -35,7 +35,7 @@ def make_client(settings: Any, name: str | None = None) -> ShopClient:
         raise ValueError(f"no shop client for backend {name!r} (choose from {', '.join(CLIENTS)})")
     module_name, _, class_name = CLIENTS[name].partition(":")
     cls = getattr(importlib.import_module(module_name), class_name)
-    return cls.from_settings(settings)  # type: ignore[no-any-return]
+    return cls.from_settings(settings)
 
 
 def make_backend(settings: Any, store: Store, policy: ShopPolicy | None = None) -> ShopBackend:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from shopbot.config import get_settings
 
@@ -61,7 +62,11 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, ImportError) as exc:
         print(f"the shop client cannot be built: {exc}", file=sys.stderr)
         return 2
-    store = Store.open(settings.db_path)
+    db_path = Path(str(settings.db_path))
+    if not db_path.exists():
+        print(f"no shop database at {db_path}", file=sys.stderr)
+        return 2
+    store = Store.open(db_path)
     try:
         if args.id is not None:
             try:

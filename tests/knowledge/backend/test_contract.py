@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from knowledge.backend import make_backend
-from knowledge.backend.base import CHANGE_KINDS, ShopBackend
+from knowledge.backend.base import CHANGE_KINDS, ShopBackend, ShopClient
 from knowledge.backend.connected import (
     ConnectedBackend,
     drop_change,
@@ -425,3 +425,9 @@ def test_a_change_carries_the_shops_ids_and_payload(connected, client, commerce)
     order = store.get_order("SB-100001")
     assert sent.payload["refunds"] == [{"method": "card", "amount": order["total"]}]
     assert "_apply" not in sent.payload
+
+
+def test_both_backends_are_shop_backends(store, client):
+    assert isinstance(LocalBackend(store), ShopBackend)
+    assert isinstance(ConnectedBackend(store, None, client), ShopBackend)
+    assert isinstance(client, ShopClient)
