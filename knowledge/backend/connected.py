@@ -480,6 +480,13 @@ def _accept(
     )
     try:
         with store.transaction():
+            status = store.db.execute(
+                "SELECT status FROM outgoing_changes WHERE id = ?", [int(change_id)]
+            ).fetchone()
+            if status is not None and status[0] == "accepted":
+                # another sender (the console, a cron retry) got the answer first: applied
+                logger.info("change %s was already accepted and applied", change_id)
+                return fallback or {}
             result = run_local(
                 store, policy, row["kind"], args, lambda k, ids: calls.append((k, ids))
             )

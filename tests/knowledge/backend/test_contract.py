@@ -431,3 +431,21 @@ def test_both_backends_are_shop_backends(store, client):
     assert isinstance(LocalBackend(store), ShopBackend)
     assert isinstance(ConnectedBackend(store, None, client), ShopBackend)
     assert isinstance(client, ShopClient)
+
+
+def test_two_senders_getting_the_answer_apply_it_once(connected, client):
+    """A cron retry and a staff Retry racing on one change: the second answer is a no-op."""
+    from knowledge.backend.base import ShopAck
+    from knowledge.backend.connected import _accept
+
+    store = connected.store
+    client.mode = "unavailable"
+    with pytest.raises(OperationError):
+        connected.cancel_order("SB-100001", ACTOR)
+    [row] = list_changes(store, ("pending",))
+    _accept(store, None, row["id"], ShopAck(external_id="1"))
+    _accept(store, None, row["id"], ShopAck(external_id="1", already_done=True))
+    order = store.get_order("SB-100001")
+    assert [c["kind"] for c in order["changes"]].count("cancel") == 1
+    assert [p["kind"] for p in store.payments(order["id"])].count("refund") == 1
+    assert get_change(store, row["id"])["response"]["already_done"] is False
