@@ -29,9 +29,11 @@ def today() -> date:
 
 
 def shop() -> Shop:
-    """The shop of this action server (store, search indexes, policy)."""
+    """The shop of this action server (store, search indexes, policy, backend)."""
     ctx = get_context()
-    return Shop(store=ctx.store, search=ctx.search, policy=_policy(ctx.settings))
+    return Shop(
+        store=ctx.store, search=ctx.search, policy=_policy(ctx.settings), backend=ctx.backend
+    )
 
 
 def _policy(settings: Any) -> Policy:

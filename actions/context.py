@@ -22,6 +22,8 @@ class Context:
         store: A ready :class:`knowledge.store.Store` (default: opened from ``settings.db_path``).
         search: Ready :class:`knowledge.search.SearchIndexes` (default: built on first use).
         generator: A :class:`models.generator.client.GeneratorClient` (default: from settings).
+        backend: A :class:`knowledge.backend.base.ShopBackend` (default: built once from
+            ``settings.backend`` by :func:`knowledge.backend.make_backend`).
     """
 
     def __init__(
@@ -30,6 +32,7 @@ class Context:
         store: Any = None,
         search: Any = None,
         generator: Any = None,
+        backend: Any = None,
     ) -> None:
         if settings is None:
             from shopbot.config import get_settings
@@ -40,6 +43,7 @@ class Context:
         self._store = store
         self._search = search
         self._generator = generator
+        self._backend = backend
         self._lock = threading.Lock()
 
     @property
@@ -65,6 +69,19 @@ class Context:
 
                     self._search = SearchIndexes(self.settings, store)
         return self._search
+
+    @property
+    def backend(self) -> Any:
+        """The shop backend every change goes through (built once from the settings)."""
+        if self._backend is None:
+            store = self.store
+            with self._lock:
+                if self._backend is None:
+                    from knowledge.backend import make_backend
+
+                    self._backend = make_backend(self.settings, store)
+                    logger.info("shop backend: %s", type(self._backend).__name__)
+        return self._backend
 
     @property
     def generator(self) -> Any:

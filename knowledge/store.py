@@ -56,6 +56,9 @@ TABLES = (
     "fulfilments",
     "payments",
     "outbox",
+    "external_ids",
+    "webhook_events",
+    "outgoing_changes",
 )
 #: The customer's default address columns, in the order of an address.
 ADDRESS_COLUMNS = (

@@ -90,6 +90,10 @@ COMMANDS: dict[tuple[str, str], tuple[str, str]] = {
     ("privacy", "export"): ("privacy_export", "write everything kept about a customer as JSON"),
     ("privacy", "erase"): ("privacy_erase", "erase a customer's conversations and personal fields"),
     ("privacy", "purge"): ("privacy_purge", "delete data older than the retention period now"),
+    ("sync", "retry"): (
+        "sync_retry",
+        "send the changes a connected shop has not accepted yet again",
+    ),
 }
 
 GROUP_HELP = {
@@ -106,6 +110,7 @@ GROUP_HELP = {
     "run": "run the whole demo",
     "config": "settings",
     "privacy": "shoppers' data: export, erase, retention",
+    "sync": "a connected shop: changes waiting to reach it",
 }
 
 

@@ -88,6 +88,10 @@ class Settings:
         retention_days: Conversations, transcripts, feedback, handoffs and tickets older than
             this many days are deleted by ``shopbot privacy purge`` and daily by ``shopbot run
             all`` (see ``docs/privacy.md``); 0 keeps them forever.
+        backend: Where changes are carried out: ``local`` (default: the SQLite file is the
+            shop), ``shopify`` or ``http`` (a connected shop; see ``docs/backend.md``).
+        outgoing_max_attempts: Sends of a change to an unreachable shop before it is marked
+            ``failed`` (``shopbot sync retry``).
     """
 
     data_dir: Path = field(default_factory=lambda: _path("DATA_DIR", PROJECT_ROOT / "data"))
@@ -150,6 +154,10 @@ class Settings:
     )
     identity_postcode: str = field(default_factory=lambda: _env("IDENTITY_POSTCODE", "off"))
     retention_days: int = field(default_factory=lambda: int(_env("RETENTION_DAYS", "365")))
+    backend: str = field(default_factory=lambda: _env("BACKEND", "local").strip().lower())
+    outgoing_max_attempts: int = field(
+        default_factory=lambda: int(_env("OUTGOING_MAX_ATTEMPTS", "5"))
+    )
 
     # -- connected shop: Shopify and the generic signed-HTTP shop (issue 15) -------------
     # shopify_shop: the shop's domain (example.myshopify.com) or a base URL (the stand-in's).

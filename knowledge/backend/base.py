@@ -21,12 +21,16 @@ counts as accepted).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Protocol, runtime_checkable
 
 from knowledge.policy import ShopPolicy
 from knowledge.store import Store
+
+#: ``on_change(kind, ids)``: as in :mod:`knowledge.operations` (search index updates).
+OnChange = Callable[[str, list[int]], None]
 
 #: Every kind of change the assistant can ask the shop for.
 CHANGE_KINDS = (
@@ -117,7 +121,8 @@ class ShopBackend(Protocol):
     """Everything the journeys change; reads go through :attr:`store`.
 
     Each method has the arguments of the :mod:`knowledge.operations` function of the same
-    name without ``store`` and returns the same dict. It raises
+    name without ``store`` (``on_change``, where the operation has it, is called once the
+    change is in the local store) and returns the same dict. It raises
     :class:`~knowledge.operations.OperationError` when the policy refuses the change
     (nothing changed) or, for a connected shop, when the shop rejects it or cannot be
     reached (codes ``shop_rejected`` / ``shop_unavailable``; a ticket is open).
@@ -127,11 +132,19 @@ class ShopBackend(Protocol):
     policy: ShopPolicy | None
 
     def cancel_order(
-        self, order_number: str, actor: str, reason: str | None = None
+        self,
+        order_number: str,
+        actor: str,
+        reason: str | None = None,
+        on_change: OnChange | None = None,
     ) -> dict[str, Any]: ...
 
     def change_shipping_address(
-        self, order_number: str, address: dict[str, Any], actor: str
+        self,
+        order_number: str,
+        address: dict[str, Any],
+        actor: str,
+        on_change: OnChange | None = None,
     ) -> dict[str, Any]: ...
 
     def change_payment_method(
@@ -144,6 +157,7 @@ class ShopBackend(Protocol):
         swaps: list[dict[str, Any]],
         actor: str,
         payment_method_id: int | None = None,
+        on_change: OnChange | None = None,
     ) -> dict[str, Any]: ...
 
     def request_return(
@@ -154,6 +168,7 @@ class ShopBackend(Protocol):
         actor: str,
         refund_payment_method_id: int | None = None,
         today: date | None = None,
+        on_change: OnChange | None = None,
     ) -> dict[str, Any]: ...
 
     def request_exchange(

@@ -254,7 +254,8 @@ def ask_default_address_confirm(shop: Shop, shopper: Shopper, turn: Turn) -> Rep
 
 def change_default_address(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
     """Save the confirmed default address (``knowledge.operations.set_default_address``)."""
-    from knowledge.operations import OperationError, set_default_address
+    from knowledge.journeys.common import shop_system_refusal
+    from knowledge.operations import OperationError
 
     reset: dict[str, Any] = dict.fromkeys((*ADDRESS_SLOTS, "default_address_confirm"))
     customer, refusal = _account(shop, shopper, turn)
@@ -265,10 +266,12 @@ def change_default_address(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
     if confirmed is not True:
         return Reply.say("Okay, your default address stays as it is.", **reset)
     try:
-        updated = set_default_address(
-            shop.store, customer["id"], new_default_address(turn), shopper.actor
+        updated = shop.backend.set_default_address(
+            customer["id"], new_default_address(turn), shopper.actor
         )
     except OperationError as err:
+        if (honest := shop_system_refusal(err, **reset)) is not None:
+            return honest
         problems = " ".join((err.details.get("errors") or {}).values())
         return Reply.say(
             f"Sorry, I couldn't save that address: {err.reason} {problems}".strip(), **reset

@@ -22,6 +22,24 @@ def human_button() -> dict[str, str]:
     return dict(HUMAN_BUTTON)
 
 
+#: OperationError codes of a connected shop whose system said no or did not answer.
+SHOP_SYSTEM_CODES = ("shop_rejected", "shop_unavailable")
+
+
+def shop_system_refusal(err: Any, **slots: Any) -> Reply | None:
+    """The honest reply when the shop's system rejected a change or could not be reached.
+
+    The error's reason already says what did not happen and that a colleague follows up
+    (a ticket is open; see :mod:`knowledge.backend.connected`), so it is said as it is.
+
+    Returns:
+        ``None`` for any other refusal (the journey words those itself).
+    """
+    if getattr(err, "code", None) not in SHOP_SYSTEM_CODES:
+        return None
+    return Reply.say(str(err.reason), [human_button()], **slots)
+
+
 def not_verified() -> Reply:
     """The reply when a journey needs a verified shopper and has none."""
     return Reply.say(NOT_VERIFIED, [human_button()])

@@ -257,8 +257,9 @@ def ask_exchange_confirm(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
 
 def register_exchange(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
     """Register the confirmed exchange (``knowledge.operations.request_exchange``)."""
+    from knowledge.journeys.common import shop_system_refusal
     from knowledge.journeys.payments import refunds_text
-    from knowledge.operations import OperationError, request_exchange
+    from knowledge.operations import OperationError
 
     reset: dict[str, Any] = dict.fromkeys(EXCHANGE_RESET)
     if turn.slot("form_outcome") in ("refused", "failed"):
@@ -271,8 +272,7 @@ def register_exchange(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
     if turn.slot("exchange_confirm") is not True or not swaps:
         return Reply.say("Okay, I haven't registered an exchange.", **reset)
     try:
-        updated = request_exchange(
-            shop.store,
+        updated = shop.backend.request_exchange(
             order["order_number"],
             swaps,
             str(turn.slot("exchange_reason") or "exchange"),
@@ -282,6 +282,8 @@ def register_exchange(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
         )
     except OperationError as err:
         logger.info("exchange for %s refused: %s", order["order_number"], err.code)
+        if (honest := shop_system_refusal(err, **reset)) is not None:
+            return honest
         return Reply.say(
             f"Sorry, I couldn't register the exchange: {err.reason}", [human_button()], **reset
         )

@@ -103,11 +103,20 @@ class Shop:
         store: The :class:`knowledge.store.Store`.
         search: The :class:`knowledge.search.SearchIndexes` (``None`` where unused).
         policy: The shop's rules.
+        backend: The :class:`knowledge.backend.base.ShopBackend` every change goes through
+            (default: the embedded shop, :class:`knowledge.backend.local.LocalBackend`).
     """
 
     store: Any
     search: Any = None
     policy: Policy = field(default_factory=Policy)
+    backend: Any = None
+
+    def __post_init__(self) -> None:
+        if self.backend is None:
+            from knowledge.backend.local import LocalBackend
+
+            object.__setattr__(self, "backend", LocalBackend(self.store))
 
     def index_updater(self) -> Any:
         """``on_change`` callback keeping the search indexes current (never raises)."""

@@ -593,7 +593,8 @@ def ask_address_confirm(turn: Turn) -> Reply:
 
 def change_address(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
     """Change the confirmed address through ``knowledge.operations.change_shipping_address``."""
-    from knowledge.operations import OperationError, change_shipping_address
+    from knowledge.journeys.common import shop_system_refusal
+    from knowledge.operations import OperationError
 
     reset: dict[str, Any] = {s: None for s in (*ADDRESS_SLOTS, "address_confirm", "form_outcome")}
     confirmed = turn.slot("address_confirm")
@@ -607,9 +608,11 @@ def change_address(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
             **reset,
         )
     try:
-        updated = change_shipping_address(shop.store, number, new_address(turn), shopper.actor)
+        updated = shop.backend.change_shipping_address(number, new_address(turn), shopper.actor)
     except OperationError as err:
         logger.info("address change of %s refused: %s", number, err.code)
+        if (honest := shop_system_refusal(err, **reset)) is not None:
+            return honest
         problems = " ".join((err.details.get("errors") or {}).values())
         return Reply.say(
             f"Sorry, I couldn't change the address: {err.reason} {problems}".strip(),

@@ -326,7 +326,8 @@ def ask_cancel_confirm(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
 
 def cancel(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
     """Cancel the confirmed order with its reason; say where the refund goes and when."""
-    from knowledge.operations import OperationError, cancel_order
+    from knowledge.journeys.common import shop_system_refusal
+    from knowledge.operations import OperationError
 
     reset: dict[str, Any] = dict.fromkeys(CANCEL_RESET)
     confirmed = turn.slot("cancel_confirm")
@@ -341,8 +342,7 @@ def cancel(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
     if confirmed is not True:
         return Reply.say(f"Okay, I've left order {number} as it is.", **reset)
     try:
-        updated = cancel_order(
-            shop.store,
+        updated = shop.backend.cancel_order(
             number,
             shopper.actor,
             on_change=shop.index_updater(),
@@ -350,6 +350,8 @@ def cancel(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
         )
     except OperationError as err:
         logger.info("cancel of %s refused: %s", number, err.code)
+        if (honest := shop_system_refusal(err, **reset)) is not None:
+            return honest
         current = shop.store.get_order(number) or order
         return Reply.say(
             f"Sorry, I couldn't cancel order {number}: {err.reason} {alternatives(current)}",
@@ -521,7 +523,8 @@ def ask_payment_confirm(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
 
 def change_payment(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
     """Switch the confirmed order to the chosen method (``change_payment_method``)."""
-    from knowledge.operations import OperationError, change_payment_method
+    from knowledge.journeys.common import shop_system_refusal
+    from knowledge.operations import OperationError
 
     reset: dict[str, Any] = dict.fromkeys(PAYMENT_RESET)
     if not isinstance(turn.slot("payment_confirm"), bool):
@@ -536,9 +539,11 @@ def change_payment(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
     if turn.slot("payment_confirm") is not True or method is None:
         return Reply.say(f"Okay, order {number} keeps its payment method.", **reset)
     try:
-        updated = change_payment_method(shop.store, number, method["id"], shopper.actor)
+        updated = shop.backend.change_payment_method(number, method["id"], shopper.actor)
     except OperationError as err:
         logger.info("payment change of %s refused: %s", number, err.code)
+        if (honest := shop_system_refusal(err, **reset)) is not None:
+            return honest
         return Reply.say(
             f"Sorry, I couldn't change the payment method: {err.reason}", [human_button()], **reset
         )

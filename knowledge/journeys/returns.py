@@ -429,7 +429,8 @@ def register(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
     """Register the confirmed return (``knowledge.operations.request_return``): the RMA,
     the refund destination, the order "return requested", the instructions in the outbox;
     then say what happens next."""
-    from knowledge.operations import OperationError, request_return
+    from knowledge.journeys.common import shop_system_refusal
+    from knowledge.operations import OperationError
 
     reset: dict[str, Any] = dict.fromkeys(FORM_RESET)
     confirmed = turn.slot("return_confirm")
@@ -445,8 +446,7 @@ def register(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
         )
     method = refund_method(shop, order, turn)
     try:
-        created = request_return(
-            shop.store,
+        created = shop.backend.request_return(
             order["order_number"],
             [
                 {"order_item_id": r["order_item_id"], "quantity": r["returnable_quantity"]}
@@ -460,6 +460,8 @@ def register(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
         )
     except OperationError as err:
         logger.info("return for %s refused: %s", order["order_number"], err.code)
+        if (honest := shop_system_refusal(err, **reset)) is not None:
+            return honest
         return Reply.say(
             f"Sorry, I couldn't register the return: {err.reason}", [human_button()], **reset
         )

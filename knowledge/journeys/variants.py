@@ -1110,8 +1110,9 @@ def ask_items_confirm(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
 
 def change(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
     """Make the confirmed changes in one go (``knowledge.operations.change_items``)."""
+    from knowledge.journeys.common import shop_system_refusal
     from knowledge.journeys.payments import refunds_text
-    from knowledge.operations import OperationError, change_items
+    from knowledge.operations import OperationError
 
     reset: dict[str, Any] = dict.fromkeys(ITEM_RESET)
     if turn.slot("form_outcome") in ("refused", "failed"):
@@ -1125,8 +1126,7 @@ def change(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
     if turn.slot("items_confirm") is not True or not swaps:
         return Reply.say(f"Okay, I haven't changed anything in order {number}.", **reset)
     try:
-        updated = change_items(
-            shop.store,
+        updated = shop.backend.change_items(
             number,
             swaps,
             shopper.actor,
@@ -1135,6 +1135,8 @@ def change(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
         )
     except OperationError as err:
         logger.info("item change of %s refused: %s", number, err.code)
+        if (honest := shop_system_refusal(err, **reset)) is not None:
+            return honest
         return Reply.say(
             f"Sorry, I couldn't change the items: {err.reason}", [human_button()], **reset
         )

@@ -131,6 +131,7 @@ def create_console_app(
     bot_dir: Path | None = None,
     prefix: str = "/console",
     sync_interval_s: float = 2.0,
+    shop_client: Any = None,
 ) -> web.Application:
     """Build the console sub-application (mount it with ``app.add_subapp(prefix, ...)``).
 
@@ -146,6 +147,8 @@ def create_console_app(
         prefix: Where the parent app mounts this one (used in links and cookie paths).
         sync_interval_s: Seconds between background syncs of the tracker store (0: only
             on request).
+        shop_client: The connected shop's :class:`knowledge.backend.base.ShopClient` for
+            the sync page's Retry (default: built from ``settings.backend`` on first retry).
 
     Returns:
         The console :class:`aiohttp.web.Application`.
@@ -164,6 +167,7 @@ def create_console_app(
         "bot_dir": Path(bot_dir) if bot_dir else PROJECT_ROOT / "bot",
         "hub": hub,
         "sync_interval_s": sync_interval_s,
+        "shop_client": shop_client,
     }
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
@@ -226,6 +230,10 @@ def create_console_app(
     r.add_get("/api/orders/{number}", api_order)
     r.add_get("/api/outbox", api_outbox)
     r.add_get("/api/policy", api_policy)
+    r.add_get("/sync", sync_page)
+    r.add_post("/sync/changes/{id}/retry", sync_retry)
+    r.add_post("/sync/changes/{id}/drop", sync_drop)
+    r.add_get("/api/sync", api_sync)
     return app
 
 
@@ -1214,3 +1222,77 @@ async def api_policy(request: web.Request) -> web.Response:
     """JSON of :func:`policy_page`."""
     data = await asyncio.to_thread(request.app[K_SHOP].policy)
     return web.json_response(data, status=200 if data["policy"] is not None else 500)
+
+
+# -- a connected shop's sync status (knowledge.backend.connected does the work) -------------
+async def sync_page(request: web.Request) -> web.Response:
+    """Last webhook per topic, failed webhooks, changes still to reach the shop (retry, drop)."""
+    data = await _read_shop(request, "sync_status")
+    backend = str(getattr(request.app[K_SETTINGS], "backend", "local") or "local")
+    return _render(request, "sync.html", {**data, "backend": backend})
+
+
+async def api_sync(request: web.Request) -> web.Response:
+    """JSON of :func:`sync_page`."""
+    return web.json_response(await _read_shop(request, "sync_status"))
+
+
+def _change_id(request: web.Request) -> int:
+    value = request.match_info["id"]
+    if not value.isdigit() or len(value) > 18:
+        raise web.HTTPBadRequest(text="bad change id")
+    return int(value)
+
+
+def _shop_client(request: web.Request) -> Any:
+    """The connected shop's client (built once from the settings); None for a local shop."""
+    conf = request.app[K_CONF]
+    if conf.get("shop_client") is None:
+        from knowledge.backend import CLIENTS, make_client
+
+        settings = request.app[K_SETTINGS]
+        if str(getattr(settings, "backend", "local") or "local") not in CLIENTS:
+            return None
+        conf["shop_client"] = make_client(settings)
+    return conf["shop_client"]
+
+
+async def sync_retry(request: web.Request) -> web.StreamResponse:
+    """Send a pending, rejected or failed change to the shop again (same idempotency key)."""
+    from knowledge.operations import OperationError
+
+    change_id = _change_id(request)
+    actor = f"staff:{request['session'].staff.email}"
+    try:
+        client = _shop_client(request)
+    except Exception as exc:  # noqa: BLE001 - a misconfigured client is shown, not a 500
+        logger.exception("shop client for the sync page")
+        _flash(request, f"The shop client is not set up: {exc}", "error")
+        raise _back(request, "/sync") from None
+    if client is None:
+        _flash(request, "This shop is not connected (SHOPBOT_BACKEND=local).", "error")
+        raise _back(request, "/sync")
+    try:
+        row = await _read_shop(request, "retry_change", client, change_id, actor)
+    except OperationError as exc:
+        _flash(request, exc.reason, "error")
+        raise _back(request, "/sync") from None
+    if row["status"] == "accepted":
+        _flash(request, f"Change #{change_id} was accepted by the shop.")
+    else:
+        _flash(request, f"Change #{change_id} is {row['status']}: {row['last_error']}", "error")
+    raise _back(request, "/sync")
+
+
+async def sync_drop(request: web.Request) -> web.StreamResponse:
+    """Give up on a change that did not reach the shop (noted on its ticket)."""
+    from knowledge.operations import OperationError
+
+    change_id = _change_id(request)
+    actor = f"staff:{request['session'].staff.email}"
+    try:
+        await _read_shop(request, "drop_change", change_id, actor)
+        _flash(request, f"Change #{change_id} dropped; follow up with the shopper.")
+    except OperationError as exc:
+        _flash(request, exc.reason, "error")
+    raise _back(request, "/sync")

@@ -1,6 +1,9 @@
-"""What the console shows of the shop itself: one order for an agent, the outbox, the policy.
+"""What the console shows of the shop itself: one order for an agent, the outbox, the policy,
+the sync status of a connected shop.
 
-Read-only and through ``knowledge.store.Store`` methods and ``knowledge.policy`` only (the
+Read-only (except a staff retry or drop of a change sent to a connected shop, which
+:mod:`knowledge.backend.connected` carries out) and through ``knowledge.store.Store``
+methods, ``knowledge.backend`` and ``knowledge.policy`` only (the
 console writes no SQL against the shop's tables). The shop database is opened on first
 use and only once its file exists: the console never creates it.
 
@@ -262,6 +265,25 @@ class ShopReader:
 
                 self._store = Store.open(self.db_path)
             return self._store
+
+    def sync_status(self) -> dict[str, Any]:
+        """Webhooks received and changes sent to a connected shop
+        (:func:`knowledge.backend.connected.sync_status`)."""
+        from knowledge.backend.connected import sync_status
+
+        return sync_status(self._shop())
+
+    def retry_change(self, client: Any, change_id: int, actor: str) -> dict[str, Any]:
+        """Send an outgoing change again (staff; :func:`knowledge.backend.connected.retry_change`)."""
+        from knowledge.backend.connected import retry_change
+
+        return retry_change(self._shop(), client, change_id, actor)
+
+    def drop_change(self, change_id: int, actor: str) -> dict[str, Any]:
+        """Give up on an outgoing change (staff; :func:`knowledge.backend.connected.drop_change`)."""
+        from knowledge.backend.connected import drop_change
+
+        return drop_change(self._shop(), change_id, actor)
 
     def close(self) -> None:
         """Close the store if this reader opened it."""
