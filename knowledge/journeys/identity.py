@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from knowledge.journeys.common import human_button, listed, order_buttons
 from knowledge.journeys.inputs import Shop, Shopper, Turn
 from knowledge.journeys.reply import Reply
 from knowledge.journeys.text import EMAIL_RE, extract_email, extract_order_number, yes_or_no
+
+if TYPE_CHECKING:
+    from knowledge.identity import CustomerTokenKeys
 
 logger = logging.getLogger(__name__)
 
@@ -294,27 +297,25 @@ def session_token(metadata: Any) -> str | None:
     return str(token) if token else None
 
 
-def from_token(shop: Shop, token: str, secret: str) -> Reply:
+def from_token(shop: Shop, token: str, keys: CustomerTokenKeys | str) -> Reply:
     """The customer a site's signed token proves, as slot values (nothing when it doesn't).
 
     Args:
         shop: The shop (its store holds the customer).
         token: The token (:func:`session_token`).
-        secret: The shop's customer token secret.
+        keys: What checks the token (:class:`knowledge.identity.CustomerTokenKeys`; a bare
+            string is the HS256 shared secret).
 
     Returns:
         ``verified``, ``customer_id``, ``customer_email`` and a reset failure count when the
-        token is genuine, unexpired and names a customer with that email; else nothing.
+        token is genuine, unexpired and names (by the shop's id or email) a known customer;
+        else nothing.
     """
-    from knowledge.identity import verify_customer_token
+    from knowledge.identity import customer_for_token
 
-    claims = verify_customer_token(token, secret)
-    if claims is None:
-        logger.warning("rejected a customer token (forged, expired or malformed)")
-        return Reply.nothing()
-    customer = shop.store.get_customer(claims["customer_id"])
-    if customer is None or customer["email"].strip().lower() != claims["email"].strip().lower():
-        logger.warning("customer token for an unknown customer %s", claims["customer_id"])
+    customer = customer_for_token(shop.store, token, keys)
+    if customer is None:
+        logger.warning("rejected a customer token (forged, expired, malformed or unknown)")
         return Reply.nothing()
     return Reply.nothing(
         verified=True,
