@@ -81,6 +81,7 @@ class OrderNumberFormat:
                 f"order number format {pattern!r} is not a prefix followed by ###### or {{n}}, "
                 "{m,n}, {m,} (examples: SB-######, #{4,}, W#######)"
             )
+        high: int | None
         if match["hashes"]:
             low = high = len(match["hashes"])
         else:

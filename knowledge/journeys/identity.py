@@ -87,6 +87,13 @@ _NO_NUMBER_RE = re.compile(
 )
 
 
+def in_shop_format(text: str) -> str:
+    """A help text with its example order number (``SB-123456``) in the shop's format."""
+    from knowledge.order_numbers import current_format
+
+    return text.replace("SB-123456", current_format().example)
+
+
 def _attempted_number(text: str) -> bool:
     """Whether a malformed answer was meant as an order number ("SB-12345", "#20451")."""
     return any(ch.isdigit() for ch in text) or bool(re.search(r"\bsb\b|^sb", text, re.I))
@@ -137,14 +144,14 @@ def read_order_number(
     if details:  # "... I'm Nora Kowalski, postcode 10115": checked at once
         return Reply.nothing(order_number=None, **details)
     if _attempted_number(text):
-        return Reply.say(BAD_ORDER_NUMBER, order_number=None)
+        return Reply.say(in_shop_format(BAD_ORDER_NUMBER), order_number=None)
     if lost:
         return Reply.say(
             POSTCODE_OFFER[postcode_mode], order_number=None, identity_method=BY_POSTCODE
         )
     if _NO_NUMBER_RE.search(text):
-        return Reply.say(NO_NUMBER, [human_button()], order_number=None)
-    return Reply.say(NEED_NUMBER, order_number=None)
+        return Reply.say(in_shop_format(NO_NUMBER), [human_button()], order_number=None)
+    return Reply.say(in_shop_format(NEED_NUMBER), order_number=None)
 
 
 def read_email(value: Any, tried_email: Any = None) -> Reply:
@@ -264,12 +271,12 @@ def ask_order_number(shop: Shop, shopper: Shopper, turn: Turn, said: str = "") -
     if turn.slot("candidate_order") == REFUSED_CANDIDATE:
         return Reply.say(ASK_AGAIN)
     if turn.slot("journey") == "account" and turn.slot("requested_slot") is None:
-        return Reply.say(ACCOUNT_FIRST_ASK)
+        return Reply.say(in_shop_format(ACCOUNT_FIRST_ASK))
     if email and str(email).lower() in turn.text.lower():
-        return Reply.say(ASK_AFTER_EMAIL)
+        return Reply.say(in_shop_format(ASK_AFTER_EMAIL))
     if turn.slot("requested_slot") in ("order_number", "email"):
         return Reply.say(ASK_AGAIN)
-    return Reply.say(FIRST_ASK)
+    return Reply.say(in_shop_format(FIRST_ASK))
 
 
 def ask_email(turn: Turn) -> Reply:
