@@ -176,6 +176,7 @@ def create_console_app(
     env.filters["utc"] = lambda ts: time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(float(ts or 0)))
     env.globals["base"] = app[K_CONF]["prefix"]
     env.globals["flag_names"] = queries.FLAGS
+    env.globals["order_number_example"] = lambda: current_format().example
     env.filters["order_links"] = lambda text: _order_links(app[K_CONF]["prefix"], text)
     app[K_JINJA] = env
     app.on_startup.append(_startup)  # type: ignore[arg-type]
