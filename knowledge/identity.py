@@ -98,11 +98,18 @@ class CustomerTokenKeys:
     def from_settings(cls, settings: Any) -> CustomerTokenKeys:
         """The keys a :class:`shopbot.config.Settings` names (the PEM is read from its path).
 
-        Raises:
-            OSError: If the public key file is named but cannot be read.
+        A key file that cannot be read or parsed is logged as an error and left out: the
+        tokens it would verify are refused, and shoppers verify the usual way.
         """
         path = str(getattr(settings, "customer_token_public_key", "") or "")
-        pem = Path(path).read_text(encoding="ascii") if path else ""
+        pem = ""
+        if path:
+            try:
+                pem = Path(path).read_text(encoding="ascii")
+                _load_public_key(pem)
+            except (OSError, ValueError, UnicodeError) as exc:
+                logger.error("customer token public key %s unusable: %s", path, exc)
+                pem = ""
         return cls(
             secret=settings.customer_token_secret,
             public_key=pem,

@@ -189,3 +189,15 @@ def test_keys_from_settings_read_the_pem(tmp_path, rsa_key, settings):
     keys = CustomerTokenKeys.from_settings(configured)
     token = jwt.encode(_claims(aud="shopbot"), rsa_key, algorithm="RS256")
     assert verify_customer_token(token, keys, now=NOW)["email"] == "ada@example.com"
+
+
+def test_an_unusable_key_file_verifies_nothing(tmp_path, rsa_key, settings):
+    broken = tmp_path / "broken.pem"
+    broken.write_text("-----BEGIN PUBLIC KEY-----\nnot a key\n-----END PUBLIC KEY-----\n")
+    for path in (broken, tmp_path / "missing.pem"):
+        keys = CustomerTokenKeys.from_settings(
+            settings.with_overrides(customer_token_public_key=str(path))
+        )
+        assert keys.public_key == ""
+        token = jwt.encode(_claims(), rsa_key, algorithm="RS256")
+        assert verify_customer_token(token, keys, now=NOW) is None
