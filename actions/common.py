@@ -24,6 +24,7 @@ from rasa_sdk.types import DomainDict
 
 from actions import adapter
 from actions.context import get_context
+from knowledge.identity import CustomerTokenKeys
 from knowledge.journeys import conversation, feedback, identity, products
 
 logger = logging.getLogger(__name__)
@@ -40,8 +41,8 @@ class ActionSessionStart(Action):
     ) -> list[EventType]:
         kept = conversation.carried_slots(adapter.turn(tracker))
         token = identity.session_token(tracker.get_slot("session_started_metadata"))
-        secret = get_context().settings.customer_token_secret
-        proven = identity.from_token(adapter.shop(), token, secret).slots if token else {}
+        keys = CustomerTokenKeys.from_settings(get_context().settings)
+        proven = identity.from_token(adapter.shop(), token, keys).slots if token else {}
         slots: list[EventType] = [SlotSet(k, v) for k, v in {**kept, **proven}.items()]
         return [SessionStarted(), *slots, ActionExecuted("action_listen")]
 

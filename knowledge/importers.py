@@ -38,6 +38,7 @@ import yaml
 from tqdm import tqdm
 
 from knowledge.normalise import normalise_email, normalise_order_number
+from knowledge.order_numbers import current_format
 from knowledge.schema import ORDER_STATUSES, utc_now
 from knowledge.store import Store, last_id, to_json
 
@@ -1002,7 +1003,8 @@ def parse_order(
     raw_number = _str(data, "order_number", required=True, limit=40)
     number = normalise_order_number(raw_number)
     if number is None:
-        raise _RowInvalid("order_number", f"expected SB- followed by 6 digits, got {raw_number!r}")
+        expected = current_format().describe()
+        raise _RowInvalid("order_number", f"expected {expected}, got {raw_number!r}")
     status = (_str(data, "status", required=True, limit=20) or "").lower()
     if status not in ORDER_STATUSES:
         raise _RowInvalid("status", f"must be one of {', '.join(ORDER_STATUSES)} (got {status!r})")

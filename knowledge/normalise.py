@@ -1,16 +1,14 @@
 """Canonical forms of what people type: emails and order numbers.
 
-Imports nothing from the rest of ``knowledge`` so both the store and the identity
+Imports only :mod:`knowledge.order_numbers` from the rest of ``knowledge`` so both the store and the identity
 checks can use it (neither imports the other for these).
 """
 
 from __future__ import annotations
 
-import re
+from knowledge.order_numbers import OrderNumberFormat, current_format
 
-ORDER_PREFIX = "SB-"
 MAX_ORDER_INPUT = 32
-_ORDER_RE = re.compile(r"^#?\s*(?:SB\s*[-_#:]?\s*)?#?\s*([0-9]{6})$", re.ASCII)
 
 
 def normalise_email(email: str | None) -> str:
@@ -18,20 +16,19 @@ def normalise_email(email: str | None) -> str:
     return (email or "").strip().lower()
 
 
-def normalise_order_number(text: object) -> str | None:
-    """Canonical order number (``SB-`` + 6 digits) from loose input, or ``None``.
+def normalise_order_number(text: object, fmt: OrderNumberFormat | None = None) -> str | None:
+    """Canonical order number in the shop's format from loose input, or ``None``.
 
-    Accepts ``"SB-123456"``, ``"sb 123456"``, ``"#SB-123456"``, ``"sb123456"``,
-    ``"#123456"`` and ``"123456"``. Rejects everything else: other lengths, letters,
-    SQL or markup, and inputs longer than 32 characters (checked before any parsing).
+    With the default format (``SB-######``) it accepts ``"SB-123456"``, ``"sb 123456"``,
+    ``"#SB-123456"``, ``"sb123456"``, ``"#123456"`` and ``"123456"``; other formats the
+    same way (:mod:`knowledge.order_numbers`). Rejects everything else: other lengths,
+    letters, SQL or markup, and inputs longer than 32 characters (checked before parsing).
 
     Args:
         text: What the shopper typed (any type; non-strings give ``None``).
+        fmt: The format (default: the deployment's, :func:`current_format`).
 
     Returns:
-        ``"SB-123456"`` or ``None``.
+        ``"SB-123456"`` (or the shop's form) or ``None``.
     """
-    if not isinstance(text, str) or len(text) > MAX_ORDER_INPUT:
-        return None
-    match = _ORDER_RE.match(text.strip().upper())
-    return f"{ORDER_PREFIX}{match.group(1)}" if match else None
+    return (fmt or current_format()).normalise(text)

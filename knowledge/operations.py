@@ -397,7 +397,9 @@ def change_shipping_address(
 
 
 def _next_rma_id(store: Store, order: dict[str, Any]) -> str:
-    digits = order["order_number"].removeprefix("SB-")
+    from knowledge.order_numbers import current_format
+
+    digits = current_format().digits(order["order_number"])
     n = len(store.returns_for_order(order["id"])) + 1
     while store.get_return(f"RMA-{digits}-{n}") is not None:
         n += 1

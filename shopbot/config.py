@@ -58,6 +58,13 @@ class Settings:
         generator_timeout_s: Client timeout; past it the actions use their templates.
         customer_token_secret: HMAC secret shared with the shop's site for customer tokens.
         customer_token_ttl_s: Lifetime of a signed customer token.
+        customer_token_public_key: Path to the shop's PEM public key (RS256/ES256 customer
+            tokens); empty: HS256 with the shared secret only.
+        customer_token_issuer / customer_token_audience: ``iss`` / ``aud`` a customer
+            token must carry; empty: not checked.
+        customer_token_leeway_s: Clock skew allowed on a customer token's times.
+        order_number_format: The shop's order numbers (``SB-######``, ``#{4,}``,
+            ``W#######``; see knowledge/order_numbers.py).
         rasa_url / rasa_token: Rasa HTTP API and the token that guards it.
         action_server_url: Rasa's action endpoint.
         action_server_token: Shared secret Rasa sends to the action server on every call.
@@ -125,6 +132,20 @@ class Settings:
     customer_token_ttl_s: int = field(
         default_factory=lambda: int(_env("CUSTOMER_TOKEN_TTL_S", "3600"))
     )
+    # Customer tokens as standard JWTs and the shop's order numbers (issue 15).
+    customer_token_public_key: str = field(
+        default_factory=lambda: _env("CUSTOMER_TOKEN_PUBLIC_KEY", "")
+    )
+    customer_token_issuer: str = field(default_factory=lambda: _env("CUSTOMER_TOKEN_ISSUER", ""))
+    customer_token_audience: str = field(
+        default_factory=lambda: _env("CUSTOMER_TOKEN_AUDIENCE", "")
+    )
+    customer_token_leeway_s: int = field(
+        default_factory=lambda: int(_env("CUSTOMER_TOKEN_LEEWAY_S", "30"))
+    )
+    order_number_format: str = field(
+        default_factory=lambda: _env("ORDER_NUMBER_FORMAT", "SB-######")
+    )
     rasa_url: str = field(default_factory=lambda: _env("RASA_URL", "http://127.0.0.1:5005"))
     rasa_token: str = field(default_factory=lambda: _env("RASA_TOKEN", ""))
     action_server_url: str = field(
@@ -177,6 +198,9 @@ class Settings:
     # -- end of the connected-shop block ---------------------------------------------------
 
     def __post_init__(self) -> None:
+        from knowledge.order_numbers import OrderNumberFormat
+
+        OrderNumberFormat.parse(self.order_number_format)  # a bad format fails at start
         # Paths derived from data_dir unless set explicitly (frozen: use object.__setattr__).
         derived = {
             "db_path": ("DB_PATH", "shop.db"),

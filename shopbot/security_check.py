@@ -125,7 +125,7 @@ def run_checks(settings: Settings) -> list[Finding]:
         return f"HTTP {status}", _refused(status)
 
     def demo_login_chosen_id() -> tuple[str, bool]:
-        signed: list[int] = []
+        signed: list[str] = []
         for chosen in (2, 3):
             body = f"customer_id={chosen}&next=%2F".encode()
             headers = {"Origin": web, "Content-Type": "application/x-www-form-urlencoded"}
@@ -140,20 +140,20 @@ def run_checks(settings: Settings) -> list[Finding]:
                 return "HTTP 404 (demo login not mounted: demo mode is off)", True
             token = cookie.split("=", 1)[1].split(";", 1)[0] if "=" in cookie else ""
             try:
-                payload = token.split(".")[0]
+                payload = token.split(".")[1]  # a JWT: header.payload.signature
                 claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-                signed.append(int(claims.get("cid", -1)))
-            except (ValueError, IndexError):
-                signed.append(-1)
+                signed.append(str(claims.get("email") or claims.get("sub") or ""))
+            except (ValueError, IndexError, AttributeError):
+                signed.append("")
         # Asking for two different customers must give the same fixed demo customer.
-        fixed = len(set(signed)) == 1 and signed[0] > 0
+        fixed = len(set(signed)) == 1 and bool(signed[0])
         return f"asked for customers 2 and 3, tokens signed for {signed}", fixed
 
     def forged_customer_token() -> tuple[str, bool]:
         sid = _issued_id(web)
         if sid is None:
             return "no conversation id from the web app", False
-        forged = sign_customer_token(1, "someone@example.com", WELL_KNOWN_CUSTOMER_SECRET, 600)
+        forged = sign_customer_token("someone@example.com", WELL_KNOWN_CUSTOMER_SECRET, 600)
         body, headers = _json(
             {"sender": sid, "message": "/track_order", "metadata": {"customer_token": forged}}
         )

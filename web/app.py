@@ -319,12 +319,10 @@ def _demo_customer(request: web.Request) -> tuple[dict[str, Any] | None, str | N
     token = request.cookies.get(DEMO_COOKIE)
     if not token:
         return None, None
-    from knowledge.identity import verify_customer_token
+    from knowledge.identity import CustomerTokenKeys, customer_for_token
 
-    claims = verify_customer_token(token, request.app[SETTINGS].customer_token_secret)
-    if not claims:
-        return None, None
-    customer = _store(request).get_customer(int(claims["customer_id"]))
+    keys = CustomerTokenKeys.from_settings(request.app[SETTINGS])
+    customer = customer_for_token(_store(request), token, keys)
     return (customer, token) if customer else (None, None)
 
 
@@ -585,10 +583,11 @@ async def demo_login(request: web.Request) -> web.Response:
     if customer is not None:
         settings = request.app[SETTINGS]
         token = sign_customer_token(
-            customer["id"],
             customer["email"],
             settings.customer_token_secret,
             settings.customer_token_ttl_s,
+            issuer=settings.customer_token_issuer,
+            audience=settings.customer_token_audience,
         )
         response.set_cookie(
             DEMO_COOKIE,

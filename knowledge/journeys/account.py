@@ -23,6 +23,7 @@ from knowledge.journeys.common import YES_NO, human_button, listed, money, not_v
 from knowledge.journeys.inputs import Shop, Shopper, Turn
 from knowledge.journeys.reply import Reply
 from knowledge.journeys.text import EMAIL_RE, extract_order_number
+from knowledge.order_numbers import current_format
 from knowledge.store import payment_label
 
 logger = logging.getLogger(__name__)
@@ -106,7 +107,10 @@ def order_of(
         return None, not_verified()
     wanted = extract_order_number(number) if isinstance(number, str) else None
     if wanted is None:
-        return None, Reply.say("Which order do you mean? Please give me its number (SB-...).")
+        return None, Reply.say(
+            "Which order do you mean? Please give me its number "
+            f"({current_format().prefix or '#'}...)."
+        )
     order = shop.store.get_order(wanted)
     if order is None or int(order["customer_id"]) != shopper.customer_id:
         logger.info(

@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from knowledge.journeys.common import human_button, listed, order_buttons
 from knowledge.journeys.inputs import Shop, Shopper, Turn
 from knowledge.journeys.reply import Reply
 from knowledge.journeys.text import EMAIL_RE, extract_email, extract_order_number, yes_or_no
+
+if TYPE_CHECKING:
+    from knowledge.identity import CustomerTokenKeys
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +87,13 @@ _NO_NUMBER_RE = re.compile(
 )
 
 
+def in_shop_format(text: str) -> str:
+    """A help text with its example order number (``SB-123456``) in the shop's format."""
+    from knowledge.order_numbers import current_format
+
+    return text.replace("SB-123456", current_format().example)
+
+
 def _attempted_number(text: str) -> bool:
     """Whether a malformed answer was meant as an order number ("SB-12345", "#20451")."""
     return any(ch.isdigit() for ch in text) or bool(re.search(r"\bsb\b|^sb", text, re.I))
@@ -134,14 +144,14 @@ def read_order_number(
     if details:  # "... I'm Nora Kowalski, postcode 10115": checked at once
         return Reply.nothing(order_number=None, **details)
     if _attempted_number(text):
-        return Reply.say(BAD_ORDER_NUMBER, order_number=None)
+        return Reply.say(in_shop_format(BAD_ORDER_NUMBER), order_number=None)
     if lost:
         return Reply.say(
             POSTCODE_OFFER[postcode_mode], order_number=None, identity_method=BY_POSTCODE
         )
     if _NO_NUMBER_RE.search(text):
-        return Reply.say(NO_NUMBER, [human_button()], order_number=None)
-    return Reply.say(NEED_NUMBER, order_number=None)
+        return Reply.say(in_shop_format(NO_NUMBER), [human_button()], order_number=None)
+    return Reply.say(in_shop_format(NEED_NUMBER), order_number=None)
 
 
 def read_email(value: Any, tried_email: Any = None) -> Reply:
@@ -261,12 +271,12 @@ def ask_order_number(shop: Shop, shopper: Shopper, turn: Turn, said: str = "") -
     if turn.slot("candidate_order") == REFUSED_CANDIDATE:
         return Reply.say(ASK_AGAIN)
     if turn.slot("journey") == "account" and turn.slot("requested_slot") is None:
-        return Reply.say(ACCOUNT_FIRST_ASK)
+        return Reply.say(in_shop_format(ACCOUNT_FIRST_ASK))
     if email and str(email).lower() in turn.text.lower():
-        return Reply.say(ASK_AFTER_EMAIL)
+        return Reply.say(in_shop_format(ASK_AFTER_EMAIL))
     if turn.slot("requested_slot") in ("order_number", "email"):
         return Reply.say(ASK_AGAIN)
-    return Reply.say(FIRST_ASK)
+    return Reply.say(in_shop_format(FIRST_ASK))
 
 
 def ask_email(turn: Turn) -> Reply:
@@ -294,27 +304,25 @@ def session_token(metadata: Any) -> str | None:
     return str(token) if token else None
 
 
-def from_token(shop: Shop, token: str, secret: str) -> Reply:
+def from_token(shop: Shop, token: str, keys: CustomerTokenKeys | str) -> Reply:
     """The customer a site's signed token proves, as slot values (nothing when it doesn't).
 
     Args:
         shop: The shop (its store holds the customer).
         token: The token (:func:`session_token`).
-        secret: The shop's customer token secret.
+        keys: What checks the token (:class:`knowledge.identity.CustomerTokenKeys`; a bare
+            string is the HS256 shared secret).
 
     Returns:
         ``verified``, ``customer_id``, ``customer_email`` and a reset failure count when the
-        token is genuine, unexpired and names a customer with that email; else nothing.
+        token is genuine, unexpired and names (by the shop's id or email) a known customer;
+        else nothing.
     """
-    from knowledge.identity import verify_customer_token
+    from knowledge.identity import customer_for_token
 
-    claims = verify_customer_token(token, secret)
-    if claims is None:
-        logger.warning("rejected a customer token (forged, expired or malformed)")
-        return Reply.nothing()
-    customer = shop.store.get_customer(claims["customer_id"])
-    if customer is None or customer["email"].strip().lower() != claims["email"].strip().lower():
-        logger.warning("customer token for an unknown customer %s", claims["customer_id"])
+    customer = customer_for_token(shop.store, token, keys)
+    if customer is None:
+        logger.warning("rejected a customer token (forged, expired, malformed or unknown)")
         return Reply.nothing()
     return Reply.nothing(
         verified=True,

@@ -23,6 +23,7 @@ from knowledge.journeys.inputs import Shop, Shopper, Turn
 from knowledge.journeys.orders import STOPWORDS
 from knowledge.journeys.reply import Reply
 from knowledge.journeys.text import EMAIL_RE, ORDER_TOKEN_RE, clean_text, yes_or_no
+from knowledge.order_numbers import current_format
 from knowledge.store import payment_label
 
 logger = logging.getLogger(__name__)
@@ -410,7 +411,10 @@ def ask_confirm(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
     before registering it."""
     order, eligible = _order_eligible(shop, shopper, turn)
     if order is None:
-        return Reply.say("Which order do you mean? Please give me its number (SB-...).")
+        return Reply.say(
+            "Which order do you mean? Please give me its number "
+            f"({current_format().prefix or '#'}...)."
+        )
     rows = chosen_rows(turn, eligible)
     total = round(sum(r["refund_amount"] for r in rows), 2)
     items = ", ".join(f"{r['returnable_quantity']} x {r['title']}" for r in rows)

@@ -8,12 +8,14 @@ import unicodedata
 from typing import Any
 
 from knowledge.normalise import normalise_order_number
+from knowledge.order_numbers import CurrentTokenPattern
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_LIMIT = 2000
 _TAG_RE = re.compile(r"<[^>]*>")
-ORDER_TOKEN_RE = re.compile(r"#?\s*(?:SB\s*[-_#:]?\s*)?#?\s*\d{6}\b", re.IGNORECASE)
+#: Order numbers inside a sentence, in the shop's format (``SHOPBOT_ORDER_NUMBER_FORMAT``).
+ORDER_TOKEN_RE = CurrentTokenPattern()
 EMAIL_RE = re.compile(r"[^@\s<>\"',;]{1,64}@[^@\s<>\"',;]+\.[A-Za-z]{2,}")
 
 
@@ -47,7 +49,7 @@ def has_words(text: str) -> bool:
 
 
 def extract_order_number(text: Any) -> str | None:
-    """A canonical order number (``SB-123456``) from what the shopper typed, or ``None``.
+    """A canonical order number (``SB-123456`` or the shop's format) from what the shopper typed, or ``None``.
 
     The whole text is tried first; otherwise a single order-number-looking token inside
     a short sentence ("it's sb 123456") is used. Anything odd (SQL, markup, several

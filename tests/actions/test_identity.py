@@ -131,9 +131,7 @@ def test_session_start_with_a_valid_customer_token(shop, examples):
 
     order = shop.store.get_order(examples["pending"]["order_number"])
     customer = shop.store.get_customer(order["customer_id"])
-    token = sign_customer_token(
-        customer["id"], customer["email"], shop.settings.customer_token_secret, 600
-    )
+    token = sign_customer_token(customer["email"], shop.settings.customer_token_secret, 600)
     _, events = run(ActionSessionStart(), _session_tracker({"customer_token": token}))
     assert events[0]["event"] == "session_started"
     assert events[-1]["event"] == "action" and events[-1]["name"] == "action_listen"
@@ -146,9 +144,8 @@ def test_session_start_rejects_forged_and_expired_tokens(shop, examples):
 
     order = shop.store.get_order(examples["pending"]["order_number"])
     customer = shop.store.get_customer(order["customer_id"])
-    forged = sign_customer_token(customer["id"], customer["email"], "another-secret", 600)
+    forged = sign_customer_token(customer["email"], "another-secret", 600)
     expired = sign_customer_token(
-        customer["id"],
         customer["email"],
         shop.settings.customer_token_secret,
         10,

@@ -229,13 +229,13 @@ def test_customer_token_signed_with_the_old_default_is_ignored(rasa_stack):
             "WHERE o.order_number = ?",
             [rasa_stack.examples["shipped"]["order_number"]],
         ).fetchone()
-    forged = sign_customer_token(customer_id, email, OLD_CUSTOMER_SECRET, 600)
+    forged = sign_customer_token(email, OLD_CUSTOMER_SECRET, 600)
     attacker = f"tok-forged-{uuid.uuid4().hex[:6]}"
     rasa_stack.chat(attacker, "/greet", metadata={"customer_token": forged})
     slots = rasa_stack.tracker(attacker)["slots"]
     assert slots["verified"] is not True and slots["customer_id"] is None
     # Control: the shop's real secret verifies the same customer.
-    real = sign_customer_token(customer_id, email, rasa_stack.token_secret, 600)
+    real = sign_customer_token(email, rasa_stack.token_secret, 600)
     shopper = f"tok-real-{uuid.uuid4().hex[:6]}"
     rasa_stack.chat(shopper, "/greet", metadata={"customer_token": real})
     slots = rasa_stack.tracker(shopper)["slots"]

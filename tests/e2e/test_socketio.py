@@ -53,7 +53,7 @@ def test_signed_customer_token_verifies_the_shopper(rasa_stack):
     from knowledge.identity import sign_customer_token
 
     customer_id, email = _customer(rasa_stack, "processing")
-    token = sign_customer_token(customer_id, email, rasa_stack.token_secret, 600)
+    token = sign_customer_token(email, rasa_stack.token_secret, 600)
     sender = rasa_stack.sender(f"e2e-token-{uuid.uuid4().hex[:8]}")
     replies = _chat_socketio(
         rasa_stack.socketio_url, sender, "/track_order", {"customer_token": token}
@@ -67,7 +67,7 @@ def test_forged_token_verifies_nobody(rasa_stack):
     from knowledge.identity import sign_customer_token
 
     customer_id, email = _customer(rasa_stack, "processing")
-    forged = sign_customer_token(customer_id, email, "not-the-shop-secret", 600)
+    forged = sign_customer_token(email, "not-the-shop-secret", 600)
     sender = rasa_stack.sender(f"e2e-forged-{uuid.uuid4().hex[:8]}")
     replies = _chat_socketio(
         rasa_stack.socketio_url, sender, "/track_order", {"customer_token": forged}

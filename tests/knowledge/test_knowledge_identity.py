@@ -69,67 +69,26 @@ def test_owns_order(store):
     assert not owns_order(store, None, "alice.martin@example.com")  # type: ignore[arg-type]
 
 
-SECRET = "test-secret"
+SECRET = "test-secret-0123456789abcdef0123456789"
 
 
 def test_token_round_trip():
-    token = sign_customer_token(7, "Alice@Example.com", SECRET, ttl_s=60, now=1_000_000)
+    token = sign_customer_token("Alice@Example.com", SECRET, ttl_s=60, now=1_000_000)
+    assert token.count(".") == 2  # a standard JWT (see test_customer_tokens.py)
     claims = verify_customer_token(token, SECRET, now=1_000_030)
-    assert claims == {
-        "customer_id": 7,
-        "email": "alice@example.com",
-        "iat": 1_000_000,
-        "exp": 1_000_060,
-    }
-
-
-def test_expired_token():
-    token = sign_customer_token(7, "a@example.com", SECRET, ttl_s=60, now=1_000_000)
-    assert verify_customer_token(token, SECRET, now=1_000_060) is None
-
-
-def test_forged_tokens_are_rejected():
-    token = sign_customer_token(7, "a@example.com", SECRET, ttl_s=60, now=1_000_000)
-    payload, signature = token.split(".")
-    other = sign_customer_token(8, "b@example.com", SECRET, ttl_s=60, now=1_000_000)
-    assert verify_customer_token(token, "wrong-secret", now=1_000_001) is None
-    assert (
-        verify_customer_token(other.split(".")[0] + "." + signature, SECRET, now=1_000_001) is None
-    )
-    assert (
-        verify_customer_token(payload + "." + signature[:-2] + "AA", SECRET, now=1_000_001) is None
-    )
+    assert claims == {"sub": None, "email": "alice@example.com", "iat": 1_000_000, "exp": 1_000_060}
 
 
 @pytest.mark.parametrize(
-    "token", ["", "abc", "a.b.c", "....", "é.é", "x" * 10_000, None, 42, "%%%.%%%"]
+    "token", ["", "abc", "a.b.c", "....", "é.é", "x" * 10_000, None, 42, "%%%.%%%", "a.b"]
 )
 def test_malformed_tokens_are_rejected(token):
     assert verify_customer_token(token, SECRET, now=1) is None
 
 
-def test_signed_garbage_payload_is_rejected():
-    import base64
-    import hashlib
-    import hmac
-
-    payload = base64.urlsafe_b64encode(b"[1, 2, 3]").rstrip(b"=").decode()
-    sig = (
-        base64.urlsafe_b64encode(
-            hmac.new(SECRET.encode(), payload.encode(), hashlib.sha256).digest()
-        )
-        .rstrip(b"=")
-        .decode()
-    )
-    assert verify_customer_token(f"{payload}.{sig}", SECRET, now=1) is None
-
-
 def test_signing_needs_a_secret_and_a_positive_ttl():
     with pytest.raises(ValueError):
-        sign_customer_token(1, "a@example.com", "", ttl_s=60)
+        sign_customer_token("a@example.com", "", ttl_s=60)
     with pytest.raises(ValueError):
-        sign_customer_token(1, "a@example.com", SECRET, ttl_s=0)
-    assert (
-        verify_customer_token(sign_customer_token(1, "a@example.com", SECRET, 60), "", now=None)
-        is None
-    )
+        sign_customer_token("a@example.com", SECRET, ttl_s=0)
+    assert verify_customer_token(sign_customer_token("a@example.com", SECRET, 60), "") is None

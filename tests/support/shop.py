@@ -133,3 +133,29 @@ def copy_shop(source: str | Path, data_dir: str | Path) -> Path:
 def load_stats(data_dir: str | Path) -> dict[str, Any]:
     """The stats written by :func:`build_shop`."""
     return json.loads((Path(data_dir) / "demo.json").read_text())
+
+
+def renumber_orders(data_dir: str | Path, number_for: Any) -> dict[str, str]:
+    """Give every order of a built shop a number in another shop's format (the demo shop
+    numbers its orders ``SB-######``), as a shop with its own numbering would import them.
+
+    Args:
+        data_dir: A built shop (e.g. from :func:`copy_shop`).
+        number_for: ``(order row id, old number) -> new number`` in the canonical form.
+
+    Returns:
+        Old number -> new number; ``demo.json``'s examples are renumbered too.
+    """
+    import sqlite3
+
+    data_dir = Path(data_dir)
+    mapping: dict[str, str] = {}
+    with sqlite3.connect(data_dir / "shop.db") as con:
+        for order_id, old in con.execute("SELECT id, order_number FROM orders").fetchall():
+            mapping[old] = number_for(order_id, old)
+            con.execute("UPDATE orders SET order_number = ? WHERE id = ?", [mapping[old], order_id])
+    stats = load_stats(data_dir)
+    for example in stats.get("examples", {}).values():
+        example["order_number"] = mapping.get(example["order_number"], example["order_number"])
+    (data_dir / "demo.json").write_text(json.dumps(stats, indent=1, default=str))
+    return mapping

@@ -147,10 +147,12 @@ def test_demo_login_exists_only_in_demo_mode(web_app):
 
 
 def test_demo_login_signs_only_the_fixed_demo_customer(shop_settings):
-    from knowledge.identity import verify_customer_token
+    from knowledge.identity import customer_for_token
+    from knowledge.store import Store
     from web.app import create_app
 
     app = create_app(shop_settings.with_overrides(demo_mode=True), mount_console=False)
+    store = Store.open(shop_settings.db_path)
 
     async def scenario(client):
         origin = f"http://{client.server.host}:{client.server.port}"
@@ -162,17 +164,19 @@ def test_demo_login_signs_only_the_fixed_demo_customer(shop_settings):
                 allow_redirects=False,
             )
             token = resp.cookies["shopbot_demo_customer"].value
-            claims = verify_customer_token(token, shop_settings.customer_token_secret)
-            assert claims["customer_id"] == 1  # never the id from the request
+            customer = customer_for_token(store, token, shop_settings.customer_token_secret)
+            assert customer["id"] == 1  # never the id from the request
 
     run(app, scenario)
 
 
 def test_demo_login_signs_a_customer_token_for_the_widget(shop_settings):
-    from knowledge.identity import verify_customer_token
+    from knowledge.identity import customer_for_token
+    from knowledge.store import Store
     from web.app import create_app
 
     web_app = create_app(shop_settings.with_overrides(demo_mode=True), mount_console=False)
+    store = Store.open(shop_settings.db_path)
 
     async def scenario(client):
         refused = await client.post("/demo/login", data={}, allow_redirects=False)
@@ -191,8 +195,9 @@ def test_demo_login_signs_a_customer_token_for_the_widget(shop_settings):
         assert "Signed in as" in html and "Ada Lovelace" in html
         config_json = html.split('id="shopbot-config">', 1)[1].split("</script>", 1)[0]
         config = json.loads(config_json)
-        claims = verify_customer_token(config["customerToken"], shop_settings.customer_token_secret)
-        assert claims and claims["customer_id"] == 1
+        secret = shop_settings.customer_token_secret
+        customer = customer_for_token(store, config["customerToken"], secret)
+        assert customer and customer["id"] == 1
         # A forged cookie is ignored.
         client.session.cookie_jar.update_cookies(
             {"shopbot_demo_customer": config["customerToken"] + "x"}
@@ -463,3 +468,44 @@ def test_forwarded_headers_from_an_untrusted_peer_do_not_dodge_the_limit(shop_se
         assert statuses == [201, 201, 429]
 
     run(app, scenario)
+
+
+def test_a_jwt_from_the_shops_backend_signs_in_that_customer_only(shop_settings, tmp_path):
+    """RS256 with the shop's public key: the storefront shows the token's customer, keyed
+    on the shop's email, and a token with ``alg: none`` signs in nobody."""
+    import base64
+    import time
+
+    import jwt
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from knowledge.store import Store
+    from web.app import create_app
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = tmp_path / "shop.pem"
+    pem.write_bytes(
+        key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    settings = shop_settings.with_overrides(demo_mode=True, customer_token_public_key=str(pem))
+    store = Store.open(settings.db_path)
+    first, second = store.get_customer(1), store.get_customer(2)
+    store.close()
+    now = int(time.time())
+    token = jwt.encode({"email": second["email"], "iat": now, "exp": now + 60}, key, "RS256")
+    header = base64.urlsafe_b64encode(b'{"alg":"none","typ":"JWT"}').rstrip(b"=").decode()
+    unsigned = header + "." + token.split(".")[1] + "."
+
+    async def scenario(client):
+        client.session.cookie_jar.update_cookies({"shopbot_demo_customer": token})
+        html = await (await client.get("/")).text()
+        assert f"Signed in as <strong>{second['name']}" in html
+        assert first["name"] not in html
+        client.session.cookie_jar.update_cookies({"shopbot_demo_customer": unsigned})
+        html = await (await client.get("/")).text()
+        assert "Signed in as" not in html
+
+    run(create_app(settings, mount_console=False), scenario)

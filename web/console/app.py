@@ -14,6 +14,7 @@ import json
 import logging
 import re
 import time
+import urllib.parse
 from collections.abc import Awaitable, Callable
 from datetime import date
 from pathlib import Path
@@ -25,6 +26,7 @@ import markupsafe
 from aiohttp import web
 
 from knowledge.normalise import normalise_order_number
+from knowledge.order_numbers import current_format
 from shopbot.config import PROJECT_ROOT
 from web.console import analytics, auth, queries, review, shop, transcript
 from web.console.db import ConsoleDB
@@ -178,6 +180,7 @@ def create_console_app(
     env.filters["utc"] = lambda ts: time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(float(ts or 0)))
     env.globals["base"] = app[K_CONF]["prefix"]
     env.globals["flag_names"] = queries.FLAGS
+    env.globals["order_number_example"] = lambda: current_format().example
     env.filters["order_links"] = lambda text: _order_links(app[K_CONF]["prefix"], text)
     app[K_JINJA] = env
     app.on_startup.append(_startup)  # type: ignore[arg-type]
@@ -242,8 +245,11 @@ def _order_links(prefix: str, text: Any) -> markupsafe.Markup:
     escaped = str(markupsafe.escape(text or ""))
 
     def link(match: re.Match[str]) -> str:
-        number = f"SB-{match.group(1)}"
-        return f'<a class="order-link" href="{prefix}/orders/{number}">{match.group(0)}</a>'
+        number = normalise_order_number(match.group(0))
+        if number is None:
+            return match.group(0)
+        href = f"{prefix}/orders/{urllib.parse.quote(number, safe='')}"
+        return f'<a class="order-link" href="{href}">{match.group(0)}</a>'
 
     return markupsafe.Markup(shop.ORDER_NUMBER_RE.sub(link, escaped))
 
@@ -1172,7 +1178,7 @@ async def orders_search(request: web.Request) -> web.StreamResponse:
         return _render(request, "order.html", {"view": None, "query": "", "error": None})
     number = normalise_order_number(query) if len(query) <= 32 else None
     if number is None:
-        error = "That is not an order number (SB- and six digits)."
+        error = f"That is not an order number ({current_format().describe()})."
         return _render(
             request, "order.html", {"view": None, "query": query, "error": error}, status=400
         )

@@ -16,17 +16,18 @@ leaves this module whole).
 from __future__ import annotations
 
 import logging
-import re
 import threading
 from pathlib import Path
 from typing import Any
 
 from knowledge.normalise import normalise_order_number
+from knowledge.order_numbers import CurrentMentionPattern
 
 logger = logging.getLogger(__name__)
 
-#: Order numbers as they appear in conversation text (``SB-123456``, ``sb 123456``).
-ORDER_NUMBER_RE = re.compile(r"\b(?:SB|sb|Sb|sB)[- ]?(\d{6})\b")
+#: Order numbers as they appear in conversation text (``SB-123456``, ``sb 123456``, or the
+#: shop's format, ``SHOPBOT_ORDER_NUMBER_FORMAT``).
+ORDER_NUMBER_RE = CurrentMentionPattern()
 
 #: How each status reads in the console.
 STATUS_LABELS = {
@@ -344,7 +345,7 @@ def order_numbers_in(text: str) -> list[str]:
     """Canonical order numbers mentioned in ``text``, in order, without repeats."""
     seen: list[str] = []
     for match in ORDER_NUMBER_RE.finditer(text or ""):
-        number = f"SB-{match.group(1)}"
-        if number not in seen:
+        number = normalise_order_number(match.group(0))
+        if number and number not in seen:
             seen.append(number)
     return seen
