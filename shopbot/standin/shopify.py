@@ -746,7 +746,8 @@ async def cancel_order(request: web.Request) -> web.Response:
         result = _apply_refund(shop, order, data["refund"])
         if isinstance(result, web.Response):
             return result
-    elif order.get("financial_status") in ("pending", "authorized"):
+    # what was never captured is voided by the cancel, with or without a refund object
+    if order.get("financial_status") in ("pending", "authorized"):
         order["financial_status"] = "voided"
     now = _now()
     order.update(cancelled_at=now, cancel_reason=reason, closed_at=now, updated_at=now)

@@ -2,7 +2,8 @@
 
 Every change kind, made through the embedded shop (:class:`LocalBackend`) and through a
 connected shop whose system accepts it (:class:`ConnectedBackend` with the in-process
-stand-in client), leaves the same observable shop: order status and changes, refunds and
+stand-in client, and with the real :class:`ShopifyClient` against the stand-in Shopify
+server ``shopbot standin shopify`` on a free port), leaves the same observable shop: order status and changes, refunds and
 payments, stock, returns, outbox and the operation's audit row; a refusal by the rules
 raises the same error and changes nothing (and a connected shop sends nothing). Then the
 connected shop's own promises: a rejected change ends in a ticket with nothing changed
@@ -13,7 +14,7 @@ accepted, applied once; retries never carry a change out twice.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date
 from typing import Any
 
@@ -23,6 +24,7 @@ from knowledge.backend import make_backend
 from knowledge.backend.base import CHANGE_KINDS, ShopBackend, ShopClient
 from knowledge.backend.connected import (
     ConnectedBackend,
+    _change_from_row,
     drop_change,
     get_change,
     list_changes,
@@ -169,7 +171,52 @@ def new_store(path) -> tuple[Store, dict[str, int]]:
     return store, seed_commerce(store)
 
 
-@pytest.fixture(params=["local", "connected"])
+def start_shopify(store: Store) -> Any:
+    """The stand-in Shopify server seeded from ``store``, its ids remembered as an import would.
+
+    Returns:
+        The running server (``.url``, ``.shop``); stop it with ``.stop()``.
+    """
+    from knowledge.backend.shopify_sync import set_external_id
+    from shopbot.standin.shopify import shop_from_store
+    from tests.support.standin import start_standin
+
+    data = shop_from_store(store)
+    server = start_standin(data)
+    with store.transaction():
+        for customer in data["customers"]:
+            row = store.get_customer_by_email(customer["email"])
+            set_external_id(store, "customer", customer["id"], row["id"])
+        for order in data["orders"]:
+            set_external_id(store, "order", order["id"], store.get_order(order["name"])["id"])
+    return server
+
+
+def shopify_backend(store: Store, server: Any) -> ConnectedBackend:
+    """A connected shop whose client is the real Shopify adapter, talking to ``server``."""
+    from knowledge.backend.shopify import ShopifyClient
+    from tests.support.standin import TOKEN
+
+    return ConnectedBackend(store, None, ShopifyClient(server.url, TOKEN, timeout_s=10))
+
+
+def _without_updated_at(text: str) -> Any:
+    def strip(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: strip(v) for k, v in value.items() if k != "updated_at"}
+        if isinstance(value, list):
+            return [strip(v) for v in value]
+        return value
+
+    return strip(json.loads(text))
+
+
+def standin_writes(server: Any) -> list[dict[str, Any]]:
+    """The calls that reached the stand-in and could change it (not GETs)."""
+    return [c for c in server.shop.calls if c["method"] != "GET"]
+
+
+@pytest.fixture(params=["local", "connected", "shopify"])
 def backend_kind(request) -> str:
     return request.param
 
@@ -180,10 +227,19 @@ def client() -> ScriptedShopClient:
 
 
 @pytest.fixture
-def backend(backend_kind, store, commerce, client) -> ShopBackend:
+def backend(backend_kind, store, commerce, client) -> Iterator[ShopBackend]:
     if backend_kind == "local":
-        return LocalBackend(store)
-    return ConnectedBackend(store, None, client)
+        yield LocalBackend(store)
+    elif backend_kind == "connected":
+        yield ConnectedBackend(store, None, client)
+    else:
+        server = start_shopify(store)
+        made = shopify_backend(store, server)
+        made.standin = server  # type: ignore[attr-defined]
+        try:
+            yield made
+        finally:
+            server.stop()
 
 
 # --------------------------------------------------------------------------- the contract
@@ -202,6 +258,59 @@ def test_a_change_leaves_the_same_shop_on_both_backends(kind, tmp_path):
     assert row["kind"] == kind and row["attempts"] == 0 and row["ticket_id"] is None
     local_store.close()
     connected_store.close()
+
+
+@pytest.mark.parametrize("kind", CHANGE_KINDS)
+def test_the_real_shopify_adapter_leaves_the_same_shop_and_the_shop_carries_it_out(kind, tmp_path):
+    change, target = CHANGES[kind]
+    local_store, local_ids = new_store(tmp_path / "local.db")
+    shopify_store, shopify_ids = new_store(tmp_path / "shopify.db")
+    server = start_shopify(shopify_store)
+    try:
+        local = change(LocalBackend(local_store), local_ids)
+        connected = change(shopify_backend(shopify_store, server), shopify_ids)
+        assert _without_clock(connected) == _without_clock(local)
+        assert shop_state(shopify_store) == shop_state(local_store)
+        [row] = list_changes(shopify_store, ("accepted",))
+        assert row["kind"] == kind and row["attempts"] == 0 and row["ticket_id"] is None
+        assert all(c["status"] < 300 for c in server.shop.calls)
+        # the stand-in shop now holds the change
+        shop = server.shop
+        if kind == "set_default_address":
+            email = shopify_store.get_customer(1)["email"]
+            [customer] = [c for c in shop.customers.values() if c["email"] == email]
+            assert customer["default_address"]["address1"] == "Torstrasse 1"
+        else:
+            order = shop.find_order(target)
+            assert order is not None
+            if kind == "cancel_order":
+                assert order["cancelled_at"] and order["financial_status"] in (
+                    "refunded",
+                    "voided",
+                )
+            elif kind == "change_shipping_address":
+                assert order["shipping_address"]["address1"] == "Torstrasse 1"
+            else:
+                assert any(t.startswith("shopbot-") for t in order["tags"].split(", ")), order[
+                    "tags"
+                ]
+        # sent again (a retry after a lost answer): the shop does not do it twice
+        writes = standin_writes(server)
+        shop_before = json.dumps([shop.orders, shop.customers], sort_keys=True, default=str)
+        ack = shopify_backend(shopify_store, server).client.send(
+            _change_from_row(shopify_store, row)
+        )
+        if kind == "change_shipping_address":  # a PUT of the same address: the same order
+            assert len(standin_writes(server)) == len(writes) + 1
+            after = json.dumps([shop.orders, shop.customers], sort_keys=True, default=str)
+            assert _without_updated_at(after) == _without_updated_at(shop_before)
+        else:
+            assert ack.already_done is True
+            assert standin_writes(server) == writes
+    finally:
+        server.stop()
+        local_store.close()
+        shopify_store.close()
 
 
 @pytest.mark.parametrize("kind", CHANGE_KINDS)
@@ -236,7 +345,9 @@ def test_each_change_is_applied_and_audited(backend, commerce, kind):
 
 
 @pytest.mark.parametrize("kind", CHANGE_KINDS)
-def test_a_refusal_by_the_rules_changes_nothing_and_sends_nothing(backend, commerce, client, kind):
+def test_a_refusal_by_the_rules_changes_nothing_and_sends_nothing(
+    backend, backend_kind, commerce, client, kind
+):
     call, code = REFUSALS[kind]
     store = backend.store
     before = shop_state(store)
@@ -245,6 +356,8 @@ def test_a_refusal_by_the_rules_changes_nothing_and_sends_nothing(backend, comme
     assert info.value.code == code
     assert shop_state(store) == before
     assert client.sent == [] and store.count("outgoing_changes") == 0
+    if backend_kind == "shopify":
+        assert backend.standin.shop.calls == []  # type: ignore[attr-defined]
 
 
 def test_make_backend_reads_the_setting(store):
@@ -449,3 +562,76 @@ def test_two_senders_getting_the_answer_apply_it_once(connected, client):
     assert [c["kind"] for c in order["changes"]].count("cancel") == 1
     assert [p["kind"] for p in store.payments(order["id"])].count("refund") == 1
     assert get_change(store, row["id"])["response"]["already_done"] is False
+
+
+# --------------------------------------------------------------------------- the real adapter
+@pytest.fixture
+def shopify(store, commerce) -> Iterator[ConnectedBackend]:
+    """The connected shop with the real Shopify adapter and the stand-in server."""
+    server = start_shopify(store)
+    made = shopify_backend(store, server)
+    made.standin = server  # type: ignore[attr-defined]
+    try:
+        yield made
+    finally:
+        server.stop()
+
+
+def _fail_next(server: Any, **answer: Any) -> None:
+    from tests.support.standin import http
+
+    assert http("POST", f"{server.url}/_standin/fail-next", answer)[0] == 200
+
+
+def test_shopify_a_rejection_by_the_shop_opens_a_ticket_and_changes_nothing(shopify):
+    store, server = shopify.store, shopify.standin  # type: ignore[attr-defined]
+    before = shop_state(store)
+    _fail_next(server, status=422, errors={"base": ["the warehouse has already packed it"]})
+    with pytest.raises(OperationError) as info:
+        shopify.cancel_order("SB-100001", ACTOR, reason="I ordered by mistake")
+    assert info.value.code == "shop_rejected" and "colleague will follow up" in info.value.reason
+    assert not server.shop.find_order("SB-100001")["cancelled_at"]
+    after = shop_state(store)
+    for table in ("orders", "order_items", "payments", "payment_methods", "product_variants"):
+        assert after[table] == before[table]
+    [row] = list_changes(store, ("rejected",))
+    assert "the warehouse has already packed it" in row["last_error"] and row["ticket_id"]
+
+
+@pytest.mark.parametrize(
+    "answer", [{"status": 503}, {"status": 429, "retry_after": 1}], ids=["503", "429"]
+)
+def test_shopify_a_busy_shop_leaves_the_change_pending_and_a_retry_applies_it_once(shopify, answer):
+    store, server = shopify.store, shopify.standin  # type: ignore[attr-defined]
+    _fail_next(server, **answer)
+    with pytest.raises(OperationError) as info:
+        shopify.cancel_order("SB-100001", ACTOR, reason="I ordered by mistake")
+    assert info.value.code == "shop_unavailable"
+    assert store.get_order("SB-100001")["status"] == "pending"
+    assert not server.shop.find_order("SB-100001")["cancelled_at"]
+    [row] = list_changes(store, ("pending",))
+    assert str(answer["status"]) in row["last_error"]
+    assert retry_pending(store, shopify.client)["accepted"] == 1
+    assert retry_pending(store, shopify.client)["accepted"] == 0
+    assert server.shop.find_order("SB-100001")["cancelled_at"]
+    order = store.get_order("SB-100001")
+    assert order["status"] == "cancelled"
+    assert [p["kind"] for p in store.payments(order["id"])].count("refund") == 1
+    assert server.shop.calls[0]["status"] == answer["status"]  # the first call was refused
+    cancels = [c for c in server.shop.calls if c["path"].endswith("/cancel.json")]
+    assert [c["status"] for c in cancels] == [200]  # and the cancel carried out once
+
+
+def test_shopify_an_unreachable_shop_leaves_the_change_pending(store, commerce):
+    from knowledge.backend.shopify import ShopifyClient
+    from tests.support.standin import TOKEN, free_port
+
+    backend = ConnectedBackend(
+        store, None, ShopifyClient(f"http://127.0.0.1:{free_port()}", TOKEN, timeout_s=2)
+    )
+    with pytest.raises(OperationError) as info:
+        backend.change_shipping_address("SB-100001", NEW_ADDRESS, ACTOR)
+    assert info.value.code == "shop_unavailable"
+    assert store.get_order("SB-100001")["ship_street"] == "Hauptstrasse 5"
+    [row] = list_changes(store, ("pending",))
+    assert row["last_error"].startswith("unavailable") and row["ticket_id"]

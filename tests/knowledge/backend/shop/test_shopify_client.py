@@ -49,6 +49,27 @@ def test_a_second_cancel_is_already_done_and_sends_no_cancel(standin, client):
     assert len(_calls(standin, "/cancel.json")) == 1
 
 
+def test_cancelling_an_unpaid_order_voids_it_even_with_a_refund_object(standin, client):
+    """shopbot's mirror may hold a charge the shop has not captured (``financial_status:
+    pending``): the calculated refund has no transactions, and the cancel voids the order
+    (the stand-in left it ``pending`` when the body carried a ``refund``)."""
+    order = next(
+        o
+        for o in standin.shop.orders.values()
+        if o["financial_status"] == "pending" and not o["cancelled_at"]
+    )
+    change = OutgoingChange(
+        "cancel_order",
+        "k-void-1",
+        external_order_id=str(order["id"]),
+        payload={"refunds": [{"method": "card", "amount": 10.0}]},
+    )
+    assert not client.send(change).already_done
+    (cancel,) = _calls(standin, "/cancel.json")
+    assert json.loads(cancel["body"])["refund"]["transactions"] == []
+    assert order["cancelled_at"] and order["financial_status"] == "voided"
+
+
 def test_cancel_of_a_fulfilled_order_is_rejected_with_the_shops_422(standin, client):
     order = next(
         o for o in standin.shop.orders.values() if o["fulfillments"] and not o["cancelled_at"]
