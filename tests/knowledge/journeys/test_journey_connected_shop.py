@@ -4,6 +4,7 @@ the order is unchanged, and a ticket is open."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -148,3 +149,71 @@ def test_an_accepting_shop_confirms_as_the_embedded_one_does(store, commerce, jo
     reply = step(shop, commerce)
     assert "couldn't" not in reply.text and "Sorry" not in reply.text, reply.text
     assert client.carried_out == 1
+
+
+# ----------------------------------------------------- the real Shopify adapter and stand-in
+@pytest.fixture
+def standin_shop(store, commerce) -> Any:
+    """The stand-in Shopify server seeded from the tiny shop, with the ids an import keeps."""
+    from tests.knowledge.backend.test_contract import start_shopify
+
+    server = start_shopify(store)
+    yield server
+    server.stop()
+
+
+def shopify_shop(store: Any, server: Any) -> Shop:
+    from tests.knowledge.backend.test_contract import shopify_backend
+
+    return Shop(store=store, policy=Policy(today=TODAY), backend=shopify_backend(store, server))
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"status": 422, "errors": {"base": ["the warehouse has already packed it"]}},
+        {"status": 503},
+        {"status": 429, "retry_after": 1},
+    ],
+    ids=["422", "503", "429"],
+)
+@pytest.mark.parametrize("journey", ["cancel", "address", "return", "default address"])
+def test_with_shopify_a_refused_call_is_told_honestly(
+    store, commerce, standin_shop, journey, answer
+):
+    from tests.support.standin import http
+
+    step, what, number = JOURNEYS[journey]
+    before = store.get_order(number)
+    shop_before = json.dumps(
+        [standin_shop.shop.orders, standin_shop.shop.customers], sort_keys=True, default=str
+    )
+    assert http("POST", f"{standin_shop.url}/_standin/fail-next", answer)[0] == 200
+    reply = step(shopify_shop(store, standin_shop), commerce)
+    assert reply.text.startswith(f"I couldn't {what} right now"), reply.text
+    assert "a colleague will follow up" in reply.text
+    after = store.get_order(number)
+    assert (after["status"], after["changes"], after["ship_street"]) == (
+        before["status"],
+        before["changes"],
+        before["ship_street"],
+    )
+    assert (
+        json.dumps(
+            [standin_shop.shop.orders, standin_shop.shop.customers], sort_keys=True, default=str
+        )
+        == shop_before
+    )
+    [ticket] = store.query("SELECT * FROM tickets")
+    assert f"#{ticket['id']}" in reply.text
+    status = "rejected" if answer["status"] == 422 else "pending"
+    assert len(list_changes(store, (status,))) == 1
+
+
+@pytest.mark.parametrize("journey", ["cancel", "address", "return", "default address"])
+def test_with_shopify_an_accepted_change_is_confirmed(store, commerce, standin_shop, journey):
+    step, _, _ = JOURNEYS[journey]
+    reply = step(shopify_shop(store, standin_shop), commerce)
+    assert "couldn't" not in reply.text and "Sorry" not in reply.text, reply.text
+    assert len(list_changes(store, ("accepted",))) == 1
+    assert any(c["method"] != "GET" for c in standin_shop.shop.calls)
