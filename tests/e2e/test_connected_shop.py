@@ -239,7 +239,7 @@ def test_b_a_webhook_changes_an_order_and_the_bot_answers_with_it(world, taken):
     sender = _sender("track")
     reply = world.verify(sender, "track_order", number)
     assert number in reply and "shipped" in reply.lower(), reply
-    assert "JJD000111222333" in reply, reply
+    assert "JJD000111222333" in reply and "DHL" in reply, reply
 
 
 def test_c_a_cancel_in_chat_arrives_at_the_shop(world, taken):
