@@ -26,7 +26,9 @@ from shopbot.stack import VENV_BIN, RasaStack, start_stack
 from tests.support.shop import cached_shop, copy_shop
 from tests.support.standin import SECRET, TOKEN, ThreadedApp, http, start_standin
 
-# its own stack (Rasa start ~1-2 min on 2 shared cores)
+# its own Rasa + action servers: 47-70 s measured here on 2 shared cores (mostly Rasa's start).
+# The fast counterparts: tests/knowledge/backend/test_contract.py (real adapter and stand-in),
+# tests/knowledge/journeys/test_journey_connected_shop.py, tests/knowledge/backend/shop/.
 pytestmark = [pytest.mark.timeout(1800), pytest.mark.slow]
 
 
@@ -373,3 +375,52 @@ def test_e_an_unreachable_shop_leaves_the_change_pending_until_a_retry(world, ta
     finally:
         store.close()
     assert refunds <= 1
+
+
+def test_f_an_address_change_refused_then_accepted_by_the_shop(world, taken):
+    store = world.store()
+    try:
+        number = _pick(world.shop, store, "processing", taken)
+    finally:
+        store.close()
+    shop_id = world.standin_order(number)["id"]
+    before = world.snapshot(number)
+    shop_before = world.standin_order(number)["shipping_address"]
+    sender = _sender("address-no")
+    world.verify(sender, "change_shipping_address", number)
+    reply = world.stack.say(sender, "Jane Doe, Hauptstr. 5, Berlin, 10115, DE")
+    assert "Jane Doe, Hauptstr. 5, 10115 Berlin, DE" in reply, reply
+    http(
+        "POST",
+        f"{world.standin.url}/_standin/fail-next",
+        {"status": 422, "errors": {"shipping_address": ["cannot be changed after packing"]}},
+    )
+    reply = world.stack.say(sender, "/affirm")
+    assert f"couldn't change the delivery address of order {number}" in reply, reply
+    assert "colleague will follow up" in reply, reply
+    assert world.snapshot(number) == before
+    assert world.standin_order(number)["shipping_address"] == shop_before
+    # the shop takes it the next time: a PUT of the order's shipping address
+    sender = _sender("address-yes")
+    world.verify(sender, "change_shipping_address", number)
+    world.stack.say(sender, "Jane Doe, Hauptstr. 5, Berlin, 10115, DE")
+    reply = world.stack.say(sender, "/affirm")
+    assert "couldn't" not in reply, reply
+    puts = [
+        c
+        for c in world.calls()
+        if c["method"] == "PUT" and c["path"].endswith(f"/orders/{shop_id}.json")
+    ]
+    assert [c["status"] for c in puts] == [422, 200]  # the refused one, then this one
+    address = world.standin_order(number)["shipping_address"]
+    assert (address["address1"], address["city"], address["zip"]) == (
+        "Hauptstr. 5",
+        "Berlin",
+        "10115",
+    )
+    row = world.order(number)
+    assert (row["ship_name"], row["ship_street"], row["ship_city"]) == (
+        "Jane Doe",
+        "Hauptstr. 5",
+        "Berlin",
+    )
