@@ -92,12 +92,18 @@ class ShopRejected(Exception):
 
 
 class ShopUnavailable(Exception):
-    """The shop's system could not be reached or failed (timeout, 5xx, 429)."""
+    """The shop's system could not be reached or failed (timeout, 5xx, 429).
 
-    def __init__(self, message: str, retry_after_s: float | None = None) -> None:
+    ``status`` is the HTTP status where there was one (``429`` is the shop's rate limit).
+    """
+
+    def __init__(
+        self, message: str, retry_after_s: float | None = None, status: int | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.retry_after_s = retry_after_s
+        self.status = status
 
 
 @runtime_checkable

@@ -37,10 +37,11 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,9 +104,14 @@ class ShopifyClient:
         access_token: The Admin API access token (sent as ``X-Shopify-Access-Token``).
         api_version: The Admin API version in the path (``2025-01``).
         timeout_s: Per-request timeout; past it the shop counts as unavailable.
+        sleep: How a bulk read waits out a 429 (tests pass a recorder).
     """
 
     source = "shopify"
+    #: A bulk read (:meth:`pages`) waits out at most this many 429 answers in a row ...
+    MAX_PAGE_WAITS = 5
+    #: ... each for its ``Retry-After`` (1 s without one), if that is at most this long.
+    MAX_PAGE_WAIT_S = 60.0
 
     def __init__(
         self,
@@ -113,6 +119,7 @@ class ShopifyClient:
         access_token: str,
         api_version: str = DEFAULT_API_VERSION,
         timeout_s: float = 10.0,
+        sleep: Callable[[float], Any] = time.sleep,
     ) -> None:
         if not access_token:
             raise ValueError("no Shopify access token (SHOPBOT_SHOPIFY_ACCESS_TOKEN)")
@@ -120,6 +127,7 @@ class ShopifyClient:
         self.access_token = access_token
         self.api_version = api_version
         self.timeout_s = timeout_s
+        self.sleep = sleep
 
     @classmethod
     def from_settings(cls, settings: Any) -> ShopifyClient:
@@ -177,7 +185,9 @@ class ShopifyClient:
                     retry_after = float(retry) if retry else None
                 except ValueError:
                     retry_after = None
-                raise ShopUnavailable(f"{where}: {exc.code} {text}", retry_after) from None
+                raise ShopUnavailable(
+                    f"{where}: {exc.code} {text}", retry_after, exc.code
+                ) from None
             raise ShopRejected(f"{where}: {exc.code} {text}", exc.code) from None
         except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
@@ -185,10 +195,30 @@ class ShopifyClient:
 
     def pages(self, resource: str, params: dict[str, Any] | None = None) -> Iterator[list[Any]]:
         """Every page of a list endpoint (``orders``, ``products``, ``customers``), following
-        the ``Link`` header's ``rel="next"`` (cursor-based paging, ``page_info``)."""
+        the ``Link`` header's ``rel="next"`` (cursor-based paging, ``page_info``).
+
+        A bulk read is where a shop's rate limit bites (Shopify: a bucket of 40 calls,
+        2 a second), so a 429 here is waited out for its ``Retry-After`` and the same page
+        asked again, as Shopify documents, up to :attr:`MAX_PAGE_WAITS` times; a change
+        (:meth:`send`) never waits: the shopper is in the chat, it is left pending instead.
+
+        Raises:
+            ShopUnavailable: A 5xx or no connection, or a 429 past those limits.
+        """
         url: str | None = self.url(f"{resource}.json", {"limit": 250, **(params or {})})
+        waits = 0
         while url:
-            response = self.request("GET", url)
+            try:
+                response = self.request("GET", url)
+            except ShopUnavailable as exc:
+                wait = exc.retry_after_s if exc.retry_after_s is not None else 1.0
+                if exc.status != 429 or waits >= self.MAX_PAGE_WAITS or wait > self.MAX_PAGE_WAIT_S:
+                    raise
+                waits += 1
+                logger.info("%s: rate limited, waiting %.1f s (%d)", resource, wait, waits)
+                self.sleep(wait)
+                continue
+            waits = 0
             yield list(response.body.get(resource) or [])
             url = parse_link_header(response.headers.get("link")).get("next")
 

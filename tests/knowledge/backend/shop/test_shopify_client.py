@@ -272,3 +272,47 @@ def test_from_settings_needs_a_token(settings):
         settings.with_overrides(shopify_shop="x.myshopify.com", shopify_access_token=TOKEN)
     )
     assert c.url("orders.json") == "https://x.myshopify.com/admin/api/2025-01/orders.json"
+
+
+def test_paging_waits_out_a_429_and_goes_on(standin):
+    """A bulk read (the import) that meets Shopify's rate limit waits ``Retry-After`` and
+    asks for the same page again, as Shopify documents; it used to abort the whole import."""
+    waits: list[float] = []
+    client = ShopifyClient(standin.url, TOKEN, sleep=waits.append)
+    http("POST", f"{standin.url}/_standin/fail-next", {"status": 429, "retry_after": 3})
+    orders = [o for page in client.pages("orders", {"status": "any"}) for o in page]
+    assert len(orders) == len(standin.shop.orders)
+    assert waits == [3.0]
+    assert [c["status"] for c in _calls(standin, "/orders.json")] == [429, 200]
+
+
+def test_paging_gives_up_after_a_few_waits_or_a_long_one(standin):
+    waits: list[float] = []
+    client = ShopifyClient(standin.url, TOKEN, sleep=waits.append)
+    http(
+        "POST",
+        f"{standin.url}/_standin/fail-next",
+        {"status": 429, "count": ShopifyClient.MAX_PAGE_WAITS + 1},
+    )
+    with pytest.raises(ShopUnavailable):
+        list(client.pages("customers"))
+    assert len(waits) == ShopifyClient.MAX_PAGE_WAITS
+    http("POST", f"{standin.url}/_standin/fail-next", {"status": 429, "retry_after": 3600})
+    with pytest.raises(ShopUnavailable):
+        list(client.pages("customers"))
+    assert len(waits) == ShopifyClient.MAX_PAGE_WAITS  # not waited an hour
+    http("POST", f"{standin.url}/_standin/fail-next", {"status": 503})
+    with pytest.raises(ShopUnavailable):  # a 5xx is not a rate limit: no wait
+        list(client.pages("customers"))
+    assert len(waits) == ShopifyClient.MAX_PAGE_WAITS
+
+
+def test_a_change_never_waits_on_a_429(standin):
+    """The shopper is waiting in chat: a rate-limited change is left pending at once."""
+    waits: list[float] = []
+    client = ShopifyClient(standin.url, TOKEN, sleep=waits.append)
+    http("POST", f"{standin.url}/_standin/fail-next", {"status": 429, "retry_after": 2})
+    order = unfulfilled_paid(standin.shop)
+    with pytest.raises(ShopUnavailable):
+        client.send(OutgoingChange("cancel_order", "k-429", external_order_id=str(order["id"])))
+    assert waits == [] and not order["cancelled_at"]

@@ -131,3 +131,27 @@ def test_webhooks_are_refused_while_no_secret_is_set(settings, tmp_path):
         assert http("POST", f"{web.url}/webhooks/shopify", body, headers)[0] == 503
     finally:
         web.stop()
+
+
+def test_the_import_command_rides_out_the_shops_rate_limit(
+    settings, standin_data, tmp_path, monkeypatch
+):
+    from shopbot.cli import main
+
+    standin = start_standin(standin_data)
+    try:
+        monkeypatch.setenv("SHOPBOT_SHOPIFY_ACCESS_TOKEN", TOKEN)
+        http("POST", f"{standin.url}/_standin/fail-next", {"status": 429, "retry_after": 1})
+        db = tmp_path / "limited.db"
+        code = main(
+            ["knowledge", "import-shopify", "--from", standin.url, "--db", str(db), "--no-index"]
+        )
+        assert code == 0
+        store = Store.open(db)
+        try:
+            assert store.counts()["orders"] == len(standin.shop.orders)
+        finally:
+            store.close()
+        assert [c["status"] for c in standin.shop.calls[:2]] == [429, 200]
+    finally:
+        standin.stop()
