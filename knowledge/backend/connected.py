@@ -293,11 +293,22 @@ def list_changes(
 
 
 def _record(
-    store: Store, source: str, change: OutgoingChange, args: dict[str, Any], actor: str
+    store: Store,
+    source: str,
+    change: OutgoingChange,
+    args: dict[str, Any],
+    actor: str,
+    base_status: str | None = None,
 ) -> int:
-    """Insert the change as ``pending`` (or reopen the row of the same key); its id."""
+    """Insert the change as ``pending`` (or reopen the row of the same key); its id.
+
+    ``base_status`` is the order's status when the change was asked for (see
+    :func:`_apply_over_webhook`).
+    """
     now = utc_now()
-    payload = to_json({**change.payload, "_apply": args, "_kind": change.kind})
+    payload = to_json(
+        {**change.payload, "_apply": args, "_kind": change.kind, "_base_status": base_status}
+    )
     with store.transaction():
         existing = store.db.execute(
             "SELECT id FROM outgoing_changes WHERE idempotency_key = ?", [change.idempotency_key]
@@ -500,6 +511,11 @@ def _accept(
             )
             _note_ticket(store, row.get("ticket_id"), "The shop accepted the change.", close=True)
     except OperationError as err:
+        early = _apply_over_webhook(store, policy, row, args, ack, response, calls)
+        if early is not None:
+            for kind, ids in calls:
+                operations._notify(on_change, kind, ids)
+            return early
         logger.warning("change %s accepted by the shop, mirror refused: %s", change_id, err)
         with store.transaction():
             _set_row(
@@ -524,6 +540,64 @@ def _accept(
         result = fallback or {}
     for kind, ids in calls:
         operations._notify(on_change, kind, ids)
+    return result
+
+
+def _apply_over_webhook(
+    store: Store,
+    policy: ShopPolicy | None,
+    row: dict[str, Any],
+    args: dict[str, Any],
+    ack: ShopAck,
+    response: str,
+    calls: list[tuple[str, list[int]]],
+) -> dict[str, Any] | None:
+    """Apply an accepted change that the shop's own webhook overtook.
+
+    The shop may deliver its ``orders/cancelled`` (or the ``orders/updated`` with the
+    request's tag) before shopbot has applied the shop's answer. The mirror then already
+    has the new status, which alone makes the local operation refuse (``already
+    cancelled``), and the refund, restock and the order's history would be lost. When the
+    mirror's status is exactly the one this change leads to, the change is applied on the
+    order as it was when sent (its status then), in one transaction with marking it
+    accepted (also for a retry whose first answer was lost while the webhook came).
+
+    Returns:
+        The operation's result, or ``None`` when this is not that case (or it still fails).
+    """
+    payload = row.get("payload") or {}
+    base = payload.get("_base_status")
+    order = store.get_order(row["order_number"]) if row.get("order_number") else None
+    if not base or order is None or order["status"] == base:
+        return None
+    del calls[:]
+    try:
+        with store.transaction():
+            store.db.execute("UPDATE orders SET status = ? WHERE id = ?", [base, order["id"]])
+            result = run_local(
+                store, policy, row["kind"], args, lambda k, ids: calls.append((k, ids))
+            )
+            if result.get("status", order["status"]) != order["status"]:
+                # the shop moved the order somewhere else: not this change's doing
+                raise _Rollback
+            _set_row(store, row["id"], status="accepted", response=response, last_error=None)
+            store.write_audit(
+                "system:sync",
+                "shop_change_accepted",
+                "outgoing_change",
+                row["id"],
+                {
+                    "external_id": ack.external_id,
+                    "already_done": ack.already_done,
+                    "after_webhook": order["status"],
+                },
+            )
+            _note_ticket(store, row.get("ticket_id"), "The shop accepted the change.", close=True)
+    except (OperationError, _Rollback) as err:
+        logger.warning("change %s: not applied over the shop's webhook: %r", row["id"], err)
+        del calls[:]
+        return None
+    logger.info("change %s applied over the shop's %s webhook", row["id"], order["status"])
     return result
 
 
@@ -574,7 +648,9 @@ class ConnectedBackend:
             external_customer_id=external_id(store, self.source, "customer", customer_id),
             payload=shop_payload(store, self.source, kind, args, result),
         )
-        change_id = _record(store, self.source, change, args, args["actor"])
+        change_id = _record(
+            store, self.source, change, args, args["actor"], order["status"] if order else None
+        )
         what = describe(kind, order["order_number"] if order else None)
         try:
             ack = _send(store, self.client, change_id)

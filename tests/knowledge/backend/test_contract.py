@@ -635,3 +635,54 @@ def test_shopify_an_unreachable_shop_leaves_the_change_pending(store, commerce):
     assert store.get_order("SB-100001")["ship_street"] == "Hauptstrasse 5"
     [row] = list_changes(store, ("pending",))
     assert row["last_error"].startswith("unavailable") and row["ticket_id"]
+
+
+@pytest.mark.parametrize("kind", ["cancel_order", "request_return"])
+def test_shopify_the_shops_webhook_arriving_before_its_answer_loses_nothing(tmp_path, kind):
+    """Shopify may deliver ``orders/cancelled`` (or the tagged ``orders/updated``) before
+    shopbot has applied the 200 it answered the change with. The mirror then already says
+    "cancelled", and the change used to be marked accepted without its refund, restock
+    and history; it is applied on the order as it was when sent."""
+    from knowledge.backend.shopify_sync import receive_webhook, sign_webhook
+    from tests.support.standin import SECRET
+
+    change, target = CHANGES[kind]
+    local_store, local_ids = new_store(tmp_path / "local.db")
+    store, ids = new_store(tmp_path / "shopify.db")
+    server = start_shopify(store)
+    try:
+        backend = shopify_backend(store, server)
+        real_send = backend.client.send
+
+        def send_then_webhook(outgoing):
+            ack = real_send(outgoing)
+            order = server.shop.find_order(target)
+            body = json.dumps(order).encode()
+            topic = "orders/cancelled" if order["cancelled_at"] else "orders/updated"
+            headers = {
+                "X-Shopify-Topic": topic,
+                "X-Shopify-Webhook-Id": f"early-{kind}",
+                "X-Shopify-Hmac-Sha256": sign_webhook(SECRET, body),
+            }
+            assert receive_webhook(store, SECRET, headers, body).status == "applied"
+            return ack
+
+        backend.client.send = send_then_webhook  # type: ignore[method-assign]
+        expected = change(LocalBackend(local_store), local_ids)
+        result = change(backend, ids)
+        # (the webhook brought the shop's own fields, e.g. no carrier yet: compare the change)
+        assert result["status"] == expected["status"]
+        order, want = store.get_order(target), local_store.get_order(target)
+        assert order["status"] == want["status"]
+        assert _without_clock(order["changes"]) == _without_clock(want["changes"])
+        assert _without_clock(store.payments(order["id"])) == _without_clock(
+            local_store.payments(want["id"])
+        )
+        for table in ("product_variants", "returns", "outbox"):
+            assert shop_state(store)[table] == shop_state(local_store)[table], table
+        [row] = list_changes(store, ("accepted",))
+        assert row["last_error"] is None
+    finally:
+        server.stop()
+        local_store.close()
+        store.close()
