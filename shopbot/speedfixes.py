@@ -39,6 +39,11 @@ The fixes:
     RulePolicy matches its rules against the conversation's last states (as many as its
     longest rule has) instead of every state back to the start
     (:mod:`shopbot.rasa_policy_graph`).
+``selective-domain``
+    The endpoints file shopbot writes sets Rasa's ``enable_selective_domain``: an action call
+    carries the 20 KB domain only for the actions that read it (the form validators,
+    ``validate_*``, which Rasa always sends it to) instead of for every call
+    (:func:`shopbot.stack.write_endpoints`, :func:`shopbot.supervisor.write_endpoints`).
 """
 
 from __future__ import annotations
@@ -56,6 +61,7 @@ FIXES = (
     "minilm-ct2",
     "action-keepalive",
     "rule-lookup",
+    "selective-domain",
 )
 
 

@@ -36,6 +36,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from shopbot import speedfixes
+
 logger = logging.getLogger(__name__)
 
 REPO = Path(__file__).resolve().parents[1]
@@ -166,15 +168,20 @@ def _env(extra: dict[str, str]) -> dict[str, str]:
     return env
 
 
-def write_endpoints(path: Path, action_url: str, tracker_db: Path) -> Path:
+def write_endpoints(
+    path: Path, action_url: str, tracker_db: Path, selective_domain: bool = True
+) -> Path:
     """An endpoints file: this action server and the SQLite tracker store at ``tracker_db``.
 
-    Rasa expands ``${SHOPBOT_ACTION_SERVER_TOKEN}`` from its environment.
+    Rasa expands ``${SHOPBOT_ACTION_SERVER_TOKEN}`` from its environment. With
+    ``selective_domain`` (the ``selective-domain`` fix) Rasa sends the domain only to the
+    actions that need it (the ``validate_*`` form validators).
     """
     path.write_text(
         "action_endpoint:\n"
         f"  url: {json.dumps(action_url)}\n"
-        "  headers:\n"
+        + ("  enable_selective_domain: true\n" if selective_domain else "")
+        + "  headers:\n"
         "    X-Shopbot-Action-Token: ${SHOPBOT_ACTION_SERVER_TOKEN}\n"
         "tracker_store:\n"
         "  type: SQL\n"
@@ -456,7 +463,12 @@ def start_stack(
     endpoints_path = (
         Path(endpoints)
         if endpoints
-        else write_endpoints(data_dir / "endpoints.yml", action_url, data_dir / "tracker.db")
+        else write_endpoints(
+            data_dir / "endpoints.yml",
+            action_url,
+            data_dir / "tracker.db",
+            selective_domain=speedfixes.enabled("selective-domain", full_env),
+        )
     )
     stack = RasaStack(
         data_dir,

@@ -31,6 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from shopbot import speedfixes
 from shopbot.config import PROJECT_ROOT, Settings
 
 logger = logging.getLogger(__name__)
@@ -81,7 +82,10 @@ def write_endpoints(settings: Settings) -> Path:
         "# Written by shopbot from its settings; edit bot/endpoints.yml instead.\n"
         "action_endpoint:\n"
         f"  url: {json.dumps(settings.action_server_url)}\n"
-        "  headers:\n"
+        # The domain goes only to the actions that read it (the validate_* form
+        # validators); the selective-domain fix of shopbot.speedfixes.
+        + ("  enable_selective_domain: true\n" if speedfixes.enabled("selective-domain") else "")
+        + "  headers:\n"
         f"    {ACTION_TOKEN_HEADER}: ${{SHOPBOT_ACTION_SERVER_TOKEN}}\n"
         "tracker_store:\n"
         "  type: SQL\n"
