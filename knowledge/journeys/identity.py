@@ -533,5 +533,20 @@ def verify_postcode(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
     if reply.slots.get("verified") is True:
         # the method and the postcode stay until the form has ended (they decide the
         # form's slots: emptied now, the form would ask again)
-        return reply.with_slots(postcode=turn.slot("postcode"))
+        reply = reply.with_slots(postcode=turn.slot("postcode"))
+        only = _only_order(shop, reply.slots.get("customer_id"))
+        if only and not turn.slot("order_number"):
+            # one order on the account: it is the one the request is about, so the
+            # journey does not ask "which order?" with a single button
+            reply = reply.with_slots(order_number=only)
+        return reply
     return reply
+
+
+def _only_order(shop: Shop, customer_id: Any) -> str | None:
+    """The number of the customer's only order, or None when there are none or several."""
+    try:
+        orders = shop.store.orders_for_customer(int(customer_id))
+    except (TypeError, ValueError):
+        return None
+    return str(orders[0]["order_number"]) if len(orders) == 1 else None

@@ -310,3 +310,34 @@ def test_a_bare_postcode_next_to_the_name_when_the_number_is_lost():
     assert found["full_name"] == "Alice Martin" and found["postcode"] == "10115"
     # without the lost number or the postcode word a bare number is no postcode
     assert identity.postcode_details(Turn("Alice Martin 10115", "inform"), "name").slots == {}
+
+
+def test_the_postcode_check_picks_the_accounts_only_order(shop, monkeypatch):
+    """One order on the account: the request is about it, no "which order?" button."""
+    from dataclasses import replace
+
+    on = replace(shop, policy=replace(shop.policy, identity_postcode="email"))
+    slots = {"identity_method": identity.BY_POSTCODE, "postcode": "10115"}
+    alice = turn(**slots, email="alice.martin@example.com")
+    several = identity.verify_postcode(on, NOBODY, alice)  # Alice has five orders
+    assert several.slots["verified"] is True and "order_number" not in several.slots
+    first = on.store.orders_for_customer(int(several.slots["customer_id"]))[0]
+    monkeypatch.setattr(on.store, "orders_for_customer", lambda customer_id: [first])
+    one = identity.verify_postcode(on, NOBODY, alice)
+    assert one.slots["order_number"] == first["order_number"]
+    # a number the shopper already gave is never replaced
+    kept = identity.verify_postcode(
+        on, NOBODY, turn(**slots, email=alice.slot("email"), order_number="SB-999999")
+    )
+    assert "order_number" not in kept.slots
+
+
+def test_only_order_is_none_for_several_or_none(shop):
+    counts = {
+        c["id"]: len(shop.store.orders_for_customer(c["id"]))
+        for c in shop.store.query("SELECT id FROM customers")
+    }
+    for customer_id, n in counts.items():
+        only = identity._only_order(shop, customer_id)
+        assert (only is not None) == (n == 1)
+    assert identity._only_order(shop, None) is None
