@@ -688,10 +688,26 @@ def suggested_intent(turn: Turn) -> str | None:
     return next((name for name in turn.ranking if name in FRIENDLY_INTENTS), None)
 
 
+#: The first fallback while a change waits for its confirmation.
+CONFIRM_AGAIN = (
+    "Sorry, I didn't catch that. Shall I go ahead with the change as I described it above? "
+    "Please answer yes or no."
+)
+
+
 def ask_affirmation(turn: Turn) -> Reply:
     """First fallback: "did you mean ...?" in words, not intent names; a shopper who most
     likely wants a person or to complain ("this is ridiculous, i want someone to sort this
     out") is offered a person (a yes takes that guess, as for any other)."""
+    if str(turn.slot("requested_slot") or "").endswith("_confirm"):
+        # A change is waiting for its yes or no. "Do you want to <something else>?" here
+        # would be answered with a typed "yes" that Rasa hands back to the form as the
+        # change's confirmation (a typed answer counts as the clarified message), so the
+        # only question asked is the pending one again.
+        return Reply.say(
+            CONFIRM_AGAIN,
+            [{"title": "Yes", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}],
+        )
     intent = suggested_intent(turn)
     if intent in ("human_handoff", "complaint"):
         return Reply.say(

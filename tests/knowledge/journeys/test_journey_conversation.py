@@ -185,3 +185,19 @@ def test_an_aside_is_answered_from_the_catalogue(shop):
     reply = conversation.answer_aside(shop, Shopper(), turn)
     assert reply.messages[0].task == "product_search_intro"
     assert reply.messages[0].facts["query"] == "running shoes"  # "btw" is no search word
+
+
+def test_the_fallback_during_a_read_back_asks_only_the_pending_yes_or_no():
+    """A typed "yes" to "Do you want to <something else>?" would reach the form as the
+    change's confirmation, so while a change waits for it nothing else is suggested."""
+    pending = Turn(
+        "to my card is fine",
+        "nlu_fallback",
+        slots={"requested_slot": "return_confirm"},
+        ranking=("nlu_fallback", "ask_payment_methods"),
+    )
+    reply = conversation.ask_affirmation(pending)
+    assert reply.text == conversation.CONFIRM_AGAIN
+    assert [b["payload"] for b in reply.buttons] == ["/affirm", "/deny"]
+    elsewhere = Turn("how about my cards", "nlu_fallback", slots={"requested_slot": "email"})
+    assert conversation.ask_affirmation(elsewhere).text != conversation.CONFIRM_AGAIN
