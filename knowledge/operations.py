@@ -153,8 +153,16 @@ def cancel_order(
                     "UPDATE product_variants SET stock = stock + ?, updated_at = ? WHERE id = ?",
                     [item["quantity"], now, item["variant_id"]],
                 )
+        released = release_authorisations(store, order, now)
         refunds = refund_to_original(store, order, net_paid(store, order), "cancelled", policy, now)
-        change = {"kind": "cancel", "at": now, "reason": accepted, "refunds": refunds}
+        change: dict[str, Any] = {
+            "kind": "cancel",
+            "at": now,
+            "reason": accepted,
+            "refunds": refunds,
+        }
+        if released:  # nothing was charged: no refund, the authorisation is let go
+            change["released"] = released
         _set_order(store, order, "cancelled", change, now)
         store.write_audit(
             actor,
@@ -197,11 +205,13 @@ def _set_order(
 
 def net_paid(store: Store, order: dict[str, Any]) -> float:
     """What the shopper has paid for the order and not been refunded (from the payment
-    history; the order total when the order has no history)."""
+    history: completed payments less refunds; the order total when the order has no
+    history)."""
     rows = store.payments(order["id"])
     if not rows:
         return _cents(order.get("total") or 0)
-    paid = sum(r["amount"] for r in rows if r["kind"] == "payment" and r["status"] != "failed")
+    # a pending payment is an authorisation not captured: nothing was taken yet
+    paid = sum(r["amount"] for r in rows if r["kind"] == "payment" and r["status"] == "completed")
     refunded = sum(r["amount"] for r in rows if r["kind"] == "refund" and r["status"] != "failed")
     return _cents(max(paid - refunded, 0))
 
@@ -212,6 +222,8 @@ def _paid_per_method(store: Store, order: dict[str, Any]) -> list[tuple[dict[str
     for row in store.payments(order["id"]):
         if row["payment_method_id"] is None or row["status"] == "failed":
             continue
+        if row["kind"] == "payment" and row["status"] != "completed":
+            continue  # authorised, not captured
         sign = 1 if row["kind"] == "payment" else -1
         totals[row["payment_method_id"]] = (
             totals.get(row["payment_method_id"], 0) + sign * row["amount"]
@@ -224,6 +236,32 @@ def _paid_per_method(store: Store, order: dict[str, Any]) -> list[tuple[dict[str
         if method is not None and amount > 0.004:
             out.append((method, _cents(amount)))
     return out
+
+
+def authorised_only(store: Store, order: dict[str, Any]) -> list[dict[str, Any]]:
+    """The order's payment authorisations still held when nothing was captured (the shop
+    voids them instead of refunding); ``[]`` when a payment was taken or there is no
+    history."""
+    rows = store.payments(order["id"])
+    if any(r["kind"] == "payment" and r["status"] == "completed" for r in rows):
+        return []
+    return [r for r in rows if r["kind"] == "payment" and r["status"] == "pending"]
+
+
+def release_authorisations(store: Store, order: dict[str, Any], at: str) -> list[str]:
+    """Mark an unpaid order's held authorisations released (in the open transaction).
+
+    Returns:
+        The labels of the methods released (``Visa ending 4242``).
+    """
+    held = authorised_only(store, order)
+    for row in held:
+        store.db.execute(
+            "UPDATE payments SET status = 'failed', note = 'authorisation released', at = ?"
+            " WHERE id = ?",
+            [at, row["id"]],
+        )
+    return list(dict.fromkeys(r["method_label"] or "your payment method" for r in held))
 
 
 def refund_line(method: dict[str, Any] | None, amount: float, policy: ShopPolicy) -> dict[str, Any]:

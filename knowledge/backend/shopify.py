@@ -206,21 +206,24 @@ class ShopifyClient:
             ShopUnavailable: A 5xx or no connection, or a 429 past those limits.
         """
         url: str | None = self.url(f"{resource}.json", {"limit": 250, **(params or {})})
-        waits = 0
         while url:
+            response = self._read(url)
+            yield list(response.body.get(resource) or [])
+            url = parse_link_header(response.headers.get("link")).get("next")
+
+    def _read(self, url: str) -> Response:
+        """A bulk read's ``GET``, waiting out 429s as :meth:`pages` describes."""
+        waits = 0
+        while True:
             try:
-                response = self.request("GET", url)
+                return self.request("GET", url)
             except ShopUnavailable as exc:
                 wait = exc.retry_after_s if exc.retry_after_s is not None else 1.0
                 if exc.status != 429 or waits >= self.MAX_PAGE_WAITS or wait > self.MAX_PAGE_WAIT_S:
                     raise
                 waits += 1
-                logger.info("%s: rate limited, waiting %.1f s (%d)", resource, wait, waits)
+                logger.info("%s: rate limited, waiting %.1f s (%d)", url, wait, waits)
                 self.sleep(wait)
-                continue
-            waits = 0
-            yield list(response.body.get(resource) or [])
-            url = parse_link_header(response.headers.get("link")).get("next")
 
     # ------------------------------------------------------------------ changes
     def send(self, change: OutgoingChange) -> ShopAck:
@@ -249,6 +252,12 @@ class ShopifyClient:
             if str(order.get("name", "")).lstrip("#") == order_number.lstrip("#"):
                 return str(order["id"])
         raise ShopRejected(f"the shop has no order {order_number}", 404)
+
+    def transactions(self, order_id: str | int) -> list[dict[str, Any]]:
+        """``GET orders/{id}/transactions.json``: the order's payment transactions (a bulk
+        read: a 429 is waited out as in :meth:`pages`)."""
+        response = self._read(self.url(f"orders/{order_id}/transactions.json"))
+        return list(response.body.get("transactions") or [])
 
     def get_order(self, order_id: str) -> dict[str, Any]:
         """``GET orders/{id}.json``."""

@@ -22,6 +22,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -381,6 +382,10 @@ class Batch:
     customers: list[dict[str, Any]]
     products: list[dict[str, Any]]
     orders: list[dict[str, Any]]
+    #: The orders' transactions (``GET orders/{id}/transactions.json``, each naming its
+    #: ``order_id``). ``None`` (a webhook): each order records only the refund
+    #: transactions its own ``refunds`` carry, which is what an order webhook holds.
+    transactions: list[dict[str, Any]] | None = None
 
 
 def apply_batch(
@@ -410,6 +415,15 @@ def apply_batch(
     with store.transaction():
         report = import_documents(store, {name: document}, actor=actor, on_change=on_change)
         _remember_ids(store, customers, batch.products, batch.orders, document)
+        by_order: dict[str, list[dict[str, Any]]] = {}
+        for tx in batch.transactions or []:
+            by_order.setdefault(str(tx.get("order_id")), []).append(tx)
+        for order in batch.orders:
+            if batch.transactions is None:
+                txs = [t for r in order.get("refunds") or [] for t in r.get("transactions") or []]
+            else:
+                txs = by_order.get(str(order.get("id")), [])
+            record_payments(store, order, txs)
     return report
 
 
@@ -453,6 +467,187 @@ def _remember_ids(
         embedded = order.get("customer") or {}
         if embedded.get("id") is not None:
             set_external_id(store, "customer", embedded["id"], row["customer_id"])
+
+
+# --------------------------------------------------------------------------- payments
+_TX_STATUS = {"success": "completed", "pending": "pending", "failure": "failed", "error": "failed"}
+
+
+def _card_last4(number: Any) -> str | None:
+    digits = re.sub(r"\D", "", str(number or ""))
+    return digits[-4:] if len(digits) >= 4 else None
+
+
+def transaction_method(tx: dict[str, Any], email: str) -> dict[str, Any] | None:
+    """The paying method a transaction shows: a card (``payment_details``'
+    ``credit_card_company`` and the masked ``credit_card_number``'s last four digits) or
+    PayPal (gateway ``paypal``; Shopify does not give the PayPal account, so the order's
+    email stands for it). ``None`` when the details do not say."""
+    details = tx.get("payment_details") or {}
+    last4 = _card_last4(details.get("credit_card_number"))
+    brand = str(details.get("credit_card_company") or "").strip()
+    if last4 and brand:
+        return {"kind": "card", "brand": brand[:40], "last4": last4}
+    if "paypal" in str(tx.get("gateway") or "").lower() and email:
+        return {"kind": "paypal", "paypal_email": email}
+    return None
+
+
+def map_transactions(transactions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Shopify transactions as payment-history entries ``{external_id, kind payment|refund,
+    status, amount, at, tx}``.
+
+    ``sale`` and ``capture`` are payments; an ``authorization`` not captured is a
+    ``pending`` payment (nothing charged yet), one voided a ``failed`` payment noted
+    "authorisation released" (a captured one is left to its capture); ``refund`` is a
+    refund; ``void`` acts on its parent only. Statuses: success -> completed, pending ->
+    pending, failure/error -> failed.
+    """
+    children: dict[Any, set[str]] = {}
+    for tx in transactions:
+        if tx.get("parent_id") is not None and tx.get("status") == "success":
+            children.setdefault(tx["parent_id"], set()).add(str(tx.get("kind")))
+    out = []
+    for tx in transactions:
+        kind = str(tx.get("kind") or "")
+        status = _TX_STATUS.get(str(tx.get("status") or ""), "failed")
+        amount = _money(tx.get("amount"))
+        if amount is None or tx.get("id") is None:
+            continue
+        note = None
+        if kind == "authorization":
+            done = children.get(tx["id"], set())
+            if "capture" in done:
+                continue
+            if status == "completed":
+                status = "pending"
+            if "void" in done:
+                status, note = "failed", "authorisation released"
+        elif kind not in ("sale", "capture", "refund"):
+            continue
+        out.append(
+            {
+                "external_id": str(tx["id"]),
+                "kind": "refund" if kind == "refund" else "payment",
+                "status": status,
+                "amount": amount,
+                "at": tx.get("processed_at") or tx.get("created_at"),
+                "note": note,
+                "tx": tx,
+            }
+        )
+    return out
+
+
+def _ensure_method(store: Store, customer_id: int, method: dict[str, Any]) -> dict[str, Any]:
+    """The customer's payment method matching ``method`` (card brand + last4, PayPal
+    email), added when missing (the default only when the customer has none)."""
+    methods = store.payment_methods(customer_id, include_inactive=True)
+    for row in methods:
+        if row["kind"] != method["kind"]:
+            continue
+        if method["kind"] == "card" and (
+            row["last4"] == method["last4"]
+            and str(row["brand"] or "").lower() == method["brand"].lower()
+        ):
+            return row
+        if method["kind"] == "paypal" and row["paypal_email"] == method["paypal_email"]:
+            return row
+    new_id = store.insert_payment_method(
+        customer_id,
+        method["kind"],
+        brand=method.get("brand"),
+        last4=method.get("last4"),
+        paypal_email=method.get("paypal_email"),
+        is_default=not any(m["active"] for m in methods),
+    )
+    return store.get_payment_method(new_id)  # type: ignore[return-value]
+
+
+def record_payments(store: Store, order: dict[str, Any], transactions: list[dict[str, Any]]) -> int:
+    """Write an order's Shopify transactions into its payment history (inside the import's
+    transaction), idempotently: a transaction already recorded (``external_ids`` entity
+    ``transaction``) is updated in place; an unmapped local row of the same kind and amount
+    (the history the shop was seeded from) is adopted; anything else is added. The card or
+    PayPal account paying becomes a payment method of the customer and, when the order
+    names none, the order's paying method.
+
+    Returns:
+        How many rows were added or changed.
+    """
+    local_order = local_id_of(store, "order", order.get("id")) if order.get("id") else None
+    row = store.get_order_by_id(local_order) if local_order is not None else None
+    if row is None:
+        return 0
+    email = normalise_email(order.get("email") or (order.get("customer") or {}).get("email"))
+    currency = order.get("currency") or row.get("currency") or "EUR"
+    mapped = {
+        r["local_id"]
+        for r in store.query(
+            "SELECT local_id FROM external_ids WHERE source = ? AND entity = 'transaction'",
+            [SOURCE],
+        )
+    }
+    changed = 0
+    paying: dict[str, Any] | None = None
+    for entry in map_transactions(transactions):
+        details = transaction_method(entry["tx"], email)
+        method = _ensure_method(store, row["customer_id"], details) if details else None
+        if method is not None and entry["kind"] == "payment" and paying is None:
+            paying = method
+        gateway = str(entry["tx"].get("gateway") or "").lower()
+        label = None
+        if method is None:
+            label = gateway.replace("_", " ") or None
+        kind = (
+            "gift_card" if "gift_card" in gateway else "paypal" if "paypal" in gateway else "card"
+        )
+        known = local_id_of(store, "transaction", entry["external_id"])
+        existing = next((p for p in store.payments(row["id"]) if p["id"] == known), None)
+        if existing is None:
+            existing = next(
+                (
+                    p
+                    for p in store.payments(row["id"])
+                    if p["id"] not in mapped
+                    and p["kind"] == entry["kind"]
+                    and abs(p["amount"] - entry["amount"]) < 0.005
+                    and (method is None or p["payment_method_id"] in (None, method["id"]))
+                ),
+                None,
+            )
+        if existing is not None:
+            if existing["status"] != entry["status"] or (
+                entry["note"] and existing["note"] != entry["note"]
+            ):
+                store.db.execute(
+                    "UPDATE payments SET status = ?, note = coalesce(?, note) WHERE id = ?",
+                    [entry["status"], entry["note"], existing["id"]],
+                )
+                changed += 1
+            payment_id = existing["id"]
+        else:
+            payment_id = store.insert_payment(
+                row["id"],
+                entry["kind"],
+                method,
+                entry["amount"],
+                currency,
+                entry["status"],
+                entry["note"],
+                entry["at"] or row.get("placed_at"),
+                method_kind=None if method else kind,
+                method_label=label,
+            )
+            changed += 1
+        mapped.add(payment_id)
+        set_external_id(store, "transaction", entry["external_id"], payment_id)
+    if paying is not None and not row.get("payment_method_id"):
+        store.db.execute(
+            "UPDATE orders SET payment_method_id = ? WHERE id = ?", [paying["id"], row["id"]]
+        )
+        changed += 1
+    return changed
 
 
 # --------------------------------------------------------------------------- webhooks

@@ -300,8 +300,9 @@ def reason_correction(turn: Turn) -> Reply:
 
 
 def ask_cancel_confirm(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
-    """List the order, the reason and where the refund goes (and when), then ask."""
-    from knowledge.operations import net_paid, refund_line
+    """List the order, the reason and where the refund goes (and when), or that an
+    authorisation is released when nothing was charged, then ask."""
+    from knowledge.operations import authorised_only, net_paid, refund_line
 
     order, refusal = order_of(shop, shopper, turn.slot("order_number"))
     if refusal is not None:
@@ -315,11 +316,22 @@ def ask_cancel_confirm(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
         if order.get("payment_method_id")
         else None
     )
-    refund = refund_line(method, net_paid(shop.store, order), _policy())
+    held = authorised_only(shop.store, order)
+    if held:  # authorised, never captured: the shop releases it, there is nothing to refund
+        money_line = (
+            f"Nothing has been charged yet: the payment authorisation on "
+            f"{held[0]['method_label'] or 'your payment method'} is released, so no refund "
+            "is needed."
+        )
+    else:
+        refund = refund_line(method, net_paid(shop.store, order), _policy())
+        money_line = (
+            f"You'd get {money(refund['amount'], order['currency'])} back to "
+            f"{refund['label']}, {refund['arrives']}."
+        )
     return Reply.say(
         f"To confirm: cancel order {order['order_number']} ({items}) because "
-        f'"{turn.slot("cancel_reason")}". You\'d get {money(refund["amount"], order["currency"])} '
-        f"back to {refund['label']}, {refund['arrives']}. Shall I cancel it?",
+        f'"{turn.slot("cancel_reason")}". {money_line} Shall I cancel it?',
         YES_NO,
     )
 
@@ -358,10 +370,16 @@ def cancel(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
             [human_button()],
             **reset,
         )
-    refunds = updated["changes"][-1]["refunds"]
+    change = updated["changes"][-1]
+    refunds = change["refunds"]
     text = f"Order {number} is cancelled."
     if refunds:
         text += f" You'll get your refund: {refunds_text(refunds, updated['currency'])}."
+    elif change.get("released"):
+        text += (
+            f" Nothing was charged: the payment authorisation on "
+            f"{' and '.join(change['released'])} is released."
+        )
     return Reply.say(text, **reset)
 
 

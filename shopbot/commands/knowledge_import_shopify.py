@@ -52,6 +52,12 @@ def run(args: argparse.Namespace) -> int:
             products=[p for page in client.pages("products") for p in page],
             orders=[o for page in client.pages("orders", {"status": "any"}) for o in page],
         )
+        batch.transactions = [
+            {"order_id": o["id"], **t}
+            for o in batch.orders
+            if o.get("id")
+            for t in client.transactions(o["id"])
+        ]
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

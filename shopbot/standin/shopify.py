@@ -15,7 +15,7 @@ rules Shopify applies beyond these (fraud checks, payment gateways, inventory) a
 Calls (under ``/admin/api/{version}/``): ``GET orders.json`` (``status``, ``name``,
 ``limit``, ``page_info``), ``GET|PUT orders/{id}.json``, ``POST orders/{id}/cancel.json``,
 ``POST orders/{id}/refunds/calculate.json``, ``POST orders/{id}/refunds.json``, ``GET
-products.json``, ``GET products/{id}.json``, ``GET customers.json``, ``GET|PUT
+orders/{id}/transactions.json`` (``limit``, ``page_info``), ``GET products.json``, ``GET products/{id}.json``, ``GET customers.json``, ``GET|PUT
 customers/{id}.json``, ``POST customers/{id}/addresses.json``, ``PUT
 customers/{id}/addresses/{address_id}/default.json``.
 
@@ -58,6 +58,7 @@ ORDER_BASE, LINE_BASE, FULFIL_BASE, ADDRESS_BASE = (
     3_000_000_000,
     2_000_000_000,
 )
+TRANSACTION_BASE = 6_000_000_000
 
 
 def _now() -> str:
@@ -177,7 +178,66 @@ def shop_from_store(store: Any) -> dict[str, list[dict[str, Any]]]:
     emails = {c["id"]: c for c in store.query("SELECT id, email, name FROM customers")}
     for o in store.query("SELECT * FROM orders ORDER BY id"):
         orders.append(_order_from_row(store, o, emails, variant_of))
-    return {"customers": customers, "products": products, "orders": orders}
+    return {
+        "customers": customers,
+        "products": products,
+        "orders": orders,
+        "transactions": _transactions_from_store(store),
+    }
+
+
+#: A payment row's status as a transaction's.
+_TX_STATUS = {"completed": "success", "pending": "pending", "failed": "failure"}
+
+
+def _transactions_from_store(store: Any) -> list[dict[str, Any]]:
+    """The store's payment history as Shopify transactions (``sale`` for a payment,
+    ``refund`` with the order's first sale as parent; a ``pending`` order's payment is an
+    ``authorization``, as its ``financial_status`` says), in the Transaction resource's shape:
+    a card's ``payment_details`` (``credit_card_company``, masked ``credit_card_number``),
+    gateway ``paypal`` or ``gift_card`` for those."""
+    out: list[dict[str, Any]] = []
+    sale_of: dict[int, int] = {}
+    for pay in store.query(
+        "SELECT p.*, o.status AS order_status FROM payments p JOIN orders o ON o.id = p.order_id"
+        " ORDER BY p.id"
+    ):
+        method = (
+            store.get_payment_method(pay["payment_method_id"])
+            if pay.get("payment_method_id")
+            else None
+        )
+        kind = pay["method"]
+        tx: dict[str, Any] = {
+            "id": TRANSACTION_BASE + pay["id"],
+            "order_id": ORDER_BASE + pay["order_id"],
+            "kind": "refund"
+            if pay["kind"] == "refund"
+            else "authorization"
+            if pay["order_status"] == "pending"
+            else "sale",
+            "status": _TX_STATUS.get(pay["status"], "success"),
+            "amount": _money(pay["amount"]),
+            "currency": pay.get("currency") or "EUR",
+            "gateway": {"paypal": "paypal", "gift_card": "gift_card"}.get(kind, "shopify_payments"),
+            "created_at": pay["at"],
+            "processed_at": pay["at"],
+            "parent_id": None,
+            "test": False,
+        }
+        if kind == "card" and method is not None:
+            tx["payment_details"] = {
+                "credit_card_company": method.get("brand"),
+                "credit_card_number": f"•••• •••• •••• {method.get('last4')}",
+            }
+        if kind == "gift_card" and method is not None:
+            tx["receipt"] = {"gift_card_last_characters": str(method.get("gift_card_code"))[-4:]}
+        if tx["kind"] != "refund":
+            sale_of.setdefault(pay["order_id"], tx["id"])
+        else:
+            tx["parent_id"] = sale_of.get(pay["order_id"])
+        out.append(tx)
+    return out
 
 
 def _order_from_row(
@@ -344,8 +404,11 @@ class StandinShop:
         self.orders = {int(o["id"]): o for o in data.get("orders", [])}
         self._next = 10_000_000_000
         self.transactions: dict[int, list[dict[str, Any]]] = {}
+        for tx in data.get("transactions") or []:
+            self.transactions.setdefault(int(tx["order_id"]), []).append(dict(tx))
         for order in self.orders.values():
-            self.transactions[int(order["id"])] = self._sale(order)
+            if int(order["id"]) not in self.transactions:
+                self.transactions[int(order["id"])] = self._sale(order)
         self.failures: list[dict[str, Any]] = []
         self.calls: list[dict[str, Any]] = []
         self.deliveries: list[dict[str, Any]] = []
@@ -600,6 +663,12 @@ async def get_order(request: web.Request) -> web.Response:
     return web.json_response({"order": _order_or_404(request)})
 
 
+async def list_transactions(request: web.Request) -> web.Response:
+    order = _order_or_404(request)
+    items = sorted(_shop(request).transactions.get(int(order["id"]), []), key=lambda t: t["id"])
+    return _list(request, "transactions", items, _filters(request, ("fields",)), lambda i, f: True)
+
+
 def _address_errors(address: dict[str, Any]) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     if not address.get("address1"):
@@ -749,6 +818,21 @@ async def cancel_order(request: web.Request) -> web.Response:
     # what was never captured is voided by the cancel, with or without a refund object
     if order.get("financial_status") in ("pending", "authorized"):
         order["financial_status"] = "voided"
+        txs = shop.transactions.setdefault(int(order["id"]), [])
+        settled = {t.get("parent_id") for t in txs if t["kind"] in ("capture", "void")}
+        for auth in [t for t in txs if t["kind"] == "authorization"]:
+            if auth["id"] not in settled and auth.get("status") == "success":
+                txs.append(
+                    {
+                        **{k: auth.get(k) for k in ("order_id", "amount", "currency", "gateway")},
+                        "id": shop.new_id(),
+                        "kind": "void",
+                        "status": "success",
+                        "parent_id": auth["id"],
+                        "created_at": _now(),
+                        "processed_at": _now(),
+                    }
+                )
     now = _now()
     order.update(cancelled_at=now, cancel_reason=reason, closed_at=now, updated_at=now)
     shop.deliver_later(request.app[SESSION], "orders/cancelled", order)
@@ -919,6 +1003,7 @@ def create_app(shop: StandinShop) -> web.Application:
     r.add_post(base + "/orders/{id:\\d+}/cancel.json", cancel_order)
     r.add_post(base + "/orders/{id:\\d+}/refunds/calculate.json", calculate_refund)
     r.add_post(base + "/orders/{id:\\d+}/refunds.json", create_refund)
+    r.add_get(base + "/orders/{id:\\d+}/transactions.json", list_transactions)
     r.add_get(f"{base}/products.json", list_products)
     r.add_get(base + "/products/{id:\\d+}.json", get_product)
     r.add_get(f"{base}/customers.json", list_customers)
@@ -944,7 +1029,8 @@ def load_seed(
 
     if seed is not None:
         data = json.loads(Path(seed).read_text(encoding="utf-8"))
-        return {k: list(data.get(k) or []) for k in ("customers", "products", "orders")}
+        keys = ("customers", "products", "orders", "transactions")
+        return {k: list(data.get(k) or []) for k in keys}
     if from_db is not None:
         store = Store.open(from_db)
         try:

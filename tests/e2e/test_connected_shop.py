@@ -256,9 +256,12 @@ def test_c_a_cancel_in_chat_arrives_at_the_shop(world, taken):
     assert "why you'd like to cancel" in reply and number in reply, reply
     reply = world.stack.say(sender, '/inform{"cancel_reason": "I found a better price"}')
     assert "Shall I cancel it?" in reply, reply
+    # a pending order is only authorised at the shop: no refund is promised
+    assert "Nothing has been charged yet" in reply and "business days" not in reply, reply
     assert not world.standin_order(number)["cancelled_at"]  # nothing sent before "yes"
     reply = world.stack.say(sender, "/affirm")
     assert "cancelled" in reply.lower() and "couldn't" not in reply, reply
+    assert "authorisation" in reply and "business days" not in reply, reply
     # at the shop: cancelled, and the call log shows the cancel call
     assert world.standin_order(number)["cancelled_at"]
     cancels = [

@@ -271,3 +271,32 @@ def test_a_reason_the_nlu_read_as_another_intent_is_taken_as_the_reason(text, in
         "how long do refunds take?", "ask_faq", slots={"requested_slot": "cancel_reason"}
     )
     assert payments.reason_answer(question).slots == {}  # a real question stays one
+
+
+@pytest.mark.parametrize("backend", ["local", "connected"])
+def test_cancel_of_an_authorised_only_order_promises_no_refund(store, commerce, backend):
+    """A payment only authorised (the shop voids it on cancel) is released, not refunded."""
+    from tests.knowledge.journeys.test_journey_connected_shop import connected_shop
+
+    shop = shop_of(store) if backend == "local" else connected_shop(store, "accept")[0]
+    order = store.get_order("SB-100001")
+    with store.transaction():
+        store.db.execute(
+            "UPDATE payments SET status = 'pending' WHERE order_id = ? AND kind = 'payment'",
+            [order["id"]],
+        )
+    slots = {"order_number": "SB-100001", "cancel_reason": "I found a better price"}
+    ask = payments.ask_cancel_confirm(shop, ALICE, turn(**slots))
+    assert "business days" not in ask.text and "back to" not in ask.text
+    assert "Nothing has been charged yet" in ask.text
+    assert "authorisation on Visa ending 4242 is released" in ask.text
+    done = payments.cancel(shop, ALICE, turn(**slots, cancel_confirm=True))
+    assert "Order SB-100001 is cancelled" in done.text
+    assert "refund" not in done.text and "business days" not in done.text
+    assert "Nothing was charged: the payment authorisation on Visa ending 4242" in done.text
+    change = last_change(store, "SB-100001")
+    assert change["refunds"] == [] and change["released"] == ["Visa ending 4242"]
+    rows = store.payments(order["id"])
+    assert [(r["kind"], r["status"], r["note"]) for r in rows] == [
+        ("payment", "failed", "authorisation released")
+    ]

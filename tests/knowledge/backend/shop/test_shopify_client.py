@@ -68,6 +68,11 @@ def test_cancelling_an_unpaid_order_voids_it_even_with_a_refund_object(standin, 
     (cancel,) = _calls(standin, "/cancel.json")
     assert json.loads(cancel["body"])["refund"]["transactions"] == []
     assert order["cancelled_at"] and order["financial_status"] == "voided"
+    txs = client.transactions(order["id"])
+    (auth,) = [t for t in txs if t["kind"] == "authorization"]
+    assert [(t["kind"], t["parent_id"]) for t in txs if t["kind"] == "void"] == [
+        ("void", auth["id"])
+    ]
 
 
 def test_cancel_of_a_fulfilled_order_is_rejected_with_the_shops_422(standin, client):
