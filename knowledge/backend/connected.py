@@ -22,6 +22,7 @@ Lifecycle of an ``outgoing_changes`` row::
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import logging
 from collections.abc import Callable
@@ -37,6 +38,7 @@ from knowledge.backend.base import (
     ShopRejected,
     ShopUnavailable,
 )
+from knowledge.backend.local import LocalBackend
 from knowledge.operations import OnChange, OperationError
 from knowledge.policy import ShopPolicy
 from knowledge.rules import normalise_address
@@ -79,64 +81,26 @@ def run_local(
     args: dict[str, Any],
     on_change: OnChange | None = None,
 ) -> dict[str, Any]:
-    """Carry out one change in the SQLite store with its :mod:`knowledge.operations` function.
+    """Carry out one change in the SQLite store through :class:`LocalBackend`'s method ``kind``.
 
     Args:
         kind: One of :data:`~knowledge.backend.base.CHANGE_KINDS`.
-        args: The operation's arguments (JSON-able, as stored in ``outgoing_changes``).
+        args: The method's keyword arguments as stored in ``outgoing_changes`` (JSON-able:
+            ``today`` as an ISO date string).
+        on_change: Passed on to the kinds whose operation reports changed ids.
     """
-    a = dict(args)
-    today = date.fromisoformat(a["today"]) if a.get("today") else None
-    if kind == "cancel_order":
-        return operations.cancel_order(
-            store, a["order_number"], a["actor"], on_change, reason=a.get("reason"), policy=policy
-        )
-    if kind == "change_shipping_address":
-        return operations.change_shipping_address(
-            store, a["order_number"], a["address"], a["actor"], on_change=on_change
-        )
-    if kind == "change_payment_method":
-        return operations.change_payment_method(
-            store, a["order_number"], a["payment_method_id"], a["actor"], policy=policy
-        )
-    if kind == "change_items":
-        return operations.change_items(
-            store,
-            a["order_number"],
-            a["swaps"],
-            a["actor"],
-            payment_method_id=a.get("payment_method_id"),
-            policy=policy,
-            on_change=on_change,
-        )
-    if kind == "request_return":
-        return operations.request_return(
-            store,
-            a["order_number"],
-            a.get("items"),
-            a["reason"],
-            a["actor"],
-            refund_payment_method_id=a.get("refund_payment_method_id"),
-            today=today,
-            policy=policy,
-            on_change=on_change,
-        )
-    if kind == "request_exchange":
-        return operations.request_exchange(
-            store,
-            a["order_number"],
-            a["swaps"],
-            a["reason"],
-            a["actor"],
-            payment_method_id=a.get("payment_method_id"),
-            today=today,
-            policy=policy,
-        )
-    if kind == "set_default_address":
-        return operations.set_default_address(
-            store, int(a["customer_id"]), a["address"], a["actor"]
-        )
-    raise ValueError(f"unknown change kind {kind!r}")
+    if kind not in CHANGE_KINDS:
+        raise ValueError(f"unknown change kind {kind!r}")
+    kwargs = dict(args)
+    if "today" in kwargs:
+        kwargs["today"] = date.fromisoformat(kwargs["today"]) if kwargs["today"] else None
+    if "customer_id" in kwargs:
+        kwargs["customer_id"] = int(kwargs["customer_id"])
+    method = getattr(LocalBackend(store, policy), kind)
+    if on_change is not None and "on_change" in inspect.signature(method).parameters:
+        kwargs["on_change"] = on_change
+    result: dict[str, Any] = method(**kwargs)
+    return result
 
 
 def dry_run(store: Store, fn: Callable[[], dict[str, Any]]) -> dict[str, Any]:

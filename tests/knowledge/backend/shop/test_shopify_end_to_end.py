@@ -41,6 +41,9 @@ def world(settings, standin_data, tmp_path, monkeypatch):
         ["knowledge", "import-shopify", "--from", standin.url, "--db", str(db), "--no-index"]
     )
     assert code == 0
+    # The import read every order's transactions and emptied the rate-limit bucket; a
+    # change never waits out a 429 (the shopper is in the chat), so let it refill.
+    standin.shop.drain_bucket()
     web.start()
     store = Store.open(db)
     yield {"standin": standin, "web": web, "store": store, "db": Path(db)}
