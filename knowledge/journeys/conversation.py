@@ -175,6 +175,23 @@ def journey_of(intent: str | None) -> str | None:
 
 #: Words that say which journey a message asks for when the NLU read it as a bare answer
 #: or was unsure ("hi, where is SB-209039? email ...", "x@y.com i wanna retrun smth").
+#: Words asking for another size or colour of an item ("can I get the jeans in W32
+#: instead", "swich the size of my boots to 38", "change an item", "exchange it for an M").
+SWAP_WORDS_RE = (
+    r"\b(?:exchange?\w*|exchnage\w*|excahnge\w*|swap\w*|swop\w*)\b|"
+    r"\b(?:change|chang|chnage|cahnge|switch|swich|swtich)\w*\s+(?:the\s+|my\s+|a\s+|an\s+|one\s+)?"
+    r"(?:size|sizes|colou?rs?|variant|item|items|one of the items)\b|"
+    r"\b(?:different|another|other|bigger|smaller|larger)\s+(?:size|colou?r)\b|"
+    r"\bsize\s+(?:up|down)\b|"
+    r"\b(?:in|to|for)\s+(?:(?:a\s+)?size\s+|colou?r\s+)?[\w/]+\s+(?:instead|after all)\b"
+)
+#: Words asking to pay an order another way ("pay it with my gift card instead").
+PAYMENT_CHANGE_WORDS_RE = (
+    r"\b(?:change|chang|chnage|switch|swich|swtich|update)\w*\s+(?:the\s+|my\s+)?"
+    r"(?:payment|paymnet|pay(?:ment)? method|card)\b|"
+    r"\bpa(?:y|id)\s+(?:(?:for\s+)?(?:it|this|that|them|the order|my order|sb-?\d+)\s+)?"
+    r"(?:with|by|using|via)\b[^.!?]{0,40}?\binstead\b"
+)
 _JOURNEY_WORDS = (
     (
         "change_address",
@@ -207,6 +224,11 @@ _JOURNEY_WORDS = (
     ),
     ("refund", re.compile(r"\b(?:refund|refnd|money back)\b", re.IGNORECASE)),
     ("invoice", re.compile(r"\b(?:invoi\w*|invoce|receipt|reciept|bill)\b", re.IGNORECASE)),
+    # another size or colour of an item: an item change before delivery, an exchange after
+    # (:func:`journey_for_order` picks by the order's status)
+    ("change_items", re.compile(SWAP_WORDS_RE, re.IGNORECASE)),
+    ("exchange", re.compile(SWAP_WORDS_RE, re.IGNORECASE)),
+    ("change_payment", re.compile(PAYMENT_CHANGE_WORDS_RE, re.IGNORECASE)),
     (
         "track",
         re.compile(
@@ -582,11 +604,53 @@ def start_journey(shop: Shop, shopper: Shopper, turn: Turn, earlier: str = "") -
         slots["order_number"] = picked  # "the first one" of the orders just listed
     elif not turn.entity("order_number") and shopper.verified:
         slots.update(_order_in_focus(shop, shopper, words, turn.slot("order_number"), journey))
+    if journey in SWAP_JOURNEYS:
+        email = None if shopper.verified else (turn.entity("email") or turn.slot("email") or "")
+        number = slots["order_number"] if "order_number" in slots else turn.slot("order_number")
+        journey = journey_for_order(shop, journey, number, email)
+        slots["journey"] = journey
     reply = Reply.nothing(**slots)
     in_form = turn.slot("requested_slot") is not None
     if in_form and previous is not None and previous != journey:
         reply = Reply.say(SWITCHED.format(what=JOURNEY_WORDS[journey]), **slots)
     return reply
+
+
+#: The journeys that put another size or colour of an item in place of the one ordered.
+SWAP_JOURNEYS = ("change_items", "exchange")
+
+
+def journey_for_order(shop: Shop, journey: str, order_number: Any, email: Any = None) -> str:
+    """The swap journey the order's status allows: a shopper asks for "another size" and
+    does not know that before delivery that is an item change (``change_items``) and after
+    it an exchange. Any other case keeps ``journey``.
+
+    Args:
+        shop: The shop (store and policy).
+        journey: ``change_items`` or ``exchange`` (as the request was read).
+        order_number: The order the request is about, if known.
+        email: For a shopper not verified yet, the email given so far (``""``: none): the
+            order's status is read only when that email owns the order (the identity check
+            that follows proves it anyway); ``None`` for a verified shopper (the order's
+            ownership was checked when it was chosen).
+    """
+    from knowledge.identity import owns_order
+    from knowledge.rules import policy_or_current
+
+    if journey not in SWAP_JOURNEYS or not order_number:
+        return journey
+    if email is not None and not (email and owns_order(shop.store, str(order_number), email)):
+        return journey
+    order = shop.store.get_order(str(order_number))
+    if order is None:
+        return journey
+    policy = policy_or_current(None)
+    status = order.get("status")
+    if journey == "exchange" and policy.allows("item_change", status):
+        return "change_items"
+    if journey == "change_items" and policy.allows("exchange", status):
+        return "exchange"
+    return journey
 
 
 #: Said once a message with no request in it proved who the shopper is (postcode check).

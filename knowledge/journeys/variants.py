@@ -674,7 +674,9 @@ def answers_swap_question(shop: Shop, shopper: Shopper, turn: Turn, slot: str) -
     text = clean_text(turn.text, limit=300)
     if turn.slot("requested_slot") != slot or not text or text.startswith("/"):
         return False
-    if turn.intent in _LEAVING_INTENTS or stops(text) or journeys_named(text):
+    if turn.intent in _LEAVING_INTENTS or stops(text):
+        return False
+    if any(j not in _SWAP_JOURNEYS for j in journeys_named(text)):
         return False
     order, _ = order_of(shop, shopper, turn.slot("order_number"))
     if order is None:

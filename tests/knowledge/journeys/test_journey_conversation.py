@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from knowledge.journeys import conversation
 from knowledge.journeys.inputs import Shopper, Turn
 from tests.knowledge.journeys.conftest import owner
@@ -150,7 +152,13 @@ def test_an_email_with_request_words_is_that_request():
 def test_a_request_the_classifier_read_is_vouched_for_never_swapped():
     assert conversation.order_request_intent("cancel SB-204518", ["cancel_order"]) == "cancel_order"
     both = "exchange the boots from SB-204518, return them for a bigger size"
-    assert conversation.order_request_intent(both, ["exchange_item", "request_refund"]) is None
+    assert (
+        conversation.order_request_intent(both, ["exchange_item", "request_refund"])
+        == "exchange_item"
+    )
+    assert conversation.order_request_intent(both, ["request_refund", "exchange_item"]) == (
+        "request_refund"
+    )
     angry = "this is ridiculous SB-204518"
     assert conversation.order_request_intent(angry, ["complaint", "track_order"]) is None
 
@@ -201,3 +209,60 @@ def test_the_fallback_during_a_read_back_asks_only_the_pending_yes_or_no():
     assert [b["payload"] for b in reply.buttons] == ["/affirm", "/deny"]
     elsewhere = Turn("how about my cards", "nlu_fallback", slots={"requested_slot": "email"})
     assert conversation.ask_affirmation(elsewhere).text != conversation.CONFIRM_AGAIN
+
+
+@pytest.mark.parametrize(
+    ("said", "journeys"),
+    [
+        ("order SB-209828 - can I get the jeans in W30/L32 instead?", ["change_items", "exchange"]),
+        ("can u swich the size of my ankle boots to 38 pls", ["change_items", "exchange"]),
+        ("jo@example.com SB-209673 i want to change an item", ["change_items", "exchange"]),
+        ("exchnage 208828", ["change_items", "exchange"]),
+        ("swtich payment to giftcard", ["change_payment"]),
+        ("can I pay SB-209999 with my gift card instead?", ["change_payment"]),
+        ("I want to return the jacket, wrong size", ["return"]),
+        ("what colours does the jacket come in", []),
+    ],
+)
+def test_swap_and_payment_words_name_their_journeys(said, journeys):
+    assert conversation.journeys_named(said) == journeys
+
+
+def test_a_size_request_on_an_order_with_an_email_and_swap_words_is_that_request():
+    said = "order SB-209828, jo@example.com - can I get the Foundry Jeans in W30/L32 instead?"
+    ranking = ["product_search", "exchange_item", "change_items"]
+    assert conversation.order_request_intent(said, ranking) == "exchange_item"
+
+
+def _order_with_status(shop, status: str) -> dict:
+    rows = shop.store.query("SELECT order_number FROM orders WHERE status = ? LIMIT 1", [status])
+    return shop.store.get_order(rows[0]["order_number"])
+
+
+def test_a_swap_request_becomes_the_journey_the_order_status_allows(shop):
+    pending = _order_with_status(shop, "pending")
+    delivered = _order_with_status(shop, "delivered")
+    for_order = conversation.journey_for_order
+    assert for_order(shop, "exchange", pending["order_number"]) == "change_items"
+    assert for_order(shop, "change_items", delivered["order_number"]) == "exchange"
+    assert for_order(shop, "change_items", pending["order_number"]) == "change_items"
+    assert for_order(shop, "cancel", pending["order_number"]) == "cancel"
+    assert for_order(shop, "exchange", None) == "exchange"
+    # not verified: only with the email that owns the order is its status read
+    email = shop.store.get_customer(pending["customer_id"])["email"]
+    assert for_order(shop, "exchange", pending["order_number"], email) == "change_items"
+    assert for_order(shop, "exchange", pending["order_number"], "x@example.org") == "exchange"
+    assert for_order(shop, "exchange", pending["order_number"], "") == "exchange"
+
+
+def test_start_journey_turns_an_exchange_of_a_pending_order_into_an_item_change(shop):
+    pending = _order_with_status(shop, "pending")
+    number = pending["order_number"]
+    turn = Turn(
+        f"exchange the jeans in {number} for W32", "exchange_item", {"order_number": number}, {}, []
+    )
+    reply = conversation.start_journey(shop, owner(shop, number), turn)
+    assert reply.slots["journey"] == "change_items"
+    stranger = Shopper(customer_id=None, email=None, sender_id="s-2")
+    reply = conversation.start_journey(shop, stranger, turn)
+    assert reply.slots["journey"] == "exchange"  # nothing read about an order not proven
