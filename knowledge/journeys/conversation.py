@@ -413,6 +413,9 @@ def interrupts(turn: Turn, journey: str | None) -> bool:
             requested = journey_of(suggested_intent(turn))
     if requested == "account":
         return False  # "the gift card" misread as a balance question: the form's answer
+    if requested in SWAP_JOURNEYS and journey in SWAP_JOURNEYS:
+        return False  # "exchange it for an M" while its item change is under way (see
+        # journey_for_order): the same request
     if journey == "default_address" and requested == "change_address":
         from knowledge.journeys.addresses import find_address
 

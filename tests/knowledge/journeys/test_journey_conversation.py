@@ -266,3 +266,12 @@ def test_start_journey_turns_an_exchange_of_a_pending_order_into_an_item_change(
     stranger = Shopper(customer_id=None, email=None, sender_id="s-2")
     reply = conversation.start_journey(shop, stranger, turn)
     assert reply.slots["journey"] == "exchange"  # nothing read about an order not proven
+
+
+def test_the_other_swap_request_does_not_interrupt_its_sibling_journey():
+    said = "i want to exchange the jeans in SB-209645 for 38. jo@example.org"
+    turn = Turn(said, "exchange_item", {}, {"journey": "change_items"}, ["exchange_item"])
+    assert not conversation.interrupts(turn, "change_items")
+    assert conversation.interrupts(
+        Turn("cancel SB-209645", "cancel_order", {}, {}, ["cancel_order"]), "change_items"
+    )
