@@ -509,8 +509,8 @@ def ask_confirm(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
     others = _alternatives(refund_options(shop, order), method)
     offer = ""
     if others:
-        choices = " or ".join(f"{payment_label(m)} ({_when(m)})" for m in others)
-        offer = f" If you prefer, it can go to {choices} instead."
+        choices = "; ".join(f"{payment_label(m)}, {_when(m)}" for m in others)
+        offer = f" If you prefer another place: {choices}."
     return Reply.say(
         f"To confirm: return {items} from order {order['order_number']} (reason: "
         f"{turn.slot('return_reason')}). Once the items arrive you get "
