@@ -107,7 +107,8 @@ def test_return_of_some_items_to_a_gift_card(rasa_stack, spare_orders):
     proposed = "\n".join(m.get("text") or "" for m in messages)
     assert "Where should the refund go" not in proposed
     assert "To confirm: return " in proposed and "(reason: It doesn't fit)" in proposed
-    assert "If you prefer another place: gift card ending 7391, at once" in proposed
+    assert "If you prefer another place: " in proposed
+    assert "gift card ending 7391, at once" in proposed
     titles = [b["title"] for m in messages for b in m.get("buttons") or []]
     assert titles[0] == "Yes" and titles[-1] == "No" and "gift card ending 7391" in titles
     # a question about the refund there is answered and the read-back repeated
