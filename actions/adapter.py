@@ -36,6 +36,13 @@ def shop() -> Shop:
     )
 
 
+def embedder() -> Any:
+    """Sentence embeddings of a list of texts (the search indexes' MiniLM, cached per text),
+    or ``None`` when this server has no search indexes."""
+    search = get_context().search
+    return getattr(search, "embed_queries", None) if search is not None else None
+
+
 def _policy(settings: Any) -> Policy:
     policy = Policy.from_settings(settings)
     return Policy(**{**policy.__dict__, "today": today()})

@@ -65,6 +65,20 @@ def journey_texts(tracker: Tracker) -> str:
     return "\n".join(texts)
 
 
+def session_texts(tracker: Tracker) -> str:
+    """The shopper's typed messages of this session, one per line (what was said before a
+    journey switch: the item named for a return before the exchange came up)."""
+    texts: list[str] = []
+    for event in tracker.events:
+        if event.get("event") in ("restart", "session_started"):
+            texts = []
+        elif event.get("event") == "user":
+            text = str(event.get("text") or "")
+            if text and not text.startswith("/"):
+                texts.append(text)
+    return "\n".join(texts)
+
+
 def slots_before_turn(tracker: Tracker) -> dict[str, Any]:
     """Slot values as they were before the shopper's latest message (set ones only)."""
     events = list(tracker.events)
@@ -256,6 +270,8 @@ class OrderJourneyValidation(StoppableFormValidation, ABC):
             # Everything the shopper said since the request (the item and reason may come
             # with the order number or the email while the identity check asked for them).
             turn = replace(turn, slots={**turn.slots, "request_text": said})
+        # and before it, for a request that points back ("ok then just return it")
+        turn = replace(turn, slots={**turn.slots, "said_before": session_texts(tracker)})
         reply = self.prefill(adapter.shop(), adapter.shopper(tracker), turn)
         return await adapter.send(dispatcher, reply)
 

@@ -66,8 +66,9 @@ class ValidateCancelForm(OrderJourneyValidation):
         return payments.check_cancel_order(order)
 
     def answers_the_question(self, turn: Turn) -> bool:
-        """A reason in words where the reason is asked (``payments.gives_reason``)."""
-        return payments.gives_reason(turn)
+        """A reason in words (or none, "whatever, just do it") where the reason is asked
+        (``payments.gives_reason``)."""
+        return payments.gives_reason(turn, adapter.embedder())
 
     def prefill(self, shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
         """A reason the request gave (``knowledge.journeys.payments.prefill_cancel``)."""
@@ -89,13 +90,15 @@ class ValidateCancelForm(OrderJourneyValidation):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         """A reason the NLU read as another intent (``payments.reason_answer``)."""
-        return payments.reason_answer(adapter.turn(tracker)).slots
+        return payments.reason_answer(adapter.turn(tracker), adapter.embedder()).slots
 
     async def validate_cancel_reason(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        """One of the policy's reasons (``payments.read_cancel_reason``)."""
-        return await adapter.say(dispatcher, payments.read_cancel_reason(value))
+        """One of the policy's reasons (``payments.read_cancel_reason``; by meaning with the
+        search indexes' sentence embeddings)."""
+        reply = payments.read_cancel_reason(value, adapter.embedder())
+        return await adapter.say(dispatcher, reply)
 
     async def validate_cancel_confirm(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

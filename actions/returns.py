@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -11,7 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import adapter
-from actions.forms import OrderJourneyValidation
+from actions.forms import OrderJourneyValidation, session_texts
 from knowledge.journeys import orders, returns
 from knowledge.journeys.inputs import Shop, Shopper, Turn
 from knowledge.journeys.reply import Reply
@@ -30,9 +31,13 @@ class ValidateReturnForm(OrderJourneyValidation):
         return "validate_return_form"
 
     def answers_for(self, tracker: Tracker, turn: Turn) -> bool:
-        """An item of the order named where the items are asked is the answer, whatever
-        the NLU read (``returns.names_an_item``)."""
-        return returns.names_an_item(adapter.shop(), adapter.shopper(tracker), turn)
+        """An item of the order named where the items are asked, or the refund's
+        destination or timing at the read-back, is the answer, whatever the NLU read
+        (``returns.names_an_item``, ``returns.answers_read_back``)."""
+        shop, shopper = adapter.shop(), adapter.shopper(tracker)
+        return returns.names_an_item(shop, shopper, turn) or returns.answers_read_back(
+            shop, shopper, turn
+        )
 
     def check_order(self, shop: Shop, order: dict[str, Any]) -> Reply:
         """``knowledge.journeys.returns.check_return``."""
@@ -49,20 +54,30 @@ class ValidateReturnForm(OrderJourneyValidation):
         domain: DomainDict,
         events: list[EventType],
     ) -> list[EventType]:
-        """At the read-back, another reason (``returns.reason_correction``); where the reason
-        is asked, a reason the NLU read as another intent ("changed my mind" as stop)."""
+        """At the read-back, another reason (``returns.reason_correction``) or an answer
+        about the refund (``returns.refund_answer``); where the reason is asked, a reason
+        the NLU read as another intent ("changed my mind" as stop)."""
         asked = tracker.get_slot("requested_slot")
         turn = adapter.turn(tracker)
+        shop, shopper = adapter.shop(), adapter.shopper(tracker)
         if asked == "return_reason":
             out = await adapter.send(dispatcher, returns.reason_in_other_words(turn, events))
         elif asked == "return_confirm":
-            out = await adapter.send(dispatcher, returns.reason_correction(turn))
+            reply = returns.reason_correction(turn)
+            if not reply.slots:
+                reply = returns.refund_answer(shop, shopper, turn)
+            out = await adapter.send(dispatcher, reply)
         else:
             out = await super().after_validation(dispatcher, tracker, domain, events)
-        if tracker.get_slot("order_number") and tracker.get_slot("form_outcome") is None:
-            # one place the refund can go: the question is skipped
-            single = returns.single_refund_option(adapter.shop(), adapter.shopper(tracker), turn)
-            out += await adapter.send(dispatcher, single)
+        chosen = any(e.get("name") == "refund_method_id" for e in out if e.get("event") == "slot")
+        if (
+            tracker.get_slot("order_number")
+            and tracker.get_slot("form_outcome") is None
+            and not chosen
+        ):
+            # the original method unless the shopper says otherwise: no separate question
+            default = returns.default_refund_option(shop, shopper, turn)
+            out += await adapter.send(dispatcher, default)
         return out
 
     async def validate_return_confirm(
@@ -74,10 +89,11 @@ class ValidateReturnForm(OrderJourneyValidation):
     async def validate_return_items(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        """Items by position, "all" or title words; only returnable ones."""
-        reply = returns.choose_items(
-            adapter.shop(), adapter.shopper(tracker), adapter.turn(tracker), value
-        )
+        """Items by position, "all" or title words; only returnable ones; "yes" for the
+        one item named earlier in the conversation."""
+        turn = adapter.turn(tracker)
+        turn = replace(turn, slots={**turn.slots, "said_before": session_texts(tracker)})
+        reply = returns.choose_items(adapter.shop(), adapter.shopper(tracker), turn, value)
         return await adapter.say(dispatcher, reply)
 
     async def validate_return_reason(

@@ -737,12 +737,32 @@ _STOP_RE = re.compile(
     r"don'?t bother|leave it|not needed any ?more)\b",
     re.IGNORECASE,
 )
+#: The same words closing a message ("found it already, never mind"), or a goodbye after
+#: the shopper says they will see to it themselves ("nah I'll just check myself, bye").
+_STOP_LAST_RE = re.compile(
+    r"(?:^|[,.;!-]\s*|\s)(?:so\s+|then\s+|ok\s+)?(?:never\s?mind|nvm|forget (?:it|about it)|"
+    r"no need)(?:\s+then)?(?:\W+(?:thanks?|thx|cheers|bye))*\W*$|"
+    r"\bi'?ll (?:just )?(?:check|look|ask|sort|do|find|figure|call|ring|phone|see)\b[^?]{0,60}"
+    r"\b(?:bye|goodbye|cya|see ya)\W*$",
+    re.IGNORECASE,
+)
 
 
 def stops(text: str) -> bool:
-    """Whether a message starts by calling the task off ("hmm never mind, the old one is
-    fine after all"), whatever the NLU read."""
-    return bool(_STOP_RE.search(text))
+    """Whether a message calls the task off whatever the NLU read: it starts with the stop
+    words ("hmm never mind, the old one is fine after all"), ends with them ("found it
+    already, never mind") or says goodbye after "I'll check myself".
+
+    Never a message that holds an order number, an email or a street address (an answer,
+    whatever its words: "Nevermind Lane 4, 10115 Berlin"), nor a question.
+    """
+    from knowledge.journeys.addresses import find_address
+
+    if not text or text.startswith("/") or "?" in text or _holds_an_answer(text):
+        return False
+    if not (_STOP_RE.search(text) or _STOP_LAST_RE.search(text)):
+        return False
+    return not find_address(text).get("ship_street")
 
 
 def stop_form() -> Reply:

@@ -164,7 +164,8 @@ def prefill_exchange(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
     if order is None:
         return Reply.nothing()
     reply = Reply.nothing()
-    reason = reason_in(request)
+    titles = [str(i["title"]) for i in shop.store.order_items(order["id"])]
+    reason = reason_in(request, titles)
     if reason and not turn.slot("exchange_reason"):
         reply = reply.with_slots(exchange_reason=reason)
     if not turn.slot("exchange_items"):

@@ -15,13 +15,14 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Callable
 from typing import Any
 
 from knowledge.journeys.account import order_of
 from knowledge.journeys.common import YES_NO, human_button, money
 from knowledge.journeys.inputs import Shop, Shopper, Turn
 from knowledge.journeys.reply import Reply
-from knowledge.journeys.text import extract_email, extract_order_number, yes_or_no
+from knowledge.journeys.text import extract_email, extract_order_number, has_words, yes_or_no
 from knowledge.rules import covers
 from knowledge.store import payment_label
 
@@ -63,6 +64,136 @@ REASON_WORDS: dict[str, re.Pattern[str]] = {
         r"\b(?:other reasons?|another reason|something else)\b|^\W*other\W*$", re.IGNORECASE
     ),
 }
+
+
+#: How shoppers say each reason in their own words, keyed like :data:`REASON_WORDS` (a
+#: policy reason holding the key word gets these as well as its own label). Matched by
+#: meaning (:func:`reason_by_meaning`), after the key words found nothing.
+REASON_PARAPHRASES: dict[str, tuple[str, ...]] = {
+    "mistake": (
+        "I clicked order by accident",
+        "I did not mean to buy this",
+        "I placed the order twice",
+        "I bought the wrong item",
+        "someone else ordered on my account without asking",
+    ),
+    "price": (
+        "it is cheaper in another shop",
+        "I saw it for less somewhere else",
+        "another store has it on sale",
+        "it costs too much",
+    ),
+    "late": (
+        "the delivery takes too long",
+        "it will not get here in time",
+        "I need it sooner than you can deliver",
+        "shipping is too slow",
+    ),
+    "change": (
+        "I want a different size or colour",
+        "I want to order something else instead",
+        "I need to add or remove items and order again",
+        "I picked the wrong variant and want to reorder",
+    ),
+    "need": (
+        "I don't need it any more",
+        "I do not want it now",
+        "I have no use for it now",
+        "I already got one from somewhere else",
+        "I changed my mind about it",
+        "my plans changed so I won't use it",
+    ),
+}
+#: Cosine a message must reach to the closest paraphrase of a reason, and the lead it must
+#: have over the next reason, to be read as that reason (all-MiniLM-L6-v2, unit vectors).
+#: Calibrated on answers written for the purpose, none of them a paraphrase above
+#: (tests/knowledge/journeys/test_cancel_reason_meaning.py, slow): 28 answers that give a
+#: reason scored 0.46-0.98 on their own reason (all ranked it first); 21 answers to
+#: something else ("blue", "hello", "do you sell shoes", an order number) scored 0.19-0.40.
+#: Questions are never reasons ("how long does shipping take" is close to "too late").
+MEANING_THRESHOLD = 0.45
+MEANING_MARGIN = 0.03
+_QUESTION_RE = re.compile(
+    r"\?\s*$|^\W*(?:how|what|whats|what's|when|where|which|who|why|can|could|do|does|is|are|"
+    r"will|would)\b",
+    re.IGNORECASE,
+)
+
+
+def reason_anchors(reasons: tuple[str, ...] | list[str]) -> list[tuple[str, str]]:
+    """``(reason, text)`` pairs a message is compared with: each reason's own label and the
+    paraphrases of the key words it holds. The catch-all reason ("Other") has none: a
+    message is never read as "Other" for meaning nothing in particular."""
+    pairs: list[tuple[str, str]] = []
+    for reason in reasons:
+        if reason.strip().lower() in CATCH_ALL_REASONS:
+            continue
+        pairs.append((reason, reason))
+        for key, phrases in REASON_PARAPHRASES.items():
+            if re.search(rf"\b{key}", reason, re.IGNORECASE):
+                pairs += [(reason, phrase) for phrase in phrases]
+    return pairs
+
+
+#: Embeds texts as unit vectors (rows), or ``None`` when no model is at hand.
+Embed = Callable[[list[str]], Any]
+
+
+def reason_by_meaning(
+    text: Any,
+    embed: Embed | None,
+    reasons: tuple[str, ...] | list[str] | None = None,
+    threshold: float = MEANING_THRESHOLD,
+    margin: float = MEANING_MARGIN,
+) -> str | None:
+    """The policy reason whose label or paraphrases a message means ("dont really need it
+    now tbh" is "I no longer need it"), by cosine of sentence embeddings; ``None`` below
+    ``threshold``, when two reasons are within ``margin``, or without a model.
+
+    Args:
+        text: The shopper's answer.
+        embed: Sentence embeddings of a list of texts (unit rows), e.g.
+            ``SearchIndexes.embed_queries``; ``None``: no meaning matching.
+        reasons: The accepted reasons (default: the policy's).
+        threshold: Lowest cosine to the closest anchor.
+        margin: Lead over the best anchor of any other reason.
+
+    Returns:
+        One of ``reasons`` as the policy words it, or ``None``.
+    """
+    words = str(text or "").strip()
+    if embed is None or not words or words.startswith("/") or not has_words(words):
+        return None
+    if extract_order_number(words) is not None or extract_email(words) is not None:
+        return None
+    if _QUESTION_RE.search(words):
+        return None
+    anchors = reason_anchors(list(_policy().cancellation_reasons if reasons is None else reasons))
+    if not anchors:
+        return None
+    try:
+        vectors = embed([words, *(t for _, t in anchors)])
+    except Exception:  # noqa: BLE001 - no model: the reason is asked again, as before
+        logger.exception("embedding a cancel reason failed")
+        return None
+    if vectors is None or len(vectors) != len(anchors) + 1:
+        return None
+    import numpy as np
+
+    matrix = np.asarray(vectors, dtype="float32")
+    sims = matrix[1:] @ matrix[0]
+    best: dict[str, float] = {}
+    for (reason, _), sim in zip(anchors, sims, strict=True):
+        best[reason] = max(best.get(reason, -1.0), float(sim))
+    ranked = sorted(best.items(), key=lambda kv: -kv[1])
+    top, score = ranked[0]
+    runner_up = ranked[1][1] if len(ranked) > 1 else -1.0
+    logger.debug(
+        "cancel reason by meaning: %r -> %s %.3f (next %.3f)", words, top, score, runner_up
+    )
+    if score < threshold or score - runner_up < margin:
+        return None
+    return top
 
 
 def _policy() -> Any:
@@ -227,17 +358,38 @@ def ask_cancel_reason(turn: Turn | None = None) -> Reply:
 CATCH_ALL_REASONS = ("other", "other reason", "something else", "no reason")
 #: Answers to "why?" that give no reason.
 NO_REASON_RE = re.compile(
-    r"^\W*(?:just (?:do it|cancel(?: it| the (?:order|thing))?)|no (?:particular )?reason|"
-    r"none|doesn'?t matter|does not matter|whatever|skip(?: it)?|(?:i'?d )?rather not say|"
-    r"don'?t ask|not important|nothing)\b",
+    r"^\W*(?:(?:ok|okay|ugh|oh|look|honestly|just)\W+)?(?:just (?:do it|cancel(?: it| the (?:order|thing))?)|"
+    r"no (?:particular )?reason|none|doesn'?t matter|does not matter|whatever|skip(?: it)?|"
+    r"(?:i'?d )?rather not say|don'?t ask|not important|nothing|(?:i )?(?:don'?t|do not|dont) care|"
+    r"who cares|not telling|do it|cancel it)\b",
+    re.IGNORECASE,
+)
+#: Words that call the cancellation off at the reason question (only these stop it there:
+#: "whatever, just do it" is no reason, not a stop).
+EXPLICIT_STOP_RE = re.compile(
+    r"\b(?:never\s?mind|nvm|forget (?:it|about it|that|this)|stop(?: it| this| that)?$|"
+    r"don'?t cancel|do not cancel|keep (?:it|the order|my order)|leave it|scratch that|"
+    r"not cancel)\b",
     re.IGNORECASE,
 )
 
 
-def read_cancel_reason(value: Any) -> Reply:
-    """A reason the policy accepts (as listed, or in the shopper's words), or the list of
-    reasons again. A message that only corrects the order number or the email ("no, I meant
-    SB-204964") is no reason: the question is asked again without a complaint."""
+def no_reason(text: str) -> bool:
+    """Whether an answer to "why?" gives no reason and does not call the cancellation off
+    ("whatever. just do it", "don't care"): the policy's catch-all reason."""
+    return bool(NO_REASON_RE.search(text)) and not EXPLICIT_STOP_RE.search(text)
+
+
+def read_cancel_reason(value: Any, embed: Embed | None = None) -> Reply:
+    """A reason the policy accepts (as listed, by its key words, or by meaning), or the
+    list of reasons again. A message that only corrects the order number or the email ("no,
+    I meant SB-204964") is no reason: the question is asked again without a complaint. An
+    answer that gives no reason ("yes", "whatever, just do it") is the catch-all reason.
+
+    Args:
+        value: The answer.
+        embed: Sentence embeddings for :func:`reason_by_meaning` (``None``: key words only).
+    """
     from knowledge.rules import check_cancellation_reason
 
     text = str(value or "")
@@ -251,10 +403,13 @@ def read_cancel_reason(value: Any) -> Reply:
     if extract_order_number(text) is not None or extract_email(text) is not None:
         return Reply.nothing(cancel_reason=None)
     catch_all = next((r for r in reasons if r.strip().lower() in CATCH_ALL_REASONS), None)
-    if catch_all and (yes_or_no(text) is True or NO_REASON_RE.search(text)):
+    if catch_all and (yes_or_no(text) is True or no_reason(text)):
         # "yes" / "just cancel it" to "why?": no reason given, so the policy's catch-all
         # reason rather than the same question again (the read-back still asks yes/no).
         return Reply.nothing(cancel_reason=catch_all)
+    meant = reason_by_meaning(text, embed, reasons)
+    if meant is not None:
+        return Reply.nothing(cancel_reason=meant)
     return Reply.say(
         f"I can cancel an order for these reasons only: {'; '.join(reasons)}. Which one fits best?",
         reason_buttons(reasons),
@@ -262,20 +417,30 @@ def read_cancel_reason(value: Any) -> Reply:
     )
 
 
-def gives_reason(turn: Turn) -> bool:
+def gives_reason(turn: Turn, embed: Embed | None = None) -> bool:
     """Whether the message answers the reason question with one of the policy's reasons
-    ("found it cheaper somewhere else" is no address change, whatever its words suggest)."""
+    ("found it cheaper somewhere else" is no address change, whatever its words suggest),
+    or with no reason at all ("whatever. just do it" read as stop).
+
+    By meaning only when the words name no other request ("I need it sent somewhere else"
+    is an address change, however close to "I want to change my order")."""
     if turn.slot("requested_slot") != "cancel_reason" or turn.text.startswith("/"):
         return False
-    return reason_in_words(turn.text) is not None
+    if reason_in_words(turn.text) is not None or no_reason(turn.text):
+        return True
+    from knowledge.journeys.conversation import journeys_named
+
+    if embed is None or journeys_named(turn.text):
+        return False
+    return reason_by_meaning(turn.text, embed) is not None
 
 
-def reason_answer(turn: Turn) -> Reply:
+def reason_answer(turn: Turn, embed: Embed | None = None) -> Reply:
     """A reason in words that the slot mapping left out because the NLU read it as another
     request or a question ("It will arrive too late" as tracking, "found it cheaper
-    elsewhere" as an FAQ): the message as the ``cancel_reason`` answer (its validation maps
-    it to the policy's reason), else nothing."""
-    if turn.slot("cancel_reason") or not gives_reason(turn):
+    elsewhere" as an FAQ, "whatever, just do it" as stop): the message as the
+    ``cancel_reason`` answer (its validation maps it to the policy's reason), else nothing."""
+    if turn.slot("cancel_reason") or not gives_reason(turn, embed):
         return Reply.nothing()
     return Reply.nothing(cancel_reason=turn.text)
 

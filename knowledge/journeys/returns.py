@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from knowledge.journeys.common import YES_NO, human_button, money, not_verified, owned_order
@@ -43,6 +44,11 @@ _REASON_RE = re.compile(
     r"changed? (?:my|me) mind|(?:poor|cheap|bad|terrible) quality|arrived (?:too )?late|"
     r"not what i (?:ordered|expected|wanted)|no longer (?:need|want)|doesn'?t suit|"
     r"looks different|(?:smaller|bigger|larger) than)",
+    re.IGNORECASE,
+)
+#: A request that says the refund should go to a gift card ("..., refund to my gift card").
+_GIFT_CARD_DESTINATION_RE = re.compile(
+    r"\b(?:to|on|onto|into|as)\s+(?:my|the|a)\s+(?:gift ?card|voucher)\b|\bstore credit\b",
     re.IGNORECASE,
 )
 _REASON_LEAD_RE = re.compile(
@@ -139,9 +145,24 @@ def items_named(text: str, eligible: list[dict[str, Any]]) -> list[int]:
     return _match_titles(text, eligible)
 
 
-def reason_in(text: str) -> str | None:
-    """The return reason a request gives ("..., they're too small"), as the shopper said it."""
-    text = clean_text(text, limit=500)
+def _without_identity(text: str, titles: Sequence[str]) -> str:
+    """The text without emails, order numbers and the items' titles (named in full)."""
+    text = ORDER_TOKEN_RE.sub(" ", EMAIL_RE.sub(" ", text))
+    for title in sorted(titles, key=len, reverse=True):
+        words = [re.escape(w) for w in str(title).split()]
+        if words:
+            text = re.sub(r"\s+".join(words), " ", text, flags=re.IGNORECASE)
+    return re.sub(r"[ \t]{2,}", " ", text)
+
+
+def reason_in(text: str, titles: Sequence[str] = ()) -> str | None:
+    """The return reason a request gives ("..., they're too small"), as the shopper said it.
+
+    Emails, order numbers and the titles of the order's items (``titles``) are no part of
+    a reason: "return Plush Bear, Olive SB-208464 x@y.org changed my mind" gives "changed
+    my mind", not "Olive SB-208464 x@y.org changed my mind".
+    """
+    text = _without_identity(clean_text(text, limit=500), titles)
     match = _REASON_RE.search(text)
     if match is None:
         return None
@@ -150,7 +171,19 @@ def reason_in(text: str) -> str | None:
     leads = [m.end() for m in _REASON_LEAD_RE.finditer(before)]
     start = max([before.rfind(",") + 1, before.rfind(". ") + 1, *leads])
     clause = text[start:].strip() if start > 0 else match.group(0)
-    clause = re.split(r"[.!?]\s", clause)[0].strip(" .!?")
+    clause = re.split(r"[.!?]\s", clause)[0].strip(" .!?,")
+    # words of an item's title left before the reason ("Olive changed my mind" when the
+    # title was named in part)
+    title_words = {w.lower() for t in titles for w in re.findall(r"[\w'-]+", str(t))}
+    words = clause.split()
+    said = match.group(0).lower()
+    while (
+        len(words) > 1
+        and words[0].strip(",.").lower() in title_words
+        and said in " ".join(words[1:]).lower()
+    ):
+        words = words[1:]
+    clause = " ".join(words).strip(" ,")
     return clause if 2 <= len(clause) <= 200 else match.group(0)
 
 
@@ -163,17 +196,39 @@ def prefill(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
     request = str(turn.slot("request_text") or "")
     if not request or turn.slot("form_outcome"):
         return Reply.nothing()
-    _, eligible = _order_eligible(shop, shopper, turn)
+    order, eligible = _order_eligible(shop, shopper, turn)
     if not eligible:
         return Reply.nothing()
     slots: dict[str, Any] = {}
-    picked = items_named(request, eligible)
+    picked = items_named(request, eligible) or items_pointed_back(request, turn, eligible)
     if picked and not turn.slot("return_items"):
         slots["return_items"] = ",".join(str(i) for i in picked)
-    reason = reason_in(request)
+    reason = reason_in(request, [r["title"] for r in eligible])
     if reason and not turn.slot("return_reason"):
         slots["return_reason"] = reason
+    if _GIFT_CARD_DESTINATION_RE.search(request) and not turn.slot("refund_method_id"):
+        # "..., refund to my gift card please": the read-back proposes it
+        _, method = destination_named(shop, shopper, order, Turn(request))
+        if method is not None:
+            slots["refund_method_id"] = str(method["id"])
     return Reply.nothing(**slots)
+
+
+#: Words pointing back at something named earlier ("ok then just return it").
+_POINTS_BACK_RE = re.compile(
+    r"\b(?:it|them|this|that|these|those|this one|that one|the same)\b", re.IGNORECASE
+)
+
+
+def items_pointed_back(text: str, turn: Turn, eligible: list[dict[str, Any]]) -> list[int]:
+    """The items an earlier message of the conversation named, when ``text`` names none but
+    points back at them ("ok then just return it, it's too small" after the boots were
+    named for a return and then an exchange): the ``said_before`` slot (the session's
+    messages) read like a request."""
+    earlier = str(turn.slot("said_before") or "")
+    if not earlier or not _POINTS_BACK_RE.search(text):
+        return []
+    return items_named(earlier, eligible)
 
 
 def chosen_rows(turn: Turn, eligible: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -222,13 +277,19 @@ def choose_items(shop: Shop, shopper: Shopper, turn: Turn, value: Any) -> Reply:
         # the items already chosen, validated again when the form starts again
         return Reply.nothing(return_items=value)
     picked = parse_item_choice(str(value or ""), eligible)
+    if not picked and yes_or_no(value) is True:
+        # "yes" to "which items?": the one item named before (or the only one there is)
+        earlier = items_named(str(turn.slot("said_before") or ""), eligible)
+        picked = earlier if len(earlier) == 1 else []
+        if not picked and len(eligible) == 1:
+            picked = [eligible[0]["order_item_id"]]
     if not picked:
         return Reply.say(
             'Please pick the items by their number (e.g. 1 or 1, 2), or say "all".',
             return_items=None,
         )
     slots: dict[str, Any] = {"return_items": ",".join(str(i) for i in picked)}
-    reason = reason_in(str(value or ""))
+    reason = reason_in(str(value or ""), [r["title"] for r in eligible])
     if reason and not turn.slot("return_reason"):
         slots["return_reason"] = reason
     return Reply.nothing(**slots)
@@ -319,19 +380,24 @@ def refund_options(shop: Shop, order: dict[str, Any]) -> list[dict[str, Any]]:
     return methods
 
 
-def single_refund_option(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
-    """When the refund can go to one place only, that place (nothing to ask); else nothing.
+def default_refund_option(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
+    """Where the refund goes unless the shopper says otherwise, so no separate question is
+    asked: the order's original payment method (where the policy allows it), else the one
+    place it can go. Nothing when the shopper has to choose (no original method and several
+    gift cards) or a destination is already chosen.
 
-    Run after every answer of the form so the question is skipped, not asked and answered
-    by itself.
+    Run after every answer of the form; the read-back names the destination and offers
+    the others (:func:`ask_confirm`).
     """
     order, _ = _order_eligible(shop, shopper, turn)
     if order is None or turn.slot("refund_method_id"):
         return Reply.nothing()
     options = refund_options(shop, order)
-    if len(options) > 1:
-        return Reply.nothing()
-    return Reply.nothing(refund_method_id=str(options[0]["id"]) if options else ORIGINAL)
+    if not options:
+        return Reply.nothing(refund_method_id=ORIGINAL)
+    if len(options) == 1 or options[0]["id"] == order.get("payment_method_id"):
+        return Reply.nothing(refund_method_id=str(options[0]["id"]))
+    return Reply.nothing()
 
 
 def ask_refund_method(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
@@ -406,9 +472,29 @@ def refund_method(shop: Shop, order: dict[str, Any], turn: Turn) -> dict[str, An
     return None
 
 
+def _alternatives(
+    options: list[dict[str, Any]], method: dict[str, Any] | None
+) -> list[dict[str, Any]]:
+    """The refund destinations other than the proposed one (``None``: the original)."""
+    current = str(method["id"]) if method else None
+    return [m for m in options if str(m["id"]) != current] if current else []
+
+
+def _when(method: dict[str, Any] | None) -> str:
+    return str(_policy().refund_time(method["kind"] if method else "card").describe())
+
+
 def ask_confirm(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
     """Read the return back (items, reason, refund amount, where it goes and when) and ask
-    before registering it."""
+    before registering it.
+
+    The refund goes to the proposed destination (the original payment method unless the
+    shopper chose another); the other places the policy allows are offered in the same
+    message, each as a button next to Yes and No, so a plain "yes" keeps the proposal and
+    a tap (or naming it, :func:`refund_answer`) switches and reads back again.
+    """
+    from knowledge.journeys.payments import method_buttons
+
     order, eligible = _order_eligible(shop, shopper, turn)
     if order is None:
         return Reply.say(
@@ -420,13 +506,130 @@ def ask_confirm(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
     items = ", ".join(f"{r['returnable_quantity']} x {r['title']}" for r in rows)
     method = refund_method(shop, order, turn)
     label = payment_label(method) if method else "your original payment method"
-    when = _policy().refund_time(method["kind"] if method else "card").describe()
+    others = _alternatives(refund_options(shop, order), method)
+    offer = ""
+    if others:
+        choices = "; ".join(f"{payment_label(m)}, {_when(m)}" for m in others)
+        offer = f" If you prefer another place: {choices}."
     return Reply.say(
         f"To confirm: return {items} from order {order['order_number']} (reason: "
         f"{turn.slot('return_reason')}). Once the items arrive you get "
-        f"{money(total, order['currency'])} back to {label}, {when}. Shall I register the return?",
-        YES_NO,
+        f"{money(total, order['currency'])} back to {label}, {_when(method)}.{offer} "
+        "Shall I register the return?",
+        [YES_NO[0], *method_buttons(others, "/choose_refund_method"), YES_NO[1]],
     )
+
+
+#: A question about when the refund arrives ("how long until I get my money back?").
+_REFUND_WHEN_RE = re.compile(
+    r"\b(?:how long|how soon|how quick(?:ly)?|how many days|when)\b.{0,60}?\b(?:money|refund\w*|"
+    r"paid|pay|back|get it|receive|arrive|see it|show up)\b|\bhow long (?:does|will) (?:it|the refund)"
+    r"|\brefund (?:time|times|take)\b",
+    re.IGNORECASE,
+)
+#: Words naming the way the shopper paid ("to my card is fine", "original payment is fine").
+_ORIGINAL_RE = re.compile(
+    r"\b(?:original\w*|same (?:way|card|method|account)|(?:the )?(?:card|account|method) i "
+    r"(?:paid|used|bought)|how i paid|the way i paid|back to (?:my )?(?:card|account|bank)|"
+    r"my (?:credit |debit |bank )?(?:card|account)|(?:credit|debit) card|bank account)\b",
+    re.IGNORECASE,
+)
+_GIFT_CARD_RE = re.compile(r"\bgift ?cards?\b|\bvouchers?\b|\bstore credit\b", re.IGNORECASE)
+
+
+def destination_named(
+    shop: Shop, shopper: Shopper, order: dict[str, Any], turn: Turn
+) -> tuple[bool, dict[str, Any] | None]:
+    """The refund destination a message names: ``(named, method)``.
+
+    ``(False, None)``: the message names none. ``(True, method)``: a button's id, a gift
+    card ("the gift card", "gift card ending 1743"), "my card" / "the original payment",
+    PayPal or a card brand; ``method`` is ``None`` when what it names is not a place the
+    refund may go (no gift card on the account, another customer's method).
+    """
+    from knowledge.journeys.payments import read_method
+
+    options = refund_options(shop, order)
+    allowed = {str(m["id"]): m for m in options}
+    button = turn.entity("payment_method_id")
+    text = "" if turn.text.startswith("/") else turn.text
+    if button:
+        return True, allowed.get(str(button))
+    if not text:
+        return False, None
+    if _GIFT_CARD_RE.search(text):
+        cards = [m for m in options if m["kind"] == "gift_card"]
+        method = read_method(shop, shopper, text)
+        if method is None and len(cards) == 1:
+            method = cards[0]
+        return True, allowed.get(str(method["id"])) if method else None
+    method = read_method(shop, shopper, text)
+    if method is not None:
+        return True, allowed.get(str(method["id"]))
+    if _ORIGINAL_RE.search(text):
+        original = next((m for m in options if m["id"] == order.get("payment_method_id")), None)
+        return True, original
+    return False, None
+
+
+def asks_when_refunded(text: str) -> bool:
+    """Whether a message asks when the refund arrives."""
+    return not text.startswith("/") and bool(_REFUND_WHEN_RE.search(text))
+
+
+def answers_read_back(shop: Shop, shopper: Shopper, turn: Turn) -> bool:
+    """Whether a message at the read-back is about where the refund goes or when it
+    arrives (then it is the form's answer, whatever request the NLU read: "how long until I
+    get my money back?" is no refund status question, "to my card is fine" no payment
+    change)."""
+    if turn.slot("requested_slot") != "return_confirm":
+        return False
+    order, _ = _order_eligible(shop, shopper, turn)
+    if order is None:
+        return False
+    return asks_when_refunded(turn.text) or destination_named(shop, shopper, order, turn)[0]
+
+
+def refund_answer(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
+    """At the read-back, an answer about the refund's destination or timing.
+
+    * another allowed destination named or tapped: it becomes the destination and the
+      return is read back again;
+    * the proposed destination named ("to my card is fine", "original payment is fine,
+      go ahead"): a yes, unless it is a question or says no;
+    * a destination the policy does not allow (no gift card on file): where it can go, and
+      the read-back again;
+    * a question about when the money arrives: the answer, and the read-back again.
+
+    Returns:
+        The slots to set (``refund_method_id``, ``return_confirm``) and what to say; nothing
+        when the message is none of these.
+    """
+    order, _ = _order_eligible(shop, shopper, turn)
+    if order is None or turn.slot("requested_slot") != "return_confirm":
+        return Reply.nothing()
+    options = refund_options(shop, order)
+    current = refund_method(shop, order, turn)
+    named, method = destination_named(shop, shopper, order, turn)
+    if named and method is None:
+        allowed = " or ".join(payment_label(m) for m in options) or "the original payment method"
+        return Reply.say(f"A refund can go only to {allowed}.", return_confirm=None)
+    if named and method is not None and (current is None or method["id"] != current["id"]):
+        return Reply.nothing(refund_method_id=str(method["id"]), return_confirm=None)
+    if asks_when_refunded(turn.text):
+        label = payment_label(current) if current else "your original payment method"
+        others = _alternatives(options, current)
+        more = "".join(f" To {payment_label(m)} it would be {_when(m)}." for m in others)
+        return Reply.say(
+            f"The refund is paid once we receive the items: to {label} it arrives "
+            f"{_when(current)}.{more}",
+            return_confirm=None,
+        )
+    if named:
+        question = "?" in turn.text
+        answer = yes_or_no(turn.text)
+        return Reply.nothing(return_confirm=None if question or answer is False else True)
+    return Reply.nothing()
 
 
 def register(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:

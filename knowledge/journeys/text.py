@@ -94,6 +94,10 @@ _NO_RE = re.compile(
 )
 
 
+#: Fillers before the yes or no ("actually no, I'll keep it", "hmm yes ok").
+_YES_NO_LEAD_RE = re.compile(r"^(?:(?:actually|hmm+|oh|ah|well|um+|erm|uh)\s+){1,2}(?=\S)")
+
+
 def yes_or_no(text: Any) -> bool | None:
     """A yes (``True``) or a no (``False``) at the start of a short answer, else ``None``.
 
@@ -108,7 +112,7 @@ def yes_or_no(text: Any) -> bool | None:
     words = re.sub(r"[^\w\s']", " ", text.lower()).split()
     if not words or len(words) > 8 or EMAIL_RE.search(text) or ORDER_TOKEN_RE.search(text):
         return None
-    line = " ".join(words)
+    line = _YES_NO_LEAD_RE.sub("", " ".join(words))
     if _NO_RE.match(line):
         return False
     if _YES_RE.match(line):

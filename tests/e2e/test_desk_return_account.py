@@ -101,14 +101,24 @@ def test_return_of_some_items_to_a_gift_card(rasa_stack, spare_orders):
     reply = _verify(rasa_stack, sender, "request_refund", order["order_number"], order["email"])
     assert "Which items" in reply and "2." in reply
     assert "reason" in rasa_stack.say(sender, "item 1")
+    # no separate question: the read-back proposes the original method and offers the
+    # gift card as a button next to Yes and No
     messages = rasa_stack.chat(sender, "It doesn't fit")
-    asked = "\n".join(m.get("text") or "" for m in messages)
-    assert "Where should the refund go" in asked and "gift card ending 7391" in asked
+    proposed = "\n".join(m.get("text") or "" for m in messages)
+    assert "Where should the refund go" not in proposed
+    assert "To confirm: return " in proposed and "(reason: It doesn't fit)" in proposed
+    assert "If you prefer another place: " in proposed
+    assert "gift card ending 7391, at once" in proposed
+    titles = [b["title"] for m in messages for b in m.get("buttons") or []]
+    assert titles[0] == "Yes" and titles[-1] == "No" and "gift card ending 7391" in titles
+    # a question about the refund there is answered and the read-back repeated
+    asked = rasa_stack.say(sender, "how long until I get my money back?")
+    assert "once we receive the items" in asked and "To confirm: return " in asked
     [button] = [b for m in messages for b in m.get("buttons") or [] if f'"{card}"' in b["payload"]]
     assert button["payload"].startswith("/choose_refund_method")
     confirm = rasa_stack.say(sender, button["payload"])
     assert "To confirm: return " in confirm and "(reason: It doesn't fit)" in confirm
-    assert "gift card ending 7391" in confirm
+    assert "back to gift card ending 7391, at once" in confirm
     done = rasa_stack.say(sender, "/affirm")
     assert "return requested" in done and "gift card ending 7391" in done
     status = _one(rasa_stack, "SELECT status FROM orders WHERE id = ?", [order["id"]])[0]
@@ -130,6 +140,25 @@ def test_return_of_some_items_to_a_gift_card(rasa_stack, spare_orders):
     # the refund status of a return_requested order still answers
     told = rasa_stack.say(sender, f'/refund_status{{"order_number":"{order["order_number"]}"}}')
     assert ret["rma_id"] in told
+
+
+def test_agreeing_at_the_read_back_refunds_to_the_original_method(rasa_stack, spare_orders):
+    order = _returnable_order(rasa_stack, spare_orders)
+    _add_gift_card(rasa_stack, order["customer_id"])
+    sender = _sender("return-original")
+    _verify(rasa_stack, sender, "request_refund", order["order_number"], order["email"])
+    rasa_stack.say(sender, "item 1")
+    proposed = rasa_stack.say(sender, "it arrived damaged")
+    assert "To confirm: return " in proposed and "gift card ending 7391" in proposed
+    done = rasa_stack.say(sender, "original payment is fine, go ahead")
+    assert "return requested" in done
+    ret = _one(
+        rasa_stack,
+        "SELECT refund_payment_method_id FROM returns WHERE order_id = ?",
+        [order["id"]],
+    )
+    method = _one(rasa_stack, "SELECT payment_method_id FROM orders WHERE id = ?", [order["id"]])
+    assert ret["refund_payment_method_id"] == method[0]
 
 
 def test_return_of_an_order_not_delivered_is_refused(rasa_stack, spare_orders):

@@ -37,7 +37,7 @@ def test_return_flow_creates_an_rma(shop, examples):
         "return_reason": "It doesn't fit",
         "return_confirm": True,
     }
-    slots.update(returns.single_refund_option(shop, shopper, Turn(slots=slots)).slots)
+    slots.update(returns.default_refund_option(shop, shopper, Turn(slots=slots)).slots)
     assert "Shall I register" in returns.ask_confirm(shop, shopper, Turn(slots=slots)).text
     created = returns.register(shop, shopper, Turn(slots=slots))
     assert created.messages[0].task == "return_created" and "return requested" in created.text

@@ -25,21 +25,34 @@ def test_return_of_some_items_to_a_gift_card(shop, store):
         "return_items"
     ]
     slots["return_reason"] = "Too small"
-    # several places the refund may go: nothing is chosen for the shopper
-    assert returns.single_refund_option(shop, ALICE, turn(**slots)).slots == {}
-    ask = returns.ask_refund_method(shop, ALICE, turn(**slots))
-    titles = [b["title"] for b in ask.buttons]
-    assert titles == ["Visa ending 4242", "gift card ending 4444", "gift card ending 8888"]
-    assert all(b["payload"].startswith("/choose_refund_method{") for b in ask.buttons)
-    assert "gift card ending 4444: at once" in ask.text
-    paypal = returns.choose_refund_method(shop, ALICE, turn(**slots), "paypal")
-    assert "can go only to" in paypal.text and paypal.slots["refund_method_id"] is None
-    slots["refund_method_id"] = returns.choose_refund_method(
-        shop, ALICE, turn(**slots), "gift card 4444"
-    ).slots["refund_method_id"]
+    # no separate question: the original method is proposed, the gift cards offered
+    visa = str(order["payment_method_id"])
+    assert returns.default_refund_option(shop, ALICE, turn(**slots)).slots == {
+        "refund_method_id": visa
+    }
+    slots["refund_method_id"] = visa
+    proposed = returns.ask_confirm(shop, ALICE, turn(**slots))
+    assert "back to Visa ending 4242, in 3-5 business days" in proposed.text
+    assert (
+        "another place: gift card ending 4444, at once; gift card ending 8888, at once."
+        in proposed.text
+    )
+    titles = [b["title"] for b in proposed.buttons]
+    assert titles == ["Yes", "gift card ending 4444", "gift card ending 8888", "No"]
+    assert proposed.buttons[1]["payload"].startswith("/choose_refund_method{")
+    at_read_back = {**slots, "requested_slot": "return_confirm"}
+    # PayPal is not on this account: where it may go, and the read-back again
+    paypal = returns.refund_answer(shop, ALICE, turn("to paypal please", **at_read_back))
+    assert "can go only to" in paypal.text and paypal.slots == {"return_confirm": None}
+    switched = returns.refund_answer(shop, ALICE, turn("gift card 4444 please", **at_read_back))
+    assert switched.text == "" and switched.slots["return_confirm"] is None
+    slots["refund_method_id"] = switched.slots["refund_method_id"]
     confirm = returns.ask_confirm(shop, ALICE, turn(**slots))
     assert "return 1 x Trailblazer" in confirm.text and "(reason: Too small)" in confirm.text
     assert "gift card ending 4444, at once" in confirm.text
+    assert (
+        "another place: Visa ending 4242, in 3-5 business days" in confirm.text
+    )  # the way back offered
     done = returns.register(shop, ALICE, turn(**slots, return_confirm=True))
     assert done.messages[0].task == "return_created"
     assert done.messages[0].facts["rma_id"] == "RMA-100004-1"
@@ -100,3 +113,74 @@ def test_a_forged_refund_button_with_another_customers_method_is_refused(shop, c
     forged = str(commerce["mastercard"])  # Bob's card
     reply = returns.choose_refund_method(shop, ALICE, turn(**slots), forged)
     assert reply.slots["refund_method_id"] is None and "Mastercard" not in reply.text
+
+
+def test_answers_at_the_read_back(shop):
+    order = shop.store.get_order("SB-100004")
+    visa = str(order["payment_method_id"])
+    slots = {
+        "order_number": "SB-100004",
+        "return_items": "1",
+        "return_reason": "x",
+        "refund_method_id": visa,
+        "requested_slot": "return_confirm",
+    }
+    for said in ("to my card is fine", "original payment is fine, go ahead", "my visa please"):
+        assert returns.refund_answer(shop, ALICE, turn(said, **slots)).slots == {
+            "return_confirm": True
+        }, said
+    asked = returns.refund_answer(shop, ALICE, turn("how long until I get my money back?", **slots))
+    assert "in 3-5 business days" in asked.text and asked.slots == {"return_confirm": None}
+    assert "gift card ending 4444 it would be at once" in asked.text
+    assert returns.answers_read_back(shop, ALICE, turn("how long does the refund take", **slots))
+    # a tapped gift card button switches; an id of another customer's method does not
+    gift = next(m for m in shop.store.payment_methods(1) if m["kind"] == "gift_card")
+    tapped = Turn(
+        "/choose_refund_method",
+        "choose_refund_method",
+        {"payment_method_id": str(gift["id"])},
+        slots,
+    )
+    assert returns.refund_answer(shop, ALICE, tapped).slots["refund_method_id"] == str(gift["id"])
+    for said in ("yes", "no wait, I'll keep it", "it's too small"):
+        assert returns.refund_answer(shop, ALICE, turn(said, **slots)).slots == {}, said
+        assert not returns.answers_read_back(shop, ALICE, turn(said, **slots)), said
+    # a question naming the proposed destination is no yes
+    assert returns.refund_answer(shop, ALICE, turn("to my card?", **slots)).slots == {
+        "return_confirm": None
+    }
+
+
+def test_a_gift_card_named_without_one_on_file(shop):
+    """Bob has no gift card: naming one is refused with where the refund may go."""
+    delivered = [o for o in shop.store.orders_for_customer(2) if o["status"] == "delivered"]
+    if not delivered:
+        pytest.skip("the tiny shop has no delivered order of Bob's")
+    bob_order = delivered[0]
+    slots = {
+        "order_number": bob_order["order_number"],
+        "return_items": "1",
+        "return_reason": "x",
+        "refund_method_id": str(bob_order["payment_method_id"]),
+        "requested_slot": "return_confirm",
+    }
+    reply = returns.refund_answer(shop, BOB, turn("on my gift card please", **slots))
+    assert "can go only to" in reply.text and reply.slots == {"return_confirm": None}
+
+
+def test_a_gift_card_named_in_the_request_is_proposed(shop):
+    gift = next(m for m in shop.store.payment_methods(1) if m["kind"] == "gift_card")
+    request = f"return the Trailblazer from SB-100004, refund to my gift card ending {gift['gift_card_code'][-4:]}"
+    reply = returns.prefill(shop, ALICE, turn(order_number="SB-100004", request_text=request))
+    assert reply.slots["refund_method_id"] == str(gift["id"])
+
+
+def test_a_yes_to_which_items_is_the_one_named_before(shop):
+    slots = {"order_number": "SB-100004", "said_before": "can I send back the Trailblazer?"}
+    picked = returns.choose_items(shop, ALICE, turn(**slots), "yes")
+    eligible, _ = returns.eligible_items(shop, shop.store.get_order("SB-100004"))
+    [trailblazer] = [r for r in eligible if "Trailblazer" in r["title"]]
+    assert picked.slots["return_items"] == str(trailblazer["order_item_id"])
+    # nothing named before and several items: the question again
+    again = returns.choose_items(shop, ALICE, turn(order_number="SB-100004"), "yes")
+    assert again.slots == {"return_items": None} or len(eligible) == 1
