@@ -125,11 +125,15 @@ class ActionDefaultAskAffirmation(Action):
         rated = feedback.rating_answer(
             adapter.shop(), adapter.shopper(tracker), turn, _rating_asked(tracker)
         )
-        pointed = None if rated else products.pointed_answer(adapter.shop(), turn)
+        pointed = (
+            None
+            if rated
+            else products.unsure_answer(adapter.shop(), adapter.shopper(tracker), turn)
+        )
         reply = rated or pointed or conversation.ask_affirmation(turn)
         events = await adapter.send(dispatcher, reply)
         if pointed is not None:
-            # Answered ("the cheaper one"): the fallback ends here. Left running, the next
+            # Answered ("the cheaper one", "only Tempora"): the fallback ends here. Left running, the next
             # message ("in black?") would end it by rewinding this answer and its slots.
             events.append(ActiveLoop(None))
         return events
