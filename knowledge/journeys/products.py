@@ -15,7 +15,16 @@ A product with variants (sizes, colours) is answered from its variants
 "what sizes does it come in?", "how much is the black one in L?", "how many t-shirt options
 do you have right now?". After an answer about one product, a message that names only a
 colour or a size ("in black?") is about that product (``last_search["focus"]``), until the
-next search is shown.
+next search is shown; with several shown and none singled out, "do you have it in S?"
+narrows them instead.
+
+Follow-ups work whatever intent NLU read (:func:`follow_up`, also from a bare answer and
+from the fallback): a size, colour, brand or budget narrows the search or the gift ideas
+(size and colour by a variant in stock); one of the kinds shown ("just the boots, size 43")
+narrows them to it; another kind asked as a follow-up ("what about t-shirts then") is a
+new search that keeps the colour, size, budget and brand said before; "how do I order the
+first one" says how to buy it. A product named by its full catalogue title ("how much is
+the Flora & Fern Elise Shirt Dress, Red") is that product, its colour included.
 
 Category and brand names are matched with the catalogue's own names, so a filter the
 journey names is the filter the index applies. Generated wording comes only from the
