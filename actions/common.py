@@ -168,4 +168,20 @@ class ActionDefaultFallback(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        if _answered_this_turn(tracker):
+            # The fallback answered the message itself ("only Tempora", "the cheaper one")
+            # and ended; Rasa then finds no rule and lands here: keep that answer.
+            return []
         return [*await adapter.send(dispatcher, conversation.give_up()), UserUtteranceReverted()]
+
+
+def _answered_this_turn(tracker: Tracker) -> bool:
+    """Whether the assistant already answered the latest message and left the fallback."""
+    events = list(tracker.events)
+    last_user = max((i for i, e in enumerate(events) if e.get("event") == "user"), default=-1)
+    if last_user < 0:
+        return False
+    later = events[last_user + 1 :]
+    said = any(e.get("event") == "bot" for e in later)
+    left = any(e.get("event") == "active_loop" and e.get("name") is None for e in later)
+    return said and left
