@@ -502,6 +502,11 @@ def search(shop: Shop, turn: Turn) -> Reply:
         same = same_brand(shop, turn, request)
         if same is not None:
             return same
+    if not request.names_a_product and HOW_TO_BUY.search(text):
+        # "how do i order the first one", "put it in my basket"
+        wanted = pointed_at(shop, turn, request) or product_under_discussion(shop, turn)
+        if wanted is not None and (request.refers or last is not None):
+            return how_to_buy(shop, turn, wanted)
     if not request.names_a_product:
         if (
             request.refers
