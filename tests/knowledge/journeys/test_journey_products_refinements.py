@@ -224,6 +224,17 @@ def test_how_to_buy_the_product_meant(shop):
     assert "journey" not in reply.slots
 
 
+def test_how_to_buy_read_as_a_search(shop):
+    """Buying requests are product searches to the NLU: "how can i buy the third one"."""
+    chat = Chat(shop)
+    chat.say("t-shirts", category="t-shirts")
+    third = chat.cards[2]
+    reply = chat.say("how can i buy the third one")
+    assert third["title"] in reply.text and [p["sku"] for p in chat.cards] == [third["sku"]]
+    reply = Chat(shop).say("how do i order a rain jacket")
+    assert reply.messages[0].task == "product_search_intro"
+
+
 def test_an_order_number_after_a_search_is_not_a_follow_up(shop):
     chat = Chat(shop)
     chat.say("t-shirts", category="t-shirts")
