@@ -133,8 +133,9 @@ class ActionDefaultAskAffirmation(Action):
         reply = rated or pointed or conversation.ask_affirmation(turn)
         events = await adapter.send(dispatcher, reply)
         if pointed is not None:
-            # Answered ("the cheaper one", "only Tempora"): the fallback ends here. Left running, the next
-            # message ("in black?") would end it by rewinding this answer and its slots.
+            # Answered ("the cheaper one", "only Tempora"): the fallback ends here. Left
+            # running, the next message ("in black?") would end it by rewinding this answer
+            # and its slots.
             events.append(ActiveLoop(None))
         return events
 

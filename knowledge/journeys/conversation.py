@@ -522,8 +522,8 @@ def start_journey(shop: Shop, shopper: Shopper, turn: Turn, earlier: str = "") -
     A request (track, cancel, return, ...) names its journey; a bare answer ("SB-204966",
     "what about the t-shirt then") goes on with the journey under way, and with none under
     way asks what to do with it. Right after products were shown, a bare answer with no
-    order number or email that narrows them ("size 41") goes on with the products. The order under discussion carries over ("cancel it"
-    after tracking), unless the message names another one, points to "the other order" or
+    order number or email that narrows them ("size 41") goes on with the products. The
+    order under discussion carries over ("cancel it" after tracking), unless the message names another one, points to "the other order" or
     describes an item of another of the verified shopper's orders. Identity is kept; the
     answers the previous form collected are not. A form that was running stops (the
     action leaves it) and, when the request changes the journey, the shopper hears so.
