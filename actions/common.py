@@ -15,6 +15,7 @@ from rasa_sdk.events import (
     ActionExecuted,
     ActiveLoop,
     EventType,
+    FollowupAction,
     SessionStarted,
     SlotSet,
     UserUtteranceReverted,
@@ -28,6 +29,8 @@ from knowledge.identity import CustomerTokenKeys
 from knowledge.journeys import conversation, feedback, identity, products
 
 logger = logging.getLogger(__name__)
+
+ACTION_LISTEN = "action_listen"
 
 
 class ActionSessionStart(Action):
@@ -135,8 +138,9 @@ class ActionDefaultAskAffirmation(Action):
         if pointed is not None:
             # Answered ("the cheaper one", "only Tempora"): the fallback ends here. Left
             # running, the next message ("in black?") would end it by rewinding this answer
-            # and its slots.
-            events.append(ActiveLoop(None))
+            # and its slots. The turn ends here too: no policy has a next step after the
+            # fallback left like this (Rasa's core fallback would give up after the answer).
+            events += [ActiveLoop(None), FollowupAction(ACTION_LISTEN)]
         return events
 
 
@@ -169,20 +173,4 @@ class ActionDefaultFallback(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        if _answered_this_turn(tracker):
-            # The fallback answered the message itself ("only Tempora", "the cheaper one")
-            # and ended; Rasa then finds no rule and lands here: keep that answer.
-            return []
         return [*await adapter.send(dispatcher, conversation.give_up()), UserUtteranceReverted()]
-
-
-def _answered_this_turn(tracker: Tracker) -> bool:
-    """Whether the assistant already answered the latest message and left the fallback."""
-    events = list(tracker.events)
-    last_user = max((i for i, e in enumerate(events) if e.get("event") == "user"), default=-1)
-    if last_user < 0:
-        return False
-    later = events[last_user + 1 :]
-    said = any(e.get("event") == "bot" for e in later)
-    left = any(e.get("event") == "active_loop" and e.get("name") is None for e in later)
-    return said and left

@@ -134,22 +134,7 @@ def test_the_fallback_narrows_products_just_shown(shop):
     assert {"event": "active_loop", "name": None} in [
         {k: e.get(k) for k in ("event", "name")} for e in events
     ]
-
-
-def test_the_last_fallback_keeps_an_answer_given_this_turn(shop):
-    """After the fallback answered the message and ended, Rasa's core fallback says
-    nothing and rewinds nothing; otherwise it gives up as usual."""
-    answered = [
-        {"event": "action", "name": "action_listen"},
-        {"event": "user", "text": "only Tempora", "parse_data": {}},
-        {"event": "action", "name": "action_two_stage_fallback"},
-        {"event": "bot", "text": "I found 5 products for Tempora:"},
-        {"event": "active_loop", "name": None},
-    ]
-    d, events = run(ActionDefaultFallback(), make_tracker("only Tempora", events=answered))
-    assert events == [] and not d.messages
-    d, events = run(ActionDefaultFallback(), make_tracker("???", "nlu_fallback"))
-    assert events == [{"event": "rewind", "timestamp": None}] and texts(d)
+    assert events[-1]["event"] == "followup" and events[-1]["name"] == "action_listen"
 
 
 def test_previous_action_is_what_the_message_follows():
