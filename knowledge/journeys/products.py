@@ -680,8 +680,8 @@ def unsure_answer(shop: Shop, shopper: Shopper, turn: Turn) -> Reply | None:
     if pointed is not None:
         return pointed
     text = _said(turn)
-    if not text:
-        return None
+    if not text or turn.slot("requested_slot"):
+        return None  # in a form, an item named or a size is the form's answer
     if after_products(turn):
         followed = follow_up(shop, turn)
         if followed is not None:

@@ -266,3 +266,17 @@ def test_a_full_title_names_that_product_and_its_colour(shop):
     assert (facts and facts[0]["product"] == target["title"]) or target["title"] in reply.text
     assert products.titled_product(shop, f"tell me about the {target['title']}") == target
     assert products.titled_product(shop, "tell me about it") is None
+
+
+def test_in_a_form_an_unsure_title_or_size_stays_the_forms_answer(shop):
+    """Inside a form (an item asked for), the fallback does not answer about a product."""
+    product = next(iter(shop.store.products()))
+    turn = Turn(
+        f"the {product['title']}",
+        "nlu_fallback",
+        {},
+        {"requested_slot": "item_changes"},
+        (),
+        "action_search_products",
+    )
+    assert products.unsure_answer(shop, Shopper(), turn) is None
