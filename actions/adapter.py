@@ -102,7 +102,22 @@ def turn(tracker: Tracker) -> Turn:
         entities=entities,
         slots=slots,
         ranking=ranking,
+        previous_action=previous_action(tracker),
     )
+
+
+#: Actions that run by themselves around a message, never what a message answers.
+_BOOKKEEPING_ACTIONS = ("action_listen", "action_session_start", "action_unlikely_intent")
+
+
+def previous_action(tracker: Tracker) -> str | None:
+    """The assistant's last action before the latest message (what the message follows)."""
+    events = list(tracker.events)
+    last_user = max((i for i, e in enumerate(events) if e.get("event") == "user"), default=-1)
+    for event in reversed(events[: max(last_user, 0)]):
+        if event.get("event") == "action" and event.get("name") not in _BOOKKEEPING_ACTIONS:
+            return str(event.get("name"))
+    return None
 
 
 def _orders_listed_last(tracker: Tracker) -> bool:

@@ -15,6 +15,7 @@ from rasa_sdk.events import (
     ActionExecuted,
     ActiveLoop,
     EventType,
+    FollowupAction,
     SessionStarted,
     SlotSet,
     UserUtteranceReverted,
@@ -28,6 +29,8 @@ from knowledge.identity import CustomerTokenKeys
 from knowledge.journeys import conversation, feedback, identity, products
 
 logger = logging.getLogger(__name__)
+
+ACTION_LISTEN = "action_listen"
 
 
 class ActionSessionStart(Action):
@@ -125,13 +128,19 @@ class ActionDefaultAskAffirmation(Action):
         rated = feedback.rating_answer(
             adapter.shop(), adapter.shopper(tracker), turn, _rating_asked(tracker)
         )
-        pointed = None if rated else products.pointed_answer(adapter.shop(), turn)
+        pointed = (
+            None
+            if rated
+            else products.unsure_answer(adapter.shop(), adapter.shopper(tracker), turn)
+        )
         reply = rated or pointed or conversation.ask_affirmation(turn)
         events = await adapter.send(dispatcher, reply)
         if pointed is not None:
-            # Answered ("the cheaper one"): the fallback ends here. Left running, the next
-            # message ("in black?") would end it by rewinding this answer and its slots.
-            events.append(ActiveLoop(None))
+            # Answered ("the cheaper one", "only Tempora"): the fallback ends here. Left
+            # running, the next message ("in black?") would end it by rewinding this answer
+            # and its slots. The turn ends here too: no policy has a next step after the
+            # fallback left like this (Rasa's core fallback would give up after the answer).
+            events += [ActiveLoop(None), FollowupAction(ACTION_LISTEN)]
         return events
 
 

@@ -546,8 +546,9 @@ def start_journey(shop: Shop, shopper: Shopper, turn: Turn, earlier: str = "") -
 
     A request (track, cancel, return, ...) names its journey; a bare answer ("SB-204966",
     "what about the t-shirt then") goes on with the journey under way, and with none under
-    way asks what to do with it. The order under discussion carries over ("cancel it"
-    after tracking), unless the message names another one, points to "the other order" or
+    way asks what to do with it. Right after products were shown, a bare answer with no
+    order number or email that narrows them ("size 41") goes on with the products. The
+    order under discussion carries over ("cancel it" after tracking), unless the message names another one, points to "the other order" or
     describes an item of another of the verified shopper's orders. Identity is kept; the
     answers the previous form collected are not. A form that was running stops (the
     action leaves it) and, when the request changes the journey, the shopper hears so.
@@ -562,6 +563,15 @@ def start_journey(shop: Shop, shopper: Shopper, turn: Turn, earlier: str = "") -
         ``journey``, ``request_text``, the emptied form answers and maybe ``order_number``;
         the question what to do with a bare answer when no journey is under way.
     """
+    if turn.intent in ("inform", "nlu_fallback") and not _holds_an_answer(turn.text):
+        from knowledge.journeys import products
+
+        # "size 41", "just the boots, size 43", "how do i order the second one" right
+        # after products were shown go on with them (read as a bare answer or unsure).
+        if products.after_products(turn):
+            followed = products.follow_up(shop, turn)
+            if followed is not None:
+                return followed
     previous = turn.slot("journey")
     journey = journey_of(turn.intent)
     if journey is None and turn.intent in ("inform", "nlu_fallback"):

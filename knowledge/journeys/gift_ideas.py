@@ -48,6 +48,10 @@ NOTHING_CHEAPER = "Those were already the most affordable ideas I have that fit{
 BUDGET_UNDER = ", under {max}"
 BUDGET_BETWEEN = ", between {min} and {max}"
 BUDGET_OVER = ", over {min}"
+NARROW_CATEGORY = ", {category} only"
+NARROW_BRAND = ", from {brand}"
+NARROW_COLOUR = ", in {colour}"
+NARROW_SIZE = ", in size {size}"
 
 
 def _amount(value: float, currency: str | None) -> str:
@@ -66,6 +70,35 @@ def budget_words(request: GiftRequest, currency: str | None = "EUR") -> str:
     if low is not None:
         return BUDGET_OVER.format(min=_amount(low, currency))
     return ""
+
+
+def narrow_words(request: GiftRequest) -> str:
+    """What a follow-up narrowed the ideas to (", boots only, in size 43"); empty if nothing."""
+    words = ""
+    if request.category:
+        words += NARROW_CATEGORY.format(category=request.category)
+    if request.brand:
+        words += NARROW_BRAND.format(brand=request.brand)
+    if request.colour:
+        words += NARROW_COLOUR.format(colour=request.colour)
+    if request.size:
+        words += NARROW_SIZE.format(size=request.size)
+    return words
+
+
+def narrow(request: GiftRequest, wanted: ProductRequest) -> bool:
+    """Narrow ``request`` by what a follow-up names (a category among those shown, a
+    brand the shop has, a colour, a size); whether anything changed."""
+    changed = False
+    if wanted.category and wanted.category != request.category:
+        request.category, changed = wanted.category, True
+    if wanted.brand and wanted.brand_known and wanted.brand != request.brand:
+        request.brand, changed = wanted.brand, True
+    if wanted.colour and wanted.colour != request.colour:
+        request.colour, request.colours, changed = wanted.colour, list(wanted.colours), True
+    if wanted.size and wanted.size != request.size:
+        request.size, changed = wanted.size, True
+    return changed
 
 
 def whom(request: GiftRequest) -> str:
@@ -138,7 +171,7 @@ def gift_reply(
         "seen": (seen + [p.row["sku"] for p in picks])[-MAX_SEEN:],
     }
     if not picks:
-        budget = budget_words(request)
+        budget = budget_words(request) + narrow_words(request)
         text = NO_GIFTS.format(whom=whom(request), budget=budget)
         if budget:
             text += NO_GIFTS_OTHER_BUDGET
@@ -147,9 +180,8 @@ def gift_reply(
     messages: list[Message] = []
     if note:
         messages.append(Message(text=note))
-    messages.append(
-        Message(text=INTRO.format(whom=whom(request), budget=budget_words(request, currency)))
-    )
+    budget = budget_words(request, currency) + narrow_words(request)
+    messages.append(Message(text=INTRO.format(whom=whom(request), budget=budget)))
     for pick in picks:
         line = LINE.format(
             title=pick.row["title"],
@@ -163,10 +195,12 @@ def gift_reply(
 
 
 def refine_gifts(shop: Shop, turn: Turn, last: dict[str, Any], wanted: ProductRequest) -> Reply:
-    """The gift request under discussion, narrowed ("under 50", "cheaper ones") or paged."""
+    """The gift request under discussion, narrowed ("under 50", "cheaper ones", "in green",
+    "size 41", "just the boots") or paged."""
     request = GiftRequest.from_dict(last.get("gift"))
     seen = [s for s in last.get("seen") or [] if isinstance(s, str)]
     shown = shown_products(shop, turn)
+    narrowed = narrow(request, wanted)
     if wanted.min_price is not None or wanted.max_price is not None:
         request.min_price, request.max_price = wanted.min_price, wanted.max_price
         return gift_reply(shop, turn, request)
@@ -182,5 +216,7 @@ def refine_gifts(shop: Shop, turn: Turn, last: dict[str, Any], wanted: ProductRe
     if wanted.pricier and shown:
         request.min_price = round(max(float(p["price"]) for p in shown) + 0.01, 2)
         request.max_price = None
+        return gift_reply(shop, turn, request)
+    if narrowed:
         return gift_reply(shop, turn, request)
     return gift_reply(shop, turn, request, seen=seen)

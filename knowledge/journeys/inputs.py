@@ -45,6 +45,8 @@ class Turn:
         entities: First value of each entity in the message.
         slots: Values of the domain's slots the journey reads (order number, form values).
         ranking: Intent names NLU considered, most likely first (the fallback's guesses).
+        previous_action: The assistant's last action before this message (not
+            ``action_listen``), e.g. ``action_search_products``: what the message follows.
     """
 
     text: str = ""
@@ -52,6 +54,7 @@ class Turn:
     entities: Mapping[str, str] = field(default_factory=dict)
     slots: Mapping[str, Any] = field(default_factory=dict)
     ranking: tuple[str, ...] = ()
+    previous_action: str | None = None
 
     def entity(self, name: str) -> str | None:
         """The entity's value, or ``None``."""

@@ -111,6 +111,26 @@ _PRICE_MIN = re.compile(
     r"\b(?:over|above|more\s+than|at\s+least|min(?:imum)?|from|>|>=)"
     rf"\s*{_CUR}?\s*{_NUM}\s*{_CUR}?"
 )
+#: A negation right before a minimum turns it into a maximum: "nothing over 150", "not
+#: above 80", "i don't want to spend more than 40", "no more expensive than 60".
+_NEGATION = re.compile(
+    r"\b(?:nothing|none|not|no|never|don'?t|do\s+not|doesn'?t|does\s+not|won'?t|can'?t|"
+    r"cannot|shouldn'?t|mustn'?t|isn'?t)\b"
+    r"(?:\s+(?:want|wanna|to|going|be|is|spend(?:ing)?|pay(?:ing)?|cost(?:ing)?|"
+    r"anything|something|that|too|much|i|we|me|show|see|please|pls|more|expensive|"
+    r"pricier|higher|costs?|priced|at|all)){0,5}\s*$"
+)
+_PRICE_NEG_MAX = re.compile(
+    r"\b(?:more\s+expensive\s+than|pricier\s+than|higher\s+than|dearer\s+than)"
+    rf"\s*{_CUR}?\s*{_NUM}\s*{_CUR}?"
+)
+#: Price words that set no filter but are no search words either: "not too expensive",
+#: "nothing fancy", "reasonably priced".
+_PRICE_VAGUE = re.compile(
+    r"\b(?:not\s+(?:too|that|very|so|overly)\s+(?:expensive|pricey|costly|dear)|"
+    r"nothing\s+(?:too\s+)?(?:fancy|expensive|pricey)|reasonabl[ey](?:\s+priced)?|"
+    r"good\s+value|won'?t\s+break\s+the\s+bank)\b"
+)
 _PRICE_BARE = re.compile(rf"(?:{_CUR}\s*{_NUM}|{_NUM}\s*{_CUR})(?![a-z])")
 _CHEAPER = re.compile(
     r"\b(?:cheaper|cheap|cheapest|less\s+expensive|lower\s+price[sd]?|more\s+affordable|"
@@ -315,7 +335,10 @@ def _fmt(value: float) -> str:
 def read_price(text: str) -> tuple[float | None, float | None, str | None, list[tuple[int, int]]]:
     """``(min, max, words, spans)`` of the price the (normalised) text names.
 
-    "around 60" allows 20 % above (a budget said loosely); a bare "30 euros" is a maximum.
+    "around 60" allows 20 % above (a budget said loosely); a bare "30 euros" is a maximum;
+    "over 100" alone is a minimum, but negated ("nothing over 150", "i don't want to spend
+    more than 40") a maximum. The spans cover the negation and vague price words ("not
+    too expensive"), so none of them is searched for.
     """
     match = _PRICE_RANGE.search(text)
     if match:
@@ -336,17 +359,29 @@ def read_price(text: str) -> tuple[float | None, float | None, str | None, list[
             high_value = round(said * 1.2, 2)
             words.append(f"around {_fmt(said)}")
             spans.append(match.span())
-    match = _PRICE_MIN.search(text)
-    if match and not any(s <= match.start() < e for s, e in spans):
-        low_value = _number(next(g for g in match.groups() if g))
-        words.insert(0, f"over {_fmt(low_value)}")
-        spans.append(match.span())
+    for match in (*_PRICE_MIN.finditer(text), *_PRICE_NEG_MAX.finditer(text)):
+        if any(s <= match.start() < e for s, e in spans):
+            continue
+        value = _number(next(g for g in match.groups() if g))
+        negated = _NEGATION.search(text[: match.start()])
+        if negated is not None or match.re is _PRICE_NEG_MAX:
+            # "nothing over 150", "no more expensive than 60": a maximum
+            if high_value is None:
+                high_value = value
+                words.append(f"under {_fmt(value)}")
+            start = negated.start() if negated is not None else match.start()
+            spans.append((start, match.end()))
+        elif low_value is None:
+            low_value = value
+            words.insert(0, f"over {_fmt(value)}")
+            spans.append(match.span())
     if high_value is None and low_value is None:
         match = _PRICE_BARE.search(text)
         if match:
             high_value = _number(next(g for g in match.groups() if g))
             words.append(f"up to {_fmt(high_value)}")
             spans.append(match.span())
+    spans += [m.span() for m in _PRICE_VAGUE.finditer(text)]
     return low_value, high_value, " and ".join(words) or None, spans
 
 

@@ -15,7 +15,16 @@ A product with variants (sizes, colours) is answered from its variants
 "what sizes does it come in?", "how much is the black one in L?", "how many t-shirt options
 do you have right now?". After an answer about one product, a message that names only a
 colour or a size ("in black?") is about that product (``last_search["focus"]``), until the
-next search is shown.
+next search is shown; with several shown and none singled out, "do you have it in S?"
+narrows them instead.
+
+Follow-ups work whatever intent NLU read (:func:`follow_up`, also from a bare answer and
+from the fallback): a size, colour, brand or budget narrows the search or the gift ideas
+(size and colour by a variant in stock); one of the kinds shown ("just the boots, size 43")
+narrows them to it; another kind asked as a follow-up ("what about t-shirts then") is a
+new search that keeps the colour, size, budget and brand said before; "how do I order the
+first one" says how to buy it. A product named by its full catalogue title ("how much is
+the Flora & Fern Elise Shirt Dress, Red") is that product, its colour included.
 
 Category and brand names are matched with the catalogue's own names, so a filter the
 journey names is the filter the index applies. Generated wording comes only from the
@@ -30,6 +39,7 @@ from __future__ import annotations
 import logging
 import re
 import statistics
+from dataclasses import replace
 from typing import Any
 
 from knowledge.journeys.common import human_button, money
@@ -94,7 +104,8 @@ FIELD_WORDS: dict[str, tuple[str, ...]] = {
 #: Words of a product question that say nothing about the product (the search
 #: stopwords plus the ways of asking and of pointing at a shown product).
 _QUESTION_WORDS = """about did tell more details detail has product item one ones pls much it's
-    first second third fourth fifth last top cheaper cheapest number"""
+    first second third fourth fifth last top cheaper cheapest number bit little info
+    information anything something know"""
 QUESTION_STOPWORDS = STOPWORDS | frozenset(_QUESTION_WORDS.split())
 _LEAD_IN = re.compile(
     r"^(hi|hello|hey|please|pls|can you|could you|do you have|have you got|got any|"
@@ -112,6 +123,20 @@ WHICH_PRODUCT = (
     'Which product do you mean? You can search for it first, e.g. "show me rain jackets".'
 )
 NO_RECOMMENDATION = "I don't have a good recommendation right now. What are you looking for?"
+#: The actions that show products or answer about one: what a follow-up goes on with.
+PRODUCT_ACTIONS = (
+    "action_search_products",
+    "action_show_more",
+    "action_answer_product_question",
+    "action_recommend_products",
+)
+#: Actions that may have answered a follow-up with products (see :func:`follow_up`).
+FOLLOW_UP_HOSTS = (
+    "action_start_journey",
+    "action_default_ask_affirmation",
+    "action_two_stage_fallback",
+)
+GIFT_CARD = re.compile(r"\bgift\s*cards?\b|\bvouchers?\b", re.IGNORECASE)
 NOT_FOUND = (
     'I couldn\'t find any products for "{label}". Could you try other words or fewer filters?'
 )
@@ -130,6 +155,34 @@ COUNT_ALL = "Right now all {products} of our {kind} are in stock"
 COUNT_OPTIONS = ", in {options} options (sizes and colours) in all"
 #: "how many t-shirts do you have", "how many options are there".
 HOW_MANY = re.compile(r"\bhow\s+many\b", re.IGNORECASE)
+#: "what about t-shirts then", "how about jeans instead", "and sneakers?": another kind of
+#: product, asked the way one goes on with the search before (its other filters kept).
+SWITCH = re.compile(
+    r"^\W*(?:(?:and|so|ok|okay|hmm+|well)\W+)?(?:what|how)\s+about\b|\binstead\b|"
+    r"\bthen\W*$|^\W*and\s+(?:the\s+|some\s+|any\s+)?[a-z]|\bsame\s+(?:size|colou?r|"
+    r"budget|price|way)\b|\blike\s+that\b|\bas\s+well\W*$|\btoo\W*$",
+    re.IGNORECASE,
+)
+#: How to buy a product: "how do i order the first one", "put it in my basket".
+HOW_TO_BUY = re.compile(
+    r"\b(?:basket|cart|shopping\s+bag|check\s*out|checkout)\b|"
+    r"\b(?:how|where|can|could)\b.*\b(?:order|buy|purchase|get)\b",
+    re.IGNORECASE,
+)
+HOW_TO_BUY_LINE = (
+    "You can order {title} ({price}) on its product page: {url}. Choose the colour and size "
+    "there, add it to your basket and go to the checkout."
+)
+HOW_TO_BUY_FAQ = "order-by-phone"
+#: "from the same brand", "more by that maker".
+SAME_BRAND = re.compile(
+    r"\b(?:same|that|this|their|its)\s+(?:brand|make|maker|label|manufacturer)\b",
+    re.IGNORECASE,
+)
+#: Words that single out one product ("that one in yellow"), unlike a vague "it".
+ONE_OF_THEM = re.compile(r"\b(?:that|this|the)\s+one\b", re.IGNORECASE)
+#: Words asking what a product comes in ("other colour options for that?").
+OPTION_WORDS = re.compile(r"\b(?:colou?rs?|sizes?|options?|variants?)\b", re.IGNORECASE)
 #: The fixed line before recommendations of one reason (``{}`` is the product's title).
 REASONS = {
     "viewed": "These are similar to {}, which you looked at:",
@@ -318,21 +371,26 @@ def no_such_brand(shop: Shop, last: dict[str, Any], brand: str) -> Reply:
 def refine(shop: Shop, turn: Turn, last: dict[str, Any], request: ProductRequest) -> Reply:
     """The search under discussion narrowed by a follow-up ("cheaper ones", "in blue",
     "under 50 euros", "size 42", "only Stormline"), or its next page ("show me more")."""
+    if request.brand and not request.brand_known:
+        return no_such_brand(shop, last, request.brand)
     if last.get("kind") == "gifts":
         return refine_gifts(shop, turn, last, request)
     wanted: dict[str, Any] = {**last, "kind": "search", "offset": 0, "exclude": []}
+    if request.category and request.category != last.get("category"):
+        # "just the boots" among what was shown: that category, the other filters kept
+        wanted["category"] = request.category
+        kept = (wanted.get("colour"), last.get("terms"), request.category)
+        wanted["query"] = " ".join(str(w) for w in kept if w)
     if request.more and not request.has_filters:
         wanted["offset"] = int(last.get("offset") or 0) + PAGE_SIZE
         wanted["exclude"] = list(last.get("exclude") or [])
         return results(shop, turn, wanted)
     if request.brand:
-        if not request.brand_known:
-            return no_such_brand(shop, last, request.brand)
         wanted["brand"] = request.brand
     if request.colour:
         wanted["colour"], wanted["colours"] = request.colour, list(request.colours)
         if "terms" in last:  # the query names the new colour, not the old one
-            words = (request.colour, last.get("terms"), last.get("category"))
+            words = (request.colour, last.get("terms"), wanted.get("category"))
             wanted["query"] = " ".join(w for w in words if w)
     if request.size:
         wanted["size"] = request.size
@@ -440,7 +498,23 @@ def search(shop: Shop, turn: Turn) -> Reply:
         return gift_ideas(shop, turn, request, text)
     if request.category and HOW_MANY.search(text) and not request.refers:
         return count_answer(shop, turn, request)
+    if text and SAME_BRAND.search(text):
+        same = same_brand(shop, turn, request)
+        if same is not None:
+            return same
+    if not request.names_a_product and HOW_TO_BUY.search(text):
+        # "how do i order the first one", "put it in my basket"
+        wanted = pointed_at(shop, turn, request) or product_under_discussion(shop, turn)
+        if wanted is not None and (request.refers or last is not None):
+            return how_to_buy(shop, turn, wanted)
     if not request.names_a_product:
+        if (
+            request.refers
+            and not request.has_filters
+            and OPTION_WORDS.search(text)
+            and product_under_discussion(shop, turn) is not None
+        ):
+            return answer_question(shop, turn)  # "any other colour options for that?"
         if (
             request.points_at_one()
             or (request.refers and request.size)
@@ -462,6 +536,10 @@ def search(shop: Shop, turn: Turn) -> Reply:
             return variant(shop, turn, product, request)
         if last is not None and request.is_refinement():
             return refine(shop, turn, last, request)
+    if last is not None:
+        other = narrow_or_switch(shop, turn, last, request)
+        if other is not None:
+            return other
     relative_only = not (
         request.brand
         or request.colour
@@ -475,6 +553,164 @@ def search(shop: Shop, turn: Turn) -> Reply:
     if request.brand and not request.brand_known and not request.names_a_product:
         return no_such_brand(shop, {}, request.brand)
     return results(shop, turn, new_search(request, text))
+
+
+def same_brand(shop: Shop, turn: Turn, request: ProductRequest) -> Reply | None:
+    """ "Other stuff from the same brand": products of the brand of the product under
+    discussion (the message's own filters applied), that product left out."""
+    product = product_under_discussion(shop, turn)
+    if product is None or not product.get("brand"):
+        return None
+    browse = ProductRequest(
+        category=request.category,
+        brand=str(product["brand"]),
+        colour=request.colour,
+        size=request.size,
+        min_price=request.min_price,
+        max_price=request.max_price,
+        price_words=request.price_words,
+    )
+    wanted = new_search(browse, _said(turn))
+    wanted["exclude"] = [product["sku"]]
+    return results(shop, turn, wanted)
+
+
+def narrow_or_switch(
+    shop: Shop, turn: Turn, last: dict[str, Any], request: ProductRequest
+) -> Reply | None:
+    """A message naming only a kind of product (and maybe filters) after products were shown:
+    one of the kinds shown narrows them ("just the boots, size 43" after hiking ideas);
+    another kind asked as a follow-up ("what about t-shirts then" after "navy jackets in
+    size L") is a new search that keeps the colour, size, price and brand said before.
+    None when the message is neither."""
+    if not request.category or request.terms or request.points_at_one():
+        return None
+    if request.category == last.get("category"):
+        return None
+    shown = {p.get("category") for p in shown_products(shop, turn)}
+    if request.category in shown:
+        return refine(shop, turn, last, request)
+    if last.get("kind") != "search" or not SWITCH.search(_said(turn)):
+        return None
+    return switched_search(shop, turn, last, request)
+
+
+def switched_search(shop: Shop, turn: Turn, last: dict[str, Any], request: ProductRequest) -> Reply:
+    """A search for another kind of product with the last search's other filters (the
+    message's own filters win); without them when nothing would be left."""
+    brand = request.brand if request.brand_known else None
+    if brand is None and last.get("brand"):
+        sells = shop.search.product_filter_ids(category=request.category, brand=last["brand"])
+        brand = last["brand"] if sells else None
+    said_price = request.min_price is not None or request.max_price is not None
+    carried = ProductRequest(
+        category=request.category,
+        brand=brand,
+        colour=request.colour or last.get("colour"),
+        size=request.size or last.get("size"),
+        min_price=request.min_price if said_price else last.get("min_price"),
+        max_price=request.max_price if said_price else last.get("max_price"),
+        price_words=request.price_words if said_price else last.get("price_words"),
+    )
+    text = _said(turn)
+    wanted = new_search(carried, text)
+    products = fetch(shop, wanted)
+    if not products:
+        return results(shop, turn, new_search(request, text))
+    return results(shop, turn, wanted, products)
+
+
+def after_products(turn: Turn) -> bool:
+    """Whether the message follows products just shown (or an answer about one of them)."""
+    if turn.previous_action in PRODUCT_ACTIONS:
+        return True
+    return (
+        turn.previous_action in FOLLOW_UP_HOSTS
+        and not turn.slot("journey")
+        and last_context(turn) is not None
+    )
+
+
+def follow_up(shop: Shop, turn: Turn) -> Reply | None:
+    """The answer to a message that goes on with the products just shown, whatever intent
+    NLU read ("size 41", "only Tempora please", "just the boots, size 43", "how do i order
+    the first one"); None when the message is no such follow-up.
+
+    How to buy the product meant; the search or ideas under discussion narrowed by the
+    constraints the message adds or changes; another kind of product with them kept.
+    """
+    last = last_context(turn)
+    text = _said(turn)
+    if last is None or not text:
+        return None
+    request = read(shop, turn)
+    if HOW_TO_BUY.search(text):
+        product = pointed_at(shop, turn, request) or product_under_discussion(shop, turn)
+        if product is not None:
+            return how_to_buy(shop, turn, product)
+    if request.is_refinement() or request.points_at_one():
+        return search(shop, turn)  # narrowed, or about the product meant, as a search would
+    return narrow_or_switch(shop, turn, last, request)
+
+
+def how_to_buy(shop: Shop, turn: Turn, product: dict[str, Any]) -> Reply:
+    """How to order a product: its product page, then basket and checkout (and the shop's
+    FAQ answer on placing orders when it has one), with the product's card."""
+    cards = product_cards(shop, [product])
+    price = money(cards[0]["price"], product.get("currency"))
+    url = product.get("product_url") or "our online shop"
+    messages = [Message(text=HOW_TO_BUY_LINE.format(title=product["title"], price=price, url=url))]
+    faq = shop.store.get_faq(HOW_TO_BUY_FAQ)
+    if faq is not None and faq.get("answer"):
+        messages.append(Message(text=str(faq["answer"])))
+    messages.append(Message(products=cards))
+    slots = remember_viewed(turn, [product])
+    last = last_context(turn)
+    if last is not None:
+        slots["last_search"] = {**last, "focus": product["sku"]}
+    return Reply(messages, slots)
+
+
+def unsure_answer(shop: Shop, shopper: Shopper, turn: Turn) -> Reply | None:
+    """When NLU was unsure: the answer about a shown product the message points at, a
+    follow-up of the products just shown, a question about a product named by its full
+    catalogue title, or gift ideas for a clear gift request; None otherwise (the fallback
+    asks as usual)."""
+    pointed = pointed_answer(shop, turn)
+    if pointed is not None:
+        return pointed
+    text = _said(turn)
+    if not text or turn.slot("requested_slot"):
+        return None  # in a form, an item named or a size is the form's answer
+    if after_products(turn):
+        followed = follow_up(shop, turn)
+        if followed is not None:
+            return followed
+    if titled_product(shop, text) is not None:
+        return answer_question(shop, turn)
+    gift = read_gift_request(text)
+    if gift.gift and (gift.interests or gift.occasion) and not GIFT_CARD.search(text):
+        return recommend(shop, shopper, turn)
+    return None
+
+
+def titled_product(shop: Shop, text: str) -> dict[str, Any] | None:
+    """The catalogue product whose full title the message holds ("how much is the Flora &
+    Fern Elise Shirt Dress, Red"), commas optional; the longest such title wins, so the
+    colour after the comma picks the product of that colour."""
+    said = " ".join(text.lower().replace(",", " ").split())
+    if len(said) < 10:
+        return None
+    rows = shop.store.query(
+        "SELECT sku FROM products WHERE length(title) >= 10 AND "
+        "instr(?, trim(replace(replace(lower(title), ',', ' '), '  ', ' '))) > 0 "
+        "ORDER BY length(title) DESC, id LIMIT 1",
+        [said],
+    )
+    if not rows:
+        return None
+    product = shop.store.get_product(rows[0]["sku"])
+    return dict(product) if product is not None else None
 
 
 def only_options(request: ProductRequest) -> bool:
@@ -728,16 +964,43 @@ def pointed_answer(shop: Shop, turn: Turn) -> Reply | None:
 
 
 def answer_question(shop: Shop, turn: Turn) -> Reply:
-    """Answer about the product in context from its catalog (or say the catalog doesn't)."""
-    request = read(shop, turn)
+    """Answer about the product in context from its catalog (or say the catalog doesn't).
+
+    A product named by its full catalogue title is that product (its colour and brand
+    words are no filters). "Do you have it in S?" right after several products were shown,
+    none singled out, narrows them; "how do I order the first one" says how to buy it.
+    """
     question = _said(turn)
+    titled = titled_product(shop, question) if question and not turn.entity("sku") else None
+    if titled is not None:
+        pattern = r"\W+".join(re.escape(w) for w in re.findall(r"\w+", titled["title"]))
+        rest = re.sub(pattern, " ", question, count=1, flags=re.IGNORECASE)
+        turn = replace(turn, text=" ".join(rest.split()), entities={"sku": titled["sku"]})
+        question = _said(turn)
+    request = read(shop, turn)
+    product_named = bool(turn.entity("sku") or turn.entity("product"))
+    if question and HOW_TO_BUY.search(question):
+        wanted = product_in_context(shop, turn, request)
+        if wanted is not None:
+            return how_to_buy(shop, turn, wanted)
+    last = last_context(turn)
+    if (
+        last is not None
+        and not product_named
+        and request.is_refinement()
+        and not request.described
+        and not request.points_at_one()
+        and not ONE_OF_THEM.search(question)
+        and last.get("focus") is None
+        and len(last.get("shown") or []) > 1
+    ):
+        return refine(shop, turn, last, request)
     if request.category and HOW_MANY.search(question) and not request.refers:
         return count_answer(shop, turn, request)
     product = product_in_context(shop, turn, request)
     if product is None:
         return Reply.say(WHICH_PRODUCT)
     slots = remember_viewed(turn, [product])
-    last = last_context(turn)
     if last is not None:  # follow-ups ("in black?") are about this product now
         slots["last_search"] = {**last, "focus": product["sku"]}
     viewed = Reply.nothing(**slots)

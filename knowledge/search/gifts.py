@@ -169,6 +169,9 @@ class GiftRequest:
         occasion: Occasion theme key.
         min_price / max_price: The budget.
         gift: Whether the request says it is a gift ("present", "gift ideas").
+        category / brand: Narrowed to one catalogue category or brand ("just the boots").
+        colour / colours: The colour word said and the catalogue colours it accepts.
+        size: A size the suggestion must be in stock in ("size 43").
     """
 
     text: str = ""
@@ -181,6 +184,16 @@ class GiftRequest:
     min_price: float | None = None
     max_price: float | None = None
     gift: bool = False
+    category: str | None = None
+    brand: str | None = None
+    colour: str | None = None
+    colours: list[str] = field(default_factory=list)
+    size: str | None = None
+
+    @property
+    def narrowed(self) -> bool:
+        """Whether a follow-up narrowed the request to a category, brand, colour or size."""
+        return bool(self.category or self.brand or self.colours or self.size)
 
     @property
     def themes(self) -> list[Theme]:
@@ -213,6 +226,11 @@ class GiftRequest:
             "min_price": self.min_price,
             "max_price": self.max_price,
             "gift": self.gift,
+            "category": self.category,
+            "brand": self.brand,
+            "colour": self.colour,
+            "colours": list(self.colours),
+            "size": self.size,
         }
 
     @classmethod
@@ -225,6 +243,9 @@ class GiftRequest:
         def number(value: Any) -> float | None:
             return float(value) if isinstance(value, int | float) else None
 
+        def text(value: Any) -> str | None:
+            return str(value)[:60] if isinstance(value, str) and value else None
+
         return cls(
             text=str(data.get("text") or ""),
             interests=[k for k in data.get("interests") or [] if k in known],
@@ -236,6 +257,11 @@ class GiftRequest:
             min_price=number(data.get("min_price")),
             max_price=number(data.get("max_price")),
             gift=bool(data.get("gift")),
+            category=text(data.get("category")),
+            brand=text(data.get("brand")),
+            colour=text(data.get("colour")),
+            colours=[str(c)[:30] for c in data.get("colours") or [] if isinstance(c, str)][:8],
+            size=text(data.get("size")),
         )
 
 
@@ -407,7 +433,9 @@ def rank_gifts(
     """The ``k`` products that fit a gift request best, each with its reasons.
 
     Only products in stock, within the budget and not in ``exclude`` (SKUs) are
-    suggested; products with an ``age`` attribute above a child's age are left out.
+    suggested; products with an ``age`` attribute above a child's age are left out. A
+    request narrowed to a category, brand, colour or size keeps only the products that
+    are (a product with variants: a variant in stock in that colour and size).
 
     Args:
         indexes: The :class:`knowledge.search.SearchIndexes`.
@@ -427,8 +455,16 @@ def rank_gifts(
         if weights.get(name, 0.0) <= 0:
             weights[name] = -1.0
     named = {c for c, w in weights.items() if w > 0}
+    if request.category:  # the shopper picked the kind of thing ("just the boots")
+        named = set()
     allowed = indexes.product_filter_ids(
-        min_price=request.min_price, max_price=request.max_price, in_stock=True
+        category=request.category,
+        brand=request.brand,
+        min_price=request.min_price,
+        max_price=request.max_price,
+        in_stock=True,
+        colours=request.colours or None,
+        size=request.size,
     )
     allowed = set(allowed or ())
     skip = {str(s) for s in exclude}

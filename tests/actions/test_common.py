@@ -17,6 +17,7 @@ import actions.payments
 import actions.products
 import actions.returns
 import actions.variants
+from actions import adapter
 from actions.common import (
     ActionDefaultAskAffirmation,
     ActionDefaultAskRephrase,
@@ -105,6 +106,47 @@ def test_fallback_prompts(shop):
     assert "differently" in texts(d)
     d, events = run(ActionDefaultFallback(), unsure)
     assert events == [{"event": "rewind", "timestamp": None}]
+
+
+def test_the_fallback_narrows_products_just_shown(shop):
+    """An unsure "only <brand>" right after a search narrows it and ends the fallback."""
+    first, events = run(
+        actions.products.ActionSearchProducts(),
+        make_tracker("t-shirts", "product_search", entities={"category": "t-shirts"}),
+    )
+    last = slot_events(events)["last_search"]
+    brand = shop.store.get_product(last["shown"][0])["brand"]
+    history = [
+        {"event": "action", "name": "action_search_products"},
+        {"event": "action", "name": "action_listen"},
+        {"event": "user", "text": f"only {brand} please", "parse_data": {}},
+    ]
+    tracker = make_tracker(
+        f"only {brand} please",
+        "nlu_fallback",
+        slots={"last_search": last},
+        events=history,
+        ranking=[("nlu_fallback", 0.4), ("product_search", 0.3)],
+    )
+    d, events = run(ActionDefaultAskAffirmation(), tracker)
+    items = next(m["custom"] for m in d.messages if m.get("custom"))["items"]
+    assert items and all(shop.store.get_product(i["sku"])["brand"] == brand for i in items)
+    assert {"event": "active_loop", "name": None} in [
+        {k: e.get(k) for k in ("event", "name")} for e in events
+    ]
+    assert events[-1]["event"] == "followup" and events[-1]["name"] == "action_listen"
+
+
+def test_previous_action_is_what_the_message_follows():
+    history = [
+        {"event": "action", "name": "action_session_start"},
+        {"event": "action", "name": "action_recommend_products"},
+        {"event": "action", "name": "action_listen"},
+        {"event": "user", "text": "size 41", "parse_data": {}},
+    ]
+    tracker = make_tracker("size 41", "inform", events=history)
+    assert adapter.previous_action(tracker) == "action_recommend_products"
+    assert adapter.previous_action(make_tracker("hi", "greet")) is None
 
 
 def test_stop_form_clears_form_slots(shop):

@@ -206,6 +206,8 @@ def test_is_it_available_in_a_size(shop):
     chat = Chat(shop)
     chat.say("t-shirts", category="t-shirts")
     first = chat.cards[0]
+    # Several shown: "it" is the one singled out (unsingled, the question narrows them).
+    chat.say("tell me about the first one", "product_question")
     variants = shop.store.variants(first["id"])
     stocked = next(v for v in variants if v["stock"] > 0)
     size = stocked["options"]["size"]
@@ -224,6 +226,7 @@ def test_is_it_available_in_a_size(shop):
     chat = Chat(shop)
     chat.say("bedding", category="bedding")
     chat.slots["last_product"] = plain["sku"]
+    chat.slots["last_search"]["focus"] = plain["sku"]  # singled out, as "the first one" does
     yes = chat.say(f"is it available in size {sizes[0]}?", "product_question", size=sizes[0])
     assert yes.text.startswith(f"Yes, {plain['title']} comes in size {sizes[0]}")
 

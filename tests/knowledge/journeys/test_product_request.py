@@ -45,6 +45,16 @@ def read(text, **entities):
         ("€19.99", None, 19.99),
         ("undr 50", None, 50.0),
         ("belw 30", None, 30.0),
+        ("nothing over 150", None, 150.0),
+        ("she likes watches, nothing over 150", None, 150.0),
+        ("not above 80", None, 80.0),
+        ("no more than 80 please", None, 80.0),
+        ("i don't want to spend more than 40", None, 40.0),
+        ("nothing more expensive than 60 euros", None, 60.0),
+        ("jackets above 50", 50.0, None),
+        ("more than 30 euros", 30.0, None),
+        ("over 50 but nothing over 120", 50.0, 120.0),
+        ("maximum 150 euro", None, 150.0),
     ],
 )
 def test_prices(text, low, high):
@@ -224,3 +234,17 @@ def test_ways_of_asking_are_not_product_words():
     assert read("do u hav sunglasses").terms == "sunglasses"
     assert read("i want to buy a smartwatch").terms == "smartwatch"
     assert read("hi, searching for leather boots").terms == "leather boots"
+
+
+@pytest.mark.parametrize(
+    ("text", "terms"),
+    [
+        ("she likes watches, nothing over 150", "watches"),
+        ("warm jackets for winter, not too expensive, maximum 150 euro", "warm winter"),
+        ("i don't want to spend more than 40 on jeans", ""),
+        ("reasonably priced headphones", ""),
+    ],
+)
+def test_price_words_and_negations_are_not_search_words(text, terms):
+    """The words that qualify a price ("nothing", "not too expensive") are no product words."""
+    assert read(text).terms == terms

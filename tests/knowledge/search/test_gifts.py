@@ -53,6 +53,15 @@ def test_a_request_survives_the_conversation_slot():
     assert GiftRequest.from_dict({"interests": ["astrology"], "person": "x"}).found is False
 
 
+def test_a_narrowed_request_survives_the_conversation_slot():
+    request = read_gift_request("gift ideas for a hiker")
+    request.category, request.brand, request.size = "boots", "Test", "43"
+    request.colour, request.colours = "green", ["green", "olive", "teal"]
+    again = GiftRequest.from_dict(json.loads(json.dumps(request.to_dict())))
+    assert again == request and again.narrowed
+    assert not read_gift_request("gift ideas for a hiker").narrowed
+
+
 def test_category_names_match_whole_words_only():
     names = ["Kitchen & Dining", "steak knives", "Books", "t-shirts"]
     assert category_names("kitchen", names) == ["Kitchen & Dining"]
@@ -160,3 +169,14 @@ def test_spread_prefers_another_kind_of_product():
     # ...but not a watch that fits nearly as well.
     picks[3].score = 2.0
     assert [p.row["sku"] for p in spread(picks, 3)] == ["a", "c", "d"]
+
+
+def test_a_narrowed_request_keeps_only_what_fits_the_narrowing(gift_shop):
+    """A category the themes don't name ("just the toys" for a cook) is still searched,
+    and a brand the shop lacks leaves nothing."""
+    request = read_gift_request("gift for my dad who likes cooking")
+    request.category = "toys"
+    picks = rank_gifts(gift_shop, request, k=5)
+    assert picks and all(p.row["category"] == "toys" for p in picks)
+    request.category, request.brand = None, "Nobody"
+    assert rank_gifts(gift_shop, request, k=5) == []
