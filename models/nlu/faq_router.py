@@ -12,6 +12,19 @@ with the index, see :meth:`knowledge.search.SearchIndexes.search_faq`) makes the
 ``faq_key`` entity, so the FAQ action answers that entry. No confident match changes
 nothing: the fallback classifier then says "I'm not sure" as before.
 
+Two more decisions use the same index (issue 12):
+
+* **Follow-ups.** Rasa hands the component the conversation so far (``tracker``). When
+  the assistant's last turn answered from the FAQ (or gave a refund status, payment help
+  or the rating prompt) and no form is active, an unsure message that continues it ("and
+  klarna?", "what about switzerland", "ok and when is it on my card") is searched together
+  with the previous question (:meth:`knowledge.search.SearchIndexes.search_faq_in_context`);
+  see :meth:`FaqRouter.route_follow_up`. Unrelated messages stay as they were.
+* **Question or request.** "is return shipping on me or on you?" is easily read as
+  ``refund_status``. An unsure request intent of a general question with ``ask_faq``
+  among the next guesses goes to the FAQ when it matches confidently; an unsure
+  ``ask_faq`` the FAQ cannot answer gives way to a request runner-up.
+
 The index is the one the action server uses (``shopbot.config`` settings: ``db_path`` and
 ``index_dir``), opened lazily on the first unsure message and followed as it changes. A
 Rasa model loaded where no shop database exists (a benchmark, ``rasa shell`` elsewhere)
@@ -325,12 +338,18 @@ class FaqRouter(GraphComponent):
             ],
             "request_unsure_below": 0.75,
             "faq_runner_up_above": 0.1,
+            # ... and the other way round: an ask_faq below faq_unsure_below that the FAQ
+            # cannot answer gives way to a request runner-up of at least this much.
+            "faq_unsure_below": 0.5,
+            "request_runner_up_above": 0.3,
             # Read unsure follow-ups of an FAQ answer with the previous question.
             "follow_ups": True,
             # A follow-up ("what about switzerland") is often out_of_scope on its own:
             # ask the FAQ in context below this out_of_scope confidence (the search's
             # relevance floor keeps unrelated messages out of scope).
             "follow_up_out_of_scope_below": 0.85,
+            # Any other intent below this gives way to a confident match in context.
+            "follow_up_unsure_below": 0.6,
             # Confidence given to a routed message (above the fallback threshold).
             "routed_confidence": 0.8,
             # Shop database; empty = shopbot settings (SHOPBOT_DATA_DIR).
@@ -410,10 +429,45 @@ class FaqRouter(GraphComponent):
             logger.exception("FAQ routing failed for one message")
             return False
         if match is None:
+            self._request_over_unmatched_question(message)
             return False
         key, similarity = match
         self._set_faq(message, key, similarity)
         return True
+
+    def _request_over_unmatched_question(self, message: Message) -> None:
+        """An unsure ``ask_faq`` the FAQ cannot answer gives way to the request behind it.
+
+        "any in navy instead?" after a search may come out ``ask_faq`` by a hair over
+        ``product_search``. When the classifier's ``ask_faq`` is below
+        ``faq_unsure_below``, the FAQ has no confident match and the runner-up is one of
+        the ``question_or_request`` intents with at least ``request_runner_up_above``,
+        the runner-up goes first: the two confidences swap places (as the classifier's
+        own order-number rule does), so the fallback threshold still applies.
+        """
+        intent = message.get(INTENT) or {}
+        if intent.get(INTENT_NAME_KEY) != FAQ_INTENT:
+            return
+        confidence = float(intent.get(PREDICTED_CONFIDENCE_KEY) or 0.0)
+        if confidence >= float(self.config["faq_unsure_below"]):
+            return
+        ranking = list(message.get(INTENT_RANKING_KEY) or [])
+        if len(ranking) < 2 or ranking[0].get(INTENT_NAME_KEY) != FAQ_INTENT:
+            return
+        runner_up = ranking[1]
+        if runner_up.get(INTENT_NAME_KEY) not in self.config["question_or_request"]:
+            return
+        if float(runner_up.get(PREDICTED_CONFIDENCE_KEY) or 0.0) < float(
+            self.config["request_runner_up_above"]
+        ):
+            return
+        top = {INTENT_NAME_KEY: runner_up[INTENT_NAME_KEY], PREDICTED_CONFIDENCE_KEY: confidence}
+        faq = {
+            INTENT_NAME_KEY: FAQ_INTENT,
+            PREDICTED_CONFIDENCE_KEY: float(runner_up.get(PREDICTED_CONFIDENCE_KEY) or 0.0),
+        }
+        message.set(INTENT, top, add_to_output=True)
+        message.set(INTENT_RANKING_KEY, [top, faq, *ranking[2:]], add_to_output=True)
 
     def route_follow_up(self, message: Message, context: str) -> bool:
         """Route an unsure follow-up of an FAQ answer, read with the previous question.
@@ -450,7 +504,15 @@ class FaqRouter(GraphComponent):
             wanted = confidence < float(self.config["follow_up_out_of_scope_below"])
         else:
             wanted = confidence < float(self.config["unsure_below"])
-        if not wanted:
+        # Any other unsure intent ("for free tho?" read as a product search at 0.47) only
+        # gives way to a confident match in context.
+        confident_only = (
+            not wanted
+            and follows
+            and name != FAQ_INTENT
+            and confidence < float(self.config["follow_up_unsure_below"])
+        )
+        if not (wanted or confident_only):
             return False
         try:
             key, similarity, confident = self.search.follow_up(
@@ -459,7 +521,7 @@ class FaqRouter(GraphComponent):
         except Exception:  # noqa: BLE001 - never fail a parse because of the FAQ
             logger.exception("FAQ follow-up routing failed for one message")
             return False
-        if key is None or not (confident or follows):
+        if key is None or not (confident or (follows and not confident_only)):
             return False
         self._set_faq(message, key if confident else None, similarity, context)
         return True
@@ -533,9 +595,11 @@ def previous_question(tracker: DialogueStateTracker | None) -> str:
     emails are dropped (:func:`knowledge.journeys.text.context_question`).
 
     Returns:
-        The previous question, or ``""`` (no tracker, no FAQ answer last, a button).
+        The previous question, or ``""`` (no tracker, a form active, no FAQ answer last,
+        a button).
     """
-    if tracker is None:
+    if tracker is None or tracker.active_loop_name:
+        # Inside a form the next message is most likely the form's answer.
         return ""
     from knowledge.journeys.text import context_question
 

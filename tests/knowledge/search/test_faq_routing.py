@@ -150,3 +150,37 @@ def test_unsure_request_intent_of_a_general_question_goes_to_the_faq(router):
     assert question.get("intent")["name"] == "ask_faq"
     assert _entities(question)["faq_key"] == "payment-methods"
     assert own.get("intent")["name"] == "ask_payment_methods"
+
+
+def test_unsure_faq_question_the_faq_cannot_answer_gives_way_to_the_request(router):
+    ranking = [
+        {"name": "ask_faq", "confidence": 0.45},
+        {"name": "product_search", "confidence": 0.35},
+        {"name": "out_of_scope", "confidence": 0.1},
+    ]
+    message = Message(
+        data={"text": "any in navy instead?", "intent": ranking[0], "intent_ranking": ranking}
+    )
+    router.process([message])
+    assert message.get("intent") == {"name": "product_search", "confidence": 0.45}
+    assert message.get("intent_ranking")[1] == {"name": "ask_faq", "confidence": 0.35}
+
+
+def test_other_unsure_intent_after_an_faq_answer_needs_a_confident_match(router):
+    related = _parsed("and klarna?", "product_search", 0.5)
+    router.process([related], tracker=_after("do you take paypal"))
+    assert related.get("intent")["name"] == "ask_faq"
+    assert "faq_key" in _entities(related)
+    unrelated = _parsed("in red?", "product_search", 0.5)
+    router.process([unrelated], tracker=_after("do you take paypal"))
+    assert unrelated.get("intent")["name"] == "product_search"
+
+
+def test_no_follow_ups_while_a_form_is_active():
+    from rasa.shared.core.events import ActiveLoop
+
+    from models.nlu.faq_router import previous_question
+
+    tracker = _after("do you take paypal")
+    tracker.update(ActiveLoop("return_form"))
+    assert previous_question(tracker) == ""
