@@ -442,8 +442,10 @@ class FaqRouter(GraphComponent):
         ``product_search``. When the classifier's ``ask_faq`` is below
         ``faq_unsure_below``, the FAQ has no confident match and the runner-up is one of
         the ``question_or_request`` intents with at least ``request_runner_up_above``,
-        the runner-up goes first: the two confidences swap places (as the classifier's
-        own order-number rule does), so the fallback threshold still applies.
+        the FAQ reading is set aside: the other intents' confidences are renormalised
+        without ``ask_faq`` (``p / (1 - p_faq)``), so the runner-up leads by what the
+        classifier itself gave it over the rest, and ``ask_faq`` follows with its own
+        confidence (the fallback threshold and the ambiguity check still apply).
         """
         intent = message.get(INTENT) or {}
         if intent.get(INTENT_NAME_KEY) != FAQ_INTENT:
@@ -461,13 +463,19 @@ class FaqRouter(GraphComponent):
             self.config["request_runner_up_above"]
         ):
             return
-        top = {INTENT_NAME_KEY: runner_up[INTENT_NAME_KEY], PREDICTED_CONFIDENCE_KEY: confidence}
-        faq = {
-            INTENT_NAME_KEY: FAQ_INTENT,
-            PREDICTED_CONFIDENCE_KEY: float(runner_up.get(PREDICTED_CONFIDENCE_KEY) or 0.0),
-        }
-        message.set(INTENT, top, add_to_output=True)
-        message.set(INTENT_RANKING_KEY, [top, faq, *ranking[2:]], add_to_output=True)
+        rest = max(1.0 - confidence, 1e-6)
+        others = [
+            {
+                **r,
+                PREDICTED_CONFIDENCE_KEY: min(
+                    1.0, float(r.get(PREDICTED_CONFIDENCE_KEY) or 0.0) / rest
+                ),
+            }
+            for r in ranking[1:]
+        ]
+        faq = {INTENT_NAME_KEY: FAQ_INTENT, PREDICTED_CONFIDENCE_KEY: confidence}
+        message.set(INTENT, others[0], add_to_output=True)
+        message.set(INTENT_RANKING_KEY, [others[0], faq, *others[1:]], add_to_output=True)
 
     def route_follow_up(self, message: Message, context: str) -> bool:
         """Route an unsure follow-up of an FAQ answer, read with the previous question.

@@ -162,8 +162,9 @@ def test_unsure_faq_question_the_faq_cannot_answer_gives_way_to_the_request(rout
         data={"text": "any in navy instead?", "intent": ranking[0], "intent_ranking": ranking}
     )
     router.process([message])
-    assert message.get("intent") == {"name": "product_search", "confidence": 0.45}
-    assert message.get("intent_ranking")[1] == {"name": "ask_faq", "confidence": 0.35}
+    assert message.get("intent")["name"] == "product_search"
+    assert message.get("intent")["confidence"] == pytest.approx(0.35 / 0.55)
+    assert message.get("intent_ranking")[1] == {"name": "ask_faq", "confidence": 0.45}
 
 
 def test_other_unsure_intent_after_an_faq_answer_needs_a_confident_match(router):
