@@ -1,7 +1,8 @@
 """Policy and account questions from the FAQ index, and payment troubleshooting.
 
 Below the calibrated confidence threshold the assistant says it is not sure, shows the
-closest topics as buttons and offers a person. The answer's wording is the generator's
+closest topics as buttons and offers a person. A follow-up of an earlier answer ("and
+klarna?") comes with the earlier question (entity ``faq_context``) and is searched with it. The answer's wording is the generator's
 ``faq_answer`` task (the stored policy text always verbatim); this journey only gives it
 the facts: ``answer`` and the entry's question as ``topic``.
 """
@@ -19,6 +20,8 @@ from knowledge.journeys.text import has_words
 logger = logging.getLogger(__name__)
 
 PAYMENT_QUERY = "my payment failed or was declined"
+#: Entity with the previous question of a follow-up (set by ``models.nlu.faq_router``).
+CONTEXT_ENTITY = "faq_context"
 NOT_SURE = (
     "I'm not sure I have the right answer. Did you mean one of these? "
     "Or I can pass you to a colleague."
@@ -47,7 +50,15 @@ def answer(shop: Shop, turn: Turn) -> Reply:
     entry = shop.store.get_faq(key) if key else None
     if entry is not None:
         return answer_entry(entry)
-    result = shop.search.search_faq(turn.text, k=3) if has_words(turn.text) else None
+    context = turn.entity(CONTEXT_ENTITY)
+    if not has_words(turn.text):
+        result = None
+    elif context:
+        # A follow-up ("and on sundays?") read with the question it continues; below the
+        # threshold it is "not sure", never the plain search's unrelated entry.
+        result = shop.search.search_faq_in_context(turn.text, context, k=3)
+    else:
+        result = shop.search.search_faq(turn.text, k=3)
     if result is not None and result.confident and result.best is not None:
         return answer_entry(result.best.row)
     hits = result.hits if result is not None else []

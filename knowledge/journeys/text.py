@@ -161,3 +161,83 @@ def list_position(text: Any, count: int) -> int | None:
     else:
         position = _POSITIONS[word]
     return position - 1 if 1 <= position <= count else None
+
+
+#: Openings of a message that continues the previous question ("and klarna?", "what about
+#: switzerland", "ok and when ...").
+_FOLLOW_UP_OPENING_RE = re.compile(
+    r"^\W*(?:(?:ok(?:ay)?|alright|right|hm+|and|but|so)\W+)*"
+    r"(?:and|also|what about|how about|what if|same (?:for|with)|or|then)\b",
+    re.IGNORECASE,
+)
+#: Words that lean on what was said before: "is that covered", "how much is still on it",
+#: "bank transfer is also possible?".
+_FOLLOW_UP_WORD_RE = re.compile(
+    r"\b(?:it|that|this|they|them|those|there|also|too|either|as well|instead)\b",
+    re.IGNORECASE,
+)
+_WORD_RE = re.compile(r"[^\W_]+", re.UNICODE)
+#: A message of at most this many words may be a fragment ("klarna?", "on sundays?").
+FOLLOW_UP_MAX_SHORT_WORDS = 3
+
+
+def is_follow_up(text: Any) -> bool:
+    """Whether a message reads as a continuation of the previous question.
+
+    It opens with "and", "what about", "how about"..., leans on what was said ("it",
+    "that", "also", "too"), or is a fragment of at most
+    :data:`FOLLOW_UP_MAX_SHORT_WORDS` words. Only a hint: whether the previous question
+    gives it a meaning is for the FAQ search to say.
+    """
+    cleaned = str(text or "").strip()
+    if not cleaned or cleaned.startswith("/"):
+        return False
+    words = _WORD_RE.findall(cleaned)
+    if not words:
+        return False
+    return (
+        len(words) <= FOLLOW_UP_MAX_SHORT_WORDS
+        or bool(_FOLLOW_UP_OPENING_RE.search(cleaned))
+        or bool(_FOLLOW_UP_WORD_RE.search(cleaned))
+    )
+
+
+def context_question(text: Any) -> str:
+    """A previous message as the context of a follow-up: order numbers and emails removed.
+
+    "has my refund for SB-206130 been paid? jo@example.org" gives "has my refund for been
+    paid?": the numbers say nothing about the topic and only blur the search.
+    """
+    cleaned = clean_text(text, limit=500)
+    if cleaned.startswith("/"):
+        return ""
+    cleaned = ORDER_TOKEN_RE.sub(" ", EMAIL_RE.sub(" ", cleaned))
+    return " ".join(cleaned.split())
+
+
+_QUESTION_START_RE = re.compile(
+    r"^\W*(?:(?:btw|by the way|quick question|just wondering|hey|hi|ok(?:ay)?|so|and|but|"
+    r"wait|also|oh)\W+)*(?:is|are|do|does|did|can|could|will|would|should|shall|may|must|"
+    r"have|has|how|what|whats|what's|which|when|where|who|whose|why|if|in case|suppose)\b",
+    re.IGNORECASE,
+)
+#: A request about the shopper's own things: "can I return my jacket?", "I want to ...".
+_OWN_REQUEST_RE = re.compile(
+    r"\b(?:my|mine|i want|i wanna|i'd like|i would like|i need|please|pls|plz|for me)\b",
+    re.IGNORECASE,
+)
+
+
+def is_general_question(text: Any) -> bool:
+    """Whether a message asks about the shop's rules rather than for something to be done.
+
+    A question ("is return shipping free?", "if it doesn't fit can I send it back?",
+    "what payment methods do you have") that names nothing of the shopper's own ("my
+    order", "my card") and asks for no action ("I want", "please").
+    """
+    cleaned = str(text or "").strip()
+    if not cleaned or cleaned.startswith("/"):
+        return False
+    if _OWN_REQUEST_RE.search(cleaned):
+        return False
+    return cleaned.endswith("?") or bool(_QUESTION_START_RE.search(cleaned))

@@ -43,6 +43,7 @@ from knowledge.search.text import (
     lexical_text,
     match_names,
     name_key,
+    question_parts,
 )
 
 logger = logging.getLogger(__name__)
@@ -62,6 +63,10 @@ EVAL_DIR = Path(__file__).resolve().parents[1] / "eval"
 FAQ_EVAL_FILE = EVAL_DIR / "faq_queries.jsonl"
 MODES = ("hybrid", "dense", "bm25")
 BM25_FAQ_MIN_COVERAGE = 0.6  # FAQ confidence when only BM25 is available
+#: Follow-up search (:meth:`SearchIndexes.search_faq_in_context`): weight of the previous
+#: question's vector and the least relevance of the message alone to the chosen entry.
+FOLLOW_UP_CONTEXT_WEIGHT = 0.7
+FOLLOW_UP_RELEVANCE_FLOOR = 0.3
 _FINGERPRINT_EVERY_S = 2.0
 _MIN_CALIBRATION_QUERIES = 20
 _QUERY_CACHE_SIZE = 4096
@@ -795,9 +800,25 @@ class SearchIndexes:
             k: Number of hits (the rest are "did you mean" suggestions).
             mode: ``hybrid`` (default), ``dense`` or ``bm25``.
 
+        A long message whose whole text is not confident is also searched question by
+        question (:func:`knowledge.search.text.question_parts`: "Hi. I'm buying boots for
+        my husband. If they don't fit, can I send them back?" asks only the last one),
+        and the first confident part answers; the threshold is the same.
+
         Returns:
             A :class:`FaqResult`; never raises.
         """
+        result = self._search_faq_text(query, k, mode)
+        if result.confident or result.mode == "bm25":
+            return result
+        for part in question_parts(query):
+            found = self._search_faq_text(part, k, mode)
+            if found.confident:
+                return found  # the first question (or clause) the FAQ answers
+        return result
+
+    def _search_faq_text(self, query: str, k: int, mode: str) -> FaqResult:
+        """:meth:`search_faq` for one text (no splitting)."""
         try:
             ranked, used = self.retrieve("faq", query, k=k, mode=mode)
             hits = self._hits("faq", ranked)
@@ -813,6 +834,61 @@ class SearchIndexes:
         except Exception:  # noqa: BLE001
             logger.exception("FAQ search failed for %r", query)
             return FaqResult([], False, 0.0, float(self.settings.faq_min_score), "error")
+
+    def search_faq_in_context(
+        self,
+        query: str,
+        context: str,
+        k: int = 3,
+        context_weight: float = FOLLOW_UP_CONTEXT_WEIGHT,
+        relevance_floor: float = FOLLOW_UP_RELEVANCE_FLOOR,
+    ) -> FaqResult:
+        """FAQ entries for an elliptical follow-up read with the question it follows.
+
+        "and klarna?" after "do you take paypal" means "do you take klarna": the message
+        alone matches little, the two together match the payment-methods entry. The
+        search vector is the message's embedding plus ``context_weight`` times the
+        previous question's (normalised), so the new words lead and the old question
+        only fills in the topic. The result is confident when that vector reaches the
+        calibrated FAQ threshold *and* the message on its own is related to the entry
+        (cosine at least ``relevance_floor``): an unrelated message after an FAQ answer
+        ("tell me a joke") would otherwise borrow the previous question's match.
+
+        Args:
+            query: The follow-up message.
+            context: The shopper's previous question.
+            k: Number of hits.
+            context_weight: Weight of the previous question's vector.
+            relevance_floor: Least cosine between the message alone and the chosen entry.
+
+        Returns:
+            A :class:`FaqResult` (``mode`` ``context``); falls back to :meth:`search_faq`
+            on ``query`` without a dense index or model. Never raises.
+        """
+        try:
+            dense = self._load_dense("faq")
+            vectors = self.embed_queries([query, context]) if dense is not None else None
+            if dense is None or vectors is None or vectors.shape[1] != dense.dim:
+                return self.search_faq(query, k=k)
+            combined = vectors[0] + float(context_weight) * vectors[1]
+            norm = float(np.linalg.norm(combined))
+            if norm > 0:
+                combined = combined / norm
+            ranked = dense.search(combined.reshape(1, -1).astype("float32"), k)[0]
+            hits = self._hits("faq", [(i, s, {"dense": s}) for i, s in ranked])
+            threshold = self.faq_threshold()[0]
+            if not hits:
+                return FaqResult([], False, 0.0, threshold, "context")
+            best = hits[0]
+            alone = dense.search(vectors[:1], 1, allowed=[best.id])[0]
+            relevance = float(alone[0][1]) if alone else 0.0
+            best.scores["alone"] = relevance
+            score = float(best.score)
+            confident = score >= threshold and relevance >= relevance_floor
+            return FaqResult(hits, confident, score, threshold, "context")
+        except Exception:  # noqa: BLE001
+            logger.exception("FAQ follow-up search failed for %r", query)
+            return self.search_faq(query, k=k)
 
     def _faq_cosine(self, query: str, hit: Hit) -> float:
         if "dense" in hit.scores:

@@ -221,3 +221,46 @@ def lexical_text(kind: str, row: dict[str, Any]) -> str:
     if kind == "order_items":
         return order_item_text(row)
     raise ValueError(f"unknown kind {kind!r}")
+
+
+_SENTENCE_RE = re.compile(r"[^.!?\n]+[.!?]*")
+#: Where one question asks two things: "..., how long would I have and would I get ...".
+_CLAUSE_RE = re.compile(
+    r",\s*|;\s*|\s+(?:and|or|but)\s+(?=(?:would|will|can|could|do|does|did|is|are|how|"
+    r"what|when|where|who|why|should|shall|may|must)\b)",
+    re.IGNORECASE,
+)
+#: Messages up to this many words are searched whole only.
+QUESTION_PARTS_MIN_WORDS = 12
+
+
+def question_parts(text: str, min_words: int = 4) -> list[str]:
+    """The questions of a long message, searched one by one when the whole is unclear.
+
+    A message of at least :data:`QUESTION_PARTS_MIN_WORDS` words is split into sentences;
+    the ones ending with "?" are its questions (all sentences when none does). Then each
+    question's clauses follow ("if they don't fit, how long do I have to send them back
+    and would I get ..." gives "how long do I have to send them back"), first to last.
+    Parts of fewer than ``min_words`` words ("Hi there.") are left out, and so is the
+    message itself (it was searched whole already).
+
+    Returns:
+        The parts, sentences first, then clauses (empty for short messages).
+    """
+    if len(text.split()) < QUESTION_PARTS_MIN_WORDS:
+        return []
+    sentences = [m.group(0).strip() for m in _SENTENCE_RE.finditer(text)]
+    sentences = [p for p in sentences if len(p.split()) >= min_words]
+    questions = [p for p in sentences if p.endswith("?")] or sentences
+    clauses = [
+        c.strip(" ?.!")
+        for q in questions
+        for c in _CLAUSE_RE.split(q)
+        if len(c.split()) > min_words
+    ]
+    whole = text.strip()
+    parts: list[str] = []
+    for part in [*questions, *clauses]:
+        if part and part != whole and part not in parts:
+            parts.append(part)
+    return parts

@@ -12,6 +12,19 @@ with the index, see :meth:`knowledge.search.SearchIndexes.search_faq`) makes the
 ``faq_key`` entity, so the FAQ action answers that entry. No confident match changes
 nothing: the fallback classifier then says "I'm not sure" as before.
 
+Two more decisions use the same index (issue 12):
+
+* **Follow-ups.** Rasa hands the component the conversation so far (``tracker``). When
+  the assistant's last turn answered from the FAQ (or gave a refund status, payment help
+  or the rating prompt) and no form is active, an unsure message that continues it ("and
+  klarna?", "what about switzerland", "ok and when is it on my card") is searched together
+  with the previous question (:meth:`knowledge.search.SearchIndexes.search_faq_in_context`);
+  see :meth:`FaqRouter.route_follow_up`. Unrelated messages stay as they were.
+* **Question or request.** "is return shipping on me or on you?" is easily read as
+  ``refund_status``. An unsure request intent of a general question with ``ask_faq``
+  among the next guesses goes to the FAQ when it matches confidently; an unsure
+  ``ask_faq`` the FAQ cannot answer gives way to a request runner-up.
+
 The index is the one the action server uses (``shopbot.config`` settings: ``db_path`` and
 ``index_dir``), opened lazily on the first unsure message and followed as it changes. A
 Rasa model loaded where no shop database exists (a benchmark, ``rasa shell`` elsewhere)
@@ -40,6 +53,8 @@ from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.core.events import ActionExecuted, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import (
     ENTITIES,
     ENTITY_ATTRIBUTE_TYPE,
@@ -58,6 +73,21 @@ logger = logging.getLogger(__name__)
 
 FAQ_INTENT = "ask_faq"
 OUT_OF_SCOPE = "out_of_scope"
+#: Actions whose answer a short follow-up may continue ("and klarna?" after the payment
+#: methods, "ok and when is it on my card" after a refund status).
+FOLLOW_UP_AFTER = (
+    "action_answer_faq",
+    "action_payment_help",
+    "action_refund_status",
+    "action_record_feedback",
+)
+#: A message with one of these is an answer (a rating, an order), not a follow-up question.
+ANSWER_ENTITIES = ("rating", "order_number", "email")
+#: Entity that carries the previous question to the FAQ action with a follow-up.
+CONTEXT_ENTITY = "faq_context"
+#: Least relevance of a follow-up on its own to its closest entry for an unsure
+#: follow-up to be answered with "not sure, did you mean ..." instead of today's reply.
+FOLLOW_UP_RELATED_FLOOR = 0.3
 
 
 #: The class whose dense sentence feature the router reuses (matched in the feature origin).
@@ -248,6 +278,39 @@ class FaqSearch:
         key = result.best.row.get("key")
         return (str(key), float(result.score)) if key else None
 
+    def follow_up(
+        self, text: str, context: str, vector: np.ndarray | None = None
+    ) -> tuple[str | None, float, bool]:
+        """The FAQ entry a follow-up means, read with the previous question.
+
+        Args:
+            text: The follow-up message.
+            context: The shopper's previous question.
+            vector: The message's sentence embedding, when the featurizer computed one.
+
+        Returns:
+            ``(faq key or None, score, confident)`` of
+            :meth:`knowledge.search.SearchIndexes.search_faq_in_context`; ``(None, 0.0,
+            False)`` without a shop database.
+        """
+        search = self.get()
+        if search is None:
+            return None, 0.0, False
+        if self.embedder is not None:
+            with self.embedder.given(text, vector):
+                result = search.search_faq_in_context(text, context, k=1)
+        else:
+            result = search.search_faq_in_context(text, context, k=1)
+        if result.best is None:
+            return None, 0.0, False
+        key = result.best.row.get("key")
+        related = float(result.best.scores.get("alone", 0.0)) >= FOLLOW_UP_RELATED_FLOOR
+        return (
+            (str(key) if key and related else None),
+            float(result.score),
+            bool(result.confident and key),
+        )
+
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
 class FaqRouter(GraphComponent):
@@ -262,6 +325,31 @@ class FaqRouter(GraphComponent):
             "unsure_below": 0.4,
             # ... or when the top intent is out_of_scope with less confidence than this.
             "out_of_scope_below": 0.6,
+            # Request intents a general question is mistaken for: below
+            # request_unsure_below, with ask_faq at least faq_runner_up_above among the
+            # next guesses, a confident FAQ match makes the message ask_faq.
+            "question_or_request": [
+                "request_refund",
+                "refund_status",
+                "ask_payment_methods",
+                "ask_gift_card_balance",
+                "product_search",
+                "product_question",
+            ],
+            "request_unsure_below": 0.75,
+            "faq_runner_up_above": 0.1,
+            # ... and the other way round: an ask_faq below faq_unsure_below that the FAQ
+            # cannot answer gives way to a request runner-up of at least this much.
+            "faq_unsure_below": 0.5,
+            "request_runner_up_above": 0.3,
+            # Read unsure follow-ups of an FAQ answer with the previous question.
+            "follow_ups": True,
+            # A follow-up ("what about switzerland") is often out_of_scope on its own:
+            # ask the FAQ in context below this out_of_scope confidence (the search's
+            # relevance floor keeps unrelated messages out of scope).
+            "follow_up_out_of_scope_below": 0.85,
+            # Any other intent below this gives way to a confident match in context.
+            "follow_up_unsure_below": 0.6,
             # Confidence given to a routed message (above the fallback threshold).
             "routed_confidence": 0.8,
             # Shop database; empty = shopbot settings (SHOPBOT_DATA_DIR).
@@ -294,7 +382,41 @@ class FaqRouter(GraphComponent):
             return True
         if name == OUT_OF_SCOPE and confidence < float(self.config["out_of_scope_below"]):
             return True
+        if name in self.config["question_or_request"] and self._policy_question(
+            message, confidence
+        ):
+            return True
         return confidence < float(self.config["unsure_below"])
+
+    def _policy_question(self, message: Message, confidence: float) -> bool:
+        """Whether an unsure request intent may be a question about the shop's rules.
+
+        "is return shipping on me or on you?" read as ``refund_status``, "what payment
+        methods do you have" as ``ask_payment_methods``: the classifier is not sure
+        (below ``request_unsure_below``), ``ask_faq`` is among its next guesses (at least
+        ``faq_runner_up_above``), the message names no order or email and reads as a
+        general question (:func:`knowledge.journeys.text.is_general_question`). The FAQ
+        match then decides.
+        """
+        from knowledge.journeys.text import is_general_question
+
+        if confidence >= float(self.config["request_unsure_below"]):
+            return False
+        faq = max(
+            (
+                float(r.get(PREDICTED_CONFIDENCE_KEY) or 0.0)
+                for r in message.get(INTENT_RANKING_KEY) or []
+                if r.get(INTENT_NAME_KEY) == FAQ_INTENT
+            ),
+            default=0.0,
+        )
+        if faq < float(self.config["faq_runner_up_above"]):
+            return False
+        if any(
+            e.get(ENTITY_ATTRIBUTE_TYPE) in ANSWER_ENTITIES for e in message.get(ENTITIES) or []
+        ):
+            return False
+        return is_general_question(message.get(TEXT))
 
     def route(self, message: Message) -> bool:
         """Route one message if it is unsure and matches an FAQ entry; True when routed."""
@@ -307,8 +429,115 @@ class FaqRouter(GraphComponent):
             logger.exception("FAQ routing failed for one message")
             return False
         if match is None:
+            self._request_over_unmatched_question(message)
             return False
         key, similarity = match
+        self._set_faq(message, key, similarity)
+        return True
+
+    def _request_over_unmatched_question(self, message: Message) -> None:
+        """An unsure ``ask_faq`` the FAQ cannot answer gives way to the request behind it.
+
+        "any in navy instead?" after a search may come out ``ask_faq`` by a hair over
+        ``product_search``. When the classifier's ``ask_faq`` is below
+        ``faq_unsure_below``, the FAQ has no confident match and the runner-up is one of
+        the ``question_or_request`` intents with at least ``request_runner_up_above``,
+        the FAQ reading is set aside: the other intents' confidences are renormalised
+        without ``ask_faq`` (``p / (1 - p_faq)``), so the runner-up leads by what the
+        classifier itself gave it over the rest, and ``ask_faq`` follows with its own
+        confidence (the fallback threshold and the ambiguity check still apply).
+        """
+        intent = message.get(INTENT) or {}
+        if intent.get(INTENT_NAME_KEY) != FAQ_INTENT:
+            return
+        confidence = float(intent.get(PREDICTED_CONFIDENCE_KEY) or 0.0)
+        if confidence >= float(self.config["faq_unsure_below"]):
+            return
+        ranking = list(message.get(INTENT_RANKING_KEY) or [])
+        if len(ranking) < 2 or ranking[0].get(INTENT_NAME_KEY) != FAQ_INTENT:
+            return
+        runner_up = ranking[1]
+        if runner_up.get(INTENT_NAME_KEY) not in self.config["question_or_request"]:
+            return
+        if float(runner_up.get(PREDICTED_CONFIDENCE_KEY) or 0.0) < float(
+            self.config["request_runner_up_above"]
+        ):
+            return
+        rest = max(1.0 - confidence, 1e-6)
+        others = [
+            {
+                **r,
+                PREDICTED_CONFIDENCE_KEY: min(
+                    1.0, float(r.get(PREDICTED_CONFIDENCE_KEY) or 0.0) / rest
+                ),
+            }
+            for r in ranking[1:]
+        ]
+        faq = {INTENT_NAME_KEY: FAQ_INTENT, PREDICTED_CONFIDENCE_KEY: confidence}
+        message.set(INTENT, others[0], add_to_output=True)
+        message.set(INTENT_RANKING_KEY, [others[0], faq, *others[1:]], add_to_output=True)
+
+    def route_follow_up(self, message: Message, context: str) -> bool:
+        """Route an unsure follow-up of an FAQ answer, read with the previous question.
+
+        Asked when the assistant's last turn answered from the FAQ (or gave a refund
+        status) and the classifier is unsure (below ``unsure_below``, ``out_of_scope``
+        below ``follow_up_out_of_scope_below``) or said ``ask_faq`` for a message that
+        reads as a continuation (:func:`knowledge.journeys.text.is_follow_up`). A
+        confident match in context gives ``ask_faq`` with that entry (``faq_key``); a
+        continuation related to an entry but below the threshold gives ``ask_faq`` with
+        the previous question (``faq_context``) only, so the FAQ action says it is not
+        sure and shows the closest topics instead of answering something unrelated.
+        Anything else is left to :meth:`route` (today's behaviour).
+
+        Returns:
+            True when the message was routed.
+        """
+        from knowledge.journeys.text import is_follow_up
+
+        text = str(message.get(TEXT) or "").strip()
+        if not text or not context:
+            return False
+        if any(
+            e.get(ENTITY_ATTRIBUTE_TYPE) in ANSWER_ENTITIES for e in message.get(ENTITIES) or []
+        ):
+            return False
+        intent = message.get(INTENT) or {}
+        name = intent.get(INTENT_NAME_KEY)
+        confidence = float(intent.get(PREDICTED_CONFIDENCE_KEY) or 0.0)
+        follows = is_follow_up(text)
+        if name == FAQ_INTENT:
+            wanted = follows
+        elif name == OUT_OF_SCOPE:
+            wanted = confidence < float(self.config["follow_up_out_of_scope_below"])
+        else:
+            wanted = confidence < float(self.config["unsure_below"])
+        # Any other unsure intent ("for free tho?" read as a product search at 0.47) only
+        # gives way to a confident match in context.
+        confident_only = (
+            not wanted
+            and follows
+            and name != FAQ_INTENT
+            and confidence < float(self.config["follow_up_unsure_below"])
+        )
+        if not (wanted or confident_only):
+            return False
+        try:
+            key, similarity, confident = self.search.follow_up(
+                text, context, message_sentence_vector(message)
+            )
+        except Exception:  # noqa: BLE001 - never fail a parse because of the FAQ
+            logger.exception("FAQ follow-up routing failed for one message")
+            return False
+        if key is None or not (confident or (follows and not confident_only)):
+            return False
+        self._set_faq(message, key if confident else None, similarity, context)
+        return True
+
+    def _set_faq(
+        self, message: Message, key: str | None, similarity: float, context: str = ""
+    ) -> None:
+        """Make the message ``ask_faq``, with the entry (``faq_key``) and/or its context."""
         intent = message.get(INTENT) or {}
         # A confident FAQ match is the evidence, whatever the classifier's own score.
         confidence = max(
@@ -322,23 +551,81 @@ class FaqRouter(GraphComponent):
         message.set(INTENT, top, add_to_output=True)
         message.set(INTENT_RANKING_KEY, [top, *ranking], add_to_output=True)
         entities = [
-            e for e in message.get(ENTITIES) or [] if e.get(ENTITY_ATTRIBUTE_TYPE) != "faq_key"
+            e
+            for e in message.get(ENTITIES) or []
+            if e.get(ENTITY_ATTRIBUTE_TYPE) not in ("faq_key", CONTEXT_ENTITY)
         ]
-        entities.append(
-            {
-                ENTITY_ATTRIBUTE_TYPE: "faq_key",
-                ENTITY_ATTRIBUTE_VALUE: key,
-                "confidence_entity": similarity,
-                EXTRACTOR: "FaqRouter",
-            }
-        )
+        if key:
+            entities.append(
+                {
+                    ENTITY_ATTRIBUTE_TYPE: "faq_key",
+                    ENTITY_ATTRIBUTE_VALUE: key,
+                    "confidence_entity": similarity,
+                    EXTRACTOR: "FaqRouter",
+                }
+            )
+        if context:
+            entities.append(
+                {
+                    ENTITY_ATTRIBUTE_TYPE: CONTEXT_ENTITY,
+                    ENTITY_ATTRIBUTE_VALUE: context,
+                    EXTRACTOR: "FaqRouter",
+                }
+            )
         message.set(ENTITIES, entities, add_to_output=True)
-        return True
 
-    def process(self, messages: list[Message]) -> list[Message]:
-        """Route the unsure messages that match an FAQ entry."""
+    def process(
+        self, messages: list[Message], tracker: DialogueStateTracker | None = None
+    ) -> list[Message]:
+        """Route the unsure messages that match an FAQ entry (follow-ups read in context).
+
+        Args:
+            messages: The messages to parse (one in a conversation).
+            tracker: The conversation before the message (Rasa passes it when it parses
+                a message of a conversation; empty or ``None`` elsewhere).
+        """
         if not self.config.get("enabled", True):
             return messages
+        context = previous_question(tracker) if self.config.get("follow_ups", True) else ""
         for message in messages:
+            if context and self.route_follow_up(message, context):
+                continue
             self.route(message)
         return messages
+
+
+def previous_question(tracker: DialogueStateTracker | None) -> str:
+    """The question a follow-up continues, when the assistant's last turn answered one.
+
+    The shopper's latest message before this one counts when an action of
+    :data:`FOLLOW_UP_AFTER` answered it; if that message was itself a follow-up, its own
+    context goes first ("paypal?" / "and klarna" / "apple pay too?"). Order numbers and
+    emails are dropped (:func:`knowledge.journeys.text.context_question`).
+
+    Returns:
+        The previous question, or ``""`` (no tracker, a form active, no FAQ answer last,
+        a button).
+    """
+    if tracker is None or tracker.active_loop_name:
+        # Inside a form the next message is most likely the form's answer.
+        return ""
+    from knowledge.journeys.text import context_question
+
+    acted: set[str] = set()
+    for event in reversed(tracker.events):
+        if isinstance(event, UserUttered):
+            if not acted.intersection(FOLLOW_UP_AFTER):
+                return ""
+            question = context_question(event.text)
+            earlier = next(
+                (
+                    str(e.get(ENTITY_ATTRIBUTE_VALUE) or "")
+                    for e in (event.parse_data or {}).get(ENTITIES) or []
+                    if e.get(ENTITY_ATTRIBUTE_TYPE) == CONTEXT_ENTITY
+                ),
+                "",
+            )
+            return " ".join(p for p in (earlier, question) if p)[-500:]
+        if isinstance(event, ActionExecuted) and event.action_name:
+            acted.add(event.action_name)
+    return ""

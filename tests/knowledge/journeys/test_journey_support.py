@@ -90,3 +90,16 @@ def test_agent_presence(tmp_path):
     assert not handoff.agent_available(tmp_path)
     (tmp_path / handoff.PRESENCE_FILE).touch()
     assert handoff.agent_available(tmp_path)
+
+
+def test_faq_follow_up_is_answered_with_its_context(shop):
+    turn = Turn("and klarna?", entities={"faq_context": "do you take paypal"})
+    (message,) = faq.answer(shop, turn).messages
+    assert message.task == "faq_answer" and "Klarna" in message.facts["answer"]
+
+
+def test_faq_follow_up_without_an_answer_says_it_is_not_sure(shop):
+    turn = Turn("zebra quantum banana", entities={"faq_context": "how long does delivery take"})
+    reply = faq.answer(shop, turn)
+    assert reply.messages[0].text == faq.NOT_SURE
+    assert any(b["payload"] == "/human_handoff" for b in reply.buttons)

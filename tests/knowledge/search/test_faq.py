@@ -101,3 +101,25 @@ def test_bm25_only_faq_still_decides(settings, faq_store):
     assert result.mode == "bm25" and result.best.row["key"] == "reset-password" and result.confident
     assert not si.search_faq("quantum chromodynamics lecture").confident
     assert si._embedder is None
+
+
+def test_follow_up_is_searched_with_its_context(faq_indexes):
+    result = faq_indexes.search_faq_in_context("and klarna?", "do you take paypal")
+    assert result.confident and result.best.row["key"] == "payment-methods"
+    assert result.mode == "context"
+
+
+def test_unrelated_follow_up_does_not_borrow_the_context(faq_indexes):
+    result = faq_indexes.search_faq_in_context("tell me a joke", "how long does shipping take")
+    assert not result.confident
+    assert result.best.scores["alone"] < 0.3
+
+
+def test_long_message_is_answered_by_its_question(faq_indexes):
+    text = (
+        "Hello! My sister has a birthday next week and I found a nice jacket for her online. "
+        "Her size is a mystery to me though. Should it not fit, how many days would she "
+        "have to send it back?"
+    )
+    result = faq_indexes.search_faq(text)
+    assert result.confident and result.best.row["key"] == "return-policy"
