@@ -1,0 +1,51 @@
+"""Small talk and "what can I do then?" actions, and unprompted praise stored."""
+
+from __future__ import annotations
+
+from actions.feedback import ActionRecordFeedback
+from actions.smalltalk import ActionAlternatives, ActionSmallTalk, last_bot_text
+from knowledge.journeys.feedback import PRAISED, RATING_QUESTION
+from tests.actions.conftest import make_tracker, run, texts
+
+REFUSAL = (
+    "Sorry, I can't cancel order SB-100001: The order has already shipped. "
+    "Once it has arrived you can return or exchange the items."
+)
+
+
+def _history(bot_text: str, text: str, intent: str) -> list[dict[str, object]]:
+    latest = {"text": text, "intent": {"name": intent, "confidence": 1.0}, "entities": []}
+    return [
+        {"event": "user", "text": "cancel SB-100001", "parse_data": {}},
+        {"event": "bot", "text": bot_text},
+        {"event": "action", "name": "action_listen"},
+        {"event": "user", "text": text, "parse_data": latest},
+    ]
+
+
+def test_last_bot_text_reads_the_previous_turn():
+    tracker = make_tracker(
+        "so what now", "ask_alternatives", events=_history(REFUSAL, "so what now", "x")
+    )
+    assert last_bot_text(tracker) == REFUSAL
+
+
+def test_what_now_after_a_refusal_names_its_options(shop):
+    events = _history(REFUSAL, "so what now", "ask_alternatives")
+    dispatcher, _ = run(ActionAlternatives(), make_tracker("so what now", events=events))
+    assert "return or exchange" in texts(dispatcher)
+    assert dispatcher.messages[0]["buttons"][0]["payload"] == "/human_handoff"
+
+
+def test_small_talk_at_the_rating_question_asks_it_again(shop):
+    events = _history(RATING_QUESTION, "is my rating public?", "small_talk")
+    dispatcher, _ = run(ActionSmallTalk(), make_tracker("is my rating public?", events=events))
+    assert RATING_QUESTION in texts(dispatcher)
+
+
+def test_unprompted_praise_is_stored_and_thanked(shop):
+    text = "the coat is great and came quickly, well done"
+    dispatcher, _ = run(ActionRecordFeedback(), make_tracker(text, "give_feedback"))
+    assert PRAISED in texts(dispatcher)
+    row = shop.store.feedback("shopper-1")[0]
+    assert row["value"] == "up" and row["comment"] == text
