@@ -4,7 +4,7 @@
   before the tokenizer) replaces each unknown word of a message by the closest word of
   the training vocabulary (the words of ``data/nlu`` with their lookup tables, which hold
   the catalogue's brands, categories and colours): Damerau (optimal string alignment)
-  distance 1 for words of up to ``short_word_length`` letters, 2 for longer ones, ties
+  distance 1 for words of up to ``short_word_length`` (8) letters, 2 for longer ones, ties
   broken by how often the word occurs in the training data. "can i tlak to a humen pls"
   reaches the classifier as "can i talk to a human pls".
 * :class:`SpellingRestorer` (last in the pipeline) puts the shopper's own text back and
@@ -12,9 +12,9 @@
   the original text, so the tracker, slot mappings and entity values see what was typed.
 
 A word is left alone when it is known (training vocabulary, or an English whole word of
-the packaged MiniLM tokenizer's vocabulary), too short to correct safely, not made of
-letters (emails, order numbers, numbers, URLs, postcodes) or capitalised inside the
-sentence (street and city names, brands). Training examples are all known words, so the
+the packaged MiniLM tokenizer's vocabulary, also with an ending: "refunds", "aren't"),
+too short to correct safely, not made of letters (emails, order numbers, numbers, URLs,
+postcodes) or capitalised (street and city names, brands). Training examples are all known words, so the
 normaliser changes nothing at training time and only unseen spellings at parse time.
 
 ``SHOPBOT_SPELLING=off`` switches the correction off at parse time (same model), for a
@@ -85,6 +85,32 @@ def damerau(a: str, b: str, limit: int = 2) -> int:
     return prev[-1]
 
 
+#: Kinds of a single edit, from the typed word to the correction.
+EDIT_KINDS = ("swap", "insert", "delete", "substitute")
+#: Endings a known word may carry, with what the stem may have lost ("liked" <- "like").
+_SUFFIXES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("s", ("",)),
+    ("es", ("",)),
+    ("ies", ("y",)),
+    ("ed", ("", "e")),
+    ("d", ("",)),
+    ("ing", ("", "e")),
+    ("ly", ("",)),
+    ("er", ("", "e")),
+    ("ers", ("", "e")),
+    ("able", ("", "e")),
+)
+
+
+def edit_kind(typed: str, correction: str) -> str:
+    """The kind of a single edit that turns ``typed`` into ``correction``."""
+    if len(correction) == len(typed) + 1:
+        return "insert"
+    if len(correction) == len(typed) - 1:
+        return "delete"
+    return "swap" if sorted(typed) == sorted(correction) else "substitute"
+
+
 def _deletes(word: str, depth: int) -> set[str]:
     """All strings made by deleting up to ``depth`` letters from ``word``."""
     found = {word}
@@ -148,7 +174,7 @@ class Speller:
         counts: dict[str, int],
         known: frozenset[str] | set[str] = frozenset(),
         catalogue: frozenset[str] | set[str] = frozenset(),
-        short_word_length: int = 5,
+        short_word_length: int = 8,
         min_length: int = 3,
         min_count: int = 3,
         typo_ratio: float = 10.0,
@@ -168,6 +194,9 @@ class Speller:
         for word, count in merged.items():
             if word in self.counts or count < min_count:
                 continue
+            if self._inflected(word):
+                self._add(word, count)  # "whats", "refunds": a known word with an ending
+                continue
             near = self._closest(word, 1)
             if near is None or self.counts[near] < typo_ratio * count:
                 self._add(word, count)
@@ -178,9 +207,10 @@ class Speller:
             for variant in _deletes(word, 2):
                 self._index.setdefault(variant, []).append(word)
 
-    def _closest(self, word: str, limit: int) -> str | None:
+    def _closest(self, word: str, limit: int, edits: str = EDIT_KINDS) -> str | None:
         """The nearest trusted spelling within ``limit`` edits: fewest edits, then the same
-        letters (a swap, "yse" -> "yes"), then the most frequent."""
+        letters (a swap, "yse" -> "yes"), then the most frequent. A one-edit candidate
+        counts only when its kind of edit is in ``edits``."""
         candidates: set[str] = set()
         for variant in _deletes(word, limit):
             candidates.update(self._index.get(variant, ()))
@@ -190,6 +220,8 @@ class Speller:
             distance = damerau(word, candidate, limit)
             if distance > limit:
                 continue
+            if distance == 1 and edit_kind(word, candidate) not in edits:
+                continue
             key = (distance, sorted(candidate) != letters, -self.counts[candidate], candidate)
             if best is None or key < best:
                 best = key
@@ -198,13 +230,43 @@ class Speller:
     def max_edits(self, word: str) -> int:
         return 1 if len(word) <= self.short_word_length else 2
 
-    def is_known(self, word: str) -> bool:
+    def _trusted(self, word: str) -> bool:
         return word in self.counts or word in self.known or word in self.catalogue
 
+    def _inflected(self, word: str) -> bool:
+        """A known word with an ending or a contraction: "refunds", "whats", "liters",
+        "stoped", "friend's", "aren't" (the tokenizer's vocabulary lacks most of these)."""
+        if "'" in word:
+            return self._trusted(word.split("'", 1)[0])
+        if word.startswith(("un", "re")) and self._trusted(word[2:]):
+            return True  # "unregister", "reorder"
+        for suffix, stand_ins in _SUFFIXES:
+            if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+                stem = word[: -len(suffix)]
+                if any(self._trusted(stem + extra) for extra in stand_ins):
+                    return True
+        return False
+
+    def is_known(self, word: str) -> bool:
+        return self._trusted(word) or self._inflected(word)
+
     def correct_word(self, word: str) -> str | None:
-        """The correction of one lower-case word, or ``None`` when it stays as it is."""
+        """The correction of one lower-case word, or ``None`` when it stays as it is.
+
+        Letters typed twice too many are dropped first ("yesss", "pleasee"). Three-letter
+        words are corrected only by a swap ("yse"), four-letter ones by a swap or a letter
+        left out ("tlak", "leav"): a substitution or an extra letter there mostly turns a
+        word the vocabulary lacks into another word ("wifi" -> "wife", "oled" -> "old").
+        """
         if len(word) < self.min_length or self.is_known(word):
             return None
+        for squeezed in (re.sub(r"(.)\1+", r"\1\1", word), re.sub(r"(.)\1+", r"\1", word)):
+            if squeezed != word and len(squeezed) >= self.min_length and self._trusted(squeezed):
+                return squeezed
+        if len(word) == 3:
+            return self._closest(word, 1, ("swap",))
+        if len(word) == 4:
+            return self._closest(word, 1, ("swap", "insert"))
         return self._closest(word, self.max_edits(word))
 
     def normalise(self, text: str) -> tuple[str, list[Change]]:
@@ -213,21 +275,16 @@ class Speller:
         changes: list[Change] = []
         cursor = 0
         shift = 0
-        first = True
         for token in _TOKEN_RE.finditer(text):
             match = _WORD_RE.match(token.group())
-            sentence_start = first or text[: token.start()].rstrip().endswith((".", "!", "?"))
-            first = False
             if match is None:
                 continue
             word = match.group(2)
-            if not sentence_start and any(ch.isupper() for ch in word):
-                continue  # a name: street, city, brand
+            if any(ch.isupper() for ch in word):
+                continue  # a name (street, city, brand) or a shouted word
             fixed = self.correct_word(word.lower())
             if fixed is None:
                 continue
-            if word[0].isupper():
-                fixed = fixed[0].upper() + fixed[1:]
             start = token.start() + len(match.group(1))
             end = start + len(word)
             pieces.append(text[cursor:start])
@@ -310,7 +367,7 @@ class SpellingNormaliser(GraphComponent):
     @staticmethod
     def get_default_config() -> dict[str, Any]:
         return {
-            "short_word_length": 5,
+            "short_word_length": 8,
             "min_length": 3,
             "min_count": 3,
             # "" = the packaged MiniLM tokenizer's vocab.txt; "none" = no English words.

@@ -79,6 +79,19 @@ def test_short_words_get_one_edit_and_tiny_words_none(speller):
     assert speller.correct_word("ta") is None
 
 
+def test_words_the_vocabulary_lacks_stay_unless_clearly_a_typo(speller):
+    # a known word with an ending or a contraction is known
+    for word in ("talks", "cancelled", "changing", "orders", "human's", "uncancel"):
+        assert speller.correct_word(word) is None, word
+    # four letters: no substitution or extra letter ("wifi" is no typo of "wife")
+    assert Speller({"wife": 50, "old": 50}, {"wife", "old"}).correct_word("wifi") is None
+    assert Speller({"wife": 50, "old": 50}, {"wife", "old"}).correct_word("oled") is None
+    # three letters: only a swap
+    assert Speller({"the": 900}, {"the"}).correct_word("thx") is None
+    # letters typed too often
+    assert speller.correct_word("yesss") == "yes"
+
+
 def test_emails_order_numbers_numbers_urls_names_and_known_words_stay(speller):
     for text in (
         "my email is jo.hmuan@example.com",
