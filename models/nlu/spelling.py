@@ -207,7 +207,7 @@ class Speller:
             for variant in _deletes(word, 2):
                 self._index.setdefault(variant, []).append(word)
 
-    def _closest(self, word: str, limit: int, edits: str = EDIT_KINDS) -> str | None:
+    def _closest(self, word: str, limit: int, edits: tuple[str, ...] = EDIT_KINDS) -> str | None:
         """The nearest trusted spelling within ``limit`` edits: fewest edits, then the same
         letters (a swap, "yse" -> "yes"), then the most frequent. A one-edit candidate
         counts only when its kind of edit is in ``edits``."""
