@@ -25,7 +25,7 @@ from rasa_sdk.types import DomainDict
 from actions import adapter
 from actions.context import get_context
 from knowledge.identity import CustomerTokenKeys
-from knowledge.journeys import conversation, feedback, identity, products
+from knowledge.journeys import conversation, feedback, identity, products, smalltalk
 
 logger = logging.getLogger(__name__)
 
@@ -122,13 +122,15 @@ class ActionDefaultAskAffirmation(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         turn = adapter.turn(tracker)
-        rated = feedback.rating_answer(
-            adapter.shop(), adapter.shopper(tracker), turn, _rating_asked(tracker)
-        )
-        pointed = None if rated else products.pointed_answer(adapter.shop(), turn)
-        reply = rated or pointed or conversation.ask_affirmation(turn)
+        asked = _rating_asked(tracker)
+        rated = feedback.rating_answer(adapter.shop(), adapter.shopper(tracker), turn, asked)
+        # "is my rating public?" at the rating question: answered, the question again
+        aside = smalltalk.rating_aside(turn.text) if asked and not rated else None
+        answered = rated or aside
+        pointed = None if answered else products.pointed_answer(adapter.shop(), turn)
+        reply = answered or pointed or conversation.ask_affirmation(turn)
         events = await adapter.send(dispatcher, reply)
-        if pointed is not None:
+        if pointed is not None or answered is not None:
             # Answered ("the cheaper one"): the fallback ends here. Left running, the next
             # message ("in black?") would end it by rewinding this answer and its slots.
             events.append(ActiveLoop(None))

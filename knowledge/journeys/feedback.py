@@ -37,7 +37,9 @@ _PRAISE_RE = re.compile(
 )
 #: A request to review or rate is asked for a rating, not taken as praise.
 _REVIEW_RE = re.compile(r"\b(review\w*|rate|rating|feedback|comment|star)", re.IGNORECASE)
-PRAISED = "Thank you, that's lovely to hear! I'll pass it on to the team."
+PRAISED = (
+    "Thank you, that's lovely to hear! Enjoy your order, and let me know if there's anything else."
+)
 FRUSTRATED = (
     "I'm sorry I'm not getting this right. Would you like me to pass you to a person from our team?"
 )
@@ -171,9 +173,8 @@ def record(shop: Shop, shopper: Shopper, turn: Turn, message_id: str | None) -> 
     """Store a thumbs up/down (on ``message_id``) or a 1-5 rating.
 
     Frustration without a value ("this is useless") counts as a thumbs down and is
-    offered a person; praise given unasked ("the boots are perfect, well done") is stored
-    as a thumbs up with its words and thanked for; other feedback without a value is
-    asked for a rating.
+    offered a person; praise given unasked ("the boots are perfect, well done") is thanked
+    for; other feedback without a value is asked for a rating.
     """
     from knowledge.operations import OperationError, record_feedback
 
@@ -194,12 +195,11 @@ def record(shop: Shop, shopper: Shopper, turn: Turn, message_id: str | None) -> 
             )
         if frustrated(turn.text):
             record_feedback(shop.store, shopper.sender_id, "down", message_id=message_id)
-        elif praised(turn.text):
-            comment = turn.text[:5000]
-            record_feedback(shop.store, shopper.sender_id, "up", comment=comment)
-            return Reply.say(PRAISED)
     except OperationError as err:
         logger.warning("feedback not recorded: %s", err)
+    if praised(turn.text):
+        # Thanked, not stored: a thumbs up or a rating is what the shopper chooses to give.
+        return Reply.say(PRAISED)
     if frustrated(turn.text):
         in_form = turn.slot("requested_slot") is not None
         return Reply.say(FRUSTRATED_IN_FORM if in_form else FRUSTRATED, [human_button()])

@@ -68,6 +68,13 @@ def small_talk(text: str, rating_asked: bool = False) -> Reply:
     return Reply.say(answer)
 
 
+def rating_aside(text: str) -> Reply | None:
+    """At the rating question, a question about the chat or the rating that the NLU was
+    unsure about ("is my rating published?"): answered, and the question asked again;
+    ``None`` for anything else."""
+    return small_talk(text, rating_asked=True) if _PRIVACY_RE.search(text) else None
+
+
 def refusal_options(bot_text: str) -> list[str]:
     """The sentences of a refusal that name what the shopper can still do; empty when the
     message was no refusal."""

@@ -43,9 +43,20 @@ def test_small_talk_at_the_rating_question_asks_it_again(shop):
     assert RATING_QUESTION in texts(dispatcher)
 
 
-def test_unprompted_praise_is_stored_and_thanked(shop):
+def test_unprompted_praise_is_thanked_and_no_rating_asked(shop):
     text = "the coat is great and came quickly, well done"
     dispatcher, _ = run(ActionRecordFeedback(), make_tracker(text, "give_feedback"))
-    assert PRAISED in texts(dispatcher)
-    row = shop.store.feedback("shopper-1")[0]
-    assert row["value"] == "up" and row["comment"] == text
+    assert PRAISED in texts(dispatcher) and RATING_QUESTION not in texts(dispatcher)
+    assert shop.store.feedback() == []
+
+
+def test_an_unsure_question_about_the_rating_is_answered_and_the_question_resumes(shop):
+    from rasa_sdk.events import ActiveLoop
+
+    from actions.common import ActionDefaultAskAffirmation
+
+    text = "hmm, will other people see my rating?"
+    events = _history(RATING_QUESTION, text, "nlu_fallback")
+    dispatcher, out = run(ActionDefaultAskAffirmation(), make_tracker(text, events=events))
+    assert RATING_QUESTION in texts(dispatcher) and "never published" in texts(dispatcher)
+    assert ActiveLoop(None) in out
