@@ -130,7 +130,7 @@ class ActionDefaultAskAffirmation(Action):
         pointed = None if answered else products.pointed_answer(adapter.shop(), turn)
         reply = answered or pointed or conversation.ask_affirmation(turn)
         events = await adapter.send(dispatcher, reply)
-        if pointed is not None or answered is not None:
+        if pointed is not None:
             # Answered ("the cheaper one"): the fallback ends here. Left running, the next
             # message ("in black?") would end it by rewinding this answer and its slots.
             events.append(ActiveLoop(None))
@@ -154,7 +154,13 @@ class ActionDefaultAskRephrase(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        return await adapter.send(dispatcher, conversation.ask_rephrase())
+        # Still at the rating question (asked again after "is my rating public?"): a
+        # rating given now ("ok then 2") is stored rather than asked to be rephrased.
+        turn = adapter.turn(tracker)
+        asked = _rating_asked(tracker)
+        rated = feedback.rating_answer(adapter.shop(), adapter.shopper(tracker), turn, asked)
+        aside = smalltalk.rating_aside(turn.text) if asked and not rated else None
+        return await adapter.send(dispatcher, rated or aside or conversation.ask_rephrase())
 
 
 class ActionDefaultFallback(Action):

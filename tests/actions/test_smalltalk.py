@@ -51,12 +51,19 @@ def test_unprompted_praise_is_thanked_and_no_rating_asked(shop):
 
 
 def test_an_unsure_question_about_the_rating_is_answered_and_the_question_resumes(shop):
-    from rasa_sdk.events import ActiveLoop
-
     from actions.common import ActionDefaultAskAffirmation
 
     text = "hmm, will other people see my rating?"
     events = _history(RATING_QUESTION, text, "nlu_fallback")
-    dispatcher, out = run(ActionDefaultAskAffirmation(), make_tracker(text, events=events))
+    dispatcher, _ = run(ActionDefaultAskAffirmation(), make_tracker(text, events=events))
     assert RATING_QUESTION in texts(dispatcher) and "never published" in texts(dispatcher)
-    assert ActiveLoop(None) in out
+
+
+def test_a_rating_after_the_question_was_asked_again_is_stored_in_the_second_stage(shop):
+    from actions.common import ActionDefaultAskRephrase
+
+    aside = f"Your rating stays with our team. {RATING_QUESTION}"
+    events = _history(aside, "ok then 2", "nlu_fallback")
+    dispatcher, _ = run(ActionDefaultAskRephrase(), make_tracker("ok then 2", events=events))
+    assert "2/5" in texts(dispatcher)
+    assert shop.store.feedback("shopper-1")[0]["rating"] == 2
