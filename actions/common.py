@@ -172,4 +172,9 @@ class ActionDefaultFallback(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        return [*await adapter.send(dispatcher, conversation.give_up()), UserUtteranceReverted()]
+        turn = adapter.turn(tracker)
+        rated = feedback.rating_answer(
+            adapter.shop(), adapter.shopper(tracker), turn, _rating_asked(tracker)
+        )
+        reply = rated or conversation.give_up()
+        return [*await adapter.send(dispatcher, reply), UserUtteranceReverted()]

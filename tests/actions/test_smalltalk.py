@@ -67,3 +67,13 @@ def test_a_rating_after_the_question_was_asked_again_is_stored_in_the_second_sta
     dispatcher, _ = run(ActionDefaultAskRephrase(), make_tracker("ok then 2", events=events))
     assert "2/5" in texts(dispatcher)
     assert shop.store.feedback("shopper-1")[0]["rating"] == 2
+
+
+def test_a_rating_reaching_the_last_fallback_at_the_rating_question_is_stored(shop):
+    from actions.common import ActionDefaultFallback
+
+    aside = f"Your rating stays with our team. {RATING_QUESTION}"
+    events = _history(aside, "ok then 4", "nlu_fallback")
+    dispatcher, _ = run(ActionDefaultFallback(), make_tracker("ok then 4", events=events))
+    assert "4/5" in texts(dispatcher)
+    assert shop.store.feedback("shopper-1")[0]["rating"] == 4
