@@ -414,7 +414,12 @@ class SpellingNormaliser(GraphComponent):
                 stored = json.loads((folder / VOCABULARY_FILE).read_text(encoding="utf-8"))
         except (ValueError, FileNotFoundError, OSError):
             logger.warning("spelling vocabulary missing: the normaliser changes nothing")
-        return cls(config, model_storage, resource, stored.get("counts"), stored.get("catalogue"))
+        component = cls(
+            config, model_storage, resource, stored.get("counts"), stored.get("catalogue")
+        )
+        if component.counts:
+            _ = component.speller  # built when the model loads (1-2 s), not on a message
+        return component
 
     def train(self, training_data: TrainingData) -> Resource:
         self.counts = dict(training_counts(training_data))
