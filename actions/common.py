@@ -26,7 +26,7 @@ from rasa_sdk.types import DomainDict
 from actions import adapter
 from actions.context import get_context
 from knowledge.identity import CustomerTokenKeys
-from knowledge.journeys import conversation, feedback, identity, products
+from knowledge.journeys import conversation, feedback, identity, products, smalltalk
 
 logger = logging.getLogger(__name__)
 
@@ -125,15 +125,17 @@ class ActionDefaultAskAffirmation(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         turn = adapter.turn(tracker)
-        rated = feedback.rating_answer(
-            adapter.shop(), adapter.shopper(tracker), turn, _rating_asked(tracker)
-        )
+        asked = _rating_asked(tracker)
+        rated = feedback.rating_answer(adapter.shop(), adapter.shopper(tracker), turn, asked)
+        # "is my rating public?" at the rating question: answered, the question again
+        aside = smalltalk.rating_aside(turn.text) if asked and not rated else None
+        answered = rated or aside
         pointed = (
             None
-            if rated
+            if answered
             else products.unsure_answer(adapter.shop(), adapter.shopper(tracker), turn)
         )
-        reply = rated or pointed or conversation.ask_affirmation(turn)
+        reply = answered or pointed or conversation.ask_affirmation(turn)
         events = await adapter.send(dispatcher, reply)
         if pointed is not None:
             # Answered ("the cheaper one", "only Tempora"): the fallback ends here. Left
@@ -161,7 +163,13 @@ class ActionDefaultAskRephrase(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        return await adapter.send(dispatcher, conversation.ask_rephrase())
+        # Still at the rating question (asked again after "is my rating public?"): a
+        # rating given now ("ok then 2") is stored rather than asked to be rephrased.
+        turn = adapter.turn(tracker)
+        asked = _rating_asked(tracker)
+        rated = feedback.rating_answer(adapter.shop(), adapter.shopper(tracker), turn, asked)
+        aside = smalltalk.rating_aside(turn.text) if asked and not rated else None
+        return await adapter.send(dispatcher, rated or aside or conversation.ask_rephrase())
 
 
 class ActionDefaultFallback(Action):
@@ -173,4 +181,9 @@ class ActionDefaultFallback(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        return [*await adapter.send(dispatcher, conversation.give_up()), UserUtteranceReverted()]
+        turn = adapter.turn(tracker)
+        rated = feedback.rating_answer(
+            adapter.shop(), adapter.shopper(tracker), turn, _rating_asked(tracker)
+        )
+        reply = rated or conversation.give_up()
+        return [*await adapter.send(dispatcher, reply), UserUtteranceReverted()]

@@ -21,10 +21,24 @@ RATING_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
 _FRUSTRATED_RE = re.compile(
     r"\b(useless|pointless|hopeless|rubbish|garbage|trash|terrible|awful|ridiculous|stupid|"
     r"dumb|annoying|frustrat\w*|waste of (?:time|space)|no help|not help\w*|unhelpful|"
+    r"(?:doesn'?t|does not|didn'?t|did not|isn'?t|is not|don'?t|do not|not being) help\w*|"
+    r"no use|not (?:useful|what i asked)|(?:aren'?t|are not|not) understanding|"
     r"(?:isn'?t|not|doesn'?t|does not) working|going nowhere|same (?:thing|question)|"
     r"(?:don'?t|do not|doesn'?t|does not) (?:understand|get it|get me)|sucks?|worst|"
     r"pathetic|joke)\b",
     re.IGNORECASE,
+)
+#: Praise given unasked ("the boots are perfect, well done"): stored as a thumbs up.
+_PRAISE_RE = re.compile(
+    r"\b(perfect\w*|excellent|amazing|brilliant|great|awesome|fantastic|lovely|love[ds]?|"
+    r"well done|good (?:job|work)|nice one|impressed|happy with|pleased|kudos|keep it up|"
+    r"top notch|10/10|super fast|so fast|really (?:quick|fast))\b",
+    re.IGNORECASE,
+)
+#: A request to review or rate is asked for a rating, not taken as praise.
+_REVIEW_RE = re.compile(r"\b(review\w*|rate|rating|feedback|comment|star)", re.IGNORECASE)
+PRAISED = (
+    "Thank you, that's lovely to hear! Enjoy your order, and let me know if there's anything else."
 )
 FRUSTRATED = (
     "I'm sorry I'm not getting this right. Would you like me to pass you to a person from our team?"
@@ -144,6 +158,12 @@ def frustrated(text: str) -> bool:
     return bool(_FRUSTRATED_RE.search(text))
 
 
+def praised(text: str) -> bool:
+    """Whether a message praises the shop unasked ("the jacket is great, well done"),
+    rather than asking to leave a review."""
+    return bool(_PRAISE_RE.search(text)) and not _REVIEW_RE.search(text) and not frustrated(text)
+
+
 def rating_buttons() -> list[dict[str, str]]:
     """Buttons 1..5 that send the rating."""
     return [{"title": str(n), "payload": f'/give_feedback{{"rating":"{n}"}}'} for n in range(1, 6)]
@@ -153,7 +173,8 @@ def record(shop: Shop, shopper: Shopper, turn: Turn, message_id: str | None) -> 
     """Store a thumbs up/down (on ``message_id``) or a 1-5 rating.
 
     Frustration without a value ("this is useless") counts as a thumbs down and is
-    offered a person; other feedback without a value is asked for a rating.
+    offered a person; praise given unasked ("the boots are perfect, well done") is thanked
+    for; other feedback without a value is asked for a rating.
     """
     from knowledge.operations import OperationError, record_feedback
 
@@ -176,6 +197,9 @@ def record(shop: Shop, shopper: Shopper, turn: Turn, message_id: str | None) -> 
             record_feedback(shop.store, shopper.sender_id, "down", message_id=message_id)
     except OperationError as err:
         logger.warning("feedback not recorded: %s", err)
+    if praised(turn.text):
+        # Thanked, not stored: a thumbs up or a rating is what the shopper chooses to give.
+        return Reply.say(PRAISED)
     if frustrated(turn.text):
         in_form = turn.slot("requested_slot") is not None
         return Reply.say(FRUSTRATED_IN_FORM if in_form else FRUSTRATED, [human_button()])

@@ -46,15 +46,17 @@ FALLBACK_INTENT = "nlu_fallback"
 OUT_OF_SCOPE_INTENT = "out_of_scope"
 FEATURIZER_NAME = "models.nlu.sentence_featurizer.SentenceEmbeddingFeaturizer"
 CLASSIFIER_NAME = "models.nlu.embedding_classifier.EmbeddingIntentClassifier"
-PIPELINES = ("project", "project_diet", "project_sparse", "rasa_default")
+PIPELINES = ("project", "project_diet", "project_sparse", "project_nospell", "rasa_default")
 PIPELINE_HELP = {
     "project": "bot/config.yml as it is",
     "project_diet": "bot/config.yml with DIET classifying intents instead of the "
     "embedding classifier (the pipeline before issue 12)",
     "project_sparse": "bot/config.yml without the sentence-embedding featurizer",
+    "project_nospell": "bot/config.yml without the spelling normaliser (models/nlu/spelling.py)",
     "rasa_default": "the pipeline Rasa uses when config.yml names none (rasa init)",
 }
 REPO_ROOT = Path(__file__).resolve().parents[2]
+SPELLING_PREFIX = "models.nlu.spelling."
 #: DIET as the compared pipelines use it for intents (entities stay with the project's CRF).
 DIET_INTENTS: dict[str, Any] = {
     "name": "DIETClassifier",
@@ -231,6 +233,12 @@ def pipeline_config(name: str, project_config: Path, epochs: int | None = None) 
             DIET_INTENTS if c["name"] == CLASSIFIER_NAME else c
             for c in copy.deepcopy(project["pipeline"])
             if c["name"] != FEATURIZER_NAME
+        ]
+    elif name == "project_nospell":
+        pipeline = [
+            c
+            for c in copy.deepcopy(project["pipeline"])
+            if not str(c["name"]).startswith(SPELLING_PREFIX)
         ]
     elif name == "rasa_default":
         pipeline = rasa_default_pipeline()
@@ -553,6 +561,14 @@ class FoldResult:
     heldout: list[Prediction]
     train_seconds: float
     model_path: str | None
+    #: Mean seconds per parse of the fold's test and held-out messages.
+    parse_seconds: float = 0.0
+    #: The same model parsing with the spelling normaliser switched off (``project`` when
+    #: ``project_nospell`` is compared: the normaliser changes nothing at training time, so
+    #: one model per fold serves both, on the same folds).
+    unspelled_cv: list[Prediction] = field(default_factory=list)
+    unspelled_heldout: list[Prediction] = field(default_factory=list)
+    unspelled_parse_seconds: float = 0.0
 
 
 def run_fold(
@@ -564,6 +580,7 @@ def run_fold(
     heldout_pairs: list[tuple[str, str]],
     work_dir: str,
     keep_model: bool,
+    unspelled: bool = False,
 ) -> FoldResult:
     """Train one pipeline on one fold's training part and predict its test part and the held-out set.
 
@@ -574,8 +591,10 @@ def run_fold(
     if cache.exists() and not keep_model:
         # A rerun with the same --work-dir resumes: finished folds are not trained again.
         cached = json.loads(cache.read_text(encoding="utf-8"))
-        if cached.get("config") == config and cached.get("n") == len(test_pairs) + len(
-            heldout_pairs
+        if (
+            cached.get("config") == config
+            and cached.get("n") == len(test_pairs) + len(heldout_pairs)
+            and bool(cached.get("unspelled_cv")) == unspelled
         ):
             return FoldResult(
                 pipeline=pipeline,
@@ -584,11 +603,34 @@ def run_fold(
                 heldout=[Prediction(**p) for p in cached["heldout"]],
                 train_seconds=cached["train_seconds"],
                 model_path=None,
+                parse_seconds=cached.get("parse_seconds", 0.0),
+                unspelled_cv=[Prediction(**p) for p in cached.get("unspelled_cv", [])],
+                unspelled_heldout=[Prediction(**p) for p in cached.get("unspelled_heldout", [])],
+                unspelled_parse_seconds=cached.get("unspelled_parse_seconds", 0.0),
             )
     start = time.perf_counter()
     model = train_model(config, Path(train_file), Path(work_dir) / pipeline, f"fold{fold}")
     seconds = time.perf_counter() - start
-    predictions = predict(model, list(test_pairs) + list(heldout_pairs))
+    pairs = list(test_pairs) + list(heldout_pairs)
+    start = time.perf_counter()
+    predictions = predict(model, pairs)
+    parse_seconds = (time.perf_counter() - start) / max(len(pairs), 1)
+    off: list[Prediction] = []
+    off_seconds = 0.0
+    if unspelled:
+        from models.nlu.spelling import SWITCH_ENV
+
+        before = os.environ.get(SWITCH_ENV)
+        os.environ[SWITCH_ENV] = "off"
+        try:
+            start = time.perf_counter()
+            off = predict(model, pairs)
+            off_seconds = (time.perf_counter() - start) / max(len(pairs), 1)
+        finally:
+            if before is None:
+                os.environ.pop(SWITCH_ENV, None)
+            else:
+                os.environ[SWITCH_ENV] = before
     if not keep_model:
         model.unlink(missing_ok=True)
     cache.parent.mkdir(parents=True, exist_ok=True)
@@ -600,6 +642,10 @@ def run_fold(
                 "train_seconds": seconds,
                 "cv": [p.__dict__ for p in predictions[: len(test_pairs)]],
                 "heldout": [p.__dict__ for p in predictions[len(test_pairs) :]],
+                "parse_seconds": parse_seconds,
+                "unspelled_cv": [p.__dict__ for p in off[: len(test_pairs)]],
+                "unspelled_heldout": [p.__dict__ for p in off[len(test_pairs) :]],
+                "unspelled_parse_seconds": off_seconds,
             }
         ),
         encoding="utf-8",
@@ -611,6 +657,10 @@ def run_fold(
         heldout=predictions[len(test_pairs) :],
         train_seconds=seconds,
         model_path=str(model) if keep_model else None,
+        parse_seconds=parse_seconds,
+        unspelled_cv=off[: len(test_pairs)],
+        unspelled_heldout=off[len(test_pairs) :],
+        unspelled_parse_seconds=off_seconds,
     )
 
 
@@ -708,7 +758,10 @@ def run_benchmark(
             subset_training_data(full, train_part).nlu_as_yaml(), encoding="utf-8"
         )
         test_pairs = [(examples[i].get("text"), examples[i].get("intent")) for i in test_indices]
+        shared_spelling = "project" in options.pipelines and "project_nospell" in options.pipelines
         for name in options.pipelines:
+            if name == "project_nospell" and shared_spelling:
+                continue  # parsed by the "project" fold models with the normaliser off
             keep = (
                 options.latency
                 and not options.server_url
@@ -725,6 +778,7 @@ def run_benchmark(
                     heldout_pairs,
                     str(work_dir),
                     keep,
+                    name == "project" and shared_spelling,
                 )
             )
     # Longest trainings first (Rasa's default DIET runs 100 epochs) so workers finish together.
@@ -755,6 +809,20 @@ def run_benchmark(
 
         for name in options.pipelines:
             mine = [r for r in results if r.pipeline == name]
+            if name == "project_nospell" and not mine:
+                mine = [
+                    FoldResult(
+                        pipeline=name,
+                        fold=r.fold,
+                        cv=r.unspelled_cv,
+                        heldout=r.unspelled_heldout,
+                        train_seconds=r.train_seconds,
+                        model_path=None,
+                        parse_seconds=r.unspelled_parse_seconds,
+                    )
+                    for r in results
+                    if r.pipeline == "project"
+                ]
             cv = [p for r in mine for p in r.cv]
             held = [p for r in mine for p in r.heldout[:old_heldout]]
             entry: dict[str, Any] = {
@@ -762,6 +830,7 @@ def run_benchmark(
                 "config": pipeline_config(name, project_config, epochs)["pipeline"],
                 "cv": score(cv),
                 "train_seconds_mean": round(float(np.mean([r.train_seconds for r in mine])), 1),
+                "parse_ms_mean": round(1000 * float(np.mean([r.parse_seconds for r in mine])), 2),
                 "confusion_png": str(
                     plot_confusion(
                         cv,

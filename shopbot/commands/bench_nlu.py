@@ -15,7 +15,7 @@ import argparse
 
 from shopbot.config import PROJECT_ROOT
 
-PIPELINE_CHOICES = ("project", "project_diet", "project_sparse", "rasa_default")
+PIPELINE_CHOICES = ("project", "project_diet", "project_sparse", "project_nospell", "rasa_default")
 DEFAULT_PIPELINES = ("project", "project_diet", "rasa_default")
 
 
@@ -41,7 +41,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--pipelines",
         type=_pipelines,
         default=list(DEFAULT_PIPELINES),
-        help="comma-separated subset of project,project_diet,project_sparse,rasa_default "
+        help="comma-separated subset of project,project_diet,project_sparse,project_nospell,rasa_default "
         "(default: project,project_diet,rasa_default)",
     )
     parser.add_argument(

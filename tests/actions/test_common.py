@@ -16,6 +16,7 @@ import actions.orders
 import actions.payments
 import actions.products
 import actions.returns
+import actions.smalltalk
 import actions.variants
 from actions import adapter
 from actions.common import (
@@ -38,6 +39,7 @@ MODULES = (
     actions.payments,
     actions.products,
     actions.returns,
+    actions.smalltalk,
     actions.variants,
 )
 

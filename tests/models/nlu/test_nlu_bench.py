@@ -162,3 +162,13 @@ def test_run_fold_resumes_from_its_cached_result(tmp_path) -> None:
     )
     assert result.train_seconds == 3.0
     assert [p.predicted for p in result.cv + result.heldout] == ["greet", "greet"]
+
+
+def test_project_nospell_drops_only_the_spelling_components() -> None:
+    config_path = PROJECT_ROOT / "bot" / "config.yml"
+    project = [c["name"] for c in bench.pipeline_config("project", config_path)["pipeline"]]
+    unspelled = [
+        c["name"] for c in bench.pipeline_config("project_nospell", config_path)["pipeline"]
+    ]
+    assert "models.nlu.spelling.SpellingNormaliser" in project
+    assert unspelled == [n for n in project if not n.startswith(bench.SPELLING_PREFIX)]

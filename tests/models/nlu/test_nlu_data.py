@@ -48,6 +48,8 @@ EXTRA_INTENTS = {
     "ask_default_address",
     "change_items",
     "exchange_item",
+    "small_talk",
+    "ask_alternatives",
 }
 ENTITIES = {
     "order_number",
