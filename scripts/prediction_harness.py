@@ -59,7 +59,9 @@ async def _predictions(model: str) -> tuple[list[dict], float, int]:
                 start = time.perf_counter()
                 prediction = processor._predict_next_with_tracker(partial)
                 spent += time.perf_counter() - start
-                best = max(range(len(prediction.probabilities)), key=prediction.probabilities.__getitem__)
+                best = max(
+                    range(len(prediction.probabilities)), key=prediction.probabilities.__getitem__
+                )
                 out.append(
                     {
                         "story": story.sender_id,
@@ -85,7 +87,7 @@ def main(argv: list[str]) -> int:
         a = json.loads(Path(argv[1]).read_text())
         b = json.loads(Path(argv[2]).read_text())
         pa, pb = a["predictions"], b["predictions"]
-        differ = [(x, y) for x, y in zip(pa, pb) if x != y]
+        differ = [(x, y) for x, y in zip(pa, pb, strict=False) if x != y]
         print(f"{len(pa)} / {len(pb)} predictions, {len(differ)} differ")
         print(f"seconds predicting: {a['seconds']:.2f} / {b['seconds']:.2f}")
         for x, y in differ[:5]:
