@@ -270,7 +270,7 @@ class RuleTable:
         #: Every other key (checked in full at turn 0).
         self.other: list[str] = []
         for key, states in self.reversed_states.items():
-            previous = states[0].get(PREVIOUS_ACTION) if states else None
+            previous: Any = states[0].get(PREVIOUS_ACTION) if states else None
             name = previous.get("action_name") if isinstance(previous, dict) else None
             if (
                 isinstance(name, str)

@@ -180,7 +180,7 @@ def _copies_generically(cls: type) -> bool:
 
 def _slot_copy(self: Any) -> Any:
     """``copy.copy(slot)``: the same class, a shallow copy of the attributes."""
-    cls = type(self)
+    cls: Any = type(self)
     if _copies_generically(cls):
         return copy._reconstruct(self, None, *self.__reduce_ex__(4))  # type: ignore[attr-defined]
     new = cls.__new__(cls)
@@ -204,5 +204,5 @@ def install_slot_copy() -> bool:
     if any(name in vars(Slot) for name in _GENERIC):
         logger.warning("slot copies: Rasa's Slot defines its own pickling; left alone")
         return False
-    Slot.__copy__ = _slot_copy  # type: ignore[attr-defined]
+    Slot.__copy__ = _slot_copy
     return True

@@ -62,6 +62,10 @@ The fixes:
     instead of whole ORM rows, and a save of a tracker it has just read takes the number
     of stored events from that read instead of counting them again
     (:mod:`shopbot.rasa_sqlite`).
+``intent-coef``
+    The intent classifier keeps its logistic-regression weights column-major once loaded,
+    so scipy does not copy the 5 MB weight matrix into C order for every message's
+    prediction (:meth:`models.nlu.embedding_classifier.IntentModel.prepare_for_prediction`).
 """
 
 from __future__ import annotations
@@ -84,6 +88,7 @@ FIXES = (
     "states-once",
     "slot-copy",
     "tracker-rows",
+    "intent-coef",
 )
 
 
