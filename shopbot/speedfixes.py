@@ -49,12 +49,8 @@ The fixes:
     their last state) instead of looking them up and reversing them for every rule and
     earlier state it compares, and compares the current state only with the rules that
     can match it (:mod:`shopbot.rasa_policy_graph`).
-``states-once``
-    The states of a conversation (Rasa replays every event to build them) are built once
-    per action prediction and tracker length, instead of once by each policy and each
-    rule search that asks for them (:mod:`shopbot.rasa_tracker_states`).
 ``slot-copy``
-    A new ``DialogueStateTracker`` copies its 53 slots with a plain attribute copy instead
+    A new ``DialogueStateTracker`` copies its 55 slots with a plain attribute copy instead
     of ``copy.copy``'s generic pickle-protocol path; trackers are made for every states
     replay, form validation and tracker copy (:mod:`shopbot.rasa_tracker_states`).
 ``tracker-rows``
@@ -85,7 +81,6 @@ FIXES = (
     "rule-lookup",
     "selective-domain",
     "rule-index",
-    "states-once",
     "slot-copy",
     "tracker-rows",
     "intent-coef",

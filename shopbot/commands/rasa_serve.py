@@ -85,15 +85,14 @@ def run(args: argparse.Namespace) -> int:
     # action server's replies instead of a schema check per reply, and SQLite tracker
     # store connections that stay open and commit without an fsync, no TED run whose
     # prediction the policy ensemble could not pick, rules matched against the states they
-    # can reject, kept-alive action server calls; rules read once per model, a tracker's
-    # states built once per prediction, slots copied directly, tracker rows read by column.
+    # can reject, kept-alive action server calls; rules read once per model, slots
+    # copied directly, tracker rows read by column.
     rasa_action_validation.install()
     rasa_action_http.install()
     rasa_sqlite.install()
     rasa_policy_graph.install()
     rasa_policy_graph.install_rule_lookup()
     rasa_policy_graph.install_rule_index()
-    rasa_tracker_states.install()
     rasa_tracker_states.install_slot_copy()
     from rasa.__main__ import main as rasa_main
 
