@@ -34,6 +34,18 @@ longest rule. Rasa walks the whole conversation back to its start and, for every
 state, re-checks each remaining rule, although a rule shorter than that distance counts as
 matching there by definition (``RulePolicy._is_rule_applicable`` returns True for
 ``turn_index >= len(rule)``); the set of matching rules is the same.
+
+:func:`install_rule_index` (fix ``rule-index``) stops RulePolicy from re-reading its rules
+on every search. Rasa's ``_is_rule_applicable`` takes a rule key (the rule's states as JSON),
+looks its states up and reverses them for every (rule, earlier state) pair it checks, and
+the ``rule-lookup`` window above parsed every key again to find the longest rule; with a
+few hundred rules that was 2-3 searches per prediction times every rule. The states of each
+rule are now reversed once per rule table (a policy's lookup does not change after the
+model is loaded) and the rules are grouped by the action their last state names, so the
+first comparison, against the conversation's current state, only visits rules that can
+match it. Each remaining comparison is Rasa's own rule (the checks of
+``_is_rule_applicable`` and ``RulePolicy._does_rule_match_state``); the set of matching
+rules is the same.
 """
 
 from __future__ import annotations
@@ -225,4 +237,130 @@ def install_rule_lookup() -> bool:
     from rasa.core.policies.rule_policy import RulePolicy
 
     RulePolicy._get_possible_keys = _get_possible_keys
+    return True
+
+
+#: The attribute of a RulePolicy that holds its rule tables (:class:`RuleTable`).
+_TABLES = "_shopbot_rule_tables"
+
+
+class RuleTable:
+    """One RulePolicy lookup (rule key -> action), read once.
+
+    Args:
+        policy: The RulePolicy (its ``_rule_key_to_state`` parses a key).
+        lookup: The lookup it searches (``lookup["rules"]`` or the loop unhappy paths).
+    """
+
+    def __init__(self, policy: Any, lookup: dict[str, str]) -> None:
+        from rasa.shared.core.constants import PREVIOUS_ACTION
+
+        self.lookup = lookup
+        self.size = len(lookup)
+        #: Each key's rule states, last state first (``turn_index`` order).
+        self.reversed_states: dict[str, list[Any]] = {
+            key: list(reversed(policy._rule_key_to_state(key))) for key in lookup
+        }
+        self.longest = max((len(s) for s in self.reversed_states.values()), default=0)
+        #: Keys whose last state requires exactly ``prev_action: {action_name: NAME}``,
+        #: by NAME; a conversation state whose previous action is another one (or none)
+        #: fails them at turn 0 (``_does_rule_match_state``; a conversation start fails
+        #: every rule state with a previous action).
+        self.by_last_action: dict[str, list[str]] = {}
+        #: Every other key (checked in full at turn 0).
+        self.other: list[str] = []
+        for key, states in self.reversed_states.items():
+            previous: Any = states[0].get(PREVIOUS_ACTION) if states else None
+            name = previous.get("action_name") if isinstance(previous, dict) else None
+            if (
+                isinstance(name, str)
+                and name
+                and name != _SHOULD_NOT_BE_SET
+                and list(previous) == ["action_name"]
+            ):
+                self.by_last_action.setdefault(name, []).append(key)
+            else:
+                self.other.append(key)
+
+    def current(self, lookup: dict[str, str]) -> bool:
+        """Whether this table still describes ``lookup``."""
+        return self.lookup is lookup and self.size == len(lookup)
+
+    def candidates(self, state: Any) -> list[str]:
+        """The keys that may match ``state`` as their last state (a superset of those that do)."""
+        from rasa.shared.core.constants import PREVIOUS_ACTION
+
+        previous = state.get(PREVIOUS_ACTION)
+        name = previous.get("action_name") if isinstance(previous, dict) else None
+        named = self.by_last_action.get(name, []) if isinstance(name, str) else []
+        return named + self.other
+
+
+_SHOULD_NOT_BE_SET = "should_not_be_set"
+
+
+def rule_table(policy: Any, lookup: dict[str, str]) -> RuleTable:
+    """The policy's :class:`RuleTable` of ``lookup`` (made on first use)."""
+    tables = policy.__dict__.setdefault(_TABLES, {})
+    table = tables.get(id(lookup))
+    if table is None or not table.current(lookup):
+        table = tables[id(lookup)] = RuleTable(policy, lookup)
+    return table
+
+
+def _rule_state_applies(policy: Any, rule_state: Any, conversation_state: Any) -> bool:
+    """``RulePolicy._is_rule_applicable`` for a turn within the rule."""
+    from rasa.shared.core.constants import PREVIOUS_ACTION
+
+    current_previous_action = conversation_state.get(PREVIOUS_ACTION)
+    rule_previous_action = rule_state.get(PREVIOUS_ACTION)
+    if not rule_previous_action and not current_previous_action:
+        return True
+    if not rule_previous_action or not current_previous_action:
+        return False
+    return bool(policy._does_rule_match_state(rule_state, conversation_state))
+
+
+def _make_indexed_get_possible_keys(window: bool) -> Any:
+    def _get_possible_keys_indexed(
+        self: Any, lookup: dict[str, str], states: list[Any]
+    ) -> set[str]:
+        """``RulePolicy._get_possible_keys`` over each rule's states read once."""
+        table = rule_table(self, lookup)
+        if not states:
+            return set(lookup.keys())
+        recent = states[max(0, len(states) - table.longest) :] if window else states
+        rules = table.reversed_states
+        possible: list[str] = list(lookup.keys())
+        for i, state in enumerate(reversed(recent)):
+            if not possible:
+                break
+            # Turn 0 (the current state): only the rules that can match it are visited.
+            keys = table.candidates(state) if i == 0 else possible
+            possible = [
+                k
+                for k in keys
+                if i >= len(rules[k]) or _rule_state_applies(self, rules[k][i], state)
+            ]
+        return set(possible)
+
+    return _get_possible_keys_indexed
+
+
+def install_rule_index() -> bool:
+    """Make RulePolicy read each rule's states once per rule table (fix ``rule-index``).
+
+    Keeps the ``rule-lookup`` window when that fix is on.
+
+    Returns:
+        True when installed now; False when switched off.
+    """
+    from shopbot.speedfixes import enabled
+
+    if not enabled("rule-index"):
+        logger.info("rule index: rules re-read per search (fix switched off)")
+        return False
+    from rasa.core.policies.rule_policy import RulePolicy
+
+    RulePolicy._get_possible_keys = _make_indexed_get_possible_keys(enabled("rule-lookup"))
     return True

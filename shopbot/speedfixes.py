@@ -44,6 +44,24 @@ The fixes:
     carries the 20 KB domain only for the actions that read it (the form validators,
     ``validate_*``, which Rasa always sends it to) instead of for every call
     (:func:`shopbot.stack.write_endpoints`, :func:`shopbot.supervisor.write_endpoints`).
+``rule-index``
+    RulePolicy reads each rule's states once per model (reversed, grouped by the action of
+    their last state) instead of looking them up and reversing them for every rule and
+    earlier state it compares, and compares the current state only with the rules that
+    can match it (:mod:`shopbot.rasa_policy_graph`).
+``slot-copy``
+    A new ``DialogueStateTracker`` copies its 55 slots with a plain attribute copy instead
+    of ``copy.copy``'s generic pickle-protocol path; trackers are made for every states
+    replay, form validation and tracker copy (:mod:`shopbot.rasa_tracker_states`).
+``tracker-rows``
+    The SQLite/SQL tracker store reads only the ``data`` column of a conversation's events
+    instead of whole ORM rows, and a save of a tracker it has just read takes the number
+    of stored events from that read instead of counting them again
+    (:mod:`shopbot.rasa_sqlite`).
+``intent-coef``
+    The intent classifier keeps its logistic-regression weights column-major once loaded,
+    so scipy does not copy the 5 MB weight matrix into C order for every message's
+    prediction (:meth:`models.nlu.embedding_classifier.IntentModel.prepare_for_prediction`).
 """
 
 from __future__ import annotations
@@ -62,6 +80,10 @@ FIXES = (
     "action-keepalive",
     "rule-lookup",
     "selective-domain",
+    "rule-index",
+    "slot-copy",
+    "tracker-rows",
+    "intent-coef",
 )
 
 

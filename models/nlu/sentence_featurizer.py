@@ -68,6 +68,9 @@ def limit_torch_threads(threads: int) -> None:
 
 
 BACKENDS = ("auto", "ctranslate2", "torch")
+#: Environment variable with CTranslate2's compute type for MiniLM (``float32`` when unset;
+#: ``int8`` only for a model trained with it).
+COMPUTE_TYPE_ENV = "SHOPBOT_MINILM_COMPUTE_TYPE"
 
 
 def resolve_backend(backend: str, model_path: str, device: str) -> str:
@@ -143,9 +146,17 @@ def _load_ct2(path: str, threads: int) -> Any:
     """
     from models.nlu.ct2_encoder import Ct2SentenceModel
 
+    # An experiment switch (docs/performance.md, issue 14): a model must be trained and
+    # served with the same compute type; the default is the float32 the models were
+    # trained with.
+    compute_type = os.environ.get(COMPUTE_TYPE_ENV, "").strip() or "float32"
+    if compute_type != "float32":
+        logger.warning(
+            "MiniLM on CTranslate2 with compute type %s (%s)", compute_type, COMPUTE_TYPE_ENV
+        )
     logger.info("Loading sentence embedding model from %s on CTranslate2", path)
     try:
-        return Ct2SentenceModel(path, threads=threads)
+        return Ct2SentenceModel(path, threads=threads, compute_type=compute_type)
     except Exception:  # noqa: BLE001 - any failure: fall back to the torch path
         logger.warning(
             "CTranslate2 unavailable for %s; using sentence-transformers", path, exc_info=True

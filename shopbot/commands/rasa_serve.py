@@ -73,18 +73,27 @@ def run(args: argparse.Namespace) -> int:
     timeout_s = int(settings.action_timeout_s)
     rasa.core.actions.action.DEFAULT_REQUEST_TIMEOUT = timeout_s
     rasa.utils.endpoints.DEFAULT_REQUEST_TIMEOUT = timeout_s
-    from shopbot import rasa_action_http, rasa_action_validation, rasa_policy_graph, rasa_sqlite
+    from shopbot import (
+        rasa_action_http,
+        rasa_action_validation,
+        rasa_policy_graph,
+        rasa_sqlite,
+        rasa_tracker_states,
+    )
 
     # Speed fixes of issue 14 (docs/performance.md): one JSON-schema validator for the
     # action server's replies instead of a schema check per reply, and SQLite tracker
     # store connections that stay open and commit without an fsync, no TED run whose
     # prediction the policy ensemble could not pick, rules matched against the states they
-    # can reject, kept-alive action server calls.
+    # can reject, kept-alive action server calls; rules read once per model, slots
+    # copied directly, tracker rows read by column.
     rasa_action_validation.install()
     rasa_action_http.install()
     rasa_sqlite.install()
     rasa_policy_graph.install()
     rasa_policy_graph.install_rule_lookup()
+    rasa_policy_graph.install_rule_index()
+    rasa_tracker_states.install_slot_copy()
     from rasa.__main__ import main as rasa_main
 
     rasa_main()

@@ -245,3 +245,79 @@ def test_the_rule_lookup_fix_can_be_switched_off(monkeypatch) -> None:
     monkeypatch.delenv("SHOPBOT_TURN_FIXES")
     assert rasa_policy_graph.install_rule_lookup() is True
     assert RulePolicy._get_possible_keys is rasa_policy_graph._get_possible_keys
+
+
+def _random_rule_state(rng: random.Random, start: bool = False) -> dict:
+    """A rule state as RulePolicy stores them: previous actions by name or text, slots
+    required or forbidden, a conversation start, an empty state."""
+    kind = rng.random()
+    if kind < 0.05:
+        return {}
+    state = _random_state(rng, start=start)
+    if not start and kind < 0.15:
+        state["prev_action"] = {"action_text": f"t{rng.randrange(2)}"}
+    elif not start and kind < 0.2:
+        state["prev_action"] = {"action_name": f"a{rng.randrange(3)}", "action_text": "t0"}
+    if rng.random() < 0.1:
+        state["active_loop"] = {"name": "should_not_be_set" if rng.random() < 0.5 else "f"}
+    return state
+
+
+@pytest.mark.parametrize("window", [True, False])
+def test_the_rule_index_matches_the_same_rules_as_rasa(window: bool) -> None:
+    import json
+
+    rng = random.Random(11)
+
+    class Policy:
+        _rule_key_to_state = staticmethod(RulePolicy._rule_key_to_state)
+        _is_rule_applicable = RulePolicy._is_rule_applicable
+        _does_rule_match_state = staticmethod(RulePolicy._does_rule_match_state)
+
+    original = RulePolicy._get_possible_keys
+    indexed = rasa_policy_graph._make_indexed_get_possible_keys(window)
+    kinds = set()
+    for _ in range(600):
+        policy = Policy()  # a model: its rule tables are built on first use
+        lookup = {}
+        for _ in range(rng.randrange(0, 40)):
+            n = rng.randrange(0 if rng.random() < 0.05 else 1, 5)
+            rule = [
+                _random_rule_state(rng, start=(i == 0 and rng.random() < 0.2)) for i in range(n)
+            ]
+            lookup[json.dumps(rule)] = "a0"
+        for _ in range(5):  # several searches against the same tables
+            states = [_random_rule_state(rng, start=(i == 0)) for i in range(rng.randrange(0, 12))]
+            expected = original(policy, lookup, states)
+            assert indexed(policy, lookup, states) == expected
+            kinds.add("none" if not expected else "all" if len(expected) == len(lookup) else "some")
+    assert kinds == {"none", "some", "all"}
+
+
+def test_the_rule_index_is_rebuilt_for_a_new_lookup() -> None:
+    import json
+
+    class Policy:
+        _rule_key_to_state = staticmethod(RulePolicy._rule_key_to_state)
+        _does_rule_match_state = staticmethod(RulePolicy._does_rule_match_state)
+
+    policy = Policy()
+    state = {"user": {"intent": "i0"}, "prev_action": {"action_name": "a0"}}
+    first = {json.dumps([state]): "a1"}
+    table = rasa_policy_graph.rule_table(policy, first)
+    assert table.by_last_action == {"a0": list(first)}
+    assert rasa_policy_graph.rule_table(policy, first) is table
+    first[json.dumps([{"user": {"intent": "i1"}}])] = "a2"  # changed: read again
+    assert rasa_policy_graph.rule_table(policy, first) is not table
+    assert len(rasa_policy_graph.rule_table(policy, first).other) == 1
+
+
+def test_the_rule_index_fix_can_be_switched_off(monkeypatch) -> None:
+    monkeypatch.setattr(RulePolicy, "_get_possible_keys", RulePolicy._get_possible_keys)
+    before = RulePolicy._get_possible_keys
+    monkeypatch.setenv("SHOPBOT_TURN_FIXES", "-rule-index")
+    assert rasa_policy_graph.install_rule_index() is False
+    assert RulePolicy._get_possible_keys is before
+    monkeypatch.delenv("SHOPBOT_TURN_FIXES")
+    assert rasa_policy_graph.install_rule_index() is True
+    assert RulePolicy._get_possible_keys.__name__ == "_get_possible_keys_indexed"

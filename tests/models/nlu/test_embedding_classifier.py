@@ -153,3 +153,23 @@ def test_an_order_number_moves_the_order_request_to_the_top(tmp_path):
         (r["confidence"] for r in ranking[1:]), reverse=True
     )
     assert search.get("intent")["name"] == "product_search"
+
+
+def test_column_major_weights_give_the_same_probabilities(monkeypatch):
+    rng = np.random.default_rng(3)
+    texts = [t for ts in TEXTS.values() for t in ts]
+    labels = [i for i, ts in TEXTS.items() for _ in ts]
+    vectors = np.stack([_vector(i, rng) for i in labels])
+    model = IntentModel(c=10, char_weight=0.5).fit(texts, vectors, labels)
+    queries = ["cancle my order pls", "where is it", "hello there", "refund?"]
+    query_vectors = np.stack([_vector(i, rng) for i in list(TEXTS)[:1] * len(queries)])
+    before = model.predict_proba(queries, query_vectors)
+    monkeypatch.setenv("SHOPBOT_TURN_FIXES", "-intent-coef")
+    coef = model.classifier.coef_
+    assert model.prepare_for_prediction() is False
+    assert model.classifier.coef_ is coef
+    monkeypatch.delenv("SHOPBOT_TURN_FIXES")
+    assert model.prepare_for_prediction() is True
+    assert model.classifier.coef_.T.flags["C_CONTIGUOUS"]  # scipy's product copies nothing
+    assert np.array_equal(model.predict_proba(queries, query_vectors), before)
+    assert IntentModel().prepare_for_prediction() is False  # untrained
