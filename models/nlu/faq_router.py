@@ -46,7 +46,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -575,7 +575,11 @@ class FaqRouter(GraphComponent):
         message.set(ENTITIES, entities, add_to_output=True)
 
     def process(
-        self, messages: list[Message], tracker: DialogueStateTracker | None = None
+        self,
+        messages: list[Message],
+        # typing.Optional, not "| None": Rasa's graph validation (typing_utils) accepts only
+        # the former for an input the graph may pass
+        tracker: Optional[DialogueStateTracker] = None,  # noqa: UP045
     ) -> list[Message]:
         """Route the unsure messages that match an FAQ entry (follow-ups read in context).
 
