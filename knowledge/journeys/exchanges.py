@@ -90,7 +90,18 @@ def _exchangeable(shop: Shop, order: dict[str, Any]) -> list[tuple[dict[str, Any
 def exchange_check(shop: Shop, order: dict[str, Any]) -> Reply:
     """Go on (``order_number`` set) when items of the shopper's ``order`` can be exchanged
     for another variant in stock; else say why and what is possible instead."""
+    from knowledge.rules import can_change
+
     rows = eligible(shop, order, "exchange")
+    if not any(r["ok"] for r in rows) and can_change("item_change", order).ok:
+        # "exchange it for an M" about an order not delivered yet: that is an item change
+        return Reply.say(
+            f"Order {order['order_number']} hasn't been delivered yet, so it isn't an exchange: "
+            "I can change the size or colour of its items in the order right away instead.",
+            [{"title": "Change an item", "payload": "/change_items"}, human_button()],
+            order_number=order["order_number"],
+            form_outcome="refused",
+        )
     if not any(r["ok"] for r in rows):
         return _refusal(order, rows, "an exchange")
     if not _exchangeable(shop, order):

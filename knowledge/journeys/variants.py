@@ -748,8 +748,19 @@ def item_change_check(shop: Shop, order: dict[str, Any]) -> Reply:
     from knowledge.journeys.payments import alternatives
     from knowledge.rules import can_change_items
 
+    from knowledge.rules import can_change
+
     number = order["order_number"]
     decision = can_change_items(order)
+    if not decision.ok and can_change("exchange", order).ok:
+        # "another size" of an item that has arrived: an exchange
+        return Reply.say(
+            f"Order {number} has already been delivered, so its items can't change in the "
+            "order any more, but I can exchange them for another size or colour.",
+            [{"title": "Exchange an item", "payload": "/exchange_item"}, human_button()],
+            order_number=number,
+            form_outcome="refused",
+        )
     if not decision.ok:
         return Reply.say(
             f"Sorry, I can't change the items of order {number}: {decision.reason} "

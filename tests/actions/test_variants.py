@@ -170,7 +170,22 @@ def test_item_change_refused_for_a_shipped_order_and_exchange_for_a_pending_one(
         ),
     )
     assert slot_events(events)["form_outcome"] == "refused"
-    assert f"can't start an exchange for order {pending}" in texts(d)
+    # a pending order's "exchange" is an item change: offered instead, nothing changed
+    assert f"Order {pending} hasn't been delivered yet" in texts(d)
+    assert any(b["payload"] == "/change_items" for m in d.messages for b in m.get("buttons") or [])
+
+
+def test_an_item_change_of_a_delivered_order_offers_the_exchange(shop, examples):
+    delivered = examples["delivered_recent"]["order_number"]
+    d, events = run(
+        ValidateChangeItemsForm(),
+        form_tracker(
+            "change_items_form", {"order_number": delivered}, slots=verified_slots(shop, delivered)
+        ),
+    )
+    assert slot_events(events)["form_outcome"] == "refused"
+    assert f"Order {delivered} has already been delivered" in texts(d)
+    assert any(b["payload"] == "/exchange_item" for m in d.messages for b in m.get("buttons") or [])
 
 
 def test_exchange_of_a_delivered_item(shop, examples):

@@ -392,6 +392,8 @@ def test_exchange_of_a_pending_order_is_refused(rasa_stack, desk):
     sender = _sender("exchange-pending")
     number = desk["orders"]["refusals"]["order_number"]
     reply = _start(rasa_stack, sender, number, "exchange_item")
-    assert f"Sorry, I can't start an exchange for order {number}" in reply, reply
+    # not an exchange yet: the item change is offered instead, nothing changes
+    assert f"Order {number} hasn't been delivered yet" in reply, reply
+    assert "change the size or colour" in reply, reply
     assert _order(rasa_stack, number)["status"] == "pending"
     assert not (rasa_stack.tracker(sender).get("active_loop") or {}).get("name")
