@@ -21,6 +21,8 @@ PACKAGES = ("shopbot", "knowledge", "actions", "models", "web", "bot", "scripts"
 # Test helpers import each other by file name (pytest puts their folders on the path).
 FIRST_PARTY = {*PACKAGES, *(p.stem for p in (ROOT / "tests").rglob("*.py"))}
 FIRST_PARTY |= {p.name for p in (ROOT / "tests").rglob("*") if p.is_dir()}
+# Scripts run as files and import each other by file name (their folder is on the path).
+FIRST_PARTY |= {p.stem for p in (ROOT / "scripts").glob("*.py")}
 # Installed by scripts/install.sh by name (no deps, Requires-Python ignored).
 INSTALLED_BY_NAME = {"rasa", "rasa-sdk"}
 
