@@ -746,9 +746,7 @@ def item_change_check(shop: Shop, order: dict[str, Any]) -> Reply:
     shopper's ``order`` and some have other variants; otherwise say why and what is
     possible instead (``form_outcome="refused"``)."""
     from knowledge.journeys.payments import alternatives
-    from knowledge.rules import can_change_items
-
-    from knowledge.rules import can_change
+    from knowledge.rules import can_change, can_change_items
 
     number = order["order_number"]
     decision = can_change_items(order)
