@@ -648,7 +648,7 @@ def journey_for_order(shop: Shop, journey: str, order_number: Any, email: Any = 
             ownership was checked when it was chosen).
     """
     from knowledge.identity import owns_order
-    from knowledge.rules import policy_or_current
+    from knowledge.rules import can_change
 
     if journey not in SWAP_JOURNEYS or not order_number:
         return journey
@@ -657,11 +657,9 @@ def journey_for_order(shop: Shop, journey: str, order_number: Any, email: Any = 
     order = shop.store.get_order(str(order_number))
     if order is None:
         return journey
-    policy = policy_or_current(None)
-    status = order.get("status")
-    if journey == "exchange" and policy.allows("item_change", status):
+    if journey == "exchange" and can_change("item_change", order).ok:
         return "change_items"
-    if journey == "change_items" and policy.allows("exchange", status):
+    if journey == "change_items" and can_change("exchange", order).ok:
         return "exchange"
     return journey
 
