@@ -167,3 +167,27 @@ async def say(dispatcher: CollectingDispatcher, reply: Reply) -> dict[str, Any]:
 async def send(dispatcher: CollectingDispatcher, reply: Reply) -> list[EventType]:
     """Phrase and send ``reply``; its slot values as ``SlotSet`` events."""
     return [SlotSet(k, v) for k, v in (await say(dispatcher, reply)).items()]
+
+
+def changes_only(tracker: Tracker, events: list[EventType]) -> list[EventType]:
+    """``events`` without the ``SlotSet`` events that set a slot to the value it holds.
+
+    Starting a journey empties some 30 journey slots, most of them empty already; every
+    such event is stored, sent back in each later action call of the session and replayed
+    whenever Rasa rebuilds the conversation's states, while it changes nothing (issue 14's
+    fix ``noop-slots``; ``SHOPBOT_TURN_FIXES=-noop-slots`` keeps them).
+    """
+    from shopbot.speedfixes import enabled
+
+    if not enabled("noop-slots"):
+        return events
+    values = dict(tracker.slots)
+    kept: list[EventType] = []
+    for event in events:
+        if event.get("event") == "slot":
+            name = event.get("name")
+            if name in values and values[name] == event.get("value"):
+                continue
+            values[name] = event.get("value")
+        kept.append(event)
+    return kept

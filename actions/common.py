@@ -102,7 +102,10 @@ class ActionStartJourney(Action):
         reply = conversation.start_journey(
             adapter.shop(), adapter.shopper(tracker), adapter.turn(tracker), _earlier(tracker)
         )
-        return [ActiveLoop(None), *await adapter.send(dispatcher, reply)]
+        return [
+            ActiveLoop(None),
+            *adapter.changes_only(tracker, await adapter.send(dispatcher, reply)),
+        ]
 
 
 def _earlier(tracker: Tracker) -> str:

@@ -4,8 +4,10 @@ Routes: ``POST /generate`` (one ``{task, facts}`` or ``{requests: [...]}``), ``G
 ``GET /metrics`` (Prometheus text format), ``GET /openapi.json``.
 
 Concurrent requests are put on a bounded queue; one worker gathers up to ``max_batch``
-of them, waiting at most ``max_wait_ms`` for more, and generates them together in a
-worker thread (so the event loop keeps answering). A full queue answers 503 at once, so
+of them and generates them together in a worker thread (so the event loop keeps
+answering). A batch is what queued while the previous one was generated: an idle service
+starts at once (``max_wait_ms`` > 0 makes the first request wait that long for company,
+which only pays where a batch costs little more than one request, as on a GPU). A full queue answers 503 at once, so
 the client falls back to its template instead of waiting. Bad requests get a 4xx with a
 JSON ``{"error": ...}``. Without a trained model the service serves templates, and
 (``watch_s``) it watches the model folder: when ``metrics.json`` appears or changes (the
@@ -49,14 +51,16 @@ class ServiceConfig:
 
     Attributes:
         max_batch: Most requests generated together (1 = batching off).
-        max_wait_ms: How long the first request of a batch waits for company.
+        max_wait_ms: How long the first request of a batch waits for company (0: not at
+            all; requests that arrive while a batch runs form the next batch). Before
+            issue 14's fix ``gen-no-wait`` every request waited 5 ms, idle or not.
         queue_size: Pending requests accepted before answering 503.
         max_body_bytes: Largest request body.
         max_batch_request: Most items in one ``{requests: [...]}`` body.
     """
 
     max_batch: int = 32
-    max_wait_ms: float = 5.0
+    max_wait_ms: float = 0.0
     queue_size: int = 256
     max_body_bytes: int = 64 * 1024
     max_batch_request: int = 64
@@ -681,9 +685,15 @@ def openapi_spec() -> dict[str, Any]:
 
 
 def load_engine(
-    model_dir: str | Path, device: str = "auto", backend: str = "torch", threads: int | None = None
+    model_dir: str | Path,
+    device: str = "auto",
+    backend: str = "torch",
+    threads: int | None = None,
+    lazy_candidates: bool = True,
 ) -> GeneratorEngine | None:
     """The engine for a model folder, or ``None`` (templates only) when there is no model.
+
+    ``lazy_candidates``: see :class:`~models.generator.engine.GeneratorEngine`.
 
     ``backend="auto"`` uses CTranslate2 (int8) on the CPU when it is installed, where
     ``shopbot bench generator`` measured it several times faster than torch, and torch
@@ -715,12 +725,18 @@ def load_engine(
                     backend="ct2",
                     num_candidates=num_candidates,
                     threads=threads,
+                    lazy_candidates=lazy_candidates,
                 )
             except Exception as exc:  # noqa: BLE001 - torch is the fallback that always works
                 logger.warning("CTranslate2 backend unavailable (%s); using torch", exc)
         backend = "torch"
     return GeneratorEngine.load(
-        model_dir, device=device, backend=backend, num_candidates=num_candidates, threads=threads
+        model_dir,
+        device=device,
+        backend=backend,
+        num_candidates=num_candidates,
+        threads=threads,
+        lazy_candidates=lazy_candidates,
     )
 
 
@@ -734,6 +750,7 @@ def serve(
     config: ServiceConfig | None = None,
     threads: int | None = None,
     watch_s: float = 5.0,
+    lazy_candidates: bool = True,
 ) -> None:
     """Load the model (if any) and serve until interrupted (``token`` guards every call).
 
@@ -743,12 +760,20 @@ def serve(
     if not token:
         raise ValueError("the generator service needs a token (settings.generator_token)")
     seen = marker_signature(model_dir)
-    engine = load_engine(model_dir, device=device, backend=backend, threads=threads)
+    engine = load_engine(
+        model_dir, device=device, backend=backend, threads=threads, lazy_candidates=lazy_candidates
+    )
     watcher = None
     if watch_s > 0:
 
         def loader(folder: Path) -> GeneratorEngine | None:
-            return load_engine(folder, device=device, backend=backend, threads=threads)
+            return load_engine(
+                folder,
+                device=device,
+                backend=backend,
+                threads=threads,
+                lazy_candidates=lazy_candidates,
+            )
 
         watcher = {
             "model_dir": model_dir,

@@ -145,7 +145,7 @@ class MessageVectorEmbedder:
     def _model(self) -> Any:
         from models.nlu.sentence_featurizer import load_sentence_model
 
-        return load_sentence_model(self.model_path or None, self.device)
+        return load_sentence_model(self.model_path or None, self.device, compute_type=None)
 
     @property
     def dim(self) -> int:

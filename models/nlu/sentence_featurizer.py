@@ -41,7 +41,7 @@ logger = logging.getLogger(__name__)
 
 SEQUENCE_MODES = ("token", "sentence")
 
-_MODELS: dict[tuple[str, str], Any] = {}
+_MODELS: dict[tuple[str, str, str], Any] = {}
 _MODELS_LOCK = threading.Lock()
 
 
@@ -68,9 +68,11 @@ def limit_torch_threads(threads: int) -> None:
 
 
 BACKENDS = ("auto", "ctranslate2", "torch")
-#: Environment variable with CTranslate2's compute type for MiniLM (``float32`` when unset;
-#: ``int8`` only for a model trained with it).
-COMPUTE_TYPE_ENV = "SHOPBOT_MINILM_COMPUTE_TYPE"
+#: CTranslate2 compute types of the ``compute_type`` option. ``int8`` quantises MiniLM's
+#: weights when it is loaded (about half the time per message; vectors at cosine ~0.99 to
+#: float32's), so the classifier must be trained with the same type: it is part of the
+#: component's config and so of the model fingerprint. The torch backend is float32 only.
+COMPUTE_TYPES = ("float32", "int8")
 
 
 def resolve_backend(backend: str, model_path: str, device: str) -> str:
@@ -102,6 +104,7 @@ def load_sentence_model(
     device: str = "cpu",
     torch_threads: int = 0,
     backend: str = "auto",
+    compute_type: str | None = "float32",
 ) -> Any:
     """Load (once per process) a sentence-transformers model.
 
@@ -113,21 +116,34 @@ def load_sentence_model(
             threads (at least one).
         backend: ``auto``, ``ctranslate2`` or ``torch`` (see :func:`resolve_backend`).
             The first load of a model path and device decides; later calls share it.
+        compute_type: CTranslate2's compute type (:data:`COMPUTE_TYPES`); the torch
+            backend computes in float32 whatever is asked (a warning says so). ``None``:
+            the model this process already loaded for the path and device, whatever its
+            type (the FAQ router shares the featurizer's), else float32.
 
     Returns:
         The cached model: a ``SentenceTransformer``, or a
         :class:`~models.nlu.ct2_encoder.Ct2SentenceModel` with the same ``encode``.
     """
     path = model_path or default_model_path()
-    key = (path, device)
     with _MODELS_LOCK:
+        if compute_type is None:
+            loaded = [k for k in _MODELS if k[:2] == (path, device)]
+            compute_type = loaded[0][2] if loaded else "float32"
+        key = (path, device, compute_type)
         model = _MODELS.get(key)
         if model is None:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
             if resolve_backend(backend, path, device) == "ctranslate2":
-                model = _load_ct2(path, max(1, torch_threads))
+                model = _load_ct2(path, max(1, torch_threads), compute_type)
             if model is None:
+                if compute_type != "float32":
+                    logger.warning(
+                        "MiniLM on torch computes in float32, not %s: vectors differ slightly "
+                        "from those the classifier was trained on",
+                        compute_type,
+                    )
                 from sentence_transformers import SentenceTransformer
 
                 if device == "cpu":
@@ -138,7 +154,7 @@ def load_sentence_model(
     return model
 
 
-def _load_ct2(path: str, threads: int) -> Any:
+def _load_ct2(path: str, threads: int, compute_type: str = "float32") -> Any:
     """The CTranslate2 model, or ``None`` (logged) when it cannot be converted or loaded.
 
     A read-only checkout cannot hold the converted copy, for instance; sentence-transformers
@@ -146,15 +162,7 @@ def _load_ct2(path: str, threads: int) -> Any:
     """
     from models.nlu.ct2_encoder import Ct2SentenceModel
 
-    # An experiment switch (docs/performance.md, issue 14): a model must be trained and
-    # served with the same compute type; the default is the float32 the models were
-    # trained with.
-    compute_type = os.environ.get(COMPUTE_TYPE_ENV, "").strip() or "float32"
-    if compute_type != "float32":
-        logger.warning(
-            "MiniLM on CTranslate2 with compute type %s (%s)", compute_type, COMPUTE_TYPE_ENV
-        )
-    logger.info("Loading sentence embedding model from %s on CTranslate2", path)
+    logger.info("Loading sentence embedding model from %s on CTranslate2 (%s)", path, compute_type)
     try:
         return Ct2SentenceModel(path, threads=threads, compute_type=compute_type)
     except Exception:  # noqa: BLE001 - any failure: fall back to the torch path
@@ -167,7 +175,7 @@ def _load_ct2(path: str, threads: int) -> Any:
 def loaded_models() -> list[tuple[str, str]]:
     """``(model path, device)`` of every model :func:`load_sentence_model` holds."""
     with _MODELS_LOCK:
-        return list(_MODELS)
+        return [key[:2] for key in _MODELS]
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False)
@@ -198,6 +206,9 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
             # auto: CTranslate2 on the CPU (same vectors, about half the time per
             # message; models/nlu/ct2_encoder.py), else sentence-transformers on torch.
             "backend": "auto",
+            # CTranslate2's compute type: float32 or int8 (see COMPUTE_TYPES). A model is
+            # served with the type it was trained with (it is part of this config).
+            "compute_type": "float32",
         }
 
     @staticmethod
@@ -217,6 +228,10 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
             raise InvalidConfigException(
                 f"backend must be one of {BACKENDS}, got {config.get('backend')!r}"
             )
+        if config.get("compute_type", "float32") not in COMPUTE_TYPES:
+            raise InvalidConfigException(
+                f"compute_type must be one of {COMPUTE_TYPES}, got {config.get('compute_type')!r}"
+            )
         if int(config.get("batch_size", 64)) < 1:
             raise InvalidConfigException("batch_size must be at least 1")
 
@@ -235,6 +250,7 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         self.token_cache_size = int(config.get("token_cache_size", 50000))
         self.torch_threads = int(config.get("torch_threads", 1))
         self.backend = str(config.get("backend") or "auto")
+        self.compute_type = str(config.get("compute_type") or "float32")
         self._token_cache: OrderedDict[str, np.ndarray] = OrderedDict()
 
     @classmethod
@@ -251,7 +267,9 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
     @property
     def model(self) -> Any:
         """The shared sentence-transformers model (loaded on first access)."""
-        return load_sentence_model(self.model_path, self.device, self.torch_threads, self.backend)
+        return load_sentence_model(
+            self.model_path, self.device, self.torch_threads, self.backend, self.compute_type
+        )
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         if not texts:

@@ -21,6 +21,7 @@ import json
 import os
 import random
 import re
+import secrets
 import socket
 import subprocess
 import sys
@@ -75,6 +76,9 @@ class Service:
     ) -> None:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        # The service refuses calls without its bearer token: one for this run only.
+        self.token = secrets.token_urlsafe(24)
+        self.headers = {"Authorization": f"Bearer {self.token}"}
         cmd = [
             sys.executable,
             "-m",
@@ -97,7 +101,9 @@ class Service:
             "1024",
         ]
         env = dict(
-            os.environ, PYTHONPATH=str(PROJECT_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")
+            os.environ,
+            PYTHONPATH=str(PROJECT_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+            SHOPBOT_GENERATOR_TOKEN=self.token,
         )
         self.log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"bench-generator-{self.port}.log"
         self.log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
@@ -140,7 +146,9 @@ def _percentile(values: list[float], q: float) -> float:
     return values[lo] + (values[hi] - values[lo]) * (k - lo)
 
 
-async def _load(url: str, payloads: list[dict[str, Any]], concurrency: int) -> dict[str, Any]:
+async def _load(
+    url: str, payloads: list[dict[str, Any]], concurrency: int, headers: dict[str, str]
+) -> dict[str, Any]:
     import aiohttp
 
     latencies: list[float] = []
@@ -165,7 +173,7 @@ async def _load(url: str, payloads: list[dict[str, Any]], concurrency: int) -> d
                 statuses[-1] = statuses.get(-1, 0) + 1
 
     connector = aiohttp.TCPConnector(limit=concurrency + 4)
-    async with aiohttp.ClientSession(connector=connector) as session:
+    async with aiohttp.ClientSession(connector=connector, headers=headers) as session:
         started = time.perf_counter()
         await asyncio.gather(*(worker(session) for _ in range(concurrency)))
         wall = time.perf_counter() - started
@@ -236,12 +244,14 @@ def _fact_sets(db_path: str, n: int, seed: int) -> tuple[list[tuple[str, dict[st
     return SyntheticFacts(seed).fact_sets(n), "synthetic"
 
 
-async def _safety(url: str, sets: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
+async def _safety(
+    url: str, sets: list[tuple[str, dict[str, Any]]], headers: dict[str, str]
+) -> dict[str, Any]:
     import aiohttp
 
     served_model = wrong = candidates = passed = 0
     wrong_examples: list[dict[str, Any]] = []
-    async with aiohttp.ClientSession() as session:
+    async with aiohttp.ClientSession(headers=headers) as session:
         for start in range(0, len(sets), 32):
             chunk = sets[start : start + 32]
             body = {"requests": [{"task": t, "facts": f} for t, f in chunk]}
@@ -370,9 +380,11 @@ def run(args: argparse.Namespace) -> int:
                 "levels": [],
             }
             # Warm-up, then the levels.
-            asyncio.run(_load(service.url, _payloads(sets, 8, rng), 4))
+            asyncio.run(_load(service.url, _payloads(sets, 8, rng), 4, service.headers))
             for level in levels:
-                res = asyncio.run(_load(service.url, _payloads(sets, n_requests, rng), level))
+                res = asyncio.run(
+                    _load(service.url, _payloads(sets, n_requests, rng), level, service.headers)
+                )
                 run_result["levels"].append(res)
                 print(
                     f"{backend:5} {health.get('device') or device:4} "
@@ -381,7 +393,7 @@ def run(args: argparse.Namespace) -> int:
                     f"{res['replies_per_s']:7.2f} replies/s {res['statuses']}"
                 )
             if batching and device == args.device:
-                safety = asyncio.run(_safety(service.url, safety_sets))
+                safety = asyncio.run(_safety(service.url, safety_sets, service.headers))
                 run_result["safety"] = safety
                 print(
                     f"{backend:5} safety on {safety['fact_sets']} fact sets ({origin}): "

@@ -26,7 +26,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--max-batch", type=int, default=32, help="requests generated together (1 = no batching)"
     )
-    parser.add_argument("--max-wait-ms", type=float, default=5.0, help="wait for a batch to fill")
+    parser.add_argument(
+        "--max-wait-ms",
+        type=float,
+        default=None,
+        help="how long a request waits for others to batch with when the service is idle "
+        "(default 0: none; requests that arrive during a batch form the next one)",
+    )
     parser.add_argument("--queue-size", type=int, default=256, help="pending requests before 503")
     parser.add_argument(
         "--threads", type=int, default=1, help="torch CPU threads (default 1; 0 = torch's choice)"
@@ -43,6 +49,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from models.generator.service import ServiceConfig, serve
     from shopbot.secret_store import settings_for_command
+    from shopbot.speedfixes import enabled
+
+    max_wait_ms = args.max_wait_ms
+    if max_wait_ms is None:  # the 5 ms of every request before issue 14's `gen-no-wait`
+        max_wait_ms = 0.0 if enabled("gen-no-wait") else 5.0
 
     settings = settings_for_command("shopbot generator serve")
     if settings is None:
@@ -56,10 +67,11 @@ def run(args: argparse.Namespace) -> int:
         backend=args.backend,
         config=ServiceConfig(
             max_batch=max(1, args.max_batch),
-            max_wait_ms=args.max_wait_ms,
+            max_wait_ms=max_wait_ms,
             queue_size=args.queue_size,
         ),
         threads=args.threads or None,
         watch_s=args.watch_s,
+        lazy_candidates=enabled("gen-first-candidate"),
     )
     return 0

@@ -204,7 +204,7 @@ def test_start_journey_with_nothing_under_way_asks_what_to_do(shop):
         ActionStartJourney(), make_tracker("SB-204966", "inform", {"order_number": "SB-204966"})
     )
     assert dispatcher.messages[0]["response"] == "utter_what_next"
-    assert slot_events(events) == {"journey": None}
+    assert slot_events(events) == {}  # journey stays empty: no event for it (`noop-slots`)
 
 
 def test_the_ask_after_an_email_given_first(shop):
@@ -380,3 +380,27 @@ def test_an_item_title_read_as_a_search_is_the_return_items_answer(shop, example
     )
     _, events = run(ValidateReturnForm(), tracker)
     assert slot_events(events)["return_items"]  # the item's id, not a search
+
+
+def test_start_journey_leaves_out_slot_events_that_change_nothing(shop, examples, monkeypatch):
+    """Issue 14's `noop-slots`: only the journey slots that held something are emptied; the
+    rest already hold what the events would set (with the fix off, all of them are sent)."""
+    number = examples["pending"]["order_number"]
+    slots = verified_slots(shop, number) | {"cancel_reason": "too slow", "journey": "track"}
+    tracker = make_tracker(f"cancel {number}", "cancel_order", {"order_number": number}, slots)
+
+    monkeypatch.setenv("SHOPBOT_TURN_FIXES", "-noop-slots")
+    _, every = run(ActionStartJourney(), tracker)
+    monkeypatch.delenv("SHOPBOT_TURN_FIXES")
+    _, changes = run(ActionStartJourney(), tracker)
+
+    every_set, changed = slot_events(every), slot_events(changes)
+    # (a slot the tracker does not list, as requested_slot here, is always sent)
+    assert changed == {
+        k: v for k, v in every_set.items() if k not in tracker.slots or tracker.slots[k] != v
+    }
+    assert changed["journey"] == "cancel" and changed["cancel_reason"] is None
+    assert changed["order_number"] == number and "return_reason" not in changed
+    assert len(every_set) > 3 * len(changed)
+    # the state they leave is the same
+    assert {**tracker.slots, **every_set} == {**tracker.slots, **changed}

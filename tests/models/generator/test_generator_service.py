@@ -178,6 +178,23 @@ def test_concurrent_requests_are_batched(fake_engine):
     assert max(fake_engine.batch_sizes) <= 16
 
 
+def test_without_a_wait_requests_that_arrive_during_a_batch_form_the_next(fake_engine):
+    """The default (no wait): an idle service starts at once, and the requests that
+    queued while the engine was busy go together in the next batch."""
+    fake_engine.delay_s = 0.3
+    app = create_app(fake_engine, ServiceConfig(max_batch=16))
+    with ServiceThread(app) as url, ThreadPoolExecutor(12) as pool:
+        results = list(
+            pool.map(
+                lambda i: call(url, "/generate", {"task": "handoff", "facts": {"name": f"N{i}"}}),
+                range(12),
+            )
+        )
+    assert all(status == 200 and body["source"] == "model" for status, body in results)
+    assert sum(fake_engine.batch_sizes) == 12
+    assert max(fake_engine.batch_sizes) > 1
+
+
 def test_batching_off_generates_one_at_a_time(fake_engine):
     app = create_app(fake_engine, ServiceConfig(max_batch=1, max_wait_ms=0))
     with ServiceThread(app) as url, ThreadPoolExecutor(8) as pool:

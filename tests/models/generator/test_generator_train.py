@@ -65,3 +65,17 @@ def test_service_backends_on_the_trained_model(tiny_model_dir):
     torch_engine.max_new_tokens = auto.max_new_tokens = 16
     assert auto.raw_candidates(["dont know: style=1"], sample=False)[0][0] is not None
     assert len(auto.generate(item)) == 1
+
+
+def test_lazy_candidates_serve_what_decoding_all_of_them_serves(tiny_model_dir):
+    """`gen-first-candidate` tries the same inputs in the same order: the same replies."""
+    out, _ = tiny_model_dir
+    facts = {"order_number": "SB-1", "status": "shipped", "carrier": "DHL"}
+    items = [(get_task("order_status"), facts), (get_task("dont_know"), {})] * 3
+    served = {}
+    for lazy in (True, False):
+        engine = GeneratorEngine.load(out, device="cpu", num_candidates=3, lazy_candidates=lazy)
+        engine.max_new_tokens = 24
+        engine.reseed(5)
+        served[lazy] = [(r.text, r.source, r.guard["candidates"]) for r in engine.generate(items)]
+    assert served[True] == served[False]

@@ -96,8 +96,33 @@ def test_model_is_loaded_once_per_process() -> None:
 def test_bad_config_is_rejected() -> None:
     from rasa.shared.exceptions import InvalidConfigException
 
-    with pytest.raises(InvalidConfigException):
-        _featurizer(sequence_features="words")
+    from models.nlu.sentence_featurizer import SentenceEmbeddingFeaturizer
+
+    defaults = SentenceEmbeddingFeaturizer.get_default_config()
+    for bad in ({"sequence_features": "words"}, {"compute_type": "float16"}):
+        with pytest.raises(InvalidConfigException):
+            SentenceEmbeddingFeaturizer.validate_config({**defaults, **bad})
+
+
+def test_int8_compute_type_is_its_own_model_close_to_float32() -> None:
+    """The compute type is part of the config: an int8 featurizer gets an int8 MiniLM of its
+    own (never the float32 one another component loaded), with vectors close to float32's;
+    the FAQ router's lookup (``compute_type=None``) shares whatever is loaded."""
+    from models.nlu import ct2_encoder
+    from models.nlu.sentence_featurizer import load_sentence_model
+
+    if not ct2_encoder.available():
+        pytest.skip("CTranslate2 not installed")
+    texts = ["where is my order SB-204518", "can i return the blue jacket?"]
+    full = _featurizer().process(_tokenized(texts))
+    int8 = _featurizer(compute_type="int8").process(_tokenized(texts))
+    assert load_sentence_model(compute_type="int8") is not load_sentence_model()
+    assert getattr(load_sentence_model(compute_type="int8"), "compute_type", "") == "int8"
+    assert load_sentence_model(compute_type=None) is not None
+    for a, b in zip(full, int8, strict=True):
+        x, y = _dense(a, "sentence")[0], _dense(b, "sentence")[0]
+        assert not np.array_equal(x, y)
+        assert float(np.dot(x, y)) > 0.97
 
 
 def test_component_is_registered_for_rasa_graphs() -> None:
