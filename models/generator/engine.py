@@ -288,15 +288,18 @@ class GeneratorEngine:
             styles = [self.num_styles] + styles[: n - 1]
         return [linearize(task, facts, style=s) for s in styles]
 
-    def candidate_plans(self, items: Sequence[tuple[Task, dict[str, Any]]]) -> list[list[str]]:
+    def candidate_plans(
+        self, items: Sequence[tuple[Task, dict[str, Any]]], n: int | None = None
+    ) -> list[list[str]]:
         """Each request's model inputs, one per candidate, in the order they are tried.
 
         With styles: one input per random style (:meth:`candidate_sources`), each decoded
-        greedily. Without: the request's one input ``num_candidates`` times, each sampled.
+        greedily. Without: the request's one input ``n`` (default ``num_candidates``)
+        times, each sampled.
         """
         if not self.num_styles:
-            return [[linearize(t, f)] * self.num_candidates for t, f in items]
-        return [self.candidate_sources(t, f) for t, f in items]
+            return [[linearize(t, f)] * (n or self.num_candidates) for t, f in items]
+        return [self.candidate_sources(t, f, n) for t, f in items]
 
     def decode(self, sources: Sequence[str]) -> list[str]:
         """One delexicalised candidate per input (greedy with styles, sampled without)."""
@@ -309,15 +312,12 @@ class GeneratorEngine:
         self, items: Sequence[tuple[Task, dict[str, Any]]], n: int | None = None
     ) -> list[list[str]]:
         """Delexicalised candidates for each request, in the order they are to be tried."""
-        if not self.num_styles:
-            return self.raw_candidates([linearize(t, f) for t, f in items], n=n, sample=True)
-        per_item = [self.candidate_sources(t, f, n) for t, f in items]
-        flat = [s for sources in per_item for s in sources]
-        decoded = self.raw_candidates(flat, sample=False)
+        plans = self.candidate_plans(items, n)
+        decoded = self.decode([src for plan in plans for src in plan])
         out, i = [], 0
-        for sources in per_item:
-            out.append([d[0] for d in decoded[i : i + len(sources)]])
-            i += len(sources)
+        for plan in plans:
+            out.append(decoded[i : i + len(plan)])
+            i += len(plan)
         return out
 
     def generate(self, items: Sequence[tuple[Task, dict[str, Any]]]) -> list[Generated]:
