@@ -36,8 +36,9 @@ def test_independent_check_catches_wrong_replies(text, why):
     assert (why in result) if why else result == ""
 
 
-@pytest.mark.slow
 def test_quick_bench_against_a_real_service(tmp_path):
+    """A few seconds: the service as a subprocess (templates, no model), called with the
+    token the bench gives it (a run without it ended in 401 at the safety check)."""
     from shopbot.cli import main
 
     out = tmp_path / "generator.json"
