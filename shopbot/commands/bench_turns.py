@@ -119,7 +119,12 @@ def run(args: argparse.Namespace) -> int:
 
     from shopbot.stack import ensure_model, trained_generator
     from shopbot.turnbench.bench import default_scenarios, run_turn_bench
-    from shopbot.turnbench.report import format_table, to_json, write_chart
+    from shopbot.turnbench.report import (
+        format_per_message,
+        format_table,
+        to_json,
+        write_chart,
+    )
 
     log = logging.getLogger("shopbot.bench.turns")
     scenarios = default_scenarios(args.duration, args.shoppers, args.think_shoppers, args.think)
@@ -170,6 +175,10 @@ def run(args: argparse.Namespace) -> int:
     print()
     print(format_table(bench))
     print()
+    per_message = format_per_message(bench)
+    if per_message:
+        print(per_message)
+        print()
     loads = [v[0] for v in bench.load.values()]
     print(
         f"load average during the run {min(loads):.2f}-{max(loads):.2f} on "

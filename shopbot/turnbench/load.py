@@ -75,6 +75,8 @@ class ScenarioResult:
         errors: Turns that failed (HTTP error, timeout, empty answer).
         elapsed_s: From the first request to the last answer.
         error_samples: A few error descriptions.
+        by_message: Latencies of the answered turns per message text (which of the
+            scenario's messages the time goes to).
     """
 
     target: str
@@ -83,6 +85,7 @@ class ScenarioResult:
     errors: int = 0
     elapsed_s: float = 0.0
     error_samples: list[str] = field(default_factory=list)
+    by_message: dict[str, list[float]] = field(default_factory=dict)
 
     @property
     def turns(self) -> int:
@@ -114,6 +117,15 @@ class ScenarioResult:
             "p95_ms": _round(self.percentile_ms(95)),
             "max_ms": _round(max(self.latencies_s) * 1000 if self.latencies_s else None),
             "error_samples": self.error_samples,
+            "per_message": {
+                text: {
+                    "turns": len(values),
+                    "p50_ms": _round(percentile(values, 50) * 1000),
+                    "p95_ms": _round(percentile(values, 95) * 1000),
+                }
+                for text, values in self.by_message.items()
+                if values
+            },
         }
 
 
@@ -178,6 +190,7 @@ async def _send(
             result.error_samples.append(f"{text!r}: {problem}")
         return None
     result.latencies_s.append(latency)
+    result.by_message.setdefault(text, []).append(latency)
     return latency
 
 

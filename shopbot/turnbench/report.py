@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from shopbot.turnbench.bench import BenchRun
-from shopbot.turnbench.load import ScenarioResult
+from shopbot.turnbench.load import ScenarioResult, percentile
 
 #: Issue 14's goals for the full stack.
 GOAL_P50_RATIO = 1.5  # one shopper: full p50 <= 1.5x plain p50
@@ -96,6 +96,34 @@ def format_table(run: BenchRun) -> str:
         for what, met, figure in goals(run, target):
             verdict = "not measured" if met is None else ("met" if met else "NOT met")
             lines.append(f"  goal {what}: {figure} -> {verdict}")
+    return "\n".join(lines)
+
+
+def format_per_message(run: BenchRun) -> str:
+    """p50 / p95 of each of the scenario's messages, per load level and target: which
+    turns the time goes to."""
+    messages: list[str] = []
+    for result in run.results:
+        messages += [m for m in result.by_message if m not in messages]
+    if not messages:
+        return ""
+    width = max(len(m) for m in messages) + 2
+    col = max([16] + [len(t) + 2 for t in run.targets])
+    lines = ["p50 / p95 ms per message"]
+    for scenario in run.scenarios:
+        lines.append(f"{scenario.title:<{width}}" + "".join(f"{t:>{col}}" for t in run.targets))
+        for message in messages:
+            row = f"  {message:<{width - 2}}"
+            for target in run.targets:
+                result = _find(run, target, scenario.key)
+                values = result.by_message.get(message) if result else None
+                cell = "-"
+                if values:
+                    cell = (
+                        f"{percentile(values, 50) * 1000:.0f} / {percentile(values, 95) * 1000:.0f}"
+                    )
+                row += f"{cell:>{col}}"
+            lines.append(row)
     return "\n".join(lines)
 
 

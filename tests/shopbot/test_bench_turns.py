@@ -20,7 +20,14 @@ from shopbot.turnbench.load import (
     run_scenario,
     warm_up,
 )
-from shopbot.turnbench.report import format_table, goals, ratios, to_json, write_chart
+from shopbot.turnbench.report import (
+    format_per_message,
+    format_table,
+    goals,
+    ratios,
+    to_json,
+    write_chart,
+)
 
 
 @dataclass
@@ -98,6 +105,18 @@ def test_shoppers_hold_conversations_of_the_six_messages(fake_rest: FakeRest) ->
         assert sender.startswith("id-run1-busy-")
         assert texts == list(MESSAGES[: len(texts)])
     assert {s.split("-")[3] for s in by_sender} == {"0", "1", "2"}  # three shoppers
+
+
+def test_latencies_are_kept_per_message_too(fake_rest: FakeRest) -> None:
+    result = run_scenario(fake_rest, Scenario("busy", "busy", 2, duration_s=0.5), "pm")
+    assert set(result.by_message) <= set(MESSAGES) and MESSAGES[0] in result.by_message
+    assert sum(len(v) for v in result.by_message.values()) == result.turns
+    per = result.summary()["per_message"]
+    assert per[MESSAGES[0]]["turns"] == len(result.by_message[MESSAGES[0]])
+    assert per[MESSAGES[0]]["p95_ms"] >= per[MESSAGES[0]]["p50_ms"] > 0
+    run = BenchRun([result], [result.scenario], ["busy"], {"cpus": 2}, {})
+    table = format_per_message(run)
+    assert MESSAGES[0] in table and "p50 / p95 ms per message" in table
 
 
 def test_think_time_spaces_a_shoppers_turns(fake_rest: FakeRest) -> None:
