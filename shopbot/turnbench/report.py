@@ -115,8 +115,8 @@ def format_per_message(run: BenchRun) -> str:
         for message in messages:
             row = f"  {message:<{width - 2}}"
             for target in run.targets:
-                result = _find(run, target, scenario.key)
-                values = result.by_message.get(message) if result else None
+                found = _find(run, target, scenario.key)
+                values = found.by_message.get(message) if found else None
                 cell = "-"
                 if values:
                     cell = (
