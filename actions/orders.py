@@ -63,7 +63,7 @@ class ValidateCancelForm(OrderJourneyValidation):
 
     def check_order(self, shop: Shop, order: dict[str, Any]) -> Reply:
         """``knowledge.journeys.payments.check_cancel_order``."""
-        return payments.check_cancel_order(order)
+        return payments.check_cancel_order(order, shop.policy.today)
 
     def answers_the_question(self, turn: Turn) -> bool:
         """A reason in words (or none, "whatever, just do it") where the reason is asked

@@ -11,6 +11,7 @@ Slots read: ``order_number``, ``exchange_items`` (``"<item id>:<variant id>,..."
 from __future__ import annotations
 
 import logging
+from datetime import date
 from typing import Any
 
 from knowledge.journeys.account import order_of
@@ -54,14 +55,16 @@ def eligible(shop: Shop, order: dict[str, Any], change: str = "return") -> list[
     return item_return_status(order, items, products, shop.policy.today, None, None, change)
 
 
-def _refusal(order: dict[str, Any], rows: list[dict[str, Any]], what: str) -> Reply:
+def _refusal(
+    order: dict[str, Any], rows: list[dict[str, Any]], what: str, today: date | None = None
+) -> Reply:
     from knowledge.journeys.payments import alternatives
 
     reason = next(
         (r["reason"] for r in rows if not r["ok"]), "There is nothing in it to send back."
     )
     return Reply.say(
-        f"Sorry, I can't start {what} for order {order['order_number']}. {reason} {alternatives(order)}",
+        f"Sorry, I can't start {what} for order {order['order_number']}. {reason} {alternatives(order, today)}",
         [human_button()],
         order_number=order["order_number"],
         form_outcome="refused",
@@ -103,7 +106,7 @@ def exchange_check(shop: Shop, order: dict[str, Any]) -> Reply:
             form_outcome="refused",
         )
     if not any(r["ok"] for r in rows):
-        return _refusal(order, rows, "an exchange")
+        return _refusal(order, rows, "an exchange", shop.policy.today)
     if not _exchangeable(shop, order):
         return Reply.say(
             f"The items of order {order['order_number']} have no other size or colour in stock "

@@ -16,6 +16,7 @@ import json
 import logging
 import re
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 from knowledge.journeys.account import order_of
@@ -209,14 +210,19 @@ def refunds_text(refunds: list[dict[str, Any]], currency: str | None) -> str:
     return " and ".join(parts)
 
 
-def alternatives(order: dict[str, Any]) -> str:
-    """What the shopper can do instead when a change of this order is refused."""
-    from knowledge.rules import can_cancel, can_change
+def alternatives(order: dict[str, Any], today: date | None = None) -> str:
+    """What the shopper can do instead when a change of this order is refused.
+
+    A return or an exchange is offered only inside its window (``today``: the date the
+    rules use, default the current one), not for a delivered order a year old.
+    """
+    from knowledge.rules import can_cancel, return_window
 
     status = order["status"]
     if status in ("shipped",):
         return "Once it has arrived you can return or exchange the items."
-    if can_change("exchange", order).ok or can_change("return", order).ok:
+    day = today or date.today()
+    if return_window(order, day, change="exchange").ok or return_window(order, day).ok:
         return "You can still return items or exchange them for another size or colour."
     if can_cancel(order).ok:
         return "You can still cancel it and place a new order."
@@ -279,27 +285,27 @@ def check_cancel(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
     if refusal is not None:
         return refusal.with_slots(form_outcome="refused")
     assert order is not None
-    return check_cancel_order(order)
+    return check_cancel_order(order, shop.policy.today)
 
 
-def check_cancel_order(order: dict[str, Any]) -> Reply:
+def check_cancel_order(order: dict[str, Any], today: date | None = None) -> Reply:
     """:func:`check_cancel` for an order already known to be the shopper's (the form's
     validation has checked ownership): go on, or say why not and what is possible instead
-    (a delivered order gets a button that starts its return)."""
-    from knowledge.rules import can_cancel
+    (a delivered order still inside its return window gets a button that starts its return)."""
+    from knowledge.rules import can_cancel, return_window
 
     number = order["order_number"]
     decision = can_cancel(order)
     if decision.ok:
         return Reply.nothing(order_number=number)
     buttons = [human_button()]
-    if order["status"] == "delivered":
+    if order["status"] == "delivered" and return_window(order, today or date.today()).ok:
         buttons.insert(
             0,
             {"title": "Start a return", "payload": f'/request_refund{{"order_number":"{number}"}}'},
         )
     return Reply.say(
-        f"Sorry, I can't cancel order {number}: {decision.reason} {alternatives(order)}",
+        f"Sorry, I can't cancel order {number}: {decision.reason} {alternatives(order, today)}",
         buttons,
         order_number=number,
         form_outcome="refused",
@@ -531,7 +537,7 @@ def cancel(shop: Shop, shopper: Shopper, turn: Turn) -> Reply:
             return honest
         current = shop.store.get_order(number) or order
         return Reply.say(
-            f"Sorry, I couldn't cancel order {number}: {err.reason} {alternatives(current)}",
+            f"Sorry, I couldn't cancel order {number}: {err.reason} {alternatives(current, shop.policy.today)}",
             [human_button()],
             **reset,
         )
@@ -569,7 +575,7 @@ def check_payment_order(shop: Shop, order: dict[str, Any]) -> Reply:
     if not decision.ok:
         return Reply.say(
             f"Sorry, I can't change how order {number} is paid: {decision.reason} "
-            f"{alternatives(order)}",
+            f"{alternatives(order, shop.policy.today)}",
             [human_button()],
             order_number=number,
             form_outcome="refused",

@@ -256,7 +256,7 @@ def check_return(shop: Shop, order: dict[str, Any]) -> Reply:
         (r["reason"] for r in rows if not r["ok"]), "There is nothing in this order to return."
     )
     return Reply.say(
-        f"Sorry, I can't start a return for order {number}. {reason} {alternatives(order)} "
+        f"Sorry, I can't start a return for order {number}. {reason} {alternatives(order, shop.policy.today)} "
         "If it's about another order, just tell me its number.",
         [human_button()],
         order_number=number,

@@ -762,7 +762,7 @@ def item_change_check(shop: Shop, order: dict[str, Any]) -> Reply:
     if not decision.ok:
         return Reply.say(
             f"Sorry, I can't change the items of order {number}: {decision.reason} "
-            f"{alternatives(order)}",
+            f"{alternatives(order, shop.policy.today)}",
             [human_button()],
             order_number=number,
             form_outcome="refused",
